@@ -1,0 +1,215 @@
+/**
+ * `stats`: KPIs over any range of minutes, and per-user stats. Every table is updated per batch in
+ * the batch's transaction, so numbers are exact under duplicates, late events and replays.
+ * @module
+ */
+import { Hono } from "hono";
+import { definePlugin, type Env, type Event } from "../../runtime/sdk.ts";
+import { type Interval, mergeSessions } from "./sessions.ts";
+
+type Db = Env["db"];
+
+async function queue(batch: Event[], env: Env): Promise<void> {
+  const ts = batch.map((e) => e.timestamp);
+  const types = batch.map((e) => e.type);
+  const users = batch.map((e) => e.user_id);
+  const amounts = batch.map((e) => e.type === "purchase" ? e.properties.amount ?? 0 : null);
+  await env.db.sql`
+    insert into minute_counts (minute, type, events, revenue)
+    select date_trunc('minute', ts, 'UTC'), type, count(*), coalesce(sum(amount), 0)
+    from unnest(${ts}::timestamptz[], ${types}::text[], ${amounts}::numeric[]) as e(ts, type, amount)
+    group by 1, 2
+    on conflict (minute, type) do update
+      set events = minute_counts.events + excluded.events, revenue = minute_counts.revenue + excluded.revenue`;
+  await env.db.sql`
+    insert into user_minutes (minute, user_id)
+    select distinct date_trunc('minute', ts, 'UTC'), user_id
+    from unnest(${ts}::timestamptz[], ${users}::text[]) as e(ts, user_id)
+    on conflict do nothing`;
+  await env.db.sql`
+    insert into users (user_id, events, purchases, spent, first_seen, last_seen)
+    select user_id, count(*), count(amount), coalesce(sum(amount), 0), min(ts), max(ts)
+    from unnest(${users}::text[], ${ts}::timestamptz[], ${amounts}::numeric[]) as e(user_id, ts, amount)
+    group by user_id
+    on conflict (user_id) do update set
+      events = users.events + excluded.events,
+      purchases = users.purchases + excluded.purchases,
+      spent = users.spent + excluded.spent,
+      first_seen = least(users.first_seen, excluded.first_seen),
+      last_seen = greatest(users.last_seen, excluded.last_seen)`;
+  const explicit = batch.filter((e) => e.session_id !== undefined);
+  if (explicit.length > 0) {
+    await env.db.sql`
+      insert into sessions (user_id, session_key, explicit, started_at, ended_at, events)
+      select user_id, 's:' || sid, true, min(ts), max(ts), count(*)
+      from unnest(${explicit.map((e) => e.user_id)}::text[], ${explicit.map((e) => e.session_id)}::text[],
+                  ${explicit.map((e) => e.timestamp)}::timestamptz[]) as e(user_id, sid, ts)
+      group by 1, 2
+      on conflict (user_id, session_key) do update set
+        started_at = least(sessions.started_at, excluded.started_at),
+        ended_at = greatest(sessions.ended_at, excluded.ended_at),
+        events = sessions.events + excluded.events`;
+  }
+  await inferSessions(env.db, batch.filter((e) => e.session_id === undefined));
+}
+
+/** Merges events without a session_id into their users' inferred sessions. */
+async function inferSessions(db: Db, events: Event[]): Promise<void> {
+  if (events.length === 0) return;
+  const byUser = new Map<string, number[]>();
+  for (const e of events) {
+    const list = byUser.get(e.user_id) ?? [];
+    list.push(Date.parse(e.timestamp));
+    byUser.set(e.user_id, list);
+  }
+  const ids = [...byUser.keys()];
+  const lo = ids.map((u) => new Date(Math.min(...byUser.get(u)!)).toISOString());
+  const hi = ids.map((u) => new Date(Math.max(...byUser.get(u)!)).toISOString());
+  const existing = await db.sql<{ user_id: string; session_key: string; started_at: string; ended_at: string; events: number }>`
+    select s.user_id, s.session_key, s.started_at, s.ended_at, s.events
+    from sessions s join unnest(${ids}::text[], ${lo}::timestamptz[], ${hi}::timestamptz[]) as r(user_id, lo, hi)
+      on s.user_id = r.user_id
+    where not s.explicit and s.ended_at > r.lo - interval '30 minutes' and s.started_at < r.hi + interval '30 minutes'`;
+  const intervals = new Map<string, Interval[]>();
+  for (const [u, times] of byUser) intervals.set(u, times.map((t) => ({ start: t, end: t, events: 1 })));
+  for (const s of existing) {
+    intervals.get(s.user_id)!.push({ start: Date.parse(s.started_at), end: Date.parse(s.ended_at), events: s.events });
+  }
+  if (existing.length > 0) {
+    await db.sql`
+      delete from sessions s using unnest(${existing.map((s) => s.user_id)}::text[],
+                                          ${existing.map((s) => s.session_key)}::text[]) as d(user_id, session_key)
+      where s.user_id = d.user_id and s.session_key = d.session_key`;
+  }
+  const rows = [...intervals].flatMap(([user, list]) => mergeSessions(list).map((i) => ({ user, ...i })));
+  await db.sql`
+    insert into sessions (user_id, session_key, explicit, started_at, ended_at, events)
+    select user_id, 'a:' || start_ms, false, to_timestamp(start_ms / 1000.0), to_timestamp(end_ms / 1000.0), events
+    from unnest(${rows.map((r) => r.user)}::text[], ${rows.map((r) => r.start)}::int8[],
+                ${rows.map((r) => r.end)}::int8[], ${rows.map((r) => r.events)}::int8[])
+      as r(user_id, start_ms, end_ms, events)`;
+}
+
+/** Parses an optional ISO timestamp query parameter; throws a message for the 400. */
+function timeParam(raw: string | undefined, name: string): string | null {
+  if (raw === undefined || raw === "") return null;
+  const t = Date.parse(raw);
+  if (Number.isNaN(t)) throw new RangeError(`${name} must be an ISO-8601 timestamp, got '${raw}'`);
+  return new Date(t).toISOString();
+}
+
+const app = new Hono<{ Bindings: Env }>();
+
+app.onError((err, c) => {
+  if (err instanceof RangeError) return c.json({ error: err.message }, 400);
+  throw err;
+});
+
+app.get("/overview", async (c) => {
+  const from = timeParam(c.req.query("from"), "from");
+  const to = timeParam(c.req.query("to"), "to");
+  const db = c.env.db;
+  const inRange = `($1::timestamptz is null or minute >= date_trunc('minute', $1::timestamptz, 'UTC'))
+                   and ($2::timestamptz is null or minute < $2::timestamptz)`;
+  const [types, [{ users }], [{ sessions }]] = await Promise.all([
+    db.query<{ type: string; events: number; revenue: number }>(
+      `select type, sum(events)::int8 as events, sum(revenue) as revenue from minute_counts where ${inRange} group by type`,
+      [from, to],
+    ),
+    from === null && to === null
+      ? db.query<{ users: number }>("select count(*)::int8 as users from users")
+      : db.query<{ users: number }>(`select count(distinct user_id)::int8 as users from user_minutes where ${inRange}`, [from, to]),
+    db.query<{ sessions: number }>(
+      `select count(*)::int8 as sessions from sessions
+       where ($1::timestamptz is null or ended_at >= date_trunc('minute', $1::timestamptz, 'UTC'))
+         and ($2::timestamptz is null or date_trunc('minute', started_at, 'UTC') < $2::timestamptz)`,
+      [from, to],
+    ),
+  ]);
+  const byType: Record<string, number> = {};
+  let events = 0;
+  let revenue = 0;
+  for (const t of types.sort((a, b) => a.type.localeCompare(b.type))) {
+    byType[t.type] = t.events;
+    events += t.events;
+    revenue += t.revenue;
+  }
+  return c.json({
+    from,
+    to,
+    events,
+    users,
+    sessions,
+    purchases: byType.purchase ?? 0,
+    revenue: Math.round(revenue * 100) / 100,
+    by_type: byType,
+  });
+});
+
+app.get("/users/:user_id", async (c) => {
+  const [user] = await c.env.db.sql<{
+    user_id: string;
+    events: number;
+    purchases: number;
+    spent: number;
+    first_seen: string;
+    last_seen: string;
+    sessions: number;
+    avg_session_seconds: number;
+    rfm: number;
+  }>`
+    with rfm as (
+      select user_id,
+        least(5, 1 + floor(5 * percent_rank() over (order by last_seen))) +
+        least(5, 1 + floor(5 * percent_rank() over (order by purchases))) +
+        least(5, 1 + floor(5 * percent_rank() over (order by spent))) as score
+      from users
+    )
+    select u.user_id, u.events, u.purchases, u.spent, u.first_seen, u.last_seen,
+      (select count(*) from sessions s where s.user_id = u.user_id)::int8 as sessions,
+      (select coalesce(avg(extract(epoch from s.ended_at - s.started_at)), 0)::float8
+         from sessions s where s.user_id = u.user_id) as avg_session_seconds,
+      rfm.score::int8 as rfm
+    from users u join rfm using (user_id)
+    where u.user_id = ${c.req.param("user_id")}`;
+  if (!user) return c.json({ error: `no events for user '${c.req.param("user_id")}'` }, 404);
+  const { rfm, ...rest } = user;
+  return c.json({
+    ...rest,
+    avg_session_seconds: Math.round(user.avg_session_seconds * 10) / 10,
+    engagement_score: engagementScore(user),
+    segment: segment(rfm),
+  });
+});
+
+/** Saturating share of a count: 0 at 0, 0.5 at `half`, approaching 1. */
+const saturate = (x: number, half: number) => x / (x + half);
+
+/**
+ * Engagement, 0–100: a weighted blend of saturating scores for events (half at 50), sessions (half at 5),
+ * purchases (half at 2) and average session length (half at 10 minutes), weighted 30/25/30/15.
+ */
+export function engagementScore(u: { events: number; sessions: number; purchases: number; avg_session_seconds: number }) {
+  return Math.round(
+    100 * (0.30 * saturate(u.events, 50) + 0.25 * saturate(u.sessions, 5) + 0.30 * saturate(u.purchases, 2) +
+      0.15 * saturate(u.avg_session_seconds, 600)),
+  );
+}
+
+/** RFM tier from the sum of recency, frequency and monetary quintile scores (3..15). */
+export function segment(score: number): string {
+  if (score >= 13) return "champion";
+  if (score >= 10) return "loyal";
+  if (score >= 7) return "potential";
+  if (score >= 5) return "at_risk";
+  return "lost";
+}
+
+export default definePlugin({
+  name: "stats",
+  version: "0.1.0",
+  subscribes: "*",
+  queue,
+  fetch: app.fetch,
+  panels: [{ title: "Overview", route: "/overview", kind: "tiles" }],
+});

@@ -1,0 +1,26 @@
+/** Thirty minutes of inactivity end an inferred session: a gap of 30 minutes or more starts a new one. */
+export const SESSION_GAP_MS = 30 * 60 * 1000;
+
+/** A session as an interval of event time with its event count. */
+export interface Interval {
+  start: number;
+  end: number;
+  events: number;
+}
+
+/**
+ * Merges intervals (existing sessions and single new events) into sessions: any two closer than
+ * {@linkcode SESSION_GAP_MS} become one. Order-independent, so late events land exactly.
+ */
+export function mergeSessions(intervals: Interval[]): Interval[] {
+  const sorted = [...intervals].sort((a, b) => a.start - b.start);
+  const out: Interval[] = [];
+  for (const i of sorted) {
+    const last = out[out.length - 1];
+    if (last && i.start - last.end < SESSION_GAP_MS) {
+      last.end = Math.max(last.end, i.end);
+      last.events += i.events;
+    } else out.push({ ...i });
+  }
+  return out;
+}

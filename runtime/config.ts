@@ -1,0 +1,89 @@
+/**
+ * Start-up configuration: the environment parsed once, at the edge, into one resolved value.
+ * @module
+ */
+import { z } from "zod";
+
+const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x !== ""));
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number({ error: "must be a number 1..65535" }).int("must be an integer 1..65535")
+    .min(1, "must be 1..65535").max(65535, "must be 1..65535").default(8000),
+  HOST: z.string().min(1, "must be a host name or address").default("127.0.0.1"),
+  DATA_DIR: z.string().min(1, "must be a directory path").default("./data"),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
+  KAFKA_BROKERS: z.string().optional(),
+  KAFKA_TOPICS: list.default(["user-events"]),
+  KAFKA_GROUP: z.string().min(1).default("analytics-runtime"),
+  SIMULATE: z.coerce.number({ error: "must be a number of events per second" })
+    .min(0, "must be ≥ 0 events per second").max(100_000, "must be ≤ 100000 events per second").optional(),
+  PLUGINS_DIR: z.string().min(1, "must be a directory path").default("./plugins"),
+  INGEST_KEYS: list.optional(),
+  API_TOKENS: list.optional(),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { error: "must be debug, info, warn or error" })
+    .default("info"),
+});
+
+/** The fully resolved configuration the runtime runs with. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl?: string;
+  simulate: number;
+  pluginsDir: string;
+  ingestKeys: string[];
+  apiTokens: string[];
+  logLevel: "debug" | "info" | "warn" | "error";
+  /** Raw per-plugin settings (`PLUGIN_<NAME>` holding JSON), validated by each plugin's own schema. */
+  pluginSettings: Record<string, unknown>;
+}
+
+/** Raised for invalid configuration; its message is the one line printed before exiting. */
+export class ConfigError extends Error {}
+
+/** Default simulator rate in fully embedded mode: enough to make the dashboard move. */
+export const DEFAULT_SIMULATE_RATE = 20;
+
+/** Parses the environment (or any string map) into a {@linkcode Config}; throws {@linkcode ConfigError}. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0]);
+    throw new ConfigError(`Cannot start: ${name} ${issue.message}, got '${env[name]}'`);
+  }
+  const e = parsed.data;
+  if (e.KAFKA_BROKERS !== undefined && e.KAFKA_BROKERS.trim() !== "") {
+    throw new ConfigError(
+      "Cannot start: KAFKA_BROKERS is set but this build has no Kafka source yet; unset it to ingest over HTTP",
+    );
+  }
+  const embedded = e.DATABASE_URL === undefined;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    simulate: e.SIMULATE ?? (embedded ? DEFAULT_SIMULATE_RATE : 0),
+    pluginsDir: e.PLUGINS_DIR,
+    ingestKeys: e.INGEST_KEYS ?? [],
+    apiTokens: e.API_TOKENS ?? [],
+    logLevel: e.LOG_LEVEL,
+    pluginSettings: pluginSettings(env),
+  };
+}
+
+function pluginSettings(env: Record<string, string | undefined>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const m = /^PLUGIN_([A-Z][A-Z0-9_]*)$/.exec(key);
+    if (!m || value === undefined) continue;
+    try {
+      out[m[1].toLowerCase()] = JSON.parse(value);
+    } catch {
+      throw new ConfigError(`Cannot start: ${key} must be a JSON object of plugin settings, got '${value}'`);
+    }
+  }
+  return out;
+}

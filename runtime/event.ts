@@ -1,0 +1,146 @@
+/**
+ * The canonical event: its schema, its limits, and validation of untrusted input into it.
+ * @module
+ */
+import { z } from "zod";
+
+/** Event types the runtime knows; other well-formed types are accepted as custom. */
+export const KNOWN_TYPES = [
+  "page_view",
+  "product_view",
+  "search",
+  "add_to_cart",
+  "remove_from_cart",
+  "checkout",
+  "purchase",
+  "login",
+  "logout",
+  "signup",
+  "video_play",
+  "video_progress",
+  "video_complete",
+] as const;
+
+/** The largest event accepted, serialized as JSON. */
+export const MAX_EVENT_BYTES = 32 * 1024;
+
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/;
+
+const money = z.number({ error: "must be a number" }).finite().min(0, "must be ≥ 0");
+
+const Item = z.object({
+  product_id: z.string().min(1).max(128).optional(),
+  price: money,
+  quantity: z.number({ error: "must be an integer ≥ 1" }).int("must be an integer ≥ 1").min(1, "must be ≥ 1"),
+}).passthrough();
+
+const Properties = z.object({
+  product_id: z.string().min(1).max(128).optional(),
+  category: z.string().max(128).optional(),
+  price: money.optional(),
+  quantity: z.number({ error: "must be an integer ≥ 1" }).int("must be an integer ≥ 1").min(1, "must be ≥ 1")
+    .optional(),
+  amount: money.optional(),
+  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code like 'EUR'").optional(),
+  country: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 alpha-2 code like 'DE'").optional(),
+  device: z.string().max(64).optional(),
+  page: z.string().max(2048).optional(),
+  query: z.string().max(1024).optional(),
+  video_id: z.string().max(128).optional(),
+  position_s: z.number().finite().min(0, "must be ≥ 0").optional(),
+  duration_s: z.number().finite().min(0, "must be ≥ 0").optional(),
+  items: z.array(Item).max(1000).optional(),
+}).passthrough();
+
+const EventSchema = z.strictObject({
+  event_id: z.string({ error: "must be a string" }).min(1, "must not be empty").max(128, "must be ≤ 128 chars"),
+  type: z.string({ error: "must be a string" }).regex(/^[a-z][a-z0-9_.]{0,63}$/, "must match [a-z][a-z0-9_.]{0,63}"),
+  user_id: z.string({ error: "must be a string" }).min(1, "must not be empty").max(128, "must be ≤ 128 chars"),
+  session_id: z.string({ error: "must be a string" }).min(1).max(128, "must be ≤ 128 chars").optional(),
+  timestamp: z.string({ error: "must be an ISO-8601 string" }).regex(
+    ISO_WITH_OFFSET,
+    "must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z",
+  ).refine((s) => !Number.isNaN(Date.parse(s)), "is not a valid date"),
+  properties: Properties.default({}),
+}, { error: (issue) => issue.code === "unrecognized_keys" ? "unknown field (custom data goes in properties)" : undefined });
+
+/** Properties of an event: the known ones typed, any others kept as sent. */
+export type EventProperties = z.infer<typeof Properties>;
+
+/** A validated, canonical event. `timestamp` is normalized to UTC ISO-8601 with milliseconds. */
+export interface Event {
+  event_id: string;
+  type: string;
+  user_id: string;
+  session_id?: string;
+  timestamp: string;
+  properties: EventProperties;
+}
+
+/** The outcome of validating one untrusted item. */
+export type Validated = { ok: true; event: Event } | { ok: false; error: string };
+
+/** Validates one untrusted item into a canonical {@linkcode Event}, or says why not. */
+export function validateEvent(raw: unknown): Validated {
+  const size = jsonSize(raw);
+  if (size > MAX_EVENT_BYTES) {
+    return { ok: false, error: `event is ${size} bytes serialized, over the ${MAX_EVENT_BYTES} byte limit` };
+  }
+  if (!isStorable(raw)) return { ok: false, error: "strings must be well-formed Unicode without NUL characters" };
+  const parsed = EventSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, error: describe(parsed.error) };
+  const e = parsed.data;
+  const properties = { ...e.properties };
+  if (e.type === "purchase" && properties.amount === undefined) {
+    if (!properties.items || properties.items.length === 0) {
+      return { ok: false, error: "properties.amount: a purchase needs an amount (or items with price and quantity)" };
+    }
+    properties.amount = round2(properties.items.reduce((sum, i) => sum + i.price * i.quantity, 0));
+  }
+  const event: Event = {
+    event_id: e.event_id,
+    type: e.type,
+    user_id: e.user_id,
+    timestamp: new Date(e.timestamp).toISOString(),
+    properties,
+  };
+  if (e.session_id !== undefined) event.session_id = e.session_id;
+  return { ok: true, event };
+}
+
+/** Whether every string (keys too) in `value` can be stored in Postgres text and jsonb. */
+export function isStorable(value: unknown): boolean {
+  if (typeof value === "string") return value.isWellFormed() && !value.includes("\0");
+  if (Array.isArray(value)) return value.every(isStorable);
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).every(([k, v]) => isStorable(k) && isStorable(v));
+  }
+  return true;
+}
+
+/** A copy of `value` that Postgres can store: lone surrogates and NUL become U+FFFD. */
+export function toStorable(value: unknown): unknown {
+  if (typeof value === "string") return value.toWellFormed().replaceAll("\0", "\uFFFD");
+  if (Array.isArray(value)) return value.map(toStorable);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [toStorable(k), toStorable(v)]));
+  }
+  return value;
+}
+
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue.code === "invalid_type" && issue.path.length === 0) return "event must be a JSON object";
+  if (issue.code === "unrecognized_keys") return `${issue.keys.join(", ")}: ${issue.message}`;
+  const path = issue.path.join(".");
+  const missing = issue.code === "invalid_type" && issue.message.includes("received undefined");
+  return `${path}: ${missing ? "is required" : issue.message}`;
+}
+
+function jsonSize(raw: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(raw) ?? "").length;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}

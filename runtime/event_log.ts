@@ -1,0 +1,173 @@
+/**
+ * The durable event log: every accepted event, once, in commit order. Appends are group-committed: while
+ * one transaction is in flight, the next requests gather and commit together. Each commit takes one lock,
+ * so positions are dense and become visible in order, which lets readers checkpoint by position.
+ * @module
+ */
+import { type Event, toStorable } from "./event.ts";
+import type { Sql, Store } from "./store/mod.ts";
+
+/** An item refused at some stage, kept with its reason. */
+export interface DeadLetter {
+  stage: string;
+  reason: string;
+  payload: unknown;
+}
+
+/** One logged event with its position. */
+export interface LoggedEvent {
+  position: number;
+  event: Event;
+}
+
+/** What one append did. */
+export interface AppendResult {
+  /** Events new to the log. */
+  stored: number;
+  /** Events whose event_id the log already held (or that repeated within the append). */
+  duplicates: number;
+}
+
+const APPEND_LOCK = 727002;
+
+interface Pending {
+  events: Event[];
+  deadLetters: DeadLetter[];
+  resolve: (r: AppendResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** The log over the host's `events` table, with dead letters written in the same transactions. */
+export class EventLog {
+  readonly #store: Store;
+  #queue: Pending[] = [];
+  #flushing: Promise<void> | null = null;
+  #listeners = new Set<() => void>();
+  #head = 0;
+  #watermark: string | null = null;
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  /** Reads the current head; call once before use. */
+  async open(): Promise<void> {
+    const [row] = await this.#store.query<{ head: number; wm: Date | string | null }>(
+      "select coalesce(max(position), 0) as head, max(ts) as wm from host.events",
+    );
+    this.#head = row.head;
+    this.#watermark = row.wm === null ? null : new Date(row.wm).toISOString();
+  }
+
+  /** The highest committed position known to this process. */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** The latest event time committed: the runtime's "now" in event time. */
+  get watermark(): string | null {
+    return this.#watermark;
+  }
+
+  /** Calls `fn` after each commit that stored events. Returns an unsubscribe function. */
+  onAppend(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** Durably appends `events` (de-duplicated by event_id) and `deadLetters`; resolves after commit. */
+  append(events: Event[], deadLetters: DeadLetter[] = []): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ events, deadLetters, resolve, reject });
+      this.#flushing ??= this.#flush();
+    });
+  }
+
+  /** Reads up to `limit` events after position `after`, in order. */
+  async read(after: number, limit: number): Promise<LoggedEvent[]> {
+    const rows = await this.#store.query<{ position: number; body: Event }>(
+      "select position, body from host.events where position > $1 and position <= $2 order by position",
+      [after, after + limit],
+    );
+    return rows.map((r) => ({ position: r.position, event: r.body }));
+  }
+
+  /** The latest event time at or before `position` (for a reader's watermark when it resumes). */
+  async watermarkAt(position: number): Promise<string | null> {
+    const [row] = await this.#store.query<{ wm: Date | string | null }>(
+      "select max(ts) as wm from host.events where position <= $1",
+      [position],
+    );
+    return row.wm === null ? null : new Date(row.wm).toISOString();
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const group = this.#queue;
+      this.#queue = [];
+      try {
+        const { results, head, fresh } = await this.#store.transaction((tx) => this.#commit(tx, group));
+        this.#head = Math.max(this.#head, head + fresh.length);
+        for (const e of fresh) if (this.#watermark === null || e.timestamp > this.#watermark) this.#watermark = e.timestamp;
+        group.forEach((p, i) => p.resolve(results[i]));
+        if (fresh.length > 0) for (const fn of this.#listeners) fn();
+      } catch (e) {
+        for (const p of group) p.reject(e as Error);
+      }
+    }
+    this.#flushing = null;
+  }
+
+  async #commit(tx: Sql, group: Pending[]): Promise<{ results: AppendResult[]; head: number; fresh: Event[] }> {
+    await tx.query(`select pg_advisory_xact_lock(${APPEND_LOCK})`);
+    const ids = group.flatMap((p) => p.events.map((e) => e.event_id));
+    const known = new Set(
+      ids.length === 0 ? [] : (await tx.query<{ event_id: string }>(
+        "select event_id from host.events where event_id = any($1::text[])",
+        [ids],
+      )).map((r) => r.event_id),
+    );
+    const [{ head }] = await tx.query<{ head: number }>(
+      "select coalesce(max(position), 0) as head from host.events",
+    );
+    const fresh: Event[] = [];
+    const results = group.map((p) => {
+      let stored = 0;
+      for (const e of p.events) {
+        if (known.has(e.event_id)) continue;
+        known.add(e.event_id);
+        fresh.push(e);
+        stored++;
+      }
+      return { stored, duplicates: p.events.length - stored };
+    });
+    if (fresh.length > 0) {
+      await tx.query(
+        `insert into host.events (position, event_id, type, user_id, ts, body)
+         select $1::bigint + n, id, type, uid, ts, body::jsonb
+         from unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
+           with ordinality as x(id, type, uid, ts, body, n)`,
+        [
+          head,
+          fresh.map((e) => e.event_id),
+          fresh.map((e) => e.type),
+          fresh.map((e) => e.user_id),
+          fresh.map((e) => e.timestamp),
+          fresh.map((e) => JSON.stringify(e)),
+        ],
+      );
+    }
+    const letters = group.flatMap((p) => p.deadLetters);
+    if (letters.length > 0) await insertDeadLetters(tx, letters);
+    return { results, head, fresh };
+  }
+}
+
+/** Writes dead letters (in the caller's transaction). */
+export async function insertDeadLetters(sql: Sql, letters: DeadLetter[]): Promise<void> {
+  await sql.query(
+    `insert into host.dead_letters (stage, reason, payload)
+     select stage, reason, payload::jsonb from unnest($1::text[], $2::text[], $3::text[]) as x(stage, reason, payload)`,
+    [letters.map((l) => l.stage), letters.map((l) => l.reason), letters.map((l) => JSON.stringify(toStorable(l.payload ?? null)))],
+  );
+}

@@ -1,0 +1,64 @@
+/**
+ * HTTP helpers shared by the host's routes: one error type, bounded body reading, token checks.
+ * @module
+ */
+
+/** An error answered with `status` and `{ "error": message }`. */
+export class HttpError extends Error {
+  constructor(readonly status: 400 | 401 | 403 | 404 | 405 | 413 | 415 | 429 | 503, message: string) {
+    super(message);
+  }
+}
+
+/** Reads a request body as JSON, refusing more than `maxBytes` before parsing (413) and non-JSON (400). */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) throw new HttpError(413, `body is ${declared} bytes, over the ${maxBytes} byte limit`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    for await (const chunk of request.body) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw new HttpError(413, `body is over the ${maxBytes} byte limit`);
+      chunks.push(chunk);
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.byteLength;
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new HttpError(400, "body is not valid UTF-8");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, `body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Whether `presented` equals one of `secrets`, comparing digests in constant time. */
+export async function matchesSecret(presented: string, secrets: string[]): Promise<boolean> {
+  const digest = async (s: string) => new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
+  const p = await digest(presented);
+  let found = false;
+  for (const secret of secrets) {
+    const d = await digest(secret);
+    let diff = 0;
+    for (let i = 0; i < d.length; i++) diff |= d[i] ^ p[i];
+    found = found || diff === 0;
+  }
+  return found;
+}
+
+/** The bearer token of a request, if any. */
+export function bearerToken(request: Request): string | null {
+  const header = request.headers.get("authorization") ?? "";
+  const m = /^Bearer\s+(.+)$/i.exec(header);
+  return m ? m[1].trim() : null;
+}

@@ -1,0 +1,56 @@
+/**
+ * `deno task start`: the runtime from the environment's configuration, serving HTTP, with the built-in
+ * simulator feeding it when configured.
+ */
+import { ConfigError, loadConfig } from "./config.ts";
+import { ingest } from "./ingest.ts";
+import { createLogger } from "./log.ts";
+import { startRuntime } from "./runtime.ts";
+import { drive, Simulator } from "./simulator/mod.ts";
+
+/** The simulator pauses while the slowest plugin is this far behind. */
+const MAX_LAG = 50_000;
+
+let config;
+try {
+  config = loadConfig(Deno.env.toObject());
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  console.error(e.message);
+  Deno.exit(1);
+}
+const logger = createLogger(config.logLevel);
+const runtime = await startRuntime({ ...config, logger });
+const server = Deno.serve({
+  port: config.port,
+  hostname: config.host,
+  onListen: ({ hostname, port }) =>
+    logger.info("listening", {
+      url: `http://${hostname}:${port}/`,
+      store: runtime.store.kind === "pglite" ? `pglite:${config.dataDir}` : "postgres",
+      plugins: runtime.plugins.list().map((p) => `${p.name}:${p.status}`).join(" "),
+    }),
+}, runtime.app.fetch);
+
+const stopping = new AbortController();
+let simulation: Promise<unknown> = Promise.resolve();
+if (config.simulate > 0) {
+  logger.info("simulator on", { rate: config.simulate });
+  simulation = drive(new Simulator({ seed: Date.now() % 1_000_000_000, live: true }), {
+    rate: config.simulate,
+    sink: async (events) => void await ingest(runtime.log, events, runtime.metrics),
+    paused: () => runtime.plugins.maxLag > MAX_LAG,
+    signal: stopping.signal,
+  }).catch((e) => logger.error("simulator stopped", { error: (e as Error).message }));
+}
+
+async function shutdown(signal: string) {
+  logger.info("shutting down", { signal });
+  stopping.abort();
+  await simulation;
+  await server.shutdown();
+  await runtime.stop();
+  Deno.exit(0);
+}
+Deno.addSignalListener("SIGINT", () => void shutdown("SIGINT"));
+Deno.addSignalListener("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,0 +1,8 @@
+/**
+ * The plugin host: discovery of `plugins/*\/mod.ts`, one sandboxed process per plugin, its own schema and
+ * role, and the loop that feeds it the durable log with effectively-once checkpoints.
+ * @module
+ */
+export { PluginHost, type PluginHostOptions, type PluginInfo } from "./host.ts";
+export { DEFAULT_RETRY, type RetryPolicy, type Status } from "./runner.ts";
+export { checkStatement, SqlGuardError, splitStatements } from "./sql_guard.ts";

@@ -1,0 +1,68 @@
+/**
+ * The wire between the host and a plugin's sandbox process: newline-delimited JSON over stdin/stdout.
+ * The host calls the sandbox (`init`, `queue`, `fetch`); while serving a call the sandbox asks the
+ * host to run SQL (`sql`), tagged with that call's id so the host runs it in the right transaction.
+ */
+import type { Event } from "../event.ts";
+import type { Limits, Panel } from "../sdk.ts";
+
+/** An HTTP request or response as it crosses the wire. */
+export interface WireRequest {
+  method: string;
+  url: string;
+  headers: [string, string][];
+  body: string | null;
+}
+export interface WireResponse {
+  status: number;
+  headers: [string, string][];
+  body: string;
+}
+
+/** What `init` answers: the plugin's manifest. */
+export interface Manifest {
+  name: string;
+  version: string;
+  subscribes: string[] | "*";
+  panels: Panel[];
+  limits: Partial<Limits>;
+  hasQueue: boolean;
+  hasFetch: boolean;
+}
+
+/** Host → sandbox. */
+export type HostMessage =
+  | { kind: "call"; id: number; op: "init"; name: string; settings: unknown }
+  | { kind: "call"; id: number; op: "queue"; batch: Event[]; watermark: string | null }
+  | { kind: "call"; id: number; op: "fetch"; request: WireRequest; watermark: string | null }
+  | { kind: "sql-reply"; id: number; ok: true; rows: unknown[] }
+  | { kind: "sql-reply"; id: number; ok: false; error: string };
+
+/** Sandbox → host. */
+export type ChildMessage =
+  | { kind: "reply"; id: number; ok: true; result: unknown }
+  | { kind: "reply"; id: number; ok: false; error: string }
+  | { kind: "sql"; id: number; call: number; text: string; params: unknown[] }
+  | { kind: "metric"; name: string; by: number }
+  | { kind: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; fields?: Record<string, unknown> };
+
+/** Reads newline-delimited JSON values from a byte stream. */
+export async function* readMessages<T>(stream: ReadableStream<Uint8Array>): AsyncGenerator<T> {
+  let buffer = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (line.trim() !== "") yield JSON.parse(line) as T;
+    }
+  }
+}
+
+/** Writes newline-delimited JSON values to a byte stream, in order. */
+export function messageWriter<T>(stream: WritableStream<Uint8Array>): (message: T) => Promise<void> {
+  const writer = stream.getWriter();
+  const encoder = new TextEncoder();
+  return (message) => writer.write(encoder.encode(JSON.stringify(message) + "\n"));
+}

@@ -1,0 +1,320 @@
+import type { EventLog, LoggedEvent } from "../event_log.ts";
+import { insertDeadLetters } from "../event_log.ts";
+import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
+import { DEFAULT_LIMITS, type Limits } from "../sdk.ts";
+import type { Store } from "../store/mod.ts";
+import type { PluginSource } from "./discover.ts";
+import type { Manifest, WireResponse } from "./protocol.ts";
+import { asPlugin, type Placement, provision } from "./provision.ts";
+import { PluginError, Sandbox, type SqlHandler } from "./sandbox.ts";
+import { checkStatement } from "./sql_guard.ts";
+
+/** A plugin's state as `/api/plugins` shows it. */
+export type Status = "starting" | "running" | "degraded" | "disabled" | "failed";
+
+/** How failures are retried. */
+export interface RetryPolicy {
+  /** Tries of one batch before its events are tried one by one; of one event before it is dead-lettered. */
+  attempts: number;
+  /** First backoff (ms); doubles per consecutive failure up to `maxBackoffMs`. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** Consecutive failures (no success between) after which the plugin is disabled. */
+  disableAfter: number;
+  /** How often an idle runner looks at the log without being woken (ms). */
+  pollMs: number;
+}
+
+/** The default {@linkcode RetryPolicy}. */
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 3,
+  backoffMs: 200,
+  maxBackoffMs: 10_000,
+  disableAfter: 10,
+  pollMs: 1000,
+};
+
+/** What the host gives a runner. */
+export interface RunnerContext {
+  store: Store;
+  log: EventLog;
+  logger: Logger;
+  metrics: Metrics;
+  retry: RetryPolicy;
+  settings: unknown;
+}
+
+/**
+ * Runs one plugin: its sandbox, its place in the database, and the loop that feeds it the log.
+ * Each batch is one transaction holding the plugin's writes and its checkpoint, so a crash at any
+ * instant replays exactly what was not committed.
+ */
+export class PluginRunner {
+  readonly name: string;
+  status: Status = "starting";
+  processed = 0;
+  failed = 0;
+  checkpoint = 0;
+  lastError: string | null = null;
+  manifest: Manifest | null = null;
+  readonly #source: PluginSource;
+  readonly #ctx: RunnerContext;
+  readonly #logger: Logger;
+  #limits: Limits = DEFAULT_LIMITS;
+  #placement: Placement | null = null;
+  #sandbox: Sandbox | null = null;
+  #starting: Promise<Sandbox> | null = null;
+  #crashes = 0;
+  #consecutiveFailures = 0;
+  #watermark: string | null = null;
+  #stopped = false;
+  #wake: (() => void) | null = null;
+  #loop: Promise<void> | null = null;
+  #unsubscribe: (() => void) | null = null;
+
+  constructor(source: PluginSource, ctx: RunnerContext) {
+    this.name = source.name;
+    this.#source = source;
+    this.#ctx = ctx;
+    this.#logger = ctx.logger.with({ plugin: source.name });
+  }
+
+  /** Events in the log that this plugin has not committed yet. */
+  get lag(): number {
+    return Math.max(0, this.#ctx.log.head - this.checkpoint);
+  }
+
+  /** Loads the plugin (sandbox, schema, role, migrations, checkpoint) and starts feeding it. */
+  async start(): Promise<void> {
+    try {
+      await this.#ensureSandbox();
+      this.#placement = await provision(this.#ctx.store, this.#source, this.manifest!.version);
+      const [row] = await this.#ctx.store.query<{ position: number }>(
+        "select position from host.checkpoints where plugin = $1 and source = 'log'",
+        [this.name],
+      );
+      this.checkpoint = row.position;
+      this.#watermark = await this.#ctx.log.watermarkAt(this.checkpoint);
+    } catch (e) {
+      this.status = "failed";
+      this.lastError = (e as Error).message;
+      this.#logger.error("plugin failed to load", { error: this.lastError });
+      this.#sandbox?.kill("load failed");
+      return;
+    }
+    this.status = "running";
+    this.#unsubscribe = this.#ctx.log.onAppend(() => this.#wake?.());
+    this.#loop = this.#run();
+  }
+
+  /** Stops feeding the plugin and stops its sandbox. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    this.#wake?.();
+    await this.#loop;
+    this.#sandbox?.kill("host stopping");
+    await this.#sandbox?.closed;
+  }
+
+  /** Serves a request to the plugin's routes; `path` is relative to `/api/<name>`. */
+  async fetch(request: Request, path: string): Promise<Response> {
+    if (this.status === "failed" || this.status === "disabled" || this.status === "starting") {
+      return json(503, { error: `plugin ${this.name} is ${this.status}${this.lastError ? `: ${this.lastError}` : ""}` });
+    }
+    if (!this.manifest?.hasFetch) return json(404, { error: `plugin ${this.name} has no routes` });
+    const url = new URL(request.url);
+    const body = request.method === "GET" || request.method === "HEAD" ? null : await request.text();
+    try {
+      const sandbox = await this.#ensureSandbox();
+      const onSql: SqlHandler = (text, params) => {
+        checkStatement(text);
+        return this.#ctx.store.transaction((tx) => asPlugin(tx, this.#placement!, () => tx.query(text, params)));
+      };
+      const res = await sandbox.call({
+        op: "fetch",
+        request: { method: request.method, url: `http://${this.name}${path}${url.search}`, headers: [...request.headers], body },
+        watermark: this.#ctx.log.watermark,
+      }, { timeoutMs: this.#limits.timeoutMs, onSql }) as WireResponse;
+      return new Response(res.body, { status: res.status, headers: res.headers });
+    } catch (e) {
+      if (!(e instanceof PluginError)) throw e;
+      this.#logger.warn("plugin request failed", { error: e.message });
+      return json(502, { error: e.message });
+    }
+  }
+
+  /** The live sandbox, started (after a backoff when the last one died) if need be. */
+  #ensureSandbox(): Promise<Sandbox> {
+    if (this.#sandbox?.alive) return Promise.resolve(this.#sandbox);
+    this.#starting ??= this.#startSandbox().finally(() => this.#starting = null);
+    return this.#starting;
+  }
+
+  async #startSandbox(): Promise<Sandbox> {
+    if (this.#sandbox) {
+      this.#crashes++;
+      this.#ctx.metrics.inc("plugin_restarts_total", "Plugin sandbox restarts", { plugin: this.name });
+      await sleep(this.#backoff(this.#crashes));
+    }
+    const memoryMb = this.manifest?.limits.memoryMb ?? DEFAULT_LIMITS.memoryMb;
+    const sandbox = new Sandbox({
+      name: this.name,
+      modPath: this.#source.modPath,
+      memoryMb,
+      log: this.#logger,
+      onMetric: (metric, by) =>
+        this.#ctx.metrics.inc("plugin_custom_total", "Counters incremented by plugins", { plugin: this.name, metric }, by),
+    });
+    this.#sandbox = sandbox;
+    this.manifest = await sandbox.call({ op: "init", name: this.name, settings: this.#ctx.settings }, {
+      timeoutMs: this.#limits.timeoutMs,
+    }) as Manifest;
+    this.#limits = { ...DEFAULT_LIMITS, ...this.manifest.limits };
+    if (this.#limits.memoryMb !== memoryMb) {
+      // The heap cap is a process flag: start again with the plugin's own.
+      sandbox.kill("restarting with the plugin's memory limit");
+      await sandbox.closed;
+      this.#sandbox = null;
+      return await this.#startSandbox();
+    }
+    return sandbox;
+  }
+
+  async #run(): Promise<void> {
+    let attempts = 0;
+    let isolateUntil = 0; // while checkpoint < isolateUntil, events go one at a time
+    while (!this.#stopped && this.status !== "disabled") {
+      if (this.checkpoint >= this.#ctx.log.head) {
+        await this.#idle();
+        continue;
+      }
+      const size = this.checkpoint < isolateUntil ? 1 : this.#limits.batchSize;
+      let rows: LoggedEvent[];
+      try {
+        rows = await this.#ctx.log.read(this.checkpoint, size);
+      } catch (e) {
+        this.#logger.error("cannot read the log", { error: (e as Error).message });
+        await sleep(this.#backoff(1));
+        continue;
+      }
+      if (rows.length === 0) {
+        await this.#idle();
+        continue;
+      }
+      try {
+        await this.#commit(rows);
+        attempts = 0;
+        this.#consecutiveFailures = 0;
+        this.status = "running";
+      } catch (e) {
+        if (this.#stopped) return;
+        const error = (e as Error).message;
+        if (!await this.#storeHealthy()) {
+          this.#logger.error("database unavailable; will retry", { error });
+          await sleep(this.#backoff(1));
+          continue;
+        }
+        attempts++;
+        this.failed++;
+        this.#consecutiveFailures++;
+        this.lastError = error;
+        this.#ctx.metrics.inc("plugin_batch_failures_total", "Failed plugin batches", { plugin: this.name });
+        this.#logger.warn("batch failed", { error, events: rows.length, attempt: attempts });
+        if (this.#consecutiveFailures >= this.#ctx.retry.disableAfter) {
+          this.status = "disabled";
+          this.#logger.error("plugin disabled after repeated failures", { failures: this.#consecutiveFailures });
+          this.#sandbox?.kill("disabled");
+          return;
+        }
+        this.status = "degraded";
+        if (attempts >= this.#ctx.retry.attempts) {
+          attempts = 0;
+          if (rows.length > 1) isolateUntil = rows[rows.length - 1].position;
+          else await this.#deadLetter(rows[0], error);
+        }
+        await sleep(this.#backoff(this.#consecutiveFailures));
+      }
+    }
+  }
+
+  async #commit(rows: LoggedEvent[]): Promise<void> {
+    const started = performance.now();
+    const upTo = rows[rows.length - 1].position;
+    const subs = this.manifest!.subscribes;
+    const batch = rows.map((r) => r.event).filter((e) => subs === "*" || subs.includes(e.type));
+    let watermark = this.#watermark;
+    for (const r of rows) if (watermark === null || r.event.timestamp > watermark) watermark = r.event.timestamp;
+    await this.#ctx.store.transaction(async (tx) => {
+      if (batch.length > 0 && this.manifest!.hasQueue) {
+        const sandbox = await this.#ensureSandbox();
+        const onSql: SqlHandler = (text, params) => {
+          checkStatement(text);
+          return tx.query(text, params);
+        };
+        await asPlugin(tx, this.#placement!, () =>
+          sandbox.call({ op: "queue", batch, watermark }, { timeoutMs: this.#limits.timeoutMs, onSql }));
+      }
+      await this.#saveCheckpoint(tx, upTo);
+    });
+    this.checkpoint = upTo;
+    this.#watermark = watermark;
+    this.processed += batch.length;
+    this.#ctx.metrics.inc("plugin_events_processed_total", "Events committed by each plugin", { plugin: this.name }, batch.length);
+    this.#ctx.metrics.observe("plugin_batch_seconds", "Plugin batch latency, commit included", { plugin: this.name }, (performance.now() - started) / 1000);
+  }
+
+  async #deadLetter(row: LoggedEvent, reason: string): Promise<void> {
+    await this.#ctx.store.transaction(async (tx) => {
+      await insertDeadLetters(tx, [{ stage: `plugin:${this.name}`, reason, payload: row.event }]);
+      await this.#saveCheckpoint(tx, row.position);
+    });
+    this.checkpoint = row.position;
+    this.#ctx.metrics.inc("dead_letters_total", "Items sent to the dead letters", { stage: `plugin:${this.name}` });
+    this.#logger.warn("event dead-lettered", { event_id: row.event.event_id, reason });
+  }
+
+  async #saveCheckpoint(tx: Pick<Store, "query">, position: number): Promise<void> {
+    await tx.query(
+      "update host.checkpoints set position = $2, updated_at = now() where plugin = $1 and source = 'log'",
+      [this.name, position],
+    );
+  }
+
+  async #storeHealthy(): Promise<boolean> {
+    try {
+      await this.#ctx.store.query("select 1");
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.#ctx.retry.pollMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        this.#wake = null;
+        done();
+      };
+    });
+  }
+
+  #backoff(n: number): number {
+    const { backoffMs, maxBackoffMs } = this.#ctx.retry;
+    return Math.min(maxBackoffMs, backoffMs * 2 ** Math.max(0, n - 1));
+  }
+}
+
+function json(status: number, body: unknown): Response {
+  return Response.json(body, { status });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,165 @@
+import type { Logger } from "../log.ts";
+import { type ChildMessage, type HostMessage, messageWriter, readMessages } from "./protocol.ts";
+
+const CHILD = new URL("./_sandbox_child.ts", import.meta.url);
+const RUNTIME_DIR = new URL("../", import.meta.url);
+const CONFIG = new URL("../../deno.json", import.meta.url);
+const MAX_LOG_LINE = 2000;
+
+/** Runs SQL for the sandbox while it serves one call. */
+export type SqlHandler = (text: string, params: unknown[]) => Promise<unknown[]>;
+
+/** Where and how to start a plugin's sandbox. */
+export interface SandboxOptions {
+  name: string;
+  modPath: string;
+  memoryMb: number;
+  log: Logger;
+  onMetric?: (name: string, by: number) => void;
+}
+
+type Call = Extract<HostMessage, { kind: "call" }>;
+type CallBody<C> = C extends unknown ? Omit<C, "kind" | "id"> : never;
+
+/** A plugin call that failed; `fatal` when the sandbox was stopped or died during it. */
+export class PluginError extends Error {
+  constructor(readonly plugin: string, message: string, readonly fatal = false) {
+    super(`plugin ${plugin}: ${message}`);
+  }
+}
+
+/**
+ * One plugin's sandbox: a `deno run` process with no permissions (it drops its read access to its
+ * own folder once loaded), a V8 heap cap, and a time limit per call enforced by killing it.
+ */
+export class Sandbox {
+  readonly #opts: SandboxOptions;
+  readonly #child: Deno.ChildProcess;
+  readonly #send: (m: HostMessage) => Promise<void>;
+  readonly #calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onSql?: SqlHandler }>();
+  #nextId = 1;
+  #stderrTail: string[] = [];
+  #exitReason: string | undefined;
+  /** Resolves when the process has exited and its output is drained. */
+  readonly closed: Promise<void>;
+
+  constructor(opts: SandboxOptions) {
+    this.#opts = opts;
+    const pluginDir = new URL(".", opts.modPath.startsWith("file:") ? opts.modPath : `file://${opts.modPath}`);
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "--deny-import",
+        `--config=${CONFIG.pathname}`,
+        `--v8-flags=--max-old-space-size=${opts.memoryMb}`,
+        `--allow-read=${pluginDir.pathname},${RUNTIME_DIR.pathname}`,
+        CHILD.pathname,
+        pluginDir.href + "mod.ts",
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    this.#send = messageWriter<HostMessage>(this.#child.stdin);
+    this.closed = Promise.all([this.#readMessages(), this.#readStderr(), this.#child.status]).then(([, , status]) => {
+      const why = this.#exitReason ??
+        `sandbox exited (${status.signal ? `signal ${status.signal}` : `code ${status.code}`})` +
+          (this.#stderrTail.length ? `: ${this.#stderrTail.join(" | ")}` : "");
+      this.#exitReason = why;
+      for (const call of this.#calls.values()) call.reject(new PluginError(opts.name, why, true));
+      this.#calls.clear();
+    });
+  }
+
+  /** Whether the process is still serving. */
+  get alive(): boolean {
+    return this.#exitReason === undefined;
+  }
+
+  /** Calls the sandbox; rejects with {@linkcode PluginError} on failure, and stops it after `timeoutMs`. */
+  call(body: CallBody<Call>, opts: { timeoutMs: number; onSql?: SqlHandler }): Promise<unknown> {
+    if (!this.alive) return Promise.reject(new PluginError(this.#opts.name, this.#exitReason!, true));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.kill(`${body.op} exceeded the ${opts.timeoutMs} ms time limit`);
+      }, opts.timeoutMs);
+      const done = <T>(f: (v: T) => void) => (v: T) => {
+        clearTimeout(timer);
+        this.#calls.delete(id);
+        f(v);
+      };
+      this.#calls.set(id, { resolve: done(resolve), reject: done(reject), onSql: opts.onSql });
+      this.#send({ kind: "call", id, ...body } as Call).catch(() => {}); // a dead pipe surfaces via `closed`
+    });
+  }
+
+  /** Stops the process; pending calls reject with `reason`. */
+  kill(reason: string): void {
+    if (!this.alive) return;
+    this.#exitReason = reason;
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  }
+
+  async #readMessages(): Promise<void> {
+    try {
+      for await (const msg of readMessages<ChildMessage>(this.#child.stdout)) this.#onMessage(msg);
+    } catch (e) {
+      this.kill(`sandbox broke the protocol: ${(e as Error).message}`);
+    }
+  }
+
+  #onMessage(msg: ChildMessage): void {
+    switch (msg.kind) {
+      case "reply": {
+        const call = this.#calls.get(msg.id);
+        if (!call) return;
+        if (msg.ok) call.resolve(msg.result);
+        else call.reject(new PluginError(this.#opts.name, msg.error));
+        return;
+      }
+      case "sql": {
+        const onSql = this.#calls.get(msg.call)?.onSql;
+        const run = onSql ? onSql(msg.text, msg.params) : Promise.reject(new Error("no call in progress"));
+        run.then(
+          (rows) => this.#send({ kind: "sql-reply", id: msg.id, ok: true, rows }),
+          (e) => this.#send({ kind: "sql-reply", id: msg.id, ok: false, error: (e as Error).message }),
+        ).catch(() => {});
+        return;
+      }
+      case "metric":
+        this.#opts.onMetric?.(String(msg.name), Number(msg.by) || 0);
+        return;
+      case "log":
+        this.#opts.log[msg.level in LEVELS ? msg.level : "info"](String(msg.msg).slice(0, MAX_LOG_LINE), {
+          ...msg.fields,
+          plugin: this.#opts.name,
+        });
+        return;
+    }
+  }
+
+  async #readStderr(): Promise<void> {
+    let buffer = "";
+    for await (const chunk of this.#child.stderr.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      const lines = buffer.split("\n");
+      buffer = lines.pop()!.slice(-MAX_LOG_LINE);
+      for (const line of lines) {
+        if (line.trim() === "") continue;
+        const text = line.slice(0, MAX_LOG_LINE);
+        this.#stderrTail = [...this.#stderrTail, text].slice(-3);
+        this.#opts.log.info(text, { plugin: this.#opts.name, stream: "stderr" });
+      }
+    }
+  }
+}
+
+const LEVELS = { debug: 1, info: 1, warn: 1, error: 1 };

@@ -1,0 +1,98 @@
+/**
+ * The plugin SDK: what a plugin's `mod.ts` imports. A plugin is a plain value made by
+ * {@linkcode definePlugin}: a name, a version, the event types it subscribes to, a `queue` handler for
+ * batches of events, a `fetch` handler for its HTTP routes, and optional dashboard panels.
+ *
+ * ```ts
+ * import { definePlugin } from "../../runtime/sdk.ts";
+ * export default definePlugin({ name: "hello", version: "1.0.0", subscribes: ["page_view"],
+ *   async queue(batch, env) { await env.db.sql`insert into views select count(*) from unnest(${batch.map((e) => e.event_id)}::text[])`; } });
+ * ```
+ * @module
+ */
+import type { ZodType } from "zod";
+import type { Event } from "./event.ts";
+import type { Logger } from "./log.ts";
+import type { Row } from "./store/store.ts";
+
+export type { Event, EventProperties } from "./event.ts";
+export type { Logger } from "./log.ts";
+export type { Row } from "./store/store.ts";
+
+/** SQL on the plugin's own schema, as the plugin's own role. In `queue`, inside the batch's transaction. */
+export interface Db {
+  /** Tagged template: interpolated values become parameters (`$1..$n`), never SQL text. */
+  sql<T extends Row = Row>(strings: TemplateStringsArray, ...values: unknown[]): Promise<T[]>;
+  /** One statement with `$1..$n` parameters. */
+  query<T extends Row = Row>(text: string, params?: unknown[]): Promise<T[]>;
+}
+
+/** Plugin metrics, exported by the host on `/metrics` labelled with the plugin's name. */
+export interface Metrics {
+  /** Adds `by` (default 1) to the counter `name`. */
+  increment(name: string, by?: number): void;
+}
+
+/** What a handler is given. `watermark` is "now" in event time: the latest event time committed. */
+export interface Env<C = unknown> {
+  db: Db;
+  log: Logger;
+  config: C;
+  metrics: Metrics;
+  watermark: string | null;
+}
+
+/** A dashboard panel: the dashboard reads `route` (under `/api/<plugin>`) and renders it as `kind`. */
+export interface Panel {
+  title: string;
+  route: string;
+  kind: "tiles" | "timeseries" | "bar" | "table";
+}
+
+/** Resource limits of a plugin's sandbox. */
+export interface Limits {
+  /** Longest a batch or a request may take before the sandbox is stopped (ms). */
+  timeoutMs: number;
+  /** Heap cap of the sandbox (MiB). */
+  memoryMb: number;
+  /** Most events handed to one `queue` call. */
+  batchSize: number;
+}
+
+/** The defaults for {@linkcode Limits}. */
+export const DEFAULT_LIMITS: Limits = { timeoutMs: 10_000, memoryMb: 256, batchSize: 1000 };
+
+/** A plugin, as its `mod.ts` default-exports it. */
+export interface PluginDefinition<C = unknown> {
+  /** Lower-case identifier; also its schema, its route prefix `/api/<name>` and its folder name. */
+  name: string;
+  version: string;
+  /** Event types handed to `queue`, or "*" for all. */
+  subscribes: readonly string[] | "*";
+  /** Validates the plugin's settings (`PLUGIN_<NAME>` JSON in the host's environment). */
+  config?: ZodType<C>;
+  /** Handles a batch of events; its SQL commits in one transaction with the plugin's checkpoint. */
+  queue?: (batch: Event[], env: Env<C>) => Promise<void>;
+  /** Handles a request to `/api/<name>/*`, with the path relative to that prefix (a Hono `app.fetch`). */
+  fetch?: (request: Request, env: Env<C>) => Response | Promise<Response>;
+  panels?: readonly Panel[];
+  limits?: Partial<Limits>;
+}
+
+/** The rule for plugin names. */
+export const PLUGIN_NAME = /^[a-z][a-z0-9_]{0,30}$/;
+
+/** Makes a plugin. Checks its shape so mistakes surface at load time, naming the plugin. */
+export function definePlugin<C = unknown>(definition: PluginDefinition<C>): PluginDefinition<C> {
+  const { name, version, subscribes } = definition;
+  if (typeof name !== "string" || !PLUGIN_NAME.test(name)) {
+    throw new TypeError(`plugin name must match ${PLUGIN_NAME}, got '${name}'`);
+  }
+  if (typeof version !== "string" || version === "") {
+    throw new TypeError(`plugin ${name}: version must be a non-empty string`);
+  }
+  if (subscribes !== "*" && !Array.isArray(subscribes)) {
+    throw new TypeError(`plugin ${name}: subscribes must be an array of event types or "*"`);
+  }
+  return Object.freeze({ ...definition });
+}

@@ -1,0 +1,111 @@
+/**
+ * The HTTP server: ingest on `/v1`, the host's routes, every plugin's routes under `/api/<name>`,
+ * and the web dashboard.
+ * @module
+ */
+import { Hono } from "hono";
+import type { EventLog } from "./event_log.ts";
+import { bearerToken, HttpError, matchesSecret, readJsonBody } from "./http.ts";
+import { batchItems, ingest, MAX_BODY_BYTES } from "./ingest.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import type { PluginHost } from "./plugin/mod.ts";
+import type { Store } from "./store/mod.ts";
+
+/** Everything the routes read from. */
+export interface ServerContext {
+  store: Store;
+  log: EventLog;
+  plugins: PluginHost;
+  metrics: Metrics;
+  logger: Logger;
+  ingestKeys: string[];
+  apiTokens: string[];
+}
+
+const WEB_DIR = new URL("../web/", import.meta.url);
+
+/** Builds the Hono app serving every route. */
+export function createApp(ctx: ServerContext): Hono {
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+    ctx.logger.error("request failed", { path: c.req.path, error: err.message, stack: err.stack });
+    return c.json({ error: "internal error" }, 500);
+  });
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  const requireSecret = (secrets: string[], what: string) => async (c: { req: { raw: Request } }, next: () => Promise<void>) => {
+    if (secrets.length > 0) {
+      const token = bearerToken(c.req.raw);
+      if (token === null) throw new HttpError(401, `${what} requires 'Authorization: Bearer <token>'`);
+      if (!await matchesSecret(token, secrets)) throw new HttpError(401, `${what}: unknown token`);
+    }
+    await next();
+  };
+  app.use("/v1/*", requireSecret(ctx.ingestKeys, "/v1"));
+  app.use("/api/*", requireSecret(ctx.apiTokens, "/api"));
+
+  app.post("/v1/events", async (c) => {
+    const items = batchItems(await readJsonBody(c.req.raw, MAX_BODY_BYTES));
+    return c.json(await ingest(ctx.log, items, ctx.metrics));
+  });
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    const problems: string[] = [];
+    try {
+      await ctx.store.query("select 1");
+    } catch (e) {
+      problems.push(`store: ${(e as Error).message}`);
+    }
+    if (!ctx.plugins.ready) problems.push("plugins: still loading");
+    return problems.length ? c.json({ status: "not ready", problems }, 503) : c.json({ status: "ready" });
+  });
+  app.get("/metrics", (c) => c.text(ctx.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
+
+  app.get("/api/plugins", (c) => c.json({ plugins: ctx.plugins.list() }));
+  app.get("/api/dead-letters", async (c) => {
+    const limit = intParam(c.req.query("limit"), "limit", 100, 1, 1000);
+    const stage = c.req.query("stage");
+    const where = stage ? "where stage = $2" : "";
+    const params: unknown[] = stage ? [limit, stage] : [limit];
+    const [items, [{ total }]] = await Promise.all([
+      ctx.store.query(
+        `select id, stage, reason, payload, created_at from host.dead_letters ${where} order by id desc limit $1`,
+        params,
+      ),
+      ctx.store.query<{ total: number }>(
+        `select count(*)::int8 as total from host.dead_letters ${stage ? "where stage = $1" : ""}`,
+        stage ? [stage] : [],
+      ),
+    ]);
+    return c.json({ total, items });
+  });
+
+  app.all("/api/:plugin{[a-z][a-z0-9_]*}/*", (c) => routeToPlugin(c.req.raw, c.req.param("plugin")));
+  app.all("/api/:plugin{[a-z][a-z0-9_]*}", (c) => routeToPlugin(c.req.raw, c.req.param("plugin")));
+
+  async function routeToPlugin(request: Request, name: string): Promise<Response> {
+    const prefix = `/api/${name}`;
+    const path = new URL(request.url).pathname.slice(prefix.length) || "/";
+    const response = ctx.plugins.fetch(name, request, path);
+    if (!response) throw new HttpError(404, `no plugin named '${name}'`);
+    return await response;
+  }
+
+  app.get("/", async (c) => c.html(await Deno.readTextFile(new URL("index.html", WEB_DIR))));
+
+  return app;
+}
+
+/** Parses an optional integer query parameter within bounds, or answers 400. */
+export function intParam(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new HttpError(400, `${name} must be an integer ${min}..${max}, got '${raw}'`);
+  }
+  return n;
+}

@@ -1,0 +1,7 @@
+/**
+ * The traffic simulator: deterministic, stateful shopping sessions, driven at a rate into the runtime
+ * in-process or over HTTP.
+ * @module
+ */
+export { rng, type Product, Simulator, type SimulatorOptions } from "./simulator.ts";
+export { drive, type DriveOptions, httpSink } from "./drive.ts";

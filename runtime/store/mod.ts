@@ -1,0 +1,16 @@
+/**
+ * The store: one small SQL interface over embedded PGlite and a PostgreSQL server, and the host's tables.
+ * @module
+ */
+import { openPglite } from "./pglite.ts";
+import { openPostgres } from "./postgres.ts";
+import type { Store } from "./store.ts";
+
+export type { Row, Sql, Store } from "./store.ts";
+export { migrateHost } from "./schema.ts";
+export { openPglite, openPostgres };
+
+/** Opens the server database when `databaseUrl` is set, else the embedded one under `dataDir`. */
+export function openStore(opts: { databaseUrl?: string; dataDir: string }): Promise<Store> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openPglite(opts.dataDir);
+}

@@ -1,0 +1,24 @@
+import { PGlite, types } from "@electric-sql/pglite";
+import type { Row, Sql, Store } from "./store.ts";
+
+const parsers = { [types.INT8]: Number, [types.NUMERIC]: Number };
+
+/** Opens the embedded database: persisted under `dataDir`, or in memory for `memory://`. */
+export async function openPglite(dataDir: string): Promise<Store> {
+  if (dataDir !== "memory://") await Deno.mkdir(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir === "memory://" ? undefined : dataDir, { parsers });
+  const wrap = (t: Pick<PGlite, "query" | "exec">): Sql => ({
+    async query<T extends Row>(text: string, params?: unknown[]) {
+      return (await t.query<T>(text, params)).rows;
+    },
+    async exec(text: string) {
+      await t.exec(text);
+    },
+  });
+  return {
+    kind: "pglite",
+    ...wrap(db),
+    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,18 @@
+/** A row as returned by a query: column name to value. */
+export type Row = Record<string, unknown>;
+
+/** SQL on one connection or transaction. Results are plain values: int8 and numeric come back as numbers. */
+export interface Sql {
+  /** Runs one statement with `$1..$n` parameters and returns its rows. */
+  query<T extends Row = Row>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a script of statements without parameters. */
+  exec(text: string): Promise<void>;
+}
+
+/** The runtime's database: PGlite embedded, or a PostgreSQL server. The SQL is the same. */
+export interface Store extends Sql {
+  readonly kind: "pglite" | "postgres";
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
