@@ -26,6 +26,11 @@ export const MAX_EVENT_BYTES = 32 * 1024;
 
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/;
 
+/** Messages that tell a missing field from a mistyped one. */
+const required = (expected: string) => ({
+  error: (issue: { input?: unknown }) => issue.input === undefined ? "is required" : expected,
+});
+
 const money = z.number({ error: "must be a number" }).finite().min(0, "must be ≥ 0");
 
 const Item = z.object({
@@ -50,14 +55,14 @@ const Properties = z.object({
   position_s: z.number().finite().min(0, "must be ≥ 0").optional(),
   duration_s: z.number().finite().min(0, "must be ≥ 0").optional(),
   items: z.array(Item).max(1000).optional(),
-}).passthrough();
+}, { error: "must be an object" }).passthrough();
 
 const EventSchema = z.strictObject({
-  event_id: z.string({ error: "must be a string" }).min(1, "must not be empty").max(128, "must be ≤ 128 chars"),
-  type: z.string({ error: "must be a string" }).regex(/^[a-z][a-z0-9_.]{0,63}$/, "must match [a-z][a-z0-9_.]{0,63}"),
-  user_id: z.string({ error: "must be a string" }).min(1, "must not be empty").max(128, "must be ≤ 128 chars"),
+  event_id: z.string(required("must be a string")).min(1, "must not be empty").max(128, "must be ≤ 128 chars"),
+  type: z.string(required("must be a string")).regex(/^[a-z][a-z0-9_.]{0,63}$/, "must match [a-z][a-z0-9_.]{0,63}"),
+  user_id: z.string(required("must be a string")).min(1, "must not be empty").max(128, "must be ≤ 128 chars"),
   session_id: z.string({ error: "must be a string" }).min(1).max(128, "must be ≤ 128 chars").optional(),
-  timestamp: z.string({ error: "must be an ISO-8601 string" }).regex(
+  timestamp: z.string(required("must be an ISO-8601 string")).regex(
     ISO_WITH_OFFSET,
     "must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z",
   ).refine((s) => !Number.isNaN(Date.parse(s)), "is not a valid date"),
@@ -132,9 +137,7 @@ function describe(error: z.ZodError): string {
   const issue = error.issues[0];
   if (issue.code === "invalid_type" && issue.path.length === 0) return "event must be a JSON object";
   if (issue.code === "unrecognized_keys") return `${issue.keys.join(", ")}: ${issue.message}`;
-  const path = issue.path.join(".");
-  const missing = issue.code === "invalid_type" && issue.message.includes("received undefined");
-  return `${path}: ${missing ? "is required" : issue.message}`;
+  return `${issue.path.join(".")}: ${issue.message}`;
 }
 
 function jsonSize(raw: unknown): number {

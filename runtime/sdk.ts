@@ -4,7 +4,7 @@
  * batches of events, a `fetch` handler for its HTTP routes, and optional dashboard panels.
  *
  * ```ts
- * import { definePlugin } from "../../runtime/sdk.ts";
+ * import { definePlugin } from "@runtime/sdk";
  * export default definePlugin({ name: "hello", version: "1.0.0", subscribes: ["page_view"],
  *   async queue(batch, env) { await env.db.sql`insert into views select count(*) from unnest(${batch.map((e) => e.event_id)}::text[])`; } });
  * ```

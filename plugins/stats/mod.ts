@@ -4,7 +4,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { definePlugin, type Env, type Event } from "../../runtime/sdk.ts";
+import { definePlugin, type Env, type Event } from "@runtime/sdk";
 import { type Interval, mergeSessions } from "./sessions.ts";
 
 type Db = Env["db"];

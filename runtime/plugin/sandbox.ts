@@ -127,7 +127,9 @@ export class Sandbox {
       }
       case "sql": {
         const onSql = this.#calls.get(msg.call)?.onSql;
-        const run = onSql ? onSql(msg.text, msg.params) : Promise.reject(new Error("no call in progress"));
+        const run = onSql
+          ? Promise.resolve().then(() => onSql(msg.text, msg.params))
+          : Promise.reject(new Error("no call in progress"));
         run.then(
           (rows) => this.#send({ kind: "sql-reply", id: msg.id, ok: true, rows }),
           (e) => this.#send({ kind: "sql-reply", id: msg.id, ok: false, error: (e as Error).message }),

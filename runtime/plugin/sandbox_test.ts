@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { BACKENDS, getJson, pluginsFolder, postJson, waitFor, waitForCatchUp, withRuntime } from "../testing.ts";
+
+const DENIED = /^Requires (read|write|env|net|run|ffi|import) access/;
+const REFUSED_BY_POSTGRES = /^permission denied for (schema|language)/;
+const REFUSED_BY_GUARD = /^plugins may not (run|use)/;
+
+/** Each attempt of the attacker fixture and who must stop it. */
+const ATTEMPTS: Record<string, RegExp> = {
+  read: DENIED,
+  write: DENIED,
+  env: DENIED,
+  net: DENIED,
+  listen: DENIED,
+  run: DENIED,
+  ffi: DENIED,
+  import: DENIED,
+  import_file: DENIED,
+  host_table: REFUSED_BY_POSTGRES,
+  other_schema: REFUSED_BY_POSTGRES,
+  plpgsql: REFUSED_BY_POSTGRES,
+  reset_role: REFUSED_BY_GUARD,
+  set_role: REFUSED_BY_GUARD,
+  role_in_function: REFUSED_BY_GUARD,
+  commit: REFUSED_BY_GUARD,
+  set_config: REFUSED_BY_GUARD,
+};
+
+for (const backend of BACKENDS) {
+  Deno.test({
+    name: `[${backend.name}] sandbox denies a plugin files, env, network, processes, FFI and foreign SQL`,
+    ignore: !backend.enabled,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const pluginsDir = await pluginsFolder([{ name: "attacker" }, { name: "counter" }]);
+      await withRuntime(backend, { pluginsDir }, async (rt) => {
+        for (const [what, reason] of Object.entries(ATTEMPTS)) {
+          const { status, body } = await getJson(rt, `/api/attacker/try/${what}`);
+          assert.equal(status, 200, what);
+          assert.equal(body.denied, true, `${what} was allowed`);
+          assert.match(body.error, reason, what);
+        }
+        // The plugin still works on its own schema, and the neighbour is unharmed.
+        assert.deepEqual((await getJson(rt, "/api/attacker/mine")).body, { n: 0 });
+        const posted = await postJson(rt, "/v1/events", { event_id: "a1", type: "login", user_id: "u", timestamp: "2026-01-01T00:00:00Z" });
+        assert.equal(posted.body.accepted, 1);
+        await waitForCatchUp(rt);
+        assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, { login: 1 });
+        assert.equal(rt.plugins.list().find((p) => p.name === "attacker")?.status, "running");
+      });
+      await assert.rejects(Deno.stat("/tmp/attacker-was-here"), Deno.errors.NotFound);
+    },
+  });
+}
+
+Deno.test({
+  name: "sandbox stops an infinite loop within the plugin's time limit and restarts it",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "looper" }, { name: "counter" }]);
+    await withRuntime(BACKENDS[0], { pluginsDir }, async (rt) => {
+      const started = Date.now();
+      const { status, body } = await getJson(rt, "/api/looper/spin");
+      const elapsed = Date.now() - started;
+      assert.equal(status, 502);
+      assert.match(body.error, /plugin looper: fetch exceeded the 1000 ms time limit/);
+      assert.ok(elapsed < 5000, `stopped after ${elapsed} ms`);
+      assert.deepEqual((await getJson(rt, "/api/looper/ok")).body, { ok: true }); // restarted
+      assert.equal((await getJson(rt, "/api/counter/counts")).status, 200);
+    });
+  },
+});
+
+Deno.test({
+  name: "sandbox contains a memory bomb: the plugin dies, the host lives, the plugin restarts",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "bomb" }, { name: "counter" }]);
+    await withRuntime(BACKENDS[0], { pluginsDir }, async (rt) => {
+      const { status, body } = await getJson(rt, "/api/bomb/explode");
+      assert.equal(status, 502);
+      assert.match(body.error, /plugin bomb: sandbox exited/);
+      assert.deepEqual((await getJson(rt, "/api/bomb/ok")).body, { ok: true });
+      assert.equal((await getJson(rt, "/api/counter/counts")).status, 200);
+      assert.equal(rt.metrics.value("plugin_restarts_total", { plugin: "bomb" }), 1);
+    });
+  },
+});
+
+Deno.test({
+  name: "a plugin that keeps crashing is restarted, shows degraded, then disabled; others keep going",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "crasher" }, { name: "counter" }]);
+    await withRuntime(BACKENDS[0], { pluginsDir, retry: { disableAfter: 4, backoffMs: 50 } }, async (rt) => {
+      const seen = new Set<string>();
+      const status = () => rt.plugins.list().find((p) => p.name === "crasher")!.status;
+      const events = [1, 2, 3].map((i) => ({ event_id: `c${i}`, type: "login", user_id: "u", timestamp: "2026-01-01T00:00:00Z" }));
+      assert.equal((await postJson(rt, "/v1/events", events)).body.accepted, 3);
+      await waitFor("crasher disabled", () => {
+        seen.add(status());
+        return status() === "disabled";
+      });
+      assert.ok(seen.has("degraded"), `statuses seen: ${[...seen]}`);
+      const listed = (await getJson(rt, "/api/plugins")).body.plugins.find((p: { name: string }) => p.name === "crasher");
+      assert.equal(listed.status, "disabled");
+      assert.equal(listed.failed, 4);
+      assert.equal(listed.lag, 3); // nothing skipped: a disabled plugin resumes where it stopped
+      assert.match(listed.error, /sandbox exited \(code 3\)/);
+      assert.ok(rt.metrics.value("plugin_restarts_total", { plugin: "crasher" }) >= 3);
+      assert.equal((await getJson(rt, "/api/crasher/")).status, 503);
+      await waitForCatchUp(rt);
+      assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, { login: 3 });
+    });
+  },
+});

@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { MAX_BATCH, MAX_BODY_BYTES } from "./ingest.ts";
+import { BACKENDS, getJson, pluginsFolder, postJson, waitForCatchUp, withRuntime } from "./testing.ts";
+
+const event = (id: string, extra: Record<string, unknown> = {}) => ({
+  event_id: id,
+  type: "page_view",
+  user_id: "u1",
+  timestamp: "2026-03-01T10:00:00Z",
+  ...extra,
+});
+
+for (const backend of BACKENDS) {
+  const test = (name: string, fn: (rt: Parameters<Parameters<typeof withRuntime>[2]>[0]) => Promise<void>) =>
+    Deno.test({
+      name: `[${backend.name}] ${name}`,
+      ignore: !backend.enabled,
+      sanitizeOps: false,
+      sanitizeResources: false,
+      async fn() {
+        await withRuntime(backend, { pluginsDir: await pluginsFolder([{ name: "counter" }]) }, fn);
+      },
+    });
+
+  test("POST /v1/events answers 400 for a body that is not JSON, and stores nothing", async (rt) => {
+    const res = await postJson(rt, "/v1/events", "{not json");
+    assert.equal(res.status, 400);
+    assert.match(res.body.error, /^body is not valid JSON/);
+    assert.equal(rt.log.head, 0);
+  });
+
+  test("POST /v1/events answers 413 above 1 MiB and above 1000 events", async (rt) => {
+    const big = JSON.stringify({ events: [event("x", { properties: { page: "a".repeat(MAX_BODY_BYTES) } })] });
+    const tooBig = await postJson(rt, "/v1/events", big);
+    assert.equal(tooBig.status, 413);
+    assert.match(tooBig.body.error, /1048576 byte limit/);
+    const many = Array.from({ length: MAX_BATCH + 1 }, (_, i) => event(`m${i}`));
+    const tooMany = await postJson(rt, "/v1/events", many);
+    assert.equal(tooMany.status, 413);
+    assert.equal(tooMany.body.error, "a request holds at most 1000 events, got 1001");
+    const exactly = await postJson(rt, "/v1/events", many.slice(0, MAX_BATCH));
+    assert.deepEqual(exactly.body, { accepted: 1000, rejected: [] });
+    assert.equal(rt.log.head, 1000);
+  });
+
+  test("POST /v1/events takes one event, an array, or { events }, and answers rejections by index", async (rt) => {
+    assert.deepEqual((await postJson(rt, "/v1/events", event("a"))).body, { accepted: 1, rejected: [] });
+    assert.deepEqual((await postJson(rt, "/v1/events", [event("b"), event("c")])).body, { accepted: 2, rejected: [] });
+    const mixed = await postJson(rt, "/v1/events", {
+      events: [
+        event("d"),
+        { type: "page_view", user_id: "u1", timestamp: "2026-03-01T10:00:00Z" },
+        event("e", { timestamp: "2026-03-01 10:00" }),
+        event("f", { type: "purchase" }),
+        event("g", { properties: { quantity: 0 } }),
+        event("h", { properties: { amount: -1 } }),
+        event("i", { properties: { country: "Germany" } }),
+        event("j", { extra: 1 }),
+        event("k", { properties: { page: "x".repeat(33 * 1024) } }),
+        "not an event",
+        event("l", { type: "Bad-Type" }),
+        event("m", { timestamp: "2026-03-01T10:00:00" }),
+        event("n", { properties: [] }),
+      ],
+    });
+    assert.equal(mixed.status, 200);
+    assert.equal(mixed.body.accepted, 1);
+    assert.deepEqual(mixed.body.rejected, [
+      { index: 1, error: "event_id: is required" },
+      { index: 2, error: "timestamp: must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z" },
+      { index: 3, error: "properties.amount: a purchase needs an amount (or items with price and quantity)" },
+      { index: 4, error: "properties.quantity: must be ≥ 1" },
+      { index: 5, error: "properties.amount: must be ≥ 0" },
+      { index: 6, error: "properties.country: must be an ISO 3166 alpha-2 code like 'DE'" },
+      { index: 7, error: "extra: unknown field (custom data goes in properties)" },
+      { index: 8, error: `event is ${JSON.stringify(event("k", { properties: { page: "x".repeat(33 * 1024) } })).length} bytes serialized, over the 32768 byte limit` },
+      { index: 9, error: "event must be a JSON object" },
+      { index: 10, error: "type: must match [a-z][a-z0-9_.]{0,63}" },
+      { index: 11, error: "timestamp: must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z" },
+      { index: 12, error: "properties: must be an object" },
+    ]);
+  });
+
+  test("every rejected item is kept in the dead letters with its reason and payload", async (rt) => {
+    await postJson(rt, "/v1/events", [event("ok"), { event_id: "bad", type: "page_view" }, 42, event("nul\u0000")]);
+    const { status, body } = await getJson(rt, "/api/dead-letters?limit=10");
+    assert.equal(status, 200);
+    assert.equal(body.total, 3);
+    const items = body.items.map((i: { stage: string; reason: string; payload: unknown }) => [i.stage, i.reason, i.payload]);
+    assert.deepEqual(items, [
+      ["ingest", "strings must be well-formed Unicode without NUL characters", event("nul\uFFFD")],
+      ["ingest", "event must be a JSON object", 42],
+      ["ingest", "user_id: is required", { event_id: "bad", type: "page_view" }],
+    ]);
+    assert.equal((await getJson(rt, "/api/dead-letters?limit=0")).status, 400);
+  });
+
+  test("duplicates count once, in one batch or days apart, and are still acknowledged", async (rt) => {
+    const first = await postJson(rt, "/v1/events", [event("dup"), event("dup"), event("other")]);
+    assert.deepEqual(first.body, { accepted: 3, rejected: [] });
+    const later = await postJson(rt, "/v1/events", event("dup", { timestamp: "2026-03-05T10:00:00Z" }));
+    assert.deepEqual(later.body, { accepted: 1, rejected: [] });
+    assert.equal(rt.log.head, 2);
+    await waitForCatchUp(rt);
+    assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, { page_view: 2 });
+    assert.equal(rt.metrics.value("events_duplicate_total"), 2);
+  });
+
+  test("host routes: healthz, readyz, metrics, plugins, unknown routes", async (rt) => {
+    assert.deepEqual((await getJson(rt, "/healthz")).body, { status: "ok" });
+    assert.deepEqual((await getJson(rt, "/readyz")).body, { status: "ready" });
+    await postJson(rt, "/v1/events", [event("a"), event("b")]);
+    await waitForCatchUp(rt);
+    const plugins = (await getJson(rt, "/api/plugins")).body.plugins;
+    assert.deepEqual(plugins.map((p: Record<string, unknown>) => [p.name, p.version, p.status, p.processed, p.failed, p.lag]), [
+      ["counter", "1.0.0", "running", 2, 0, 0],
+    ]);
+    const metrics = await (await rt.app.request("/metrics")).text();
+    assert.match(metrics, /^events_accepted_total 2$/m);
+    assert.match(metrics, /^plugin_events_processed_total\{plugin="counter"\} 2$/m);
+    assert.match(metrics, /^plugin_lag_events\{plugin="counter"\} 0$/m);
+    assert.match(metrics, /^plugin_batch_seconds_count\{plugin="counter"\} [1-9]/m);
+    assert.equal((await getJson(rt, "/api/nope/x")).status, 404);
+    assert.equal((await getJson(rt, "/nowhere")).status, 404);
+  });
+}
+
+Deno.test({
+  name: "INGEST_KEYS and API_TOKENS are required on /v1 and /api when set",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+    await withRuntime(BACKENDS[0], { pluginsDir, ingestKeys: ["w1"], apiTokens: ["r1"] }, async (rt) => {
+      const post = (auth?: string) =>
+        rt.app.request("/v1/events", {
+          method: "POST",
+          body: JSON.stringify(event("k1")),
+          headers: auth ? { authorization: `Bearer ${auth}` } : {},
+        });
+      assert.equal((await post()).status, 401);
+      assert.equal((await post("r1")).status, 401);
+      assert.equal((await post("w1")).status, 200);
+      assert.equal((await rt.app.request("/api/plugins")).status, 401);
+      assert.equal((await rt.app.request("/api/plugins", { headers: { authorization: "Bearer r1" } })).status, 200);
+      assert.equal((await rt.app.request("/healthz")).status, 200);
+    });
+  },
+});

@@ -1,0 +1,38 @@
+// Tries, on request, everything a plugin must not be able to do, and reports what happened.
+import { Hono } from "hono";
+import { definePlugin, type Env } from "@runtime/sdk";
+
+const attempts: Record<string, (env: Env) => Promise<unknown> | unknown> = {
+  read: () => Deno.readTextFileSync("/etc/hostname"),
+  write: () => Deno.writeTextFileSync("/tmp/attacker-was-here", "x"),
+  env: () => Deno.env.get("PATH"),
+  net: () => fetch("http://127.0.0.1:45678/"),
+  listen: () => Deno.listen({ port: 0 }),
+  run: () => new Deno.Command("true").outputSync(),
+  ffi: () => Deno.dlopen("libc.so.6", {}),
+  import: () => import(["http://127.0.0.1:45678", "x.ts"].join("/")),
+  import_file: () => import(["file:///etc", "hostname"].join("/")),
+  host_table: (env) => env.db.sql`select count(*) from host.events`,
+  other_schema: (env) => env.db.sql`select * from counter.counts`,
+  reset_role: (env) => env.db.query("reset role"),
+  set_role: (env) => env.db.query("set role postgres"),
+  role_in_function: (env) => env.db.query("create function escape() returns int language sql as 'reset role; select 1'"),
+  commit: (env) => env.db.query("commit"),
+  set_config: (env) => env.db.query("select pg_catalog.set_config('role', 'postgres', true)"),
+  plpgsql: (env) => env.db.query("create function f() returns int language plpgsql as 'begin return 1; end'"),
+};
+
+const app = new Hono<{ Bindings: Env }>();
+app.get("/try/:what", async (c) => {
+  const attempt = attempts[c.req.param("what")];
+  if (!attempt) return c.json({ error: "unknown attempt" }, 404);
+  try {
+    await attempt(c.env);
+    return c.json({ denied: false });
+  } catch (e) {
+    return c.json({ denied: true, error: e instanceof Error ? e.message : String(e) });
+  }
+});
+app.get("/mine", async (c) => c.json((await c.env.db.sql`select count(*)::int8 as n from notes`)[0]));
+
+export default definePlugin({ name: "attacker", version: "1.0.0", subscribes: [], fetch: app.fetch });

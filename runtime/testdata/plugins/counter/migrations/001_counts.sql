@@ -1,0 +1,1 @@
+create table counts (type text primary key, n bigint not null);

@@ -1,0 +1,18 @@
+// Fails on any batch holding an event with properties.poison: that event must be dead-lettered, the rest kept.
+import { Hono } from "hono";
+import { definePlugin, type Env } from "@runtime/sdk";
+
+const app = new Hono<{ Bindings: Env }>();
+app.get("/seen", async (c) => c.json({ ids: (await c.env.db.sql<{ id: string }>`select id from seen order by id`).map((r) => r.id) }));
+
+export default definePlugin({
+  name: "poison",
+  version: "1.0.0",
+  subscribes: "*",
+  async queue(batch, env) {
+    await env.db.sql`insert into seen (id) select * from unnest(${batch.map((e) => e.event_id)}::text[])`;
+    const bad = batch.find((e) => e.properties.poison === true);
+    if (bad) throw new Error(`cannot digest ${bad.event_id}`);
+  },
+  fetch: app.fetch,
+});

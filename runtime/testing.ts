@@ -1,0 +1,136 @@
+/**
+ * Test helpers: both storage backends, runtimes on temporary plugin folders, and waiting on conditions.
+ * Server-Postgres tests need `TEST_DATABASE_URL` (a superuser URL; each runtime gets a fresh database in
+ * it). Without it they are skipped, except under `CI=true`, where they fail.
+ * @module
+ */
+import { createLogger } from "./log.ts";
+import { type Runtime, type RuntimeOptions, startRuntime } from "./runtime.ts";
+import { openPglite, openPostgres, type Store } from "./store/mod.ts";
+
+/** A storage backend tests run against. */
+export interface Backend {
+  name: "pglite" | "postgres";
+  /** Whether tests on this backend run here. */
+  enabled: boolean;
+  /** Opens a fresh, empty store. */
+  open(): Promise<Store>;
+  /** A fresh, empty database: for a runtime started as a separate process (`DATABASE_URL` or `DATA_DIR`). */
+  fresh(): Promise<{ databaseUrl?: string; dataDir: string }>;
+}
+
+const TEST_DATABASE_URL = Deno.env.get("TEST_DATABASE_URL");
+const IN_CI = Deno.env.get("CI") === "true";
+
+/** Embedded PGlite (in memory) and, when configured, a PostgreSQL server. */
+export const BACKENDS: Backend[] = [
+  {
+    name: "pglite",
+    enabled: true,
+    open: () => openPglite("memory://"),
+    fresh: async () => ({ dataDir: await Deno.makeTempDir({ prefix: "rt-data-" }) }),
+  },
+  {
+    name: "postgres",
+    enabled: TEST_DATABASE_URL !== undefined || IN_CI,
+    open: async () => openPostgres(await freshDatabase()),
+    fresh: async () => ({ databaseUrl: await freshDatabase(), dataDir: await Deno.makeTempDir({ prefix: "rt-data-" }) }),
+  },
+];
+
+/** Creates an empty database on the test server and answers its URL. */
+async function freshDatabase(): Promise<string> {
+  if (!TEST_DATABASE_URL) throw new Error("CI=true but TEST_DATABASE_URL is not set: server-Postgres tests cannot run");
+  const admin = await openPostgres(TEST_DATABASE_URL, 1);
+  const name = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  try {
+    await admin.exec(`create database ${name}`);
+  } finally {
+    await admin.close();
+  }
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
+/** The repository's own folders. */
+export const REPO = new URL("../", import.meta.url);
+export const FIXTURES = new URL("./testdata/plugins/", import.meta.url);
+
+/** Makes a temporary plugins folder holding copies of the named fixture (or repository) plugins. */
+export async function pluginsFolder(plugins: { name: string; from?: URL }[]): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "rt-plugins-" });
+  for (const p of plugins) await copyPlugin(new URL(`${p.name}/`, p.from ?? FIXTURES), `${dir}/${p.name}`);
+  return dir;
+}
+
+/** Copies a plugin folder (files and subfolders). */
+export async function copyPlugin(from: URL, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyPlugin(new URL(`${e.name}/`, from), `${to}/${e.name}`);
+    else await Deno.copyFile(new URL(e.name, from), `${to}/${e.name}`);
+  }
+}
+
+/** Starts a runtime on `backend` with fast retries; stops it (and its store) after `fn`. */
+export async function withRuntime(
+  backend: Backend,
+  opts: Partial<RuntimeOptions> & { pluginsDir: string },
+  fn: (rt: Runtime) => Promise<void>,
+): Promise<void> {
+  const rt = await startTestRuntime(backend, opts);
+  try {
+    await fn(rt);
+  } finally {
+    await rt.stop();
+  }
+}
+
+/** Starts a runtime on `backend` with fast retries and quiet logs. */
+export async function startTestRuntime(backend: Backend, opts: Partial<RuntimeOptions> & { pluginsDir: string }): Promise<Runtime> {
+  return await startRuntime({
+    dataDir: "memory://",
+    logger: createLogger(Deno.env.get("TEST_LOG") === "1" ? "debug" : "error"),
+    retry: { backoffMs: 20, maxBackoffMs: 200, pollMs: 100 },
+    store: opts.store ?? await backend.open(),
+    ...opts,
+  });
+}
+
+/** Waits until `check` answers a truthy value (which it returns), or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/** Waits until every running plugin has committed everything in the log. */
+export function waitForCatchUp(rt: Runtime, timeoutMs = 30_000): Promise<boolean> {
+  return waitFor("plugins to catch up", () => rt.plugins.list().every((p) => p.status === "failed" || p.status === "disabled" || p.lag === 0), timeoutMs);
+}
+
+/** Posts JSON to the runtime's app in-process and answers status and parsed body. */
+export async function postJson(rt: Runtime, path: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await rt.app.request(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** GETs JSON from the runtime's app in-process. */
+export async function getJson(rt: Runtime, path: string): Promise<{ status: number; body: any }> {
+  const res = await rt.app.request(path);
+  return { status: res.status, body: await res.json() };
+}
