@@ -20,7 +20,7 @@ export interface RuntimeOptions {
   pluginSettings?: Record<string, unknown>;
   retry?: Partial<RetryPolicy>;
   logger?: Logger;
-  /** An already open store (tests); closed by {@linkcode Runtime.stop} all the same. */
+  /** An already open store (tests), left open by {@linkcode Runtime.stop}. */
   store?: Store;
 }
 
@@ -32,13 +32,14 @@ export interface Runtime {
   plugins: PluginHost;
   metrics: Metrics;
   logger: Logger;
-  /** Stops plugins, then closes the store. */
+  /** Stops plugins, then closes the store if the runtime opened it. */
   stop(): Promise<void>;
 }
 
 /** Opens the store, migrates the host's tables, loads the plugins, and builds the app. */
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const logger = opts.logger ?? createLogger("info");
+  const ownsStore = opts.store === undefined;
   const store = opts.store ?? await openStore(opts);
   const { hardened } = await migrateHost(store);
   if (!hardened) {
@@ -75,7 +76,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     logger,
     async stop() {
       await plugins.stop();
-      await store.close();
+      if (ownsStore) await store.close();
     },
   };
 }

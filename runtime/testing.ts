@@ -87,15 +87,21 @@ export async function withRuntime(
   }
 }
 
-/** Starts a runtime on `backend` with fast retries and quiet logs. */
+/**
+ * Starts a runtime on `backend` with fast retries and quiet logs. Without `store` it gets a fresh one,
+ * closed when it stops; an explicit `store: undefined` opens the one named by `dataDir` / `databaseUrl`.
+ */
 export async function startTestRuntime(backend: Backend, opts: Partial<RuntimeOptions> & { pluginsDir: string }): Promise<Runtime> {
-  return await startRuntime({
+  const fresh = "store" in opts ? undefined : await backend.open();
+  const rt = await startRuntime({
     dataDir: "memory://",
     logger: createLogger(Deno.env.get("TEST_LOG") === "1" ? "debug" : "error"),
     retry: { backoffMs: 20, maxBackoffMs: 200, pollMs: 100 },
-    store: opts.store ?? await backend.open(),
     ...opts,
+    store: fresh ?? opts.store,
   });
+  if (!fresh) return rt;
+  return { ...rt, stop: () => rt.stop().then(() => fresh.close()) };
 }
 
 /** Waits until `check` answers a truthy value (which it returns), or fails after `timeoutMs`. */

@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { mergeSessions, SESSION_GAP_MS } from "./sessions.ts";
+
+const MIN = 60_000;
+const points = (...ts: number[]) => ts.map((t) => ({ start: t * MIN, end: t * MIN, events: 1 }));
+
+Deno.test("mergeSessions() splits at a gap of 30 minutes or more", () => {
+  assert.equal(SESSION_GAP_MS, 30 * MIN);
+  assert.deepEqual(mergeSessions(points(0, 10, 39, 69, 98)), [
+    { start: 0, end: 39 * MIN, events: 3 }, // 29 minutes apart: same session
+    { start: 69 * MIN, end: 98 * MIN, events: 2 }, // 30 minutes after 39: a new one
+  ]);
+});
+
+Deno.test("mergeSessions() gives the same sessions whatever order events arrive in", () => {
+  const times = [0, 5, 29, 60, 61, 95, 130, 131, 200];
+  let merged = mergeSessions([]);
+  // Feed events one at a time in a scrambled order, merging into the sessions so far, as batches do.
+  for (const t of [131, 0, 95, 60, 200, 5, 130, 61, 29]) merged = mergeSessions([...merged, ...points(t)]);
+  assert.deepEqual(merged, mergeSessions(points(...times)));
+  assert.deepEqual(merged.map((s) => s.events), [3, 2, 1, 2, 1]);
+});
+
+Deno.test("mergeSessions() joins two sessions when a late event closes the gap between them", () => {
+  const before = mergeSessions(points(0, 40));
+  assert.equal(before.length, 2);
+  assert.deepEqual(mergeSessions([...before, ...points(20)]), [{ start: 0, end: 40 * MIN, events: 3 }]);
+});
