@@ -46,7 +46,9 @@ export class ConfigError extends Error {}
 export const DEFAULT_SIMULATE_RATE = 20;
 
 /** Parses the environment (or any string map) into a {@linkcode Config}; throws {@linkcode ConfigError}. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(raw: Record<string, string | undefined>): Config {
+  // An empty variable counts as unset, as shells and compose files often pass them.
+  const env = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v.trim() !== ""));
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

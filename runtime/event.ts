@@ -24,7 +24,15 @@ export const KNOWN_TYPES = [
 /** The largest event accepted, serialized as JSON. */
 export const MAX_EVENT_BYTES = 32 * 1024;
 
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/;
+const ISO_WITH_OFFSET =
+  /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)$/;
+
+/** Whether the calendar date of an ISO string exists (V8 rolls 2026-02-30 over to March). */
+function isRealDate(iso: string): boolean {
+  const day = iso.slice(0, 10);
+  const d = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === day;
+}
 
 /** Messages that tell a missing field from a mistyped one. */
 const required = (expected: string) => ({
@@ -65,7 +73,7 @@ const EventSchema = z.strictObject({
   timestamp: z.string(required("must be an ISO-8601 string")).regex(
     ISO_WITH_OFFSET,
     "must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z",
-  ).refine((s) => !Number.isNaN(Date.parse(s)), "is not a valid date"),
+  ).refine(isRealDate, "is not a valid date"),
   properties: Properties.default({}),
 }, { error: (issue) => issue.code === "unrecognized_keys" ? "unknown field (custom data goes in properties)" : undefined });
 

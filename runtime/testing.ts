@@ -140,3 +140,35 @@ export async function getJson(rt: Runtime, path: string): Promise<{ status: numb
   const res = await rt.app.request(path);
   return { status: res.status, body: await res.json() };
 }
+
+/** A runtime started as its own process, as `deno task start` would. */
+export interface RuntimeProcess {
+  url: string;
+  child: Deno.ChildProcess;
+  /** Waits until `/readyz` answers 200. */
+  ready(timeoutMs?: number): Promise<void>;
+}
+
+/** Starts `runtime/main.ts` with the start task's permissions, on a free port, with `env` added. */
+export function spawnRuntime(env: Record<string, string>): RuntimeProcess {
+  const tasks = JSON.parse(Deno.readTextFileSync(new URL("deno.json", REPO))).tasks;
+  const args = (tasks.start as string).split(/\s+/).slice(1); // "deno run <flags> runtime/main.ts"
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: REPO,
+    env: { SIMULATE: "0", LOG_LEVEL: "error", ...env, PORT: String(port), HOST: "127.0.0.1" },
+    stdout: "null",
+    stderr: Deno.env.get("TEST_LOG") ? "inherit" : "null",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    child,
+    ready: (timeoutMs = 60_000) =>
+      waitFor(`runtime at ${url} to be ready`, async () => (await fetch(`${url}/readyz`).then((r) => r.body?.cancel().then(() => r.ok))), timeoutMs)
+        .then(() => {}),
+  };
+}

@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { ConfigError, DEFAULT_SIMULATE_RATE, loadConfig } from "./config.ts";
+
+Deno.test("loadConfig() resolves the documented defaults for fully embedded mode", () => {
+  assert.deepEqual(loadConfig({}), {
+    port: 8000,
+    host: "127.0.0.1",
+    dataDir: "./data",
+    databaseUrl: undefined,
+    simulate: DEFAULT_SIMULATE_RATE,
+    pluginsDir: "./plugins",
+    ingestKeys: [],
+    apiTokens: [],
+    logLevel: "info",
+    pluginSettings: {},
+  });
+});
+
+Deno.test("loadConfig() turns the simulator off by default with a server database", () => {
+  const c = loadConfig({ DATABASE_URL: "postgres://u@h/db", INGEST_KEYS: "a, b", API_TOKENS: "r" });
+  assert.equal(c.simulate, 0);
+  assert.deepEqual(c.ingestKeys, ["a", "b"]);
+  assert.deepEqual(c.apiTokens, ["r"]);
+  assert.equal(loadConfig({ DATABASE_URL: "postgres://u@h/db", SIMULATE: "50" }).simulate, 50);
+});
+
+Deno.test("loadConfig() treats empty variables as unset", () => {
+  assert.equal(loadConfig({ SIMULATE: "", PORT: " " }).simulate, DEFAULT_SIMULATE_RATE);
+  assert.equal(loadConfig({ PORT: "" }).port, 8000);
+});
+
+Deno.test("loadConfig() reads PLUGIN_<NAME> JSON settings for each plugin", () => {
+  assert.deepEqual(loadConfig({ PLUGIN_CHURN: '{"days":14}' }).pluginSettings, { churn: { days: 14 } });
+});
+
+Deno.test("loadConfig() refuses bad input with one line naming the variable, the expectation and the value", () => {
+  const cases: [Record<string, string>, string][] = [
+    [{ PORT: "abc" }, "Cannot start: PORT must be a number 1..65535, got 'abc'"],
+    [{ PORT: "70000" }, "Cannot start: PORT must be 1..65535, got '70000'"],
+    [{ DATABASE_URL: "mysql://x" }, "Cannot start: DATABASE_URL must be a postgres:// URL, got 'mysql://x'"],
+    [{ SIMULATE: "-1" }, "Cannot start: SIMULATE must be ≥ 0 events per second, got '-1'"],
+    [{ LOG_LEVEL: "loud" }, "Cannot start: LOG_LEVEL must be debug, info, warn or error, got 'loud'"],
+    [{ PLUGIN_STATS: "{" }, "Cannot start: PLUGIN_STATS must be a JSON object of plugin settings, got '{'"],
+  ];
+  for (const [env, message] of cases) assert.throws(() => loadConfig(env), new ConfigError(message));
+});
+
+Deno.test("deno task start exits 1 with the one line for invalid configuration", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "start"],
+    env: { PORT: "abc" },
+    cwd: new URL("../", import.meta.url),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 1);
+  assert.equal(new TextDecoder().decode(out.stderr).trim(), "Cannot start: PORT must be a number 1..65535, got 'abc'");
+});

@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { KNOWN_TYPES, validateEvent } from "./event.ts";
+
+const base = { event_id: "e1", type: "page_view", user_id: "u1", timestamp: "2026-01-31T12:00:00+01:00" };
+
+Deno.test("validateEvent() normalizes the timestamp to UTC and defaults properties", () => {
+  assert.deepEqual(validateEvent(base), {
+    ok: true,
+    event: { event_id: "e1", type: "page_view", user_id: "u1", timestamp: "2026-01-31T11:00:00.000Z", properties: {} },
+  });
+});
+
+Deno.test("validateEvent() accepts known and custom types and keeps unknown properties", () => {
+  assert.equal(KNOWN_TYPES.length, 13);
+  for (const type of [...KNOWN_TYPES.filter((t) => t !== "purchase"), "newsletter.signup", "a"]) {
+    assert.equal(validateEvent({ ...base, type }).ok, true, type);
+  }
+  const v = validateEvent({ ...base, properties: { plan: "pro", price: 0 } });
+  assert.deepEqual(v.ok && v.event.properties, { plan: "pro", price: 0 });
+});
+
+Deno.test("validateEvent() computes a purchase's amount from its items when absent", () => {
+  const v = validateEvent({
+    ...base,
+    type: "purchase",
+    properties: { items: [{ product_id: "p", price: 19.99, quantity: 3 }, { price: 0.1, quantity: 2 }] },
+  });
+  assert.equal(v.ok && v.event.properties.amount, 60.17);
+});
+
+Deno.test("validateEvent() rejects what the design forbids, saying why", () => {
+  const cases: [unknown, string][] = [
+    [null, "event must be a JSON object"],
+    [{ ...base, event_id: "" }, "event_id: must not be empty"],
+    [{ ...base, event_id: "x".repeat(129) }, "event_id: must be ≤ 128 chars"],
+    [{ ...base, user_id: 7 }, "user_id: must be a string"],
+    [{ ...base, type: "9lives" }, "type: must match [a-z][a-z0-9_.]{0,63}"],
+    [{ ...base, timestamp: "2026-02-30T12:00:00Z" }, "timestamp: is not a valid date"],
+    [{ ...base, properties: { quantity: 1.5 } }, "properties.quantity: must be an integer ≥ 1"],
+    [{ ...base, properties: { price: "3" } }, "properties.price: must be a number"],
+    [{ ...base, type: "purchase", properties: { items: [{ price: 1, quantity: 0 }] } }, "properties.items.0.quantity: must be ≥ 1"],
+    [{ ...base, user_id: "\ud800" }, "strings must be well-formed Unicode without NUL characters"],
+  ];
+  for (const [raw, error] of cases) assert.deepEqual(validateEvent(raw), { ok: false, error });
+});
+
+Deno.test("validateEvent() rejects an event over 32 KiB serialized", () => {
+  const v = validateEvent({ ...base, properties: { page: "x".repeat(32 * 1024) } });
+  assert.equal(v.ok, false);
+  assert.match(!v.ok ? v.error : "", /^event is \d+ bytes serialized, over the 32768 byte limit$/);
+});

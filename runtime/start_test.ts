@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import { spawnRuntime, waitFor } from "./testing.ts";
+
+Deno.test({
+  name: "the start command, with its defaults, serves the page and the simulator's traffic within seconds",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dataDir = await Deno.makeTempDir({ prefix: "rt-start-" });
+    // Only DATA_DIR and the port differ from a new user's `deno task start`; SIMULATE is left to its default.
+    const rt = spawnRuntime({ DATA_DIR: `${dataDir}/data`, SIMULATE: "" });
+    try {
+      await rt.ready(30_000);
+      const page = await fetch(`${rt.url}/`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<h1>Analytics runtime<\/h1>/);
+      const overview = await waitFor("simulated events to reach stats", async () => {
+        const body = await (await fetch(`${rt.url}/api/stats/overview`)).json();
+        return body.events >= 20 && body.users > 0 ? body : null;
+      }, 20_000);
+      assert.ok(overview.by_type.page_view > 0 || overview.by_type.login > 0);
+      const { plugins } = await (await fetch(`${rt.url}/api/plugins`)).json();
+      assert.deepEqual(plugins.map((p: { name: string; status: string }) => [p.name, p.status]), [["stats", "running"]]);
+      await Deno.stat(`${dataDir}/data`); // the embedded database lives under DATA_DIR
+    } finally {
+      rt.child.kill("SIGTERM");
+      assert.equal((await rt.child.status).code, 0); // graceful shutdown
+    }
+  },
+});
