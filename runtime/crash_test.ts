@@ -69,7 +69,9 @@ for (const backend of BACKENDS) {
 
       const store = db.databaseUrl ? await openPostgres(db.databaseUrl) : await openPglite(db.dataDir);
       try {
-        const logged = new Set((await store.query<{ event_id: string }>("select event_id from host.events")).map((r) => r.event_id));
+        const logged = new Set(
+          (await store.query<{ event_id: string }>("select event_id from host.events")).map((r) => r.event_id),
+        );
         const lost = [...acked].filter((id) => !logged.has(id));
         assert.deepEqual(lost, [], `${lost.length} acknowledged events lost`);
         assert.deepEqual(overview, await expectedOverview(store, null, null));

@@ -75,7 +75,9 @@ const EventSchema = z.strictObject({
     "must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z",
   ).refine(isRealDate, "is not a valid date"),
   properties: Properties.default({}),
-}, { error: (issue) => issue.code === "unrecognized_keys" ? "unknown field (custom data goes in properties)" : undefined });
+}, {
+  error: (issue) => issue.code === "unrecognized_keys" ? "unknown field (custom data goes in properties)" : undefined,
+});
 
 /** Properties of an event: the known ones typed, any others kept as sent. */
 export type EventProperties = z.infer<typeof Properties>;

@@ -108,9 +108,11 @@ export class EventLog {
       try {
         const { results, head, fresh } = await this.#store.transaction((tx) => this.#commit(tx, group));
         this.#head = Math.max(this.#head, head + fresh.length);
-        for (const e of fresh) if (this.#watermark === null || e.timestamp > this.#watermark) this.#watermark = e.timestamp;
+        for (const e of fresh) {
+          if (this.#watermark === null || e.timestamp > this.#watermark) this.#watermark = e.timestamp;
+        }
         group.forEach((p, i) => p.resolve(results[i]));
-        if (fresh.length > 0) for (const fn of this.#listeners) fn();
+        if (fresh.length > 0) { for (const fn of this.#listeners) fn(); }
       } catch (e) {
         for (const p of group) p.reject(e as Error);
       }
@@ -168,6 +170,10 @@ export async function insertDeadLetters(sql: Sql, letters: DeadLetter[]): Promis
   await sql.query(
     `insert into host.dead_letters (stage, reason, payload)
      select stage, reason, payload::jsonb from unnest($1::text[], $2::text[], $3::text[]) as x(stage, reason, payload)`,
-    [letters.map((l) => l.stage), letters.map((l) => l.reason), letters.map((l) => JSON.stringify(toStorable(l.payload ?? null)))],
+    [
+      letters.map((l) => l.stage),
+      letters.map((l) => l.reason),
+      letters.map((l) => JSON.stringify(toStorable(l.payload ?? null))),
+    ],
   );
 }

@@ -38,7 +38,10 @@ Deno.test("validateEvent() rejects what the design forbids, saying why", () => {
     [{ ...base, timestamp: "2026-02-30T12:00:00Z" }, "timestamp: is not a valid date"],
     [{ ...base, properties: { quantity: 1.5 } }, "properties.quantity: must be an integer ≥ 1"],
     [{ ...base, properties: { price: "3" } }, "properties.price: must be a number"],
-    [{ ...base, type: "purchase", properties: { items: [{ price: 1, quantity: 0 }] } }, "properties.items.0.quantity: must be ≥ 1"],
+    [
+      { ...base, type: "purchase", properties: { items: [{ price: 1, quantity: 0 }] } },
+      "properties.items.0.quantity: must be ≥ 1",
+    ],
     [{ ...base, user_id: "\ud800" }, "strings must be well-formed Unicode without NUL characters"],
   ];
   for (const [raw, error] of cases) assert.deepEqual(validateEvent(raw), { ok: false, error });

@@ -44,7 +44,8 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
 
 /** Whether `presented` equals one of `secrets`, comparing digests in constant time. */
 export async function matchesSecret(presented: string, secrets: string[]): Promise<boolean> {
-  const digest = async (s: string) => new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
+  const digest = async (s: string) =>
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
   const p = await digest(presented);
   let found = false;
   for (const secret of secrets) {

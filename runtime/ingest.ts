@@ -50,11 +50,18 @@ export async function ingest(log: EventLog, items: unknown[], metrics: Metrics):
   });
   const started = performance.now();
   const { stored, duplicates } = await log.append(valid, letters);
-  metrics.observe("db_commit_seconds", "Latency of durable commits to the event log", { op: "append" }, (performance.now() - started) / 1000);
+  metrics.observe(
+    "db_commit_seconds",
+    "Latency of durable commits to the event log",
+    { op: "append" },
+    (performance.now() - started) / 1000,
+  );
   metrics.inc("events_received_total", "Items received for ingest", {}, items.length);
   metrics.inc("events_accepted_total", "Events new to the log", {}, stored);
   metrics.inc("events_duplicate_total", "Valid events whose event_id was already logged", {}, duplicates);
   metrics.inc("events_rejected_total", "Items rejected at ingest", {}, rejected.length);
-  if (letters.length) metrics.inc("dead_letters_total", "Items sent to the dead letters", { stage: "ingest" }, letters.length);
+  if (letters.length) {
+    metrics.inc("dead_letters_total", "Items sent to the dead letters", { stage: "ingest" }, letters.length);
+  }
   return { accepted: valid.length, rejected };
 }

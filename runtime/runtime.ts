@@ -43,7 +43,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const store = opts.store ?? await openStore(opts);
   const { hardened } = await migrateHost(store);
   if (!hardened) {
-    logger.warn("database user is not a superuser: plpgsql and set_config stay open to plugin roles; the SQL guard still applies");
+    logger.warn(
+      "database user is not a superuser: plpgsql and set_config stay open to plugin roles; the SQL guard still applies",
+    );
   }
   const log = new EventLog(store);
   await log.open();

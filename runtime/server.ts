@@ -36,14 +36,15 @@ export function createApp(ctx: ServerContext): Hono {
   });
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
-  const requireSecret = (secrets: string[], what: string) => async (c: { req: { raw: Request } }, next: () => Promise<void>) => {
-    if (secrets.length > 0) {
-      const token = bearerToken(c.req.raw);
-      if (token === null) throw new HttpError(401, `${what} requires 'Authorization: Bearer <token>'`);
-      if (!await matchesSecret(token, secrets)) throw new HttpError(401, `${what}: unknown token`);
-    }
-    await next();
-  };
+  const requireSecret =
+    (secrets: string[], what: string) => async (c: { req: { raw: Request } }, next: () => Promise<void>) => {
+      if (secrets.length > 0) {
+        const token = bearerToken(c.req.raw);
+        if (token === null) throw new HttpError(401, `${what} requires 'Authorization: Bearer <token>'`);
+        if (!await matchesSecret(token, secrets)) throw new HttpError(401, `${what}: unknown token`);
+      }
+      await next();
+    };
   app.use("/v1/*", requireSecret(ctx.ingestKeys, "/v1"));
   app.use("/api/*", requireSecret(ctx.apiTokens, "/api"));
 

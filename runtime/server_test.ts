@@ -73,7 +73,12 @@ for (const backend of BACKENDS) {
       { index: 5, error: "properties.amount: must be ≥ 0" },
       { index: 6, error: "properties.country: must be an ISO 3166 alpha-2 code like 'DE'" },
       { index: 7, error: "extra: unknown field (custom data goes in properties)" },
-      { index: 8, error: `event is ${JSON.stringify(event("k", { properties: { page: "x".repeat(33 * 1024) } })).length} bytes serialized, over the 32768 byte limit` },
+      {
+        index: 8,
+        error: `event is ${
+          JSON.stringify(event("k", { properties: { page: "x".repeat(33 * 1024) } })).length
+        } bytes serialized, over the 32768 byte limit`,
+      },
       { index: 9, error: "event must be a JSON object" },
       { index: 10, error: "type: must match [a-z][a-z0-9_.]{0,63}" },
       { index: 11, error: "timestamp: must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z" },
@@ -86,7 +91,9 @@ for (const backend of BACKENDS) {
     const { status, body } = await getJson(rt, "/api/dead-letters?limit=10");
     assert.equal(status, 200);
     assert.equal(body.total, 3);
-    const items = body.items.map((i: { stage: string; reason: string; payload: unknown }) => [i.stage, i.reason, i.payload]);
+    const items = body.items.map((
+      i: { stage: string; reason: string; payload: unknown },
+    ) => [i.stage, i.reason, i.payload]);
     assert.deepEqual(items, [
       ["ingest", "strings must be well-formed Unicode without NUL characters", event("nul\uFFFD")],
       ["ingest", "event must be a JSON object", 42],
@@ -112,9 +119,12 @@ for (const backend of BACKENDS) {
     await postJson(rt, "/v1/events", [event("a"), event("b")]);
     await waitForCatchUp(rt);
     const plugins = (await getJson(rt, "/api/plugins")).body.plugins;
-    assert.deepEqual(plugins.map((p: Record<string, unknown>) => [p.name, p.version, p.status, p.processed, p.failed, p.lag]), [
-      ["counter", "1.0.0", "running", 2, 0, 0],
-    ]);
+    assert.deepEqual(
+      plugins.map((p: Record<string, unknown>) => [p.name, p.version, p.status, p.processed, p.failed, p.lag]),
+      [
+        ["counter", "1.0.0", "running", 2, 0, 0],
+      ],
+    );
     const metrics = await (await rt.app.request("/metrics")).text();
     assert.match(metrics, /^events_accepted_total 2$/m);
     assert.match(metrics, /^plugin_events_processed_total\{plugin="counter"\} 2$/m);

@@ -20,7 +20,10 @@ Deno.test({
       }, 20_000);
       assert.ok(overview.by_type.page_view > 0 || overview.by_type.login > 0);
       const { plugins } = await (await fetch(`${rt.url}/api/plugins`)).json();
-      assert.deepEqual(plugins.map((p: { name: string; status: string }) => [p.name, p.status]), [["stats", "running"]]);
+      assert.deepEqual(plugins.map((p: { name: string; status: string }) => [p.name, p.status]), [[
+        "stats",
+        "running",
+      ]]);
       await Deno.stat(`${dataDir}/data`); // the embedded database lives under DATA_DIR
     } finally {
       rt.child.kill("SIGTERM");

@@ -34,7 +34,10 @@ export const BACKENDS: Backend[] = [
     name: "postgres",
     enabled: TEST_DATABASE_URL !== undefined || IN_CI,
     open: async () => openPostgres(await freshDatabase()),
-    fresh: async () => ({ databaseUrl: await freshDatabase(), dataDir: await Deno.makeTempDir({ prefix: "rt-data-" }) }),
+    fresh: async () => ({
+      databaseUrl: await freshDatabase(),
+      dataDir: await Deno.makeTempDir({ prefix: "rt-data-" }),
+    }),
   },
 ];
 
@@ -91,7 +94,10 @@ export async function withRuntime(
  * Starts a runtime on `backend` with fast retries and quiet logs. Without `store` it gets a fresh one,
  * closed when it stops; an explicit `store: undefined` opens the one named by `dataDir` / `databaseUrl`.
  */
-export async function startTestRuntime(backend: Backend, opts: Partial<RuntimeOptions> & { pluginsDir: string }): Promise<Runtime> {
+export async function startTestRuntime(
+  backend: Backend,
+  opts: Partial<RuntimeOptions> & { pluginsDir: string },
+): Promise<Runtime> {
   const fresh = "store" in opts ? undefined : await backend.open();
   const rt = await startRuntime({
     dataDir: "memory://",
@@ -122,11 +128,19 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
 
 /** Waits until every running plugin has committed everything in the log. */
 export function waitForCatchUp(rt: Runtime, timeoutMs = 30_000): Promise<boolean> {
-  return waitFor("plugins to catch up", () => rt.plugins.list().every((p) => p.status === "failed" || p.status === "disabled" || p.lag === 0), timeoutMs);
+  return waitFor(
+    "plugins to catch up",
+    () => rt.plugins.list().every((p) => p.status === "failed" || p.status === "disabled" || p.lag === 0),
+    timeoutMs,
+  );
 }
 
+/** A parsed JSON answer; tests assert on its shape, so it is left untyped on purpose. */
+// deno-lint-ignore no-explicit-any
+export type Json = any;
+
 /** Posts JSON to the runtime's app in-process and answers status and parsed body. */
-export async function postJson(rt: Runtime, path: string, body: unknown): Promise<{ status: number; body: any }> {
+export async function postJson(rt: Runtime, path: string, body: unknown): Promise<{ status: number; body: Json }> {
   const res = await rt.app.request(path, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -136,7 +150,7 @@ export async function postJson(rt: Runtime, path: string, body: unknown): Promis
 }
 
 /** GETs JSON from the runtime's app in-process. */
-export async function getJson(rt: Runtime, path: string): Promise<{ status: number; body: any }> {
+export async function getJson(rt: Runtime, path: string): Promise<{ status: number; body: Json }> {
   const res = await rt.app.request(path);
   return { status: res.status, body: await res.json() };
 }
@@ -168,7 +182,11 @@ export function spawnRuntime(env: Record<string, string>): RuntimeProcess {
     url,
     child,
     ready: (timeoutMs = 60_000) =>
-      waitFor(`runtime at ${url} to be ready`, async () => (await fetch(`${url}/readyz`).then((r) => r.body?.cancel().then(() => r.ok))), timeoutMs)
+      waitFor(
+        `runtime at ${url} to be ready`,
+        async () => (await fetch(`${url}/readyz`).then((r) => r.body?.cancel().then(() => r.ok))),
+        timeoutMs,
+      )
         .then(() => {}),
   };
 }

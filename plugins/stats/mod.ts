@@ -65,7 +65,9 @@ async function inferSessions(db: Db, events: Event[]): Promise<void> {
   const ids = [...byUser.keys()];
   const lo = ids.map((u) => new Date(Math.min(...byUser.get(u)!)).toISOString());
   const hi = ids.map((u) => new Date(Math.max(...byUser.get(u)!)).toISOString());
-  const existing = await db.sql<{ user_id: string; session_key: string; started_at: string; ended_at: string; events: number }>`
+  const existing = await db.sql<
+    { user_id: string; session_key: string; started_at: string; ended_at: string; events: number }
+  >`
     select s.user_id, s.session_key, s.started_at, s.ended_at, s.events
     from sessions s join unnest(${ids}::text[], ${lo}::timestamptz[], ${hi}::timestamptz[]) as r(user_id, lo, hi)
       on s.user_id = r.user_id
@@ -118,7 +120,10 @@ app.get("/overview", async (c) => {
     ),
     from === null && to === null
       ? db.query<{ users: number }>("select count(*)::int8 as users from users")
-      : db.query<{ users: number }>(`select count(distinct user_id)::int8 as users from user_minutes where ${inRange}`, [from, to]),
+      : db.query<{ users: number }>(
+        `select count(distinct user_id)::int8 as users from user_minutes where ${inRange}`,
+        [from, to],
+      ),
     db.query<{ sessions: number }>(
       `select count(*)::int8 as sessions from sessions
        where ($1::timestamptz is null or ended_at >= date_trunc('minute', $1::timestamptz, 'UTC'))
@@ -189,7 +194,9 @@ const saturate = (x: number, half: number) => x / (x + half);
  * Engagement, 0–100: a weighted blend of saturating scores for events (half at 50), sessions (half at 5),
  * purchases (half at 2) and average session length (half at 10 minutes), weighted 30/25/30/15.
  */
-export function engagementScore(u: { events: number; sessions: number; purchases: number; avg_session_seconds: number }) {
+export function engagementScore(
+  u: { events: number; sessions: number; purchases: number; avg_session_seconds: number },
+) {
   return Math.round(
     100 * (0.30 * saturate(u.events, 50) + 0.25 * saturate(u.sessions, 5) + 0.30 * saturate(u.purchases, 2) +
       0.15 * saturate(u.avg_session_seconds, 600)),

@@ -20,7 +20,8 @@ const SESSIONS_SQL = `
 
 /** `/overview` recomputed from `host.events`. */
 export async function expectedOverview(sql: Sql, from: string | null, to: string | null) {
-  const inRange = `($1::timestamptz is null or date_trunc('minute', ts, 'UTC') >= date_trunc('minute', $1::timestamptz, 'UTC'))
+  const inRange =
+    `($1::timestamptz is null or date_trunc('minute', ts, 'UTC') >= date_trunc('minute', $1::timestamptz, 'UTC'))
                    and ($2::timestamptz is null or date_trunc('minute', ts, 'UTC') < $2::timestamptz)`;
   const [totals] = await sql.query<{ events: number; users: number; purchases: number; revenue: number }>(
     `select count(*)::int8 as events, count(distinct user_id)::int8 as users,
@@ -73,4 +74,3 @@ export async function expectedUser(sql: Sql, userId: string) {
     avg_session_seconds: Math.round(s.avg * 10) / 10,
   };
 }
-

@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import type { Runtime } from "../../runtime/runtime.ts";
 import { rng, Simulator } from "../../runtime/simulator/mod.ts";
 import { expectedOverview, expectedUser } from "./recompute.ts";
-import { BACKENDS, getJson, pluginsFolder, postJson, REPO, startTestRuntime, waitForCatchUp } from "../../runtime/testing.ts";
+import {
+  BACKENDS,
+  getJson,
+  pluginsFolder,
+  postJson,
+  REPO,
+  startTestRuntime,
+  waitForCatchUp,
+} from "../../runtime/testing.ts";
 
 const PLUGINS = new URL("plugins/", REPO);
 
@@ -42,7 +50,10 @@ for (const backend of BACKENDS) {
         // Late and out of order: shuffle within windows of 400 events; duplicates: resend 10%, some days later.
         for (let i = 0; i < events.length; i += 400) {
           const w = events.slice(i, i + 400).sort(() => random() - 0.5);
-          const dups = w.filter(() => random() < 0.1).map((e) => ({ ...e, timestamp: new Date(Date.parse(e.timestamp) + 86_400_000 * 3).toISOString() }));
+          const dups = w.filter(() => random() < 0.1).map((e) => ({
+            ...e,
+            timestamp: new Date(Date.parse(e.timestamp) + 86_400_000 * 3).toISOString(),
+          }));
           const res = await postJson(rt, "/v1/events", [...w, ...dups]);
           assert.deepEqual(res.body, { accepted: w.length + dups.length, rejected: [] });
         }

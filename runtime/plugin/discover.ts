@@ -41,7 +41,9 @@ async function readMigrations(pluginDir: string): Promise<{ name: string; sql: s
   if (!await exists(dir)) return [];
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) if (e.isFile && e.name.endsWith(".sql")) names.push(e.name);
-  return await Promise.all(names.sort().map(async (name) => ({ name, sql: await Deno.readTextFile(`${dir}/${name}`) })));
+  return await Promise.all(
+    names.sort().map(async (name) => ({ name, sql: await Deno.readTextFile(`${dir}/${name}`) })),
+  );
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -44,9 +44,19 @@ export class PluginHost {
     this.#opts = opts;
     opts.metrics.collect(() => {
       for (const r of this.#runners.values()) {
-        opts.metrics.set("plugin_lag_events", "Events accepted but not yet committed by the plugin", { plugin: r.name }, r.lag);
+        opts.metrics.set(
+          "plugin_lag_events",
+          "Events accepted but not yet committed by the plugin",
+          { plugin: r.name },
+          r.lag,
+        );
         for (const s of STATUSES) {
-          opts.metrics.set("plugin_status", "1 for the plugin's current status", { plugin: r.name, status: s }, r.status === s ? 1 : 0);
+          opts.metrics.set(
+            "plugin_status",
+            "1 for the plugin's current status",
+            { plugin: r.name, status: s },
+            r.status === s ? 1 : 0,
+          );
         }
       }
     });
@@ -57,7 +67,17 @@ export class PluginHost {
     const { plugins, problems } = await discoverPlugins(this.#opts.pluginsDir);
     for (const p of problems) {
       this.#opts.logger.error("plugin folder skipped", { plugin: p.name, error: p.error });
-      this.#broken.push({ name: p.name, version: null, status: "failed", processed: 0, failed: 0, lag: 0, subscribes: [], panels: [], error: p.error });
+      this.#broken.push({
+        name: p.name,
+        version: null,
+        status: "failed",
+        processed: 0,
+        failed: 0,
+        lag: 0,
+        subscribes: [],
+        panels: [],
+        error: p.error,
+      });
     }
     const retry = { ...DEFAULT_RETRY, ...this.#opts.retry };
     for (const source of plugins) {
@@ -84,7 +104,9 @@ export class PluginHost {
   /** The largest lag of any running plugin: the source pauses while it is too large. */
   get maxLag(): number {
     let lag = 0;
-    for (const r of this.#runners.values()) if (r.status === "running" || r.status === "degraded") lag = Math.max(lag, r.lag);
+    for (const r of this.#runners.values()) {
+      if (r.status === "running" || r.status === "degraded") lag = Math.max(lag, r.lag);
+    }
     return lag;
   }
 

@@ -5,4 +5,4 @@
  */
 export { PluginHost, type PluginHostOptions, type PluginInfo } from "./host.ts";
 export { DEFAULT_RETRY, type RetryPolicy, type Status } from "./runner.ts";
-export { checkStatement, SqlGuardError, splitStatements } from "./sql_guard.ts";
+export { checkStatement, splitStatements, SqlGuardError } from "./sql_guard.ts";

@@ -40,7 +40,10 @@ export async function provision(store: Store, source: PluginSource, version: str
     const statements = checkScript(m.sql);
     await store.transaction(async (tx) => {
       await tx.query("select pg_advisory_xact_lock(727003)");
-      const [done] = await tx.query("select 1 from host.migrations where plugin = $1 and name = $2", [source.name, m.name]);
+      const [done] = await tx.query("select 1 from host.migrations where plugin = $1 and name = $2", [
+        source.name,
+        m.name,
+      ]);
       if (done) return;
       await asPlugin(tx, placement, async () => {
         for (const s of statements) await tx.exec(s);

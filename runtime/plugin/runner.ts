@@ -121,7 +121,9 @@ export class PluginRunner {
   /** Serves a request to the plugin's routes; `path` is relative to `/api/<name>`. */
   async fetch(request: Request, path: string): Promise<Response> {
     if (this.status === "failed" || this.status === "disabled" || this.status === "starting") {
-      return json(503, { error: `plugin ${this.name} is ${this.status}${this.lastError ? `: ${this.lastError}` : ""}` });
+      return json(503, {
+        error: `plugin ${this.name} is ${this.status}${this.lastError ? `: ${this.lastError}` : ""}`,
+      });
     }
     if (!this.manifest?.hasFetch) return json(404, { error: `plugin ${this.name} has no routes` });
     const url = new URL(request.url);
@@ -134,7 +136,12 @@ export class PluginRunner {
       };
       const res = await sandbox.call({
         op: "fetch",
-        request: { method: request.method, url: `http://${this.name}${path}${url.search}`, headers: [...request.headers], body },
+        request: {
+          method: request.method,
+          url: `http://${this.name}${path}${url.search}`,
+          headers: [...request.headers],
+          body,
+        },
         watermark: this.#ctx.log.watermark,
       }, { timeoutMs: this.#limits.timeoutMs, onSql }) as WireResponse;
       return new Response(res.body, { status: res.status, headers: res.headers });
@@ -165,7 +172,12 @@ export class PluginRunner {
       memoryMb,
       log: this.#logger,
       onMetric: (metric, by) =>
-        this.#ctx.metrics.inc("plugin_custom_total", "Counters incremented by plugins", { plugin: this.name, metric }, by),
+        this.#ctx.metrics.inc(
+          "plugin_custom_total",
+          "Counters incremented by plugins",
+          { plugin: this.name, metric },
+          by,
+        ),
     });
     this.#sandbox = sandbox;
     this.manifest = await sandbox.call({ op: "init", name: this.name, settings: this.#ctx.settings }, {
@@ -253,16 +265,29 @@ export class PluginRunner {
           checkStatement(text);
           return tx.query(text, params);
         };
-        await asPlugin(tx, this.#placement!, () =>
-          sandbox.call({ op: "queue", batch, watermark }, { timeoutMs: this.#limits.timeoutMs, onSql }));
+        await asPlugin(
+          tx,
+          this.#placement!,
+          () => sandbox.call({ op: "queue", batch, watermark }, { timeoutMs: this.#limits.timeoutMs, onSql }),
+        );
       }
       await this.#saveCheckpoint(tx, upTo);
     });
     this.checkpoint = upTo;
     this.#watermark = watermark;
     this.processed += batch.length;
-    this.#ctx.metrics.inc("plugin_events_processed_total", "Events committed by each plugin", { plugin: this.name }, batch.length);
-    this.#ctx.metrics.observe("plugin_batch_seconds", "Plugin batch latency, commit included", { plugin: this.name }, (performance.now() - started) / 1000);
+    this.#ctx.metrics.inc(
+      "plugin_events_processed_total",
+      "Events committed by each plugin",
+      { plugin: this.name },
+      batch.length,
+    );
+    this.#ctx.metrics.observe(
+      "plugin_batch_seconds",
+      "Plugin batch latency, commit included",
+      { plugin: this.name },
+      (performance.now() - started) / 1000,
+    );
   }
 
   async #deadLetter(row: LoggedEvent, reason: string): Promise<void> {

@@ -1,5 +1,16 @@
 import assert from "node:assert/strict";
-import { BACKENDS, copyPlugin, FIXTURES, getJson, pluginsFolder, postJson, startTestRuntime, waitFor, waitForCatchUp, withRuntime } from "../testing.ts";
+import {
+  BACKENDS,
+  copyPlugin,
+  FIXTURES,
+  getJson,
+  pluginsFolder,
+  postJson,
+  startTestRuntime,
+  waitFor,
+  waitForCatchUp,
+  withRuntime,
+} from "../testing.ts";
 
 const event = (id: string, properties: Record<string, unknown> = {}, timestamp = "2026-03-01T10:00:00Z") => ({
   event_id: id,
@@ -45,7 +56,10 @@ for (const backend of BACKENDS) {
       const pluginsDir = await pluginsFolder([{ name: "poison" }]);
       const store = await backend.open();
       const first = await startTestRuntime(backend, { pluginsDir, store });
-      const events = Array.from({ length: 2500 }, (_, i) => event(`b${i}`, {}, new Date(Date.UTC(2026, 2, 1, 0, i)).toISOString()));
+      const events = Array.from(
+        { length: 2500 },
+        (_, i) => event(`b${i}`, {}, new Date(Date.UTC(2026, 2, 1, 0, i)).toISOString()),
+      );
       for (let i = 0; i < events.length; i += 1000) await postJson(first, "/v1/events", events.slice(i, i + 1000));
       await first.plugins.stop();
       assert.equal((await getJson(first, "/api/counter/counts")).status, 404);
@@ -60,7 +74,9 @@ for (const backend of BACKENDS) {
         const listed = (await getJson(second, "/api/plugins")).body.plugins.map((p: { name: string }) => p.name);
         assert.deepEqual(listed, ["counter", "poison"]);
         assert.deepEqual(
-          (await store.query("select plugin, name from host.migrations order by plugin")).map((r) => [r.plugin, r.name]),
+          (await store.query("select plugin, name from host.migrations order by plugin")).map((
+            r,
+          ) => [r.plugin, r.name]),
           [["counter", "001_counts.sql"], ["poison", "001_seen.sql"]],
         );
       } finally {

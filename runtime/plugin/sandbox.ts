@@ -36,7 +36,10 @@ export class Sandbox {
   readonly #opts: SandboxOptions;
   readonly #child: Deno.ChildProcess;
   readonly #send: (m: HostMessage) => Promise<void>;
-  readonly #calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onSql?: SqlHandler }>();
+  readonly #calls = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; onSql?: SqlHandler }
+  >();
   #nextId = 1;
   #stderrTail: string[] = [];
   #exitReason: string | undefined;

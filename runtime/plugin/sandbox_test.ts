@@ -43,7 +43,12 @@ for (const backend of BACKENDS) {
         }
         // The plugin still works on its own schema, and the neighbour is unharmed.
         assert.deepEqual((await getJson(rt, "/api/attacker/mine")).body, { n: 0 });
-        const posted = await postJson(rt, "/v1/events", { event_id: "a1", type: "login", user_id: "u", timestamp: "2026-01-01T00:00:00Z" });
+        const posted = await postJson(rt, "/v1/events", {
+          event_id: "a1",
+          type: "login",
+          user_id: "u",
+          timestamp: "2026-01-01T00:00:00Z",
+        });
         assert.equal(posted.body.accepted, 1);
         await waitForCatchUp(rt);
         assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, { login: 1 });
@@ -99,14 +104,21 @@ Deno.test({
     await withRuntime(BACKENDS[0], { pluginsDir, retry: { disableAfter: 4, backoffMs: 50 } }, async (rt) => {
       const seen = new Set<string>();
       const status = () => rt.plugins.list().find((p) => p.name === "crasher")!.status;
-      const events = [1, 2, 3].map((i) => ({ event_id: `c${i}`, type: "login", user_id: "u", timestamp: "2026-01-01T00:00:00Z" }));
+      const events = [1, 2, 3].map((i) => ({
+        event_id: `c${i}`,
+        type: "login",
+        user_id: "u",
+        timestamp: "2026-01-01T00:00:00Z",
+      }));
       assert.equal((await postJson(rt, "/v1/events", events)).body.accepted, 3);
       await waitFor("crasher disabled", () => {
         seen.add(status());
         return status() === "disabled";
       });
       assert.ok(seen.has("degraded"), `statuses seen: ${[...seen]}`);
-      const listed = (await getJson(rt, "/api/plugins")).body.plugins.find((p: { name: string }) => p.name === "crasher");
+      const listed = (await getJson(rt, "/api/plugins")).body.plugins.find((p: { name: string }) =>
+        p.name === "crasher"
+      );
       assert.equal(listed.status, "disabled");
       assert.equal(listed.failed, 4);
       assert.equal(listed.lag, 3); // nothing skipped: a disabled plugin resumes where it stopped

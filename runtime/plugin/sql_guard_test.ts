@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkScript, checkStatement, SqlGuardError, splitStatements } from "./sql_guard.ts";
+import { checkScript, checkStatement, splitStatements, SqlGuardError } from "./sql_guard.ts";
 
 Deno.test("splitStatements() splits on semicolons outside strings, identifiers, comments and dollar quotes", () => {
   const script = `create table a (x text default 'a;b');
@@ -15,39 +15,43 @@ Deno.test("splitStatements() splits on semicolons outside strings, identifiers, 
 });
 
 Deno.test("checkStatement() allows queries and DDL on the plugin's own objects", () => {
-  for (const sql of [
-    "select 1",
-    "(select 1) union (select 2)",
-    "with x as (select 1) insert into t select * from x",
-    "update t set n = n + 1",
-    "create index on t (x)",
-    "create function g() returns int language sql as 'select 1'",
-    "alter table t add column reset_count int", // 'reset' inside an identifier is fine
-  ]) checkStatement(sql);
+  for (
+    const sql of [
+      "select 1",
+      "(select 1) union (select 2)",
+      "with x as (select 1) insert into t select * from x",
+      "update t set n = n + 1",
+      "create index on t (x)",
+      "create function g() returns int language sql as 'select 1'",
+      "alter table t add column reset_count int", // 'reset' inside an identifier is fine
+    ]
+  ) checkStatement(sql);
 });
 
 Deno.test("checkStatement() refuses role changes and transaction control, however written", () => {
-  for (const sql of [
-    "reset role",
-    "RESET ALL",
-    "set role postgres",
-    "SET LOCAL ROLE postgres",
-    'set "role" to postgres',
-    "set session authorization postgres",
-    "commit",
-    "begin",
-    "rollback",
-    "savepoint a",
-    "do $$ begin null; end $$",
-    "copy t from stdin",
-    "create function e() returns int language sql as 'reset role; select 1'",
-    "create function e() returns int language sql as $$ set/**/role postgres; select 1 $$",
-    "create function e() returns int language sql as 'reset -- x\n role'",
-    "select pg_catalog.set_config('role', 'postgres', false)",
-    "select set_config('session_authorization', 'postgres', false)",
-    "alter role me set role = postgres",
-    "",
-  ]) assert.throws(() => checkStatement(sql), SqlGuardError, sql);
+  for (
+    const sql of [
+      "reset role",
+      "RESET ALL",
+      "set role postgres",
+      "SET LOCAL ROLE postgres",
+      'set "role" to postgres',
+      "set session authorization postgres",
+      "commit",
+      "begin",
+      "rollback",
+      "savepoint a",
+      "do $$ begin null; end $$",
+      "copy t from stdin",
+      "create function e() returns int language sql as 'reset role; select 1'",
+      "create function e() returns int language sql as $$ set/**/role postgres; select 1 $$",
+      "create function e() returns int language sql as 'reset -- x\n role'",
+      "select pg_catalog.set_config('role', 'postgres', false)",
+      "select set_config('session_authorization', 'postgres', false)",
+      "alter role me set role = postgres",
+      "",
+    ]
+  ) assert.throws(() => checkStatement(sql), SqlGuardError, sql);
 });
 
 Deno.test("checkScript() checks every statement of a migration", () => {

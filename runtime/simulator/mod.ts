@@ -3,5 +3,5 @@
  * in-process or over HTTP.
  * @module
  */
-export { rng, type Product, Simulator, type SimulatorOptions } from "./simulator.ts";
+export { type Product, rng, Simulator, type SimulatorOptions } from "./simulator.ts";
 export { drive, type DriveOptions, httpSink } from "./drive.ts";

@@ -26,10 +26,30 @@ const CATEGORIES: [string, number, number][] = [
   ["home", 10, 300],
   ["sports", 12, 250],
 ];
-const COUNTRIES: [string, number][] = [["US", 30], ["DE", 15], ["GB", 12], ["FR", 10], ["IN", 10], ["BR", 8], ["JP", 8], ["ES", 7]];
+const COUNTRIES: [string, number][] = [
+  ["US", 30],
+  ["DE", 15],
+  ["GB", 12],
+  ["FR", 10],
+  ["IN", 10],
+  ["BR", 8],
+  ["JP", 8],
+  ["ES", 7],
+];
 const DEVICES: [string, number][] = [["mobile", 55], ["desktop", 38], ["tablet", 7]];
 const PAGES = ["/", "/deals", "/new", "/help", "/account", "/blog"];
-const QUERIES = ["headphones", "novel", "running shoes", "lamp", "jacket", "laptop", "yoga mat", "cookbook", "desk", "watch"];
+const QUERIES = [
+  "headphones",
+  "novel",
+  "running shoes",
+  "lamp",
+  "jacket",
+  "laptop",
+  "yoga mat",
+  "cookbook",
+  "desk",
+  "watch",
+];
 
 /** What shapes the traffic. */
 export interface SimulatorOptions {
@@ -119,8 +139,16 @@ export class Simulator {
         if (r < 0.40) return this.#event(s, at, "search", { query: this.#pick(QUERIES) });
         if (r < 0.45) {
           s.step = "video";
-          s.video = { id: `vid-${1 + Math.floor(this.#random() * 20)}`, duration: 60 + Math.floor(this.#random() * 540), position: 0 };
-          return this.#event(s, at, "video_play", { video_id: s.video.id, duration_s: s.video.duration, position_s: 0 });
+          s.video = {
+            id: `vid-${1 + Math.floor(this.#random() * 20)}`,
+            duration: 60 + Math.floor(this.#random() * 540),
+            position: 0,
+          };
+          return this.#event(s, at, "video_play", {
+            video_id: s.video.id,
+            duration_s: s.video.duration,
+            position_s: 0,
+          });
         }
         return this.#viewProduct(s, at);
       case "viewed":
@@ -129,7 +157,12 @@ export class Simulator {
           const quantity = this.#random() < 0.85 ? 1 : 2;
           s.cart.push({ product_id: p.product_id, price: p.price, quantity });
           s.step = "carted";
-          return this.#event(s, at, "add_to_cart", { product_id: p.product_id, category: p.category, price: p.price, quantity });
+          return this.#event(s, at, "add_to_cart", {
+            product_id: p.product_id,
+            category: p.category,
+            price: p.price,
+            quantity,
+          });
         }
         if (r < 0.6) return this.#end(s, at);
         s.step = "browse";
@@ -143,7 +176,11 @@ export class Simulator {
         if (r < 0.75) {
           const item = s.cart.pop()!;
           if (s.cart.length === 0) s.step = "browse";
-          return this.#event(s, at, "remove_from_cart", { product_id: item.product_id, price: item.price, quantity: item.quantity });
+          return this.#event(s, at, "remove_from_cart", {
+            product_id: item.product_id,
+            price: item.price,
+            quantity: item.quantity,
+          });
         }
         return this.#end(s, at);
       case "checkout":
@@ -160,7 +197,11 @@ export class Simulator {
         v.position = Math.min(v.duration, v.position + 30 + Math.floor(this.#random() * 120));
         if (v.position >= v.duration && r < 0.6) {
           s.step = "browse";
-          return this.#event(s, at, "video_complete", { video_id: v.id, position_s: v.position, duration_s: v.duration });
+          return this.#event(s, at, "video_complete", {
+            video_id: v.id,
+            position_s: v.position,
+            duration_s: v.duration,
+          });
         }
         if (r < 0.2) return this.#end(s, at);
         return this.#event(s, at, "video_progress", { video_id: v.id, position_s: v.position, duration_s: v.duration });

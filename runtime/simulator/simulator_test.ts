@@ -19,7 +19,9 @@ Deno.test("Simulator events are valid, unique, in event-time order, over ~125 pr
   assert.equal(sim.products.length, 125);
   assert.equal(new Set(sim.products.map((p) => p.category)).size, 5);
   const types = new Set(events.map((e) => e.type));
-  for (const t of ["page_view", "search", "login", "video_play", "product_view", "add_to_cart", "checkout", "purchase"]) {
+  for (
+    const t of ["page_view", "search", "login", "video_play", "product_view", "add_to_cart", "checkout", "purchase"]
+  ) {
     assert.ok(types.has(t), t);
   }
 });

@@ -16,7 +16,8 @@ const attempts: Record<string, (env: Env) => Promise<unknown> | unknown> = {
   other_schema: (env) => env.db.sql`select * from counter.counts`,
   reset_role: (env) => env.db.query("reset role"),
   set_role: (env) => env.db.query("set role postgres"),
-  role_in_function: (env) => env.db.query("create function escape() returns int language sql as 'reset role; select 1'"),
+  role_in_function: (env) =>
+    env.db.query("create function escape() returns int language sql as 'reset role; select 1'"),
   commit: (env) => env.db.query("commit"),
   set_config: (env) => env.db.query("select pg_catalog.set_config('role', 'postgres', true)"),
   plpgsql: (env) => env.db.query("create function f() returns int language plpgsql as 'begin return 1; end'"),

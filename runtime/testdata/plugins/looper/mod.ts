@@ -7,7 +7,7 @@ export default definePlugin({
   subscribes: [],
   limits: { timeoutMs: 1000 },
   fetch(request) {
-    if (new URL(request.url).pathname === "/spin") for (;;) { /* forever */ }
+    if (new URL(request.url).pathname === "/spin") { for (;;) { /* forever */ } }
     return Response.json({ ok: true });
   },
 });

@@ -3,7 +3,10 @@ import { Hono } from "hono";
 import { definePlugin, type Env } from "@runtime/sdk";
 
 const app = new Hono<{ Bindings: Env }>();
-app.get("/seen", async (c) => c.json({ ids: (await c.env.db.sql<{ id: string }>`select id from seen order by id`).map((r) => r.id) }));
+app.get(
+  "/seen",
+  async (c) => c.json({ ids: (await c.env.db.sql<{ id: string }>`select id from seen order by id`).map((r) => r.id) }),
+);
 
 export default definePlugin({
   name: "poison",
