@@ -56,11 +56,15 @@ export async function provision(store: Store, source: PluginSource, version: str
   return placement;
 }
 
-/** Runs `fn` inside `tx` as the plugin's role, with its schema first on the search path, then returns. */
-export async function asPlugin<T>(tx: Sql, p: Placement, fn: () => Promise<T>): Promise<T> {
-  await tx.exec(`set local role ${p.role}; set local search_path = ${p.schema}, pg_catalog`);
+/**
+ * Runs `fn` inside `tx` as the plugin's role, with its schema first on the search path and, when given, a
+ * statement timeout (enforced by a PostgreSQL server; PGlite accepts but cannot interrupt a statement).
+ */
+export async function asPlugin<T>(tx: Sql, p: Placement, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+  const timeout = timeoutMs ? `; set local statement_timeout = ${Math.round(timeoutMs)}` : "";
+  await tx.exec(`set local role ${p.role}; set local search_path = ${p.schema}, pg_catalog${timeout}`);
   const result = await fn();
-  await tx.exec("reset role; reset search_path");
+  await tx.exec("reset role; reset search_path; reset statement_timeout");
   return result;
 }
 

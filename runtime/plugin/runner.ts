@@ -132,7 +132,9 @@ export class PluginRunner {
       const sandbox = await this.#ensureSandbox();
       const onSql: SqlHandler = (text, params) => {
         checkStatement(text);
-        return this.#ctx.store.transaction((tx) => asPlugin(tx, this.#placement!, () => tx.query(text, params)));
+        return this.#ctx.store.transaction((tx) =>
+          asPlugin(tx, this.#placement!, () => tx.query(text, params), this.#limits.timeoutMs)
+        );
       };
       const res = await sandbox.call({
         op: "fetch",
