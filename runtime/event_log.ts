@@ -59,6 +59,19 @@ export class EventLog {
     this.#watermark = row.wm === null ? null : new Date(row.wm).toISOString();
   }
 
+  /** Catches up with appends made by other processes on the same database. */
+  async refresh(): Promise<void> {
+    const [row] = await this.#store.query<{ head: number | null; wm: Date | string | null }>(
+      "select max(position) as head, max(ts) as wm from host.events where position > $1",
+      [this.#head],
+    );
+    if (row.head === null) return;
+    this.#head = Math.max(this.#head, row.head);
+    const wm = row.wm === null ? null : new Date(row.wm).toISOString();
+    if (wm !== null && (this.#watermark === null || wm > this.#watermark)) this.#watermark = wm;
+    for (const fn of this.#listeners) fn();
+  }
+
   /** The highest committed position known to this process. */
   get head(): number {
     return this.#head;

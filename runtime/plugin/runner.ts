@@ -90,12 +90,7 @@ export class PluginRunner {
     try {
       await this.#ensureSandbox();
       this.#placement = await provision(this.#ctx.store, this.#source, this.manifest!.version);
-      const [row] = await this.#ctx.store.query<{ position: number }>(
-        "select position from host.checkpoints where plugin = $1 and source = 'log'",
-        [this.name],
-      );
-      this.checkpoint = row.position;
-      this.#watermark = await this.#ctx.log.watermarkAt(this.checkpoint);
+      await this.#loadCheckpoint();
     } catch (e) {
       this.status = "failed";
       this.lastError = (e as Error).message;
@@ -197,60 +192,71 @@ export class PluginRunner {
   }
 
   async #run(): Promise<void> {
-    let attempts = 0;
-    let isolateUntil = 0; // while checkpoint < isolateUntil, events go one at a time
+    const state = { attempts: 0, isolateUntil: 0 }; // while checkpoint < isolateUntil, events go one at a time
     while (!this.#stopped && this.status !== "disabled") {
-      if (this.checkpoint >= this.#ctx.log.head) {
-        await this.#idle();
-        continue;
-      }
-      const size = this.checkpoint < isolateUntil ? 1 : this.#limits.batchSize;
-      let rows: LoggedEvent[];
       try {
-        rows = await this.#ctx.log.read(this.checkpoint, size);
-      } catch (e) {
-        this.#logger.error("cannot read the log", { error: (e as Error).message });
-        await sleep(this.#backoff(1));
-        continue;
-      }
-      if (rows.length === 0) {
-        await this.#idle();
-        continue;
-      }
-      try {
-        await this.#commit(rows);
-        attempts = 0;
-        this.#consecutiveFailures = 0;
-        this.status = "running";
+        await this.#step(state);
       } catch (e) {
         if (this.#stopped) return;
-        const error = (e as Error).message;
-        if (!await this.#storeHealthy()) {
-          this.#logger.error("database unavailable; will retry", { error });
-          await sleep(this.#backoff(1));
+        if (e instanceof CheckpointMoved) {
+          // Another runtime on the same database committed this range: take its checkpoint and go on.
+          await this.#loadCheckpoint();
           continue;
         }
-        attempts++;
-        this.failed++;
-        this.#consecutiveFailures++;
-        this.lastError = error;
-        this.#ctx.metrics.inc("plugin_batch_failures_total", "Failed plugin batches", { plugin: this.name });
-        this.#logger.warn("batch failed", { error, events: rows.length, attempt: attempts });
-        if (this.#consecutiveFailures >= this.#ctx.retry.disableAfter) {
-          this.status = "disabled";
-          this.#logger.error("plugin disabled after repeated failures", { failures: this.#consecutiveFailures });
-          this.#sandbox?.kill("disabled");
-          return;
-        }
-        this.status = "degraded";
-        if (attempts >= this.#ctx.retry.attempts) {
-          attempts = 0;
-          if (rows.length > 1) isolateUntil = rows[rows.length - 1].position;
-          else await this.#deadLetter(rows[0], error);
-        }
-        await sleep(this.#backoff(this.#consecutiveFailures));
+        this.#logger.error("plugin loop error; will retry", { error: (e as Error).message });
+        await sleep(this.#backoff(1));
       }
     }
+  }
+
+  /** Takes the next batch through the plugin, or waits when there is none. */
+  async #step(state: { attempts: number; isolateUntil: number }): Promise<void> {
+    if (this.checkpoint >= this.#ctx.log.head) return await this.#idle();
+    const size = this.checkpoint < state.isolateUntil ? 1 : this.#limits.batchSize;
+    const rows = await this.#ctx.log.read(this.checkpoint, size);
+    if (rows.length === 0) return await this.#idle();
+    try {
+      await this.#commit(rows);
+      state.attempts = 0;
+      this.#consecutiveFailures = 0;
+      this.status = "running";
+      return;
+    } catch (e) {
+      if (this.#stopped || e instanceof CheckpointMoved) throw e;
+      const error = (e as Error).message;
+      if (!await this.#storeHealthy()) {
+        this.#logger.error("database unavailable; will retry", { error });
+        return await sleep(this.#backoff(1));
+      }
+      state.attempts++;
+      this.failed++;
+      this.#consecutiveFailures++;
+      this.lastError = error;
+      this.#ctx.metrics.inc("plugin_batch_failures_total", "Failed plugin batches", { plugin: this.name });
+      this.#logger.warn("batch failed", { error, events: rows.length, attempt: state.attempts });
+      if (this.#consecutiveFailures >= this.#ctx.retry.disableAfter) {
+        this.status = "disabled";
+        this.#logger.error("plugin disabled after repeated failures", { failures: this.#consecutiveFailures });
+        this.#sandbox?.kill("disabled");
+        return;
+      }
+      this.status = "degraded";
+      if (state.attempts >= this.#ctx.retry.attempts) {
+        state.attempts = 0;
+        if (rows.length > 1) state.isolateUntil = rows[rows.length - 1].position;
+        else await this.#deadLetter(rows[0], error);
+      }
+      await sleep(this.#backoff(this.#consecutiveFailures));
+    }
+  }
+
+  async #loadCheckpoint(): Promise<void> {
+    const [row] = await this.#ctx.store.query<{ position: number }>(
+      "select position from host.checkpoints where plugin = $1 and source = 'log'",
+      [this.name],
+    );
+    this.checkpoint = row.position;
+    this.#watermark = await this.#ctx.log.watermarkAt(this.checkpoint);
   }
 
   async #commit(rows: LoggedEvent[]): Promise<void> {
@@ -273,7 +279,7 @@ export class PluginRunner {
           () => sandbox.call({ op: "queue", batch, watermark }, { timeoutMs: this.#limits.timeoutMs, onSql }),
         );
       }
-      await this.#saveCheckpoint(tx, upTo);
+      await this.#saveCheckpoint(tx, rows[0].position - 1, upTo);
     });
     this.checkpoint = upTo;
     this.#watermark = watermark;
@@ -295,18 +301,21 @@ export class PluginRunner {
   async #deadLetter(row: LoggedEvent, reason: string): Promise<void> {
     await this.#ctx.store.transaction(async (tx) => {
       await insertDeadLetters(tx, [{ stage: `plugin:${this.name}`, reason, payload: row.event }]);
-      await this.#saveCheckpoint(tx, row.position);
+      await this.#saveCheckpoint(tx, row.position - 1, row.position);
     });
     this.checkpoint = row.position;
     this.#ctx.metrics.inc("dead_letters_total", "Items sent to the dead letters", { stage: `plugin:${this.name}` });
     this.#logger.warn("event dead-lettered", { event_id: row.event.event_id, reason });
   }
 
-  async #saveCheckpoint(tx: Pick<Store, "query">, position: number): Promise<void> {
-    await tx.query(
-      "update host.checkpoints set position = $2, updated_at = now() where plugin = $1 and source = 'log'",
-      [this.name, position],
+  /** Moves the checkpoint from `from` to `to`, or throws {@linkcode CheckpointMoved} if it is no longer at `from`. */
+  async #saveCheckpoint(tx: Pick<Store, "query">, from: number, to: number): Promise<void> {
+    const moved = await tx.query(
+      `update host.checkpoints set position = $3, updated_at = now()
+       where plugin = $1 and source = 'log' and position = $2 returning position`,
+      [this.name, from, to],
     );
+    if (moved.length === 0) throw new CheckpointMoved(`plugin ${this.name}: checkpoint is no longer at ${from}`);
   }
 
   async #storeHealthy(): Promise<boolean> {
@@ -320,7 +329,10 @@ export class PluginRunner {
 
   #idle(): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, this.#ctx.retry.pollMs);
+      const timer = setTimeout(() => {
+        // Not woken: another runtime may have appended to a shared database.
+        this.#ctx.log.refresh().catch(() => {}).finally(done);
+      }, this.#ctx.retry.pollMs);
       function done() {
         clearTimeout(timer);
         resolve();
@@ -337,6 +349,9 @@ export class PluginRunner {
     return Math.min(maxBackoffMs, backoffMs * 2 ** Math.max(0, n - 1));
   }
 }
+
+/** The checkpoint was moved by someone else (another runtime on the same database). */
+class CheckpointMoved extends Error {}
 
 function json(status: number, body: unknown): Response {
   return Response.json(body, { status });

@@ -107,3 +107,37 @@ Deno.test({
     assert.deepEqual(await run(["r2", "r3"]), ["r1", "r2", "r3"]);
   },
 });
+
+for (const backend of BACKENDS) {
+  Deno.test({
+    name: `[${backend.name}] two runtimes on one database split the work and never count an event twice`,
+    ignore: !backend.enabled,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+      const store = await backend.open();
+      const a = await startTestRuntime(backend, { pluginsDir, store });
+      const b = await startTestRuntime(backend, { pluginsDir, store });
+      try {
+        for (let i = 0; i < 20; i++) {
+          const batch = Array.from({ length: 50 }, (_, j) => event(`t${i}-${j}`));
+          await postJson(i % 2 ? a : b, "/v1/events", batch);
+        }
+        await waitFor("both runtimes to see the whole log", async () => {
+          const [{ position }] = await store.query<{ position: number }>(
+            "select position from host.checkpoints where plugin = 'counter'",
+          );
+          return position === 1000;
+        });
+        assert.deepEqual((await getJson(a, "/api/counter/counts")).body.counts, { page_view: 1000 });
+        assert.deepEqual((await getJson(b, "/api/counter/counts")).body.counts, { page_view: 1000 });
+        await waitFor("b's lag to reach 0", () => b.plugins.list()[0].lag === 0 && a.plugins.list()[0].lag === 0);
+      } finally {
+        await a.stop();
+        await b.stop();
+        await store.close();
+      }
+    },
+  });
+}
