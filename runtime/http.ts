@@ -10,8 +10,8 @@ export class HttpError extends Error {
   }
 }
 
-/** Reads a request body as JSON, refusing more than `maxBytes` before parsing (413) and non-JSON (400). */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+/** Reads a request body as UTF-8 text, refusing more than `maxBytes` (413) and invalid UTF-8 (400). */
+export async function readTextBody(request: Request, maxBytes: number): Promise<string> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > maxBytes) throw new HttpError(413, `body is ${declared} bytes, over the ${maxBytes} byte limit`);
   const chunks: Uint8Array[] = [];
@@ -29,12 +29,16 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     bytes.set(c, offset);
     offset += c.byteLength;
   }
-  let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     throw new HttpError(400, "body is not valid UTF-8");
   }
+}
+
+/** Reads a request body as JSON, refusing more than `maxBytes` before parsing (413) and non-JSON (400). */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  const text = await readTextBody(request, maxBytes);
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -102,6 +102,7 @@ function timeParam(raw: string | undefined, name: string): string | null {
 
 const app = new Hono<{ Bindings: Env }>();
 
+app.notFound((c) => c.json({ error: `no route for ${c.req.method} /api/stats${c.req.path}` }, 404));
 app.onError((err, c) => {
   if (err instanceof RangeError) return c.json({ error: err.message }, 400);
   throw err;

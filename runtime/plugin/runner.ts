@@ -1,14 +1,18 @@
 import type { EventLog, LoggedEvent } from "../event_log.ts";
 import { insertDeadLetters } from "../event_log.ts";
+import { readTextBody } from "../http.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import { DEFAULT_LIMITS, type Limits } from "../sdk.ts";
 import type { Store } from "../store/mod.ts";
 import type { PluginSource } from "./discover.ts";
 import type { Manifest, WireResponse } from "./protocol.ts";
 import { asPlugin, type Placement, provision } from "./provision.ts";
-import { PluginError, Sandbox, type SqlHandler } from "./sandbox.ts";
+import { PluginError, type SqlHandler } from "./sandbox.ts";
 import { checkStatement } from "./sql_guard.ts";
+import { Supervisor } from "./supervisor.ts";
+
+/** The largest request body passed to a plugin's routes. */
+const MAX_REQUEST_BYTES = 1024 * 1024;
 
 /** A plugin's state as `/api/plugins` shows it. */
 export type Status = "starting" | "running" | "degraded" | "disabled" | "failed";
@@ -57,15 +61,11 @@ export class PluginRunner {
   failed = 0;
   checkpoint = 0;
   lastError: string | null = null;
-  manifest: Manifest | null = null;
   readonly #source: PluginSource;
   readonly #ctx: RunnerContext;
   readonly #logger: Logger;
-  #limits: Limits = DEFAULT_LIMITS;
+  readonly #supervisor: Supervisor;
   #placement: Placement | null = null;
-  #sandbox: Sandbox | null = null;
-  #starting: Promise<Sandbox> | null = null;
-  #crashes = 0;
   #consecutiveFailures = 0;
   #watermark: string | null = null;
   #stopped = false;
@@ -78,6 +78,19 @@ export class PluginRunner {
     this.#source = source;
     this.#ctx = ctx;
     this.#logger = ctx.logger.with({ plugin: source.name });
+    this.#supervisor = new Supervisor({
+      name: source.name,
+      modPath: source.modPath,
+      settings: ctx.settings,
+      logger: this.#logger,
+      metrics: ctx.metrics,
+      backoff: (n) => this.#backoff(n),
+    });
+  }
+
+  /** The plugin's manifest, once its sandbox answered `init`. */
+  get manifest(): Manifest | null {
+    return this.#supervisor.manifest;
   }
 
   /** Events in the log that this plugin has not committed yet. */
@@ -88,14 +101,14 @@ export class PluginRunner {
   /** Loads the plugin (sandbox, schema, role, migrations, checkpoint) and starts feeding it. */
   async start(): Promise<void> {
     try {
-      await this.#ensureSandbox();
+      await this.#supervisor.sandbox();
       this.#placement = await provision(this.#ctx.store, this.#source, this.manifest!.version);
       await this.#loadCheckpoint();
     } catch (e) {
       this.status = "failed";
       this.lastError = (e as Error).message;
       this.#logger.error("plugin failed to load", { error: this.lastError });
-      this.#sandbox?.kill("load failed");
+      await this.#supervisor.kill("load failed");
       return;
     }
     this.status = "running";
@@ -109,8 +122,7 @@ export class PluginRunner {
     this.#unsubscribe?.();
     this.#wake?.();
     await this.#loop;
-    this.#sandbox?.kill("host stopping");
-    await this.#sandbox?.closed;
+    await this.#supervisor.kill("host stopping");
   }
 
   /** Serves a request to the plugin's routes; `path` is relative to `/api/<name>`. */
@@ -122,13 +134,16 @@ export class PluginRunner {
     }
     if (!this.manifest?.hasFetch) return json(404, { error: `plugin ${this.name} has no routes` });
     const url = new URL(request.url);
-    const body = request.method === "GET" || request.method === "HEAD" ? null : await request.text();
+    const body = request.method === "GET" || request.method === "HEAD"
+      ? null
+      : await readTextBody(request, MAX_REQUEST_BYTES);
     try {
-      const sandbox = await this.#ensureSandbox();
+      const sandbox = await this.#supervisor.sandbox();
+      const { timeoutMs } = this.#supervisor.limits;
       const onSql: SqlHandler = (text, params) => {
         checkStatement(text);
         return this.#ctx.store.transaction((tx) =>
-          asPlugin(tx, this.#placement!, () => tx.query(text, params), this.#limits.timeoutMs)
+          asPlugin(tx, this.#placement!, () => tx.query(text, params), timeoutMs)
         );
       };
       const res = await sandbox.call({
@@ -140,55 +155,13 @@ export class PluginRunner {
           body,
         },
         watermark: this.#ctx.log.watermark,
-      }, { timeoutMs: this.#limits.timeoutMs, onSql }) as WireResponse;
+      }, { timeoutMs, onSql }) as WireResponse;
       return new Response(res.body, { status: res.status, headers: res.headers });
     } catch (e) {
       if (!(e instanceof PluginError)) throw e;
       this.#logger.warn("plugin request failed", { error: e.message });
       return json(502, { error: e.message });
     }
-  }
-
-  /** The live sandbox, started (after a backoff when the last one died) if need be. */
-  #ensureSandbox(): Promise<Sandbox> {
-    if (this.#sandbox?.alive) return Promise.resolve(this.#sandbox);
-    this.#starting ??= this.#startSandbox().finally(() => this.#starting = null);
-    return this.#starting;
-  }
-
-  async #startSandbox(): Promise<Sandbox> {
-    if (this.#sandbox) {
-      this.#crashes++;
-      this.#ctx.metrics.inc("plugin_restarts_total", "Plugin sandbox restarts", { plugin: this.name });
-      await sleep(this.#backoff(this.#crashes));
-    }
-    const memoryMb = this.manifest?.limits.memoryMb ?? DEFAULT_LIMITS.memoryMb;
-    const sandbox = new Sandbox({
-      name: this.name,
-      modPath: this.#source.modPath,
-      memoryMb,
-      log: this.#logger,
-      onMetric: (metric, by) =>
-        this.#ctx.metrics.inc(
-          "plugin_custom_total",
-          "Counters incremented by plugins",
-          { plugin: this.name, metric },
-          by,
-        ),
-    });
-    this.#sandbox = sandbox;
-    this.manifest = await sandbox.call({ op: "init", name: this.name, settings: this.#ctx.settings }, {
-      timeoutMs: this.#limits.timeoutMs,
-    }) as Manifest;
-    this.#limits = { ...DEFAULT_LIMITS, ...this.manifest.limits };
-    if (this.#limits.memoryMb !== memoryMb) {
-      // The heap cap is a process flag: start again with the plugin's own.
-      sandbox.kill("restarting with the plugin's memory limit");
-      await sandbox.closed;
-      this.#sandbox = null;
-      return await this.#startSandbox();
-    }
-    return sandbox;
   }
 
   async #run(): Promise<void> {
@@ -212,7 +185,7 @@ export class PluginRunner {
   /** Takes the next batch through the plugin, or waits when there is none. */
   async #step(state: { attempts: number; isolateUntil: number }): Promise<void> {
     if (this.checkpoint >= this.#ctx.log.head) return await this.#idle();
-    const size = this.checkpoint < state.isolateUntil ? 1 : this.#limits.batchSize;
+    const size = this.checkpoint < state.isolateUntil ? 1 : this.#supervisor.limits.batchSize;
     const rows = await this.#ctx.log.read(this.checkpoint, size);
     if (rows.length === 0) return await this.#idle();
     try {
@@ -237,7 +210,7 @@ export class PluginRunner {
       if (this.#consecutiveFailures >= this.#ctx.retry.disableAfter) {
         this.status = "disabled";
         this.#logger.error("plugin disabled after repeated failures", { failures: this.#consecutiveFailures });
-        this.#sandbox?.kill("disabled");
+        await this.#supervisor.kill("disabled");
         return;
       }
       this.status = "degraded";
@@ -268,16 +241,14 @@ export class PluginRunner {
     for (const r of rows) if (watermark === null || r.event.timestamp > watermark) watermark = r.event.timestamp;
     await this.#ctx.store.transaction(async (tx) => {
       if (batch.length > 0 && this.manifest!.hasQueue) {
-        const sandbox = await this.#ensureSandbox();
+        const sandbox = await this.#supervisor.sandbox();
         const onSql: SqlHandler = (text, params) => {
           checkStatement(text);
           return tx.query(text, params);
         };
-        await asPlugin(
-          tx,
-          this.#placement!,
-          () => sandbox.call({ op: "queue", batch, watermark }, { timeoutMs: this.#limits.timeoutMs, onSql }),
-        );
+        const { timeoutMs } = this.#supervisor.limits;
+        const queue = () => sandbox.call({ op: "queue", batch, watermark }, { timeoutMs, onSql });
+        await asPlugin(tx, this.#placement!, queue, timeoutMs);
       }
       await this.#saveCheckpoint(tx, rows[0].position - 1, upTo);
     });
