@@ -143,7 +143,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+    const pluginsDir = await pluginsFolder([{ name: "attacker" }]);
     await withRuntime(BACKENDS[0], { pluginsDir, ingestKeys: ["w1"], apiTokens: ["r1"] }, async (rt) => {
       const post = (auth?: string) =>
         rt.app.request("/v1/events", {
@@ -157,6 +157,11 @@ Deno.test({
       assert.equal((await rt.app.request("/api/plugins")).status, 401);
       assert.equal((await rt.app.request("/api/plugins", { headers: { authorization: "Bearer r1" } })).status, 200);
       assert.equal((await rt.app.request("/healthz")).status, 200);
+      // Plugins never see the caller's credentials.
+      const seen = await rt.app.request("/api/attacker/headers", {
+        headers: { authorization: "Bearer r1", cookie: "session=s", "x-trace": "t" },
+      });
+      assert.deepEqual(await seen.json(), { "x-trace": "t" });
     });
   },
 });

@@ -14,6 +14,9 @@ import { Supervisor } from "./supervisor.ts";
 /** The largest request body passed to a plugin's routes. */
 const MAX_REQUEST_BYTES = 1024 * 1024;
 
+/** Request headers never passed to a plugin: they carry the caller's credentials. */
+const PRIVATE_HEADERS = new Set(["authorization", "cookie", "proxy-authorization"]);
+
 /** A plugin's state as `/api/plugins` shows it. */
 export type Status = "starting" | "running" | "degraded" | "disabled" | "failed";
 
@@ -151,7 +154,7 @@ export class PluginRunner {
         request: {
           method: request.method,
           url: `http://${this.name}${path}${url.search}`,
-          headers: [...request.headers],
+          headers: [...request.headers].filter(([name]) => !PRIVATE_HEADERS.has(name)),
           body,
         },
         watermark: this.#ctx.log.watermark,

@@ -1,9 +1,10 @@
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Logger } from "../log.ts";
 import { type ChildMessage, type HostMessage, messageWriter, readMessages } from "./protocol.ts";
 
-const CHILD = new URL("./_sandbox_child.ts", import.meta.url);
-const RUNTIME_DIR = new URL("../", import.meta.url);
-const CONFIG = new URL("../../deno.json", import.meta.url);
+const CHILD = fileURLToPath(new URL("./_sandbox_child.ts", import.meta.url));
+const RUNTIME_DIR = fileURLToPath(new URL("../", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
 const MAX_LOG_LINE = 2000;
 
 /** Runs SQL for the sandbox while it serves one call. */
@@ -48,18 +49,18 @@ export class Sandbox {
 
   constructor(opts: SandboxOptions) {
     this.#opts = opts;
-    const pluginDir = new URL(".", opts.modPath.startsWith("file:") ? opts.modPath : `file://${opts.modPath}`);
+    const mod = pathToFileURL(opts.modPath);
     this.#child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--quiet",
         "--no-prompt",
         "--deny-import",
-        `--config=${CONFIG.pathname}`,
+        `--config=${CONFIG}`,
         `--v8-flags=--max-old-space-size=${opts.memoryMb}`,
-        `--allow-read=${pluginDir.pathname},${RUNTIME_DIR.pathname}`,
-        CHILD.pathname,
-        pluginDir.href + "mod.ts",
+        `--allow-read=${fileURLToPath(new URL(".", mod))},${RUNTIME_DIR}`,
+        CHILD,
+        mod.href,
       ],
       stdin: "piped",
       stdout: "piped",

@@ -130,3 +130,26 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "[postgres] a plugin's runaway SQL statement is cancelled at its time limit",
+  ignore: !BACKENDS[1].enabled,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "looper" }]);
+    await withRuntime(BACKENDS[1], { pluginsDir }, async (rt) => {
+      const started = Date.now();
+      const { status } = await getJson(rt, "/api/looper/sleep");
+      assert.ok(status === 502 || status === 500, `status ${status}`);
+      // Cancelled by statement_timeout (1 s), not left running for its 5 s.
+      await waitFor("pg_sleep to be cancelled", async () => {
+        const rows = await rt.store.query(
+          "select 1 from pg_stat_activity where query like '%pg_sleep(5)%' and pid <> pg_backend_pid()",
+        );
+        return rows.length === 0;
+      }, 4000);
+      assert.ok(Date.now() - started < 4000);
+    });
+  },
+});

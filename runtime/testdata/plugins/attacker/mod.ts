@@ -34,6 +34,7 @@ app.get("/try/:what", async (c) => {
     return c.json({ denied: true, error: e instanceof Error ? e.message : String(e) });
   }
 });
+app.get("/headers", (c) => c.json(Object.fromEntries(c.req.raw.headers)));
 app.get("/mine", async (c) => c.json((await c.env.db.sql`select count(*)::int8 as n from notes`)[0]));
 
 export default definePlugin({ name: "attacker", version: "1.0.0", subscribes: [], fetch: app.fetch });
