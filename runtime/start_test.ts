@@ -31,3 +31,32 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "deno task simulate posts the requested traffic to a running runtime",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dataDir = await Deno.makeTempDir({ prefix: "rt-sim-" });
+    const rt = spawnRuntime({ DATA_DIR: dataDir, SIMULATE: "0" });
+    try {
+      await rt.ready(30_000);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["task", "--quiet", "simulate", "--url", rt.url, "--rate", "2000", "--count", "700", "--seed", "3"],
+        cwd: new URL("../", import.meta.url),
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.match(new TextDecoder().decode(out.stderr), /sent 700 events/);
+      const overview = await waitFor("700 events in stats", async () => {
+        const body = await (await fetch(`${rt.url}/api/stats/overview`)).json();
+        return body.events === 700 ? body : null;
+      });
+      assert.ok(overview.users > 10);
+    } finally {
+      rt.child.kill("SIGTERM");
+      await rt.child.status;
+    }
+  },
+});

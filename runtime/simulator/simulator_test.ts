@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { validateEvent } from "../event.ts";
+import { drive } from "./drive.ts";
 import { Simulator } from "./simulator.ts";
 
 Deno.test("Simulator is deterministic for a seed", () => {
@@ -41,4 +42,23 @@ Deno.test("Simulator drop-off looks like a real store: ~60% views, ~30% carts, ~
   }
   const withoutSession = events.filter((e) => e.session_id === undefined).length / events.length;
   assert.ok(withoutSession > 0.15 && withoutSession < 0.45, `without session_id: ${withoutSession}`);
+});
+
+Deno.test("drive() produces at its rate, holds back while paused, and stops at its count", async () => {
+  const batches: number[] = [];
+  let paused = true;
+  const done = drive(new Simulator({ seed: 9 }), {
+    rate: 1000,
+    count: 300,
+    sink: (events) => {
+      batches.push(events.length);
+      return Promise.resolve();
+    },
+    paused: () => paused,
+  });
+  await new Promise((r) => setTimeout(r, 350));
+  assert.deepEqual(batches, []); // back-pressure: nothing while paused
+  paused = false;
+  assert.equal(await done, 300);
+  assert.equal(batches.reduce((a, b) => a + b, 0), 300);
 });
