@@ -71,7 +71,7 @@ export class PluginRunner {
   #placement: Placement | null = null;
   #consecutiveFailures = 0;
   #watermark: string | null = null;
-  #stopped = false;
+  readonly #stopping = new AbortController();
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   #unsubscribe: (() => void) | null = null;
@@ -121,7 +121,7 @@ export class PluginRunner {
 
   /** Stops feeding the plugin and stops its sandbox. */
   async stop(): Promise<void> {
-    this.#stopped = true;
+    this.#stopping.abort();
     this.#unsubscribe?.();
     this.#wake?.();
     await this.#loop;
@@ -169,18 +169,18 @@ export class PluginRunner {
 
   async #run(): Promise<void> {
     const state = { attempts: 0, isolateUntil: 0 }; // while checkpoint < isolateUntil, events go one at a time
-    while (!this.#stopped && this.status !== "disabled") {
+    while (!this.#stopping.signal.aborted && this.status !== "disabled") {
       try {
         await this.#step(state);
       } catch (e) {
-        if (this.#stopped) return;
+        if (this.#stopping.signal.aborted) return;
         if (e instanceof CheckpointMoved) {
           // Another runtime on the same database committed this range: take its checkpoint and go on.
           await this.#loadCheckpoint();
           continue;
         }
         this.#logger.error("plugin loop error; will retry", { error: (e as Error).message });
-        await sleep(this.#backoff(1));
+        await sleep(this.#backoff(1), this.#stopping.signal);
       }
     }
   }
@@ -198,11 +198,11 @@ export class PluginRunner {
       this.status = "running";
       return;
     } catch (e) {
-      if (this.#stopped || e instanceof CheckpointMoved) throw e;
+      if (this.#stopping.signal.aborted || e instanceof CheckpointMoved) throw e;
       const error = (e as Error).message;
       if (!await this.#storeHealthy()) {
         this.#logger.error("database unavailable; will retry", { error });
-        return await sleep(this.#backoff(1));
+        return await sleep(this.#backoff(1), this.#stopping.signal);
       }
       state.attempts++;
       this.failed++;
@@ -222,7 +222,7 @@ export class PluginRunner {
         if (rows.length > 1) state.isolateUntil = rows[rows.length - 1].position;
         else await this.#deadLetter(rows[0], error);
       }
-      await sleep(this.#backoff(this.#consecutiveFailures));
+      await sleep(this.#backoff(this.#consecutiveFailures), this.#stopping.signal);
     }
   }
 
@@ -331,6 +331,15 @@ function json(status: number, body: unknown): Response {
   return Response.json(body, { status });
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 }
