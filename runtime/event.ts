@@ -34,6 +34,27 @@ function isRealDate(iso: string): boolean {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === day;
 }
 
+/** Whether the instant falls in years 1..9999 UTC, which every backend stores and prints alike. */
+function inYearRange(iso: string): boolean {
+  const year = new Date(iso).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+}
+
+/** The deepest nesting of arrays and objects accepted in an item. */
+export const MAX_DEPTH = 32;
+
+/** Whether `value` nests arrays and objects deeper than `max` (checked without recursion). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Messages that tell a missing field from a mistyped one. */
 const required = (expected: string) => ({
   error: (issue: { input?: unknown }) => issue.input === undefined ? "is required" : expected,
@@ -73,7 +94,7 @@ const EventSchema = z.strictObject({
   timestamp: z.string(required("must be an ISO-8601 string")).regex(
     ISO_WITH_OFFSET,
     "must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z",
-  ).refine(isRealDate, "is not a valid date"),
+  ).refine(isRealDate, "is not a valid date").refine(inYearRange, "must be within the years 1 to 9999 UTC"),
   properties: Properties.default({}),
 }, {
   error: (issue) => issue.code === "unrecognized_keys" ? "unknown field (custom data goes in properties)" : undefined,
@@ -97,6 +118,7 @@ export type Validated = { ok: true; event: Event } | { ok: false; error: string 
 
 /** Validates one untrusted item into a canonical {@linkcode Event}, or says why not. */
 export function validateEvent(raw: unknown): Validated {
+  if (nestsDeeperThan(raw, MAX_DEPTH)) return { ok: false, error: `event nests deeper than ${MAX_DEPTH} levels` };
   const size = jsonSize(raw);
   if (size > MAX_EVENT_BYTES) {
     return { ok: false, error: `event is ${size} bytes serialized, over the ${MAX_EVENT_BYTES} byte limit` };
@@ -133,12 +155,18 @@ export function isStorable(value: unknown): boolean {
   return true;
 }
 
-/** A copy of `value` that Postgres can store: lone surrogates and NUL become U+FFFD. */
-export function toStorable(value: unknown): unknown {
+/**
+ * A copy of `value` that Postgres can store: lone surrogates and NUL become U+FFFD; anything nested
+ * deeper than {@linkcode MAX_DEPTH} is replaced by a note saying so.
+ */
+export function toStorable(value: unknown, depth = 0): unknown {
+  if (depth >= MAX_DEPTH && value !== null && typeof value === "object") {
+    return `[nested deeper than ${MAX_DEPTH} levels]`;
+  }
   if (typeof value === "string") return value.toWellFormed().replaceAll("\0", "\uFFFD");
-  if (Array.isArray(value)) return value.map(toStorable);
+  if (Array.isArray(value)) return value.map((v) => toStorable(v, depth + 1));
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [toStorable(k), toStorable(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [toStorable(k), toStorable(v, depth + 1)]));
   }
   return value;
 }

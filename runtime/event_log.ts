@@ -119,18 +119,26 @@ export class EventLog {
       const group = this.#queue;
       this.#queue = [];
       try {
-        const { results, head, fresh } = await this.#store.transaction((tx) => this.#commit(tx, group));
-        this.#head = Math.max(this.#head, head + fresh.length);
-        for (const e of fresh) {
-          if (this.#watermark === null || e.timestamp > this.#watermark) this.#watermark = e.timestamp;
-        }
-        group.forEach((p, i) => p.resolve(results[i]));
-        if (fresh.length > 0) { for (const fn of this.#listeners) fn(); }
+        await this.#commitGroup(group);
       } catch (e) {
-        for (const p of group) p.reject(e as Error);
+        if (group.length === 1) group[0].reject(e as Error);
+        else {
+          // One request's failure must not fail the others it was grouped with: retry each alone.
+          for (const p of group) await this.#commitGroup([p]).catch((e) => p.reject(e as Error));
+        }
       }
     }
     this.#flushing = null;
+  }
+
+  async #commitGroup(group: Pending[]): Promise<void> {
+    const { results, head, fresh } = await this.#store.transaction((tx) => this.#commit(tx, group));
+    this.#head = Math.max(this.#head, head + fresh.length);
+    for (const e of fresh) {
+      if (this.#watermark === null || e.timestamp > this.#watermark) this.#watermark = e.timestamp;
+    }
+    group.forEach((p, i) => p.resolve(results[i]));
+    if (fresh.length > 0) { for (const fn of this.#listeners) fn(); }
   }
 
   async #commit(tx: Sql, group: Pending[]): Promise<{ results: AppendResult[]; head: number; fresh: Event[] }> {

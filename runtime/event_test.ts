@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
-import { KNOWN_TYPES, validateEvent } from "./event.ts";
+import { KNOWN_TYPES, toStorable, validateEvent } from "./event.ts";
 
+const deep = (n: number): unknown => {
+  let v: unknown = 1;
+  for (let i = 0; i < n; i++) v = [v];
+  return v;
+};
 const base = { event_id: "e1", type: "page_view", user_id: "u1", timestamp: "2026-01-31T12:00:00+01:00" };
 
 Deno.test("validateEvent() normalizes the timestamp to UTC and defaults properties", () => {
@@ -43,6 +48,9 @@ Deno.test("validateEvent() rejects what the design forbids, saying why", () => {
       "properties.items.0.quantity: must be ≥ 1",
     ],
     [{ ...base, user_id: "\ud800" }, "strings must be well-formed Unicode without NUL characters"],
+    [{ ...base, timestamp: "0000-06-01T00:00:00Z" }, "timestamp: must be within the years 1 to 9999 UTC"],
+    [{ ...base, timestamp: "9999-12-31T23:59:59-01:00" }, "timestamp: must be within the years 1 to 9999 UTC"],
+    [{ ...base, properties: { a: deep(40) } }, "event nests deeper than 32 levels"],
   ];
   for (const [raw, error] of cases) assert.deepEqual(validateEvent(raw), { ok: false, error });
 });
@@ -51,4 +59,16 @@ Deno.test("validateEvent() rejects an event over 32 KiB serialized", () => {
   const v = validateEvent({ ...base, properties: { page: "x".repeat(32 * 1024) } });
   assert.equal(v.ok, false);
   assert.match(!v.ok ? v.error : "", /^event is \d+ bytes serialized, over the 32768 byte limit$/);
+});
+
+Deno.test("toStorable() cuts what nests too deep and replaces what Postgres cannot store", () => {
+  assert.deepEqual(toStorable({ s: "a\u0000b\ud800" }), { s: "a\uFFFDb\uFFFD" });
+  let v = toStorable(deep(100_000));
+  let depth = 0;
+  while (Array.isArray(v)) {
+    v = v[0];
+    depth++;
+  }
+  assert.equal(depth, 32);
+  assert.equal(v, "[nested deeper than 32 levels]");
 });

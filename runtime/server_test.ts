@@ -102,6 +102,17 @@ for (const backend of BACKENDS) {
     assert.equal((await getJson(rt, "/api/dead-letters?limit=0")).status, 400);
   });
 
+  test("a hostile item (200,000 levels deep) is rejected and dead-lettered without harming its batch", async (rt) => {
+    const deep = "[".repeat(200_000) + "1" + "]".repeat(200_000);
+    const res = await postJson(rt, "/v1/events", `[${JSON.stringify(event("fine"))}, ${deep}]`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { accepted: 1, rejected: [{ index: 1, error: "event nests deeper than 32 levels" }] });
+    const letters = (await getJson(rt, "/api/dead-letters")).body;
+    assert.equal(letters.total, 1);
+    const kept = "[".repeat(32) + JSON.stringify("[nested deeper than 32 levels]") + "]".repeat(32);
+    assert.equal(JSON.stringify(letters.items[0].payload), kept);
+  });
+
   test("duplicates count once, in one batch or days apart, and are still acknowledged", async (rt) => {
     const first = await postJson(rt, "/v1/events", [event("dup"), event("dup"), event("other")]);
     assert.deepEqual(first.body, { accepted: 3, rejected: [] });

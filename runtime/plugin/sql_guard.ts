@@ -2,6 +2,8 @@
  * The statement guard for plugin SQL. Postgres privileges decide what a plugin's role may touch; this
  * guard keeps the plugin from leaving its role (RESET ROLE, SET ROLE, SET SESSION AUTHORIZATION) or
  * the host's transaction (COMMIT, BEGIN ...), which privileges alone cannot forbid on a shared connection.
+ * Functions and procedures are refused outright: their bodies are strings (E'', U&'', built at run time
+ * in plpgsql) that can hide a role change from any text check.
  */
 
 /** Raised for plugin SQL that the guard refuses; the message says what and why. */
@@ -28,6 +30,7 @@ const ALLOWED_FIRST_WORDS = new Set([
 
 /** Patterns refused anywhere in a statement, function bodies included (checked on normalized text). */
 const FORBIDDEN: [RegExp, string][] = [
+  [/^[\s(]*(create|alter)\b[^;]*?\b(function|procedure)\b/, "CREATE or ALTER FUNCTION/PROCEDURE"],
   [/\breset\b/, "RESET"],
   [/\bset\b[^a-z0-9_]*(?:(?:local|session)\b[^a-z0-9_]*)?role\b/, "SET ROLE"],
   [/\bsession(?:_|[^a-z0-9_]*)authorization\b/, "SESSION AUTHORIZATION"],

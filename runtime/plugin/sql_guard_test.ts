@@ -14,15 +14,15 @@ Deno.test("splitStatements() splits on semicolons outside strings, identifiers, 
   ]);
 });
 
-Deno.test("checkStatement() allows queries and DDL on the plugin's own objects", () => {
+Deno.test("checkStatement() allows queries and DDL on the plugin's own tables, views and indexes", () => {
   for (
     const sql of [
       "select 1",
       "(select 1) union (select 2)",
       "with x as (select 1) insert into t select * from x",
       "update t set n = n + 1",
-      "create index on t (x)",
-      "create function g() returns int language sql as 'select 1'",
+      "create index on t (lower(x))",
+      "create view v as select function_name from t",
       "alter table t add column reset_count int", // 'reset' inside an identifier is fine
     ]
   ) checkStatement(sql);
@@ -49,6 +49,10 @@ Deno.test("checkStatement() refuses role changes and transaction control, howeve
       "select pg_catalog.set_config('role', 'postgres', false)",
       "select set_config('session_authorization', 'postgres', false)",
       "alter role me set role = postgres",
+      "create function g() returns int language sql as 'select 1'",
+      "create or replace function esc() returns text language sql as E'set r\\x6fle postgres; select 1'",
+      "CREATE PROCEDURE p() LANGUAGE sql AS U&'r\\0065set role'",
+      "alter function g() owner to postgres",
       "",
     ]
   ) assert.throws(() => checkStatement(sql), SqlGuardError, sql);

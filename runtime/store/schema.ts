@@ -49,12 +49,14 @@ create table if not exists host.migrations (
 `;
 
 /**
- * Closes the two ways a plugin role could act as another: procedural code (which can build
- * \`RESET ROLE\` at run time) and \`set_config('role', ...)\`. Needs superuser; where the server's
- * user is not one, the statement-level guard in the plugin host still applies.
+ * Closes the ways a plugin role could act as another on a shared connection: functions (whose bodies,
+ * SQL or procedural, can run \`SET ROLE\` written in ways no text check sees) and
+ * \`set_config('role', ...)\`. Needs superuser; where the server's user is not one, the statement guard
+ * in the plugin host (which refuses CREATE FUNCTION and CREATE PROCEDURE) still applies.
  */
 const HARDENING = `
 revoke usage on language plpgsql from public;
+revoke usage on language sql from public;
 revoke execute on function pg_catalog.set_config(text, text, boolean) from public;
 revoke create on schema public from public;
 `;

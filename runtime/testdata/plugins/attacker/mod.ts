@@ -21,6 +21,9 @@ const attempts: Record<string, (env: Env) => Promise<unknown> | unknown> = {
   commit: (env) => env.db.query("commit"),
   set_config: (env) => env.db.query("select pg_catalog.set_config('role', 'postgres', true)"),
   plpgsql: (env) => env.db.query("create function f() returns int language plpgsql as 'begin return 1; end'"),
+  escaped_body: (env) =>
+    env.db.query(String.raw`create function e() returns text language sql as E'set role postgres; select 1'`),
+  do_block: (env) => env.db.query("do $$ begin execute 'res' || 'et role'; end $$"),
 };
 
 const app = new Hono<{ Bindings: Env }>();
