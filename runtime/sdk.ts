@@ -62,6 +62,24 @@ export interface Limits {
 /** The defaults for {@linkcode Limits}. */
 export const DEFAULT_LIMITS: Limits = { timeoutMs: 10_000, memoryMb: 256, batchSize: 1000 };
 
+/** The range a plugin may choose its {@linkcode Limits} in; the host clamps to it. */
+export const LIMIT_RANGE: Record<keyof Limits, [number, number]> = {
+  timeoutMs: [100, 60_000],
+  memoryMb: [32, 2048],
+  batchSize: [1, 10_000],
+};
+
+/** A plugin's limits: its own where given and sensible, clamped to {@linkcode LIMIT_RANGE}, else the defaults. */
+export function clampLimits(requested: Partial<Limits>): Limits {
+  const out = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(LIMIT_RANGE) as (keyof Limits)[]) {
+    const v = requested[key];
+    const [lo, hi] = LIMIT_RANGE[key];
+    if (typeof v === "number" && Number.isFinite(v)) out[key] = Math.min(hi, Math.max(lo, Math.round(v)));
+  }
+  return out;
+}
+
 /** A plugin, as its `mod.ts` default-exports it. */
 export interface PluginDefinition<C = unknown> {
   /** Lower-case identifier; also its schema, its route prefix `/api/<name>` and its folder name. */

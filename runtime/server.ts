@@ -35,6 +35,17 @@ export function createApp(ctx: ServerContext): Hono {
     return c.json({ error: "internal error" }, 500);
   });
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.use("*", async (c, next) => {
+    const url = new URL(c.req.url);
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(url.pathname + url.search);
+    } catch {
+      throw new HttpError(400, "the URL is not valid percent-encoded UTF-8");
+    }
+    if (decoded.includes("\0")) throw new HttpError(400, "the URL contains a NUL character");
+    await next();
+  });
 
   const requireSecret =
     (secrets: string[], what: string) => async (c: { req: { raw: Request } }, next: () => Promise<void>) => {
@@ -62,6 +73,7 @@ export function createApp(ctx: ServerContext): Hono {
       problems.push(`store: ${(e as Error).message}`);
     }
     if (!ctx.plugins.ready) problems.push("plugins: still loading");
+    for (const p of ctx.plugins.list()) if (p.status === "failed") problems.push(`plugin ${p.name} failed: ${p.error}`);
     return problems.length ? c.json({ status: "not ready", problems }, 503) : c.json({ status: "ready" });
   });
   app.get("/metrics", (c) => c.text(ctx.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
@@ -70,6 +82,9 @@ export function createApp(ctx: ServerContext): Hono {
   app.get("/api/dead-letters", async (c) => {
     const limit = intParam(c.req.query("limit"), "limit", 100, 1, 1000);
     const stage = c.req.query("stage");
+    if (stage !== undefined && (stage === "" || stage.length > 64)) {
+      throw new HttpError(400, "stage must be 1..64 characters");
+    }
     const where = stage ? "where stage = $2" : "";
     const params: unknown[] = stage ? [limit, stage] : [limit];
     const [items, [{ total }]] = await Promise.all([

@@ -142,6 +142,10 @@ for (const backend of BACKENDS) {
     assert.match(metrics, /^plugin_lag_events\{plugin="counter"\} 0$/m);
     assert.match(metrics, /^plugin_batch_seconds_count\{plugin="counter"\} [1-9]/m);
     assert.equal((await getJson(rt, "/api/nope/x")).status, 404);
+    assert.equal((await getJson(rt, "/api/dead-letters?stage=%00")).status, 400);
+    assert.equal((await getJson(rt, "/api/counter/counts%00")).status, 400);
+    assert.equal((await getJson(rt, "/api/counter/%E0%A4%A")).status, 400);
+    assert.equal((await getJson(rt, `/api/dead-letters?stage=${"x".repeat(65)}`)).status, 400);
     const huge = await rt.app.request("/api/counter/counts", { method: "POST", body: "x".repeat(MAX_BODY_BYTES + 1) });
     assert.equal(huge.status, 413);
     assert.equal((await rt.app.request("/api/counter/missing")).status, 404); // the plugin's own 404

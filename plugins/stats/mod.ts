@@ -96,7 +96,10 @@ async function inferSessions(db: Db, events: Event[]): Promise<void> {
 function timeParam(raw: string | undefined, name: string): string | null {
   if (raw === undefined || raw === "") return null;
   const t = Date.parse(raw);
-  if (Number.isNaN(t)) throw new RangeError(`${name} must be an ISO-8601 timestamp, got '${raw}'`);
+  const year = new Date(t).getUTCFullYear();
+  if (Number.isNaN(t) || year < 1 || year > 9999) {
+    throw new RangeError(`${name} must be an ISO-8601 timestamp within the years 1 to 9999, got '${raw}'`);
+  }
   return new Date(t).toISOString();
 }
 

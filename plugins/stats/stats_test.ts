@@ -69,7 +69,10 @@ for (const backend of BACKENDS) {
         }
         await assertMatchesLog(rt, ranges, users);
         assert.equal((await getJson(rt, "/api/stats/users/nobody")).status, 404);
-        assert.equal((await getJson(rt, "/api/stats/overview?from=yesterday")).status, 400);
+        for (const bad of ["yesterday", "0000-01-01T00:00:00Z", "-010000-01-01T00:00:00Z", "10000-01-01T00:00:00Z"]) {
+          assert.equal((await getJson(rt, `/api/stats/overview?from=${encodeURIComponent(bad)}`)).status, 400, bad);
+        }
+        assert.equal((await getJson(rt, "/api/stats/nothing-here")).status, 404);
       } finally {
         await rt.stop();
       }

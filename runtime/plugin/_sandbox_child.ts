@@ -10,9 +10,20 @@ const send = messageWriter<ChildMessage>(Deno.stdout.writable);
 // stdout is the wire: whatever the plugin prints goes to stderr, which the host logs.
 console.log = console.info = console.debug = console.error;
 
+// Taken before the plugin's code runs, so that code cannot replace them.
+const permissions = Deno.permissions;
+const revoke = permissions.revokeSync.bind(permissions);
+const query = permissions.querySync.bind(permissions);
+const exit = Deno.exit;
+const PERMISSIONS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const;
+
 const plugin = (await import(Deno.args[0])).default as PluginDefinition;
-for (const name of ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const) {
-  Deno.permissions.revokeSync({ name });
+for (const name of PERMISSIONS) {
+  revoke({ name });
+  if (query({ name }).state === "granted") {
+    console.error(`sandbox: could not drop the ${name} permission; refusing to serve`);
+    exit(70);
+  }
 }
 
 let config: unknown = undefined;

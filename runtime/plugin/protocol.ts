@@ -46,17 +46,35 @@ export type ChildMessage =
   | { kind: "metric"; name: string; by: number }
   | { kind: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; fields?: Record<string, unknown> };
 
-/** Reads newline-delimited JSON values from a byte stream. */
-export async function* readMessages<T>(stream: ReadableStream<Uint8Array>): AsyncGenerator<T> {
-  let buffer = "";
+/** The longest message accepted on the wire (characters). */
+export const MAX_MESSAGE = 16 * 1024 * 1024;
+
+/**
+ * Reads newline-delimited JSON values from a byte stream. Throws on a line longer than `maxLength`,
+ * so a peer cannot make the reader buffer without bound.
+ */
+export async function* readMessages<T>(
+  stream: ReadableStream<Uint8Array>,
+  maxLength = MAX_MESSAGE,
+): AsyncGenerator<T> {
+  let parts: string[] = [];
+  let pending = 0;
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
+    let start = 0;
     let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
+    while ((nl = chunk.indexOf("\n", start)) >= 0) {
+      parts.push(chunk.slice(start, nl));
+      const line = parts.join("");
+      parts = [];
+      pending = 0;
+      start = nl + 1;
+      if (line.length > maxLength) throw new Error(`message over ${maxLength} characters`);
       if (line.trim() !== "") yield JSON.parse(line) as T;
     }
+    const rest = chunk.slice(start);
+    pending += rest.length;
+    if (pending > maxLength) throw new Error(`message over ${maxLength} characters`);
+    if (rest !== "") parts.push(rest);
   }
 }
 

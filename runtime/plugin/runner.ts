@@ -27,7 +27,7 @@ export interface RetryPolicy {
   /** First backoff (ms); doubles per consecutive failure up to `maxBackoffMs`. */
   backoffMs: number;
   maxBackoffMs: number;
-  /** Consecutive failures (no success between) after which the plugin is disabled. */
+  /** Events dead-lettered in a row (no success between) after which the plugin is disabled. */
   disableAfter: number;
   /** How often an idle runner looks at the log without being woken (ms). */
   pollMs: number;
@@ -38,7 +38,7 @@ export const DEFAULT_RETRY: RetryPolicy = {
   attempts: 3,
   backoffMs: 200,
   maxBackoffMs: 10_000,
-  disableAfter: 10,
+  disableAfter: 3,
   pollMs: 1000,
 };
 
@@ -70,6 +70,7 @@ export class PluginRunner {
   readonly #supervisor: Supervisor;
   #placement: Placement | null = null;
   #consecutiveFailures = 0;
+  #deadLettersInRow = 0;
   #watermark: string | null = null;
   readonly #stopping = new AbortController();
   #wake: (() => void) | null = null;
@@ -159,7 +160,7 @@ export class PluginRunner {
         },
         watermark: this.#ctx.log.watermark,
       }, { timeoutMs, onSql }) as WireResponse;
-      return new Response(res.body, { status: res.status, headers: res.headers });
+      return toResponse(this.name, res);
     } catch (e) {
       if (!(e instanceof PluginError)) throw e;
       this.#logger.warn("plugin request failed", { error: e.message });
@@ -176,7 +177,9 @@ export class PluginRunner {
         if (this.#stopping.signal.aborted) return;
         if (e instanceof CheckpointMoved) {
           // Another runtime on the same database committed this range: take its checkpoint and go on.
-          await this.#loadCheckpoint();
+          await this.#loadCheckpoint().catch((e) =>
+            this.#logger.error("cannot reload checkpoint", { error: e.message })
+          );
           continue;
         }
         this.#logger.error("plugin loop error; will retry", { error: (e as Error).message });
@@ -193,12 +196,16 @@ export class PluginRunner {
     if (rows.length === 0) return await this.#idle();
     try {
       await this.#commit(rows);
+      this.#supervisor.succeeded();
       state.attempts = 0;
       this.#consecutiveFailures = 0;
+      this.#deadLettersInRow = 0;
       this.status = "running";
       return;
     } catch (e) {
       if (this.#stopping.signal.aborted || e instanceof CheckpointMoved) throw e;
+      // The sandbox was stopped for another call (a request past its time limit): not this batch's fault.
+      if (e instanceof PluginError && e.collateral) return;
       const error = (e as Error).message;
       if (!await this.#storeHealthy()) {
         this.#logger.error("database unavailable; will retry", { error });
@@ -208,19 +215,25 @@ export class PluginRunner {
       this.failed++;
       this.#consecutiveFailures++;
       this.lastError = error;
+      this.status = "degraded";
       this.#ctx.metrics.inc("plugin_batch_failures_total", "Failed plugin batches", { plugin: this.name });
       this.#logger.warn("batch failed", { error, events: rows.length, attempt: state.attempts });
-      if (this.#consecutiveFailures >= this.#ctx.retry.disableAfter) {
-        this.status = "disabled";
-        this.#logger.error("plugin disabled after repeated failures", { failures: this.#consecutiveFailures });
-        await this.#supervisor.kill("disabled");
-        return;
-      }
-      this.status = "degraded";
       if (state.attempts >= this.#ctx.retry.attempts) {
         state.attempts = 0;
         if (rows.length > 1) state.isolateUntil = rows[rows.length - 1].position;
-        else await this.#deadLetter(rows[0], error);
+        else {
+          await this.#deadLetter(rows[0], error);
+          this.#consecutiveFailures = 0;
+          if (++this.#deadLettersInRow >= this.#ctx.retry.disableAfter) {
+            // Failing every event, not a few bad ones: stop before the whole log lands in the dead letters.
+            this.status = "disabled";
+            this.#logger.error("plugin disabled: consecutive events all failed", {
+              deadLetters: this.#deadLettersInRow,
+            });
+            await this.#supervisor.kill("disabled");
+            return;
+          }
+        }
       }
       await sleep(this.#backoff(this.#consecutiveFailures), this.#stopping.signal);
     }
@@ -242,9 +255,11 @@ export class PluginRunner {
     const batch = rows.map((r) => r.event).filter((e) => subs === "*" || subs.includes(e.type));
     let watermark = this.#watermark;
     for (const r of rows) if (watermark === null || r.event.timestamp > watermark) watermark = r.event.timestamp;
+    const needsPlugin = batch.length > 0 && this.manifest!.hasQueue;
+    // Started before the transaction: with PGlite, an open transaction holds the whole database.
+    const sandbox = needsPlugin ? await this.#supervisor.sandbox() : null;
     await this.#ctx.store.transaction(async (tx) => {
-      if (batch.length > 0 && this.manifest!.hasQueue) {
-        const sandbox = await this.#supervisor.sandbox();
+      if (sandbox) {
         const onSql: SqlHandler = (text, params) => {
           checkStatement(text);
           return tx.query(text, params);
@@ -278,6 +293,7 @@ export class PluginRunner {
       await this.#saveCheckpoint(tx, row.position - 1, row.position);
     });
     this.checkpoint = row.position;
+    if (this.#watermark === null || row.event.timestamp > this.#watermark) this.#watermark = row.event.timestamp;
     this.#ctx.metrics.inc("dead_letters_total", "Items sent to the dead letters", { stage: `plugin:${this.name}` });
     this.#logger.warn("event dead-lettered", { event_id: row.event.event_id, reason });
   }
@@ -321,6 +337,19 @@ export class PluginRunner {
   #backoff(n: number): number {
     const { backoffMs, maxBackoffMs } = this.#ctx.retry;
     return Math.min(maxBackoffMs, backoffMs * 2 ** Math.max(0, n - 1));
+  }
+}
+
+/** A plugin's answer as a Response; statuses that carry no body get none, nonsense statuses a 502. */
+function toResponse(plugin: string, res: WireResponse): Response {
+  if (!Number.isInteger(res.status) || res.status < 200 || res.status > 599) {
+    return json(502, { error: `plugin ${plugin} answered status ${res.status}` });
+  }
+  const empty = res.status === 204 || res.status === 205 || res.status === 304;
+  try {
+    return new Response(empty ? null : res.body, { status: res.status, headers: res.headers });
+  } catch (e) {
+    return json(502, { error: `plugin ${plugin} answered an invalid response: ${(e as Error).message}` });
   }
 }
 

@@ -87,6 +87,28 @@ for (const backend of BACKENDS) {
 }
 
 Deno.test({
+  name: "a batch caught in a sandbox stopped for a runaway request is retried, not counted as failed",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "poison" }]);
+    await withRuntime(BACKENDS[0], { pluginsDir }, async (rt) => {
+      const spin = getJson(rt, "/api/poison/spin");
+      await new Promise((r) => setTimeout(r, 200));
+      await postJson(rt, "/v1/events", [event("x1"), event("x2")]);
+      const { status, body } = await spin;
+      assert.equal(status, 502);
+      assert.match(body.error, /fetch exceeded the 1500 ms time limit/);
+      await waitForCatchUp(rt);
+      assert.deepEqual((await getJson(rt, "/api/poison/seen")).body.ids, ["x1", "x2"]);
+      const poison = rt.plugins.list()[0];
+      assert.deepEqual([poison.status, poison.failed, poison.processed], ["running", 0, 2]);
+      assert.equal(rt.metrics.value("plugin_restarts_total", { plugin: "poison" }), 1);
+    });
+  },
+});
+
+Deno.test({
   name: "a plugin resumes from its checkpoint after a restart and never sees an event twice",
   sanitizeOps: false,
   sanitizeResources: false,
@@ -141,3 +163,31 @@ for (const backend of BACKENDS) {
     },
   });
 }
+
+Deno.test({
+  name: "a plugin that cannot load is listed as failed with its reason, readyz says so, the others serve",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "broken" }, { name: "counter" }]);
+    await copyPlugin(new URL("counter/", FIXTURES), `${pluginsDir}/Bad-Name`);
+    await withRuntime(BACKENDS[0], { pluginsDir }, async (rt) => {
+      const plugins = (await getJson(rt, "/api/plugins")).body.plugins;
+      assert.deepEqual(plugins.map((p: { name: string; status: string }) => [p.name, p.status]), [
+        ["Bad-Name", "failed"],
+        ["broken", "failed"],
+        ["counter", "running"],
+      ]);
+      assert.match(plugins[0].error, /folder name must match/);
+      assert.match(
+        plugins[1].error,
+        /sandbox exited \(code 1\): error: Uncaught \(in promise\) Error: broken on purpose/,
+      );
+      const ready = await getJson(rt, "/readyz");
+      assert.equal(ready.status, 503);
+      assert.equal(ready.body.problems.length, 2);
+      assert.equal((await getJson(rt, "/api/broken/x")).status, 503);
+      assert.equal((await getJson(rt, "/api/counter/counts")).status, 200);
+    });
+  },
+});

@@ -22,9 +22,12 @@ export interface SandboxOptions {
 type Call = Extract<HostMessage, { kind: "call" }>;
 type CallBody<C> = C extends unknown ? Omit<C, "kind" | "id"> : never;
 
-/** A plugin call that failed; `fatal` when the sandbox was stopped or died during it. */
+/**
+ * A plugin call that failed. `fatal` when the sandbox was stopped or died during it; `collateral` when it
+ * was stopped because of another call (that call's time limit), not this one.
+ */
 export class PluginError extends Error {
-  constructor(readonly plugin: string, message: string, readonly fatal = false) {
+  constructor(readonly plugin: string, message: string, readonly fatal = false, readonly collateral = false) {
     super(`plugin ${plugin}: ${message}`);
   }
 }
@@ -42,8 +45,10 @@ export class Sandbox {
     { resolve: (v: unknown) => void; reject: (e: Error) => void; onSql?: SqlHandler }
   >();
   #nextId = 1;
-  #stderrTail: string[] = [];
+  /** What the process last said on stderr: its last `error:` line (Deno's uncaught errors), else its last line. */
+  #lastWords = "";
   #exitReason: string | undefined;
+  #culprit: number | undefined;
   /** Resolves when the process has exited and its output is drained. */
   readonly closed: Promise<void>;
 
@@ -71,9 +76,14 @@ export class Sandbox {
     this.closed = Promise.all([this.#readMessages(), this.#readStderr(), this.#child.status]).then(([, , status]) => {
       const why = this.#exitReason ??
         `sandbox exited (${status.signal ? `signal ${status.signal}` : `code ${status.code}`})` +
-          (this.#stderrTail.length ? `: ${this.#stderrTail.join(" | ")}` : "");
+          (this.#lastWords ? `: ${this.#lastWords}` : "");
       this.#exitReason = why;
-      for (const call of this.#calls.values()) call.reject(new PluginError(opts.name, why, true));
+      for (const [id, call] of this.#calls) {
+        const collateral = this.#culprit !== undefined && id !== this.#culprit;
+        call.reject(
+          new PluginError(opts.name, collateral ? `sandbox stopped for another call: ${why}` : why, true, collateral),
+        );
+      }
       this.#calls.clear();
     });
   }
@@ -89,7 +99,7 @@ export class Sandbox {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.kill(`${body.op} exceeded the ${opts.timeoutMs} ms time limit`);
+        this.kill(`${body.op} exceeded the ${opts.timeoutMs} ms time limit`, id);
       }, opts.timeoutMs);
       const done = <T>(f: (v: T) => void) => (v: T) => {
         clearTimeout(timer);
@@ -101,10 +111,11 @@ export class Sandbox {
     });
   }
 
-  /** Stops the process; pending calls reject with `reason`. */
-  kill(reason: string): void {
+  /** Stops the process; pending calls reject with `reason` (as collateral, but for the `culprit` call). */
+  kill(reason: string, culprit?: number): void {
     if (!this.alive) return;
     this.#exitReason = reason;
+    this.#culprit = culprit;
     try {
       this.#child.kill("SIGKILL");
     } catch {
@@ -161,7 +172,7 @@ export class Sandbox {
       for (const line of lines) {
         if (line.trim() === "") continue;
         const text = line.slice(0, MAX_LOG_LINE);
-        this.#stderrTail = [...this.#stderrTail, text].slice(-3);
+        if (/^error:/.test(text) || !/^error:/.test(this.#lastWords)) this.#lastWords = text;
         this.#opts.log.info(text, { plugin: this.#opts.name, stream: "stderr" });
       }
     }

@@ -8,6 +8,7 @@ const REFUSED_BY_GUARD = /^plugins may not (run|use)/;
 /** Each attempt of the attacker fixture and who must stop it. */
 const ATTEMPTS: Record<string, RegExp> = {
   read: DENIED,
+  read_runtime: DENIED,
   write: DENIED,
   env: DENIED,
   net: DENIED,
@@ -43,6 +44,13 @@ for (const backend of BACKENDS) {
           assert.equal(body.denied, true, `${what} was allowed`);
           assert.match(body.error, reason, what);
         }
+        // Answers without a body, and a flood on the wire that must not exhaust the host.
+        for (const code of [204, 304]) {
+          assert.equal((await rt.app.request(`/api/attacker/status/${code}`)).status, code);
+        }
+        const flood = await getJson(rt, "/api/attacker/flood");
+        assert.equal(flood.status, 502);
+        assert.match(flood.body.error, /plugin attacker: sandbox broke the protocol: message over 16777216 characters/);
         // The plugin still works on its own schema, and the neighbour is unharmed.
         assert.deepEqual((await getJson(rt, "/api/attacker/mine")).body, { n: 0 });
         const posted = await postJson(rt, "/v1/events", {
@@ -98,12 +106,12 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a plugin that keeps crashing is restarted, shows degraded, then disabled; others keep going",
+  name: "a plugin that keeps crashing is restarted with backoff, shows degraded, then disabled; others keep going",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
     const pluginsDir = await pluginsFolder([{ name: "crasher" }, { name: "counter" }]);
-    await withRuntime(BACKENDS[0], { pluginsDir, retry: { disableAfter: 4, backoffMs: 50 } }, async (rt) => {
+    await withRuntime(BACKENDS[0], { pluginsDir, retry: { disableAfter: 2, backoffMs: 20 } }, async (rt) => {
       const seen = new Set<string>();
       const status = () => rt.plugins.list().find((p) => p.name === "crasher")!.status;
       const events = [1, 2, 3].map((i) => ({
@@ -122,8 +130,11 @@ Deno.test({
         p.name === "crasher"
       );
       assert.equal(listed.status, "disabled");
-      assert.equal(listed.failed, 4);
-      assert.equal(listed.lag, 3); // nothing skipped: a disabled plugin resumes where it stopped
+      // 3 tries of the batch, then 3 of each event alone: two events dead-lettered in a row disable it.
+      assert.equal(listed.failed, 9);
+      assert.equal(listed.lag, 1); // the rest stays in the log: a restarted plugin resumes there
+      const letters = (await getJson(rt, "/api/dead-letters?stage=plugin:crasher")).body;
+      assert.deepEqual(letters.items.map((i: { payload: { event_id: string } }) => i.payload.event_id), ["c2", "c1"]);
       assert.match(listed.error, /sandbox exited \(code 3\)/);
       assert.ok(rt.metrics.value("plugin_restarts_total", { plugin: "crasher" }) >= 3);
       assert.equal((await getJson(rt, "/api/crasher/")).status, 503);

@@ -1,6 +1,6 @@
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import { DEFAULT_LIMITS, type Limits } from "../sdk.ts";
+import { clampLimits, DEFAULT_LIMITS, type Limits } from "../sdk.ts";
 import type { Manifest } from "./protocol.ts";
 import { Sandbox } from "./sandbox.ts";
 
@@ -38,6 +38,11 @@ export class Supervisor {
     return this.#starting;
   }
 
+  /** Records a healthy call: the next crash restarts without the accumulated backoff. */
+  succeeded(): void {
+    this.#restarts = 0;
+  }
+
   /** Stops the sandbox (a later {@linkcode sandbox} call starts a new one) and waits for it to exit. */
   async kill(reason: string): Promise<void> {
     this.#sandbox?.kill(reason);
@@ -51,7 +56,7 @@ export class Supervisor {
       metrics.inc("plugin_restarts_total", "Plugin sandbox restarts", { plugin: name });
       await new Promise((r) => setTimeout(r, this.#opts.backoff(this.#restarts)));
     }
-    const memoryMb = this.manifest?.limits.memoryMb ?? DEFAULT_LIMITS.memoryMb;
+    const memoryMb = this.limits.memoryMb;
     const sandbox = new Sandbox({
       name,
       modPath: this.#opts.modPath,
@@ -64,7 +69,7 @@ export class Supervisor {
     this.manifest = await sandbox.call({ op: "init", name, settings: this.#opts.settings }, {
       timeoutMs: this.limits.timeoutMs,
     }) as Manifest;
-    this.limits = { ...DEFAULT_LIMITS, ...this.manifest.limits };
+    this.limits = clampLimits(this.manifest.limits);
     if (this.limits.memoryMb !== memoryMb) {
       // The heap cap is a process flag: start again with the plugin's own, without counting a restart.
       sandbox.kill("restarting with the plugin's memory limit");

@@ -2,8 +2,16 @@
 import { Hono } from "hono";
 import { definePlugin, type Env } from "@runtime/sdk";
 
+// While loading (when it may still read its folder and the runtime), try to keep that access for later.
+try {
+  Object.assign(Deno.permissions, { revokeSync: () => ({ state: "granted" }), querySync: () => ({ state: "denied" }) });
+} catch {
+  // frozen: fine
+}
+
 const attempts: Record<string, (env: Env) => Promise<unknown> | unknown> = {
   read: () => Deno.readTextFileSync("/etc/hostname"),
+  read_runtime: () => Deno.readTextFileSync(new URL(import.meta.resolve("@runtime/sdk"))),
   write: () => Deno.writeTextFileSync("/tmp/attacker-was-here", "x"),
   env: () => Deno.env.get("PATH"),
   net: () => fetch("http://127.0.0.1:45678/"),
@@ -37,6 +45,11 @@ app.get("/try/:what", async (c) => {
     return c.json({ denied: true, error: e instanceof Error ? e.message : String(e) });
   }
 });
+app.get("/flood", () => {
+  Deno.stdout.writeSync(new Uint8Array(17 * 1024 * 1024).fill(65)); // no newline: past the wire's limit
+  return new Response("unreachable");
+});
+app.get("/status/:code", (c) => new Response(null, { status: Number(c.req.param("code")) }));
 app.get("/headers", (c) => c.json(Object.fromEntries(c.req.raw.headers)));
 app.get("/mine", async (c) => c.json((await c.env.db.sql`select count(*)::int8 as n from notes`)[0]));
 

@@ -8,8 +8,13 @@ app.get(
   async (c) => c.json({ ids: (await c.env.db.sql<{ id: string }>`select id from seen order by id`).map((r) => r.id) }),
 );
 
+app.get("/spin", () => {
+  for (;;) { /* forever: the host stops the sandbox at the time limit */ }
+});
+
 export default definePlugin({
   name: "poison",
+  limits: { timeoutMs: 1500 },
   version: "1.0.0",
   subscribes: "*",
   async queue(batch, env) {
