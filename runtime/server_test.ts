@@ -141,6 +141,7 @@ for (const backend of BACKENDS) {
     assert.match(metrics, /^plugin_events_processed_total\{plugin="counter"\} 2$/m);
     assert.match(metrics, /^plugin_lag_events\{plugin="counter"\} 0$/m);
     assert.match(metrics, /^plugin_batch_seconds_count\{plugin="counter"\} [1-9]/m);
+    assert.match(metrics, /^plugin_custom_total\{plugin="counter",metric="batches"\} [1-9]/m);
     assert.equal((await getJson(rt, "/api/nope/x")).status, 404);
     assert.equal((await getJson(rt, "/api/dead-letters?stage=%00")).status, 400);
     assert.equal((await getJson(rt, "/api/counter/counts%00")).status, 400);

@@ -191,3 +191,20 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "a plugin's settings come from PLUGIN_<NAME>, validated by its own schema",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+    await withRuntime(BACKENDS[0], { pluginsDir, pluginSettings: { counter: { label: "tallies" } } }, async (rt) => {
+      assert.equal((await getJson(rt, "/api/counter/counts")).body.label, "tallies");
+    });
+    await withRuntime(BACKENDS[0], { pluginsDir, pluginSettings: { counter: { label: "" } } }, async (rt) => {
+      const [counter] = rt.plugins.list();
+      assert.equal(counter.status, "failed");
+      assert.match(counter.error!, /plugin counter: invalid settings: label: /);
+    });
+  },
+});

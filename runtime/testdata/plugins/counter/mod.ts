@@ -1,20 +1,30 @@
 // A well-behaved plugin: counts events per type. Used beside misbehaving ones and as a drop-in.
 import { Hono } from "hono";
 import { definePlugin, type Env } from "@runtime/sdk";
+import { z } from "zod";
 
-const app = new Hono<{ Bindings: Env }>();
+const Config = z.object({ label: z.string().min(1).default("counts") });
+
+const app = new Hono<{ Bindings: Env<z.infer<typeof Config>> }>();
 app.get("/counts", async (c) => {
   const rows = await c.env.db.sql<{ type: string; n: number }>`select type, n from counts order by type`;
-  return c.json({ counts: Object.fromEntries(rows.map((r) => [r.type, r.n])), watermark: c.env.watermark });
+  return c.json({
+    counts: Object.fromEntries(rows.map((r) => [r.type, r.n])),
+    watermark: c.env.watermark,
+    label: c.env.config.label,
+  });
 });
 
 export default definePlugin({
   name: "counter",
   version: "1.0.0",
   subscribes: "*",
+  config: Config,
   async queue(batch, env) {
     await env.db.sql`insert into counts (type, n) select t, count(*) from unnest(${batch.map((e) => e.type)}::text[]) t
       group by t on conflict (type) do update set n = counts.n + excluded.n`;
+    env.metrics.increment("batches");
+    env.log.debug("counted", { events: batch.length });
   },
   fetch: app.fetch,
   panels: [{ title: "Counts", route: "/counts", kind: "table" }],
