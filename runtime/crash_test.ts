@@ -3,82 +3,77 @@ import { expectedOverview } from "../plugins/stats/recompute.ts";
 import type { Event } from "./event.ts";
 import { rng, Simulator } from "./simulator/mod.ts";
 import { openPglite, openPostgres } from "./store/mod.ts";
-import { BACKENDS, pluginsFolder, REPO, spawnRuntime, waitFor } from "./testing.ts";
+import { pluginsFolder, REPO, spawnRuntime, testEachBackend, waitFor } from "./testing.ts";
 
 const ROUNDS = 10;
 
-for (const backend of BACKENDS) {
-  Deno.test({
-    name: `[${backend.name}] SIGKILL at random moments while posting loses no acknowledged event; stats stay exact`,
-    ignore: !backend.enabled,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      const db = await backend.fresh();
-      const env = {
-        DATA_DIR: db.dataDir,
-        ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
-        PLUGINS_DIR: await pluginsFolder([{ name: "stats", from: new URL("plugins/", REPO) }]),
-      };
-      const sim = new Simulator({ seed: 11, users: 200, start: new Date("2026-04-01T00:00:00Z") });
-      const random = rng(5);
-      const sent: Event[] = [];
-      const acked = new Set<string>();
+testEachBackend(
+  "SIGKILL at random moments while posting loses no acknowledged event; stats stay exact",
+  async (backend) => {
+    const db = await backend.fresh();
+    const env = {
+      DATA_DIR: db.dataDir,
+      ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
+      PLUGINS_DIR: await pluginsFolder([{ name: "stats", from: new URL("plugins/", REPO) }]),
+    };
+    const sim = new Simulator({ seed: 11, users: 200, start: new Date("2026-04-01T00:00:00Z") });
+    const random = rng(5);
+    const sent: Event[] = [];
+    const acked = new Set<string>();
 
-      for (let round = 0; round < ROUNDS; round++) {
-        const rt = spawnRuntime(env);
-        await rt.ready();
-        let killed = false;
-        const poster = async () => {
-          while (!killed) {
-            const fresh = sim.take(50 + Math.floor(random() * 150));
-            const again = sent.filter(() => random() < 0.02); // re-sent: duplicates across crashes
-            sent.push(...fresh);
-            const batch = [...fresh, ...again];
-            try {
-              const res = await fetch(`${rt.url}/v1/events`, { method: "POST", body: JSON.stringify(batch) });
-              const body = await res.json();
-              if (res.status === 200) {
-                assert.equal(body.accepted, batch.length);
-                for (const e of batch) acked.add(e.event_id);
-              }
-            } catch {
-              // the process died mid-request: not acknowledged
-            }
-          }
-        };
-        const posters = [poster(), poster()];
-        await new Promise((r) => setTimeout(r, 150 + random() * 1200));
-        rt.child.kill("SIGKILL");
-        killed = true;
-        await rt.child.status;
-        await Promise.all(posters);
-      }
-      assert.ok(acked.size > 1000, `only ${acked.size} events acknowledged`);
-
-      // Start once more and let the plugins catch up with whatever the log holds.
+    for (let round = 0; round < ROUNDS; round++) {
       const rt = spawnRuntime(env);
       await rt.ready();
-      await waitFor("stats to catch up", async () => {
-        const { plugins } = await (await fetch(`${rt.url}/api/plugins`)).json();
-        return plugins.length === 1 && plugins[0].status === "running" && plugins[0].lag === 0;
-      }, 60_000);
-      const overview = await (await fetch(`${rt.url}/api/stats/overview`)).json();
-      rt.child.kill("SIGTERM");
+      let killed = false;
+      const poster = async () => {
+        while (!killed) {
+          const fresh = sim.take(50 + Math.floor(random() * 150));
+          const again = sent.filter(() => random() < 0.02); // re-sent: duplicates across crashes
+          sent.push(...fresh);
+          const batch = [...fresh, ...again];
+          try {
+            const res = await fetch(`${rt.url}/v1/events`, { method: "POST", body: JSON.stringify(batch) });
+            const body = await res.json();
+            if (res.status === 200) {
+              assert.equal(body.accepted, batch.length);
+              for (const e of batch) acked.add(e.event_id);
+            }
+          } catch {
+            // the process died mid-request: not acknowledged
+          }
+        }
+      };
+      const posters = [poster(), poster()];
+      await new Promise((r) => setTimeout(r, 150 + random() * 1200));
+      rt.child.kill("SIGKILL");
+      killed = true;
       await rt.child.status;
+      await Promise.all(posters);
+    }
+    assert.ok(acked.size > 1000, `only ${acked.size} events acknowledged`);
 
-      const store = db.databaseUrl ? await openPostgres(db.databaseUrl) : await openPglite(db.dataDir);
-      try {
-        const logged = new Set(
-          (await store.query<{ event_id: string }>("select event_id from host.events")).map((r) => r.event_id),
-        );
-        const lost = [...acked].filter((id) => !logged.has(id));
-        assert.deepEqual(lost, [], `${lost.length} acknowledged events lost`);
-        assert.deepEqual(overview, await expectedOverview(store, null, null));
-        assert.equal(overview.events, logged.size);
-      } finally {
-        await store.close();
-      }
-    },
-  });
-}
+    // Start once more and let the plugins catch up with whatever the log holds.
+    const rt = spawnRuntime(env);
+    await rt.ready();
+    await waitFor("stats to catch up", async () => {
+      const { plugins } = await (await fetch(`${rt.url}/api/plugins`)).json();
+      return plugins.length === 1 && plugins[0].status === "running" && plugins[0].lag === 0;
+    }, 60_000);
+    const overview = await (await fetch(`${rt.url}/api/stats/overview`)).json();
+    rt.child.kill("SIGTERM");
+    await rt.child.status;
+
+    const store = db.databaseUrl ? await openPostgres(db.databaseUrl) : await openPglite(db.dataDir);
+    try {
+      const logged = new Set(
+        (await store.query<{ event_id: string }>("select event_id from host.events")).map((r) => r.event_id),
+      );
+      const lost = [...acked].filter((id) => !logged.has(id));
+      assert.deepEqual(lost, [], `${lost.length} acknowledged events lost`);
+      assert.deepEqual(overview, await expectedOverview(store, null, null));
+      assert.equal(overview.events, logged.size);
+    } finally {
+      await store.close();
+    }
+  },
+);

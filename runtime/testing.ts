@@ -190,3 +190,17 @@ export function spawnRuntime(env: Record<string, string>): RuntimeProcess {
         .then(() => {}),
   };
 }
+
+/** Registers `fn` as one test per backend, named `[backend] name`; ignored where the backend is not enabled. */
+export function testEachBackend(name: string, fn: (backend: Backend) => Promise<void>): void {
+  for (const backend of BACKENDS) {
+    Deno.test({
+      name: `[${backend.name}] ${name}`,
+      ignore: !backend.enabled,
+      // Subprocesses, servers and pools outlive single ops by design; each test stops what it started.
+      sanitizeOps: false,
+      sanitizeResources: false,
+      fn: () => fn(backend),
+    });
+  }
+}

@@ -3,12 +3,12 @@ import type { Runtime } from "../../runtime/runtime.ts";
 import { rng, Simulator } from "../../runtime/simulator/mod.ts";
 import { expectedOverview, expectedUser } from "./recompute.ts";
 import {
-  BACKENDS,
   getJson,
   pluginsFolder,
   postJson,
   REPO,
   startTestRuntime,
+  testEachBackend,
   waitForCatchUp,
 } from "../../runtime/testing.ts";
 
@@ -31,62 +31,57 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
   }
 }
 
-for (const backend of BACKENDS) {
-  Deno.test({
-    name: `[${backend.name}] stats equals a recomputation from the raw log under duplicates, late events and replay`,
-    ignore: !backend.enabled,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      const pluginsDir = await pluginsFolder([{ name: "stats", from: PLUGINS }]);
-      const store = await backend.open();
-      const rt = await startTestRuntime(backend, { pluginsDir, store });
-      const ranges: [string | null, string | null][] = [[null, null], [null, "2026-02-01T09:30:00.000Z"]];
-      const users: string[] = [];
-      try {
-        const sim = new Simulator({ seed: 7, users: 300, start: new Date("2026-02-01T08:00:00Z") });
-        const events = sim.take(6000);
-        const random = rng(99);
-        // Late and out of order: shuffle within windows of 400 events; duplicates: resend 10%, some days later.
-        for (let i = 0; i < events.length; i += 400) {
-          const w = events.slice(i, i + 400).sort(() => random() - 0.5);
-          const dups = w.filter(() => random() < 0.1).map((e) => ({
-            ...e,
-            timestamp: new Date(Date.parse(e.timestamp) + 86_400_000 * 3).toISOString(),
-          }));
-          const res = await postJson(rt, "/v1/events", [...w, ...dups]);
-          assert.deepEqual(res.body, { accepted: w.length + dups.length, rejected: [] });
-        }
-        assert.equal(rt.log.head, 6000);
-        const [first, middle, last] = [events[0], events[3000], events[5999]].map((e) => e.timestamp);
-        ranges.push([first, middle], [middle, null], [middle, last]);
-        // The busiest users, and some with a single event.
-        for (const order of ["desc", "asc"]) {
-          const rows = await store.query<{ user_id: string }>(
-            `select user_id from host.events group by user_id order by count(*) ${order}, user_id limit 3`,
-          );
-          users.push(...rows.map((r) => r.user_id));
-        }
-        await assertMatchesLog(rt, ranges, users);
-        assert.equal((await getJson(rt, "/api/stats/users/nobody")).status, 404);
-        for (const bad of ["yesterday", "0000-01-01T00:00:00Z", "-010000-01-01T00:00:00Z", "10000-01-01T00:00:00Z"]) {
-          assert.equal((await getJson(rt, `/api/stats/overview?from=${encodeURIComponent(bad)}`)).status, 400, bad);
-        }
-        assert.equal((await getJson(rt, "/api/stats/nothing-here")).status, 404);
-      } finally {
-        await rt.stop();
+testEachBackend(
+  "stats equals a recomputation from the raw log under duplicates, late events and replay",
+  async (backend) => {
+    const pluginsDir = await pluginsFolder([{ name: "stats", from: PLUGINS }]);
+    const store = await backend.open();
+    const rt = await startTestRuntime(backend, { pluginsDir, store });
+    const ranges: [string | null, string | null][] = [[null, null], [null, "2026-02-01T09:30:00.000Z"]];
+    const users: string[] = [];
+    try {
+      const sim = new Simulator({ seed: 7, users: 300, start: new Date("2026-02-01T08:00:00Z") });
+      const events = sim.take(6000);
+      const random = rng(99);
+      // Late and out of order: shuffle within windows of 400 events; duplicates: resend 10%, some days later.
+      for (let i = 0; i < events.length; i += 400) {
+        const w = events.slice(i, i + 400).sort(() => random() - 0.5);
+        const dups = w.filter(() => random() < 0.1).map((e) => ({
+          ...e,
+          timestamp: new Date(Date.parse(e.timestamp) + 86_400_000 * 3).toISOString(),
+        }));
+        const res = await postJson(rt, "/v1/events", [...w, ...dups]);
+        assert.deepEqual(res.body, { accepted: w.length + dups.length, rejected: [] });
       }
+      assert.equal(rt.log.head, 6000);
+      const [first, middle, last] = [events[0], events[3000], events[5999]].map((e) => e.timestamp);
+      ranges.push([first, middle], [middle, null], [middle, last]);
+      // The busiest users, and some with a single event.
+      for (const order of ["desc", "asc"]) {
+        const rows = await store.query<{ user_id: string }>(
+          `select user_id from host.events group by user_id order by count(*) ${order}, user_id limit 3`,
+        );
+        users.push(...rows.map((r) => r.user_id));
+      }
+      await assertMatchesLog(rt, ranges, users);
+      assert.equal((await getJson(rt, "/api/stats/users/nobody")).status, 404);
+      for (const bad of ["yesterday", "0000-01-01T00:00:00Z", "-010000-01-01T00:00:00Z", "10000-01-01T00:00:00Z"]) {
+        assert.equal((await getJson(rt, `/api/stats/overview?from=${encodeURIComponent(bad)}`)).status, 400, bad);
+      }
+      assert.equal((await getJson(rt, "/api/stats/nothing-here")).status, 404);
+    } finally {
+      await rt.stop();
+    }
 
-      // Replay from scratch: empty the plugin's tables, rewind its checkpoint, start again.
-      await store.exec("truncate stats.minute_counts, stats.user_minutes, stats.users, stats.sessions");
-      await store.exec("update host.checkpoints set position = 0 where plugin = 'stats'");
-      const replay = await startTestRuntime(backend, { pluginsDir, store });
-      try {
-        await assertMatchesLog(replay, ranges, users);
-      } finally {
-        await replay.stop();
-        await store.close();
-      }
-    },
-  });
-}
+    // Replay from scratch: empty the plugin's tables, rewind its checkpoint, start again.
+    await store.exec("truncate stats.minute_counts, stats.user_minutes, stats.users, stats.sessions");
+    await store.exec("update host.checkpoints set position = 0 where plugin = 'stats'");
+    const replay = await startTestRuntime(backend, { pluginsDir, store });
+    try {
+      await assertMatchesLog(replay, ranges, users);
+    } finally {
+      await replay.stop();
+      await store.close();
+    }
+  },
+);

@@ -7,6 +7,7 @@ import {
   pluginsFolder,
   postJson,
   startTestRuntime,
+  testEachBackend,
   waitFor,
   waitForCatchUp,
   withRuntime,
@@ -20,71 +21,60 @@ const event = (id: string, properties: Record<string, unknown> = {}, timestamp =
   properties,
 });
 
-for (const backend of BACKENDS) {
-  Deno.test({
-    name: `[${backend.name}] a poison event goes to the plugin's dead letters; its batch-mates commit exactly once`,
-    ignore: !backend.enabled,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      const pluginsDir = await pluginsFolder([{ name: "poison" }, { name: "counter" }]);
-      await withRuntime(backend, { pluginsDir }, async (rt) => {
-        const events = ["e1", "e2", "e3", "e4", "e5"].map((id) => event(id, { poison: id === "e3" }));
-        assert.equal((await postJson(rt, "/v1/events", events)).body.accepted, 5);
-        await waitFor("poison to get past e3", () => rt.plugins.list().find((p) => p.name === "poison")!.lag === 0);
-        // Every failed try rolled back its inserts (a primary key would reject a second insert of e1).
-        assert.deepEqual((await getJson(rt, "/api/poison/seen")).body.ids, ["e1", "e2", "e4", "e5"]);
-        const letters = (await getJson(rt, "/api/dead-letters?stage=plugin:poison")).body;
-        assert.equal(letters.total, 1);
-        assert.equal(letters.items[0].payload.event_id, "e3");
-        assert.equal(letters.items[0].reason, "plugin poison: cannot digest e3");
-        const poison = rt.plugins.list().find((p) => p.name === "poison")!;
-        assert.equal(poison.status, "running");
-        assert.equal(poison.processed, 4);
-        await waitForCatchUp(rt);
-        assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, { page_view: 5 });
-      });
-    },
-  });
+testEachBackend(
+  "a poison event goes to the plugin's dead letters; its batch-mates commit exactly once",
+  async (backend) => {
+    const pluginsDir = await pluginsFolder([{ name: "poison" }, { name: "counter" }]);
+    await withRuntime(backend, { pluginsDir }, async (rt) => {
+      const events = ["e1", "e2", "e3", "e4", "e5"].map((id) => event(id, { poison: id === "e3" }));
+      assert.equal((await postJson(rt, "/v1/events", events)).body.accepted, 5);
+      await waitFor("poison to get past e3", () => rt.plugins.list().find((p) => p.name === "poison")!.lag === 0);
+      // Every failed try rolled back its inserts (a primary key would reject a second insert of e1).
+      assert.deepEqual((await getJson(rt, "/api/poison/seen")).body.ids, ["e1", "e2", "e4", "e5"]);
+      const letters = (await getJson(rt, "/api/dead-letters?stage=plugin:poison")).body;
+      assert.equal(letters.total, 1);
+      assert.equal(letters.items[0].payload.event_id, "e3");
+      assert.equal(letters.items[0].reason, "plugin poison: cannot digest e3");
+      const poison = rt.plugins.list().find((p) => p.name === "poison")!;
+      assert.equal(poison.status, "running");
+      assert.equal(poison.processed, 4);
+      await waitForCatchUp(rt);
+      assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, { page_view: 5 });
+    });
+  },
+);
 
-  Deno.test({
-    name: `[${backend.name}] a plugin dropped in later is migrated, routed and backfilled from the log`,
-    ignore: !backend.enabled,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      const pluginsDir = await pluginsFolder([{ name: "poison" }]);
-      const store = await backend.open();
-      const first = await startTestRuntime(backend, { pluginsDir, store });
-      const events = Array.from(
-        { length: 2500 },
-        (_, i) => event(`b${i}`, {}, new Date(Date.UTC(2026, 2, 1, 0, i)).toISOString()),
-      );
-      for (let i = 0; i < events.length; i += 1000) await postJson(first, "/v1/events", events.slice(i, i + 1000));
-      await first.plugins.stop();
-      assert.equal((await getJson(first, "/api/counter/counts")).status, 404);
+testEachBackend("a plugin dropped in later is migrated, routed and backfilled from the log", async (backend) => {
+  const pluginsDir = await pluginsFolder([{ name: "poison" }]);
+  const store = await backend.open();
+  const first = await startTestRuntime(backend, { pluginsDir, store });
+  const events = Array.from(
+    { length: 2500 },
+    (_, i) => event(`b${i}`, {}, new Date(Date.UTC(2026, 2, 1, 0, i)).toISOString()),
+  );
+  for (let i = 0; i < events.length; i += 1000) await postJson(first, "/v1/events", events.slice(i, i + 1000));
+  await first.plugins.stop();
+  assert.equal((await getJson(first, "/api/counter/counts")).status, 404);
 
-      await copyPlugin(new URL("counter/", FIXTURES), `${pluginsDir}/counter`);
-      const second = await startTestRuntime(backend, { pluginsDir, store });
-      try {
-        await waitForCatchUp(second);
-        const { body } = await getJson(second, "/api/counter/counts");
-        assert.deepEqual(body.counts, { page_view: 2500 });
-        assert.equal(body.watermark, events[2499].timestamp);
-        const listed = (await getJson(second, "/api/plugins")).body.plugins.map((p: { name: string }) => p.name);
-        assert.deepEqual(listed, ["counter", "poison"]);
-        assert.deepEqual(
-          (await store.query("select plugin, name from host.migrations order by plugin")).map((
-            r,
-          ) => [r.plugin, r.name]),
-          [["counter", "001_counts.sql"], ["poison", "001_seen.sql"]],
-        );
-      } finally {
-        await second.stop();
-      }
-    },
-  });
-}
+  await copyPlugin(new URL("counter/", FIXTURES), `${pluginsDir}/counter`);
+  const second = await startTestRuntime(backend, { pluginsDir, store });
+  try {
+    await waitForCatchUp(second);
+    const { body } = await getJson(second, "/api/counter/counts");
+    assert.deepEqual(body.counts, { page_view: 2500 });
+    assert.equal(body.watermark, events[2499].timestamp);
+    const listed = (await getJson(second, "/api/plugins")).body.plugins.map((p: { name: string }) => p.name);
+    assert.deepEqual(listed, ["counter", "poison"]);
+    assert.deepEqual(
+      (await store.query("select plugin, name from host.migrations order by plugin")).map((
+        r,
+      ) => [r.plugin, r.name]),
+      [["counter", "001_counts.sql"], ["poison", "001_seen.sql"]],
+    );
+  } finally {
+    await second.stop();
+  }
+});
 
 Deno.test({
   name: "a batch caught in a sandbox stopped for a runaway request is retried, not counted as failed",
@@ -130,39 +120,31 @@ Deno.test({
   },
 });
 
-for (const backend of BACKENDS) {
-  Deno.test({
-    name: `[${backend.name}] two runtimes on one database split the work and never count an event twice`,
-    ignore: !backend.enabled,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      const pluginsDir = await pluginsFolder([{ name: "counter" }]);
-      const store = await backend.open();
-      const a = await startTestRuntime(backend, { pluginsDir, store });
-      const b = await startTestRuntime(backend, { pluginsDir, store });
-      try {
-        for (let i = 0; i < 20; i++) {
-          const batch = Array.from({ length: 50 }, (_, j) => event(`t${i}-${j}`));
-          await postJson(i % 2 ? a : b, "/v1/events", batch);
-        }
-        await waitFor("both runtimes to see the whole log", async () => {
-          const [{ position }] = await store.query<{ position: number }>(
-            "select position from host.checkpoints where plugin = 'counter'",
-          );
-          return position === 1000;
-        });
-        assert.deepEqual((await getJson(a, "/api/counter/counts")).body.counts, { page_view: 1000 });
-        assert.deepEqual((await getJson(b, "/api/counter/counts")).body.counts, { page_view: 1000 });
-        await waitFor("b's lag to reach 0", () => b.plugins.list()[0].lag === 0 && a.plugins.list()[0].lag === 0);
-      } finally {
-        await a.stop();
-        await b.stop();
-        await store.close();
-      }
-    },
-  });
-}
+testEachBackend("two runtimes on one database split the work and never count an event twice", async (backend) => {
+  const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+  const store = await backend.open();
+  const a = await startTestRuntime(backend, { pluginsDir, store });
+  const b = await startTestRuntime(backend, { pluginsDir, store });
+  try {
+    for (let i = 0; i < 20; i++) {
+      const batch = Array.from({ length: 50 }, (_, j) => event(`t${i}-${j}`));
+      await postJson(i % 2 ? a : b, "/v1/events", batch);
+    }
+    await waitFor("both runtimes to see the whole log", async () => {
+      const [{ position }] = await store.query<{ position: number }>(
+        "select position from host.checkpoints where plugin = 'counter'",
+      );
+      return position === 1000;
+    });
+    assert.deepEqual((await getJson(a, "/api/counter/counts")).body.counts, { page_view: 1000 });
+    assert.deepEqual((await getJson(b, "/api/counter/counts")).body.counts, { page_view: 1000 });
+    await waitFor("b's lag to reach 0", () => b.plugins.list()[0].lag === 0 && a.plugins.list()[0].lag === 0);
+  } finally {
+    await a.stop();
+    await b.stop();
+    await store.close();
+  }
+});
 
 Deno.test({
   name: "a plugin that cannot load is listed as failed with its reason, readyz says so, the others serve",
@@ -201,10 +183,11 @@ Deno.test({
     await withRuntime(BACKENDS[0], { pluginsDir, pluginSettings: { counter: { label: "tallies" } } }, async (rt) => {
       assert.equal((await getJson(rt, "/api/counter/counts")).body.label, "tallies");
     });
-    await withRuntime(BACKENDS[0], { pluginsDir, pluginSettings: { counter: { label: "" } } }, async (rt) => {
+    await withRuntime(BACKENDS[0], { pluginsDir, pluginSettings: { counter: { label: "" } } }, (rt) => {
       const [counter] = rt.plugins.list();
       assert.equal(counter.status, "failed");
       assert.match(counter.error!, /plugin counter: invalid settings: label: /);
+      return Promise.resolve();
     });
   },
 });

@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { BACKENDS, getJson, pluginsFolder, postJson, waitFor, waitForCatchUp, withRuntime } from "../testing.ts";
+import {
+  BACKENDS,
+  getJson,
+  pluginsFolder,
+  postJson,
+  testEachBackend,
+  waitFor,
+  waitForCatchUp,
+  withRuntime,
+} from "../testing.ts";
 
 const DENIED = /^Requires (read|write|env|net|run|ffi|import) access/;
 const REFUSED_BY_POSTGRES = /^permission denied for (schema|language)/;
@@ -29,45 +38,37 @@ const ATTEMPTS: Record<string, RegExp> = {
   set_config: REFUSED_BY_GUARD,
 };
 
-for (const backend of BACKENDS) {
-  Deno.test({
-    name: `[${backend.name}] sandbox denies a plugin files, env, network, processes, FFI and foreign SQL`,
-    ignore: !backend.enabled,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      const pluginsDir = await pluginsFolder([{ name: "attacker" }, { name: "counter" }]);
-      await withRuntime(backend, { pluginsDir }, async (rt) => {
-        for (const [what, reason] of Object.entries(ATTEMPTS)) {
-          const { status, body } = await getJson(rt, `/api/attacker/try/${what}`);
-          assert.equal(status, 200, what);
-          assert.equal(body.denied, true, `${what} was allowed`);
-          assert.match(body.error, reason, what);
-        }
-        // Answers without a body, and a flood on the wire that must not exhaust the host.
-        for (const code of [204, 304]) {
-          assert.equal((await rt.app.request(`/api/attacker/status/${code}`)).status, code);
-        }
-        const flood = await getJson(rt, "/api/attacker/flood");
-        assert.equal(flood.status, 502);
-        assert.match(flood.body.error, /plugin attacker: sandbox broke the protocol: message over 16777216 characters/);
-        // The plugin still works on its own schema, and the neighbour is unharmed.
-        assert.deepEqual((await getJson(rt, "/api/attacker/mine")).body, { n: 0 });
-        const posted = await postJson(rt, "/v1/events", {
-          event_id: "a1",
-          type: "login",
-          user_id: "u",
-          timestamp: "2026-01-01T00:00:00Z",
-        });
-        assert.equal(posted.body.accepted, 1);
-        await waitForCatchUp(rt);
-        assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, { login: 1 });
-        assert.equal(rt.plugins.list().find((p) => p.name === "attacker")?.status, "running");
-      });
-      await assert.rejects(Deno.stat("/tmp/attacker-was-here"), Deno.errors.NotFound);
-    },
+testEachBackend("sandbox denies a plugin files, env, network, processes, FFI and foreign SQL", async (backend) => {
+  const pluginsDir = await pluginsFolder([{ name: "attacker" }, { name: "counter" }]);
+  await withRuntime(backend, { pluginsDir }, async (rt) => {
+    for (const [what, reason] of Object.entries(ATTEMPTS)) {
+      const { status, body } = await getJson(rt, `/api/attacker/try/${what}`);
+      assert.equal(status, 200, what);
+      assert.equal(body.denied, true, `${what} was allowed`);
+      assert.match(body.error, reason, what);
+    }
+    // Answers without a body, and a flood on the wire that must not exhaust the host.
+    for (const code of [204, 304]) {
+      assert.equal((await rt.app.request(`/api/attacker/status/${code}`)).status, code);
+    }
+    const flood = await getJson(rt, "/api/attacker/flood");
+    assert.equal(flood.status, 502);
+    assert.match(flood.body.error, /plugin attacker: sandbox broke the protocol: message over 16777216 characters/);
+    // The plugin still works on its own schema, and the neighbour is unharmed.
+    assert.deepEqual((await getJson(rt, "/api/attacker/mine")).body, { n: 0 });
+    const posted = await postJson(rt, "/v1/events", {
+      event_id: "a1",
+      type: "login",
+      user_id: "u",
+      timestamp: "2026-01-01T00:00:00Z",
+    });
+    assert.equal(posted.body.accepted, 1);
+    await waitForCatchUp(rt);
+    assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, { login: 1 });
+    assert.equal(rt.plugins.list().find((p) => p.name === "attacker")?.status, "running");
   });
-}
+  await assert.rejects(Deno.stat("/tmp/attacker-was-here"), Deno.errors.NotFound);
+});
 
 Deno.test({
   name: "sandbox stops an infinite loop within the plugin's time limit and restarts it",

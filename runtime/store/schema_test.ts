@@ -1,49 +1,44 @@
 import assert from "node:assert/strict";
-import { BACKENDS } from "../testing.ts";
+import { testEachBackend } from "../testing.ts";
 import { migrateHost } from "./schema.ts";
 
-for (const backend of BACKENDS) {
-  Deno.test({
-    name: `[${backend.name}] migrateHost() creates the host tables and denies functions and set_config to other roles`,
-    ignore: !backend.enabled,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      const store = await backend.open();
-      try {
-        assert.deepEqual(await migrateHost(store), { hardened: true });
-        assert.deepEqual(await migrateHost(store), { hardened: true }); // idempotent
-        const tables = await store.query<{ t: string }>(
-          "select table_name as t from information_schema.tables where table_schema = 'host' order by 1",
+testEachBackend(
+  "migrateHost() creates the host tables and denies functions and set_config to other roles",
+  async (backend) => {
+    const store = await backend.open();
+    try {
+      assert.deepEqual(await migrateHost(store), { hardened: true });
+      assert.deepEqual(await migrateHost(store), { hardened: true }); // idempotent
+      const tables = await store.query<{ t: string }>(
+        "select table_name as t from information_schema.tables where table_schema = 'host' order by 1",
+      );
+      assert.deepEqual(tables.map((r) => r.t), ["checkpoints", "dead_letters", "events", "migrations", "plugins"]);
+      const role = `schema_test_${crypto.randomUUID().slice(0, 8)}`; // roles outlive a test database
+      await store.exec(`create role ${role} nologin; create schema schema_test authorization ${role}`);
+      for (
+        const [sql, error] of [
+          [
+            "create function schema_test.f() returns int language sql as 'select 1'",
+            /permission denied for language sql/,
+          ],
+          [
+            "create function schema_test.g() returns int language plpgsql as 'begin return 1; end'",
+            /permission denied for language plpgsql/,
+          ],
+          ["select set_config('role', 'postgres', true)", /permission denied for function set_config/],
+          ["select * from host.events", /permission denied for schema host/],
+        ] as const
+      ) {
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            await tx.exec(`set local role ${role}`);
+            await tx.query(sql);
+          }),
+          error,
         );
-        assert.deepEqual(tables.map((r) => r.t), ["checkpoints", "dead_letters", "events", "migrations", "plugins"]);
-        const role = `schema_test_${crypto.randomUUID().slice(0, 8)}`; // roles outlive a test database
-        await store.exec(`create role ${role} nologin; create schema schema_test authorization ${role}`);
-        for (
-          const [sql, error] of [
-            [
-              "create function schema_test.f() returns int language sql as 'select 1'",
-              /permission denied for language sql/,
-            ],
-            [
-              "create function schema_test.g() returns int language plpgsql as 'begin return 1; end'",
-              /permission denied for language plpgsql/,
-            ],
-            ["select set_config('role', 'postgres', true)", /permission denied for function set_config/],
-            ["select * from host.events", /permission denied for schema host/],
-          ] as const
-        ) {
-          await assert.rejects(
-            store.transaction(async (tx) => {
-              await tx.exec(`set local role ${role}`);
-              await tx.query(sql);
-            }),
-            error,
-          );
-        }
-      } finally {
-        await store.close();
       }
-    },
-  });
-}
+    } finally {
+      await store.close();
+    }
+  },
+);
