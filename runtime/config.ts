@@ -15,6 +15,7 @@ const EnvSchema = z.object({
   KAFKA_BROKERS: z.string().optional(),
   KAFKA_TOPICS: list.default(["user-events"]),
   KAFKA_GROUP: z.string().min(1).default("analytics-runtime"),
+  KAFKA_IDEMPOTENT: z.enum(["true", "false"], { error: "must be true or false" }).default("true"),
   SIMULATE: z.coerce.number({ error: "must be a number of events per second" })
     .min(0, "must be ≥ 0 events per second").max(100_000, "must be ≤ 100000 events per second").optional(),
   PLUGINS_DIR: z.string().min(1, "must be a directory path").default("./plugins"),
@@ -30,6 +31,8 @@ export interface Config {
   host: string;
   dataDir: string;
   databaseUrl?: string;
+  /** Kafka as the source (and the target of `POST /v1/events`), when `KAFKA_BROKERS` is set. */
+  kafka?: KafkaConfig;
   simulate: number;
   pluginsDir: string;
   ingestKeys: string[];
@@ -37,6 +40,15 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Raw per-plugin settings (`PLUGIN_<NAME>` holding JSON), validated by each plugin's own schema. */
   pluginSettings: Record<string, unknown>;
+}
+
+/** Where the runtime consumes and produces events when Kafka is the source. */
+export interface KafkaConfig {
+  brokers: string[];
+  topics: string[];
+  group: string;
+  /** Idempotent producer (on by default; off only for brokers that lack it). */
+  idempotent: boolean;
 }
 
 /** Raised for invalid configuration; its message is the one line printed before exiting. */
@@ -56,17 +68,25 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     throw new ConfigError(`Cannot start: ${name} ${issue.message}, got '${env[name]}'`);
   }
   const e = parsed.data;
-  if (e.KAFKA_BROKERS !== undefined && e.KAFKA_BROKERS.trim() !== "") {
-    throw new ConfigError(
-      "Cannot start: KAFKA_BROKERS is set but this build has no Kafka source yet; unset it to ingest over HTTP",
-    );
+  const kafka = e.KAFKA_BROKERS === undefined ? undefined : {
+    brokers: e.KAFKA_BROKERS.split(",").map((b) => b.trim()).filter((b) => b !== ""),
+    topics: e.KAFKA_TOPICS,
+    group: e.KAFKA_GROUP,
+    idempotent: e.KAFKA_IDEMPOTENT === "true",
+  };
+  if (kafka && kafka.brokers.some((b) => !/^[^\s:/]+:\d{1,5}$/.test(b))) {
+    throw new ConfigError(`Cannot start: KAFKA_BROKERS must be a comma list of host:port, got '${e.KAFKA_BROKERS}'`);
   }
-  const embedded = e.DATABASE_URL === undefined;
+  if (kafka && kafka.topics.length === 0) {
+    throw new ConfigError("Cannot start: KAFKA_TOPICS must name at least one topic");
+  }
+  const embedded = e.DATABASE_URL === undefined && kafka === undefined;
   return {
     port: e.PORT,
     host: e.HOST,
     dataDir: e.DATA_DIR,
     databaseUrl: e.DATABASE_URL,
+    kafka,
     simulate: e.SIMULATE ?? (embedded ? DEFAULT_SIMULATE_RATE : 0),
     pluginsDir: e.PLUGINS_DIR,
     ingestKeys: e.INGEST_KEYS ?? [],

@@ -7,6 +7,7 @@ Deno.test("loadConfig() resolves the documented defaults for fully embedded mode
     host: "127.0.0.1",
     dataDir: "./data",
     databaseUrl: undefined,
+    kafka: undefined,
     simulate: DEFAULT_SIMULATE_RATE,
     pluginsDir: "./plugins",
     ingestKeys: [],
@@ -29,6 +30,18 @@ Deno.test("loadConfig() treats empty variables as unset", () => {
   assert.equal(loadConfig({ PORT: "" }).port, 8000);
 });
 
+Deno.test("loadConfig() makes Kafka the source when KAFKA_BROKERS is set", () => {
+  const c = loadConfig({ KAFKA_BROKERS: "k1:9092, k2:9092", KAFKA_TOPICS: "a,b" });
+  assert.deepEqual(c.kafka, {
+    brokers: ["k1:9092", "k2:9092"],
+    topics: ["a", "b"],
+    group: "analytics-runtime",
+    idempotent: true,
+  });
+  assert.equal(c.simulate, 0); // not fully embedded
+  assert.equal(loadConfig({ KAFKA_BROKERS: "k:1", KAFKA_IDEMPOTENT: "false" }).kafka?.idempotent, false);
+});
+
 Deno.test("loadConfig() reads PLUGIN_<NAME> JSON settings for each plugin", () => {
   assert.deepEqual(loadConfig({ PLUGIN_CHURN: '{"days":14}' }).pluginSettings, { churn: { days: 14 } });
 });
@@ -40,6 +53,14 @@ Deno.test("loadConfig() refuses bad input with one line naming the variable, the
     [{ DATABASE_URL: "mysql://x" }, "Cannot start: DATABASE_URL must be a postgres:// URL, got 'mysql://x'"],
     [{ SIMULATE: "-1" }, "Cannot start: SIMULATE must be ≥ 0 events per second, got '-1'"],
     [{ LOG_LEVEL: "loud" }, "Cannot start: LOG_LEVEL must be debug, info, warn or error, got 'loud'"],
+    [
+      { KAFKA_BROKERS: "not a broker" },
+      "Cannot start: KAFKA_BROKERS must be a comma list of host:port, got 'not a broker'",
+    ],
+    [
+      { KAFKA_BROKERS: "k:1", KAFKA_IDEMPOTENT: "yes" },
+      "Cannot start: KAFKA_IDEMPOTENT must be true or false, got 'yes'",
+    ],
     [{ PLUGIN_STATS: "{" }, "Cannot start: PLUGIN_STATS must be a JSON object of plugin settings, got '{'"],
   ];
   for (const [env, message] of cases) assert.throws(() => loadConfig(env), new ConfigError(message));

@@ -5,6 +5,7 @@
  * @module
  */
 import { type Event, toStorable } from "./event.ts";
+import type { Metrics } from "./metrics.ts";
 import type { Sql, Store } from "./store/mod.ts";
 
 /** An item refused at some stage, kept with its reason. */
@@ -20,6 +21,21 @@ export interface LoggedEvent {
   event: Event;
 }
 
+/**
+ * Where appended events came from in a partitioned source (Kafka): the append commits only if the
+ * partition's stored offset is still `from`, and moves it to `to`, in the same transaction.
+ */
+export interface SourceRange {
+  topic: string;
+  partition: number;
+  /** The stored offset expected (-1 when none yet). */
+  from: number;
+  to: number;
+}
+
+/** The partition's stored offset was not where the appender expected: someone else moved it. */
+export class SourceMoved extends Error {}
+
 /** What one append did. */
 export interface AppendResult {
   /** Events new to the log. */
@@ -33,6 +49,7 @@ const APPEND_LOCK = 727002;
 interface Pending {
   events: Event[];
   deadLetters: DeadLetter[];
+  source?: SourceRange;
   resolve: (r: AppendResult) => void;
   reject: (e: Error) => void;
 }
@@ -40,14 +57,16 @@ interface Pending {
 /** The log over the host's `events` table, with dead letters written in the same transactions. */
 export class EventLog {
   readonly #store: Store;
+  readonly #metrics: Metrics;
   #queue: Pending[] = [];
   #flushing: Promise<void> | null = null;
   #listeners = new Set<() => void>();
   #head = 0;
   #watermark: string | null = null;
 
-  constructor(store: Store) {
+  constructor(store: Store, metrics: Metrics) {
     this.#store = store;
+    this.#metrics = metrics;
   }
 
   /** Reads the current head; call once before use. */
@@ -72,6 +91,15 @@ export class EventLog {
     for (const fn of this.#listeners) fn();
   }
 
+  /** The stored offset of a source partition: the last one whose events are in the log (-1 when none). */
+  async sourceOffset(topic: string, partition: number): Promise<number> {
+    const [row] = await this.#store.query<{ offset: number }>(
+      `select "offset" from host.source_offsets where topic = $1 and partition = $2`,
+      [topic, partition],
+    );
+    return row?.offset ?? -1;
+  }
+
   /** The highest committed position known to this process. */
   get head(): number {
     return this.#head;
@@ -88,10 +116,14 @@ export class EventLog {
     return () => this.#listeners.delete(fn);
   }
 
-  /** Durably appends `events` (de-duplicated by event_id) and `deadLetters`; resolves after commit. */
-  append(events: Event[], deadLetters: DeadLetter[] = []): Promise<AppendResult> {
+  /**
+   * Durably appends `events` (de-duplicated by event_id) and `deadLetters`, and moves `source`'s offset,
+   * all in one transaction; resolves after commit. Rejects with {@linkcode SourceMoved} when `source`'s
+   * offset was not at `from`.
+   */
+  append(events: Event[], deadLetters: DeadLetter[] = [], source?: SourceRange): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ events, deadLetters, resolve, reject });
+      this.#queue.push({ events, deadLetters, source, resolve, reject });
       this.#flushing ??= this.#flush();
     });
   }
@@ -132,7 +164,24 @@ export class EventLog {
   }
 
   async #commitGroup(group: Pending[]): Promise<void> {
+    const started = performance.now();
     const { results, head, fresh } = await this.#store.transaction((tx) => this.#commit(tx, group));
+    const m = this.#metrics;
+    m.observe(
+      "db_commit_seconds",
+      "Latency of durable commits to the event log",
+      { op: "append" },
+      (performance.now() - started) / 1000,
+    );
+    m.inc("events_accepted_total", "Events new to the log", {}, fresh.length);
+    m.inc(
+      "events_duplicate_total",
+      "Valid events whose event_id was already logged",
+      {},
+      results.reduce((n, r) => n + r.duplicates, 0),
+    );
+    const letters = group.reduce((n, p) => n + p.deadLetters.length, 0);
+    if (letters > 0) m.inc("dead_letters_total", "Items sent to the dead letters", { stage: "ingest" }, letters);
     this.#head = Math.max(this.#head, head + fresh.length);
     for (const e of fresh) {
       if (this.#watermark === null || e.timestamp > this.#watermark) this.#watermark = e.timestamp;
@@ -182,8 +231,21 @@ export class EventLog {
     }
     const letters = group.flatMap((p) => p.deadLetters);
     if (letters.length > 0) await insertDeadLetters(tx, letters);
+    for (const { source } of group) if (source) await moveOffset(tx, source);
     return { results, head, fresh };
   }
+}
+
+/** Moves a partition's stored offset from `from` to `to`, or throws {@linkcode SourceMoved}. */
+async function moveOffset(tx: Sql, s: SourceRange): Promise<void> {
+  const moved = await tx.query(
+    `insert into host.source_offsets (topic, partition, "offset") values ($1, $2, $4)
+     on conflict (topic, partition) do update set "offset" = excluded."offset", updated_at = now()
+       where source_offsets."offset" = $3
+     returning "offset"`,
+    [s.topic, s.partition, s.from, s.to],
+  );
+  if (moved.length === 0) throw new SourceMoved(`${s.topic}/${s.partition}: stored offset is no longer ${s.from}`);
 }
 
 /** Writes dead letters (in the caller's transaction). */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Event } from "./event.ts";
 import { EventLog } from "./event_log.ts";
+import { Metrics } from "./metrics.ts";
 import { migrateHost } from "./store/mod.ts";
 import { testEachBackend } from "./testing.ts";
 
@@ -18,7 +19,7 @@ testEachBackend(
     const store = await backend.open();
     try {
       await migrateHost(store);
-      const log = new EventLog(store);
+      const log = new EventLog(store, new Metrics());
       await log.open();
       let wakes = 0;
       log.onAppend(() => wakes++);

@@ -4,7 +4,7 @@
  * @module
  */
 import { type Event, validateEvent } from "./event.ts";
-import type { DeadLetter, EventLog } from "./event_log.ts";
+import type { DeadLetter } from "./event_log.ts";
 import { HttpError } from "./http.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -35,8 +35,11 @@ export function batchItems(body: unknown): unknown[] {
   return items;
 }
 
-/** Validates and durably stores `items`; resolves once committed. */
-export async function ingest(log: EventLog, items: unknown[], metrics: Metrics): Promise<IngestResult> {
+/** Where validated events and rejected items go: the log, or Kafka (rejects still to the log's dead letters). */
+export type Sink = (events: Event[], deadLetters: DeadLetter[]) => Promise<unknown>;
+
+/** Splits untrusted items into valid events and rejections (with their dead letters). */
+export function validateItems(items: unknown[], where: (index: number) => Record<string, unknown> = () => ({})) {
   const valid: Event[] = [];
   const rejected: IngestResult["rejected"] = [];
   const letters: DeadLetter[] = [];
@@ -45,23 +48,22 @@ export async function ingest(log: EventLog, items: unknown[], metrics: Metrics):
     if (v.ok) valid.push(v.event);
     else {
       rejected.push({ index, error: v.error });
-      letters.push({ stage: "ingest", reason: v.error, payload: item });
+      const context = where(index);
+      letters.push({
+        stage: "ingest",
+        reason: v.error,
+        payload: Object.keys(context).length ? { ...context, item } : item,
+      });
     }
   });
-  const started = performance.now();
-  const { stored, duplicates } = await log.append(valid, letters);
-  metrics.observe(
-    "db_commit_seconds",
-    "Latency of durable commits to the event log",
-    { op: "append" },
-    (performance.now() - started) / 1000,
-  );
+  return { valid, rejected, letters };
+}
+
+/** Validates `items` and hands them to `sink`; resolves once the sink has them durably. */
+export async function ingest(sink: Sink, items: unknown[], metrics: Metrics): Promise<IngestResult> {
+  const { valid, rejected, letters } = validateItems(items);
+  await sink(valid, letters);
   metrics.inc("events_received_total", "Items received for ingest", {}, items.length);
-  metrics.inc("events_accepted_total", "Events new to the log", {}, stored);
-  metrics.inc("events_duplicate_total", "Valid events whose event_id was already logged", {}, duplicates);
   metrics.inc("events_rejected_total", "Items rejected at ingest", {}, rejected.length);
-  if (letters.length) {
-    metrics.inc("dead_letters_total", "Items sent to the dead letters", { stage: "ingest" }, letters.length);
-  }
   return { accepted: valid.length, rejected };
 }

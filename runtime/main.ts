@@ -5,11 +5,8 @@
 import { ConfigError, loadConfig } from "./config.ts";
 import { ingest } from "./ingest.ts";
 import { createLogger } from "./log.ts";
-import { startRuntime } from "./runtime.ts";
+import { MAX_LAG, startRuntime } from "./runtime.ts";
 import { drive, Simulator } from "./simulator/mod.ts";
-
-/** The simulator pauses while the slowest plugin is this far behind. */
-const MAX_LAG = 50_000;
 
 let config;
 try {
@@ -28,6 +25,7 @@ const server = Deno.serve({
     logger.info("listening", {
       url: `http://${hostname}:${port}/`,
       store: runtime.store.kind === "pglite" ? `pglite:${config.dataDir}` : "postgres",
+      source: config.kafka ? `kafka:${config.kafka.brokers.join(",")}/${config.kafka.topics.join(",")}` : "http",
       plugins: runtime.plugins.list().map((p) => `${p.name}:${p.status}`).join(" "),
     }),
 }, runtime.app.fetch);
@@ -38,7 +36,7 @@ if (config.simulate > 0) {
   logger.info("simulator on", { rate: config.simulate });
   simulation = drive(new Simulator({ seed: Date.now() % 1_000_000_000, live: true }), {
     rate: config.simulate,
-    sink: async (events) => void await ingest(runtime.log, events, runtime.metrics),
+    sink: async (events) => void await ingest(runtime.sink, events, runtime.metrics),
     paused: () => runtime.plugins.maxLag > MAX_LAG,
     signal: stopping.signal,
   }).catch((e) => logger.error("simulator stopped", { error: (e as Error).message }));

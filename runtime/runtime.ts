@@ -3,17 +3,24 @@
  * @module
  */
 import type { Hono } from "hono";
+import type { KafkaConfig } from "./config.ts";
 import { EventLog } from "./event_log.ts";
+import type { Sink } from "./ingest.ts";
+import { createKafka, KafkaSink, KafkaSource } from "./kafka/mod.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { PluginHost, type RetryPolicy } from "./plugin/mod.ts";
 import { createApp } from "./server.ts";
 import { migrateHost, openStore, type Store } from "./store/mod.ts";
 
+/** Sources pause while the slowest plugin is this far behind the log (events). */
+export const MAX_LAG = 50_000;
+
 /** What a runtime is started with (a subset of the resolved config, plus test hooks). */
 export interface RuntimeOptions {
   dataDir: string;
   databaseUrl?: string;
+  kafka?: KafkaConfig;
   pluginsDir: string;
   ingestKeys?: string[];
   apiTokens?: string[];
@@ -29,10 +36,14 @@ export interface Runtime {
   app: Hono;
   store: Store;
   log: EventLog;
+  /** Where ingested events go: the log, or Kafka when it is the source. */
+  sink: Sink;
+  /** The Kafka consumer, when Kafka is the source. */
+  source: KafkaSource | null;
   plugins: PluginHost;
   metrics: Metrics;
   logger: Logger;
-  /** Stops plugins, then closes the store if the runtime opened it. */
+  /** Stops the source, the plugins, then closes the store if the runtime opened it. */
   stop(): Promise<void>;
 }
 
@@ -47,9 +58,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       "database user is not a superuser: plpgsql and set_config stay open to plugin roles; the SQL guard still applies",
     );
   }
-  const log = new EventLog(store);
-  await log.open();
   const metrics = new Metrics();
+  const log = new EventLog(store, metrics);
+  await log.open();
   const plugins = new PluginHost({
     store,
     log,
@@ -60,9 +71,29 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     retry: opts.retry,
   });
   await plugins.start();
+  let sink: Sink = (events, letters) => log.append(events, letters);
+  let source: KafkaSource | null = null;
+  let producer: KafkaSink | null = null;
+  if (opts.kafka) {
+    const kafka = createKafka(opts.kafka, logger);
+    producer = new KafkaSink(kafka, opts.kafka, log);
+    await producer.start();
+    sink = producer.sink;
+    source = new KafkaSource({
+      kafka,
+      config: opts.kafka,
+      log,
+      metrics,
+      logger,
+      paused: () => plugins.maxLag > MAX_LAG,
+    });
+    await source.start();
+  }
   const app = createApp({
     store,
     log,
+    sink,
+    source,
     plugins,
     metrics,
     logger,
@@ -73,10 +104,14 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     app,
     store,
     log,
+    sink,
+    source,
     plugins,
     metrics,
     logger,
     async stop() {
+      await source?.stop();
+      await producer?.stop();
       await plugins.stop();
       if (ownsStore) await store.close();
     },

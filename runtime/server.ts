@@ -5,8 +5,9 @@
  */
 import { Hono } from "hono";
 import type { EventLog } from "./event_log.ts";
+import type { KafkaSource } from "./kafka/mod.ts";
 import { bearerToken, HttpError, matchesSecret, readJsonBody } from "./http.ts";
-import { batchItems, ingest, MAX_BODY_BYTES } from "./ingest.ts";
+import { batchItems, ingest, MAX_BODY_BYTES, type Sink } from "./ingest.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { PluginHost } from "./plugin/mod.ts";
@@ -16,6 +17,8 @@ import type { Store } from "./store/mod.ts";
 export interface ServerContext {
   store: Store;
   log: EventLog;
+  sink: Sink;
+  source: KafkaSource | null;
   plugins: PluginHost;
   metrics: Metrics;
   logger: Logger;
@@ -61,7 +64,7 @@ export function createApp(ctx: ServerContext): Hono {
 
   app.post("/v1/events", async (c) => {
     const items = batchItems(await readJsonBody(c.req.raw, MAX_BODY_BYTES));
-    return c.json(await ingest(ctx.log, items, ctx.metrics));
+    return c.json(await ingest(ctx.sink, items, ctx.metrics));
   });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
@@ -72,13 +75,18 @@ export function createApp(ctx: ServerContext): Hono {
     } catch (e) {
       problems.push(`store: ${(e as Error).message}`);
     }
+    if (ctx.source && !ctx.source.ready) problems.push("source: the Kafka consumer has not joined its group");
     if (!ctx.plugins.ready) problems.push("plugins: still loading");
     for (const p of ctx.plugins.list()) if (p.status === "failed") problems.push(`plugin ${p.name} failed: ${p.error}`);
     return problems.length ? c.json({ status: "not ready", problems }, 503) : c.json({ status: "ready" });
   });
   app.get("/metrics", (c) => c.text(ctx.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
 
-  app.get("/api/plugins", (c) => c.json({ plugins: ctx.plugins.list() }));
+  app.get("/api/plugins", (c) =>
+    c.json({
+      plugins: ctx.plugins.list(),
+      source: ctx.source ? { kind: "kafka", partitions: ctx.source.partitions() } : { kind: "http" },
+    }));
   app.get("/api/dead-letters", async (c) => {
     const limit = intParam(c.req.query("limit"), "limit", 100, 1, 1000);
     const stage = c.req.query("stage");

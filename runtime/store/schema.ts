@@ -40,6 +40,13 @@ create table if not exists host.checkpoints (
   updated_at timestamptz not null default now(),
   primary key (plugin, source)
 );
+create table if not exists host.source_offsets (
+  topic      text not null,
+  partition  int not null,
+  "offset"   bigint not null,
+  updated_at timestamptz not null default now(),
+  primary key (topic, partition)
+);
 create table if not exists host.migrations (
   plugin     text not null,
   name       text not null,

@@ -12,7 +12,14 @@ testEachBackend(
       const tables = await store.query<{ t: string }>(
         "select table_name as t from information_schema.tables where table_schema = 'host' order by 1",
       );
-      assert.deepEqual(tables.map((r) => r.t), ["checkpoints", "dead_letters", "events", "migrations", "plugins"]);
+      assert.deepEqual(tables.map((r) => r.t), [
+        "checkpoints",
+        "dead_letters",
+        "events",
+        "migrations",
+        "plugins",
+        "source_offsets",
+      ]);
       const role = `schema_test_${crypto.randomUUID().slice(0, 8)}`; // roles outlive a test database
       await store.exec(`create role ${role} nologin; create schema schema_test authorization ${role}`);
       for (
