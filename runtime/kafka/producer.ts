@@ -1,4 +1,4 @@
-import type { Kafka, Producer } from "kafkajs";
+import { type Kafka, Partitioners, type Producer } from "kafkajs";
 import type { KafkaConfig } from "../config.ts";
 import type { Event } from "../event.ts";
 import type { DeadLetter, EventLog } from "../event_log.ts";

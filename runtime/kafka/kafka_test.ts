@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { expectedOverview } from "../../plugins/stats/recompute.ts";
+import type { KafkaConfig } from "../config.ts";
+import type { Event } from "../event.ts";
+import type { Runtime } from "../runtime.ts";
+import { rng, Simulator } from "../simulator/mod.ts";
+import {
+  BACKENDS,
+  getJson,
+  pluginsFolder,
+  postJson,
+  REPO,
+  startTestRuntime,
+  waitFor,
+  waitForCatchUp,
+} from "../testing.ts";
+import { mockClusterAvailable, startMockCluster } from "./mock_cluster.ts";
+
+const TOPIC = "user-events";
+// Under CI the mock cluster must be buildable: a missing librdkafka fails the tests rather than skipping them.
+const ENABLED = Deno.env.get("CI") === "true" || await mockClusterAvailable();
+
+/**
+ * The mock cluster answers Metadata with controller id 0, a broker that does not exist, and kafkajs asks
+ * the controller for an idempotent producer's id: so against the mock the producer runs non-idempotent.
+ * Duplicates from retries would still count once: the log de-duplicates by event_id.
+ */
+function kafkaConfig(bootstrap: string): KafkaConfig {
+  return { brokers: [bootstrap], topics: [TOPIC], group: `g-${crypto.randomUUID().slice(0, 8)}`, idempotent: false };
+}
+
+function client(bootstrap: string): Kafka {
+  return new Kafka({ clientId: "test", brokers: [bootstrap], logLevel: logLevel.NOTHING });
+}
+
+/** Waits until the source has consumed everything in the topic and every plugin has caught up. */
+async function drained(rt: Runtime, kafka: Kafka, expectedInLog: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(TOPIC);
+    await waitFor("the source to reach the end of every partition", () => {
+      const consumed = rt.source!.partitions();
+      return ends.every((e) =>
+        Number(e.high) === 0 || consumed.find((p) => p.partition === e.partition)?.offset === Number(e.high) - 1
+      );
+    }, 60_000);
+  } finally {
+    await admin.disconnect();
+  }
+  await waitFor(`${expectedInLog} events in the log`, () => rt.log.head === expectedInLog);
+  await waitForCatchUp(rt);
+}
+
+for (const backend of BACKENDS) {
+  Deno.test({
+    name: `[${backend.name}] a history produced to Kafka, with duplicates and poison messages, lands exactly once`,
+    ignore: !ENABLED || !backend.enabled,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const cluster = await startMockCluster(1, { [TOPIC]: 4 });
+      const kafka = client(cluster.bootstrap);
+      const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+      const random = rng(17);
+      const events = new Simulator({ seed: 21, users: 150, start: new Date("2026-06-01T00:00:00Z") }).take(3000);
+      const poison: string[] = [];
+      const messages: { key: string; value: string }[] = [];
+      for (let i = 0; i < events.length; i += 3) {
+        const group = events.slice(i, i + 3);
+        // Most messages hold one event; some an array; some are re-sent (duplicates); some are poison.
+        if (random() < 0.2) messages.push({ key: group[0].user_id, value: JSON.stringify(group) });
+        else for (const e of group) messages.push({ key: e.user_id, value: JSON.stringify(e) });
+        if (random() < 0.05) messages.push({ key: group[0].user_id, value: JSON.stringify(group[0]) });
+        if (random() < 0.02) {
+          const bad = random() < 0.5 ? "{not json" : JSON.stringify({ ...group[0], event_id: `bad-${i}`, user_id: "" });
+          poison.push(bad);
+          messages.push({ key: group[0].user_id, value: bad });
+        }
+      }
+      for (let i = 0; i < messages.length; i += 500) {
+        await producer.send({ topic: TOPIC, messages: messages.slice(i, i + 500) });
+      }
+
+      const pluginsDir = await pluginsFolder([{ name: "stats", from: new URL("plugins/", REPO) }]);
+      const rt = await startTestRuntime(backend, { pluginsDir, kafka: kafkaConfig(cluster.bootstrap) });
+      try {
+        await drained(rt, kafka, events.length);
+        const ids = (await rt.store.query<{ event_id: string }>("select event_id from host.events")).map((r) =>
+          r.event_id
+        );
+        assert.deepEqual(ids.sort(), events.map((e) => e.event_id).sort());
+        assert.deepEqual((await getJson(rt, "/api/stats/overview")).body, await expectedOverview(rt.store, null, null));
+
+        const letters = (await getJson(rt, "/api/dead-letters?limit=1000")).body;
+        assert.ok(poison.length > 0);
+        assert.equal(letters.total, poison.length);
+        for (const l of letters.items) {
+          const { topic, partition, offset } = l.payload.kafka;
+          assert.equal(topic, TOPIC);
+          assert.ok(partition >= 0 && partition < 4 && offset >= 0);
+          assert.match(l.reason, new RegExp(`^${TOPIC}/${partition}@${offset}: `));
+        }
+        const { source } = (await getJson(rt, "/api/plugins")).body;
+        assert.equal(source.kind, "kafka");
+        assert.deepEqual(source.partitions.map((p: { partition: number; lag: number }) => [p.partition, p.lag]), [
+          [0, 0],
+          [1, 0],
+          [2, 0],
+          [3, 0],
+        ]);
+        assert.match(
+          await (await rt.app.request("/metrics")).text(),
+          /^source_partition_lag\{topic="user-events",partition="0"\} 0$/m,
+        );
+      } finally {
+        await rt.stop();
+        await producer.disconnect();
+        await cluster.stop();
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "with Kafka as the source, POST /v1/events answers after the broker acknowledged, and each event counts once",
+  ignore: !ENABLED,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startMockCluster(1, { [TOPIC]: 2 });
+    const kafka = client(cluster.bootstrap);
+    const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+    const rt = await startTestRuntime(BACKENDS[0], { pluginsDir, kafka: kafkaConfig(cluster.bootstrap) });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const batch: Event[] = new Simulator({ seed: 5 }).take(100);
+      const bad = { event_id: "no-user", type: "login", timestamp: "2026-01-01T00:00:00Z" };
+      const first = await postJson(rt, "/v1/events", [...batch, bad]);
+      assert.deepEqual(first.body, { accepted: 100, rejected: [{ index: 100, error: "user_id: is required" }] });
+      // Acknowledged means in Kafka already: the partitions' ends account for every accepted event.
+      const ends = await admin.fetchTopicOffsets(TOPIC);
+      assert.equal(ends.reduce((n, p) => n + Number(p.high), 0), 100);
+      assert.deepEqual((await postJson(rt, "/v1/events", batch)).body, { accepted: 100, rejected: [] });
+
+      await drained(rt, kafka, 100);
+      const counts = (await getJson(rt, "/api/counter/counts")).body.counts;
+      assert.equal(Object.values(counts as Record<string, number>).reduce((a, b) => a + b, 0), 100);
+      assert.equal((await getJson(rt, "/api/dead-letters")).body.total, 1);
+    } finally {
+      await admin.disconnect();
+      await rt.stop();
+      await cluster.stop();
+    }
+  },
+});
