@@ -9,10 +9,17 @@ Deno.test({
   // No Docker engine runs here: `config -q` validates the file; CI installs docker-compose for it.
   ignore: !available && Deno.env.get("CI") !== "true",
   async fn() {
-    const out = await new Deno.Command("docker-compose", { args: ["config", "-q"], cwd: REPO, stderr: "piped" }).output();
+    const out = await new Deno.Command("docker-compose", { args: ["config", "-q"], cwd: REPO, stderr: "piped" })
+      .output();
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     const compose = await Deno.readTextFile(new URL("docker-compose.yml", REPO));
-    for (const wiring of ["KAFKA_BROKERS: kafka:9092", "DATABASE_URL: postgres://", "KAFKA_PROCESS_ROLES: broker,controller"]) {
+    for (
+      const wiring of [
+        "KAFKA_BROKERS: kafka:9092",
+        "DATABASE_URL: postgres://",
+        "KAFKA_PROCESS_ROLES: broker,controller",
+      ]
+    ) {
       assert.ok(compose.includes(wiring), wiring);
     }
   },

@@ -15,6 +15,8 @@ const EnvSchema = z.object({
   KAFKA_BROKERS: z.string().optional(),
   KAFKA_TOPICS: list.default(["user-events"]),
   KAFKA_GROUP: z.string().min(1).default("analytics-runtime"),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number({ error: "must be a number of milliseconds" }).int()
+    .min(1000, "must be ≥ 1000 ms").max(300_000, "must be ≤ 300000 ms").default(10_000),
   KAFKA_IDEMPOTENT: z.enum(["true", "false"], { error: "must be true or false" }).default("true"),
   SIMULATE: z.coerce.number({ error: "must be a number of events per second" })
     .min(0, "must be ≥ 0 events per second").max(100_000, "must be ≤ 100000 events per second").optional(),
@@ -49,6 +51,8 @@ export interface KafkaConfig {
   group: string;
   /** Idempotent producer (on by default; off only for brokers that lack it). */
   idempotent: boolean;
+  /** How long the group waits for a silent member before handing its partitions to the others. */
+  sessionTimeoutMs: number;
 }
 
 /** Raised for invalid configuration; its message is the one line printed before exiting. */
@@ -73,6 +77,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     topics: e.KAFKA_TOPICS,
     group: e.KAFKA_GROUP,
     idempotent: e.KAFKA_IDEMPOTENT === "true",
+    sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
   };
   if (kafka && kafka.brokers.some((b) => !/^[^\s:/]+:\d{1,5}$/.test(b))) {
     throw new ConfigError(`Cannot start: KAFKA_BROKERS must be a comma list of host:port, got '${e.KAFKA_BROKERS}'`);

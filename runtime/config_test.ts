@@ -37,6 +37,7 @@ Deno.test("loadConfig() makes Kafka the source when KAFKA_BROKERS is set", () =>
     topics: ["a", "b"],
     group: "analytics-runtime",
     idempotent: true,
+    sessionTimeoutMs: 10_000,
   });
   assert.equal(c.simulate, 0); // not fully embedded
   assert.equal(loadConfig({ KAFKA_BROKERS: "k:1", KAFKA_IDEMPOTENT: "false" }).kafka?.idempotent, false);

@@ -42,7 +42,13 @@ export class KafkaSource {
 
   constructor(opts: KafkaSourceOptions) {
     this.#opts = opts;
-    this.#consumer = opts.kafka.consumer({ groupId: opts.config.group, maxBytesPerPartition: MAX_BODY_BYTES });
+    this.#consumer = opts.kafka.consumer({
+      groupId: opts.config.group,
+      maxBytesPerPartition: MAX_BODY_BYTES,
+      sessionTimeout: opts.config.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(opts.config.sessionTimeoutMs / 5)),
+      rebalanceTimeout: Math.max(opts.config.sessionTimeoutMs, 10_000),
+    });
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => this.#joined = true);
     this.#consumer.on(this.#consumer.events.CRASH, (e) => {
       this.#joined = false;

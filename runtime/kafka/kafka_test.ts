@@ -27,7 +27,13 @@ const ENABLED = Deno.env.get("CI") === "true" || await mockClusterAvailable();
  * Duplicates from retries would still count once: the log de-duplicates by event_id.
  */
 function kafkaConfig(bootstrap: string): KafkaConfig {
-  return { brokers: [bootstrap], topics: [TOPIC], group: `g-${crypto.randomUUID().slice(0, 8)}`, idempotent: false };
+  return {
+    brokers: [bootstrap],
+    topics: [TOPIC],
+    group: `g-${crypto.randomUUID().slice(0, 8)}`,
+    idempotent: false,
+    sessionTimeoutMs: 6000,
+  };
 }
 
 function client(bootstrap: string): Kafka {
