@@ -47,7 +47,8 @@ export class KafkaSource {
       maxBytesPerPartition: MAX_BODY_BYTES,
       sessionTimeout: opts.config.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(opts.config.sessionTimeoutMs / 5)),
-      rebalanceTimeout: Math.max(opts.config.sessionTimeoutMs, 10_000),
+      // A rebalance waits this long for members to rejoin: as long as a silent member may stay silent.
+      rebalanceTimeout: opts.config.sessionTimeoutMs,
     });
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => this.#joined = true);
     this.#consumer.on(this.#consumer.events.CRASH, (e) => {

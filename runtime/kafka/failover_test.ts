@@ -3,14 +3,26 @@ import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { expectedOverview } from "../../plugins/stats/recompute.ts";
 import { rng, Simulator } from "../simulator/mod.ts";
 import { openPglite, openPostgres } from "../store/mod.ts";
-import { type Backend, BACKENDS, type Json, pluginsFolder, REPO, type RuntimeProcess, spawnRuntime, waitFor } from "../testing.ts";
-import { mockClusterAvailable, type MockCluster, startMockCluster } from "./mock_cluster.ts";
+import {
+  type Backend,
+  BACKENDS,
+  type Json,
+  pluginsFolder,
+  REPO,
+  type RuntimeProcess,
+  spawnRuntime,
+  waitFor,
+} from "../testing.ts";
+import { type MockCluster, mockClusterAvailable, startMockCluster } from "./mock_cluster.ts";
 
 const TOPIC = "user-events";
 const ENABLED = Deno.env.get("CI") === "true" || await mockClusterAvailable();
 const [PGLITE, POSTGRES] = BACKENDS;
 
-/** Produces simulated events (and some re-sent duplicates) until stopped; remembers every acknowledged one. */
+/**
+ * Produces simulated events (and some re-sent duplicates, ~250 events/s) until stopped; remembers every
+ * acknowledged one. Kept modest: the mock cluster drops a partition's oldest messages past ~5 MB.
+ */
 function produceInBackground(producer: Producer, seed: number) {
   const sim = new Simulator({ seed, users: 120, start: new Date("2026-07-01T00:00:00Z") });
   const random = rng(seed);
@@ -18,14 +30,14 @@ function produceInBackground(producer: Producer, seed: number) {
   let running = true;
   const done = (async () => {
     while (running) {
-      const batch = sim.take(80);
+      const batch = sim.take(50);
       const dups = batch.filter(() => random() < 0.05);
       await producer.send({
         topic: TOPIC,
         messages: [...batch, ...dups].map((e) => ({ key: e.user_id, value: JSON.stringify(e) })),
       });
       for (const e of batch) acked.add(e.event_id);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 200));
     }
   })();
   return {
@@ -56,7 +68,7 @@ async function setup(backend: Backend): Promise<Setup> {
     KAFKA_TOPICS: TOPIC,
     KAFKA_GROUP: `g-${crypto.randomUUID().slice(0, 8)}`,
     KAFKA_IDEMPOTENT: "false", // the mock's metadata names no controller (see kafka_test.ts)
-    KAFKA_SESSION_TIMEOUT_MS: "6000",
+    KAFKA_SESSION_TIMEOUT_MS: "3000",
     PLUGINS_DIR: await pluginsFolder([{ name: "stats", from: new URL("plugins/", REPO) }]),
     DATA_DIR: db.dataDir,
     ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
@@ -72,7 +84,9 @@ async function drained(rt: RuntimeProcess, kafka: Kafka): Promise<Json> {
   await admin.disconnect();
   return await waitFor("the runtime to drain the topic", async () => {
     const body = await (await fetch(`${rt.url}/api/plugins`)).json();
-    const stored = new Map(body.source.partitions.map((p: { partition: number; offset: number }) => [p.partition, p.offset]));
+    const stored = new Map(
+      body.source.partitions.map((p: { partition: number; offset: number }) => [p.partition, p.offset]),
+    );
     const consumed = ends.every((e) => Number(e.high) === 0 || stored.get(e.partition) === Number(e.high) - 1);
     return consumed && body.plugins.every((p: { lag: number; status: string }) => p.lag === 0 && p.status === "running")
       ? body
@@ -105,7 +119,8 @@ async function finish(s: Setup, rt: RuntimeProcess, acked: Set<string>): Promise
 
 for (const backend of [PGLITE, POSTGRES]) {
   Deno.test({
-    name: `[${backend.name}] Kafka source: SIGKILL at random points mid-stream, 10 rounds, loses and double-counts nothing`,
+    name:
+      `[${backend.name}] Kafka source: SIGKILL at random points mid-stream, 10 rounds, loses and double-counts nothing`,
     ignore: !ENABLED || !backend.enabled,
     sanitizeOps: false,
     sanitizeResources: false,
@@ -130,7 +145,8 @@ for (const backend of [PGLITE, POSTGRES]) {
 }
 
 Deno.test({
-  name: "[postgres] two runtimes in one group split the partitions; killing one hands its partitions over, totals exact",
+  name:
+    "[postgres] two runtimes in one group split the partitions; killing one hands its partitions over, totals exact",
   ignore: !ENABLED || !POSTGRES.enabled,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -141,9 +157,14 @@ Deno.test({
     const b = spawnRuntime(s.env);
     await Promise.all([a.ready(), b.ready()]);
     const partitionsOf = async (rt: RuntimeProcess) =>
-      (await (await fetch(`${rt.url}/api/plugins`)).json()).source.partitions.map((p: { partition: number }) => p.partition);
+      (await (await fetch(`${rt.url}/api/plugins`)).json()).source.partitions.map((p: { partition: number }) =>
+        p.partition
+      );
     // Both take part: each consumes some of the four partitions.
-    await waitFor("both runtimes to consume", async () => (await partitionsOf(a)).length > 0 && (await partitionsOf(b)).length > 0);
+    await waitFor(
+      "both runtimes to consume",
+      async () => (await partitionsOf(a)).length > 0 && (await partitionsOf(b)).length > 0,
+    );
     a.child.kill("SIGKILL");
     await a.child.status;
     await new Promise((r) => setTimeout(r, 1000));
@@ -165,7 +186,10 @@ Deno.test({
     const acked = new Set<string>();
     const send = async (n: number) => {
       const events = sim.take(n);
-      await s.producer.send({ topic: TOPIC, messages: events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })) });
+      await s.producer.send({
+        topic: TOPIC,
+        messages: events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })),
+      });
       for (const e of events) acked.add(e.event_id);
     };
     await send(400);
