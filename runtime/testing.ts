@@ -173,21 +173,33 @@ export function spawnRuntime(env: Record<string, string>): RuntimeProcess {
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: REPO,
-    env: { SIMULATE: "0", LOG_LEVEL: "error", ...env, PORT: String(port), HOST: "127.0.0.1" },
+    env: { SIMULATE: "0", LOG_LEVEL: "warn", ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdout: "null",
-    stderr: Deno.env.get("TEST_LOG") ? "inherit" : "null",
+    stderr: "piped",
   }).spawn();
+  // Keep the last lines it logged, to say why when it does not come up.
+  const tail: string[] = [];
+  const echo = Deno.env.get("TEST_LOG") !== undefined;
+  (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      if (echo) console.error(chunk.trimEnd());
+      tail.push(...chunk.split("\n").filter((l) => l.trim() !== ""));
+      tail.splice(0, Math.max(0, tail.length - 20));
+    }
+  })();
+  let exited: Deno.CommandStatus | null = null;
+  child.status.then((s) => exited = s);
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
     child,
     ready: (timeoutMs = 60_000) =>
-      waitFor(
-        `runtime at ${url} to be ready`,
-        async () => (await fetch(`${url}/readyz`).then((r) => r.body?.cancel().then(() => r.ok))),
-        timeoutMs,
-      )
-        .then(() => {}),
+      waitFor(`runtime at ${url} to be ready`, async () => {
+        if (exited) throw new Error(`it exited with code ${exited.code}:\n${tail.join("\n")}`);
+        return await fetch(`${url}/readyz`).then((r) => r.body?.cancel().then(() => r.ok));
+      }, timeoutMs).then(() => {}, (e) => {
+        throw new Error(`${e.message}\nits last log lines:\n${tail.join("\n")}`);
+      }),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { KafkaConfig } from "../config.ts";
 import type { Event } from "../event.ts";
 import { type DeadLetter, type EventLog, SourceMoved } from "../event_log.ts";
@@ -37,7 +37,8 @@ export interface KafkaSourceOptions {
 export class KafkaSource {
   readonly #opts: KafkaSourceOptions;
   readonly #consumer: Consumer;
-  readonly #partitions = new Map<string, PartitionState>();
+  readonly #admin: Admin;
+  #partitions = new Map<string, PartitionState>();
   #joined = false;
 
   constructor(opts: KafkaSourceOptions) {
@@ -50,7 +51,13 @@ export class KafkaSource {
       // A rebalance waits this long for members to rejoin: as long as a silent member may stay silent.
       rebalanceTimeout: opts.config.sessionTimeoutMs,
     });
-    this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => this.#joined = true);
+    this.#admin = opts.kafka.admin();
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, (e) => {
+      this.#assigned(e.payload.memberAssignment).then(
+        () => this.#joined = true,
+        (err) => opts.logger.error("cannot read the assigned partitions' offsets", { error: String(err) }),
+      );
+    });
     this.#consumer.on(this.#consumer.events.CRASH, (e) => {
       this.#joined = false;
       opts.logger.error("kafka consumer crashed; kafkajs restarts it", { error: String(e.payload.error) });
@@ -75,6 +82,7 @@ export class KafkaSource {
 
   /** Connects, joins the group and starts consuming. */
   async start(): Promise<void> {
+    await this.#admin.connect();
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topics: this.#opts.config.topics, fromBeginning: true });
     await this.#consumer.run({
@@ -88,7 +96,26 @@ export class KafkaSource {
   /** Finishes the batch in hand, commits, and leaves the group. */
   async stop(): Promise<void> {
     await this.#consumer.disconnect();
+    await this.#admin.disconnect();
     this.#joined = false;
+  }
+
+  /** After a rebalance: the partitions now this process's, with their stored offsets and lag. */
+  async #assigned(assignment: Record<string, number[]>): Promise<void> {
+    const next = new Map<string, PartitionState>();
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      const ends = await this.#admin.fetchTopicOffsets(topic);
+      for (const partition of partitions) {
+        const key = `${topic}/${partition}`;
+        const offset = Math.max(
+          await this.#opts.log.sourceOffset(topic, partition),
+          this.#partitions.get(key)?.offset ?? -1,
+        );
+        const high = Number(ends.find((e) => e.partition === partition)?.high ?? 0);
+        next.set(key, { topic, partition, offset, lag: Math.max(0, high - offset - 1) });
+      }
+    }
+    this.#partitions = next;
   }
 
   async #onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {

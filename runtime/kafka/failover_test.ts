@@ -82,8 +82,9 @@ async function drained(rt: RuntimeProcess, kafka: Kafka): Promise<Json> {
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(TOPIC);
   await admin.disconnect();
+  let last: Json = null;
   return await waitFor("the runtime to drain the topic", async () => {
-    const body = await (await fetch(`${rt.url}/api/plugins`)).json();
+    const body = last = await (await fetch(`${rt.url}/api/plugins`)).json();
     const stored = new Map(
       body.source.partitions.map((p: { partition: number; offset: number }) => [p.partition, p.offset]),
     );
@@ -91,7 +92,9 @@ async function drained(rt: RuntimeProcess, kafka: Kafka): Promise<Json> {
     return consumed && body.plugins.every((p: { lag: number; status: string }) => p.lag === 0 && p.status === "running")
       ? body
       : null;
-  }, 90_000);
+  }, 90_000).catch((e) => {
+    throw new Error(`${e.message}; ends ${JSON.stringify(ends)}; last /api/plugins ${JSON.stringify(last)}`);
+  });
 }
 
 /** Every acknowledged event is in the log, once, and stats equal a recomputation from the log. */
