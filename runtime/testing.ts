@@ -187,20 +187,26 @@ export function spawnRuntime(env: Record<string, string>): RuntimeProcess {
       tail.splice(0, Math.max(0, tail.length - 20));
     }
   })();
-  let exited: Deno.CommandStatus | null = null;
-  child.status.then((s) => exited = s);
   const url = `http://127.0.0.1:${port}`;
-  return {
-    url,
-    child,
-    ready: (timeoutMs = 60_000) =>
-      waitFor(`runtime at ${url} to be ready`, async () => {
-        if (exited) throw new Error(`it exited with code ${exited.code}:\n${tail.join("\n")}`);
-        return await fetch(`${url}/readyz`).then((r) => r.body?.cancel().then(() => r.ok));
-      }, timeoutMs).then(() => {}, (e) => {
-        throw new Error(`${e.message}\nits last log lines:\n${tail.join("\n")}`);
-      }),
+  const ready = (timeoutMs = 60_000) => {
+    let up = false;
+    const exited = child.status.then((status) => {
+      if (!up) throw new Error(`runtime at ${url} exited with code ${status.code}:\n${tail.join("\n")}`);
+    });
+    const polled = waitFor(
+      `runtime at ${url} to be ready`,
+      () => fetch(`${url}/readyz`).then((r) => r.body?.cancel().then(() => r.ok)),
+      timeoutMs,
+    ).then(() => {
+      up = true;
+    }, (e) => {
+      throw new Error(`${e.message}\nits last log lines:\n${tail.join("\n")}`);
+    });
+    const first = Promise.race([polled, exited]);
+    exited.catch(() => {}); // a later exit (the test stopping it) is no one's error
+    return first;
   };
+  return { url, child, ready };
 }
 
 /** Registers `fn` as one test per backend, named `[backend] name`; ignored where the backend is not enabled. */
