@@ -26,6 +26,8 @@ export interface RuntimeOptions {
   apiTokens?: string[];
   pluginSettings?: Record<string, unknown>;
   retry?: Partial<RetryPolicy>;
+  /** Sources pause while the slowest plugin lags the log by more than this (default {@linkcode MAX_LAG}). */
+  maxLag?: number;
   logger?: Logger;
   /** An already open store (tests), left open by {@linkcode Runtime.stop}. */
   store?: Store;
@@ -71,6 +73,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     retry: opts.retry,
   });
   await plugins.start();
+  const maxLag = opts.maxLag ?? MAX_LAG;
   let sink: Sink = (events, letters) => log.append(events, letters);
   let source: KafkaSource | null = null;
   let producer: KafkaSink | null = null;
@@ -85,7 +88,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       log,
       metrics,
       logger,
-      paused: () => plugins.maxLag > MAX_LAG,
+      paused: () => plugins.maxLag > maxLag,
     });
     await source.start();
   }

@@ -163,3 +163,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "the Kafka source waits while a plugin lags too far behind, then resumes: nothing piles up, nothing is lost",
+  ignore: !ENABLED,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startMockCluster(1, { [TOPIC]: 4 });
+    const kafka = client(cluster.bootstrap);
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const events = new Simulator({ seed: 13 }).take(1200);
+    await producer.send({ topic: TOPIC, messages: events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })) });
+    const pluginsDir = await pluginsFolder([{ name: "slow" }]);
+    const rt = await startTestRuntime(BACKENDS[0], { pluginsDir, kafka: kafkaConfig(cluster.bootstrap), maxLag: 50 });
+    try {
+      // Sample while the slow plugin works through the backlog: the log must stop growing while it lags.
+      let heldBack = 0;
+      await waitFor("the slow plugin to finish", async () => {
+        const [slow] = rt.plugins.list();
+        if (slow.lag > 50 && rt.log.head < events.length) heldBack++;
+        await new Promise((r) => setTimeout(r, 50));
+        return rt.log.head === events.length && slow.lag === 0;
+      }, 120_000);
+      assert.ok(heldBack > 10, `the source was seen waiting ${heldBack} times`);
+      assert.equal((await rt.store.query("select count(*)::int8 as n from slow.seen"))[0].n, events.length);
+    } finally {
+      await rt.stop();
+      await producer.disconnect();
+      await cluster.stop();
+    }
+  },
+});
