@@ -17,7 +17,8 @@ export class KafkaSink {
   constructor(kafka: Kafka, config: KafkaConfig, log: EventLog) {
     this.#producer = kafka.producer({
       idempotent: config.idempotent,
-      maxInFlightRequests: config.idempotent ? 5 : undefined,
+      // Java-compatible murmur2 on the key: a user lands in the same partition as with other clients.
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.#topic = config.topics[0];
     this.#log = log;
