@@ -133,6 +133,12 @@ export function validateEvent(raw: unknown): Validated {
       return { ok: false, error: "properties.amount: a purchase needs an amount (or items with price and quantity)" };
     }
     properties.amount = round2(properties.items.reduce((sum, i) => sum + i.price * i.quantity, 0));
+    if (!Number.isFinite(properties.amount)) {
+      return {
+        ok: false,
+        error: "properties.items: the purchase's amount (Σ price × quantity) is not a finite number",
+      };
+    }
   }
   const event: Event = {
     event_id: e.event_id,
@@ -142,6 +148,11 @@ export function validateEvent(raw: unknown): Validated {
     properties,
   };
   if (e.session_id !== undefined) event.session_id = e.session_id;
+  // Normalizing can add bytes (milliseconds, a computed amount): the stored form must fit too.
+  const stored = jsonSize(event);
+  if (stored > MAX_EVENT_BYTES) {
+    return { ok: false, error: `event is ${stored} bytes once normalized, over the ${MAX_EVENT_BYTES} byte limit` };
+  }
   return { ok: true, event };
 }
 

@@ -238,13 +238,17 @@ export class EventLog {
 
 /** Moves a partition's stored offset from `from` to `to`, or throws {@linkcode SourceMoved}. */
 async function moveOffset(tx: Sql, s: SourceRange): Promise<void> {
-  const moved = await tx.query(
-    `insert into host.source_offsets (topic, partition, "offset") values ($1, $2, $4)
-     on conflict (topic, partition) do update set "offset" = excluded."offset", updated_at = now()
-       where source_offsets."offset" = $3
-     returning "offset"`,
-    [s.topic, s.partition, s.from, s.to],
-  );
+  const moved = s.from === -1
+    ? await tx.query(
+      `insert into host.source_offsets (topic, partition, "offset") values ($1, $2, $3)
+       on conflict (topic, partition) do nothing returning "offset"`,
+      [s.topic, s.partition, s.to],
+    )
+    : await tx.query(
+      `update host.source_offsets set "offset" = $4, updated_at = now()
+       where topic = $1 and partition = $2 and "offset" = $3 returning "offset"`,
+      [s.topic, s.partition, s.from, s.to],
+    );
   if (moved.length === 0) throw new SourceMoved(`${s.topic}/${s.partition}: stored offset is no longer ${s.from}`);
 }
 
@@ -254,8 +258,8 @@ export async function insertDeadLetters(sql: Sql, letters: DeadLetter[]): Promis
     `insert into host.dead_letters (stage, reason, payload)
      select stage, reason, payload::jsonb from unnest($1::text[], $2::text[], $3::text[]) as x(stage, reason, payload)`,
     [
-      letters.map((l) => l.stage),
-      letters.map((l) => l.reason),
+      letters.map((l) => toStorable(l.stage)),
+      letters.map((l) => toStorable(l.reason)),
       letters.map((l) => JSON.stringify(toStorable(l.payload ?? null))),
     ],
   );

@@ -51,8 +51,23 @@ Deno.test("validateEvent() rejects what the design forbids, saying why", () => {
     [{ ...base, timestamp: "0000-06-01T00:00:00Z" }, "timestamp: must be within the years 1 to 9999 UTC"],
     [{ ...base, timestamp: "9999-12-31T23:59:59-01:00" }, "timestamp: must be within the years 1 to 9999 UTC"],
     [{ ...base, properties: { a: deep(40) } }, "event nests deeper than 32 levels"],
+    [
+      { ...base, type: "purchase", properties: { items: [{ price: 1e308, quantity: 10 }] } },
+      "properties.items: the purchase's amount (Σ price × quantity) is not a finite number",
+    ],
   ];
   for (const [raw, error] of cases) assert.deepEqual(validateEvent(raw), { ok: false, error });
+});
+
+Deno.test("validateEvent() measures the normalized form too: what it accepts, it accepts again", () => {
+  const raw = { ...base, timestamp: "2026-01-31T12:00:00Z" }; // gains ".000" when normalized
+  const pad = 32 * 1024 - JSON.stringify({ ...raw, properties: { note: "" } }).length;
+  const exact = { ...raw, properties: { note: "x".repeat(pad) } };
+  assert.equal(JSON.stringify(exact).length, 32 * 1024);
+  const v = validateEvent(exact);
+  assert.deepEqual(v, { ok: false, error: "event is 32772 bytes once normalized, over the 32768 byte limit" });
+  const fits = validateEvent({ ...exact, properties: { note: "x".repeat(pad - 4) } });
+  assert.ok(fits.ok && validateEvent(fits.event).ok); // a canonical event validates as itself
 });
 
 Deno.test("validateEvent() rejects an event over 32 KiB serialized", () => {

@@ -42,8 +42,15 @@ if (config.simulate > 0) {
   }).catch((e) => logger.error("simulator stopped", { error: (e as Error).message }));
 }
 
+/** Longest a graceful shutdown may take before the process exits anyway (the log is durable). */
+const SHUTDOWN_TIMEOUT_MS = 30_000;
+
 async function shutdown(signal: string) {
   logger.info("shutting down", { signal });
+  setTimeout(() => {
+    logger.error("shutdown took too long; exiting", { timeoutMs: SHUTDOWN_TIMEOUT_MS });
+    Deno.exit(1);
+  }, SHUTDOWN_TIMEOUT_MS);
   stopping.abort();
   await simulation;
   await server.shutdown();

@@ -39,6 +39,11 @@ export class Metrics {
     });
   }
 
+  /** Removes every series of a family (before a collector sets the current ones). */
+  clear(name: string): void {
+    this.#families.get(name)?.series.clear();
+  }
+
   /** Registers a function that refreshes gauges just before rendering. */
   collect(fn: () => void): void {
     this.#collectors.push(fn);

@@ -81,7 +81,10 @@ for (const backend of BACKENDS) {
         else for (const e of group) messages.push({ key: e.user_id, value: JSON.stringify(e) });
         if (random() < 0.05) messages.push({ key: group[0].user_id, value: JSON.stringify(group[0]) });
         if (random() < 0.02) {
-          const bad = random() < 0.5 ? "{not json" : JSON.stringify({ ...group[0], event_id: `bad-${i}`, user_id: "" });
+          const r = random();
+          const bad = r < 0.4 ? "{not json" : r < 0.6
+            ? "x\u0000" // not JSON, and the parser's message quotes the NUL back
+            : JSON.stringify({ ...group[0], event_id: `bad-${i}`, user_id: "" });
           poison.push(bad);
           messages.push({ key: group[0].user_id, value: bad });
         }
@@ -191,6 +194,41 @@ Deno.test({
       assert.equal((await rt.store.query("select count(*)::int8 as n from slow.seen"))[0].n, events.length);
     } finally {
       await rt.stop();
+      await producer.disconnect();
+      await cluster.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a new database joining an old consumer group reads the topic again from its own stored offsets",
+  ignore: !ENABLED,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startMockCluster(1, { [TOPIC]: 2 });
+    const kafka = client(cluster.bootstrap);
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const sim = new Simulator({ seed: 77 });
+    const send = (events: Event[]) =>
+      producer.send({ topic: TOPIC, messages: events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })) });
+    await send(sim.take(300));
+    const config = kafkaConfig(cluster.bootstrap);
+    const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+    try {
+      const first = await startTestRuntime(BACKENDS[0], { pluginsDir, kafka: config });
+      await drained(first, kafka, 300);
+      await first.stop(); // the group's committed offsets are now at the end of the topic
+      const second = await startTestRuntime(BACKENDS[0], { pluginsDir, kafka: config }); // a fresh database
+      try {
+        await drained(second, kafka, 300);
+        await send(sim.take(100));
+        await drained(second, kafka, 400);
+      } finally {
+        await second.stop();
+      }
+    } finally {
       await producer.disconnect();
       await cluster.stop();
     }

@@ -31,13 +31,15 @@ export class KafkaSink {
 
   /** The sink for {@linkcode ingest}. */
   readonly sink: Sink = async (events: Event[], deadLetters: DeadLetter[]) => {
+    if (events.length > 0) {
+      await this.#producer.send({
+        topic: this.#topic,
+        acks: -1,
+        messages: events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })),
+      });
+    }
+    // After the send: a client retrying a failed request must not find its rejects stored twice.
     if (deadLetters.length > 0) await this.#log.append([], deadLetters);
-    if (events.length === 0) return;
-    await this.#producer.send({
-      topic: this.#topic,
-      acks: -1,
-      messages: events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })),
-    });
   };
 
   /** Flushes and disconnects. */
