@@ -40,15 +40,19 @@ async function queue(batch: Event[], env: Env): Promise<void> {
   const explicit = batch.filter((e) => e.session_id !== undefined);
   if (explicit.length > 0) {
     await env.db.sql`
-      insert into sessions (user_id, session_key, explicit, started_at, ended_at, events)
-      select user_id, 's:' || sid, true, min(ts), max(ts), count(*)
+      insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, has_cart, has_purchase)
+      select user_id, 's:' || sid, true, min(ts), max(ts), count(*),
+        bool_or(type = 'add_to_cart'), bool_or(type = 'purchase')
       from unnest(${explicit.map((e) => e.user_id)}::text[], ${explicit.map((e) => e.session_id)}::text[],
-                  ${explicit.map((e) => e.timestamp)}::timestamptz[]) as e(user_id, sid, ts)
+                  ${explicit.map((e) => e.timestamp)}::timestamptz[], ${explicit.map((e) => e.type)}::text[])
+        as e(user_id, sid, ts, type)
       group by 1, 2
       on conflict (user_id, session_key) do update set
         started_at = least(sessions.started_at, excluded.started_at),
         ended_at = greatest(sessions.ended_at, excluded.ended_at),
-        events = sessions.events + excluded.events`;
+        events = sessions.events + excluded.events,
+        has_cart = sessions.has_cart or excluded.has_cart,
+        has_purchase = sessions.has_purchase or excluded.has_purchase`;
   }
   await inferSessions(env.db, batch.filter((e) => e.session_id === undefined));
 }
@@ -56,26 +60,39 @@ async function queue(batch: Event[], env: Env): Promise<void> {
 /** Merges events without a session_id into their users' inferred sessions. */
 async function inferSessions(db: Db, events: Event[]): Promise<void> {
   if (events.length === 0) return;
-  const byUser = new Map<string, number[]>();
+  const intervals = new Map<string, Interval[]>();
   for (const e of events) {
-    const list = byUser.get(e.user_id) ?? [];
-    list.push(Date.parse(e.timestamp));
-    byUser.set(e.user_id, list);
+    const t = Date.parse(e.timestamp);
+    const list = intervals.get(e.user_id) ?? [];
+    list.push({ start: t, end: t, events: 1, cart: e.type === "add_to_cart", purchase: e.type === "purchase" });
+    intervals.set(e.user_id, list);
   }
-  const ids = [...byUser.keys()];
-  const lo = ids.map((u) => new Date(Math.min(...byUser.get(u)!)).toISOString());
-  const hi = ids.map((u) => new Date(Math.max(...byUser.get(u)!)).toISOString());
+  const ids = [...intervals.keys()];
+  const lo = ids.map((u) => new Date(Math.min(...intervals.get(u)!.map((i) => i.start))).toISOString());
+  const hi = ids.map((u) => new Date(Math.max(...intervals.get(u)!.map((i) => i.start))).toISOString());
   const existing = await db.sql<
-    { user_id: string; session_key: string; started_at: string; ended_at: string; events: number }
+    {
+      user_id: string;
+      session_key: string;
+      started_at: string;
+      ended_at: string;
+      events: number;
+      has_cart: boolean;
+      has_purchase: boolean;
+    }
   >`
-    select s.user_id, s.session_key, s.started_at, s.ended_at, s.events
+    select s.user_id, s.session_key, s.started_at, s.ended_at, s.events, s.has_cart, s.has_purchase
     from sessions s join unnest(${ids}::text[], ${lo}::timestamptz[], ${hi}::timestamptz[]) as r(user_id, lo, hi)
       on s.user_id = r.user_id
     where not s.explicit and s.ended_at > r.lo - interval '30 minutes' and s.started_at < r.hi + interval '30 minutes'`;
-  const intervals = new Map<string, Interval[]>();
-  for (const [u, times] of byUser) intervals.set(u, times.map((t) => ({ start: t, end: t, events: 1 })));
   for (const s of existing) {
-    intervals.get(s.user_id)!.push({ start: Date.parse(s.started_at), end: Date.parse(s.ended_at), events: s.events });
+    intervals.get(s.user_id)!.push({
+      start: Date.parse(s.started_at),
+      end: Date.parse(s.ended_at),
+      events: s.events,
+      cart: s.has_cart,
+      purchase: s.has_purchase,
+    });
   }
   if (existing.length > 0) {
     await db.sql`
@@ -85,11 +102,13 @@ async function inferSessions(db: Db, events: Event[]): Promise<void> {
   }
   const rows = [...intervals].flatMap(([user, list]) => mergeSessions(list).map((i) => ({ user, ...i })));
   await db.sql`
-    insert into sessions (user_id, session_key, explicit, started_at, ended_at, events)
-    select user_id, 'a:' || start_ms, false, to_timestamp(start_ms / 1000.0), to_timestamp(end_ms / 1000.0), events
+    insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, has_cart, has_purchase)
+    select user_id, 'a:' || start_ms, false, to_timestamp(start_ms / 1000.0), to_timestamp(end_ms / 1000.0), events,
+      cart, purchase
     from unnest(${rows.map((r) => r.user)}::text[], ${rows.map((r) => r.start)}::int8[],
-                ${rows.map((r) => r.end)}::int8[], ${rows.map((r) => r.events)}::int8[])
-      as r(user_id, start_ms, end_ms, events)`;
+                ${rows.map((r) => r.end)}::int8[], ${rows.map((r) => r.events)}::int8[],
+                ${rows.map((r) => r.cart)}::boolean[], ${rows.map((r) => r.purchase)}::boolean[])
+      as r(user_id, start_ms, end_ms, events, cart, purchase)`;
 }
 
 /** Parses an optional ISO timestamp query parameter; throws a message for the 400. */
@@ -117,7 +136,7 @@ app.get("/overview", async (c) => {
   const db = c.env.db;
   const inRange = `($1::timestamptz is null or minute >= date_trunc('minute', $1::timestamptz, 'UTC'))
                    and ($2::timestamptz is null or minute < $2::timestamptz)`;
-  const [types, [{ users }], [{ sessions }]] = await Promise.all([
+  const [types, [{ users }], [{ sessions, carted, abandoned }]] = await Promise.all([
     db.query<{ type: string; events: number; revenue: number }>(
       `select type, sum(events)::int8 as events, sum(revenue) as revenue from minute_counts where ${inRange} group by type`,
       [from, to],
@@ -128,8 +147,10 @@ app.get("/overview", async (c) => {
         `select count(distinct user_id)::int8 as users from user_minutes where ${inRange}`,
         [from, to],
       ),
-    db.query<{ sessions: number }>(
-      `select count(*)::int8 as sessions from sessions
+    db.query<{ sessions: number; carted: number; abandoned: number }>(
+      `select count(*)::int8 as sessions, count(*) filter (where has_cart)::int8 as carted,
+         count(*) filter (where has_cart and not has_purchase)::int8 as abandoned
+       from sessions
        where ($1::timestamptz is null or ended_at >= date_trunc('minute', $1::timestamptz, 'UTC'))
          and ($2::timestamptz is null or date_trunc('minute', started_at, 'UTC') < $2::timestamptz)`,
       [from, to],
@@ -143,17 +164,37 @@ app.get("/overview", async (c) => {
     events += t.events;
     revenue += t.revenue;
   }
+  const purchases = byType.purchase ?? 0;
+  const views = (byType.page_view ?? 0) + (byType.product_view ?? 0);
+  const carts = byType.add_to_cart ?? 0;
   return c.json({
     from,
     to,
     events,
     users,
     sessions,
-    purchases: byType.purchase ?? 0,
-    revenue: Math.round(revenue * 100) / 100,
+    purchases,
+    revenue: round(revenue, 2),
     by_type: byType,
+    conversion_rate: ratio(purchases, views),
+    cart_rate: ratio(carts, views),
+    checkout_rate: ratio(purchases, carts),
+    cart_abandonment_rate: ratio(abandoned, carted),
+    aov: round(purchases ? revenue / purchases : 0, 2),
+    revenue_per_user: round(users ? revenue / users : 0, 2),
   });
 });
+
+/** `x` rounded to `digits` decimals. */
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** `a / b` to 4 decimals; 0 when `b` is 0. */
+function ratio(a: number, b: number): number {
+  return b === 0 ? 0 : round(a / b, 4);
+}
 
 app.get("/users/:user_id", async (c) => {
   const [user] = await c.env.db.sql<{

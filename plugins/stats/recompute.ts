@@ -7,15 +7,19 @@ import type { Sql } from "../../runtime/store/mod.ts";
 /** The offline truth: sessions recomputed from the raw log with window functions, not the plugin's code. */
 const SESSIONS_SQL = `
   with implicit as (
-    select user_id, ts, ts - lag(ts) over (partition by user_id order by ts) >= interval '30 minutes'
+    select user_id, ts, type, ts - lag(ts) over (partition by user_id order by ts) >= interval '30 minutes'
              or lag(ts) over (partition by user_id order by ts) is null as starts
     from host.events where body->>'session_id' is null
   ), numbered as (
-    select user_id, ts, sum(case when starts then 1 else 0 end) over (partition by user_id order by ts) as n from implicit
+    select user_id, ts, type, sum(case when starts then 1 else 0 end) over (partition by user_id order by ts) as n
+    from implicit
   )
-  select user_id, min(ts) as started_at, max(ts) as ended_at from numbered group by user_id, n
+  select user_id, min(ts) as started_at, max(ts) as ended_at,
+    bool_or(type = 'add_to_cart') as has_cart, bool_or(type = 'purchase') as has_purchase
+  from numbered group by user_id, n
   union all
-  select user_id, min(ts), max(ts) from host.events where body->>'session_id' is not null
+  select user_id, min(ts), max(ts), bool_or(type = 'add_to_cart'), bool_or(type = 'purchase')
+  from host.events where body->>'session_id' is not null
   group by user_id, body->>'session_id'`;
 
 /** `/overview` recomputed from `host.events`. */
@@ -34,12 +38,19 @@ export async function expectedOverview(sql: Sql, from: string | null, to: string
     `select type, count(*)::int8 as n from host.events where ${inRange} group by type order by type`,
     [from, to],
   );
-  const [{ sessions }] = await sql.query<{ sessions: number }>(
-    `select count(*)::int8 as sessions from (${SESSIONS_SQL}) s
+  const [{ sessions, carted, abandoned }] = await sql.query<{ sessions: number; carted: number; abandoned: number }>(
+    `select count(*)::int8 as sessions, count(*) filter (where has_cart)::int8 as carted,
+       count(*) filter (where has_cart and not has_purchase)::int8 as abandoned
+     from (${SESSIONS_SQL}) s
      where ($1::timestamptz is null or ended_at >= date_trunc('minute', $1::timestamptz, 'UTC'))
        and ($2::timestamptz is null or date_trunc('minute', started_at, 'UTC') < $2::timestamptz)`,
     [from, to],
   );
+  const byType: Record<string, number> = Object.fromEntries(types.map((t) => [t.type, t.n]));
+  const views = (byType.page_view ?? 0) + (byType.product_view ?? 0);
+  const carts = byType.add_to_cart ?? 0;
+  const r4 = (a: number, b: number) => b === 0 ? 0 : Math.round((a / b) * 1e4) / 1e4;
+  const r2 = (x: number) => Math.round(x * 100) / 100;
   return {
     from,
     to,
@@ -47,8 +58,14 @@ export async function expectedOverview(sql: Sql, from: string | null, to: string
     users: totals.users,
     sessions,
     purchases: totals.purchases,
-    revenue: Math.round(totals.revenue * 100) / 100,
-    by_type: Object.fromEntries(types.map((t) => [t.type, t.n])),
+    revenue: r2(totals.revenue),
+    by_type: byType,
+    conversion_rate: r4(totals.purchases, views),
+    cart_rate: r4(carts, views),
+    checkout_rate: r4(totals.purchases, carts),
+    cart_abandonment_rate: r4(abandoned, carted),
+    aov: r2(totals.purchases ? totals.revenue / totals.purchases : 0),
+    revenue_per_user: r2(totals.users ? totals.revenue / totals.users : 0),
   };
 }
 

@@ -1,11 +1,15 @@
 /** Thirty minutes of inactivity end an inferred session: a gap of 30 minutes or more starts a new one. */
 export const SESSION_GAP_MS = 30 * 60 * 1000;
 
-/** A session as an interval of event time with its event count. */
+/** A session as an interval of event time with its event count and the funnel steps it reached. */
 export interface Interval {
   start: number;
   end: number;
   events: number;
+  /** It holds an add_to_cart. */
+  cart: boolean;
+  /** It holds a purchase. */
+  purchase: boolean;
 }
 
 /**
@@ -20,6 +24,8 @@ export function mergeSessions(intervals: Interval[]): Interval[] {
     if (last && i.start - last.end < SESSION_GAP_MS) {
       last.end = Math.max(last.end, i.end);
       last.events += i.events;
+      last.cart ||= i.cart;
+      last.purchase ||= i.purchase;
     } else out.push({ ...i });
   }
   return out;

@@ -2,6 +2,31 @@ import postgres from "postgres";
 import type { Row, Sql, Store } from "./store.ts";
 
 const asNumber = (x: string) => Number(x);
+const asText = (x: string) => x;
+const asDate = (x: string) => new Date(x);
+
+/**
+ * Array types parsed by the runtime, not postgres.js (whose array parser reads a NULL element as the
+ * string "NULL"): array oid → element parser, as PGlite parses them.
+ */
+const ARRAYS: Record<number, (x: string) => unknown> = {
+  1000: (x) => x === "t", // bool[]
+  1005: asNumber, // int2[]
+  1007: asNumber, // int4[]
+  1016: asNumber, // int8[]
+  1021: asNumber, // float4[]
+  1022: asNumber, // float8[]
+  1231: asNumber, // numeric[]
+  1009: asText, // text[]
+  1015: asText, // varchar[]
+  1014: asText, // bpchar[]
+  2951: asText, // uuid[]
+  1115: asDate, // timestamp[]
+  1185: asDate, // timestamptz[]
+  1182: asDate, // date[]
+  199: JSON.parse, // json[]
+  3807: JSON.parse, // jsonb[]
+};
 
 /** Connects to a PostgreSQL server; int8 and numeric are parsed to numbers, as on PGlite. */
 export async function openPostgres(url: string, maxConnections = 10): Promise<Store> {
@@ -11,11 +36,23 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<St
     types: {
       int8: { to: 20, from: [20], serialize: String, parse: asNumber },
       numeric: { to: 1700, from: [1700], serialize: String, parse: asNumber },
+      ...Object.fromEntries(
+        Object.entries(ARRAYS).map(([oid, element]) => [
+          `array_${oid}`,
+          {
+            to: Number(oid),
+            from: [Number(oid)],
+            serialize: (x: unknown) => typeof x === "string" ? x : arrayLiteral(x as unknown[]),
+            parse: (x: string) => parseArray(x, element),
+          },
+        ]),
+      ),
     },
   });
   const wrap = (t: postgres.Sql | postgres.TransactionSql): Sql => ({
     async query<T extends Row>(text: string, params: unknown[] = []) {
-      return [...await t.unsafe(text, params as postgres.ParameterOrJSON<never>[])] as unknown as T[];
+      const values = params.map((p) => Array.isArray(p) ? arrayLiteral(p) : p);
+      return [...await t.unsafe(text, values as postgres.ParameterOrJSON<never>[])] as unknown as T[];
     },
     async exec(text: string) {
       await t.unsafe(text);
@@ -28,4 +65,50 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<St
     transaction: async (fn) => await pg.begin((tx) => fn(wrap(tx))) as Awaited<ReturnType<typeof fn>>,
     close: () => pg.end({ timeout: 5 }),
   };
+}
+
+/**
+ * A JS array as a Postgres array literal (`{"a",NULL,"b"}`), for the query's cast (`$1::text[]`) to parse:
+ * postgres.js infers array types from their first element, which fails for booleans and mixed nulls;
+ * PGlite takes arrays as they are.
+ */
+export function arrayLiteral(values: unknown[]): string {
+  const element = (v: unknown): string => {
+    if (v === null || v === undefined) return "NULL";
+    if (Array.isArray(v)) return arrayLiteral(v);
+    if (typeof v === "boolean") return v ? "t" : "f";
+    const text = v instanceof Date ? v.toISOString() : typeof v === "object" ? JSON.stringify(v) : String(v);
+    return `"${text.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+  };
+  return `{${values.map(element).join(",")}}`;
+}
+
+/** Parses a Postgres array literal (`{a,"b c",NULL,{1,2}}`), elements through `element`; NULL is null. */
+export function parseArray(text: string, element: (x: string) => unknown): unknown[] {
+  let i = 0;
+  const parse = (): unknown[] => {
+    const out: unknown[] = [];
+    i++; // "{"
+    while (i < text.length && text[i] !== "}") {
+      if (text[i] === "{") out.push(parse());
+      else if (text[i] === '"') {
+        let value = "";
+        for (i++; text[i] !== '"'; i++) value += text[i] === "\\" ? text[++i] : text[i];
+        i++;
+        out.push(element(value));
+      } else {
+        const start = i;
+        while (text[i] !== "," && text[i] !== "}") i++;
+        const raw = text.slice(start, i);
+        out.push(raw === "NULL" ? null : element(raw));
+      }
+      if (text[i] === ",") i++;
+    }
+    i++; // "}"
+    return out;
+  };
+  // A lower bound prefix ("[0:1]={...}") is dropped: arrays here start at 1.
+  const brace = text.indexOf("{");
+  i = brace;
+  return brace < 0 ? [] : parse();
 }
