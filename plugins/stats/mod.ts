@@ -196,6 +196,67 @@ function ratio(a: number, b: number): number {
   return b === 0 ? 0 : round(a / b, 4);
 }
 
+const BUCKETS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+/** The most buckets one time series answers. */
+const MAX_BUCKETS = 10_000;
+
+app.get("/timeseries", async (c) => {
+  const bucket = c.req.query("bucket") ?? "hour";
+  if (!(bucket in BUCKETS)) throw new RangeError(`bucket must be minute, hour or day, got '${bucket}'`);
+  const width = BUCKETS[bucket as keyof typeof BUCKETS];
+  const db = c.env.db;
+  let from = timeParam(c.req.query("from"), "from");
+  let to = timeParam(c.req.query("to"), "to");
+  if (from === null || to === null) {
+    const [span] = await db.query<{ first: string | null; last: string | null }>(
+      "select min(minute) as first, max(minute) as last from minute_counts",
+    );
+    if (span.first === null) return c.json({ bucket, buckets: [] });
+    from ??= new Date(span.first).toISOString();
+    to ??= new Date(Date.parse(span.last!) + 60_000).toISOString();
+  }
+  const first = Math.floor(Date.parse(from) / width) * width;
+  const count = Math.ceil((Date.parse(to) - first) / width);
+  if (count > MAX_BUCKETS) {
+    throw new RangeError(
+      `${count} ${bucket} buckets asked, at most ${MAX_BUCKETS}: use a larger bucket or a shorter range`,
+    );
+  }
+  const inRange = `minute >= date_trunc('minute', $1::timestamptz, 'UTC') and minute < $2::timestamptz`;
+  const [types, users] = await Promise.all([
+    db.query<{ start: string; type: string; events: number; revenue: number }>(
+      `select date_trunc($3, minute, 'UTC') as start, type, sum(events)::int8 as events, sum(revenue) as revenue
+       from minute_counts where ${inRange} group by 1, 2`,
+      [from, to, bucket],
+    ),
+    db.query<{ start: string; users: number }>(
+      `select date_trunc($3, minute, 'UTC') as start, count(distinct user_id)::int8 as users
+       from user_minutes where ${inRange} group by 1`,
+      [from, to, bucket],
+    ),
+  ]);
+  const buckets = Array.from({ length: Math.max(0, count) }, (_, i) => ({
+    start: new Date(first + i * width).toISOString(),
+    events: 0,
+    by_type: {} as Record<string, number>,
+    revenue: 0,
+    users: 0,
+  }));
+  const at = (start: string) => buckets[Math.round((Date.parse(start) - first) / width)];
+  for (const t of types.sort((a, b) => a.type.localeCompare(b.type))) {
+    const b = at(t.start);
+    if (!b) continue;
+    b.events += t.events;
+    b.by_type[t.type] = t.events;
+    b.revenue = round(b.revenue + t.revenue, 2);
+  }
+  for (const u of users) {
+    const b = at(u.start);
+    if (b) b.users = u.users;
+  }
+  return c.json({ bucket, buckets });
+});
+
 app.get("/users/:user_id", async (c) => {
   const [user] = await c.env.db.sql<{
     user_id: string;

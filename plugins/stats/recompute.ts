@@ -91,3 +91,37 @@ export async function expectedUser(sql: Sql, userId: string) {
     avg_session_seconds: Math.round(s.avg * 10) / 10,
   };
 }
+
+/** `/timeseries` recomputed from `host.events`, as the non-empty buckets of [from, to). */
+export async function expectedTimeseries(sql: Sql, from: string, to: string, bucket: "minute" | "hour" | "day") {
+  const rows = await sql.query<{ start: string; type: string; n: number; revenue: number; users: number }>(
+    `select date_trunc($3, ts, 'UTC') as start, type, count(*)::int8 as n,
+       coalesce(sum((body->'properties'->>'amount')::numeric) filter (where type = 'purchase'), 0) as revenue
+     from host.events
+     where date_trunc('minute', ts, 'UTC') >= date_trunc('minute', $1::timestamptz, 'UTC')
+       and date_trunc('minute', ts, 'UTC') < $2::timestamptz
+     group by 1, 2 order by 1, 2`,
+    [from, to, bucket],
+  );
+  const users = await sql.query<{ start: string; users: number }>(
+    `select date_trunc($3, ts, 'UTC') as start, count(distinct user_id)::int8 as users from host.events
+     where date_trunc('minute', ts, 'UTC') >= date_trunc('minute', $1::timestamptz, 'UTC')
+       and date_trunc('minute', ts, 'UTC') < $2::timestamptz
+     group by 1`,
+    [from, to, bucket],
+  );
+  const out = new Map<
+    string,
+    { start: string; events: number; by_type: Record<string, number>; revenue: number; users: number }
+  >();
+  for (const r of rows) {
+    const start = new Date(r.start).toISOString();
+    const b = out.get(start) ?? { start, events: 0, by_type: {}, revenue: 0, users: 0 };
+    b.events += r.n;
+    b.by_type[r.type] = r.n;
+    b.revenue = Math.round((b.revenue + r.revenue) * 100) / 100;
+    out.set(start, b);
+  }
+  for (const u of users) out.get(new Date(u.start).toISOString())!.users = u.users;
+  return [...out.values()];
+}

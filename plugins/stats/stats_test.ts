@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Runtime } from "../../runtime/runtime.ts";
 import { rng, Simulator } from "../../runtime/simulator/mod.ts";
-import { expectedOverview, expectedUser } from "./recompute.ts";
+import { expectedOverview, expectedTimeseries, expectedUser } from "./recompute.ts";
 import {
   getJson,
   pluginsFolder,
@@ -21,6 +21,17 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
     const { status, body } = await getJson(rt, `/api/stats/overview?${q}`);
     assert.equal(status, 200);
     assert.deepEqual(body, await expectedOverview(rt.store, from, to), `overview ${from}..${to}`);
+  }
+  const [from, to] = [ranges[2]?.[0] ?? "2026-02-01T08:00:00.000Z", "2026-02-02T00:00:00.000Z"];
+  for (const bucket of ["minute", "hour", "day"] as const) {
+    const { status, body } = await getJson(rt, `/api/stats/timeseries?bucket=${bucket}&from=${from}&to=${to}`);
+    assert.equal(status, 200);
+    const nonEmpty = body.buckets.filter((b: { events: number }) => b.events > 0);
+    assert.deepEqual(nonEmpty, await expectedTimeseries(rt.store, from, to, bucket), `timeseries by ${bucket}`);
+    const width = { minute: 60_000, hour: 3_600_000, day: 86_400_000 }[bucket];
+    for (let i = 1; i < body.buckets.length; i++) {
+      assert.equal(Date.parse(body.buckets[i].start) - Date.parse(body.buckets[i - 1].start), width); // dense
+    }
   }
   for (const user of users) {
     const { body } = await getJson(rt, `/api/stats/users/${user}`);
