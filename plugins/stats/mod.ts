@@ -55,6 +55,45 @@ async function queue(batch: Event[], env: Env): Promise<void> {
         has_purchase = sessions.has_purchase or excluded.has_purchase`;
   }
   await inferSessions(env.db, batch.filter((e) => e.session_id === undefined));
+  await countProducts(env.db, batch);
+}
+
+/** Product views and adds to cart, and every purchase with its lines. */
+async function countProducts(db: Db, batch: Event[]): Promise<void> {
+  const touches = batch.filter((e) =>
+    (e.type === "product_view" || e.type === "add_to_cart") && typeof e.properties.product_id === "string"
+  );
+  if (touches.length > 0) {
+    await db.sql`
+      insert into product_counts (product_id, category, views, adds)
+      select product_id, max(category), count(*) filter (where type = 'product_view'),
+        count(*) filter (where type = 'add_to_cart')
+      from unnest(${touches.map((e) => e.properties.product_id)}::text[], ${touches.map((e) => e.type)}::text[],
+                  ${touches.map((e) => e.properties.category ?? null)}::text[]) as t(product_id, type, category)
+      group by product_id
+      on conflict (product_id) do update set
+        category = coalesce(excluded.category, product_counts.category),
+        views = product_counts.views + excluded.views,
+        adds = product_counts.adds + excluded.adds`;
+  }
+  const purchases = batch.filter((e) => e.type === "purchase");
+  if (purchases.length === 0) return;
+  await db.sql`
+    insert into purchases (event_id, user_id, ts, amount, country, device)
+    select * from unnest(${purchases.map((e) => e.event_id)}::text[], ${purchases.map((e) => e.user_id)}::text[],
+                         ${purchases.map((e) => e.timestamp)}::timestamptz[],
+                         ${purchases.map((e) => e.properties.amount ?? 0)}::numeric[],
+                         ${purchases.map((e) => e.properties.country ?? null)}::text[],
+                         ${purchases.map((e) => e.properties.device ?? null)}::text[])`;
+  const lines = purchases.flatMap((e) =>
+    (e.properties.items ?? []).filter((i) => typeof i.product_id === "string").map((i, line) => ({ e, i, line }))
+  );
+  if (lines.length === 0) return;
+  await db.sql`
+    insert into purchase_items (event_id, line, product_id, price, quantity)
+    select * from unnest(${lines.map((l) => l.e.event_id)}::text[], ${lines.map((l) => l.line)}::int4[],
+                         ${lines.map((l) => l.i.product_id)}::text[], ${lines.map((l) => l.i.price)}::numeric[],
+                         ${lines.map((l) => l.i.quantity)}::int4[])`;
 }
 
 /** Merges events without a session_id into their users' inferred sessions. */
@@ -109,6 +148,16 @@ async function inferSessions(db: Db, events: Event[]): Promise<void> {
                 ${rows.map((r) => r.end)}::int8[], ${rows.map((r) => r.events)}::int8[],
                 ${rows.map((r) => r.cart)}::boolean[], ${rows.map((r) => r.purchase)}::boolean[])
       as r(user_id, start_ms, end_ms, events, cart, purchase)`;
+}
+
+/** Parses an optional integer query parameter within bounds; throws a message for the 400. */
+function intQuery(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new RangeError(`${name} must be an integer ${min}..${max}, got '${raw}'`);
+  }
+  return n;
 }
 
 /** Parses an optional ISO timestamp query parameter; throws a message for the 400. */
@@ -257,8 +306,72 @@ app.get("/timeseries", async (c) => {
   return c.json({ bucket, buckets });
 });
 
+const PRODUCT_SORTS = ["views", "adds_to_cart", "purchases", "revenue", "conversion_rate"] as const;
+
+app.get("/products", async (c) => {
+  const limit = intQuery(c.req.query("limit"), "limit", 20, 1, 1000);
+  const sort = c.req.query("sort") ?? "views";
+  if (!(PRODUCT_SORTS as readonly string[]).includes(sort)) {
+    throw new RangeError(`sort must be one of ${PRODUCT_SORTS.join(", ")}, got '${sort}'`);
+  }
+  const products = await c.env.db.query<Record<string, unknown>>(
+    `with sold as (
+       select product_id, count(distinct event_id)::int8 as purchases, sum(price * quantity) as revenue
+       from purchase_items group by product_id
+     )
+     select coalesce(p.product_id, s.product_id) as product_id, p.category,
+       coalesce(p.views, 0)::int8 as views, coalesce(p.adds, 0)::int8 as adds_to_cart,
+       coalesce(s.purchases, 0)::int8 as purchases, round(coalesce(s.revenue, 0), 2) as revenue,
+       case when coalesce(p.views, 0) = 0 then 0
+            else round(coalesce(s.purchases, 0)::numeric / p.views, 4) end as conversion_rate
+     from product_counts p full join sold s on s.product_id = p.product_id
+     order by ${sort} desc, product_id
+     limit $1`,
+    [limit],
+  );
+  return c.json({ products });
+});
+
+const REVENUE_DIMENSIONS = ["country", "category", "device"] as const;
+
+app.get("/revenue", async (c) => {
+  const by = c.req.query("by") ?? "country";
+  if (!(REVENUE_DIMENSIONS as readonly string[]).includes(by)) {
+    throw new RangeError(`by must be one of ${REVENUE_DIMENSIONS.join(", ")}, got '${by}'`);
+  }
+  const rows = await c.env.db.query(
+    by === "category"
+      ? `select coalesce(p.category, 'unknown') as key, round(sum(i.price * i.quantity), 2) as revenue,
+           count(distinct i.event_id)::int8 as purchases, count(distinct b.user_id)::int8 as users
+         from purchase_items i join purchases b using (event_id)
+           left join product_counts p on p.product_id = i.product_id
+         group by 1 order by revenue desc, key`
+      : `select coalesce(${by}, 'unknown') as key, round(sum(amount), 2) as revenue, count(*)::int8 as purchases,
+           count(distinct user_id)::int8 as users
+         from purchases group by 1 order by revenue desc, key`,
+  );
+  return c.json({ by, rows });
+});
+
+/** RFM over all users: each of recency, frequency and monetary scored 1–5 by quintile (ties share a score). */
+const RFM_SQL = `
+  select user_id,
+    least(5, 1 + floor(5 * percent_rank() over (order by last_seen))) +
+    least(5, 1 + floor(5 * percent_rank() over (order by purchases))) +
+    least(5, 1 + floor(5 * percent_rank() over (order by spent))) as score
+  from users`;
+
+app.get("/segments", async (c) => {
+  const rows = await c.env.db.query<{ score: number; users: number }>(
+    `select score::int8 as score, count(*)::int8 as users from (${RFM_SQL}) r group by 1`,
+  );
+  const counts: Record<string, number> = { champion: 0, loyal: 0, potential: 0, at_risk: 0, lost: 0 };
+  for (const r of rows) counts[segment(r.score)] += r.users;
+  return c.json({ segments: Object.entries(counts).map(([segment, users]) => ({ segment, users })) });
+});
+
 app.get("/users/:user_id", async (c) => {
-  const [user] = await c.env.db.sql<{
+  const [user] = await c.env.db.query<{
     user_id: string;
     events: number;
     purchases: number;
@@ -268,21 +381,17 @@ app.get("/users/:user_id", async (c) => {
     sessions: number;
     avg_session_seconds: number;
     rfm: number;
-  }>`
-    with rfm as (
-      select user_id,
-        least(5, 1 + floor(5 * percent_rank() over (order by last_seen))) +
-        least(5, 1 + floor(5 * percent_rank() over (order by purchases))) +
-        least(5, 1 + floor(5 * percent_rank() over (order by spent))) as score
-      from users
-    )
+  }>(
+    `with rfm as (${RFM_SQL})
     select u.user_id, u.events, u.purchases, u.spent, u.first_seen, u.last_seen,
       (select count(*) from sessions s where s.user_id = u.user_id)::int8 as sessions,
       (select coalesce(avg(extract(epoch from s.ended_at - s.started_at)), 0)::float8
          from sessions s where s.user_id = u.user_id) as avg_session_seconds,
       rfm.score::int8 as rfm
     from users u join rfm using (user_id)
-    where u.user_id = ${c.req.param("user_id")}`;
+    where u.user_id = $1`,
+    [c.req.param("user_id")],
+  );
   if (!user) return c.json({ error: `no events for user '${c.req.param("user_id")}'` }, 404);
   const { rfm, ...rest } = user;
   return c.json({

@@ -125,3 +125,50 @@ export async function expectedTimeseries(sql: Sql, from: string, to: string, buc
   for (const u of users) out.get(new Date(u.start).toISOString())!.users = u.users;
   return [...out.values()];
 }
+
+const PURCHASE_LINES = `
+  select e.event_id, e.user_id, i->>'product_id' as product_id,
+    (i->>'price')::numeric * (i->>'quantity')::int as revenue
+  from host.events e, jsonb_array_elements(e.body->'properties'->'items') i
+  where e.type = 'purchase' and i->>'product_id' is not null`;
+
+const CATEGORIES = `
+  select body->'properties'->>'product_id' as product_id, max(body->'properties'->>'category') as category
+  from host.events where type in ('product_view', 'add_to_cart') group by 1`;
+
+/** `/products` numbers per product, recomputed from `host.events`. */
+export async function expectedProducts(sql: Sql) {
+  return await sql.query(
+    `with touched as (
+       select body->'properties'->>'product_id' as product_id,
+         count(*) filter (where type = 'product_view')::int8 as views,
+         count(*) filter (where type = 'add_to_cart')::int8 as adds
+       from host.events where type in ('product_view', 'add_to_cart') and body->'properties'->>'product_id' is not null
+       group by 1
+     ), sold as (
+       select product_id, count(distinct event_id)::int8 as purchases, sum(revenue) as revenue
+       from (${PURCHASE_LINES}) l group by 1
+     )
+     select coalesce(t.product_id, s.product_id) as product_id, c.category, coalesce(t.views, 0)::int8 as views,
+       coalesce(t.adds, 0)::int8 as adds_to_cart, coalesce(s.purchases, 0)::int8 as purchases,
+       round(coalesce(s.revenue, 0), 2) as revenue
+     from touched t full join sold s on s.product_id = t.product_id
+       left join (${CATEGORIES}) c on c.product_id = coalesce(t.product_id, s.product_id)
+     order by 1`,
+  );
+}
+
+/** `/revenue?by=` rows recomputed from `host.events`. */
+export async function expectedRevenue(sql: Sql, by: "country" | "category" | "device") {
+  return await sql.query(
+    by === "category"
+      ? `select coalesce(c.category, 'unknown') as key, round(sum(l.revenue), 2) as revenue,
+           count(distinct l.event_id)::int8 as purchases, count(distinct l.user_id)::int8 as users
+         from (${PURCHASE_LINES}) l left join (${CATEGORIES}) c using (product_id)
+         group by 1 order by revenue desc, key`
+      : `select coalesce(body->'properties'->>'${by}', 'unknown') as key,
+           round(sum((body->'properties'->>'amount')::numeric), 2) as revenue, count(*)::int8 as purchases,
+           count(distinct user_id)::int8 as users
+         from host.events where type = 'purchase' group by 1 order by revenue desc, key`,
+  );
+}

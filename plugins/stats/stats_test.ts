@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { Runtime } from "../../runtime/runtime.ts";
+import type { Json } from "../../runtime/testing.ts";
 import { rng, Simulator } from "../../runtime/simulator/mod.ts";
-import { expectedOverview, expectedTimeseries, expectedUser } from "./recompute.ts";
+import { expectedOverview, expectedProducts, expectedRevenue, expectedTimeseries, expectedUser } from "./recompute.ts";
 import {
   getJson,
   pluginsFolder,
@@ -33,6 +34,29 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
       assert.equal(Date.parse(body.buckets[i].start) - Date.parse(body.buckets[i - 1].start), width); // dense
     }
   }
+  const products = (await getJson(rt, "/api/stats/products?limit=1000&sort=revenue")).body.products;
+  const revenues = products.map((p: { revenue: number }) => p.revenue);
+  assert.deepEqual(revenues, [...revenues].sort((a, b) => b - a)); // sorted as asked
+  const byId = (ps: { product_id: string }[]) =>
+    ps.map(({ conversion_rate: _, ...p }: Json) => p).sort((a, b) => a.product_id.localeCompare(b.product_id));
+  assert.deepEqual(byId(products), byId(await expectedProducts(rt.store) as Json));
+  for (const p of products) {
+    assert.equal(p.conversion_rate, p.views ? Math.round((p.purchases / p.views) * 1e4) / 1e4 : 0);
+  }
+  for (const by of ["country", "category", "device"] as const) {
+    const { body } = await getJson(rt, `/api/stats/revenue?by=${by}`);
+    assert.deepEqual(body, { by, rows: await expectedRevenue(rt.store, by) }, `revenue by ${by}`);
+  }
+  const segments = (await getJson(rt, "/api/stats/segments")).body.segments;
+  assert.deepEqual(segments.map((s: { segment: string }) => s.segment), [
+    "champion",
+    "loyal",
+    "potential",
+    "at_risk",
+    "lost",
+  ]);
+  const [{ n }] = await rt.store.query<{ n: number }>("select count(distinct user_id)::int8 as n from host.events");
+  assert.equal(segments.reduce((sum: number, s: { users: number }) => sum + s.users, 0), n);
   for (const user of users) {
     const { body } = await getJson(rt, `/api/stats/users/${user}`);
     const { engagement_score, segment, ...numbers } = body;
@@ -85,7 +109,10 @@ testEachBackend(
     }
 
     // Replay from scratch: empty the plugin's tables, rewind its checkpoint, start again.
-    await store.exec("truncate stats.minute_counts, stats.user_minutes, stats.users, stats.sessions");
+    await store.exec(
+      "truncate stats.minute_counts, stats.user_minutes, stats.users, stats.sessions, stats.product_counts, " +
+        "stats.purchases, stats.purchase_items",
+    );
     await store.exec("update host.checkpoints set position = 0 where plugin = 'stats'");
     const replay = await startTestRuntime(backend, { pluginsDir, store });
     try {
