@@ -76,6 +76,16 @@ async function countProducts(db: Db, batch: Event[]): Promise<void> {
         views = product_counts.views + excluded.views,
         adds = product_counts.adds + excluded.adds`;
   }
+  const views = touches.filter((e) => e.type === "product_view");
+  if (views.length > 0) {
+    await db.sql`
+      insert into product_minutes (minute, product_id, views)
+      select date_trunc('minute', ts, 'UTC'), product_id, count(*)
+      from unnest(${views.map((e) => e.timestamp)}::timestamptz[], ${views.map((e) => e.properties.product_id)}::text[])
+        as v(ts, product_id)
+      group by 1, 2
+      on conflict (minute, product_id) do update set views = product_minutes.views + excluded.views`;
+  }
   const purchases = batch.filter((e) => e.type === "purchase");
   if (purchases.length === 0) return;
   await db.sql`
@@ -332,6 +342,26 @@ app.get("/products", async (c) => {
   return c.json({ products });
 });
 
+/** The rolling window of `/products/trending`. */
+const TRENDING_MINUTES = 5;
+
+app.get("/products/trending", async (c) => {
+  const limit = intQuery(c.req.query("limit"), "limit", 10, 1, 100);
+  const now = c.env.watermark;
+  if (now === null) return c.json({ window: null, products: [] });
+  // The last 5 whole minutes up to the watermark's minute, in event time: replays answer the same.
+  const to = Math.floor(Date.parse(now) / 60_000) * 60_000 + 60_000;
+  const from = to - TRENDING_MINUTES * 60_000;
+  const products = await c.env.db.query(
+    `select m.product_id, p.category, sum(m.views)::int8 as views
+     from product_minutes m left join product_counts p using (product_id)
+     where m.minute >= $1 and m.minute < $2
+     group by 1, 2 order by views desc, product_id limit $3`,
+    [new Date(from).toISOString(), new Date(to).toISOString(), limit],
+  );
+  return c.json({ window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, products });
+});
+
 const REVENUE_DIMENSIONS = ["country", "category", "device"] as const;
 
 app.get("/revenue", async (c) => {
@@ -433,5 +463,10 @@ export default definePlugin({
   subscribes: "*",
   queue,
   fetch: app.fetch,
-  panels: [{ title: "Overview", route: "/overview", kind: "tiles" }],
+  panels: [
+    { title: "Overview", route: "/overview", kind: "tiles" },
+    { title: "Events per hour", route: "/timeseries?bucket=hour", kind: "timeseries" },
+    { title: "Trending products (last 5 minutes)", route: "/products/trending", kind: "table" },
+    { title: "Revenue by country", route: "/revenue?by=country", kind: "bar" },
+  ],
 });

@@ -172,3 +172,18 @@ export async function expectedRevenue(sql: Sql, by: "country" | "category" | "de
          from host.events where type = 'purchase' group by 1 order by revenue desc, key`,
   );
 }
+
+/** `/products/trending` recomputed: product views in the 5 whole minutes ending with the latest event's minute. */
+export async function expectedTrending(sql: Sql, limit: number) {
+  const [{ wm }] = await sql.query<{ wm: string }>("select max(ts) as wm from host.events");
+  const to = Math.floor(Date.parse(new Date(wm).toISOString()) / 60_000) * 60_000 + 60_000;
+  const from = to - 5 * 60_000;
+  const products = await sql.query(
+    `select body->'properties'->>'product_id' as product_id, max(body->'properties'->>'category') as category,
+       count(*)::int8 as views
+     from host.events where type = 'product_view' and ts >= $1 and ts < $2
+     group by 1 order by views desc, product_id limit $3`,
+    [new Date(from).toISOString(), new Date(to).toISOString(), limit],
+  );
+  return { window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, products };
+}

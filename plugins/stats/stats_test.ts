@@ -1,10 +1,17 @@
 import assert from "node:assert/strict";
 import type { Runtime } from "../../runtime/runtime.ts";
-import type { Json } from "../../runtime/testing.ts";
 import { rng, Simulator } from "../../runtime/simulator/mod.ts";
-import { expectedOverview, expectedProducts, expectedRevenue, expectedTimeseries, expectedUser } from "./recompute.ts";
+import {
+  expectedOverview,
+  expectedProducts,
+  expectedRevenue,
+  expectedTimeseries,
+  expectedTrending,
+  expectedUser,
+} from "./recompute.ts";
 import {
   getJson,
+  type Json,
   pluginsFolder,
   postJson,
   REPO,
@@ -47,6 +54,10 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
     const { body } = await getJson(rt, `/api/stats/revenue?by=${by}`);
     assert.deepEqual(body, { by, rows: await expectedRevenue(rt.store, by) }, `revenue by ${by}`);
   }
+  assert.deepEqual(
+    (await getJson(rt, "/api/stats/products/trending?limit=5")).body,
+    await expectedTrending(rt.store, 5),
+  );
   const segments = (await getJson(rt, "/api/stats/segments")).body.segments;
   assert.deepEqual(segments.map((s: { segment: string }) => s.segment), [
     "champion",
@@ -111,7 +122,7 @@ testEachBackend(
     // Replay from scratch: empty the plugin's tables, rewind its checkpoint, start again.
     await store.exec(
       "truncate stats.minute_counts, stats.user_minutes, stats.users, stats.sessions, stats.product_counts, " +
-        "stats.purchases, stats.purchase_items",
+        "stats.purchases, stats.purchase_items, stats.product_minutes",
     );
     await store.exec("update host.checkpoints set position = 0 where plugin = 'stats'");
     const replay = await startTestRuntime(backend, { pluginsDir, store });
