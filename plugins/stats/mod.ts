@@ -40,9 +40,10 @@ async function queue(batch: Event[], env: Env): Promise<void> {
   const explicit = batch.filter((e) => e.session_id !== undefined);
   if (explicit.length > 0) {
     await env.db.sql`
-      insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, has_cart, has_purchase)
+      insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, has_cart, has_purchase, pages)
       select user_id, 's:' || sid, true, min(ts), max(ts), count(*),
-        bool_or(type = 'add_to_cart'), bool_or(type = 'purchase')
+        bool_or(type = 'add_to_cart'), bool_or(type = 'purchase'),
+        count(*) filter (where type in ('page_view', 'product_view'))
       from unnest(${explicit.map((e) => e.user_id)}::text[], ${explicit.map((e) => e.session_id)}::text[],
                   ${explicit.map((e) => e.timestamp)}::timestamptz[], ${explicit.map((e) => e.type)}::text[])
         as e(user_id, sid, ts, type)
@@ -52,7 +53,8 @@ async function queue(batch: Event[], env: Env): Promise<void> {
         ended_at = greatest(sessions.ended_at, excluded.ended_at),
         events = sessions.events + excluded.events,
         has_cart = sessions.has_cart or excluded.has_cart,
-        has_purchase = sessions.has_purchase or excluded.has_purchase`;
+        has_purchase = sessions.has_purchase or excluded.has_purchase,
+        pages = sessions.pages + excluded.pages`;
   }
   await inferSessions(env.db, batch.filter((e) => e.session_id === undefined));
   await countProducts(env.db, batch);
@@ -113,7 +115,14 @@ async function inferSessions(db: Db, events: Event[]): Promise<void> {
   for (const e of events) {
     const t = Date.parse(e.timestamp);
     const list = intervals.get(e.user_id) ?? [];
-    list.push({ start: t, end: t, events: 1, cart: e.type === "add_to_cart", purchase: e.type === "purchase" });
+    list.push({
+      start: t,
+      end: t,
+      events: 1,
+      cart: e.type === "add_to_cart",
+      purchase: e.type === "purchase",
+      pages: e.type === "page_view" || e.type === "product_view" ? 1 : 0,
+    });
     intervals.set(e.user_id, list);
   }
   const ids = [...intervals.keys()];
@@ -128,9 +137,10 @@ async function inferSessions(db: Db, events: Event[]): Promise<void> {
       events: number;
       has_cart: boolean;
       has_purchase: boolean;
+      pages: number;
     }
   >`
-    select s.user_id, s.session_key, s.started_at, s.ended_at, s.events, s.has_cart, s.has_purchase
+    select s.user_id, s.session_key, s.started_at, s.ended_at, s.events, s.has_cart, s.has_purchase, s.pages
     from sessions s join unnest(${ids}::text[], ${lo}::timestamptz[], ${hi}::timestamptz[]) as r(user_id, lo, hi)
       on s.user_id = r.user_id
     where not s.explicit and s.ended_at > r.lo - interval '30 minutes' and s.started_at < r.hi + interval '30 minutes'`;
@@ -141,6 +151,7 @@ async function inferSessions(db: Db, events: Event[]): Promise<void> {
       events: s.events,
       cart: s.has_cart,
       purchase: s.has_purchase,
+      pages: s.pages,
     });
   }
   if (existing.length > 0) {
@@ -151,13 +162,14 @@ async function inferSessions(db: Db, events: Event[]): Promise<void> {
   }
   const rows = [...intervals].flatMap(([user, list]) => mergeSessions(list).map((i) => ({ user, ...i })));
   await db.sql`
-    insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, has_cart, has_purchase)
+    insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, has_cart, has_purchase, pages)
     select user_id, 'a:' || start_ms, false, to_timestamp(start_ms / 1000.0), to_timestamp(end_ms / 1000.0), events,
-      cart, purchase
+      cart, purchase, pages
     from unnest(${rows.map((r) => r.user)}::text[], ${rows.map((r) => r.start)}::int8[],
                 ${rows.map((r) => r.end)}::int8[], ${rows.map((r) => r.events)}::int8[],
-                ${rows.map((r) => r.cart)}::boolean[], ${rows.map((r) => r.purchase)}::boolean[])
-      as r(user_id, start_ms, end_ms, events, cart, purchase)`;
+                ${rows.map((r) => r.cart)}::boolean[], ${rows.map((r) => r.purchase)}::boolean[],
+                ${rows.map((r) => r.pages)}::int8[])
+      as r(user_id, start_ms, end_ms, events, cart, purchase, pages)`;
 }
 
 /** Parses an optional integer query parameter within bounds; throws a message for the 400. */
@@ -398,6 +410,32 @@ app.get("/segments", async (c) => {
   const counts: Record<string, number> = { champion: 0, loyal: 0, potential: 0, at_risk: 0, lost: 0 };
   for (const r of rows) counts[segment(r.score)] += r.users;
   return c.json({ segments: Object.entries(counts).map(([segment, users]) => ({ segment, users })) });
+});
+
+/** Bucket edges of the session distributions: duration (seconds) and pages per session. */
+const DURATION_EDGES = [0, 10, 30, 60, 180, 600, 1800];
+const PAGE_EDGES = [0, 1, 2, 3, 6, 11];
+
+app.get("/sessions", async (c) => {
+  const [durations, pages] = await Promise.all([
+    c.env.db.query<{ bucket: number; sessions: number }>(
+      `select width_bucket(extract(epoch from ended_at - started_at)::float8, $1::float8[]) as bucket,
+         count(*)::int8 as sessions
+       from sessions group by 1`,
+      [DURATION_EDGES],
+    ),
+    c.env.db.query<{ bucket: number; sessions: number }>(
+      `select width_bucket(pages, $1::int8[]) as bucket, count(*)::int8 as sessions from sessions group by 1`,
+      [PAGE_EDGES],
+    ),
+  ]);
+  const histogram = (edges: number[], rows: { bucket: number; sessions: number }[]) =>
+    edges.map((from, i) => ({
+      from,
+      to: edges[i + 1] ?? null,
+      sessions: rows.find((r) => r.bucket === i + 1)?.sessions ?? 0,
+    }));
+  return c.json({ duration_s: histogram(DURATION_EDGES, durations), pages: histogram(PAGE_EDGES, pages) });
 });
 
 app.get("/users/:user_id", async (c) => {

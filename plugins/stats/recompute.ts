@@ -15,10 +15,12 @@ const SESSIONS_SQL = `
     from implicit
   )
   select user_id, min(ts) as started_at, max(ts) as ended_at,
-    bool_or(type = 'add_to_cart') as has_cart, bool_or(type = 'purchase') as has_purchase
+    bool_or(type = 'add_to_cart') as has_cart, bool_or(type = 'purchase') as has_purchase,
+    count(*) filter (where type in ('page_view', 'product_view')) as pages
   from numbered group by user_id, n
   union all
-  select user_id, min(ts), max(ts), bool_or(type = 'add_to_cart'), bool_or(type = 'purchase')
+  select user_id, min(ts), max(ts), bool_or(type = 'add_to_cart'), bool_or(type = 'purchase'),
+    count(*) filter (where type in ('page_view', 'product_view'))
   from host.events where body->>'session_id' is not null
   group by user_id, body->>'session_id'`;
 
@@ -186,4 +188,21 @@ export async function expectedTrending(sql: Sql, limit: number) {
     [new Date(from).toISOString(), new Date(to).toISOString(), limit],
   );
   return { window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, products };
+}
+
+/** `/sessions` distributions recomputed from `host.events`. */
+export async function expectedSessionDistributions(sql: Sql) {
+  const sessions = await sql.query<{ seconds: number; pages: number }>(
+    `select extract(epoch from ended_at - started_at)::float8 as seconds, pages::int8 as pages from (${SESSIONS_SQL}) s`,
+  );
+  const histogram = (edges: number[], values: number[]) =>
+    edges.map((from, i) => ({
+      from,
+      to: edges[i + 1] ?? null,
+      sessions: values.filter((v) => v >= from && (i + 1 === edges.length || v < edges[i + 1])).length,
+    }));
+  return {
+    duration_s: histogram([0, 10, 30, 60, 180, 600, 1800], sessions.map((s) => s.seconds)),
+    pages: histogram([0, 1, 2, 3, 6, 11], sessions.map((s) => s.pages)),
+  };
 }

@@ -10,6 +10,8 @@ export interface Interval {
   cart: boolean;
   /** It holds a purchase. */
   purchase: boolean;
+  /** Its page views (page_view and product_view). */
+  pages: number;
 }
 
 /**
@@ -26,6 +28,7 @@ export function mergeSessions(intervals: Interval[]): Interval[] {
       last.events += i.events;
       last.cart ||= i.cart;
       last.purchase ||= i.purchase;
+      last.pages += i.pages;
     } else out.push({ ...i });
   }
   return out;

@@ -3,13 +3,13 @@ import { mergeSessions, SESSION_GAP_MS } from "./sessions.ts";
 
 const MIN = 60_000;
 const points = (...ts: number[]) =>
-  ts.map((t) => ({ start: t * MIN, end: t * MIN, events: 1, cart: false, purchase: false }));
+  ts.map((t) => ({ start: t * MIN, end: t * MIN, events: 1, cart: false, purchase: false, pages: 0 }));
 
 Deno.test("mergeSessions() splits at a gap of 30 minutes or more", () => {
   assert.equal(SESSION_GAP_MS, 30 * MIN);
   assert.deepEqual(mergeSessions(points(0, 10, 39, 69, 98)), [
-    { start: 0, end: 39 * MIN, events: 3, cart: false, purchase: false }, // 29 minutes apart: same session
-    { start: 69 * MIN, end: 98 * MIN, events: 2, cart: false, purchase: false }, // 30 minutes after 39: a new one
+    { start: 0, end: 39 * MIN, events: 3, cart: false, purchase: false, pages: 0 }, // 29 minutes apart: same session
+    { start: 69 * MIN, end: 98 * MIN, events: 2, cart: false, purchase: false, pages: 0 }, // 30 minutes after 39: a new one
   ]);
 });
 
@@ -25,12 +25,13 @@ Deno.test("mergeSessions() gives the same sessions whatever order events arrive 
 Deno.test("mergeSessions() joins two sessions when a late event closes the gap between them", () => {
   const before = mergeSessions(points(0, 40));
   assert.equal(before.length, 2);
-  const late = { ...points(20)[0], cart: true };
+  const late = { ...points(20)[0], cart: true, pages: 1 };
   assert.deepEqual(mergeSessions([...before, late]), [{
     start: 0,
     end: 40 * MIN,
     events: 3,
     cart: true,
     purchase: false,
+    pages: 1,
   }]);
 });

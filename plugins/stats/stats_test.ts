@@ -5,6 +5,7 @@ import {
   expectedOverview,
   expectedProducts,
   expectedRevenue,
+  expectedSessionDistributions,
   expectedTimeseries,
   expectedTrending,
   expectedUser,
@@ -58,6 +59,7 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
     (await getJson(rt, "/api/stats/products/trending?limit=5")).body,
     await expectedTrending(rt.store, 5),
   );
+  assert.deepEqual((await getJson(rt, "/api/stats/sessions")).body, await expectedSessionDistributions(rt.store));
   const segments = (await getJson(rt, "/api/stats/segments")).body.segments;
   assert.deepEqual(segments.map((s: { segment: string }) => s.segment), [
     "champion",
