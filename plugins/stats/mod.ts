@@ -58,6 +58,30 @@ async function queue(batch: Event[], env: Env): Promise<void> {
   }
   await inferSessions(env.db, batch.filter((e) => e.session_id === undefined));
   await countProducts(env.db, batch);
+  await countVideos(env.db, batch);
+}
+
+const VIDEO_TYPES = new Set(["video_play", "video_progress", "video_complete"]);
+
+/** Per video view: plays, the furthest position reached, the duration, and whether it completed. */
+async function countVideos(db: Db, batch: Event[]): Promise<void> {
+  const v = batch.filter((e) => VIDEO_TYPES.has(e.type) && typeof e.properties.video_id === "string");
+  if (v.length === 0) return;
+  await db.sql`
+    insert into video_views (video_id, user_id, session_key, plays, max_position, duration, completed)
+    select video_id, user_id, session_key, count(*) filter (where type = 'video_play'),
+      max(coalesce(position_s, 0)), max(duration_s), bool_or(type = 'video_complete')
+    from unnest(${v.map((e) => e.properties.video_id)}::text[], ${v.map((e) => e.user_id)}::text[],
+                ${v.map((e) => e.session_id ?? "")}::text[], ${v.map((e) => e.type)}::text[],
+                ${v.map((e) => e.properties.position_s ?? null)}::numeric[],
+                ${v.map((e) => e.properties.duration_s ?? null)}::numeric[])
+      as e(video_id, user_id, session_key, type, position_s, duration_s)
+    group by 1, 2, 3
+    on conflict (video_id, user_id, session_key) do update set
+      plays = video_views.plays + excluded.plays,
+      max_position = greatest(video_views.max_position, excluded.max_position),
+      duration = greatest(video_views.duration, excluded.duration),
+      completed = video_views.completed or excluded.completed`;
 }
 
 /** Product views and adds to cart, and every purchase with its lines. */
@@ -410,6 +434,33 @@ app.get("/segments", async (c) => {
   const counts: Record<string, number> = { champion: 0, loyal: 0, potential: 0, at_risk: 0, lost: 0 };
   for (const r of rows) counts[segment(r.score)] += r.users;
   return c.json({ segments: Object.entries(counts).map(([segment, users]) => ({ segment, users })) });
+});
+
+app.get("/videos", async (c) => {
+  const limit = intQuery(c.req.query("limit"), "limit", 20, 1, 1000);
+  const videos = await c.env.db.query<{ video_id: string }>(
+    `select video_id, sum(plays)::int8 as plays, count(*)::int8 as views,
+       count(*) filter (where completed)::int8 as completions,
+       round(count(*) filter (where completed)::numeric / count(*), 4) as completion_rate,
+       round(sum(max_position), 1) as watch_time_s
+     from video_views group by video_id order by plays desc, video_id limit $1`,
+    [limit],
+  );
+  const drops = await c.env.db.query<{ video_id: string; k: number; views: number }>(
+    `select video_id, least(9, floor(10 * max_position / duration))::int4 as k, count(*)::int8 as views
+     from video_views where not completed and duration > 0 and video_id = any($1::text[]) group by 1, 2`,
+    [videos.map((v) => v.video_id)],
+  );
+  return c.json({
+    videos: videos.map((v) => ({
+      ...v,
+      drop_off: Array.from({ length: 10 }, (_, k) => ({
+        from_pct: k * 10,
+        to_pct: k * 10 + 10,
+        views: drops.find((d) => d.video_id === v.video_id && d.k === k)?.views ?? 0,
+      })),
+    })),
+  });
 });
 
 /** Bucket edges of the session distributions: duration (seconds) and pages per session. */

@@ -206,3 +206,35 @@ export async function expectedSessionDistributions(sql: Sql) {
     pages: histogram([0, 1, 2, 3, 6, 11], sessions.map((s) => s.pages)),
   };
 }
+
+/** `/videos` recomputed from `host.events` (views: a user's plays of a video within one session). */
+export async function expectedVideos(sql: Sql, limit: number) {
+  const views = `
+    select body->'properties'->>'video_id' as video_id, user_id, coalesce(body->>'session_id', '') as skey,
+      count(*) filter (where type = 'video_play') as plays,
+      max(coalesce((body->'properties'->>'position_s')::numeric, 0)) as reached,
+      max((body->'properties'->>'duration_s')::numeric) as duration, bool_or(type = 'video_complete') as done
+    from host.events where type in ('video_play', 'video_progress', 'video_complete')
+      and body->'properties'->>'video_id' is not null
+    group by 1, 2, 3`;
+  const videos = await sql.query<{ video_id: string }>(
+    `select video_id, sum(plays)::int8 as plays, count(*)::int8 as views, count(*) filter (where done)::int8 as completions,
+       round(count(*) filter (where done)::numeric / count(*), 4) as completion_rate, round(sum(reached), 1) as watch_time_s
+     from (${views}) v group by 1 order by plays desc, video_id limit $1`,
+    [limit],
+  );
+  const views2 = await sql.query<{ video_id: string; reached: number; duration: number | null; done: boolean }>(
+    `select video_id, reached, duration, done from (${views}) v`,
+  );
+  return videos.map((v) => ({
+    ...v,
+    drop_off: Array.from({ length: 10 }, (_, k) => ({
+      from_pct: k * 10,
+      to_pct: k * 10 + 10,
+      views: views2.filter((x) =>
+        x.video_id === v.video_id && !x.done && (x.duration ?? 0) > 0 &&
+        Math.min(9, Math.floor((10 * x.reached) / x.duration!)) === k
+      ).length,
+    })),
+  }));
+}

@@ -9,6 +9,7 @@ import {
   expectedTimeseries,
   expectedTrending,
   expectedUser,
+  expectedVideos,
 } from "./recompute.ts";
 import {
   getJson,
@@ -60,6 +61,9 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
     await expectedTrending(rt.store, 5),
   );
   assert.deepEqual((await getJson(rt, "/api/stats/sessions")).body, await expectedSessionDistributions(rt.store));
+  const videos = (await getJson(rt, "/api/stats/videos?limit=50")).body.videos;
+  assert.ok(videos.length > 0 && videos.some((v: { completions: number }) => v.completions > 0));
+  assert.deepEqual(videos, await expectedVideos(rt.store, 50));
   const segments = (await getJson(rt, "/api/stats/segments")).body.segments;
   assert.deepEqual(segments.map((s: { segment: string }) => s.segment), [
     "champion",
@@ -124,7 +128,7 @@ testEachBackend(
     // Replay from scratch: empty the plugin's tables, rewind its checkpoint, start again.
     await store.exec(
       "truncate stats.minute_counts, stats.user_minutes, stats.users, stats.sessions, stats.product_counts, " +
-        "stats.purchases, stats.purchase_items, stats.product_minutes",
+        "stats.purchases, stats.purchase_items, stats.product_minutes, stats.video_views",
     );
     await store.exec("update host.checkpoints set position = 0 where plugin = 'stats'");
     const replay = await startTestRuntime(backend, { pluginsDir, store });
