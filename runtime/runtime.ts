@@ -92,26 +92,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     });
     await source.start();
   }
-  const app = createApp({
-    store,
-    log,
-    sink,
-    source,
-    plugins,
-    metrics,
-    logger,
-    ingestKeys: opts.ingestKeys ?? [],
-    apiTokens: opts.apiTokens ?? [],
-  });
+  const parts = { store, log, sink, source, plugins, metrics, logger };
+  const app = createApp({ ...parts, ingestKeys: opts.ingestKeys ?? [], apiTokens: opts.apiTokens ?? [] });
   return {
     app,
-    store,
-    log,
-    sink,
-    source,
-    plugins,
-    metrics,
-    logger,
+    ...parts,
     async stop() {
       await source?.stop();
       await producer?.stop();

@@ -40,6 +40,34 @@ function client(bootstrap: string): Kafka {
   return new Kafka({ clientId: "test", brokers: [bootstrap], logLevel: logLevel.NOTHING });
 }
 
+/** What a Kafka test gets: a mock cluster with one topic, a client, and ways to produce to it. */
+interface KafkaFixture {
+  bootstrap: string;
+  kafka: Kafka;
+  produce: (messages: { key: string; value: string }[]) => Promise<unknown>;
+  send: (events: Event[]) => Promise<unknown>;
+}
+
+/** Runs `fn` with a mock cluster whose topic has `partitions` partitions; stops it all afterwards. */
+async function withKafka(partitions: number, fn: (k: KafkaFixture) => Promise<void>): Promise<void> {
+  const cluster = await startMockCluster(1, { [TOPIC]: partitions });
+  const kafka = client(cluster.bootstrap);
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const produce = (messages: { key: string; value: string }[]) => producer.send({ topic: TOPIC, messages });
+  try {
+    await fn({
+      bootstrap: cluster.bootstrap,
+      kafka,
+      produce,
+      send: (events) => produce(events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) }))),
+    });
+  } finally {
+    await producer.disconnect();
+    await cluster.stop();
+  }
+}
+
 /** Waits until the source has consumed everything in the topic and every plugin has caught up. */
 async function drained(rt: Runtime, kafka: Kafka, expectedInLog: number): Promise<void> {
   const admin = kafka.admin();
@@ -66,69 +94,68 @@ for (const backend of BACKENDS) {
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {
-      const cluster = await startMockCluster(1, { [TOPIC]: 4 });
-      const kafka = client(cluster.bootstrap);
-      const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-      await producer.connect();
-      const random = rng(17);
-      const events = new Simulator({ seed: 21, users: 150, start: new Date("2026-06-01T00:00:00Z") }).take(3000);
-      const poison: string[] = [];
-      const messages: { key: string; value: string }[] = [];
-      for (let i = 0; i < events.length; i += 3) {
-        const group = events.slice(i, i + 3);
-        // Most messages hold one event; some an array; some are re-sent (duplicates); some are poison.
-        if (random() < 0.2) messages.push({ key: group[0].user_id, value: JSON.stringify(group) });
-        else for (const e of group) messages.push({ key: e.user_id, value: JSON.stringify(e) });
-        if (random() < 0.05) messages.push({ key: group[0].user_id, value: JSON.stringify(group[0]) });
-        if (random() < 0.02) {
-          const r = random();
-          const bad = r < 0.4 ? "{not json" : r < 0.6
-            ? "x\u0000" // not JSON, and the parser's message quotes the NUL back
-            : JSON.stringify({ ...group[0], event_id: `bad-${i}`, user_id: "" });
-          poison.push(bad);
-          messages.push({ key: group[0].user_id, value: bad });
+      await withKafka(4, async ({ bootstrap, kafka, produce }) => {
+        const random = rng(17);
+        const events = new Simulator({ seed: 21, users: 150, start: new Date("2026-06-01T00:00:00Z") }).take(3000);
+        const poison: string[] = [];
+        const messages: { key: string; value: string }[] = [];
+        for (let i = 0; i < events.length; i += 3) {
+          const group = events.slice(i, i + 3);
+          // Most messages hold one event; some an array; some are re-sent (duplicates); some are poison.
+          if (random() < 0.2) messages.push({ key: group[0].user_id, value: JSON.stringify(group) });
+          else for (const e of group) messages.push({ key: e.user_id, value: JSON.stringify(e) });
+          if (random() < 0.05) messages.push({ key: group[0].user_id, value: JSON.stringify(group[0]) });
+          if (random() < 0.02) {
+            const r = random();
+            const bad = r < 0.4 ? "{not json" : r < 0.6
+              ? "x\u0000" // not JSON, and the parser's message quotes the NUL back
+              : JSON.stringify({ ...group[0], event_id: `bad-${i}`, user_id: "" });
+            poison.push(bad);
+            messages.push({ key: group[0].user_id, value: bad });
+          }
         }
-      }
-      for (let i = 0; i < messages.length; i += 500) {
-        await producer.send({ topic: TOPIC, messages: messages.slice(i, i + 500) });
-      }
-
-      const pluginsDir = await pluginsFolder([{ name: "stats", from: new URL("plugins/", REPO) }]);
-      const rt = await startTestRuntime(backend, { pluginsDir, kafka: kafkaConfig(cluster.bootstrap) });
-      try {
-        await drained(rt, kafka, events.length);
-        const ids = (await rt.store.query<{ event_id: string }>("select event_id from host.events")).map((r) =>
-          r.event_id
-        );
-        assert.deepEqual(ids.sort(), events.map((e) => e.event_id).sort());
-        assert.deepEqual((await getJson(rt, "/api/stats/overview")).body, await expectedOverview(rt.store, null, null));
-
-        const letters = (await getJson(rt, "/api/dead-letters?limit=1000")).body;
-        assert.ok(poison.length > 0);
-        assert.equal(letters.total, poison.length);
-        for (const l of letters.items) {
-          const { topic, partition, offset } = l.payload.kafka;
-          assert.equal(topic, TOPIC);
-          assert.ok(partition >= 0 && partition < 4 && offset >= 0);
-          assert.match(l.reason, new RegExp(`^${TOPIC}/${partition}@${offset}: `));
+        for (let i = 0; i < messages.length; i += 500) {
+          await produce(messages.slice(i, i + 500));
         }
-        const { source } = (await getJson(rt, "/api/plugins")).body;
-        assert.equal(source.kind, "kafka");
-        assert.deepEqual(source.partitions.map((p: { partition: number; lag: number }) => [p.partition, p.lag]), [
-          [0, 0],
-          [1, 0],
-          [2, 0],
-          [3, 0],
-        ]);
-        assert.match(
-          await (await rt.app.request("/metrics")).text(),
-          /^source_partition_lag\{topic="user-events",partition="0"\} 0$/m,
-        );
-      } finally {
-        await rt.stop();
-        await producer.disconnect();
-        await cluster.stop();
-      }
+
+        const pluginsDir = await pluginsFolder([{ name: "stats", from: new URL("plugins/", REPO) }]);
+        const rt = await startTestRuntime(backend, { pluginsDir, kafka: kafkaConfig(bootstrap) });
+        try {
+          await drained(rt, kafka, events.length);
+          const ids = (await rt.store.query<{ event_id: string }>("select event_id from host.events")).map((r) =>
+            r.event_id
+          );
+          assert.deepEqual(ids.sort(), events.map((e) => e.event_id).sort());
+          assert.deepEqual(
+            (await getJson(rt, "/api/stats/overview")).body,
+            await expectedOverview(rt.store, null, null),
+          );
+
+          const letters = (await getJson(rt, "/api/dead-letters?limit=1000")).body;
+          assert.ok(poison.length > 0);
+          assert.equal(letters.total, poison.length);
+          for (const l of letters.items) {
+            const { topic, partition, offset } = l.payload.kafka;
+            assert.equal(topic, TOPIC);
+            assert.ok(partition >= 0 && partition < 4 && offset >= 0);
+            assert.match(l.reason, new RegExp(`^${TOPIC}/${partition}@${offset}: `));
+          }
+          const { source } = (await getJson(rt, "/api/plugins")).body;
+          assert.equal(source.kind, "kafka");
+          assert.deepEqual(source.partitions.map((p: { partition: number; lag: number }) => [p.partition, p.lag]), [
+            [0, 0],
+            [1, 0],
+            [2, 0],
+            [3, 0],
+          ]);
+          assert.match(
+            await (await rt.app.request("/metrics")).text(),
+            /^source_partition_lag\{topic="user-events",partition="0"\} 0$/m,
+          );
+        } finally {
+          await rt.stop();
+        }
+      });
     },
   });
 }
@@ -173,30 +200,26 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const cluster = await startMockCluster(1, { [TOPIC]: 4 });
-    const kafka = client(cluster.bootstrap);
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    const events = new Simulator({ seed: 13 }).take(1200);
-    await producer.send({ topic: TOPIC, messages: events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })) });
-    const pluginsDir = await pluginsFolder([{ name: "slow" }]);
-    const rt = await startTestRuntime(BACKENDS[0], { pluginsDir, kafka: kafkaConfig(cluster.bootstrap), maxLag: 50 });
-    try {
-      // Sample while the slow plugin works through the backlog: the log must stop growing while it lags.
-      let heldBack = 0;
-      await waitFor("the slow plugin to finish", async () => {
-        const [slow] = rt.plugins.list();
-        if (slow.lag > 50 && rt.log.head < events.length) heldBack++;
-        await new Promise((r) => setTimeout(r, 50));
-        return rt.log.head === events.length && slow.lag === 0;
-      }, 120_000);
-      assert.ok(heldBack > 10, `the source was seen waiting ${heldBack} times`);
-      assert.equal((await rt.store.query("select count(*)::int8 as n from slow.seen"))[0].n, events.length);
-    } finally {
-      await rt.stop();
-      await producer.disconnect();
-      await cluster.stop();
-    }
+    await withKafka(4, async ({ bootstrap, send }) => {
+      const events = new Simulator({ seed: 13 }).take(1200);
+      await send(events);
+      const pluginsDir = await pluginsFolder([{ name: "slow" }]);
+      const rt = await startTestRuntime(BACKENDS[0], { pluginsDir, kafka: kafkaConfig(bootstrap), maxLag: 50 });
+      try {
+        // Sample while the slow plugin works through the backlog: the log must stop growing while it lags.
+        let heldBack = 0;
+        await waitFor("the slow plugin to finish", async () => {
+          const [slow] = rt.plugins.list();
+          if (slow.lag > 50 && rt.log.head < events.length) heldBack++;
+          await new Promise((r) => setTimeout(r, 50));
+          return rt.log.head === events.length && slow.lag === 0;
+        }, 120_000);
+        assert.ok(heldBack > 10, `the source was seen waiting ${heldBack} times`);
+        assert.equal((await rt.store.query("select count(*)::int8 as n from slow.seen"))[0].n, events.length);
+      } finally {
+        await rt.stop();
+      }
+    });
   },
 });
 
@@ -206,17 +229,11 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const cluster = await startMockCluster(1, { [TOPIC]: 2 });
-    const kafka = client(cluster.bootstrap);
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    const sim = new Simulator({ seed: 77 });
-    const send = (events: Event[]) =>
-      producer.send({ topic: TOPIC, messages: events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })) });
-    await send(sim.take(300));
-    const config = kafkaConfig(cluster.bootstrap);
-    const pluginsDir = await pluginsFolder([{ name: "counter" }]);
-    try {
+    await withKafka(2, async ({ bootstrap, kafka, send }) => {
+      const sim = new Simulator({ seed: 77 });
+      await send(sim.take(300));
+      const config = kafkaConfig(bootstrap);
+      const pluginsDir = await pluginsFolder([{ name: "counter" }]);
       const first = await startTestRuntime(BACKENDS[0], { pluginsDir, kafka: config });
       await drained(first, kafka, 300);
       await first.stop(); // the group's committed offsets are now at the end of the topic
@@ -228,9 +245,6 @@ Deno.test({
       } finally {
         await second.stop();
       }
-    } finally {
-      await producer.disconnect();
-      await cluster.stop();
-    }
+    });
   },
 });
