@@ -10,7 +10,7 @@ import { createKafka, KafkaSink, KafkaSource } from "./kafka/mod.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { PluginHost, type RetryPolicy } from "./plugin/mod.ts";
-import { createApp } from "./server.ts";
+import { createApp, type RuntimeParts } from "./server.ts";
 import { migrateHost, openStore, type Store } from "./store/mod.ts";
 
 /** Sources pause while the slowest plugin is this far behind the log (events). */
@@ -34,17 +34,8 @@ export interface RuntimeOptions {
 }
 
 /** A started runtime. */
-export interface Runtime {
+export interface Runtime extends RuntimeParts {
   app: Hono;
-  store: Store;
-  log: EventLog;
-  /** Where ingested events go: the log, or Kafka when it is the source. */
-  sink: Sink;
-  /** The Kafka consumer, when Kafka is the source. */
-  source: KafkaSource | null;
-  plugins: PluginHost;
-  metrics: Metrics;
-  logger: Logger;
   /** Stops the source, the plugins, then closes the store if the runtime opened it. */
   stop(): Promise<void>;
 }

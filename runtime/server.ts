@@ -13,15 +13,21 @@ import type { Metrics } from "./metrics.ts";
 import type { PluginHost } from "./plugin/mod.ts";
 import type { Store } from "./store/mod.ts";
 
-/** Everything the routes read from. */
-export interface ServerContext {
+/** The runtime's parts, as the routes and the runtime's handle both expose them. */
+export interface RuntimeParts {
   store: Store;
   log: EventLog;
+  /** Where ingested events go: the log, or Kafka when it is the source. */
   sink: Sink;
+  /** The Kafka consumer, when Kafka is the source. */
   source: KafkaSource | null;
   plugins: PluginHost;
   metrics: Metrics;
   logger: Logger;
+}
+
+/** Everything the routes read from. */
+export interface ServerContext extends RuntimeParts {
   ingestKeys: string[];
   apiTokens: string[];
 }
