@@ -44,7 +44,7 @@ function inYearRange(iso: string): boolean {
 export const MAX_DEPTH = 32;
 
 /** Whether `value` nests arrays and objects deeper than `max` (checked without recursion). */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
+function nestsDeeperThan(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;
@@ -157,7 +157,7 @@ export function validateEvent(raw: unknown): Validated {
 }
 
 /** Whether every string (keys too) in `value` can be stored in Postgres text and jsonb. */
-export function isStorable(value: unknown): boolean {
+function isStorable(value: unknown): boolean {
   if (typeof value === "string") return value.isWellFormed() && !value.includes("\0");
   if (Array.isArray(value)) return value.every(isStorable);
   if (value !== null && typeof value === "object") {

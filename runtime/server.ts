@@ -131,7 +131,7 @@ export function createApp(ctx: ServerContext): Hono {
 }
 
 /** Parses an optional integer query parameter within bounds, or answers 400. */
-export function intParam(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
+function intParam(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
