@@ -97,6 +97,9 @@ export interface PluginDefinition<C = unknown> {
   limits?: Partial<Limits>;
 }
 
+/** A session is its `session_id`, or else one user's events with no gap of 30 minutes or more between them. */
+export const SESSION_GAP_MS = 30 * 60 * 1000;
+
 /** The rule for plugin names. */
 export const PLUGIN_NAME = /^[a-z][a-z0-9_]{0,30}$/;
 

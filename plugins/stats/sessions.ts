@@ -1,5 +1,4 @@
-/** Thirty minutes of inactivity end an inferred session: a gap of 30 minutes or more starts a new one. */
-export const SESSION_GAP_MS = 30 * 60 * 1000;
+import { SESSION_GAP_MS } from "@runtime/sdk";
 
 /** A session as an interval of event time with its event count and the funnel steps it reached. */
 export interface Interval {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mergeSessions, SESSION_GAP_MS } from "./sessions.ts";
+import { SESSION_GAP_MS } from "@runtime/sdk";
+import { mergeSessions } from "./sessions.ts";
 
 const MIN = 60_000;
 const points = (...ts: number[]) =>

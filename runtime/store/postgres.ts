@@ -4,6 +4,7 @@ import type { Row, Sql, Store } from "./store.ts";
 const asNumber = (x: string) => Number(x);
 const asText = (x: string) => x;
 const asDate = (x: string) => new Date(x);
+const asJsonText = (x: unknown) => typeof x === "string" ? x : JSON.stringify(x);
 
 /**
  * Array types parsed by the runtime, not postgres.js (whose array parser reads a NULL element as the
@@ -36,6 +37,9 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<St
     types: {
       int8: { to: 20, from: [20], serialize: String, parse: asNumber },
       numeric: { to: 1700, from: [1700], serialize: String, parse: asNumber },
+      // As on PGlite, a string is taken as JSON text; postgres.js would encode it again as a JSON string.
+      json: { to: 114, from: [114], serialize: asJsonText, parse: JSON.parse },
+      jsonb: { to: 3802, from: [3802], serialize: asJsonText, parse: JSON.parse },
       ...Object.fromEntries(
         Object.entries(ARRAYS).map(([oid, element]) => [
           `array_${oid}`,

@@ -31,6 +31,12 @@ testEachBackend("array parameters of every kind arrive the same on both backends
     assert.equal(new Date((row.times as Date[])[0]).toISOString(), "2026-01-01T00:00:00.000Z");
     assert.equal(row.n, 2 ** 40); // int8 and numeric come back as numbers on both
     assert.equal(row.amount, 12.5);
+    // JSON parameters: text is taken as JSON text, values are encoded; either way an object arrives.
+    const [json] = await store.query(
+      `select $1::jsonb as text, $2::jsonb as value, $3::jsonb @> '{"a": 1}' as contains`,
+      ['{"a":1,"b":[true]}', { a: 1, b: [true] }, '{"a":1}'],
+    );
+    assert.deepEqual(json, { text: { a: 1, b: [true] }, value: { a: 1, b: [true] }, contains: true });
     const [empty] = await store.query("select cardinality($1::text[]) as n", [[]]);
     assert.equal(empty.n, 0);
   } finally {

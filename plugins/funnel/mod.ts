@@ -1,0 +1,222 @@
+/**
+ * `funnel`: the default shopping funnel per session, cart abandonment and hot leads, custom funnels
+ * created over the API, and a per-session view. Events are kept slim in the plugin's schema; sessions are
+ * recomputed per batch, custom funnels evaluated when asked for, so every answer is exact under
+ * duplicates, late events and replays.
+ * @module
+ */
+import { Hono } from "hono";
+import { definePlugin, type Env, type Event } from "@runtime/sdk";
+import {
+  Definition,
+  deleteDefinition,
+  describeIssues,
+  loadDefinitions,
+  PROPERTY,
+  saveDefinition,
+} from "./definitions.ts";
+import { leads } from "./leads.ts";
+import { report } from "./report.ts";
+import { DEFAULT_STEPS, updateSessions } from "./sessions.ts";
+
+async function queue(batch: Event[], env: Env): Promise<void> {
+  await env.db.query(
+    `insert into events (event_id, user_id, session_id, ts, type, properties)
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[])`,
+    [
+      batch.map((e) => e.event_id),
+      batch.map((e) => e.user_id),
+      batch.map((e) => e.session_id ?? null),
+      batch.map((e) => e.timestamp),
+      batch.map((e) => e.type),
+      batch.map(({ properties: { items: _, ...rest } }) => JSON.stringify(rest)),
+    ],
+  );
+  await updateSessions(env.db, batch);
+}
+
+/** A bad request: answered 400 with its message. */
+class BadRequest extends Error {}
+
+/** Parses an optional integer query parameter within bounds. */
+function intQuery(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new BadRequest(`${name} must be an integer ${min}..${max}, got '${raw}'`);
+  }
+  return n;
+}
+
+/** Parses an optional ISO timestamp query parameter. */
+function timeQuery(raw: string | undefined, name: string): string | null {
+  if (raw === undefined || raw === "") return null;
+  const t = Date.parse(raw);
+  const year = new Date(t).getUTCFullYear();
+  if (Number.isNaN(t) || year < 1 || year > 9999) {
+    throw new BadRequest(`${name} must be an ISO-8601 timestamp within the years 1 to 9999, got '${raw}'`);
+  }
+  return new Date(t).toISOString();
+}
+
+/** `a / b` to 4 decimals; 0 when `b` is 0. */
+const ratio = (a: number, b: number) => b === 0 ? 0 : Math.round((a / b) * 1e4) / 1e4;
+
+const app = new Hono<{ Bindings: Env }>();
+
+app.notFound((c) => c.json({ error: `no route for ${c.req.method} /api/funnel${c.req.path}` }, 404));
+app.onError((err, c) => {
+  if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
+  throw err;
+});
+
+const STEP_COLUMNS = ["view_at", "cart_at", "checkout_at", "purchase_at"];
+
+app.get("/summary", async (c) => {
+  const from = timeQuery(c.req.query("from"), "from");
+  const to = timeQuery(c.req.query("to"), "to");
+  const [row] = await c.env.db.query<Record<string, number | null>>(
+    `select count(*)::int8 as sessions,
+       ${DEFAULT_STEPS.map((_, k) => `count(*) filter (where reached >= ${k + 1})::int8 as s${k}`).join(", ")},
+       ${
+      STEP_COLUMNS.slice(1).map((col, k) =>
+        `percentile_cont(0.5) within group (order by extract(epoch from ${col} - ${STEP_COLUMNS[k]}))
+           filter (where reached >= ${k + 2}) as w${k + 1}`
+      ).join(", ")
+    },
+       count(*) filter (where has_cart)::int8 as carted,
+       count(*) filter (where has_cart and not has_purchase)::int8 as abandoned
+     from sessions
+     where ($1::timestamptz is null or started_at >= $1) and ($2::timestamptz is null or started_at < $2)`,
+    [from, to],
+  );
+  const count = (k: number) => row[`s${k}`] as number;
+  return c.json({
+    from,
+    to,
+    sessions: row.sessions,
+    steps: DEFAULT_STEPS.map((s, k) => ({
+      step: s.step,
+      event_types: s.types,
+      sessions: count(k),
+      conversion_from_start: ratio(count(k), count(0)),
+      conversion_from_previous: ratio(count(k), count(k === 0 ? 0 : k - 1)),
+      median_seconds_from_previous: k === 0 || row[`w${k}`] === null
+        ? null
+        : Math.round((row[`w${k}`] as number) * 1000) / 1000,
+    })),
+    carted_sessions: row.carted,
+    abandoned_carts: row.abandoned,
+    cart_abandonment_rate: ratio(row.abandoned as number, row.carted as number),
+  });
+});
+
+app.get("/hot-leads", async (c) => {
+  const limit = intQuery(c.req.query("limit"), "limit", 20, 1, 1000);
+  const hours = intQuery(c.req.query("hours"), "hours", 24, 1, 24 * 90);
+  return c.json(await leads(c.env.db, c.env.watermark, hours, limit));
+});
+
+app.get("/users/:user_id/sessions", async (c) => {
+  const limit = intQuery(c.req.query("limit"), "limit", 20, 1, 200);
+  const user = c.req.param("user_id");
+  const sessions = await c.env.db.query<Record<string, unknown> & { session_key: string; reached: number }>(
+    `select session_key, case when session_key like 's:%' then substr(session_key, 3) end as session_id,
+       started_at, ended_at, extract(epoch from ended_at - started_at)::float8 as duration_s, events, reached,
+       view_at, cart_at, checkout_at, purchase_at, round(cart_value, 2) as cart_value,
+       has_cart and not has_purchase as abandoned_cart, country, device
+     from sessions where user_id = $1 order by started_at desc, session_key limit $2`,
+    [user, limit],
+  );
+  if (sessions.length === 0) return c.json({ error: `no sessions for user '${user}'` }, 404);
+  const events = await c.env.db.query<{ session_key: string; event_id: string; type: string; timestamp: string }>(
+    `select s.session_key, e.event_id, e.type, e.ts as timestamp
+     from sessions s join events e on e.user_id = s.user_id
+       and ((s.session_key like 's:%' and e.session_id = substr(s.session_key, 3))
+         or (s.session_key like 'a:%' and e.session_id is null and e.ts between s.started_at and s.ended_at))
+     where s.user_id = $1 and s.session_key = any($2::text[])
+     order by e.ts, e.event_id`,
+    [user, sessions.map((s) => s.session_key)],
+  );
+  return c.json({
+    user_id: user,
+    sessions: sessions.map(({ reached, view_at, cart_at, checkout_at, purchase_at, ...s }) => ({
+      ...s,
+      furthest_step: reached === 0 ? null : DEFAULT_STEPS[reached - 1].step,
+      steps: DEFAULT_STEPS.slice(0, reached).map((d, k) => ({
+        step: d.step,
+        at: [view_at, cart_at, checkout_at, purchase_at][k],
+      })),
+      timeline: events.filter((e) => e.session_key === s.session_key).map(({ session_key: _, ...e }) => e),
+    })),
+  });
+});
+
+/** Parses a JSON request body into a funnel definition. */
+async function readDefinition(request: Request): Promise<Definition> {
+  let body: unknown;
+  try {
+    body = await request.json();
+  } catch {
+    throw new BadRequest("body must be a JSON funnel definition");
+  }
+  const parsed = Definition.safeParse(body);
+  if (!parsed.success) throw new BadRequest(describeIssues(parsed.error));
+  return parsed.data;
+}
+
+app.post("/definitions", async (c) => {
+  const { saved, created } = await saveDefinition(c.env.db, await readDefinition(c.req.raw));
+  return c.json(saved, created ? 201 : 200);
+});
+
+app.get("/definitions", async (c) => c.json({ definitions: await loadDefinitions(c.env.db) }));
+
+app.get("/definitions/:name", async (c) => {
+  const [d] = await loadDefinitions(c.env.db, c.req.param("name"));
+  return d ? c.json(d) : c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
+});
+
+app.delete("/definitions/:name", async (c) => {
+  const deleted = await deleteDefinition(c.env.db, c.req.param("name"));
+  return deleted ? c.body(null, 204) : c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
+});
+
+/** The report's query parameters. */
+function reportQuery(query: (name: string) => string | undefined) {
+  const breakdown = query("breakdown") || null;
+  if (breakdown !== null && !PROPERTY.test(breakdown)) {
+    throw new BadRequest(`breakdown must be a property name such as country or device, got '${breakdown}'`);
+  }
+  return {
+    from: timeQuery(query("from"), "from"),
+    to: timeQuery(query("to"), "to"),
+    breakdown,
+    droppedLimit: intQuery(query("dropped_limit"), "dropped_limit", 20, 0, 1000),
+  };
+}
+
+app.get("/definitions/:name/report", async (c) => {
+  const q = reportQuery((n) => c.req.query(n));
+  const [d] = await loadDefinitions(c.env.db, c.req.param("name"));
+  if (!d) return c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
+  return c.json(await report(c.env.db, d, q));
+});
+
+/** An unsaved funnel's report: the definition in the body, the query as for a saved one. */
+app.post("/report", async (c) => {
+  const q = reportQuery((n) => c.req.query(n));
+  return c.json(await report(c.env.db, await readDefinition(c.req.raw), q));
+});
+
+export default definePlugin({
+  name: "funnel",
+  version: "0.1.0",
+  subscribes: "*",
+  queue,
+  fetch: app.fetch,
+  panels: [
+    { title: "Shopping funnel (per session)", route: "/summary", kind: "bar" },
+    { title: "Hot leads", route: "/hot-leads?limit=10", kind: "table" },
+  ],
+});

@@ -1,0 +1,126 @@
+/**
+ * A custom funnel's report, evaluated over the stored events when asked for: per step the users who got
+ * there, conversion, drop-off, median time to convert and who dropped, optionally broken down by a property
+ * of the event that entered the funnel.
+ */
+import type { Env } from "@runtime/sdk";
+import type { Definition } from "./definitions.ts";
+import { bestAttempt, median, type Rules } from "./match.ts";
+
+type Db = Env["db"];
+
+/** What a report is asked for. */
+export interface ReportQuery {
+  /** Entries (the event starting an attempt) from this time on; later steps may follow within the window. */
+  from: string | null;
+  /** Entries before this time. */
+  to: string | null;
+  /** A property of the entering event to break the counts down by. */
+  breakdown: string | null;
+  /** How many of the users who dropped before each step to list. */
+  droppedLimit: number;
+}
+
+/** Users evaluated per round trip to the database. */
+const PAGE_USERS = 2000;
+
+/** A rate `a / b` to 4 decimals; 0 when `b` is 0. */
+const ratio = (a: number, b: number) => b === 0 ? 0 : Math.round((a / b) * 1e4) / 1e4;
+
+/**
+ * The SQL for one page of users who entered the funnel: their events (sorted by time, then event_id) as
+ * times in ms and step masks, and the breakdown property of each.
+ */
+function pageSql(d: Definition): { text: string; stepParams: unknown[] } {
+  const stepParams: unknown[] = [];
+  const terms = d.steps.map((s, i) => {
+    stepParams.push(s.type, JSON.stringify(s.where));
+    const [t, w] = [7 + 2 * i, 8 + 2 * i];
+    return `((type = $${t} and properties @> $${w}::jsonb)::int << ${i})`;
+  });
+  const mask = terms.join(" | ");
+  const entry = d.order === "any" ? `(${mask}) <> 0` : `(${terms[0]}) <> 0`;
+  const text = `
+    with entrants as (
+      select distinct user_id from events
+      where type = any($5::text[]) and ${entry} and user_id > $3
+        and ($1::timestamptz is null or ts >= $1) and ($2::timestamptz is null or ts < $2)
+      order by user_id limit ${PAGE_USERS}
+    )
+    select e.user_id,
+      array_agg((extract(epoch from e.ts) * 1000)::int8 order by e.ts, e.event_id) as ts,
+      array_agg(${mask} order by e.ts, e.event_id) as masks,
+      array_agg(e.properties->>$4::text order by e.ts, e.event_id) as keys
+    from events e join entrants using (user_id)
+    where ($6::text[] is null or type = any($6::text[])) and ($1::timestamptz is null or e.ts >= $1)
+      and ($2::timestamptz is null or e.ts <= $2::timestamptz + ${d.window_seconds} * interval '1 second')
+    group by e.user_id order by e.user_id`;
+  return { text, stepParams };
+}
+
+/** Evaluates funnel `d` over every user who entered it in the range. */
+export async function report(db: Db, d: Definition, q: ReportQuery) {
+  const rules: Rules = { steps: d.steps.length, order: d.order, windowMs: d.window_seconds * 1000 };
+  const until = q.to === null ? Infinity : Date.parse(q.to);
+  const { text, stepParams } = pageSql(d);
+  const entryTypes = d.order === "any" ? d.steps.map((s) => s.type) : [d.steps[0].type];
+  // In strict order every event counts ($6 null), since any event between two steps ends the attempt.
+  const allTypes = d.order === "strict" ? null : [...new Set(d.steps.map((s) => s.type))];
+  const reached = new Array<number>(rules.steps).fill(0);
+  const waits = d.steps.map((): number[] => []);
+  const dropped = d.steps.map((): string[] => []);
+  const breakdown = new Map<string, number[]>();
+  let after = "";
+  for (;;) {
+    const page = await db.query<{ user_id: string; ts: number[]; masks: number[]; keys: (string | null)[] }>(
+      text,
+      [q.from, q.to, after, q.breakdown, entryTypes, allTypes, ...stepParams],
+    );
+    for (const u of page) {
+      const best = bestAttempt(u, rules, until);
+      if (best === null) continue; // Its entering events fall in the range but not its own order's entry.
+      const n = best.times.length;
+      for (let k = 0; k < n; k++) reached[k]++;
+      for (let k = 1; k < n; k++) waits[k].push((best.times[k] - best.times[k - 1]) / 1000);
+      if (n < rules.steps && dropped[n].length < q.droppedLimit) dropped[n].push(u.user_id);
+      if (q.breakdown !== null) {
+        const key = u.keys[best.start] ?? "unknown";
+        const row = breakdown.get(key) ?? new Array<number>(rules.steps).fill(0);
+        for (let k = 0; k < n; k++) row[k]++;
+        breakdown.set(key, row);
+      }
+    }
+    if (page.length < PAGE_USERS) break;
+    after = page[page.length - 1].user_id;
+  }
+  const steps = d.steps.map((s, k) => {
+    const wait = median(waits[k]);
+    return {
+      step: k + 1,
+      type: s.type,
+      where: s.where,
+      users: reached[k],
+      conversion_from_start: ratio(reached[k], reached[0]),
+      conversion_from_previous: k === 0 ? ratio(reached[0], reached[0]) : ratio(reached[k], reached[k - 1]),
+      drop_off: k === 0 ? 0 : reached[k - 1] - reached[k],
+      median_seconds_to_convert: wait === null ? null : Math.round(wait * 1000) / 1000,
+      dropped_users: dropped[k],
+    };
+  });
+  const rows = [...breakdown].map(([key, users]) => ({
+    key,
+    users,
+    conversion_rate: ratio(users[users.length - 1], users[0]),
+  })).sort((a, b) => b.users[0] - a.users[0] || (a.key < b.key ? -1 : 1));
+  return {
+    name: d.name,
+    order: d.order,
+    window_seconds: d.window_seconds,
+    from: q.from,
+    to: q.to,
+    users: reached[0],
+    conversion_rate: ratio(reached[rules.steps - 1], reached[0]),
+    steps,
+    ...(q.breakdown === null ? {} : { breakdown: { by: q.breakdown, rows } }),
+  };
+}
