@@ -15,15 +15,16 @@ export const MAX_WINDOW_S = 365 * 86_400;
 
 const Scalar = z.union([z.string().max(256), z.number(), z.boolean()]);
 
-const Step = z.union([
-  z.string().regex(EVENT_TYPE, "must be an event type"),
+/** A step: an event type, optionally with properties the event must have; a bare type is short for `{ type }`. */
+const Step = z.preprocess(
+  (s) => typeof s === "string" ? { type: s } : s,
   z.strictObject({
     type: z.string().regex(EVENT_TYPE, "must be an event type"),
     where: z.record(z.string().regex(PROPERTY, "must be a property name"), Scalar)
       .refine((w) => Object.keys(w).length <= 8, "at most 8 properties")
-      .optional(),
+      .default({}),
   }),
-]).transform((s) => typeof s === "string" ? { type: s, where: {} } : { type: s.type, where: s.where ?? {} });
+);
 
 /** A custom funnel as `POST /definitions` takes it; steps may be bare event types. */
 export const Definition = z.strictObject({

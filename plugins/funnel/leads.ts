@@ -2,7 +2,7 @@
  * Hot leads: users who recently left a cart without buying, ranked by how likely they are to come back and
  * buy. The likelihood is a documented points score, not a trained model, so every rank can be explained.
  */
-import type { Env } from "@runtime/sdk";
+import { type Env, SESSION_GAP_MS } from "@runtime/sdk";
 import { DEFAULT_STEPS } from "./sessions.ts";
 
 type Db = Env["db"];
@@ -34,7 +34,7 @@ export function likelihood(c: Candidate, windowHours: number): { score: number; 
       0.1 * Math.min(3, c.prior_purchases),
       `${c.prior_purchases} earlier purchase${c.prior_purchases === 1 ? "" : "s"}`,
     ],
-    [0.2 * Math.max(0, 1 - c.hours_ago / windowHours), `left ${Math.round(c.hours_ago * 10) / 10} h ago`],
+    [0.2 * Math.max(0, 1 - c.hours_ago / windowHours), `left ${ago(c.hours_ago)} ago`],
     [0.15 * Math.min(1, c.events / 20), `${c.events} events in the session`],
   ];
   return {
@@ -43,9 +43,15 @@ export function likelihood(c: Candidate, windowHours: number): { score: number; 
   };
 }
 
+/** A duration in hours, in words: minutes under an hour, else hours to one decimal. */
+function ago(hours: number): string {
+  return hours < 1 ? `${Math.round(hours * 60)} min` : `${Math.round(hours * 10) / 10} h`;
+}
+
 /**
- * Each user's latest session in the `hours` before the watermark that added to cart and bought nothing,
- * unless the user bought in a later session; ranked by {@linkcode likelihood}, then cart value.
+ * Each user's latest abandoned cart: a session that added to cart, bought nothing, and ended in the `hours`
+ * before the watermark but at least 30 minutes before it (a session still going is not abandoned yet), unless
+ * the user bought in a later session. Ranked by {@linkcode likelihood}, then cart value.
  */
 export async function leads(db: Db, watermark: string | null, hours: number, limit: number) {
   if (watermark === null) return { window: null, leads: [] };
@@ -54,7 +60,8 @@ export async function leads(db: Db, watermark: string | null, hours: number, lim
        select distinct on (s.user_id) s.*
        from sessions s
        where s.has_cart and not s.has_purchase
-         and s.ended_at > $1::timestamptz - $2::int8 * interval '1 hour' and s.ended_at <= $1::timestamptz
+         and s.ended_at > $1::timestamptz - $2::int8 * interval '1 hour'
+         and s.ended_at <= $1::timestamptz - $3::int8 * interval '1 millisecond'
          and not exists (select 1 from sessions p
                          where p.user_id = s.user_id and p.has_purchase and p.started_at > s.started_at)
        order by s.user_id, s.ended_at desc
@@ -65,7 +72,7 @@ export async function leads(db: Db, watermark: string | null, hours: number, lim
        (select count(*) from sessions p
         where p.user_id = r.user_id and p.has_purchase and p.started_at < r.started_at)::int8 as prior_purchases
      from recent r`,
-    [watermark, hours],
+    [watermark, hours, SESSION_GAP_MS],
   );
   const ranked = candidates.map((c) => ({ c, ...likelihood(c, hours) }))
     .sort((a, b) => b.score - a.score || b.c.cart_value - a.c.cart_value || (a.c.user_id < b.c.user_id ? -1 : 1));

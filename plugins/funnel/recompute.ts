@@ -116,6 +116,7 @@ export async function expectedLeadCandidates(sql: Sql, hours: number) {
      recent as (
        select distinct on (s.user_id) s.* from s, wm
        where s.has_cart and not s.has_purchase and s.ended_at > wm.wm - $1::float8 * interval '1 hour'
+         and s.ended_at <= wm.wm - interval '30 minutes'
          and not exists (select 1 from s p where p.user_id = s.user_id and p.has_purchase and p.started_at > s.started_at)
        order by s.user_id, s.ended_at desc
      )
