@@ -20,10 +20,14 @@ Deno.test({
       }, 20_000);
       assert.ok(overview.by_type.page_view > 0 || overview.by_type.login > 0);
       const { plugins } = await (await fetch(`${rt.url}/api/plugins`)).json();
-      assert.deepEqual(plugins.map((p: { name: string; status: string }) => [p.name, p.status]), [[
-        "stats",
-        "running",
-      ]]);
+      assert.deepEqual(plugins.map((p: { name: string; status: string }) => [p.name, p.status]), [
+        ["funnel", "running"],
+        ["stats", "running"],
+      ]);
+      await waitFor("simulated sessions to reach the funnel", async () => {
+        const body = await (await fetch(`${rt.url}/api/funnel/summary`)).json();
+        return body.sessions > 0 && body.steps[0].sessions > 0;
+      }, 20_000);
       await Deno.stat(`${dataDir}/data`); // the embedded database lives under DATA_DIR
     } finally {
       rt.child.kill("SIGTERM");
