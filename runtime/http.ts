@@ -1,5 +1,6 @@
 /**
- * HTTP helpers shared by the host's routes: one error type, bounded body reading, token checks.
+ * HTTP helpers shared by the host's routes (and, through the SDK, plugins' routes): one error type, query
+ * parameter parsing, bounded body reading, token checks.
  * @module
  */
 
@@ -8,6 +9,27 @@ export class HttpError extends Error {
   constructor(readonly status: 400 | 401 | 403 | 404 | 405 | 413 | 415 | 429 | 503, message: string) {
     super(message);
   }
+}
+
+/** Parses an optional integer query parameter within `min..max`; `fallback` when absent; 400 otherwise. */
+export function intParam(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new HttpError(400, `${name} must be an integer ${min}..${max}, got '${raw}'`);
+  }
+  return n;
+}
+
+/** Parses an optional ISO-8601 timestamp query parameter to UTC ISO; null when absent; 400 otherwise. */
+export function timeParam(raw: string | undefined, name: string): string | null {
+  if (raw === undefined || raw === "") return null;
+  const t = Date.parse(raw);
+  const year = new Date(t).getUTCFullYear();
+  if (Number.isNaN(t) || year < 1 || year > 9999) {
+    throw new HttpError(400, `${name} must be an ISO-8601 timestamp within the years 1 to 9999, got '${raw}'`);
+  }
+  return new Date(t).toISOString();
 }
 
 /** Reads a request body as UTF-8 text, refusing more than `maxBytes` (413) and invalid UTF-8 (400). */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { clampLimits, DEFAULT_LIMITS, definePlugin } from "./sdk.ts";
+import { clampLimits, DEFAULT_LIMITS, definePlugin, HttpError, intParam, timeParam } from "./sdk.ts";
 
 Deno.test("clampLimits() keeps a plugin's limits within the host's range", () => {
   assert.deepEqual(clampLimits({}), DEFAULT_LIMITS);
@@ -19,4 +19,21 @@ Deno.test("definePlugin() names the plugin in what is wrong with it", () => {
     /plugin ok: subscribes/,
   );
   assert.equal(definePlugin({ name: "ok", version: "1", subscribes: "*" }).name, "ok");
+});
+
+Deno.test("intParam() and timeParam() parse query parameters or throw a 400 naming the parameter", () => {
+  assert.equal(intParam(undefined, "limit", 20, 1, 100), 20);
+  assert.equal(intParam("7", "limit", 20, 1, 100), 7);
+  assert.equal(timeParam("2026-01-01T01:00:00+01:00", "from"), "2026-01-01T00:00:00.000Z");
+  assert.equal(timeParam("", "from"), null);
+  for (const bad of [() => intParam("101", "limit", 20, 1, 100), () => intParam("1.5", "limit", 20, 1, 100)]) {
+    assert.throws(
+      bad,
+      (e) => e instanceof HttpError && e.status === 400 && /limit must be an integer 1..100/.test(e.message),
+    );
+  }
+  assert.throws(
+    () => timeParam("10000-01-01T00:00:00Z", "to"),
+    (e) => e instanceof HttpError && /^to must be/.test(e.message),
+  );
 });

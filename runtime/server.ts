@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import type { EventLog } from "./event_log.ts";
 import type { KafkaSource } from "./kafka/mod.ts";
-import { bearerToken, HttpError, matchesSecret, readJsonBody } from "./http.ts";
+import { bearerToken, HttpError, intParam, matchesSecret, readJsonBody } from "./http.ts";
 import { batchItems, ingest, MAX_BODY_BYTES, type Sink } from "./ingest.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
@@ -128,14 +128,4 @@ export function createApp(ctx: ServerContext): Hono {
   app.get("/", async (c) => c.html(await Deno.readTextFile(new URL("index.html", WEB_DIR))));
 
   return app;
-}
-
-/** Parses an optional integer query parameter within bounds, or answers 400. */
-function intParam(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new HttpError(400, `${name} must be an integer ${min}..${max}, got '${raw}'`);
-  }
-  return n;
 }

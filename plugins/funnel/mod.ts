@@ -6,7 +6,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { definePlugin, type Env, type Event } from "@runtime/sdk";
+import { definePlugin, type Env, type Event, HttpError, intParam, timeParam } from "@runtime/sdk";
 import {
   Definition,
   deleteDefinition,
@@ -35,30 +35,6 @@ async function queue(batch: Event[], env: Env): Promise<void> {
   await updateSessions(env.db, batch);
 }
 
-/** A bad request: answered 400 with its message. */
-class BadRequest extends Error {}
-
-/** Parses an optional integer query parameter within bounds. */
-function intQuery(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new BadRequest(`${name} must be an integer ${min}..${max}, got '${raw}'`);
-  }
-  return n;
-}
-
-/** Parses an optional ISO timestamp query parameter. */
-function timeQuery(raw: string | undefined, name: string): string | null {
-  if (raw === undefined || raw === "") return null;
-  const t = Date.parse(raw);
-  const year = new Date(t).getUTCFullYear();
-  if (Number.isNaN(t) || year < 1 || year > 9999) {
-    throw new BadRequest(`${name} must be an ISO-8601 timestamp within the years 1 to 9999, got '${raw}'`);
-  }
-  return new Date(t).toISOString();
-}
-
 /** `a / b` to 4 decimals; 0 when `b` is 0. */
 const ratio = (a: number, b: number) => b === 0 ? 0 : Math.round((a / b) * 1e4) / 1e4;
 
@@ -66,15 +42,15 @@ const app = new Hono<{ Bindings: Env }>();
 
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} /api/funnel${c.req.path}` }, 404));
 app.onError((err, c) => {
-  if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
+  if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
   throw err;
 });
 
 const STEP_COLUMNS = ["view_at", "cart_at", "checkout_at", "purchase_at"];
 
 app.get("/summary", async (c) => {
-  const from = timeQuery(c.req.query("from"), "from");
-  const to = timeQuery(c.req.query("to"), "to");
+  const from = timeParam(c.req.query("from"), "from");
+  const to = timeParam(c.req.query("to"), "to");
   const [row] = await c.env.db.query<Record<string, number | null>>(
     `select count(*)::int8 as sessions,
        ${DEFAULT_STEPS.map((_, k) => `count(*) filter (where reached >= ${k + 1})::int8 as s${k}`).join(", ")},
@@ -112,13 +88,13 @@ app.get("/summary", async (c) => {
 });
 
 app.get("/hot-leads", async (c) => {
-  const limit = intQuery(c.req.query("limit"), "limit", 20, 1, 1000);
-  const hours = intQuery(c.req.query("hours"), "hours", 24, 1, 24 * 90);
+  const limit = intParam(c.req.query("limit"), "limit", 20, 1, 1000);
+  const hours = intParam(c.req.query("hours"), "hours", 24, 1, 24 * 90);
   return c.json(await leads(c.env.db, c.env.watermark, hours, limit));
 });
 
 app.get("/users/:user_id/sessions", async (c) => {
-  const limit = intQuery(c.req.query("limit"), "limit", 20, 1, 200);
+  const limit = intParam(c.req.query("limit"), "limit", 20, 1, 200);
   const user = c.req.param("user_id");
   const sessions = await c.env.db.query<Record<string, unknown> & { session_key: string; reached: number }>(
     `select session_key, case when session_key like 's:%' then substr(session_key, 3) end as session_id,
@@ -158,10 +134,10 @@ async function readDefinition(request: Request): Promise<Definition> {
   try {
     body = await request.json();
   } catch {
-    throw new BadRequest("body must be a JSON funnel definition");
+    throw new HttpError(400, "body must be a JSON funnel definition");
   }
   const parsed = Definition.safeParse(body);
-  if (!parsed.success) throw new BadRequest(describeIssues(parsed.error));
+  if (!parsed.success) throw new HttpError(400, describeIssues(parsed.error));
   return parsed.data;
 }
 
@@ -186,13 +162,13 @@ app.delete("/definitions/:name", async (c) => {
 function reportQuery(query: (name: string) => string | undefined) {
   const breakdown = query("breakdown") || null;
   if (breakdown !== null && !PROPERTY.test(breakdown)) {
-    throw new BadRequest(`breakdown must be a property name such as country or device, got '${breakdown}'`);
+    throw new HttpError(400, `breakdown must be a property name such as country or device, got '${breakdown}'`);
   }
   return {
-    from: timeQuery(query("from"), "from"),
-    to: timeQuery(query("to"), "to"),
+    from: timeParam(query("from"), "from"),
+    to: timeParam(query("to"), "to"),
     breakdown,
-    droppedLimit: intQuery(query("dropped_limit"), "dropped_limit", 20, 0, 1000),
+    droppedLimit: intParam(query("dropped_limit"), "dropped_limit", 20, 0, 1000),
   };
 }
 

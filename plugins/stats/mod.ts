@@ -4,7 +4,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { definePlugin, type Env, type Event } from "@runtime/sdk";
+import { definePlugin, type Env, type Event, HttpError, intParam, timeParam } from "@runtime/sdk";
 import { type Interval, mergeSessions } from "./sessions.ts";
 
 type Db = Env["db"];
@@ -196,32 +196,11 @@ async function inferSessions(db: Db, events: Event[]): Promise<void> {
       as r(user_id, start_ms, end_ms, events, cart, purchase, pages)`;
 }
 
-/** Parses an optional integer query parameter within bounds; throws a message for the 400. */
-function intQuery(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new RangeError(`${name} must be an integer ${min}..${max}, got '${raw}'`);
-  }
-  return n;
-}
-
-/** Parses an optional ISO timestamp query parameter; throws a message for the 400. */
-function timeParam(raw: string | undefined, name: string): string | null {
-  if (raw === undefined || raw === "") return null;
-  const t = Date.parse(raw);
-  const year = new Date(t).getUTCFullYear();
-  if (Number.isNaN(t) || year < 1 || year > 9999) {
-    throw new RangeError(`${name} must be an ISO-8601 timestamp within the years 1 to 9999, got '${raw}'`);
-  }
-  return new Date(t).toISOString();
-}
-
 const app = new Hono<{ Bindings: Env }>();
 
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} /api/stats${c.req.path}` }, 404));
 app.onError((err, c) => {
-  if (err instanceof RangeError) return c.json({ error: err.message }, 400);
+  if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
   throw err;
 });
 
@@ -297,7 +276,7 @@ const MAX_BUCKETS = 10_000;
 
 app.get("/timeseries", async (c) => {
   const bucket = c.req.query("bucket") ?? "hour";
-  if (!(bucket in BUCKETS)) throw new RangeError(`bucket must be minute, hour or day, got '${bucket}'`);
+  if (!(bucket in BUCKETS)) throw new HttpError(400, `bucket must be minute, hour or day, got '${bucket}'`);
   const width = BUCKETS[bucket as keyof typeof BUCKETS];
   const db = c.env.db;
   let from = timeParam(c.req.query("from"), "from");
@@ -313,7 +292,8 @@ app.get("/timeseries", async (c) => {
   const first = Math.floor(Date.parse(from) / width) * width;
   const count = Math.ceil((Date.parse(to) - first) / width);
   if (count > MAX_BUCKETS) {
-    throw new RangeError(
+    throw new HttpError(
+      400,
       `${count} ${bucket} buckets asked, at most ${MAX_BUCKETS}: use a larger bucket or a shorter range`,
     );
   }
@@ -355,10 +335,10 @@ app.get("/timeseries", async (c) => {
 const PRODUCT_SORTS = ["views", "adds_to_cart", "purchases", "revenue", "conversion_rate"] as const;
 
 app.get("/products", async (c) => {
-  const limit = intQuery(c.req.query("limit"), "limit", 20, 1, 1000);
+  const limit = intParam(c.req.query("limit"), "limit", 20, 1, 1000);
   const sort = c.req.query("sort") ?? "views";
   if (!(PRODUCT_SORTS as readonly string[]).includes(sort)) {
-    throw new RangeError(`sort must be one of ${PRODUCT_SORTS.join(", ")}, got '${sort}'`);
+    throw new HttpError(400, `sort must be one of ${PRODUCT_SORTS.join(", ")}, got '${sort}'`);
   }
   const products = await c.env.db.query<Record<string, unknown>>(
     `with sold as (
@@ -382,7 +362,7 @@ app.get("/products", async (c) => {
 const TRENDING_MINUTES = 5;
 
 app.get("/products/trending", async (c) => {
-  const limit = intQuery(c.req.query("limit"), "limit", 10, 1, 100);
+  const limit = intParam(c.req.query("limit"), "limit", 10, 1, 100);
   const now = c.env.watermark;
   if (now === null) return c.json({ window: null, products: [] });
   // The last 5 whole minutes up to the watermark's minute, in event time: replays answer the same.
@@ -403,7 +383,7 @@ const REVENUE_DIMENSIONS = ["country", "category", "device"] as const;
 app.get("/revenue", async (c) => {
   const by = c.req.query("by") ?? "country";
   if (!(REVENUE_DIMENSIONS as readonly string[]).includes(by)) {
-    throw new RangeError(`by must be one of ${REVENUE_DIMENSIONS.join(", ")}, got '${by}'`);
+    throw new HttpError(400, `by must be one of ${REVENUE_DIMENSIONS.join(", ")}, got '${by}'`);
   }
   const rows = await c.env.db.query(
     by === "category"
@@ -437,7 +417,7 @@ app.get("/segments", async (c) => {
 });
 
 app.get("/videos", async (c) => {
-  const limit = intQuery(c.req.query("limit"), "limit", 20, 1, 1000);
+  const limit = intParam(c.req.query("limit"), "limit", 20, 1, 1000);
   const videos = await c.env.db.query<{ video_id: string }>(
     `select video_id, sum(plays)::int8 as plays, count(*)::int8 as views,
        count(*) filter (where completed)::int8 as completions,
