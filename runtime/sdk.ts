@@ -81,6 +81,14 @@ export function clampLimits(requested: Partial<Limits>): Limits {
   return out;
 }
 
+/** Work a plugin runs on a timer, such as retraining a model. */
+export interface Scheduled<C = unknown> {
+  /** How often (ms, at least 1000) the host runs it; the first run comes one period after the plugin loads. */
+  everyMs: number;
+  /** Runs outside any batch: each statement commits on its own, as in `fetch`. */
+  run: (env: Env<C>) => Promise<void>;
+}
+
 /** A plugin, as its `mod.ts` default-exports it. */
 export interface PluginDefinition<C = unknown> {
   /** Lower-case identifier; also its schema, its route prefix `/api/<name>` and its folder name. */
@@ -94,6 +102,8 @@ export interface PluginDefinition<C = unknown> {
   queue?: (batch: Event[], env: Env<C>) => Promise<void>;
   /** Handles a request to `/api/<name>/*`, with the path relative to that prefix (a Hono `app.fetch`). */
   fetch?: (request: Request, env: Env<C>) => Response | Promise<Response>;
+  /** Work run on a timer while the plugin is loaded. */
+  scheduled?: Scheduled<C>;
   panels?: readonly Panel[];
   limits?: Partial<Limits>;
 }
@@ -115,6 +125,10 @@ export function definePlugin<C = unknown>(definition: PluginDefinition<C>): Plug
   }
   if (subscribes !== "*" && !Array.isArray(subscribes)) {
     throw new TypeError(`plugin ${name}: subscribes must be an array of event types or "*"`);
+  }
+  const { scheduled } = definition;
+  if (scheduled && !(Number.isFinite(scheduled.everyMs) && scheduled.everyMs >= 1000)) {
+    throw new TypeError(`plugin ${name}: scheduled.everyMs must be at least 1000, got ${scheduled.everyMs}`);
   }
   return Object.freeze({ ...definition });
 }

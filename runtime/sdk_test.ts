@@ -37,3 +37,12 @@ Deno.test("intParam() and timeParam() parse query parameters or throw a 400 nami
     (e) => e instanceof HttpError && /^to must be/.test(e.message),
   );
 });
+
+Deno.test("definePlugin() refuses scheduled work more often than once a second", () => {
+  const run = () => Promise.resolve();
+  assert.throws(
+    () => definePlugin({ name: "x", version: "1", subscribes: "*", scheduled: { everyMs: 10, run } }),
+    /plugin x: scheduled.everyMs must be at least 1000, got 10/,
+  );
+  assert.equal(definePlugin({ name: "x", version: "1", subscribes: "*", scheduled: { everyMs: 1000, run } }).name, "x");
+});

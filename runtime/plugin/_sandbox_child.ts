@@ -81,6 +81,7 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
         limits: plugin.limits ?? {},
         hasQueue: typeof plugin.queue === "function",
         hasFetch: typeof plugin.fetch === "function",
+        scheduleMs: plugin.scheduled?.everyMs ?? null,
       };
       return manifest;
     }
@@ -92,6 +93,9 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
       const response = await plugin.fetch!(new Request(url, { method, headers, body }), envFor(msg.id, msg.watermark));
       return { status: response.status, headers: [...response.headers], body: await response.text() };
     }
+    case "scheduled":
+      await plugin.scheduled!.run(envFor(msg.id, msg.watermark));
+      return null;
   }
 }
 

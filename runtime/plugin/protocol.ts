@@ -28,6 +28,8 @@ export interface Manifest {
   limits: Partial<Limits>;
   hasQueue: boolean;
   hasFetch: boolean;
+  /** How often its scheduled work runs (ms), or null without any. */
+  scheduleMs: number | null;
 }
 
 /** Host → sandbox. */
@@ -35,6 +37,7 @@ export type HostMessage =
   | { kind: "call"; id: number; op: "init"; name: string; settings: unknown }
   | { kind: "call"; id: number; op: "queue"; batch: Event[]; watermark: string | null }
   | { kind: "call"; id: number; op: "fetch"; request: WireRequest; watermark: string | null }
+  | { kind: "call"; id: number; op: "scheduled"; watermark: string | null }
   | { kind: "sql-reply"; id: number; ok: true; rows: unknown[] }
   | { kind: "sql-reply"; id: number; ok: false; error: string };
 

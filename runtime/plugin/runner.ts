@@ -117,7 +117,9 @@ export class PluginRunner {
     }
     this.status = "running";
     this.#unsubscribe = this.#ctx.log.onAppend(() => this.#wake?.());
-    this.#loop = this.#run();
+    const everyMs = this.manifest!.scheduleMs;
+    const schedule = everyMs ? this.#schedule(everyMs) : Promise.resolve();
+    this.#loop = Promise.all([this.#run(), schedule]).then(() => {});
   }
 
   /** Stops feeding the plugin and stops its sandbox. */
@@ -144,12 +146,7 @@ export class PluginRunner {
     try {
       const sandbox = await this.#supervisor.sandbox();
       const { timeoutMs } = this.#supervisor.limits;
-      const onSql: SqlHandler = (text, params) => {
-        checkStatement(text);
-        return this.#ctx.store.transaction((tx) =>
-          asPlugin(tx, this.#placement!, () => tx.query(text, params), timeoutMs)
-        );
-      };
+      const onSql = this.#sqlOnItsOwn(timeoutMs);
       const res = await sandbox.call({
         op: "fetch",
         request: {
@@ -165,6 +162,42 @@ export class PluginRunner {
       if (!(e instanceof PluginError)) throw e;
       this.#logger.warn("plugin request failed", { error: e.message });
       return json(502, { error: e.message });
+    }
+  }
+
+  /** SQL outside a batch (requests, scheduled work): each statement in its own transaction, as the plugin. */
+  #sqlOnItsOwn(timeoutMs: number): SqlHandler {
+    return (text, params) => {
+      checkStatement(text);
+      return this.#ctx.store.transaction((tx) =>
+        asPlugin(tx, this.#placement!, () => tx.query(text, params), timeoutMs)
+      );
+    };
+  }
+
+  /** Runs the plugin's scheduled work every period while it is loaded; a failed run is logged, not fatal. */
+  async #schedule(everyMs: number): Promise<void> {
+    while (!this.#stopping.signal.aborted) {
+      await sleep(everyMs, this.#stopping.signal);
+      if (this.#stopping.signal.aborted || (this.status !== "running" && this.status !== "degraded")) continue;
+      const started = performance.now();
+      try {
+        const sandbox = await this.#supervisor.sandbox();
+        const { timeoutMs } = this.#supervisor.limits;
+        await sandbox.call({ op: "scheduled", watermark: this.#ctx.log.watermark }, {
+          timeoutMs,
+          onSql: this.#sqlOnItsOwn(timeoutMs),
+        });
+        this.#ctx.metrics.observe(
+          "plugin_scheduled_seconds",
+          "Duration of plugins' scheduled work",
+          { plugin: this.name },
+          (performance.now() - started) / 1000,
+        );
+      } catch (e) {
+        this.#ctx.metrics.inc("plugin_scheduled_failures_total", "Failed scheduled runs", { plugin: this.name });
+        this.#logger.warn("scheduled work failed", { error: (e as Error).message });
+      }
     }
   }
 

@@ -191,3 +191,23 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "scheduled work runs on its period with the watermark; a failed run is logged and the next one runs",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "ticker" }]);
+    await withRuntime(BACKENDS[0], { pluginsDir }, async (rt) => {
+      await postJson(rt, "/v1/events", [event("e1", {}, "2026-03-01T10:00:00Z")]);
+      const ticks = await waitFor("two ticks", async () => {
+        const { body } = await getJson(rt, "/api/ticker/ticks");
+        return body.ticks.length >= 2 ? body.ticks : null;
+      });
+      assert.equal(ticks[0].watermark, "2026-03-01T10:00:00.000Z");
+      assert.equal(rt.plugins.list()[0].status, "running");
+      const metrics = await (await rt.app.request("/metrics")).text();
+      assert.match(metrics, /plugin_scheduled_failures_total\{plugin="ticker"\} 1\n/);
+    });
+  },
+});

@@ -74,6 +74,8 @@ interface Session {
   cart: { product_id: string; price: number; quantity: number }[];
   lastProduct: Product | null;
   video: { id: string; duration: number; position: number } | null;
+  /** Buying intent, 0..1: scales the chance of adding to cart, checking out and buying. */
+  intent: number;
 }
 
 /**
@@ -111,6 +113,25 @@ export class Simulator {
   /** The next `n` events. */
   take(n: number): Event[] {
     return Array.from({ length: n }, () => this.next());
+  }
+
+  /** A user's country and device (their usual ones). */
+  user(user: number): { user_id: string; country: string; device: string } {
+    return { user_id: `u${user}`, ...this.#users[user] };
+  }
+
+  /**
+   * One whole session of `user` starting at `at` (ms), apart from the interleaved stream: for histories
+   * that schedule sessions themselves. `intent` (0..1) scales the chance to add to cart, check out and buy.
+   */
+  session(user: number, at: number, intent = 1): Event[] {
+    const s = this.#newSession(at, user, intent);
+    const events: Event[] = [];
+    while (s.step !== "end") {
+      const e = this.#advance(s);
+      if (e) events.push(e);
+    }
+    return events;
   }
 
   /** The next event, in event-time order of the simulated clock. */
@@ -152,7 +173,7 @@ export class Simulator {
         }
         return this.#viewProduct(s, at);
       case "viewed":
-        if (r < 0.5) {
+        if (r < 0.5 * s.intent) {
           const p = s.lastProduct!;
           const quantity = this.#random() < 0.85 ? 1 : 2;
           s.cart.push({ product_id: p.product_id, price: p.price, quantity });
@@ -168,7 +189,7 @@ export class Simulator {
         s.step = "browse";
         return this.#viewProduct(s, at);
       case "carted":
-        if (r < 0.45) {
+        if (r < 0.45 * s.intent) {
           s.step = "checkout";
           return this.#event(s, at, "checkout", { amount: this.#cartTotal(s) });
         }
@@ -184,7 +205,7 @@ export class Simulator {
         }
         return this.#end(s, at);
       case "checkout":
-        if (r < 0.75) {
+        if (r < 0.75 * s.intent) {
           const amount = this.#cartTotal(s);
           const items = s.cart;
           s.cart = [];
@@ -236,11 +257,11 @@ export class Simulator {
     return event;
   }
 
-  #newSession(at: number): Session {
+  #newSession(at: number, who?: number, intent = 1): Session {
     // A skewed user distribution: some users come back often, most rarely.
-    const user = Math.floor(this.#opts.users * this.#random() ** 1.6);
+    const user = who ?? Math.floor(this.#opts.users * this.#random() ** 1.6);
     const id = this.#random() < 0.7 ? `s${this.#opts.seed}-${++this.#sessionSeq}` : undefined;
-    return { user, id, at, step: "start", cart: [], lastProduct: null, video: null };
+    return { user, id, at, step: "start", cart: [], lastProduct: null, video: null, intent };
   }
 
   #cartTotal(s: Session): number {

@@ -1,0 +1,135 @@
+/**
+ * Weeks of simulated history with ground truth, so model quality is measured rather than asserted. Users
+ * join over time and visit at their own rate; churners' visits and buying intent decay for a while before
+ * they go quiet for good; a few accounts see injected fraud. The truth travels beside the events (`labels`),
+ * never inside them.
+ */
+import type { Event } from "../event.ts";
+import { rng, Simulator } from "./simulator.ts";
+
+/** The injected fraud patterns. */
+export const FRAUD_PATTERNS = ["amount_outlier", "burst", "new_geo_device", "card_testing"] as const;
+export type FraudPattern = typeof FRAUD_PATTERNS[number];
+
+/** What shapes a history. */
+export interface HistoryOptions {
+  seed: number;
+  users: number;
+  /** Event time of day 0 (midnight UTC is best). */
+  start: Date;
+  days: number;
+  /** Share of users who churn (some only after the history ends). Default 0.4. */
+  churnShare?: number;
+  /** Share of users whose account sees fraud. Default 0.04. */
+  fraudShare?: number;
+}
+
+/** The ground truth of a history, for evaluation only. */
+export interface Labels {
+  /** Per churning user: when their last visit happened (they never come back). */
+  churned: Record<string, string>;
+  /** Per fraudulent purchase (event_id): its pattern. */
+  fraudEvents: Record<string, FraudPattern>;
+  /** Per user whose account saw fraud: the pattern. */
+  fraudUsers: Record<string, FraudPattern>;
+}
+
+const DAY = 86_400_000;
+const COUNTRIES = ["US", "DE", "GB", "FR", "IN", "BR", "JP", "ES"];
+const DEVICES = ["mobile", "desktop", "tablet"];
+
+/** A history of `days` days: its events in event-time order and its labels. */
+export function simulateHistory(opts: HistoryOptions): { events: Event[]; labels: Labels } {
+  const { seed, users, days } = opts;
+  const t0 = opts.start.getTime();
+  const sim = new Simulator({ seed, users });
+  const random = rng(seed ^ 0x5eed);
+  const labels: Labels = { churned: {}, fraudEvents: {}, fraudUsers: {} };
+  const events: Event[] = [];
+  for (let u = 0; u < users; u++) {
+    const joined = Math.floor(days * 0.6 * random() ** 1.5);
+    const rate = 0.15 + 1.2 * random() ** 2; // visits per day
+    const churns = random() < (opts.churnShare ?? 0.4);
+    const quits = churns ? joined + 10 + random() * (days - joined + 10) : Infinity;
+    const decay = 10 + 15 * random(); // days of fading before quitting
+    let last = -1;
+    for (let d = joined; d < Math.min(days, quits); d++) {
+      // Fading linearly to a sixth of the usual rate and intent over the last `decay` days.
+      const f = Math.min(1, Math.max(1 / 6, (quits - d) / decay));
+      for (let v = poisson(rate * f, random); v > 0; v--) {
+        const at = t0 + d * DAY + Math.floor((0.3 + 0.65 * random()) * DAY);
+        const session = sim.session(u, at, f);
+        events.push(...session);
+        last = Math.max(last, ...session.map((e) => Date.parse(e.timestamp)));
+      }
+    }
+    if (churns && quits < days && last >= 0) labels.churned[`u${u}`] = new Date(last).toISOString();
+  }
+  // Fraud: on accounts with some history, at a moment inside it; patterns in turn.
+  const active = [...new Set(events.map((e) => e.user_id))].sort();
+  const victims = active.filter(() => random() < (opts.fraudShare ?? 0.04));
+  victims.forEach((user, i) => {
+    const pattern = FRAUD_PATTERNS[i % FRAUD_PATTERNS.length];
+    const own = events.filter((e) => e.user_id === user).map((e) => Date.parse(e.timestamp));
+    const at = Math.min(...own) + (0.5 + 0.5 * random()) * (Math.max(...own) - Math.min(...own)) + 7 * 60_000;
+    const fraud = injectFraud(sim.user(Number(user.slice(1))), pattern, at, random, `sim-${seed}-fraud-${i}`);
+    for (const e of fraud) if (e.type === "purchase") labels.fraudEvents[e.event_id] = pattern;
+    labels.fraudUsers[user] = pattern;
+    events.push(...fraud);
+  });
+  events.sort((a, b) => a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0);
+  return { events, labels };
+}
+
+/** A Poisson draw (Knuth's method; `mean` is small here). */
+function poisson(mean: number, random: () => number): number {
+  const limit = Math.exp(-mean);
+  let k = 0;
+  for (let p = random(); p > limit; p *= random()) k++;
+  return k;
+}
+
+/** The events of one fraud pattern on `user`'s account, starting at `at`. */
+function injectFraud(
+  user: { user_id: string; country: string; device: string },
+  pattern: FraudPattern,
+  at: number,
+  random: () => number,
+  prefix: string,
+): Event[] {
+  const other = <T>(xs: T[], not: T) => xs.filter((x) => x !== not)[Math.floor(random() * (xs.length - 1))];
+  const money = (lo: number, hi: number) => Math.round((lo + (hi - lo) * random()) * 100) / 100;
+  let n = 0;
+  const event = (type: string, t: number, props: Record<string, unknown>, where = user): Event => ({
+    event_id: `${prefix}-${++n}`,
+    type,
+    user_id: user.user_id,
+    session_id: `${prefix}-s`,
+    timestamp: new Date(Math.round(t)).toISOString(),
+    properties: { ...props, country: where.country, device: where.device },
+  });
+  const purchase = (t: number, amount: number, where = user) =>
+    event("purchase", t, { amount, currency: "EUR" }, where);
+  switch (pattern) {
+    case "amount_outlier": // far above the user's history and the store's normal range
+      return [event("page_view", at, { page: "/" }), purchase(at + 40_000, money(4_000, 12_000))];
+    case "burst": { // purchases seconds apart
+      let t = at;
+      return Array.from(
+        { length: 5 + Math.floor(random() * 4) },
+        () => purchase(t += money(2, 12) * 1000, money(80, 600)),
+      );
+    }
+    case "new_geo_device": { // a country and device never seen for the user, a high amount
+      const where = { ...user, country: other(COUNTRIES, user.country), device: other(DEVICES, user.device) };
+      return [event("login", at, {}, where), purchase(at + 60_000, money(900, 2_500), where)];
+    }
+    case "card_testing": { // many tiny purchases
+      let t = at;
+      return Array.from(
+        { length: 10 + Math.floor(random() * 9) },
+        () => purchase(t += money(20, 90) * 1000, money(0.5, 3)),
+      );
+    }
+  }
+}

@@ -1,0 +1,1 @@
+create table ticks (n serial primary key, watermark text);
