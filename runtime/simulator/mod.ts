@@ -5,3 +5,4 @@
  */
 export { type Product, rng, Simulator, type SimulatorOptions } from "./simulator.ts";
 export { drive, type DriveOptions, httpSink } from "./drive.ts";
+export { FRAUD_PATTERNS, type FraudPattern, type HistoryOptions, type Labels, simulateHistory } from "./history.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { validateEvent } from "../event.ts";
 import { drive } from "./drive.ts";
+import { FRAUD_PATTERNS, simulateHistory } from "./history.ts";
 import { Simulator } from "./simulator.ts";
 
 Deno.test("Simulator is deterministic for a seed", () => {
@@ -61,4 +62,31 @@ Deno.test("drive() produces at its rate, holds back while paused, and stops at i
   paused = false;
   assert.equal(await done, 300);
   assert.equal(batches.reduce((a, b) => a + b, 0), 300);
+});
+
+Deno.test("simulateHistory() writes weeks of valid events and keeps its ground truth beside them", () => {
+  const opts = { seed: 5, users: 200, start: new Date("2026-01-01T00:00:00Z"), days: 60 };
+  const { events, labels } = simulateHistory(opts);
+  assert.deepEqual(simulateHistory(opts), { events, labels }); // deterministic
+  for (const e of events) assert.deepEqual(validateEvent(e), { ok: true, event: e });
+  assert.equal(new Set(events.map((e) => e.event_id)).size, events.length);
+  for (let i = 1; i < events.length; i++) assert.ok(events[i - 1].timestamp <= events[i].timestamp);
+  assert.ok(Date.parse(events.at(-1)!.timestamp) - Date.parse(events[0].timestamp) > 50 * 86_400_000);
+  // Churners never come back after their last visit (an injected fraud on their account may come later).
+  const churned = Object.entries(labels.churned);
+  assert.ok(churned.length > 20, `${churned.length} churners`);
+  for (const [user, last] of churned) {
+    assert.ok(events.every((e) => e.user_id !== user || e.timestamp <= last || e.event_id in labels.fraudEvents));
+  }
+  // Every pattern is injected; the labels name purchases that exist; no label travels inside an event.
+  assert.deepEqual(new Set(Object.values(labels.fraudUsers)), new Set(FRAUD_PATTERNS));
+  const byId = new Map(events.map((e) => [e.event_id, e]));
+  for (const [id, pattern] of Object.entries(labels.fraudEvents)) {
+    const e = byId.get(id)!;
+    assert.equal(e.type, "purchase");
+    assert.equal(labels.fraudUsers[e.user_id], pattern);
+    if (pattern === "card_testing") assert.ok(e.properties.amount! <= 3);
+    if (pattern === "amount_outlier") assert.ok(e.properties.amount! >= 4000);
+  }
+  assert.ok(events.every((e) => !JSON.stringify(e).includes('fraud"') && !("label" in e.properties)));
 });
