@@ -17,6 +17,7 @@ import type { Row } from "./store/store.ts";
 
 export type { Event, EventProperties } from "./event.ts";
 export { HttpError, intParam, timeParam } from "./http.ts";
+export { type Interval, mergeSessions, SESSION_GAP_MS } from "./sessions.ts";
 export type { Logger } from "./log.ts";
 export type { Row } from "./store/store.ts";
 
@@ -107,9 +108,6 @@ export interface PluginDefinition<C = unknown> {
   panels?: readonly Panel[];
   limits?: Partial<Limits>;
 }
-
-/** A session is its `session_id`, or else one user's events with no gap of 30 minutes or more between them. */
-export const SESSION_GAP_MS = 30 * 60 * 1000;
 
 /** The rule for plugin names. */
 export const PLUGIN_NAME = /^[a-z][a-z0-9_]{0,30}$/;

@@ -4,8 +4,8 @@
  * @module
  */
 import { Hono } from "hono";
-import { definePlugin, type Env, type Event, HttpError, intParam, timeParam } from "@runtime/sdk";
-import { type Interval, mergeSessions } from "./sessions.ts";
+import { definePlugin, type Env, type Event, HttpError, intParam, mergeSessions, timeParam } from "@runtime/sdk";
+import { combine, type Session } from "./sessions.ts";
 
 type Db = Env["db"];
 
@@ -135,7 +135,7 @@ async function countProducts(db: Db, batch: Event[]): Promise<void> {
 /** Merges events without a session_id into their users' inferred sessions. */
 async function inferSessions(db: Db, events: Event[]): Promise<void> {
   if (events.length === 0) return;
-  const intervals = new Map<string, Interval[]>();
+  const intervals = new Map<string, Session[]>();
   for (const e of events) {
     const t = Date.parse(e.timestamp);
     const list = intervals.get(e.user_id) ?? [];
@@ -184,7 +184,7 @@ async function inferSessions(db: Db, events: Event[]): Promise<void> {
                                           ${existing.map((s) => s.session_key)}::text[]) as d(user_id, session_key)
       where s.user_id = d.user_id and s.session_key = d.session_key`;
   }
-  const rows = [...intervals].flatMap(([user, list]) => mergeSessions(list).map((i) => ({ user, ...i })));
+  const rows = [...intervals].flatMap(([user, list]) => mergeSessions(list, combine).map((i) => ({ user, ...i })));
   await db.sql`
     insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, has_cart, has_purchase, pages)
     select user_id, 'a:' || start_ms, false, to_timestamp(start_ms / 1000.0), to_timestamp(end_ms / 1000.0), events,

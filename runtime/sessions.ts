@@ -1,0 +1,33 @@
+/**
+ * Sessions in event time: a session is its `session_id`, or else one user's events with no gap of
+ * {@linkcode SESSION_GAP_MS} or more between them. Plugins import these through the SDK, so every plugin
+ * counts sessions the same way.
+ * @module
+ */
+
+/** Thirty minutes: a gap this long or longer between a user's events starts a new inferred session. */
+export const SESSION_GAP_MS = 30 * 60 * 1000;
+
+/** A stretch of one user's activity in event time (ms), with whatever a plugin counts in it. */
+export interface Interval {
+  start: number;
+  end: number;
+}
+
+/**
+ * Merges intervals (stored sessions and single new events alike) into sessions: any two closer than
+ * {@linkcode SESSION_GAP_MS} become one, their counts combined by `combine(into, from)`. The result does not
+ * depend on the order intervals come in, so late events land exactly.
+ */
+export function mergeSessions<T extends Interval>(intervals: T[], combine: (into: T, from: T) => void): T[] {
+  const sorted = [...intervals].sort((a, b) => a.start - b.start);
+  const out: T[] = [];
+  for (const i of sorted) {
+    const last = out[out.length - 1];
+    if (last && i.start - last.end < SESSION_GAP_MS) {
+      combine(last, i);
+      last.end = Math.max(last.end, i.end);
+    } else out.push({ ...i });
+  }
+  return out;
+}
