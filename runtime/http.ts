@@ -6,7 +6,7 @@
 
 /** An error answered with `status` and `{ "error": message }`. */
 export class HttpError extends Error {
-  constructor(readonly status: 400 | 401 | 403 | 404 | 405 | 413 | 415 | 429 | 503, message: string) {
+  constructor(readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 503, message: string) {
     super(message);
   }
 }

@@ -18,7 +18,10 @@ export interface HistoryOptions {
   /** Event time of day 0 (midnight UTC is best). */
   start: Date;
   days: number;
-  /** Share of users who churn (some only after the history ends). Default 0.4. */
+  /**
+   * Share of settled users who churn, fading out over weeks (some only after the history ends). Besides, most
+   * new users who buy nothing in their first 10 days leave soon after. Default 0.3.
+   */
   churnShare?: number;
   /** Share of users whose account sees fraud. Default 0.04. */
   fraudShare?: number;
@@ -35,6 +38,8 @@ export interface Labels {
 }
 
 const DAY = 86_400_000;
+/** New users who buy nothing in their first days mostly leave soon after. */
+const ONBOARDING_DAYS = 10;
 const COUNTRIES = ["US", "DE", "GB", "FR", "IN", "BR", "JP", "ES"];
 const DEVICES = ["mobile", "desktop", "tablet"];
 
@@ -49,17 +54,25 @@ export function simulateHistory(opts: HistoryOptions): { events: Event[]; labels
   for (let u = 0; u < users; u++) {
     const joined = Math.floor(days * 0.6 * random() ** 1.5);
     const rate = 0.15 + 1.2 * random() ** 2; // visits per day
-    const churns = random() < (opts.churnShare ?? 0.4);
-    const quits = churns ? joined + 10 + random() * (days - joined + 10) : Infinity;
-    const decay = 10 + 15 * random(); // days of fading before quitting
+    let churns = random() < (opts.churnShare ?? 0.3);
+    let quits = churns ? joined + 10 + random() * (days - joined + 10) : Infinity;
+    let decay = 10 + 15 * random(); // days of fading before quitting
+    let bought = false;
     let last = -1;
     for (let d = joined; d < Math.min(days, quits); d++) {
+      if (d === joined + ONBOARDING_DAYS && !bought && random() < 0.6) {
+        // A failed start: no purchase in the first days, and most such users leave soon after.
+        churns = true;
+        quits = Math.min(quits, d + 2 + 5 * random());
+        decay = 3;
+      }
       // Fading linearly to a sixth of the usual rate and intent over the last `decay` days.
       const f = Math.min(1, Math.max(1 / 6, (quits - d) / decay));
       for (let v = poisson(rate * f, random); v > 0; v--) {
         const at = t0 + d * DAY + Math.floor((0.3 + 0.65 * random()) * DAY);
         const session = sim.session(u, at, f);
         events.push(...session);
+        bought ||= session.some((e) => e.type === "purchase");
         last = Math.max(last, ...session.map((e) => Date.parse(e.timestamp)));
       }
     }

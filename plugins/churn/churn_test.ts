@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { rng, simulateHistory } from "../../runtime/simulator/mod.ts";
+import {
+  BACKENDS,
+  getJson,
+  type Json,
+  pluginsFolder,
+  postJson,
+  REPO,
+  waitForCatchUp,
+  withRuntime,
+} from "../../runtime/testing.ts";
+import { FEATURES } from "./features.ts";
+
+const PLUGINS = new URL("plugins/", REPO);
+
+/** Some of a user's features recomputed from the raw log at moment `t`, with no code from the plugin. */
+async function expectedFeatures(
+  sql: { query: (t: string, p?: unknown[]) => Promise<Json[]> },
+  user: string,
+  t: string,
+) {
+  const [r] = await sql.query(
+    `with e as (
+       select ts, type, (body->'properties'->>'amount')::numeric as amount,
+         (($2::timestamptz - interval '1 millisecond') at time zone 'UTC')::date - (ts at time zone 'UTC')::date as age
+       from host.events where user_id = $1 and ts <= $2
+     )
+     select round((extract(epoch from $2::timestamptz - max(ts)) / 86400)::numeric, 1)::float8 as recency_days,
+       (max(age) + 1)::float8 as tenure_days,
+       count(*) filter (where age < 7)::float8 as events_7d, count(*) filter (where age < 30)::float8 as events_30d,
+       count(*) filter (where age < 30 and type in ('page_view', 'product_view'))::float8 as views_30d,
+       count(*) filter (where age < 30 and type = 'add_to_cart')::float8 as carts_30d,
+       count(*) filter (where age < 30 and type = 'purchase')::float8 as purchases_30d,
+       round(coalesce(sum(amount) filter (where age < 30 and type = 'purchase'), 0))::float8 as spend_30d,
+       count(*) filter (where type = 'purchase')::float8 as purchases_total,
+       count(distinct age) filter (where age < 30)::float8 as active_days_30d
+     from e`,
+    [user, t],
+  );
+  return r;
+}
+
+Deno.test({
+  name: "churn: features kept current under late and duplicate events, a model trained on a time split, scores",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "churn", from: PLUGINS }]);
+    await withRuntime(BACKENDS[0], { pluginsDir }, async (rt) => {
+      const { events } = simulateHistory({ seed: 1, users: 400, start: new Date("2026-01-01T00:00:00Z"), days: 84 });
+      const random = rng(2);
+      for (let i = 0; i < events.length; i += 900) {
+        const w = events.slice(i, i + 900).sort(() => random() - 0.5); // late and out of order
+        const dups = w.filter(() => random() < 0.05);
+        assert.equal((await postJson(rt, "/v1/events", [...w, ...dups])).body.accepted, w.length + dups.length);
+      }
+      await waitForCatchUp(rt, 120_000);
+      assert.equal((await getJson(rt, "/api/churn/model")).status, 404);
+      const none = (await getJson(rt, "/api/churn/at-risk")).body;
+      assert.deepEqual(none.users, []);
+      assert.equal(none.model_version, null);
+
+      const trained = await postJson(rt, "/api/churn/train", {});
+      assert.equal(trained.status, 201, JSON.stringify(trained.body));
+      const m = trained.body.metrics;
+      const { cart, logistic, recency } = m.holdout;
+      assert.ok(m.auc >= 0.85, `holdout ROC-AUC ${m.auc}`);
+      assert.equal(m.auc, Math.max(cart.auc, logistic.auc)); // the better of the two is kept
+      assert.ok(m.auc > recency.auc, `kept ${m.auc} vs recency alone ${recency.auc}`);
+      assert.ok(cart.auc >= 0.85, `CART ${cart.auc}`);
+      assert.ok(Date.parse(m.snapshots.holdout_from) > Date.parse(m.snapshots.from));
+      assert.equal(trained.body.live, true);
+
+      const model = (await getJson(rt, "/api/churn/model")).body;
+      assert.equal(model.model_version, 1);
+      assert.deepEqual(Object.keys(model.feature_importance).every((f) => FEATURES.includes(f as never)), true);
+      const atRisk = (await getJson(rt, "/api/churn/at-risk?limit=20&min_score=0.3")).body;
+      assert.equal(atRisk.model_version, 1);
+      assert.ok(atRisk.users.length > 5);
+      const scores = atRisk.users.map((u: Json) => u.score);
+      assert.deepEqual(scores, [...scores].sort((a, b) => b - a));
+      assert.ok(atRisk.users.every((u: Json) => u.score >= 0.3 && u.score <= 1 && u.reasons.length > 0));
+
+      // A user's features equal a recomputation from the raw log; POST /score gives the same score for them.
+      for (const user of [atRisk.users[0].user_id, events.at(-1)!.user_id]) {
+        const view = (await getJson(rt, `/api/churn/users/${user}`)).body;
+        const expected = await expectedFeatures(rt.store, user, view.as_of);
+        for (const [name, value] of Object.entries(expected)) {
+          assert.equal(view.features[name], value, `${user} ${name}`);
+        }
+        const scored = await postJson(rt, "/api/churn/score", { features: view.features });
+        assert.deepEqual(scored.body, { model_version: 1, score: view.score, reasons: view.reasons });
+      }
+      assert.equal((await getJson(rt, "/api/churn/users/nobody")).status, 404);
+      const bad = await postJson(rt, "/api/churn/score", { features: { recency_days: 3 } });
+      assert.equal(bad.status, 400);
+      assert.match(bad.body.error, /features\.tenure_days/);
+
+      // Retraining on the same history is as good, so it replaces the live model; the old one is kept, retired.
+      const again = await postJson(rt, "/api/churn/train", {});
+      assert.equal(again.body.live, true, again.body.metrics.decision);
+      const versions = (await getJson(rt, "/api/churn/model")).body.versions;
+      assert.deepEqual(versions.map((v: Json) => [v.version, v.live]), [[2, true], [1, false]]);
+    });
+  },
+});

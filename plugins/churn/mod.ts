@@ -1,0 +1,208 @@
+/**
+ * `churn`: who is about to leave. Features per user are kept current as events arrive; a CART tree,
+ * trained on past snapshots and checked against baselines on a time-based holdout, scores every active user
+ * in event time, with the tree path as reasons.
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { definePlugin, type Env, type Event, HttpError, intParam } from "@runtime/sdk";
+import { recordActivity } from "./activity.ts";
+import { FEATURES, featuresOf, featuresOfActive, type Observation } from "./features.ts";
+import { predict, round } from "./model.ts";
+import { liveModel, type StoredModel, train } from "./train.ts";
+
+/** Settings, from `PLUGIN_CHURN`. */
+const Config = z.strictObject({
+  /** A user has churned at a moment when they have no event in the next `horizonDays` days. */
+  horizonDays: z.int().min(3).max(90).default(14),
+  /** Days between two training snapshots. */
+  stepDays: z.int().min(1).max(30).default(3),
+  /** Days of event time after which the scheduled check retrains. */
+  retrainEveryDays: z.int().min(1).max(90).default(1),
+});
+type Config = z.infer<typeof Config>;
+type ChurnEnv = Env<Config>;
+type Db = Env["db"];
+
+async function queue(batch: Event[], env: ChurnEnv): Promise<void> {
+  await recordActivity(env.db, batch);
+  const latest = batch.reduce((t, e) => e.timestamp > t ? e.timestamp : t, batch[0].timestamp);
+  const [clock] = await env.db.query<{ latest: string; rescored: string | null }>(
+    `insert into clock (id, latest) values (1, $1) on conflict (id) do update set latest = greatest(clock.latest, $1)
+     returning latest, rescored::text as rescored`,
+    [latest],
+  );
+  const model = await liveModel(env.db);
+  if (!model) return;
+  const now = new Date(clock.latest).toISOString();
+  const today = now.slice(0, 10);
+  if (clock.rescored !== today) {
+    // A new day of event time: everyone's recency moved, so every active user is scored again.
+    await rescoreAll(env.db, model, now);
+    await env.db.query("update clock set rescored = $1::date", [today]);
+  } else {
+    await saveScores(env.db, model, now, await featuresOf(env.db, [...new Set(batch.map((e) => e.user_id))], now));
+  }
+}
+
+/** Scores every user active at `now`; users no longer active lose their score. */
+async function rescoreAll(db: Db, model: StoredModel, now: string): Promise<void> {
+  const observations = await featuresOfActive(db, now);
+  await db.query("delete from scores where not (user_id = any($1::text[]))", [observations.map((o) => o.user_id)]);
+  await saveScores(db, model, now, observations);
+}
+
+async function saveScores(db: Db, model: StoredModel, now: string, observations: Observation[]): Promise<void> {
+  if (observations.length === 0) return;
+  const scored = observations.map((o) => ({ o, ...predict(model.model, o.x) }));
+  await db.query(
+    `insert into scores (user_id, score, reasons, features, model_version, as_of)
+     select user_id, score, reasons, features, $5, $6
+     from unnest($1::text[], $2::float8[], $3::jsonb[], $4::jsonb[]) as s(user_id, score, reasons, features)
+     on conflict (user_id) do update set score = excluded.score, reasons = excluded.reasons,
+       features = excluded.features, model_version = excluded.model_version, as_of = excluded.as_of`,
+    [
+      scored.map((s) => s.o.user_id),
+      scored.map((s) => round(s.score)),
+      scored.map((s) => JSON.stringify(s.reasons)),
+      scored.map((s) => JSON.stringify(named(s.o.x))),
+      model.version,
+      now,
+    ],
+  );
+}
+
+/** Features by name. */
+const named = (x: number[]) => Object.fromEntries(FEATURES.map((f, j) => [f, x[j]]));
+
+/** The latest event time the plugin has seen: its "now". */
+async function clockOf(db: Db): Promise<string | null> {
+  const [c] = await db.query<{ latest: string }>("select latest from clock");
+  return c ? new Date(c.latest).toISOString() : null;
+}
+
+const app = new Hono<{ Bindings: ChurnEnv }>();
+
+app.notFound((c) => c.json({ error: `no route for ${c.req.method} /api/churn${c.req.path}` }, 404));
+app.onError((err, c) => {
+  if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+  throw err;
+});
+
+app.get("/at-risk", async (c) => {
+  const limit = intParam(c.req.query("limit"), "limit", 50, 1, 1000);
+  const raw = c.req.query("min_score") ?? "0.5";
+  const minScore = Number(raw);
+  if (raw === "" || !(minScore >= 0 && minScore <= 1)) {
+    throw new HttpError(400, `min_score must be a number 0..1, got '${raw}'`);
+  }
+  const model = await liveModel(c.env.db);
+  const users = await c.env.db.query(
+    `select user_id, score, reasons from scores where score >= $1 order by score desc, user_id limit $2`,
+    [minScore, limit],
+  );
+  return c.json({ model_version: model?.version ?? null, as_of: await clockOf(c.env.db), users });
+});
+
+app.get("/users/:user_id", async (c) => {
+  const user = c.req.param("user_id");
+  const now = await clockOf(c.env.db);
+  const [o] = now ? await featuresOf(c.env.db, [user], now) : [];
+  if (!o) return c.json({ error: `no activity for user '${user}' in the last 30 days of event time` }, 404);
+  const model = await liveModel(c.env.db);
+  const scored = model ? predict(model.model, o.x) : null;
+  return c.json({
+    user_id: user,
+    as_of: now,
+    model_version: model?.version ?? null,
+    score: scored ? round(scored.score) : null,
+    reasons: scored?.reasons ?? [],
+    features: named(o.x),
+  });
+});
+
+app.get("/model", async (c) => {
+  const models = await c.env.db.query<StoredModel>("select * from models order by version desc");
+  const live = models.find((m) => m.live);
+  if (!live) return c.json({ error: "no model yet: POST /api/churn/train once there are weeks of history" }, 404);
+  return c.json({
+    model_version: live.version,
+    kind: live.kind,
+    trained_at: live.trained_at,
+    as_of: live.as_of,
+    samples: live.samples,
+    auc: live.metrics.auc,
+    pr_auc: live.metrics.pr_auc,
+    feature_importance: live.metrics.feature_importance,
+    metrics: live.metrics,
+    versions: models.map((m) => ({
+      version: m.version,
+      kind: m.kind,
+      live: m.live,
+      auc: m.metrics.auc,
+      trained_at: m.trained_at,
+      decision: m.metrics.decision,
+    })),
+  });
+});
+
+app.post("/train", async (c) => {
+  const now = await clockOf(c.env.db);
+  if (!now) throw new HttpError(409, "not enough history to train: no events yet");
+  const m = await train(c.env.db, now, c.env.config);
+  if (m.live) {
+    await rescoreAll(c.env.db, m, now);
+    await c.env.db.query("update clock set rescored = $1::date", [now.slice(0, 10)]);
+  }
+  return c.json({ model_version: m.version, kind: m.kind, live: m.live, metrics: m.metrics }, 201);
+});
+
+const ScoreRequest = z.strictObject({
+  features: z.strictObject(Object.fromEntries(FEATURES.map((f) => [f, z.number()]))),
+});
+
+app.post("/score", async (c) => {
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new HttpError(400, `body must be JSON: { "features": { ${FEATURES.join(", ")} } }`);
+  }
+  const parsed = ScoreRequest.safeParse(body);
+  if (!parsed.success) {
+    throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+  }
+  const model = await liveModel(c.env.db);
+  if (!model) throw new HttpError(409, "no model yet: POST /api/churn/train once there are weeks of history");
+  const x = FEATURES.map((f) => parsed.data.features[f] as number);
+  const { score, reasons } = predict(model.model, x);
+  return c.json({ model_version: model.version, score: round(score), reasons });
+});
+
+/** Retrains when the live model is `retrainEveryDays` of event time old (or there is none). */
+async function retrainIfDue(env: ChurnEnv): Promise<void> {
+  const now = await clockOf(env.db);
+  if (!now) return;
+  const live = await liveModel(env.db);
+  if (live && Date.parse(now) - Date.parse(live.as_of) < env.config.retrainEveryDays * 86_400_000) return;
+  try {
+    const m = await train(env.db, now, env.config);
+    env.log.info("retrained", { version: m.version, live: m.live, auc: m.metrics.auc, decision: m.metrics.decision });
+  } catch (e) {
+    if (e instanceof HttpError && e.status === 409) return; // not enough history yet: normal early on
+    throw e;
+  }
+}
+
+export default definePlugin({
+  name: "churn",
+  version: "0.1.0",
+  subscribes: "*",
+  config: Config,
+  queue,
+  fetch: app.fetch,
+  scheduled: { everyMs: 60_000, run: retrainIfDue },
+  limits: { timeoutMs: 60_000 },
+  panels: [{ title: "Users at risk of churning", route: "/at-risk?limit=10", kind: "table" }],
+});

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { DecisionTreeClassifier } from "ml-cart";
+import { rng } from "../../runtime/simulator/mod.ts";
+import { FEATURES } from "./features.ts";
+import { importance, prAuc, predict, rocAuc, type Sample, trainCart, trainLogistic } from "./model.ts";
+import { promotion } from "./train.ts";
+
+Deno.test("rocAuc() and prAuc() match hand-worked values, ties counted half", () => {
+  assert.equal(rocAuc([0.1, 0.4, 0.35, 0.8], [false, false, true, true]), 0.75);
+  assert.equal(rocAuc([0.5, 0.5], [false, true]), 0.5);
+  assert.equal(rocAuc([1, 2, 3], [false, false, false]), 0.5); // undefined without both classes
+  // Ranked: 0.8 (churner), 0.4, 0.35 (churner), 0.1: precision 1 at the first, 2/3 at the second.
+  assert.equal(prAuc([0.1, 0.4, 0.35, 0.8], [false, false, true, true]), (1 + 2 / 3) / 2);
+});
+
+/** Samples where churn follows recency, with a twist only a tree sees: short-tenure users who never bought. */
+function samples(n: number, seed: number): Sample[] {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => {
+    const x = FEATURES.map(() => Math.round(r() * 30));
+    const risk = x[0] / 30 + (x[1] < 8 && x[11] < 5 ? 0.6 : 0) + 0.3 * r();
+    return { x, churned: risk > 0.8 };
+  });
+}
+
+Deno.test("predict() walks the tree as ml-cart does; leaves give the churned share; the path gives reasons", () => {
+  const train = samples(1500, 1);
+  const model = trainCart(train);
+  const tree = new DecisionTreeClassifier({ gainFunction: "gini", maxDepth: 6, minNumSamples: 150, gainThreshold: 0 });
+  tree.train(train.map((s) => s.x), train.map((s) => s.churned ? 1 : 0));
+  const test = samples(500, 2);
+  const classes = tree.predict(test.map((s) => s.x));
+  test.forEach((s, i) => assert.equal(predict(model, s.x).score > 0.5 ? 1 : 0, classes[i]));
+  const { score, reasons } = predict(model, test[0].x);
+  assert.ok(score >= 0 && score <= 1);
+  assert.match(reasons[0], /^[a-z_0-9]+ (<|≥) [\d.]+ \(is [\d.]+\)$/);
+  assert.ok(rocAuc(test.map((s) => predict(model, s.x).score), test.map((s) => s.churned)) > 0.9);
+  assert.equal(Object.keys(importance(model))[0], "recency_days"); // the feature that matters most leads
+});
+
+Deno.test("trainLogistic() learns the direction of risk", () => {
+  const model = trainLogistic(samples(1500, 3));
+  const test = samples(500, 4);
+  assert.ok(rocAuc(test.map((s) => predict(model, s.x).score), test.map((s) => s.churned)) > 0.8);
+  const calm = predict(model, FEATURES.map((f) => f === "recency_days" ? 0 : 15)).score;
+  const quiet = predict(model, FEATURES.map((f) => f === "recency_days" ? 30 : 15)).score;
+  assert.ok(quiet > calm);
+});
+
+Deno.test("promotion(): a retrained model goes live only when at least as good on the same holdout", () => {
+  assert.deepEqual(promotion(0.8, null), { promote: true, decision: "first model" });
+  assert.equal(promotion(0.9, { version: 3, auc: 0.9 }).promote, true);
+  assert.deepEqual(promotion(0.85, { version: 3, auc: 0.9 }), {
+    promote: false,
+    decision: "kept live version 3: its AUC 0.9 > 0.85 on the same holdout",
+  });
+});
