@@ -23,7 +23,7 @@ export interface HistoryOptions {
    * new users who buy nothing in their first 10 days leave soon after. Default 0.3.
    */
   churnShare?: number;
-  /** Share of users whose account sees fraud. Default 0.04. */
+  /** Share of established users (two weeks of history or more) whose account sees fraud. Default 0.05. */
   fraudShare?: number;
 }
 
@@ -59,6 +59,13 @@ export function simulateHistory(opts: HistoryOptions): { events: Event[]; labels
     let decay = 10 + 15 * random(); // days of fading before quitting
     let bought = false;
     let last = -1;
+    // Legitimate changes of place that fraud rules must not mistake for takeovers: a trip abroad on the usual
+    // device for some users, a new device at home for others.
+    const home = sim.user(u);
+    const trip = random() < 0.1 ? { from: joined + random() * days, days: 3 + 5 * random() } : null;
+    const tripCountry = COUNTRIES[Math.floor(random() * COUNTRIES.length)];
+    const newDeviceFrom = random() < 0.15 ? joined + random() * days : Infinity;
+    const newDevice = DEVICES[Math.floor(random() * DEVICES.length)];
     for (let d = joined; d < Math.min(days, quits); d++) {
       if (d === joined + ONBOARDING_DAYS && !bought && random() < 0.6) {
         // A failed start: no purchase in the first days, and most such users leave soon after.
@@ -70,7 +77,9 @@ export function simulateHistory(opts: HistoryOptions): { events: Event[]; labels
       const f = Math.min(1, Math.max(1 / 6, (quits - d) / decay));
       for (let v = poisson(rate * f, random); v > 0; v--) {
         const at = t0 + d * DAY + Math.floor((0.3 + 0.65 * random()) * DAY);
-        const session = sim.session(u, at, f);
+        const away = trip !== null && d >= trip.from && d < trip.from + trip.days;
+        const device = d >= newDeviceFrom ? newDevice : home.device;
+        const session = sim.session(u, at, f, { country: away ? tripCountry : home.country, device });
         events.push(...session);
         bought ||= session.some((e) => e.type === "purchase");
         last = Math.max(last, ...session.map((e) => Date.parse(e.timestamp)));
@@ -78,13 +87,19 @@ export function simulateHistory(opts: HistoryOptions): { events: Event[]; labels
     }
     if (churns && quits < days && last >= 0) labels.churned[`u${u}`] = new Date(last).toISOString();
   }
-  // Fraud: on accounts with some history, at a moment inside it; patterns in turn.
-  const active = [...new Set(events.map((e) => e.user_id))].sort();
-  const victims = active.filter(() => random() < (opts.fraudShare ?? 0.04));
+  // Fraud: on accounts with at least two weeks of history, at a moment a week or more into it; patterns in turn.
+  const spans = new Map<string, { first: number; last: number }>();
+  for (const e of events) {
+    const t = Date.parse(e.timestamp);
+    const s = spans.get(e.user_id);
+    spans.set(e.user_id, s ? { first: Math.min(s.first, t), last: Math.max(s.last, t) } : { first: t, last: t });
+  }
+  const established = [...spans].filter(([, s]) => s.last - s.first >= 14 * DAY).map(([u]) => u).sort();
+  const victims = established.filter(() => random() < (opts.fraudShare ?? 0.05));
   victims.forEach((user, i) => {
     const pattern = FRAUD_PATTERNS[i % FRAUD_PATTERNS.length];
-    const own = events.filter((e) => e.user_id === user).map((e) => Date.parse(e.timestamp));
-    const at = Math.min(...own) + (0.5 + 0.5 * random()) * (Math.max(...own) - Math.min(...own)) + 7 * 60_000;
+    const { first, last } = spans.get(user)!;
+    const at = first + 7 * DAY + random() * (last - first - 7 * DAY) + 7 * 60_000;
     const fraud = injectFraud(sim.user(Number(user.slice(1))), pattern, at, random, `sim-${seed}-fraud-${i}`);
     for (const e of fraud) if (e.type === "purchase") labels.fraudEvents[e.event_id] = pattern;
     labels.fraudUsers[user] = pattern;

@@ -76,6 +76,8 @@ interface Session {
   video: { id: string; duration: number; position: number } | null;
   /** Buying intent, 0..1: scales the chance of adding to cart, checking out and buying. */
   intent: number;
+  /** Where the session comes from, when not the user's usual country and device. */
+  where?: { country: string; device: string };
 }
 
 /**
@@ -122,10 +124,12 @@ export class Simulator {
 
   /**
    * One whole session of `user` starting at `at` (ms), apart from the interleaved stream: for histories
-   * that schedule sessions themselves. `intent` (0..1) scales the chance to add to cart, check out and buy.
+   * that schedule sessions themselves. `intent` (0..1) scales the chance to add to cart, check out and buy;
+   * `where` overrides the user's usual country and device.
    */
-  session(user: number, at: number, intent = 1): Event[] {
+  session(user: number, at: number, intent = 1, where?: { country: string; device: string }): Event[] {
     const s = this.#newSession(at, user, intent);
+    s.where = where;
     const events: Event[] = [];
     while (s.step !== "end") {
       const e = this.#advance(s);
@@ -245,7 +249,7 @@ export class Simulator {
   }
 
   #event(s: Session, at: number, type: string, props: Record<string, unknown>): Event {
-    const user = this.#users[s.user];
+    const user = s.where ?? this.#users[s.user];
     const event: Event = {
       event_id: `sim-${this.#opts.seed}-${++this.#seq}`,
       type,

@@ -1,0 +1,203 @@
+/**
+ * `fraud`: which purchases look like fraud. Each purchase is judged as it arrives by rules that are data
+ * (editable and versioned at run time): amount against the user's own history and the store's, velocity, a
+ * new country and device, card testing. Their points add up to a decision; flagged purchases become alerts
+ * with their reasons, in the batch's transaction.
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { definePlugin, type Env, type Event, HttpError, intParam, timeParam } from "@runtime/sdk";
+import { contexts, type Probe, record } from "./context.ts";
+import { evaluate, Rule } from "./rules.ts";
+
+type Db = Env["db"];
+
+/** The enabled and disabled rules, the threshold, and the ruleset's version. */
+async function ruleset(db: Db): Promise<{ rules: Rule[]; threshold: number; version: number }> {
+  const [rules, [s]] = await Promise.all([
+    db.query<Rule>("select rule_id, kind, params, points, enabled from rules order by rule_id"),
+    db.query<{ threshold: number; version: number }>("select threshold, version from settings"),
+  ]);
+  return { rules, threshold: s.threshold, version: s.version };
+}
+
+/** Judges probes under the current rules. */
+async function judge(db: Db, probes: Probe[]) {
+  const set = await ruleset(db);
+  const ctx = await contexts(db, probes, set.rules);
+  return { set, results: ctx.map((c) => ({ ...evaluate(set.rules, c) })) };
+}
+
+const probeOf = (e: Event, stored: boolean): Probe => ({
+  event_id: e.event_id,
+  user_id: e.user_id,
+  ts: e.timestamp,
+  amount: e.properties.amount ?? 0,
+  country: e.properties.country ?? null,
+  device: e.properties.device ?? null,
+  stored,
+});
+
+async function queue(batch: Event[], env: Env): Promise<void> {
+  await record(env.db, batch);
+  const purchases = batch.filter((e) => e.type === "purchase");
+  if (purchases.length === 0) return;
+  const { set, results } = await judge(env.db, purchases.map((e) => probeOf(e, true)));
+  const flagged = (i: number) => results[i].score >= set.threshold;
+  await env.db.query(
+    `update purchases p set score = s.score, flagged = s.flagged, reasons = s.reasons
+     from unnest($1::text[], $2::numeric[], $3::bool[], $4::jsonb[]) as s(event_id, score, flagged, reasons)
+     where p.event_id = s.event_id`,
+    [
+      purchases.map((e) => e.event_id),
+      results.map((r) => r.score),
+      purchases.map((_, i) => flagged(i)),
+      results.map((r) => JSON.stringify(r.reasons)),
+    ],
+  );
+  const alerts = purchases.map((e, i) => ({ e, r: results[i] })).filter((_, i) => flagged(i));
+  if (alerts.length === 0) return;
+  await env.db.query(
+    `insert into alerts (alert_id, event_id, user_id, score, reasons, amount, event_time, created_at, ruleset)
+     select 'alert-' || event_id, event_id, user_id, score, reasons, amount, ts, clock_timestamp(), $7
+     from unnest($1::text[], $2::text[], $3::numeric[], $4::jsonb[], $5::numeric[], $6::timestamptz[])
+       as a(event_id, user_id, score, reasons, amount, ts)`,
+    [
+      alerts.map((a) => a.e.event_id),
+      alerts.map((a) => a.e.user_id),
+      alerts.map((a) => a.r.score),
+      alerts.map((a) => JSON.stringify(a.r.reasons)),
+      alerts.map((a) => a.e.properties.amount ?? 0),
+      alerts.map((a) => a.e.timestamp),
+      set.version,
+    ],
+  );
+  env.metrics.increment("alerts", alerts.length);
+}
+
+const app = new Hono<{ Bindings: Env }>();
+
+app.notFound((c) => c.json({ error: `no route for ${c.req.method} /api/fraud${c.req.path}` }, 404));
+app.onError((err, c) => {
+  if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+  throw err;
+});
+
+/** Parses a JSON body with `schema`, or answers 400 naming each problem. */
+async function body<T>(request: Request, schema: z.ZodType<T>): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = await request.json();
+  } catch {
+    throw new HttpError(400, "body must be JSON");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+  }
+  return parsed.data;
+}
+
+app.get("/alerts", async (c) => {
+  const since = timeParam(c.req.query("since"), "since");
+  const limit = intParam(c.req.query("limit"), "limit", 50, 1, 1000);
+  const alerts = await c.env.db.query(
+    `select alert_id, event_id, user_id, score, reasons, amount, event_time, created_at, ruleset from alerts
+     where $1::timestamptz is null or created_at >= $1 order by created_at desc, alert_id limit $2`,
+    [since, limit],
+  );
+  return c.json({ alerts });
+});
+
+/** A candidate purchase for `POST /score`. */
+const Candidate = z.object({
+  event_id: z.string().min(1).max(128).optional(),
+  user_id: z.string().min(1).max(128),
+  timestamp: z.string().refine((t) => !Number.isNaN(Date.parse(t)), "must be an ISO-8601 timestamp"),
+  properties: z.object({
+    amount: z.number().min(0),
+    country: z.string().min(2).max(2).optional(),
+    device: z.string().min(1).max(64).optional(),
+  }).passthrough(),
+});
+
+app.post("/score", async (c) => {
+  const e = await body(c.req.raw, Candidate);
+  const probe: Probe = {
+    event_id: e.event_id ?? "",
+    user_id: e.user_id,
+    ts: new Date(e.timestamp).toISOString(),
+    amount: e.properties.amount,
+    country: e.properties.country ?? null,
+    device: e.properties.device ?? null,
+    stored: false,
+  };
+  const { set, results: [r] } = await judge(c.env.db, [probe]);
+  return c.json({ score: r.score, flagged: r.score >= set.threshold, reasons: r.reasons, ruleset: set.version });
+});
+
+app.get("/rules", async (c) => c.json(await ruleset(c.env.db)));
+
+app.get("/rules/history", async (c) =>
+  c.json({
+    changes: await c.env.db.query(
+      "select rule_id, version, definition, changed_at from rule_history order by changed_at desc, rule_id, version desc",
+    ),
+  }));
+
+const RULE_ID = /^[a-z][a-z0-9_]{0,63}$/;
+
+app.put("/rules/:rule_id", async (c) => {
+  const id = c.req.param("rule_id");
+  if (!RULE_ID.test(id)) throw new HttpError(400, `rule_id must match ${RULE_ID}, got '${id}'`);
+  const r = await body(c.req.raw, Rule);
+  // One statement: the rule, its history and the ruleset's version move together.
+  const [saved] = await c.env.db.query<{ version: number; ruleset: number }>(
+    `with saved as (
+       insert into rules (rule_id, kind, params, points, enabled, version, updated_at)
+       values ($1, $2, $3::jsonb, $4, $5, 1, now())
+       on conflict (rule_id) do update set kind = excluded.kind, params = excluded.params, points = excluded.points,
+         enabled = excluded.enabled, version = rules.version + 1, updated_at = excluded.updated_at
+       returning rule_id, version
+     ), logged as (
+       insert into rule_history (rule_id, version, definition, changed_at)
+       select rule_id, version, jsonb_build_object('kind', $2::text, 'params', $3::jsonb, 'points', $4::numeric,
+         'enabled', $5::boolean), now() from saved
+     ), bumped as (update settings set version = version + 1 returning version)
+     select (select version from saved) as version, (select version from bumped) as ruleset`,
+    [id, r.kind, JSON.stringify(r.params), r.points, r.enabled],
+  );
+  return c.json({ rule_id: id, ...r, version: saved.version, ruleset: saved.ruleset });
+});
+
+app.delete("/rules/:rule_id", async (c) => {
+  const [gone] = await c.env.db.query<{ ruleset: number }>(
+    `with gone as (delete from rules where rule_id = $1 returning rule_id, version),
+     logged as (insert into rule_history (rule_id, version, definition, changed_at)
+       select rule_id, version + 1, null, now() from gone),
+     bumped as (update settings set version = version + 1 where exists (select 1 from gone) returning version)
+     select (select version from bumped) as ruleset`,
+    [c.req.param("rule_id")],
+  );
+  if (gone.ruleset === null) return c.json({ error: `no rule '${c.req.param("rule_id")}'` }, 404);
+  return c.body(null, 204);
+});
+
+app.put("/threshold", async (c) => {
+  const { threshold } = await body(c.req.raw, z.strictObject({ threshold: z.number().min(0).max(10_000) }));
+  const [s] = await c.env.db.query(
+    "update settings set threshold = $1, version = version + 1 returning threshold, version",
+    [threshold],
+  );
+  return c.json(s);
+});
+
+export default definePlugin({
+  name: "fraud",
+  version: "0.1.0",
+  subscribes: "*",
+  queue,
+  fetch: app.fetch,
+  panels: [{ title: "Fraud alerts", route: "/alerts?limit=20", kind: "table" }],
+});

@@ -1,0 +1,131 @@
+/**
+ * The rule engine: rules are data (a kind, parameters, points), each kind a pure check of one purchase in its
+ * context that answers a reason or nothing. A purchase's score is the sum of the points of the rules that
+ * fire; at or above the threshold it is flagged.
+ */
+import { z } from "zod";
+
+/** What a rule sees of one purchase. Times in ms. */
+export interface Context {
+  ts: number;
+  amount: number;
+  /** The user's earlier purchase amounts (the latest 100). */
+  history: number[];
+  /** The user's purchases in the longest rule window up to this one, this one included. */
+  recent: { ts: number; amount: number }[];
+  /** When the purchase's country and device were first seen for the user (null when it has none). */
+  countrySeen: number | null;
+  deviceSeen: number | null;
+  /** The user's first event. */
+  accountSeen: number;
+  /** The store's purchase amount at a percentile (0..1). */
+  storeAt: (percentile: number) => number;
+}
+
+const PARAMS = {
+  amount_vs_user: z.strictObject({
+    min_history: z.int().min(1).max(100),
+    mad_k: z.number().min(0).max(100),
+    ratio: z.number().min(1).max(1000),
+  }),
+  amount_vs_store: z.strictObject({
+    percentile: z.number().min(0.5).max(0.9999),
+    multiple: z.number().min(0.1).max(100),
+  }),
+  velocity: z.strictObject({ window_s: z.int().min(1).max(86_400), max_count: z.int().min(1).max(1000) }),
+  new_country_device: z.strictObject({
+    recent_h: z.number().min(0).max(720),
+    min_account_days: z.number().min(0).max(365),
+  }),
+  card_testing: z.strictObject({
+    window_s: z.int().min(1).max(86_400),
+    max_amount: z.number().min(0),
+    min_count: z.int().min(2).max(1000),
+  }),
+};
+
+/** The kinds of rule. */
+export type Kind = keyof typeof PARAMS;
+export const KINDS = Object.keys(PARAMS) as Kind[];
+
+/** A rule as stored and edited. */
+export const Rule = z.strictObject({
+  kind: z.enum(KINDS as [Kind, ...Kind[]]),
+  params: z.record(z.string(), z.unknown()),
+  points: z.number().min(-1000).max(1000),
+  enabled: z.boolean().default(true),
+}).superRefine((r, ctx) => {
+  const parsed = PARAMS[r.kind].safeParse(r.params);
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) {
+      ctx.addIssue({ code: "custom", path: ["params", ...i.path], message: i.message });
+    }
+  }
+});
+export type Rule = z.infer<typeof Rule> & { rule_id: string };
+
+/** The longest window any rule looks back over (s), so the context holds enough recent purchases. */
+export function longestWindow(rules: Rule[]): number {
+  return Math.max(60, ...rules.map((r) => Number((r.params as { window_s?: number }).window_s ?? 0)));
+}
+
+const money = (x: number) => x.toFixed(2);
+const DAY = 86_400_000;
+
+/** Median of `xs` (not empty). */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Why `rule` fires for the purchase, or null when it does not. */
+export function check(rule: Rule, c: Context): string | null {
+  switch (rule.kind) {
+    case "amount_vs_user": {
+      const p = PARAMS.amount_vs_user.parse(rule.params);
+      if (c.history.length < p.min_history) return null;
+      const med = median(c.history);
+      const mad = median(c.history.map((a) => Math.abs(a - med)));
+      if (c.amount > med + p.mad_k * mad && c.amount > p.ratio * med) {
+        return `amount ${money(c.amount)} is ${(c.amount / med).toFixed(1)}× this user's median ${money(med)}`;
+      }
+      return null;
+    }
+    case "amount_vs_store": {
+      const p = PARAMS.amount_vs_store.parse(rule.params);
+      const limit = p.multiple * c.storeAt(p.percentile);
+      if (c.amount <= limit) return null;
+      const where = `${(p.percentile * 100).toFixed(1)}th percentile`;
+      return p.multiple === 1
+        ? `amount ${money(c.amount)} is above the store's ${where} (${money(limit)})`
+        : `amount ${money(c.amount)} is over ${p.multiple}× the store's ${where} (${money(limit)})`;
+    }
+    case "velocity": {
+      const p = PARAMS.velocity.parse(rule.params);
+      const n = c.recent.filter((r) => r.ts > c.ts - p.window_s * 1000).length;
+      return n > p.max_count ? `${n} purchases within ${p.window_s} s (more than ${p.max_count})` : null;
+    }
+    case "new_country_device": {
+      const p = PARAMS.new_country_device.parse(rule.params);
+      const isNew = (seen: number | null) => seen !== null && seen > c.ts - p.recent_h * 3_600_000;
+      if (c.accountSeen > c.ts - p.min_account_days * DAY || !isNew(c.countrySeen) || !isNew(c.deviceSeen)) return null;
+      return `a country and a device first seen in the last ${p.recent_h} h on an account ${
+        Math.floor((c.ts - c.accountSeen) / DAY)
+      } days old`;
+    }
+    case "card_testing": {
+      const p = PARAMS.card_testing.parse(rule.params);
+      const n = c.recent.filter((r) => r.ts > c.ts - p.window_s * 1000 && r.amount <= p.max_amount).length;
+      if (c.amount > p.max_amount || n < p.min_count) return null;
+      return `${n} purchases of at most ${money(p.max_amount)} within ${p.window_s / 60} min (card testing)`;
+    }
+  }
+}
+
+/** The score of a purchase under `rules`, with the reasons of those that fired (largest points first). */
+export function evaluate(rules: Rule[], c: Context): { score: number; reasons: string[] } {
+  const fired = rules.filter((r) => r.enabled).map((r) => ({ r, why: check(r, c) })).filter((f) => f.why !== null)
+    .sort((a, b) => b.r.points - a.r.points);
+  return { score: fired.reduce((s, f) => s + f.r.points, 0), reasons: fired.map((f) => `${f.r.rule_id}: ${f.why}`) };
+}
