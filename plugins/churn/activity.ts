@@ -70,7 +70,7 @@ async function recordSessions(db: Db, batch: Event[]): Promise<void> {
   }
   if (inferred.size === 0) return;
   const users = [...inferred.keys()];
-  const span = (u: string, pick: (a: number, b: number) => number) => inferred.get(u)!.map((i) => i.start).reduce(pick);
+  const span = (u: string, pick: (...xs: number[]) => number) => pick(...inferred.get(u)!.map((i) => i.start));
   // The stored inferred sessions the new events fall in or next to: taken out, merged, written back.
   const old = await db.query<
     { user_id: string; lo: number; hi: number; events: number; carted: boolean; purchased: boolean }

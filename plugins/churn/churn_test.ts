@@ -38,7 +38,22 @@ async function expectedFeatures(
      from e`,
     [user, t],
   );
-  return r;
+  // Sessions started in the 30 days before t: by session_id, or split at gaps of 30 minutes or more.
+  const [{ sessions_30d }] = await sql.query(
+    `with starts as (
+       select min(ts) as started from host.events where user_id = $1 and body->>'session_id' is not null
+       group by body->>'session_id'
+       union all
+       select ts from (
+         select ts, ts - lag(ts) over (order by ts, event_id) as gap from host.events
+         where user_id = $1 and body->>'session_id' is null
+       ) e where gap is null or gap >= interval '30 minutes'
+     )
+     select count(*)::float8 as sessions_30d from starts
+     where started < $2::timestamptz and started >= $2::timestamptz - interval '30 days'`,
+    [user, t],
+  );
+  return { ...r, sessions_30d };
 }
 
 Deno.test({
@@ -56,6 +71,11 @@ Deno.test({
         assert.equal((await postJson(rt, "/v1/events", [...w, ...dups])).body.accepted, w.length + dups.length);
       }
       await waitForCatchUp(rt, 120_000);
+      // Every batch committed whole: none failed (a failure would be hidden by one-at-a-time retries).
+      assert.deepEqual(rt.plugins.list().map((p) => [p.name, p.status, p.processed, p.failed]), [
+        ["churn", "running", events.length, 0],
+      ]);
+      assert.equal((await getJson(rt, "/api/dead-letters")).body.total, 0);
       assert.equal((await getJson(rt, "/api/churn/model")).status, 404);
       const none = (await getJson(rt, "/api/churn/at-risk")).body;
       assert.deepEqual(none.users, []);

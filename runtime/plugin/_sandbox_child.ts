@@ -30,9 +30,17 @@ let config: unknown = undefined;
 let nextSqlId = 1;
 const pendingSql = new Map<number, { resolve: (rows: unknown[]) => void; reject: (e: Error) => void }>();
 
+/** Whether `value` holds NaN or an infinity, which JSON would silently turn into null on the way to the host. */
+function hasNonFinite(value: unknown): boolean {
+  if (typeof value === "number") return !Number.isFinite(value);
+  return Array.isArray(value) && value.some(hasNonFinite);
+}
+
 function envFor(call: number, watermark: string | null): Env {
   const query = (text: string, params: unknown[] = []) =>
     new Promise<unknown[]>((resolve, reject) => {
+      const bad = params.findIndex(hasNonFinite);
+      if (bad >= 0) return reject(new TypeError(`SQL parameter $${bad + 1} holds NaN or an infinity`));
       const id = nextSqlId++;
       pendingSql.set(id, { resolve, reject });
       send({ kind: "sql", id, call, text, params });

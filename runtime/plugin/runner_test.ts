@@ -211,3 +211,16 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "a plugin's SQL parameter holding NaN is refused with a message, not sent as null",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withRuntime(BACKENDS[0], { pluginsDir: await pluginsFolder([{ name: "counter" }]) }, async (rt) => {
+      assert.deepEqual((await getJson(rt, "/api/counter/nan")).body, {
+        error: "SQL parameter $1 holds NaN or an infinity",
+      });
+    });
+  },
+});

@@ -15,6 +15,16 @@ app.get("/counts", async (c) => {
   });
 });
 
+// SQL parameters that JSON cannot carry are refused in the sandbox rather than sent as null.
+app.get("/nan", async (c) => {
+  try {
+    await c.env.db.query("select $1::int8[] as xs", [[1, Number.NaN]]);
+    return c.json({ error: null });
+  } catch (e) {
+    return c.json({ error: (e as Error).message });
+  }
+});
+
 export default definePlugin({
   name: "counter",
   version: "1.0.0",

@@ -1,0 +1,40 @@
+// Scoring cost: the features of a batch's users at the latest event time, and the model on them, on an embedded
+// database holding a simulated history.
+import { openPglite } from "../../runtime/store/mod.ts";
+import { simulateHistory } from "../../runtime/simulator/mod.ts";
+import type { Env } from "@runtime/sdk";
+import plugin from "./mod.ts";
+import { featuresOf, featuresOfActive } from "./features.ts";
+import { predict, trainCart, trainLogistic } from "./model.ts";
+import { snapshotAt } from "./features.ts";
+
+const store = await openPglite("memory://");
+await store.exec("create schema churn; set search_path = churn");
+for await (const f of Deno.readDir(new URL("migrations/", import.meta.url))) {
+  await store.exec(await Deno.readTextFile(new URL(`migrations/${f.name}`, import.meta.url)));
+}
+const db: Env["db"] = {
+  query: (text, params) => store.query(text, params),
+  sql: (strings, ...values) => store.query(strings.reduce((t, s, i) => t + "$" + i + s), values),
+};
+const env = { db, log: console, config: {}, metrics: { increment() {} }, watermark: null } as unknown as Env;
+const { events } = simulateHistory({ seed: 1, users: 400, start: new Date("2026-01-01T00:00:00Z"), days: 60 });
+for (let i = 0; i < events.length; i += 1000) await plugin.queue!(events.slice(i, i + 1000), env as never);
+const now = events.at(-1)!.timestamp;
+const samples =
+  (await Promise.all(["2026-01-20", "2026-01-27", "2026-02-03"].map((d) => snapshotAt(db, `${d}T00:00:00Z`, 14))))
+    .flat();
+const cart = trainCart(samples);
+const logistic = trainLogistic(samples);
+const active = await featuresOfActive(db, now);
+const users = active.slice(0, 100).map((o) => o.user_id);
+
+Deno.bench("churn: CART score and reasons for one user (pure)", () => {
+  predict(cart, active[0].x);
+});
+Deno.bench("churn: logistic score and reasons for one user (pure)", () => {
+  predict(logistic, active[0].x);
+});
+Deno.bench("churn: features of a batch's 100 users + CART scores (per batch)", async () => {
+  for (const o of await featuresOf(db, users, now)) predict(cart, o.x);
+});
