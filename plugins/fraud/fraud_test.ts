@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import type { Event } from "../../runtime/event.ts";
+import type { Runtime } from "../../runtime/runtime.ts";
 import { FRAUD_PATTERNS, simulateHistory } from "../../runtime/simulator/mod.ts";
 import {
   BACKENDS,
@@ -48,6 +50,84 @@ Deno.test({
         assert.ok(a.event_id in labels.fraudEvents, `alert on a legitimate purchase: ${JSON.stringify(a)}`);
       }
       console.log(`fraud users ${fraudsters.size}, flagged ${flagged.size}: precision ${precision}, recall ${recall}`);
+
+      // With every outcome labelled, a learned model has nothing to add to rules this good: it stays off.
+      await label(rt, events, labels.fraudEvents);
+      const trained = await postJson(rt, "/api/fraud/model/train", {});
+      assert.equal(trained.status, 201, JSON.stringify(trained.body));
+      assert.equal(trained.body.enabled, false, trained.body.metrics.decision);
+      assert.equal(trained.body.metrics.rules.f1, 1);
+    });
+  },
+});
+
+/** Labels every purchase of the history from its ground truth, as an analyst's feedback would. */
+async function label(rt: Runtime, events: Event[], fraudEvents: Record<string, unknown>) {
+  const purchases = events.filter((e) => e.type === "purchase");
+  for (let i = 0; i < purchases.length; i += 5000) {
+    const labels = purchases.slice(i, i + 5000).map((e) => ({
+      event_id: e.event_id,
+      fraud: e.event_id in fraudEvents,
+    }));
+    assert.equal((await postJson(rt, "/api/fraud/labels", { labels })).body.labelled, labels.length);
+  }
+}
+
+Deno.test({
+  name: "fraud: a learned model trained on labelled outcomes is enabled where the rules miss, and then alerts",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await fraudRuntime(BACKENDS[0], async (rt) => {
+      // The card-testing rule is off: the rules alone miss those users.
+      const off = await rt.app.request("/api/fraud/rules/card_testing", {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          kind: "card_testing",
+          params: { window_s: 1800, max_amount: 5, min_count: 4 },
+          points: 70,
+          enabled: false,
+        }),
+      });
+      assert.equal(off.status, 200);
+      const { events, labels } = simulateHistory({
+        seed: 4,
+        users: 500,
+        start: new Date("2026-01-01T00:00:00Z"),
+        days: 60,
+      });
+      for (let i = 0; i < events.length; i += 900) await postJson(rt, "/v1/events", events.slice(i, i + 900));
+      await waitForCatchUp(rt, 120_000);
+      assert.equal((await postJson(rt, "/api/fraud/model/train", {})).status, 409); // nothing labelled yet
+      await label(rt, events, labels.fraudEvents);
+      const trained = (await postJson(rt, "/api/fraud/model/train", {})).body;
+      const m = trained.metrics;
+      assert.equal(trained.enabled, true, JSON.stringify(m));
+      assert.ok(m.rules.recall < 1 && m.rules_or_model.recall > m.rules.recall, JSON.stringify(m));
+      assert.ok(m.rules_or_model.precision >= 0.9, JSON.stringify(m));
+      assert.equal((await getJson(rt, "/api/fraud/model")).body.models[0].enabled, true);
+      console.log(
+        "holdout per user:",
+        JSON.stringify({ rules: m.rules, model: m.model, rules_or_model: m.rules_or_model }),
+      );
+
+      // A new card-testing run on an established account: the model alerts, and says why.
+      const victim = events.find((e) => !(e.user_id in labels.fraudUsers))!;
+      const t0 = Date.parse(events.at(-1)!.timestamp) + 60_000;
+      const attack = Array.from({ length: 8 }, (_, k) => ({
+        event_id: `test-${k}`,
+        type: "purchase",
+        user_id: victim.user_id,
+        timestamp: new Date(t0 + k * 45_000).toISOString(),
+        properties: { amount: 1.5, country: victim.properties.country, device: victim.properties.device },
+      }));
+      await postJson(rt, "/v1/events", attack);
+      await waitForCatchUp(rt);
+      const alerts = (await getJson(rt, `/api/fraud/alerts?limit=1000`)).body.alerts
+        .filter((a: Json) => a.user_id === victim.user_id);
+      assert.ok(alerts.length > 0, "the card-testing run is alerted");
+      assert.match(alerts[0].reasons.at(-1), /^model v1: fraud probability [\d.]+ \(.+\)$/);
     });
   },
 });

@@ -10,6 +10,8 @@ import { z } from "zod";
 import { definePlugin, type Env, type Event, HttpError, intParam, timeParam } from "@runtime/sdk";
 import { contexts, type Probe, record } from "./context.ts";
 import { evaluate, Rule } from "./rules.ts";
+import { FEATURES, featuresOf, MODEL_CUTOFF, predict, type TreeNode } from "./model.ts";
+import { trainModel } from "./training.ts";
 
 type Db = Env["db"];
 
@@ -22,11 +24,29 @@ async function ruleset(db: Db): Promise<{ rules: Rule[]; threshold: number; vers
   return { rules, threshold: s.threshold, version: s.version };
 }
 
-/** Judges probes under the current rules. */
+/** The learned model taking part in decisions, if one is enabled. */
+async function enabledModel(db: Db): Promise<{ version: number; model: TreeNode } | null> {
+  const [m] = await db.query<{ version: number; model: TreeNode }>("select version, model from models where enabled");
+  return m ?? null;
+}
+
+/** Judges probes: the rules' score and reasons, and the enabled model's say; flagged when either says so. */
 async function judge(db: Db, probes: Probe[]) {
-  const set = await ruleset(db);
+  const [set, model] = await Promise.all([ruleset(db), enabledModel(db)]);
   const ctx = await contexts(db, probes, set.rules);
-  return { set, results: ctx.map((c) => ({ ...evaluate(set.rules, c) })) };
+  const results = ctx.map((c) => {
+    const { score, reasons } = evaluate(set.rules, c);
+    const features = featuresOf(c, score);
+    const learned = model && predict(model.model, features);
+    const byModel = learned !== null && learned.p >= MODEL_CUTOFF;
+    if (byModel) {
+      reasons.push(
+        `model v${model!.version}: fraud probability ${learned!.p.toFixed(2)} (${learned!.path.join(", ")})`,
+      );
+    }
+    return { score, reasons, features, p: learned?.p ?? null, flagged: score >= set.threshold || byModel };
+  });
+  return { set, results };
 }
 
 const probeOf = (e: Event, stored: boolean): Probe => ({
@@ -44,16 +64,20 @@ async function queue(batch: Event[], env: Env): Promise<void> {
   const purchases = batch.filter((e) => e.type === "purchase");
   if (purchases.length === 0) return;
   const { set, results } = await judge(env.db, purchases.map((e) => probeOf(e, true)));
-  const flagged = (i: number) => results[i].score >= set.threshold;
+  const flagged = (i: number) => results[i].flagged;
   await env.db.query(
-    `update purchases p set score = s.score, flagged = s.flagged, reasons = s.reasons
-     from unnest($1::text[], $2::numeric[], $3::bool[], $4::jsonb[]) as s(event_id, score, flagged, reasons)
+    `update purchases p set score = s.score, flagged = s.flagged, reasons = s.reasons, features = s.features,
+       model_p = s.model_p
+     from unnest($1::text[], $2::numeric[], $3::bool[], $4::jsonb[], $5::jsonb[], $6::float8[])
+       as s(event_id, score, flagged, reasons, features, model_p)
      where p.event_id = s.event_id`,
     [
       purchases.map((e) => e.event_id),
       results.map((r) => r.score),
       purchases.map((_, i) => flagged(i)),
       results.map((r) => JSON.stringify(r.reasons)),
+      results.map((r) => JSON.stringify(r.features)),
+      results.map((r) => r.p),
     ],
   );
   const alerts = purchases.map((e, i) => ({ e, r: results[i] })).filter((_, i) => flagged(i));
@@ -134,7 +158,7 @@ app.post("/score", async (c) => {
     stored: false,
   };
   const { set, results: [r] } = await judge(c.env.db, [probe]);
-  return c.json({ score: r.score, flagged: r.score >= set.threshold, reasons: r.reasons, ruleset: set.version });
+  return c.json({ score: r.score, flagged: r.flagged, reasons: r.reasons, model_p: r.p, ruleset: set.version });
 });
 
 app.get("/rules", async (c) => c.json(await ruleset(c.env.db)));
@@ -191,6 +215,34 @@ app.put("/threshold", async (c) => {
     [threshold],
   );
   return c.json(s);
+});
+
+const Labels = z.strictObject({
+  labels: z.array(z.strictObject({ event_id: z.string().min(1).max(128), fraud: z.boolean() })).min(1).max(10_000),
+});
+
+app.post("/labels", async (c) => {
+  const { labels } = await body(c.req.raw, Labels);
+  const saved = await c.env.db.query<{ event_id: string }>(
+    `insert into labels (event_id, fraud, labelled_at)
+     select l.event_id, l.fraud, now() from unnest($1::text[], $2::bool[]) as l(event_id, fraud)
+       join purchases p using (event_id)
+     on conflict (event_id) do update set fraud = excluded.fraud, labelled_at = excluded.labelled_at
+     returning event_id`,
+    [labels.map((l) => l.event_id), labels.map((l) => l.fraud)],
+  );
+  const known = new Set(saved.map((r) => r.event_id));
+  return c.json({ labelled: known.size, unknown: labels.map((l) => l.event_id).filter((id) => !known.has(id)) });
+});
+
+app.post("/model/train", async (c) => c.json(await trainModel(c.env.db), 201));
+
+app.get("/model", async (c) => {
+  const models = await c.env.db.query("select version, trained_at, enabled, metrics from models order by version desc");
+  if (models.length === 0) {
+    return c.json({ error: "no model yet: label outcomes, then POST /api/fraud/model/train" }, 404);
+  }
+  return c.json({ features: FEATURES, models });
 });
 
 export default definePlugin({

@@ -8,7 +8,9 @@ create table purchases (
   device     text,
   score      numeric,
   flagged    boolean,
-  reasons    jsonb
+  reasons    jsonb,
+  features   jsonb,
+  model_p    float8
 );
 create index purchases_by_user on purchases (user_id, ts);
 
@@ -70,6 +72,15 @@ create table alerts (
   ruleset    int not null
 );
 create index alerts_by_created on alerts (created_at desc);
+
+-- Learned models (CART on labelled outcomes), with their holdout comparison against the rules.
+create table models (
+  version    int primary key,
+  trained_at timestamptz not null,
+  metrics    jsonb not null,
+  model      jsonb not null,
+  enabled    boolean not null
+);
 
 -- Outcomes an analyst confirmed: the labels the learned model trains on.
 create table labels (

@@ -1,0 +1,64 @@
+/**
+ * Training the learned model on labelled purchases, with a time split: it is enabled only when rules-or-model
+ * beats the rules alone on the holdout (per-user F1), and never replaces an enabled model that does better there.
+ */
+import { type Env, HttpError } from "@runtime/sdk";
+import { FEATURES, MODEL_CUTOFF, perUser, predict, trainTree, type TreeNode } from "./model.ts";
+
+type Db = Env["db"];
+
+/** Labelled purchases needed to train. */
+const MIN_LABELLED = 50;
+
+export async function trainModel(db: Db) {
+  const rows = await db.query<{ user_id: string; ts: string; features: number[]; fraud: boolean }>(
+    `select p.user_id, p.ts, p.features, l.fraud from purchases p join labels l using (event_id)
+     where p.features is not null order by p.ts, p.event_id`,
+  );
+  const cut = Math.floor(rows.length * 0.7);
+  const train = rows.slice(0, cut);
+  const holdout = rows.slice(cut);
+  const both = (xs: typeof rows) => xs.some((r) => r.fraud) && xs.some((r) => !r.fraud);
+  if (rows.length < MIN_LABELLED || !both(train) || !both(holdout)) {
+    throw new HttpError(
+      409,
+      `not enough labelled outcomes to train: need ${MIN_LABELLED} or more, with fraud and legitimate ones in both ` +
+        `the older 70% and the newest 30%; have ${rows.length}`,
+    );
+  }
+  const tree = trainTree(train.map((r) => r.features), train.map((r) => r.fraud));
+  const [{ threshold }] = await db.query<{ threshold: number }>("select threshold from settings");
+  const ruleScore = FEATURES.indexOf("rule_score");
+  const byRules = holdout.map((r) => r.features[ruleScore] >= threshold);
+  const byModel = (t: TreeNode) => holdout.map((r) => predict(t, r.features).p >= MODEL_CUTOFF);
+  const either = (t: TreeNode) => byModel(t).map((m, i) => m || byRules[i]);
+  const [current] = await db.query<{ version: number; model: TreeNode }>(
+    "select version, model from models where enabled",
+  );
+  const metrics = {
+    rules: perUser(holdout, byRules),
+    model: perUser(holdout, byModel(tree)),
+    rules_or_model: perUser(holdout, either(tree)),
+    enabled_model: current ? { version: current.version, ...perUser(holdout, either(current.model)) } : null,
+    train_purchases: train.length,
+    holdout_purchases: holdout.length,
+    holdout_from: new Date(holdout[0].ts).toISOString(),
+    decision: "",
+  };
+  const improves = metrics.rules_or_model.f1 > metrics.rules.f1;
+  const keepsUp = !metrics.enabled_model || metrics.rules_or_model.f1 >= metrics.enabled_model.f1;
+  const enabled = improves && keepsUp;
+  metrics.decision = !improves
+    ? `not enabled: rules or model F1 ${metrics.rules_or_model.f1} does not beat the rules alone (${metrics.rules.f1})`
+    : !keepsUp
+    ? `not enabled: enabled version ${current!.version} does better on the same holdout`
+    : `enabled: rules or model F1 ${metrics.rules_or_model.f1} > rules alone ${metrics.rules.f1}`;
+  const [saved] = await db.query<{ version: number }>(
+    `with retired as (update models set enabled = false where $1 and enabled returning version)
+     insert into models (version, trained_at, metrics, model, enabled)
+     select coalesce((select max(version) from models), 0) + 1, now(), $2::jsonb, $3::jsonb, $1
+     returning version`,
+    [enabled, JSON.stringify(metrics), JSON.stringify(tree)],
+  );
+  return { version: saved.version, enabled, metrics };
+}
