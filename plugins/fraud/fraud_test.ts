@@ -127,7 +127,7 @@ Deno.test({
       const alerts = (await getJson(rt, `/api/fraud/alerts?limit=1000`)).body.alerts
         .filter((a: Json) => a.user_id === victim.user_id);
       assert.ok(alerts.length > 0, "the card-testing run is alerted");
-      assert.match(alerts[0].reasons.at(-1), /^model v1: fraud probability [\d.]+ \(.+\)$/);
+      assert.match(alerts[0].reasons[0], /^learned_model: fraud probability [\d.]+ from learned model v1 \(.+\)$/);
     });
   },
 });

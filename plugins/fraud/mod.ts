@@ -10,7 +10,7 @@ import { z } from "zod";
 import { definePlugin, type Env, type Event, HttpError, intParam, timeParam } from "@runtime/sdk";
 import { contexts, type Probe, record } from "./context.ts";
 import { evaluate, Rule } from "./rules.ts";
-import { FEATURES, featuresOf, MODEL_CUTOFF, predict, type TreeNode } from "./model.ts";
+import { FEATURES, featuresOf, predict, type TreeNode } from "./model.ts";
 import { trainModel } from "./training.ts";
 
 type Db = Env["db"];
@@ -30,21 +30,19 @@ async function enabledModel(db: Db): Promise<{ version: number; model: TreeNode 
   return m ?? null;
 }
 
-/** Judges probes: the rules' score and reasons, and the enabled model's say; flagged when either says so. */
+/**
+ * Judges probes. The learned model (when enabled) sees what the other rules made of the purchase, and speaks
+ * through the `model` rule, so every alert comes from rules with reasons.
+ */
 async function judge(db: Db, probes: Probe[]) {
   const [set, model] = await Promise.all([ruleset(db), enabledModel(db)]);
   const ctx = await contexts(db, probes, set.rules);
   const results = ctx.map((c) => {
-    const { score, reasons } = evaluate(set.rules, c);
-    const features = featuresOf(c, score);
-    const learned = model && predict(model.model, features);
-    const byModel = learned !== null && learned.p >= MODEL_CUTOFF;
-    if (byModel) {
-      reasons.push(
-        `model v${model!.version}: fraud probability ${learned!.p.toFixed(2)} (${learned!.path.join(", ")})`,
-      );
-    }
-    return { score, reasons, features, p: learned?.p ?? null, flagged: score >= set.threshold || byModel };
+    const base = evaluate(set.rules.filter((r) => r.kind !== "model"), c);
+    const features = featuresOf(c, base.score);
+    const learned = model && { version: model.version, ...predict(model.model, features) };
+    const { score, reasons } = learned ? evaluate(set.rules, { ...c, learned }) : base;
+    return { score, reasons, features, p: learned?.p ?? null, flagged: score >= set.threshold };
   });
   return { set, results };
 }

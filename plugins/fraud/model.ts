@@ -23,9 +23,6 @@ export const FEATURES = [
 
 const DAY = 86_400_000;
 
-/** The model flags a purchase at this fraud probability or above. */
-export const MODEL_CUTOFF = 0.5;
-
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -20,6 +20,8 @@ export interface Context {
   accountSeen: number;
   /** The store's purchase amount at a percentile (0..1). */
   storeAt: (percentile: number) => number;
+  /** The enabled learned model's view of the purchase, when one is enabled. */
+  learned?: { version: number; p: number; path: string[] } | null;
 }
 
 const PARAMS = {
@@ -37,6 +39,7 @@ const PARAMS = {
     recent_h: z.number().min(0).max(720),
     min_account_days: z.number().min(0).max(365),
   }),
+  model: z.strictObject({ min_probability: z.number().min(0).max(1) }),
   card_testing: z.strictObject({
     window_s: z.int().min(1).max(86_400),
     max_amount: z.number().min(0),
@@ -113,6 +116,12 @@ export function check(rule: Rule, c: Context): string | null {
       return `a country and a device first seen in the last ${p.recent_h} h on an account ${
         Math.floor((c.ts - c.accountSeen) / DAY)
       } days old`;
+    }
+    case "model": {
+      const p = PARAMS.model.parse(rule.params);
+      const m = c.learned;
+      if (!m || m.p < p.min_probability) return null;
+      return `fraud probability ${m.p.toFixed(2)} from learned model v${m.version} (${m.path.join(", ")})`;
     }
     case "card_testing": {
       const p = PARAMS.card_testing.parse(rule.params);

@@ -3,7 +3,7 @@
  * beats the rules alone on the holdout (per-user F1), and never replaces an enabled model that does better there.
  */
 import { type Env, HttpError } from "@runtime/sdk";
-import { FEATURES, MODEL_CUTOFF, perUser, predict, trainTree, type TreeNode } from "./model.ts";
+import { FEATURES, perUser, predict, trainTree, type TreeNode } from "./model.ts";
 
 type Db = Env["db"];
 
@@ -27,11 +27,17 @@ export async function trainModel(db: Db) {
     );
   }
   const tree = trainTree(train.map((r) => r.features), train.map((r) => r.fraud));
+  // Decisions on the holdout as the ruleset would make them: the other rules' score, plus the model rule's points.
   const [{ threshold }] = await db.query<{ threshold: number }>("select threshold from settings");
+  const [rule] = await db.query<{ points: number; params: { min_probability: number } }>(
+    "select points, params from rules where kind = 'model' and enabled order by rule_id limit 1",
+  );
+  if (!rule) throw new HttpError(409, "no enabled rule of kind 'model': the learned model would have no say");
   const ruleScore = FEATURES.indexOf("rule_score");
   const byRules = holdout.map((r) => r.features[ruleScore] >= threshold);
-  const byModel = (t: TreeNode) => holdout.map((r) => predict(t, r.features).p >= MODEL_CUTOFF);
-  const either = (t: TreeNode) => byModel(t).map((m, i) => m || byRules[i]);
+  const byModel = (t: TreeNode) => holdout.map((r) => predict(t, r.features).p >= rule.params.min_probability);
+  const either = (t: TreeNode) =>
+    byModel(t).map((m, i) => holdout[i].features[ruleScore] + (m ? rule.points : 0) >= threshold);
   const [current] = await db.query<{ version: number; model: TreeNode }>(
     "select version, model from models where enabled",
   );

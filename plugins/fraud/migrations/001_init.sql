@@ -96,7 +96,9 @@ insert into rules (rule_id, kind, params, points, enabled, version, updated_at) 
   ('amount_far_above_store', 'amount_vs_store', '{"percentile": 0.995, "multiple": 2}', 60, true, 1, now()),
   ('velocity', 'velocity', '{"window_s": 120, "max_count": 3}', 60, true, 1, now()),
   ('new_country_device', 'new_country_device', '{"recent_h": 24, "min_account_days": 3}', 60, true, 1, now()),
-  ('card_testing', 'card_testing', '{"window_s": 1800, "max_amount": 5, "min_count": 4}', 70, true, 1, now());
+  ('card_testing', 'card_testing', '{"window_s": 1800, "max_amount": 5, "min_count": 4}', 70, true, 1, now()),
+  -- Fires only while a learned model is enabled (see POST /model/train).
+  ('learned_model', 'model', '{"min_probability": 0.5}', 60, true, 1, now());
 insert into rule_history (rule_id, version, definition, changed_at)
   select rule_id, 1, jsonb_build_object('kind', kind, 'params', params, 'points', points, 'enabled', enabled), now()
   from rules;
