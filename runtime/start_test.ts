@@ -60,6 +60,26 @@ Deno.test({
         return body.events === 700 ? body : null;
       });
       assert.ok(overview.users > 10);
+
+      // A history: its events posted, its ground truth written beside them, not inside.
+      const labelsFile = `${dataDir}/labels.json`;
+      const history = await new Deno.Command(Deno.execPath(), {
+        args: ["task", "--quiet", "simulate", "--url", rt.url, "--rate", "20000", "--seed", "4", "--history", "20"]
+          .concat(["--users", "60", "--labels", labelsFile]),
+        cwd: new URL("../", import.meta.url),
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const said = new TextDecoder().decode(history.stderr);
+      assert.equal(history.code, 0, said);
+      const [, n] = said.match(/simulate: (\d+) events over 20 days/)!;
+      assert.match(said, new RegExp(`sent ${n} events`));
+      const labels = JSON.parse(await Deno.readTextFile(labelsFile));
+      assert.deepEqual(Object.keys(labels), ["churned", "fraudEvents", "fraudUsers"]);
+      await waitFor("the history in stats", async () => {
+        const body = await (await fetch(`${rt.url}/api/stats/overview`)).json();
+        return body.events === 700 + Number(n);
+      });
     } finally {
       rt.child.kill("SIGTERM");
       await rt.child.status;

@@ -1,5 +1,4 @@
 import type { Event } from "../event.ts";
-import type { Simulator } from "./simulator.ts";
 
 /** Where simulated events go, and when to hold back. */
 export interface DriveOptions {
@@ -18,8 +17,13 @@ export interface DriveOptions {
 
 const TICK_MS = 100;
 
+/** Where driven events come from: the live simulator, or a history's events in order. */
+export interface EventSource {
+  take(n: number): Event[];
+}
+
 /** Feeds `sim` into a sink at a steady rate, pausing under back-pressure. Resolves when done or aborted. */
-export async function drive(sim: Simulator, opts: DriveOptions): Promise<number> {
+export async function drive(sim: EventSource, opts: DriveOptions): Promise<number> {
   const maxBatch = opts.maxBatch ?? 1000;
   let sent = 0;
   let due = 0;

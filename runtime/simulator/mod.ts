@@ -4,5 +4,5 @@
  * @module
  */
 export { type Product, rng, Simulator, type SimulatorOptions } from "./simulator.ts";
-export { drive, type DriveOptions, httpSink } from "./drive.ts";
+export { drive, type DriveOptions, type EventSource, httpSink } from "./drive.ts";
 export { FRAUD_PATTERNS, type FraudPattern, type HistoryOptions, type Labels, simulateHistory } from "./history.ts";
