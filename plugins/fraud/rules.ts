@@ -34,10 +34,15 @@ const PARAMS = {
     percentile: z.number().min(0.5).max(0.9999),
     multiple: z.number().min(0.1).max(100),
   }),
-  velocity: z.strictObject({ window_s: z.int().min(1).max(86_400), max_count: z.int().min(1).max(1000) }),
+  velocity: z.strictObject({
+    window_s: z.int().min(1).max(86_400),
+    max_count: z.int().min(1).max(1000),
+    max_sum: z.number().min(0).optional(),
+  }),
   new_country_device: z.strictObject({
     recent_h: z.number().min(0).max(720),
     min_account_days: z.number().min(0).max(365),
+    match: z.enum(["both", "either"]).default("both"),
   }),
   model: z.strictObject({ min_probability: z.number().min(0).max(1) }),
   card_testing: z.strictObject({
@@ -106,14 +111,24 @@ export function check(rule: Rule, c: Context): string | null {
     }
     case "velocity": {
       const p = PARAMS.velocity.parse(rule.params);
-      const n = c.recent.filter((r) => r.ts > c.ts - p.window_s * 1000).length;
-      return n > p.max_count ? `${n} purchases within ${p.window_s} s (more than ${p.max_count})` : null;
+      const inWindow = c.recent.filter((r) => r.ts > c.ts - p.window_s * 1000);
+      const sum = inWindow.reduce((s, r) => s + r.amount, 0);
+      if (inWindow.length > p.max_count) {
+        return `${inWindow.length} purchases within ${p.window_s} s (more than ${p.max_count})`;
+      }
+      if (p.max_sum !== undefined && sum > p.max_sum) {
+        return `${money(sum)} spent within ${p.window_s} s (more than ${money(p.max_sum)})`;
+      }
+      return null;
     }
     case "new_country_device": {
       const p = PARAMS.new_country_device.parse(rule.params);
       const isNew = (seen: number | null) => seen !== null && seen > c.ts - p.recent_h * 3_600_000;
-      if (c.accountSeen > c.ts - p.min_account_days * DAY || !isNew(c.countrySeen) || !isNew(c.deviceSeen)) return null;
-      return `a country and a device first seen in the last ${p.recent_h} h on an account ${
+      const [country, device] = [isNew(c.countrySeen), isNew(c.deviceSeen)];
+      const fires = p.match === "both" ? country && device : country || device;
+      if (c.accountSeen > c.ts - p.min_account_days * DAY || !fires) return null;
+      const what = country && device ? "a country and a device" : country ? "a country" : "a device";
+      return `${what} first seen in the last ${p.recent_h} h on an account ${
         Math.floor((c.ts - c.accountSeen) / DAY)
       } days old`;
     }

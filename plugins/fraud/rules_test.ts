@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { check, type Context, evaluate, type Rule } from "./rules.ts";
+
+const T = Date.parse("2026-05-01T12:00:00Z");
+const MIN = 60_000, DAY = 86_400_000;
+const ctx = (c: Partial<Context> = {}): Context => ({
+  ts: T,
+  amount: 50,
+  history: [40, 50, 60, 45, 55],
+  recent: [{ ts: T, amount: 50 }],
+  countrySeen: T - 100 * DAY,
+  deviceSeen: T - 100 * DAY,
+  accountSeen: T - 100 * DAY,
+  storeAt: (p) => (p >= 0.99 ? 1000 : 100),
+  ...c,
+});
+const rule = (kind: Rule["kind"], params: Record<string, unknown>, points = 10): Rule => ({
+  rule_id: kind,
+  kind,
+  params,
+  points,
+  enabled: true,
+});
+
+Deno.test("amount_vs_user fires above median + k·MAD and ratio × median, with enough history", () => {
+  const r = rule("amount_vs_user", { min_history: 3, mad_k: 5, ratio: 3 });
+  assert.equal(check(r, ctx({ amount: 140 })), null); // 2.8× the median of 50: not yet
+  assert.equal(check(r, ctx({ amount: 500 })), "amount 500.00 is 10.0× this user's median 50.00");
+  assert.equal(check(r, ctx({ amount: 500, history: [50, 50] })), null); // too little history
+});
+
+Deno.test("amount_vs_store compares with a multiple of the store's percentile", () => {
+  assert.match(check(rule("amount_vs_store", { percentile: 0.995, multiple: 1 }), ctx({ amount: 1500 }))!, /above/);
+  assert.equal(check(rule("amount_vs_store", { percentile: 0.995, multiple: 2 }), ctx({ amount: 1500 })), null);
+});
+
+Deno.test("velocity counts and sums the user's purchases in the window", () => {
+  const recent = [0, 10, 20, 30, 200].map((s) => ({ ts: T - s * 1000, amount: 900 }));
+  assert.equal(
+    check(rule("velocity", { window_s: 60, max_count: 3 }), ctx({ recent })),
+    "4 purchases within 60 s (more than 3)",
+  );
+  assert.equal(check(rule("velocity", { window_s: 60, max_count: 4 }), ctx({ recent })), null);
+  assert.equal(
+    check(rule("velocity", { window_s: 3600, max_count: 100, max_sum: 4000 }), ctx({ recent })),
+    "4500.00 spent within 3600 s (more than 4000.00)",
+  );
+});
+
+Deno.test("new_country_device needs both, or either, first seen recently on an established account", () => {
+  const travel = ctx({ countrySeen: T - 30 * MIN }); // a new country on the usual device
+  const both = rule("new_country_device", { recent_h: 24, min_account_days: 3, match: "both" });
+  const either = rule("new_country_device", { recent_h: 24, min_account_days: 3, match: "either" });
+  assert.equal(check(both, travel), null);
+  assert.match(check(either, travel)!, /^a country first seen in the last 24 h on an account 100 days old$/);
+  assert.match(check(both, ctx({ countrySeen: T - MIN, deviceSeen: T - MIN }))!, /^a country and a device/);
+  assert.equal(check(both, ctx({ countrySeen: T - MIN, deviceSeen: T - MIN, accountSeen: T - DAY })), null); // new account
+});
+
+Deno.test("card_testing fires on a small purchase among many small ones", () => {
+  const recent = [1, 2, 3, 4].map((m) => ({ ts: T - m * MIN, amount: 1.5 }));
+  const r = rule("card_testing", { window_s: 1800, max_amount: 5, min_count: 4 });
+  assert.match(check(r, ctx({ amount: 1.5, recent }))!, /^4 purchases of at most 5.00 within 30 min/);
+  assert.equal(check(r, ctx({ amount: 80, recent })), null);
+});
+
+Deno.test("evaluate() adds the points of enabled rules that fire, reasons largest first; nothing fires, nothing adds", () => {
+  const rules = [
+    rule("amount_vs_user", { min_history: 3, mad_k: 5, ratio: 3 }, 35),
+    { ...rule("amount_vs_store", { percentile: 0.995, multiple: 1 }, 20), rule_id: "store" },
+    { ...rule("velocity", { window_s: 60, max_count: 0 }, 60), enabled: false },
+  ];
+  const { score, reasons } = evaluate(rules, ctx({ amount: 5000 }));
+  assert.equal(score, 55);
+  assert.deepEqual(reasons.map((r) => r.split(":")[0]), ["amount_vs_user", "store"]);
+  assert.deepEqual(evaluate(rules, ctx()), { score: 0, reasons: [] });
+});
