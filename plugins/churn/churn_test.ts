@@ -87,8 +87,9 @@ Deno.test({
       const { cart, logistic, recency } = m.holdout;
       assert.ok(m.auc >= 0.85, `holdout ROC-AUC ${m.auc}`);
       assert.equal(m.auc, Math.max(cart.auc, logistic.auc)); // the better of the two is kept
-      assert.ok(m.auc > recency.auc, `kept ${m.auc} vs recency alone ${recency.auc}`);
-      assert.ok(cart.auc >= 0.85, `CART ${cart.auc}`);
+      // On this history the tree is kept, above both baselines (on other seeds the two models are within 0.01).
+      assert.equal(trained.body.kind, "cart");
+      assert.ok(cart.auc > logistic.auc && cart.auc > recency.auc, JSON.stringify(m.holdout));
       assert.ok(Date.parse(m.snapshots.holdout_from) > Date.parse(m.snapshots.from));
       assert.equal(trained.body.live, true);
 
