@@ -3,6 +3,7 @@
  * parameter parsing, bounded body reading, token checks.
  * @module
  */
+import type { ZodType } from "zod";
 
 /** An error answered with `status` and `{ "error": message }`. */
 export class HttpError extends Error {
@@ -66,6 +67,21 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   } catch (e) {
     throw new HttpError(400, `body is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/** Parses a request body as JSON checked by a zod `schema`: 400 when it is not JSON, or naming each problem. */
+export async function parseBody<T>(request: Request, schema: ZodType<T>): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = await request.json();
+  } catch {
+    throw new HttpError(400, "body must be JSON");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+  }
+  return parsed.data;
 }
 
 /** Whether `presented` equals one of `secrets`, comparing digests in constant time. */

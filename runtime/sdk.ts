@@ -16,7 +16,7 @@ import type { Logger } from "./log.ts";
 import type { Row } from "./store/store.ts";
 
 export type { Event, EventProperties } from "./event.ts";
-export { HttpError, intParam, timeParam } from "./http.ts";
+export { HttpError, intParam, parseBody, timeParam } from "./http.ts";
 export { type Interval, mergeSessions, SESSION_GAP_MS } from "./sessions.ts";
 export type { Logger } from "./log.ts";
 export type { Row } from "./store/store.ts";

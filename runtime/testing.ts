@@ -7,6 +7,7 @@
 import { createLogger } from "./log.ts";
 import { type Runtime, type RuntimeOptions, startRuntime } from "./runtime.ts";
 import { openPglite, openPostgres, type Store } from "./store/mod.ts";
+import type { Env } from "./sdk.ts";
 
 /** A storage backend tests run against. */
 export interface Backend {
@@ -221,4 +222,22 @@ export function testEachBackend(name: string, fn: (backend: Backend) => Promise<
       fn: () => fn(backend),
     });
   }
+}
+
+/**
+ * A plugin's schema on an in-memory PGlite with its migrations applied, and an `env` to call its handlers with
+ * directly (no sandbox, no role): for benchmarks of a plugin's own code.
+ */
+export async function pluginDatabase(folder: URL, schema: string): Promise<{ store: Store; env: Env }> {
+  const store = await openPglite("memory://");
+  await store.exec(`create schema ${schema}; set search_path = ${schema}`);
+  const files = [];
+  for await (const f of Deno.readDir(new URL("migrations/", folder))) files.push(f.name);
+  for (const name of files.sort()) await store.exec(await Deno.readTextFile(new URL(`migrations/${name}`, folder)));
+  const db: Env["db"] = {
+    query: (text, params) => store.query(text, params),
+    sql: (strings, ...values) => store.query(strings.reduce((t, s, i) => t + "$" + i + s), values),
+  };
+  const logger = createLogger("error");
+  return { store, env: { db, log: logger, config: {}, metrics: { increment() {} }, watermark: null } };
 }

@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { definePlugin, type Env, type Event, HttpError, intParam } from "@runtime/sdk";
+import { definePlugin, type Env, type Event, HttpError, intParam, parseBody } from "@runtime/sdk";
 import { recordActivity } from "./activity.ts";
 import { FEATURES, featuresOf, featuresOfActive, type Observation } from "./features.ts";
 import { predict, round } from "./model.ts";
@@ -163,19 +163,10 @@ const ScoreRequest = z.strictObject({
 });
 
 app.post("/score", async (c) => {
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw new HttpError(400, `body must be JSON: { "features": { ${FEATURES.join(", ")} } }`);
-  }
-  const parsed = ScoreRequest.safeParse(body);
-  if (!parsed.success) {
-    throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
-  }
+  const { features } = await parseBody(c.req.raw, ScoreRequest);
   const model = await liveModel(c.env.db);
   if (!model) throw new HttpError(409, "no model yet: POST /api/churn/train once there are weeks of history");
-  const x = FEATURES.map((f) => parsed.data.features[f] as number);
+  const x = FEATURES.map((f) => features[f] as number);
   const { score, reasons } = predict(model.model, x);
   return c.json({ model_version: model.version, score: round(score), reasons });
 });

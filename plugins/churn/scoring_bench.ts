@@ -1,23 +1,14 @@
 // Scoring cost: the features of a batch's users at the latest event time, and the model on them, on an embedded
 // database holding a simulated history.
-import { openPglite } from "../../runtime/store/mod.ts";
+import { pluginDatabase } from "../../runtime/testing.ts";
 import { simulateHistory } from "../../runtime/simulator/mod.ts";
-import type { Env } from "@runtime/sdk";
 import plugin from "./mod.ts";
 import { featuresOf, featuresOfActive } from "./features.ts";
 import { predict, trainCart, trainLogistic } from "./model.ts";
 import { snapshotAt } from "./features.ts";
 
-const store = await openPglite("memory://");
-await store.exec("create schema churn; set search_path = churn");
-for await (const f of Deno.readDir(new URL("migrations/", import.meta.url))) {
-  await store.exec(await Deno.readTextFile(new URL(`migrations/${f.name}`, import.meta.url)));
-}
-const db: Env["db"] = {
-  query: (text, params) => store.query(text, params),
-  sql: (strings, ...values) => store.query(strings.reduce((t, s, i) => t + "$" + i + s), values),
-};
-const env = { db, log: console, config: {}, metrics: { increment() {} }, watermark: null } as unknown as Env;
+const { env } = await pluginDatabase(new URL("./", import.meta.url), "churn");
+const db = env.db;
 const { events } = simulateHistory({ seed: 1, users: 400, start: new Date("2026-01-01T00:00:00Z"), days: 60 });
 for (let i = 0; i < events.length; i += 1000) await plugin.queue!(events.slice(i, i + 1000), env as never);
 const now = events.at(-1)!.timestamp;

@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { definePlugin, type Env, type Event, HttpError, intParam, timeParam } from "@runtime/sdk";
+import { definePlugin, type Env, type Event, HttpError, intParam, parseBody, timeParam } from "@runtime/sdk";
 import { contexts, type Probe, record } from "./context.ts";
 import { evaluate, Rule } from "./rules.ts";
 import { FEATURES, featuresOf, predict, type TreeNode } from "./model.ts";
@@ -106,21 +106,6 @@ app.onError((err, c) => {
   throw err;
 });
 
-/** Parses a JSON body with `schema`, or answers 400 naming each problem. */
-async function body<T>(request: Request, schema: z.ZodType<T>): Promise<T> {
-  let raw: unknown;
-  try {
-    raw = await request.json();
-  } catch {
-    throw new HttpError(400, "body must be JSON");
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
-  }
-  return parsed.data;
-}
-
 app.get("/alerts", async (c) => {
   const since = timeParam(c.req.query("since"), "since");
   const limit = intParam(c.req.query("limit"), "limit", 50, 1, 1000);
@@ -145,7 +130,7 @@ const Candidate = z.object({
 });
 
 app.post("/score", async (c) => {
-  const e = await body(c.req.raw, Candidate);
+  const e = await parseBody(c.req.raw, Candidate);
   const probe: Probe = {
     event_id: e.event_id ?? "",
     user_id: e.user_id,
@@ -173,7 +158,7 @@ const RULE_ID = /^[a-z][a-z0-9_]{0,63}$/;
 app.put("/rules/:rule_id", async (c) => {
   const id = c.req.param("rule_id");
   if (!RULE_ID.test(id)) throw new HttpError(400, `rule_id must match ${RULE_ID}, got '${id}'`);
-  const r = await body(c.req.raw, Rule);
+  const r = await parseBody(c.req.raw, Rule);
   // One statement: the rule, its history and the ruleset's version move together.
   const [saved] = await c.env.db.query<{ version: number; ruleset: number }>(
     `with saved as (
@@ -207,7 +192,7 @@ app.delete("/rules/:rule_id", async (c) => {
 });
 
 app.put("/threshold", async (c) => {
-  const { threshold } = await body(c.req.raw, z.strictObject({ threshold: z.number().min(0).max(10_000) }));
+  const { threshold } = await parseBody(c.req.raw, z.strictObject({ threshold: z.number().min(0).max(10_000) }));
   const [s] = await c.env.db.query(
     "update settings set threshold = $1, version = version + 1 returning threshold, version",
     [threshold],
@@ -220,7 +205,7 @@ const Labels = z.strictObject({
 });
 
 app.post("/labels", async (c) => {
-  const { labels } = await body(c.req.raw, Labels);
+  const { labels } = await parseBody(c.req.raw, Labels);
   const saved = await c.env.db.query<{ event_id: string }>(
     `insert into labels (event_id, fraud, labelled_at)
      select l.event_id, l.fraud, now() from unnest($1::text[], $2::bool[]) as l(event_id, fraud)

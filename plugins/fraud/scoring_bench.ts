@@ -1,21 +1,13 @@
 // Scoring cost per purchase: the context queries and the rules, on an embedded database holding a simulated history.
-import { openPglite } from "../../runtime/store/mod.ts";
+import { pluginDatabase } from "../../runtime/testing.ts";
 import { simulateHistory } from "../../runtime/simulator/mod.ts";
-import type { Env, Event } from "@runtime/sdk";
+import type { Event } from "@runtime/sdk";
 import plugin from "./mod.ts";
 import { contexts, type Probe } from "./context.ts";
 import { evaluate, type Rule } from "./rules.ts";
 
-const store = await openPglite("memory://");
-await store.exec("create schema fraud; set search_path = fraud");
-for await (const f of Deno.readDir(new URL("migrations/", import.meta.url))) {
-  await store.exec(await Deno.readTextFile(new URL(`migrations/${f.name}`, import.meta.url)));
-}
-const db: Env["db"] = {
-  query: (text, params) => store.query(text, params),
-  sql: (strings, ...values) => store.query(strings.reduce((t, s, i) => t + "$" + i + s), values),
-};
-const env = { db, log: console, config: {}, metrics: { increment() {} }, watermark: null } as unknown as Env;
+const { env } = await pluginDatabase(new URL("./", import.meta.url), "fraud");
+const db = env.db;
 const { events } = simulateHistory({ seed: 1, users: 400, start: new Date("2026-01-01T00:00:00Z"), days: 60 });
 for (let i = 0; i < events.length; i += 1000) await plugin.queue!(events.slice(i, i + 1000), env);
 const rules = await db.query<Rule>("select rule_id, kind, params, points, enabled from rules");

@@ -37,11 +37,6 @@ export const Definition = z.strictObject({
 /** A custom funnel, resolved: every step is `{ type, where }`. */
 export type Definition = z.infer<typeof Definition>;
 
-/** One line naming each problem with its path, for a 400. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.join(".") : "body"}: ${i.message}`).join("; ");
-}
-
 /** A stored funnel with its timestamps. */
 export type Saved = Definition & { created_at: string; updated_at: string };
 

@@ -6,15 +6,8 @@
  * @module
  */
 import { Hono } from "hono";
-import { definePlugin, type Env, type Event, HttpError, intParam, timeParam } from "@runtime/sdk";
-import {
-  Definition,
-  deleteDefinition,
-  describeIssues,
-  loadDefinitions,
-  PROPERTY,
-  saveDefinition,
-} from "./definitions.ts";
+import { definePlugin, type Env, type Event, HttpError, intParam, parseBody, timeParam } from "@runtime/sdk";
+import { Definition, deleteDefinition, loadDefinitions, PROPERTY, saveDefinition } from "./definitions.ts";
 import { leads } from "./leads.ts";
 import { report } from "./report.ts";
 import { DEFAULT_STEPS, updateSessions } from "./sessions.ts";
@@ -128,21 +121,8 @@ app.get("/users/:user_id/sessions", async (c) => {
   });
 });
 
-/** Parses a JSON request body into a funnel definition. */
-async function readDefinition(request: Request): Promise<Definition> {
-  let body: unknown;
-  try {
-    body = await request.json();
-  } catch {
-    throw new HttpError(400, "body must be a JSON funnel definition");
-  }
-  const parsed = Definition.safeParse(body);
-  if (!parsed.success) throw new HttpError(400, describeIssues(parsed.error));
-  return parsed.data;
-}
-
 app.post("/definitions", async (c) => {
-  const { saved, created } = await saveDefinition(c.env.db, await readDefinition(c.req.raw));
+  const { saved, created } = await saveDefinition(c.env.db, await parseBody(c.req.raw, Definition));
   return c.json(saved, created ? 201 : 200);
 });
 
@@ -182,7 +162,7 @@ app.get("/definitions/:name/report", async (c) => {
 /** An unsaved funnel's report: the definition in the body, the query as for a saved one. */
 app.post("/report", async (c) => {
   const q = reportQuery((n) => c.req.query(n));
-  return c.json(await report(c.env.db, await readDefinition(c.req.raw), q));
+  return c.json(await report(c.env.db, await parseBody(c.req.raw, Definition), q));
 });
 
 export default definePlugin({
