@@ -193,7 +193,7 @@ export default definePlugin({
   config: Config,
   queue,
   fetch: app.fetch,
-  scheduled: { everyMs: 60_000, run: retrainIfDue },
+  scheduled: { everyMs: 10_000, run: retrainIfDue },
   limits: { timeoutMs: 60_000 },
   panels: [{ title: "Users at risk of churning", route: "/at-risk?limit=10", kind: "table" }],
 });
