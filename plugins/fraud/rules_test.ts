@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { check, type Context, evaluate, type Rule } from "./rules.ts";
+import { decide } from "./training.ts";
 
 const T = Date.parse("2026-05-01T12:00:00Z");
 const MIN = 60_000, DAY = 86_400_000;
@@ -74,4 +75,14 @@ Deno.test("evaluate() adds the points of enabled rules that fire, reasons larges
   assert.equal(score, 55);
   assert.deepEqual(reasons.map((r) => r.split(":")[0]), ["amount_vs_user", "store"]);
   assert.deepEqual(evaluate(rules, ctx()), { score: 0, reasons: [] });
+});
+
+Deno.test("decide(): a learned model is enabled only where it improves, and never over a better enabled one", () => {
+  assert.equal(decide(1, 1, null).enabled, false); // the rules alone are as good
+  assert.equal(decide(0.8, 0.95, null).enabled, true);
+  assert.deepEqual(decide(0.8, 0.9, { version: 2, f1: 0.95 }), {
+    enabled: false,
+    decision: "not enabled: enabled version 2 does better on the same holdout (F1 0.95)",
+  });
+  assert.equal(decide(0.8, 0.95, { version: 2, f1: 0.95 }).enabled, true);
 });

@@ -51,14 +51,8 @@ export async function trainModel(db: Db) {
     holdout_from: new Date(holdout[0].ts).toISOString(),
     decision: "",
   };
-  const improves = metrics.rules_or_model.f1 > metrics.rules.f1;
-  const keepsUp = !metrics.enabled_model || metrics.rules_or_model.f1 >= metrics.enabled_model.f1;
-  const enabled = improves && keepsUp;
-  metrics.decision = !improves
-    ? `not enabled: rules or model F1 ${metrics.rules_or_model.f1} does not beat the rules alone (${metrics.rules.f1})`
-    : !keepsUp
-    ? `not enabled: enabled version ${current!.version} does better on the same holdout`
-    : `enabled: rules or model F1 ${metrics.rules_or_model.f1} > rules alone ${metrics.rules.f1}`;
+  const { enabled, decision } = decide(metrics.rules.f1, metrics.rules_or_model.f1, metrics.enabled_model);
+  metrics.decision = decision;
   const [saved] = await db.query<{ version: number }>(
     `with retired as (update models set enabled = false where $1 and enabled returning version)
      insert into models (version, trained_at, metrics, model, enabled)
@@ -67,4 +61,28 @@ export async function trainModel(db: Db) {
     [enabled, JSON.stringify(metrics), JSON.stringify(tree)],
   );
   return { version: saved.version, enabled, metrics };
+}
+
+/**
+ * Whether a new model is enabled, from per-user F1 on one holdout: only when the rules with it beat the rules
+ * alone, and do at least as well as the rules with the enabled model (a new model never replaces a better one).
+ */
+export function decide(
+  rules: number,
+  withModel: number,
+  enabled: { version: number; f1: number } | null,
+): { enabled: boolean; decision: string } {
+  if (withModel <= rules) {
+    return {
+      enabled: false,
+      decision: `not enabled: rules or model F1 ${withModel} does not beat the rules alone (${rules})`,
+    };
+  }
+  if (enabled && withModel < enabled.f1) {
+    return {
+      enabled: false,
+      decision: `not enabled: enabled version ${enabled.version} does better on the same holdout (F1 ${enabled.f1})`,
+    };
+  }
+  return { enabled: true, decision: `enabled: rules or model F1 ${withModel} > rules alone ${rules}` };
 }
