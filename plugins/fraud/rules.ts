@@ -42,7 +42,8 @@ const PARAMS = {
   new_country_device: z.strictObject({
     recent_h: z.number().min(0).max(720),
     min_account_days: z.number().min(0).max(365),
-    match: z.enum(["both", "either"]).default("both"),
+    /** Which must be new: both, either (at least one), or one (exactly one). */
+    match: z.enum(["both", "either", "one"]).default("both"),
   }),
   model: z.strictObject({ min_probability: z.number().min(0).max(1) }),
   card_testing: z.strictObject({
@@ -125,7 +126,7 @@ export function check(rule: Rule, c: Context): string | null {
       const p = PARAMS.new_country_device.parse(rule.params);
       const isNew = (seen: number | null) => seen !== null && seen > c.ts - p.recent_h * 3_600_000;
       const [country, device] = [isNew(c.countrySeen), isNew(c.deviceSeen)];
-      const fires = p.match === "both" ? country && device : country || device;
+      const fires = p.match === "both" ? country && device : p.match === "one" ? country !== device : country || device;
       if (c.accountSeen > c.ts - p.min_account_days * DAY || !fires) return null;
       const what = country && device ? "a country and a device" : country ? "a country" : "a device";
       return `${what} first seen in the last ${p.recent_h} h on an account ${

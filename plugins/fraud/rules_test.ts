@@ -55,6 +55,9 @@ Deno.test("new_country_device needs both, or either, first seen recently on an e
   assert.equal(check(both, travel), null);
   assert.match(check(either, travel)!, /^a country first seen in the last 24 h on an account 100 days old$/);
   assert.match(check(both, ctx({ countrySeen: T - MIN, deviceSeen: T - MIN }))!, /^a country and a device/);
+  const one = rule("new_country_device", { recent_h: 24, min_account_days: 3, match: "one" });
+  assert.match(check(one, travel)!, /^a country first seen/);
+  assert.equal(check(one, ctx({ countrySeen: T - MIN, deviceSeen: T - MIN })), null); // both new: not "one"
   assert.equal(check(both, ctx({ countrySeen: T - MIN, deviceSeen: T - MIN, accountSeen: T - DAY })), null); // new account
 });
 

@@ -25,6 +25,8 @@ export interface HistoryOptions {
   churnShare?: number;
   /** Share of established users (two weeks of history or more) whose account sees fraud. Default 0.05. */
   fraudShare?: number;
+  /** What user ids start with (default "u"). */
+  userPrefix?: string;
 }
 
 /** The ground truth of a history, for evaluation only. */
@@ -47,7 +49,8 @@ const DEVICES = ["mobile", "desktop", "tablet"];
 export function simulateHistory(opts: HistoryOptions): { events: Event[]; labels: Labels } {
   const { seed, users, days } = opts;
   const t0 = opts.start.getTime();
-  const sim = new Simulator({ seed, users });
+  const prefix = opts.userPrefix ?? "u";
+  const sim = new Simulator({ seed, users, userPrefix: prefix });
   const random = rng(seed ^ 0x5eed);
   const labels: Labels = { churned: {}, fraudEvents: {}, fraudUsers: {} };
   const events: Event[] = [];
@@ -85,7 +88,7 @@ export function simulateHistory(opts: HistoryOptions): { events: Event[]; labels
         last = Math.max(last, ...session.map((e) => Date.parse(e.timestamp)));
       }
     }
-    if (churns && quits < days && last >= 0) labels.churned[`u${u}`] = new Date(last).toISOString();
+    if (churns && quits < days && last >= 0) labels.churned[`${prefix}${u}`] = new Date(last).toISOString();
   }
   // Fraud: on accounts with at least two weeks of history, at a moment a week or more into it; patterns in turn.
   const spans = new Map<string, { first: number; last: number }>();
@@ -100,7 +103,13 @@ export function simulateHistory(opts: HistoryOptions): { events: Event[]; labels
     const pattern = FRAUD_PATTERNS[i % FRAUD_PATTERNS.length];
     const { first, last } = spans.get(user)!;
     const at = first + 7 * DAY + random() * (last - first - 7 * DAY) + 7 * 60_000;
-    const fraud = injectFraud(sim.user(Number(user.slice(1))), pattern, at, random, `sim-${seed}-fraud-${i}`);
+    const fraud = injectFraud(
+      sim.user(Number(user.slice(prefix.length))),
+      pattern,
+      at,
+      random,
+      `sim-${seed}-fraud-${i}`,
+    );
     for (const e of fraud) if (e.type === "purchase") labels.fraudEvents[e.event_id] = pattern;
     labels.fraudUsers[user] = pattern;
     events.push(...fraud);

@@ -38,7 +38,8 @@ if (values.history !== undefined) {
     Deno.exit(2);
   }
   const start = new Date(Math.floor(Date.now() / 86_400_000 - days) * 86_400_000);
-  const { events, labels } = simulateHistory({ seed, users, days, start });
+  // Its own population (h0, h1, …): the in-process simulator's users (u0, …) have other homes and devices.
+  const { events, labels } = simulateHistory({ seed, users, days, start, userPrefix: "h" });
   await Deno.writeTextFile(values.labels, JSON.stringify(labels, null, 1));
   console.error(`simulate: ${events.length} events over ${days} days; ground truth in ${values.labels}`);
   let at = 0;

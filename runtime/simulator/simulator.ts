@@ -56,6 +56,8 @@ export interface SimulatorOptions {
   seed: number;
   /** Size of the user base. */
   users?: number;
+  /** What user ids start with (default "u"): two simulated populations can then live side by side. */
+  userPrefix?: string;
   /** Sessions in progress at once (interleaved). */
   concurrency?: number;
   /** Event time of the first event; the clock then advances with the simulated sessions. */
@@ -95,7 +97,7 @@ export class Simulator {
   #sessionSeq = 0;
 
   constructor(opts: SimulatorOptions) {
-    this.#opts = { users: 2000, concurrency: 40, live: false, ...opts };
+    this.#opts = { users: 2000, concurrency: 40, live: false, userPrefix: "u", ...opts };
     this.#random = rng(opts.seed);
     this.products = CATEGORIES.flatMap(([category, lo, hi]) =>
       Array.from({ length: 25 }, (_, i) => ({
@@ -119,7 +121,7 @@ export class Simulator {
 
   /** A user's country and device (their usual ones). */
   user(user: number): { user_id: string; country: string; device: string } {
-    return { user_id: `u${user}`, ...this.#users[user] };
+    return { user_id: `${this.#opts.userPrefix}${user}`, ...this.#users[user] };
   }
 
   /**
@@ -253,7 +255,7 @@ export class Simulator {
     const event: Event = {
       event_id: `sim-${this.#opts.seed}-${++this.#seq}`,
       type,
-      user_id: `u${s.user}`,
+      user_id: `${this.#opts.userPrefix}${s.user}`,
       timestamp: new Date(this.#opts.live ? Date.now() : at).toISOString(),
       properties: { ...props, country: user.country, device: user.device },
     };

@@ -97,7 +97,7 @@ insert into rules (rule_id, kind, params, points, enabled, version, updated_at) 
   ('velocity', 'velocity', '{"window_s": 120, "max_count": 3}', 60, true, 1, now()),
   ('spend_velocity', 'velocity', '{"window_s": 3600, "max_count": 1000, "max_sum": 5000}', 30, true, 1, now()),
   ('new_country_device', 'new_country_device', '{"recent_h": 24, "min_account_days": 3, "match": "both"}', 60, true, 1, now()),
-  ('new_country_or_device', 'new_country_device', '{"recent_h": 24, "min_account_days": 3, "match": "either"}', 10, true, 1, now()),
+  ('new_country_or_device', 'new_country_device', '{"recent_h": 24, "min_account_days": 3, "match": "one"}', 10, true, 1, now()),
   ('card_testing', 'card_testing', '{"window_s": 1800, "max_amount": 5, "min_count": 4}', 70, true, 1, now()),
   -- Fires only while a learned model is enabled (see POST /model/train).
   ('learned_model', 'model', '{"min_probability": 0.5}', 60, true, 1, now());
