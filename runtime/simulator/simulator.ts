@@ -266,8 +266,7 @@ export class Simulator {
   #newSession(at: number, who?: number, intent = 1): Session {
     // A skewed user distribution: some users come back often, most rarely. Live, where a session's events come
     // seconds apart instead of minutes, users are drawn evenly, so no one buys several times a minute.
-    const r = this.#random();
-    const user = who ?? Math.floor(this.#opts.users * (this.#opts.live ? r : r ** 1.6));
+    const user = who ?? Math.floor(this.#opts.users * this.#random() ** (this.#opts.live ? 1 : 1.6));
     const id = this.#random() < 0.7 ? `s${this.#opts.seed}-${++this.#sessionSeq}` : undefined;
     return { user, id, at, step: "start", cart: [], lastProduct: null, video: null, intent };
   }
