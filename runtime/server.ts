@@ -4,6 +4,7 @@
  * @module
  */
 import { Hono } from "hono";
+import { mountDashboard } from "./dashboard.ts";
 import type { EventLog } from "./event_log.ts";
 import type { KafkaSource } from "./kafka/mod.ts";
 import { bearerToken, HttpError, intParam, matchesSecret, readJsonBody } from "./http.ts";
@@ -31,8 +32,6 @@ export interface ServerContext extends RuntimeParts {
   ingestKeys: string[];
   apiTokens: string[];
 }
-
-const WEB_DIR = new URL("../web/", import.meta.url);
 
 /** Builds the Hono app serving every route. */
 export function createApp(ctx: ServerContext): Hono {
@@ -114,6 +113,7 @@ export function createApp(ctx: ServerContext): Hono {
     return c.json({ total, items });
   });
 
+  mountDashboard(app, ctx);
   app.all("/api/:plugin{[a-z][a-z0-9_]*}/*", (c) => routeToPlugin(c.req.raw, c.req.param("plugin")));
   app.all("/api/:plugin{[a-z][a-z0-9_]*}", (c) => routeToPlugin(c.req.raw, c.req.param("plugin")));
 
@@ -124,8 +124,6 @@ export function createApp(ctx: ServerContext): Hono {
     if (!response) throw new HttpError(404, `no plugin named '${name}'`);
     return await response;
   }
-
-  app.get("/", async (c) => c.html(await Deno.readTextFile(new URL("index.html", WEB_DIR))));
 
   return app;
 }

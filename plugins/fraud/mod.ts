@@ -109,10 +109,12 @@ app.onError((err, c) => {
 app.get("/alerts", async (c) => {
   const since = timeParam(c.req.query("since"), "since");
   const limit = intParam(c.req.query("limit"), "limit", 50, 1, 1000);
+  const user = c.req.query("user_id") || null;
   const alerts = await c.env.db.query(
     `select alert_id, event_id, user_id, score, reasons, amount, event_time, created_at, ruleset from alerts
-     where $1::timestamptz is null or created_at >= $1 order by created_at desc, alert_id limit $2`,
-    [since, limit],
+     where ($1::timestamptz is null or created_at >= $1) and ($3::text is null or user_id = $3)
+     order by created_at desc, alert_id limit $2`,
+    [since, limit, user],
   );
   return c.json({ alerts });
 });

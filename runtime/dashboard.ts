@@ -1,0 +1,64 @@
+/**
+ * The web dashboard's side of the host: its static files from `web/`, and `/api/stream`, server-sent events
+ * that tell the page when the data changed (an append to the log, or a plugin committing), so it refreshes
+ * within a second instead of polling.
+ */
+import type { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { HttpError } from "./http.ts";
+import type { RuntimeParts } from "./server.ts";
+
+const WEB_DIR = new URL("../web/", import.meta.url);
+
+/** The dashboard's files and their content types; nothing else under `web/` is served. */
+const FILES: Record<string, string> = {
+  "index.html": "text/html; charset=utf-8",
+  "app.js": "text/javascript; charset=utf-8",
+  "charts.js": "text/javascript; charset=utf-8",
+  "style.css": "text/css; charset=utf-8",
+};
+
+/** How often the stream looks for a change (ms), and how often it sends a heartbeat when nothing changes. */
+const CHECK_MS = 250;
+const HEARTBEAT_MS = 15_000;
+
+/** What the stream sends: where the log and each plugin stand. */
+function snapshot(parts: Pick<RuntimeParts, "log" | "plugins">) {
+  return {
+    head: parts.log.head,
+    watermark: parts.log.watermark,
+    plugins: parts.plugins.list().map((p) => ({ name: p.name, status: p.status, lag: p.lag, processed: p.processed })),
+  };
+}
+
+/** Adds `/api/stream`, `/` and `/assets/<file>` to `app`. */
+export function mountDashboard(app: Hono, parts: Pick<RuntimeParts, "log" | "plugins">): void {
+  app.get("/api/stream", (c) =>
+    streamSSE(c, async (stream) => {
+      let last = "";
+      let quietSince = Date.now();
+      let id = 0;
+      while (!stream.aborted) {
+        const now = JSON.stringify(snapshot(parts));
+        if (now !== last) {
+          await stream.writeSSE({ event: "update", data: now, id: String(++id) });
+          last = now;
+          quietSince = Date.now();
+        } else if (Date.now() - quietSince > HEARTBEAT_MS) {
+          await stream.writeSSE({ event: "heartbeat", data: "{}" });
+          quietSince = Date.now();
+        }
+        await stream.sleep(CHECK_MS);
+      }
+    }));
+
+  const serve = async (name: string) => {
+    const type = FILES[name];
+    if (!type) throw new HttpError(404, `no dashboard file '${name}'`);
+    return new Response(await Deno.readFile(new URL(name, WEB_DIR)), {
+      headers: { "content-type": type, "cache-control": "no-cache" },
+    });
+  };
+  app.get("/", () => serve("index.html"));
+  app.get("/assets/:file", (c) => serve(c.req.param("file")));
+}

@@ -1,0 +1,83 @@
+// Small SVG charts: a line chart of time series and a horizontal bar chart. No library, no network.
+
+const NS = "http://www.w3.org/2000/svg";
+const COLORS = ["#1f6feb", "#d9480f", "#2b8a3e", "#862e9c", "#e67700", "#0b7285"];
+
+function el(name, attrs = {}, text) {
+  const e = document.createElementNS(NS, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** A legend for series names, colored as the chart draws them. */
+function legend(names) {
+  const div = document.createElement("div");
+  div.className = "legend";
+  names.forEach((name, i) => {
+    const span = document.createElement("span");
+    span.style.setProperty("--swatch", COLORS[i % COLORS.length]);
+    span.textContent = name;
+    div.append(span);
+  });
+  return div;
+}
+
+/**
+ * A line chart: `points` are `{ t: ms, values: { series: number } }`, `series` the names to draw.
+ * Returns a figure with the chart, its legend and a text summary for screen readers.
+ */
+export function lineChart(title, points, series) {
+  const figure = document.createElement("figure");
+  figure.style.margin = "0";
+  const w = 640, h = 220, left = 64, bottom = 22, top = 8;
+  const svg = el("svg", { class: "chart", viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": title });
+  const max = Math.max(1, ...points.flatMap((p) => series.map((s) => p.values[s] ?? 0)));
+  const t0 = points[0]?.t ?? 0, t1 = points.at(-1)?.t ?? 1;
+  const x = (t) => left + ((t - t0) / Math.max(1, t1 - t0)) * (w - left - 8);
+  const y = (v) => top + (1 - v / max) * (h - top - bottom);
+  svg.append(el("line", { class: "axis", x1: left, y1: h - bottom, x2: w - 8, y2: h - bottom }));
+  for (const v of [0, max / 2, max]) {
+    svg.append(el("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end" }, formatNumber(v)));
+  }
+  if (points.length) {
+    const label = (t) => new Date(t).toISOString().slice(11, 16);
+    svg.append(el("text", { x: left, y: h - 6 }, label(t0)));
+    svg.append(el("text", { x: w - 8, y: h - 6, "text-anchor": "end" }, label(t1)));
+  }
+  series.forEach((s, i) => {
+    const d = points.map((p, k) => `${k ? "L" : "M"}${x(p.t).toFixed(1)},${y(p.values[s] ?? 0).toFixed(1)}`).join("");
+    svg.append(el("path", { d, fill: "none", stroke: COLORS[i % COLORS.length], "stroke-width": 2 }));
+  });
+  figure.append(svg, legend(series));
+  return figure;
+}
+
+/** A horizontal bar chart of `rows` (`{ label, value, note? }`), with the values as text beside the bars. */
+export function barChart(title, rows) {
+  const w = 640, rowH = 26, left = 150, right = 130;
+  const h = rows.length * rowH + 4;
+  const svg = el("svg", { class: "chart", viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": title });
+  const max = Math.max(1, ...rows.map((r) => r.value));
+  rows.forEach((r, i) => {
+    const y = i * rowH + 2;
+    svg.append(el("text", { x: left - 8, y: y + 17, "text-anchor": "end" }, String(r.label).slice(0, 22)));
+    svg.append(el("rect", {
+      x: left,
+      y: y + 3,
+      width: Math.max(1, (r.value / max) * (w - left - right)),
+      height: rowH - 8,
+      fill: COLORS[0],
+      rx: 3,
+    }));
+    const note = r.note ? `  ${r.note}` : "";
+    svg.append(el("text", { x: w - right + 6, y: y + 17 }, `${formatNumber(r.value)}${note}`));
+  });
+  return svg;
+}
+
+/** A number for people: thousands separated, at most 2 decimals. */
+export function formatNumber(v) {
+  if (typeof v !== "number" || !Number.isFinite(v)) return String(v);
+  return v.toLocaleString("en-US", { maximumFractionDigits: Math.abs(v) < 1 && v !== 0 ? 4 : 2 });
+}

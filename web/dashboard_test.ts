@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { Simulator } from "../runtime/simulator/mod.ts";
+import {
+  BACKENDS,
+  FIXTURES,
+  getJson,
+  pluginsFolder,
+  postJson,
+  REPO,
+  waitForCatchUp,
+  withRuntime,
+} from "../runtime/testing.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
+const SHOTS = new URL("test-results/dashboard/", REPO);
+const VIEWS = ["live", "funnel", "users", "at-risk", "fraud", "products", "pipeline", "plugins"];
+
+/** Opens a view and waits until it has rendered. */
+async function open(page: Page, base: string, view: string) {
+  await page.goto(`${base}/#/${view}`);
+  // Runs in the page (a string, since this file is type-checked without the DOM).
+  await page.waitForFunction(`document.getElementById("view")?.dataset.view === ${JSON.stringify(view.split("/")[0])}`);
+}
+
+Deno.test({
+  name: "the dashboard in a real browser: every view, the API's numbers, live updates, a plugin's panel",
+  // Chromium comes from apt (`.ci/run` installs it); without it, and outside CI, this test cannot run here.
+  ignore: !hasChromium && Deno.env.get("CI") !== "true",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const plugins = ["stats", "funnel", "churn", "fraud"].map((name) => ({ name, from: new URL("plugins/", REPO) }));
+    const pluginsDir = await pluginsFolder([...plugins, { name: "counter", from: FIXTURES }]);
+    await withRuntime(BACKENDS[0], { pluginsDir }, async (rt) => {
+      const events = new Simulator({ seed: 8, users: 200, start: new Date("2026-02-01T10:00:00Z") }).take(2000);
+      for (let i = 0; i < events.length; i += 1000) await postJson(rt, "/v1/events", events.slice(i, i + 1000));
+      await waitForCatchUp(rt);
+      const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, rt.app.fetch);
+      const base = `http://127.0.0.1:${server.addr.port}`;
+      let browser: Browser | null = null;
+      try {
+        browser = await chromium.launch({
+          executablePath: CHROMIUM,
+          args: [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+          ],
+        });
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        const errors: string[] = [];
+        page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+        page.on("pageerror", (e) => errors.push(String(e)));
+        await Deno.mkdir(SHOTS, { recursive: true });
+
+        // Every view loads, without a console error, and is kept as a screenshot.
+        for (const view of [...VIEWS, `users/${events[0].user_id}`]) {
+          await open(page, base, view);
+          assert.equal(await page.locator("#view .state.error").count(), 0, `${view} shows an error`);
+          await page.screenshot({ path: new URL(`${view.replace("/", "-")}.png`, SHOTS).pathname, fullPage: true });
+        }
+        assert.deepEqual(errors, []);
+
+        // The numbers shown are the API's.
+        await open(page, base, "live");
+        const overview = (await getJson(rt, "/api/stats/overview")).body;
+        for (const key of ["events", "users", "sessions", "purchases", "revenue"]) {
+          const shown = await page.getAttribute(`.tile[data-key="${key}"] .value`, "data-value");
+          assert.equal(Number(shown), overview[key], key);
+        }
+        const steps = (await getJson(rt, "/api/funnel/summary")).body.steps;
+        await open(page, base, "funnel");
+        const bars = await page.locator("section[aria-label='Shopping funnel (per session)'] svg text")
+          .allTextContents();
+        for (const s of steps) assert.ok(bars.some((t) => t.startsWith(s.sessions.toLocaleString("en-US"))), s.step);
+
+        // A posted event shows up without a reload, pushed over /api/stream.
+        await open(page, base, "live");
+        const before = Number(await page.getAttribute('.tile[data-key="events"] .value', "data-value"));
+        await postJson(rt, "/v1/events", [{ ...events[5], event_id: "live-1", timestamp: events.at(-1)!.timestamp }]);
+        await page.waitForFunction(
+          `document.querySelector('.tile[data-key="events"] .value')?.getAttribute("data-value") === "${before + 1}"`,
+          undefined,
+          { timeout: 5000 },
+        );
+        assert.equal(await page.textContent("#connection"), "live");
+
+        // A dropped-in plugin's panel appears, from its declaration alone.
+        await open(page, base, "plugins");
+        const panel = page.locator('section[data-plugin="counter"]');
+        assert.equal(await panel.locator("h2").textContent(), "Counts · counter");
+        const rows = await panel.locator("tbody tr").allTextContents();
+        const counts = (await getJson(rt, "/api/counter/counts")).body.counts;
+        assert.deepEqual(
+          rows,
+          Object.entries(counts).map(([type, n]) => `${type}${(n as number).toLocaleString("en-US")}`),
+        );
+        assert.deepEqual(errors, []);
+      } finally {
+        await browser?.close();
+        await server.shutdown();
+      }
+    });
+  },
+});
