@@ -1,5 +1,5 @@
 // The dashboard: one view at a time, chosen by the URL's hash, refreshed when /api/stream says the data changed.
-import { barChart, formatNumber, lineChart } from "/assets/charts.js";
+import { barChart, formatNumber, lineChart } from "./charts.js";
 
 const main = document.getElementById("view");
 const connection = document.getElementById("connection");
