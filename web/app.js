@@ -141,7 +141,14 @@ const views = {
       ]),
       summary.sessions === 0 ? note("empty", "No sessions yet.") : barChart(
         "sessions per funnel step",
-        summary.steps.map((s) => ({ label: s.step, value: s.sessions, note: pct(s.conversion_from_start) })),
+        summary.steps.map((s, k) => ({
+          label: s.step,
+          value: s.sessions,
+          // Conversion from the first step, and the sessions lost since the one before.
+          note: k === 0
+            ? pct(s.conversion_from_start)
+            : `${pct(s.conversion_from_start)} −${summary.steps[k - 1].sessions - s.sessions}`,
+        })),
       ),
     )];
     if (definitions.length === 0) {

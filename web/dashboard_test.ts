@@ -90,6 +90,16 @@ Deno.test({
         );
         assert.equal(await page.textContent("#connection"), "live");
 
+        // Keyboard: the views are links reached with Tab and opened with Enter; dark mode keeps its own screenshot.
+        await page.keyboard.press("Tab");
+        assert.equal(await page.evaluate("document.activeElement.textContent"), "Live");
+        await page.keyboard.press("Tab");
+        await page.keyboard.press("Enter");
+        await page.waitForFunction(`document.getElementById("view")?.dataset.view === "funnel"`);
+        await page.emulateMedia({ colorScheme: "dark" });
+        await page.screenshot({ path: new URL("funnel-dark.png", SHOTS).pathname, fullPage: true });
+        await page.emulateMedia({ colorScheme: "light" });
+
         // A dropped-in plugin's panel appears, from its declaration alone.
         await open(page, base, "plugins");
         const panel = page.locator('section[data-plugin="counter"]');
