@@ -18,6 +18,15 @@ const FILES: Record<string, string> = {
   "style.css": "text/css; charset=utf-8",
 };
 
+/** The page loads only its own files and talks only to its own origin; it cannot be framed. */
+const SECURITY_HEADERS = {
+  "content-security-policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; " +
+    "form-action 'self'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+};
+
 /** How often the stream looks for a change (ms), and how often it sends a heartbeat when nothing changes. */
 const CHECK_MS = 250;
 const HEARTBEAT_MS = 15_000;
@@ -56,7 +65,7 @@ export function mountDashboard(app: Hono, parts: Pick<RuntimeParts, "log" | "plu
     const type = FILES[name];
     if (!type) throw new HttpError(404, `no dashboard file '${name}'`);
     return new Response(await Deno.readFile(new URL(name, WEB_DIR)), {
-      headers: { "content-type": type, "cache-control": "no-cache" },
+      headers: { "content-type": type, "cache-control": "no-cache", ...SECURITY_HEADERS },
     });
   };
   app.get("/", () => serve("index.html"));

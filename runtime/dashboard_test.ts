@@ -59,6 +59,9 @@ Deno.test({
     await withRuntime(BACKENDS[0], { pluginsDir: await pluginsFolder([]) }, async (rt) => {
       const page = await rt.app.request("/");
       assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
+      assert.match(page.headers.get("content-security-policy")!, /default-src 'self'.*frame-ancestors 'none'/);
+      assert.equal(page.headers.get("x-content-type-options"), "nosniff");
+      assert.equal(page.headers.get("x-frame-options"), "DENY");
       assert.match(await page.text(), /<script type="module" src="\/assets\/app.js">/);
       for (const f of ["app.js", "charts.js", "style.css"]) {
         assert.equal((await rt.app.request(`/assets/${f}`)).status, 200);

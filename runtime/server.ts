@@ -33,6 +33,12 @@ export interface ServerContext extends RuntimeParts {
   apiTokens: string[];
 }
 
+/** The token of `GET /api/stream?access_token=`: a browser's EventSource cannot send an Authorization header. */
+function streamToken(request: Request): string | null {
+  const url = new URL(request.url);
+  return request.method === "GET" && url.pathname === "/api/stream" ? url.searchParams.get("access_token") : null;
+}
+
 /** Builds the Hono app serving every route. */
 export function createApp(ctx: ServerContext): Hono {
   const app = new Hono();
@@ -55,17 +61,27 @@ export function createApp(ctx: ServerContext): Hono {
     await next();
   });
 
-  const requireSecret =
-    (secrets: string[], what: string) => async (c: { req: { raw: Request } }, next: () => Promise<void>) => {
-      if (secrets.length > 0) {
-        const token = bearerToken(c.req.raw);
-        if (token === null) throw new HttpError(401, `${what} requires 'Authorization: Bearer <token>'`);
-        if (!await matchesSecret(token, secrets)) throw new HttpError(401, `${what}: unknown token`);
+  /**
+   * Requires one of `secrets` as a bearer token when any are set: 401 without one or with an unknown one, 403
+   * with a secret of the other kind (an ingest key on /api, a read token on /v1).
+   */
+  const requireSecret = (secrets: string[], others: string[], what: string, kind: string) =>
+  async (
+    c: { req: { raw: Request } },
+    next: () => Promise<void>,
+  ) => {
+    if (secrets.length > 0) {
+      const token = bearerToken(c.req.raw) ?? streamToken(c.req.raw);
+      if (token === null) throw new HttpError(401, `${what} requires 'Authorization: Bearer <token>'`);
+      if (!await matchesSecret(token, secrets)) {
+        if (await matchesSecret(token, others)) throw new HttpError(403, `${what} needs ${kind}, not the other kind`);
+        throw new HttpError(401, `${what}: unknown token`);
       }
-      await next();
-    };
-  app.use("/v1/*", requireSecret(ctx.ingestKeys, "/v1"));
-  app.use("/api/*", requireSecret(ctx.apiTokens, "/api"));
+    }
+    await next();
+  };
+  app.use("/v1/*", requireSecret(ctx.ingestKeys, ctx.apiTokens, "/v1", "an ingest key"));
+  app.use("/api/*", requireSecret(ctx.apiTokens, ctx.ingestKeys, "/api", "an API token"));
 
   app.post("/v1/events", async (c) => {
     const items = batchItems(await readJsonBody(c.req.raw, MAX_BODY_BYTES));

@@ -168,10 +168,20 @@ Deno.test({
           headers: auth ? { authorization: `Bearer ${auth}` } : {},
         });
       assert.equal((await post()).status, 401);
-      assert.equal((await post("r1")).status, 401);
+      assert.equal((await post("nope")).status, 401);
+      assert.equal((await post("r1")).status, 403); // a read token cannot write
       assert.equal((await post("w1")).status, 200);
-      assert.equal((await rt.app.request("/api/plugins")).status, 401);
-      assert.equal((await rt.app.request("/api/plugins", { headers: { authorization: "Bearer r1" } })).status, 200);
+      const read = (path: string, token?: string) =>
+        rt.app.request(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      assert.equal((await read("/api/plugins")).status, 401);
+      assert.equal((await read("/api/plugins", "w1")).status, 403); // an ingest key cannot read
+      assert.equal((await read("/api/plugins", "r1")).status, 200);
+      // The live stream takes its token in the query (EventSource sends no headers); nothing else does.
+      const stream = await read("/api/stream?access_token=r1");
+      assert.equal(stream.status, 200);
+      await stream.body!.cancel();
+      assert.equal((await read("/api/plugins?access_token=r1")).status, 401);
+      assert.equal((await read("/api/stream?access_token=w1")).status, 403);
       assert.equal((await rt.app.request("/healthz")).status, 200);
       // Plugins never see the caller's credentials.
       const seen = await rt.app.request("/api/attacker/headers", {

@@ -14,8 +14,13 @@ class ApiError extends Error {
   }
 }
 
+/** The read token (API_TOKENS), when the runtime asks for one; kept for this browser tab only. */
+let token = sessionStorage.getItem("apiToken");
+
 async function api(path) {
-  const res = await fetch(path, { headers: { accept: "application/json" } });
+  const headers = { accept: "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(path, { headers });
   const body = await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, body?.error ?? res.statusText, path);
   return body;
@@ -78,8 +83,33 @@ function note(kind, text, hint) {
   );
 }
 
-/** The message for a failed request: a missing plugin says how to add it. */
+/** A form asking for an API token, shown when the runtime answers 401. */
+function tokenForm(e) {
+  const form = h(
+    "form",
+    {},
+    h("label", { for: "api-token" }, "API token"),
+    h("input", { id: "api-token", name: "token", type: "password", autocomplete: "off", required: "" }),
+    h("button", { type: "submit" }, "Use it"),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    token = form.token.value.trim();
+    sessionStorage.setItem("apiToken", token);
+    connect();
+    render();
+  });
+  return h(
+    "div",
+    { class: "state" },
+    h("p", {}, `This runtime requires a read token (API_TOKENS): ${e.message}`),
+    form,
+  );
+}
+
+/** The message for a failed request: a missing plugin says how to add it; a missing token asks for one. */
 function failure(e) {
+  if (e.status === 401 || e.status === 403) return tokenForm(e);
   const plugin = /no plugin named '([a-z0-9_]+)'/.exec(e.message)?.[1];
   if (plugin) return note("empty", `The ${plugin} plugin is not loaded.`, `Drop its folder into plugins/ and restart.`);
   return note(
@@ -441,11 +471,11 @@ async function render() {
     const nodes = await views[view](arg && decodeURIComponent(arg));
     const active = document.activeElement?.id;
     main.replaceChildren(...nodes);
-    main.dataset.view = view;
     if (active) document.getElementById(active)?.focus();
   } catch (e) {
     main.replaceChildren(failure(e));
   } finally {
+    main.dataset.view = view;
     main.dataset.rendered = String(Date.now());
     live.rendering = false;
     if (live.dirty) {
@@ -475,9 +505,13 @@ function onSnapshot(snapshot) {
 }
 
 /** Listens on /api/stream; polls /api/plugins instead while the stream is down. */
+let stream = null;
+let poll = null;
 function connect() {
-  let poll = null;
-  const stream = new EventSource("/api/stream");
+  stream?.close();
+  clearInterval(poll);
+  poll = null;
+  stream = new EventSource(token ? `/api/stream?access_token=${encodeURIComponent(token)}` : "/api/stream");
   stream.addEventListener("open", () => {
     connection.textContent = "live";
     clearInterval(poll);
