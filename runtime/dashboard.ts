@@ -40,14 +40,14 @@ function snapshot(parts: Pick<RuntimeParts, "log" | "plugins">) {
   };
 }
 
-/** Adds `/api/stream`, `/` and `/assets/<file>` to `app`. */
-export function mountDashboard(app: Hono, parts: Pick<RuntimeParts, "log" | "plugins">): void {
+/** Adds `/api/stream`, `/` and `/assets/<file>` to `app`; streams end when `closing` aborts. */
+export function mountDashboard(app: Hono, parts: Pick<RuntimeParts, "log" | "plugins">, closing: AbortSignal): void {
   app.get("/api/stream", (c) =>
     streamSSE(c, async (stream) => {
       let last = "";
       let quietSince = Date.now();
       let id = 0;
-      while (!stream.aborted) {
+      while (!stream.aborted && !closing.aborted) {
         const now = JSON.stringify(snapshot(parts));
         if (now !== last) {
           await stream.writeSSE({ event: "update", data: now, id: String(++id) });
@@ -62,8 +62,8 @@ export function mountDashboard(app: Hono, parts: Pick<RuntimeParts, "log" | "plu
     }));
 
   const serve = async (name: string) => {
+    if (!Object.hasOwn(FILES, name)) throw new HttpError(404, `no dashboard file '${name}'`);
     const type = FILES[name];
-    if (!type) throw new HttpError(404, `no dashboard file '${name}'`);
     return new Response(await Deno.readFile(new URL(name, WEB_DIR)), {
       headers: { "content-type": type, "cache-control": "no-cache", ...SECURITY_HEADERS },
     });

@@ -53,6 +53,7 @@ async function shutdown(signal: string) {
   }, SHUTDOWN_TIMEOUT_MS);
   stopping.abort();
   await simulation;
+  runtime.closeStreams();
   await server.shutdown();
   await runtime.stop();
   Deno.exit(0);

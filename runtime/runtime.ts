@@ -36,6 +36,8 @@ export interface RuntimeOptions {
 /** A started runtime. */
 export interface Runtime extends RuntimeParts {
   app: Hono;
+  /** Ends open streams (`/api/stream`), so that an HTTP server serving {@linkcode app} can shut down. */
+  closeStreams(): void;
   /** Stops the source, the plugins, then closes the store if the runtime opened it. */
   stop(): Promise<void>;
 }
@@ -84,11 +86,19 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     await source.start();
   }
   const parts = { store, log, sink, source, plugins, metrics, logger };
-  const app = createApp({ ...parts, ingestKeys: opts.ingestKeys ?? [], apiTokens: opts.apiTokens ?? [] });
+  const closing = new AbortController();
+  const app = createApp({
+    ...parts,
+    ingestKeys: opts.ingestKeys ?? [],
+    apiTokens: opts.apiTokens ?? [],
+    closing: closing.signal,
+  });
   return {
     app,
     ...parts,
+    closeStreams: () => closing.abort(),
     async stop() {
+      closing.abort();
       await source?.stop();
       await producer?.stop();
       await plugins.stop();

@@ -84,7 +84,7 @@ export function clampLimits(requested: Partial<Limits>): Limits {
 
 /** Work a plugin runs on a timer, such as retraining a model. */
 export interface Scheduled<C = unknown> {
-  /** How often (ms, at least 1000) the host runs it; the first run comes one period after the plugin loads. */
+  /** How often (ms, 1000..2^31 − 1) the host runs it; the first run comes one period after the plugin loads. */
   everyMs: number;
   /** Runs outside any batch: each statement commits on its own, as in `fetch`. */
   run: (env: Env<C>) => Promise<void>;
@@ -125,8 +125,11 @@ export function definePlugin<C = unknown>(definition: PluginDefinition<C>): Plug
     throw new TypeError(`plugin ${name}: subscribes must be an array of event types or "*"`);
   }
   const { scheduled } = definition;
-  if (scheduled && !(Number.isFinite(scheduled.everyMs) && scheduled.everyMs >= 1000)) {
-    throw new TypeError(`plugin ${name}: scheduled.everyMs must be at least 1000, got ${scheduled.everyMs}`);
+  // Timers longer than 2^31 − 1 ms fire at once, so the period is bounded (about 24 days).
+  if (
+    scheduled && !(Number.isInteger(scheduled.everyMs) && scheduled.everyMs >= 1000 && scheduled.everyMs <= 2 ** 31 - 1)
+  ) {
+    throw new TypeError(`plugin ${name}: scheduled.everyMs must be 1000..${2 ** 31 - 1}, got ${scheduled.everyMs}`);
   }
   return Object.freeze({ ...definition });
 }

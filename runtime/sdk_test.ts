@@ -42,7 +42,11 @@ Deno.test("definePlugin() refuses scheduled work more often than once a second",
   const run = () => Promise.resolve();
   assert.throws(
     () => definePlugin({ name: "x", version: "1", subscribes: "*", scheduled: { everyMs: 10, run } }),
-    /plugin x: scheduled.everyMs must be at least 1000, got 10/,
+    /plugin x: scheduled.everyMs must be 1000..2147483647, got 10/,
+  );
+  assert.throws( // a month would overflow the timer and run back to back
+    () => definePlugin({ name: "x", version: "1", subscribes: "*", scheduled: { everyMs: 30 * 86_400_000, run } }),
+    /scheduled.everyMs must be 1000..2147483647/,
   );
   assert.equal(definePlugin({ name: "x", version: "1", subscribes: "*", scheduled: { everyMs: 1000, run } }).name, "x");
 });

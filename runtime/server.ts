@@ -31,6 +31,8 @@ export interface RuntimeParts {
 export interface ServerContext extends RuntimeParts {
   ingestKeys: string[];
   apiTokens: string[];
+  /** Aborted when the runtime shuts down: open streams end, so the HTTP server can stop. */
+  closing: AbortSignal;
 }
 
 /** The token of `GET /api/stream?access_token=`: a browser's EventSource cannot send an Authorization header. */
@@ -129,7 +131,7 @@ export function createApp(ctx: ServerContext): Hono {
     return c.json({ total, items });
   });
 
-  mountDashboard(app, ctx);
+  mountDashboard(app, ctx, ctx.closing);
   app.all("/api/:plugin{[a-z][a-z0-9_]*}/*", (c) => routeToPlugin(c.req.raw, c.req.param("plugin")));
   app.all("/api/:plugin{[a-z][a-z0-9_]*}", (c) => routeToPlugin(c.req.raw, c.req.param("plugin")));
 

@@ -69,8 +69,9 @@ function featuresSql(pairs: string): string {
         avg(extract(epoch from least(s.ended_at, p.t) - s.started_at))::float8 / 60 as avg_session_min_30d,
         count(*) filter (where s.carted)::float8 as carted,
         count(*) filter (where s.carted and not s.purchased)::float8 as abandoned
+      -- Only sessions over by t: a session running past t would tell its cart's fate after t.
       from pairs p join sessions s on s.user_id = p.user_id
-        and s.started_at < p.t and s.started_at >= p.t - interval '30 days'
+        and s.ended_at < p.t and s.started_at >= p.t - interval '30 days'
       group by p.user_id, p.t
     )
     select a.user_id, (extract(epoch from a.t) * 1000)::int8 as t,
@@ -93,7 +94,7 @@ function observations(rows: Record<string, unknown>[]): Observation[] {
   return rows.map((r) => ({ user_id: r.user_id as string, t: r.t as number, x: FEATURES.map((f) => r[f] as number) }));
 }
 
-/** Features of `users` at moment `t`. */
+/** Features of `users` at moment `t` (live, just after the latest event, so every session so far counts). */
 export async function featuresOf(db: Db, users: string[], t: string): Promise<Observation[]> {
   const rows = await db.query(
     featuresSql(`select unnest($1::text[]) as user_id, $2::timestamptz as t`),

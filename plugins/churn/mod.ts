@@ -35,8 +35,8 @@ async function queue(batch: Event[], env: ChurnEnv): Promise<void> {
   );
   const model = await liveModel(env.db);
   if (!model) return;
-  const now = new Date(clock.latest).toISOString();
-  const today = now.slice(0, 10);
+  const now = justAfter(clock.latest);
+  const today = new Date(clock.latest).toISOString().slice(0, 10);
   if (clock.rescored !== today) {
     // A new day of event time: everyone's recency moved, so every active user is scored again.
     await rescoreAll(env.db, model, now);
@@ -44,6 +44,12 @@ async function queue(batch: Event[], env: ChurnEnv): Promise<void> {
   } else {
     await saveScores(env.db, model, now, await featuresOf(env.db, [...new Set(batch.map((e) => e.user_id))], now));
   }
+}
+
+/** After a model goes live: every active user scored by it, as of the clock `latest`. */
+async function rescoreWith(db: Db, model: StoredModel, latest: string): Promise<void> {
+  await rescoreAll(db, model, justAfter(latest));
+  await db.query("update clock set rescored = $1::date", [latest.slice(0, 10)]);
 }
 
 /** Scores every user active at `now`; users no longer active lose their score. */
@@ -82,6 +88,11 @@ async function clockOf(db: Db): Promise<string | null> {
   return c ? new Date(c.latest).toISOString() : null;
 }
 
+/** The moment live features are taken at: just after the latest event, so that event and its session count. */
+function justAfter(latest: string): string {
+  return new Date(Date.parse(latest) + 1).toISOString();
+}
+
 const app = new Hono<{ Bindings: ChurnEnv }>();
 
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} /api/churn${c.req.path}` }, 404));
@@ -107,7 +118,8 @@ app.get("/at-risk", async (c) => {
 
 app.get("/users/:user_id", async (c) => {
   const user = c.req.param("user_id");
-  const now = await clockOf(c.env.db);
+  const latest = await clockOf(c.env.db);
+  const now = latest && justAfter(latest);
   const [o] = now ? await featuresOf(c.env.db, [user], now) : [];
   if (!o) return c.json({ error: `no activity for user '${user}' in the last 30 days of event time` }, 404);
   const model = await liveModel(c.env.db);
@@ -151,10 +163,7 @@ app.post("/train", async (c) => {
   const now = await clockOf(c.env.db);
   if (!now) throw new HttpError(409, "not enough history to train: no events yet");
   const m = await train(c.env.db, now, c.env.config);
-  if (m.live) {
-    await rescoreAll(c.env.db, m, now);
-    await c.env.db.query("update clock set rescored = $1::date", [now.slice(0, 10)]);
-  }
+  if (m.live) await rescoreWith(c.env.db, m, now);
   return c.json({ model_version: m.version, kind: m.kind, live: m.live, metrics: m.metrics }, 201);
 });
 
@@ -175,10 +184,13 @@ app.post("/score", async (c) => {
 async function retrainIfDue(env: ChurnEnv): Promise<void> {
   const now = await clockOf(env.db);
   if (!now) return;
-  const live = await liveModel(env.db);
-  if (live && Date.parse(now) - Date.parse(live.as_of) < env.config.retrainEveryDays * 86_400_000) return;
+  // Due after `retrainEveryDays` of event time since the last training, kept or not (else a candidate that
+  // loses to the live model would be trained again at every check).
+  const [{ last }] = await env.db.query<{ last: string | null }>("select max(as_of) as last from models");
+  if (last && Date.parse(now) - Date.parse(last) < env.config.retrainEveryDays * 86_400_000) return;
   try {
     const m = await train(env.db, now, env.config);
+    if (m.live) await rescoreWith(env.db, m, now);
     env.log.info("retrained", { version: m.version, live: m.live, auc: m.metrics.auc, decision: m.metrics.decision });
   } catch (e) {
     if (e instanceof HttpError && e.status === 409) return; // not enough history yet: normal early on

@@ -123,14 +123,20 @@ export async function train(db: Db, now: string, cfg: TrainingConfig): Promise<S
     feature_importance: importance(model),
     decision,
   };
-  // One statement: the new version and the live flag move together.
+  // One statement: the new version and the live flag move together. Two trainings finishing at once would
+  // take the same version number: the second is refused.
   const [stored] = await db.query<StoredModel>(
     `with retired as (update models set live = false where $5 and live returning version)
      insert into models (version, kind, trained_at, as_of, samples, metrics, model, live)
      select coalesce((select max(version) from models), 0) + 1, $1, now(), $2, $3, $4::jsonb, $6::jsonb, $5
      returning *`,
     [kind, now, training.length, JSON.stringify(metrics), promote, JSON.stringify(model)],
-  );
+  ).catch((e) => {
+    if (/duplicate key/.test((e as Error).message)) {
+      throw new HttpError(409, "another training finished first; try again");
+    }
+    throw e;
+  });
   return stored;
 }
 

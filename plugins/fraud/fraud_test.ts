@@ -194,6 +194,24 @@ testEachBackend(
       assert.equal(bad.status, 400);
       assert.match((await bad.json()).error, /params\.window_s/);
       assert.equal((await postJson(rt, "/api/fraud/score", { user_id: "x" })).status, 400);
+      for (const timestamp of ["+010000-01-01T00:00:00Z", "-000001-01-01T00:00:00Z", "1", "yesterday"]) {
+        const res = await postJson(rt, "/api/fraud/score", { user_id: "x", timestamp, properties: { amount: 1 } });
+        assert.equal(res.status, 400, timestamp);
+      }
+      // A rule deleted and made again carries on its version history.
+      assert.equal((await rt.app.request("/api/fraud/rules/velocity", { method: "DELETE" })).status, 204);
+      const again = await rt.app.request("/api/fraud/rules/velocity", {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ kind: "velocity", params: { window_s: 120, max_count: 10 }, points: 60 }),
+      });
+      assert.equal(again.status, 200);
+      assert.equal((await again.json()).version, 4); // 1 made, 2 edited, 3 deleted, 4 made again
+      // The same purchase labelled twice in one request: the last label counts.
+      const labelled = await postJson(rt, "/api/fraud/labels", {
+        labels: [{ event_id: "b1", fraud: false }, { event_id: "b1", fraud: true }],
+      });
+      assert.deepEqual(labelled.body, { labelled: 1, unknown: [] });
 
       // A purchase far above the store's range with the threshold raised past every rule: scored, not alerted.
       await rt.app.request("/api/fraud/threshold", {

@@ -123,7 +123,7 @@ app.get("/alerts", async (c) => {
 const Candidate = z.object({
   event_id: z.string().min(1).max(128).optional(),
   user_id: z.string().min(1).max(128),
-  timestamp: z.string().refine((t) => !Number.isNaN(Date.parse(t)), "must be an ISO-8601 timestamp"),
+  timestamp: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/, "must be an ISO-8601 timestamp"),
   properties: z.object({
     amount: z.number().min(0),
     country: z.string().min(2).max(2).optional(),
@@ -136,7 +136,7 @@ app.post("/score", async (c) => {
   const probe: Probe = {
     event_id: e.event_id ?? "",
     user_id: e.user_id,
-    ts: new Date(e.timestamp).toISOString(),
+    ts: timeParam(e.timestamp, "timestamp") ?? "",
     amount: e.properties.amount,
     country: e.properties.country ?? null,
     device: e.properties.device ?? null,
@@ -165,7 +165,8 @@ app.put("/rules/:rule_id", async (c) => {
   const [saved] = await c.env.db.query<{ version: number; ruleset: number }>(
     `with saved as (
        insert into rules (rule_id, kind, params, points, enabled, version, updated_at)
-       values ($1, $2, $3::jsonb, $4, $5, 1, now())
+       values ($1, $2, $3::jsonb, $4, $5,
+         coalesce((select max(version) from rule_history where rule_id = $1), 0) + 1, now())
        on conflict (rule_id) do update set kind = excluded.kind, params = excluded.params, points = excluded.points,
          enabled = excluded.enabled, version = rules.version + 1, updated_at = excluded.updated_at
        returning rule_id, version
@@ -207,7 +208,8 @@ const Labels = z.strictObject({
 });
 
 app.post("/labels", async (c) => {
-  const { labels } = await parseBody(c.req.raw, Labels);
+  const { labels: given } = await parseBody(c.req.raw, Labels);
+  const labels = [...new Map(given.map((l) => [l.event_id, l])).values()]; // the last label of an event counts
   const saved = await c.env.db.query<{ event_id: string }>(
     `insert into labels (event_id, fraud, labelled_at)
      select l.event_id, l.fraud, now() from unnest($1::text[], $2::bool[]) as l(event_id, fraud)

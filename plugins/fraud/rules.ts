@@ -73,9 +73,12 @@ export const Rule = z.strictObject({
 });
 export type Rule = z.infer<typeof Rule> & { rule_id: string };
 
-/** The longest window any rule looks back over (s), so the context holds enough recent purchases. */
+/**
+ * How far back (s) the context holds the user's recent purchases: the longest rule window, and at least the 30
+ * minutes the learned model's features look at.
+ */
 export function longestWindow(rules: Rule[]): number {
-  return Math.max(60, ...rules.map((r) => Number((r.params as { window_s?: number }).window_s ?? 0)));
+  return Math.max(1800, ...rules.map((r) => Number((r.params as { window_s?: number }).window_s ?? 0)));
 }
 
 const money = (x: number) => x.toFixed(2);

@@ -59,7 +59,13 @@ export async function trainModel(db: Db) {
      select coalesce((select max(version) from models), 0) + 1, now(), $2::jsonb, $3::jsonb, $1
      returning version`,
     [enabled, JSON.stringify(metrics), JSON.stringify(tree)],
-  );
+  ).catch((e) => {
+    // Two trainings finishing at once would take the same version number: the second is refused.
+    if (/duplicate key/.test((e as Error).message)) {
+      throw new HttpError(409, "another training finished first; try again");
+    }
+    throw e;
+  });
   return { version: saved.version, enabled, metrics };
 }
 
