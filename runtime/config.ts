@@ -23,6 +23,9 @@ const EnvSchema = z.object({
   PLUGINS_DIR: z.string().min(1, "must be a directory path").default("./plugins"),
   INGEST_KEYS: list.optional(),
   API_TOKENS: list.optional(),
+  RATE_LIMIT: z.coerce.number({ error: "must be a number of requests per second" })
+    .min(0, "must be ≥ 0 requests per second").max(1_000_000, "must be ≤ 1000000 requests per second").default(0),
+  CORS_ORIGINS: list.optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { error: "must be debug, info, warn or error" })
     .default("info"),
 });
@@ -39,6 +42,10 @@ export interface Config {
   pluginsDir: string;
   ingestKeys: string[];
   apiTokens: string[];
+  /** Requests per second allowed per key (or per client address without keys) on /v1 and /api; 0 = no limit. */
+  rateLimit: number;
+  /** Origins allowed to call /v1 and /api from a browser ("*" for any); none by default. */
+  corsOrigins: string[];
   logLevel: "debug" | "info" | "warn" | "error";
   /** Raw per-plugin settings (`PLUGIN_<NAME>` holding JSON), validated by each plugin's own schema. */
   pluginSettings: Record<string, unknown>;
@@ -96,6 +103,8 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     pluginsDir: e.PLUGINS_DIR,
     ingestKeys: e.INGEST_KEYS ?? [],
     apiTokens: e.API_TOKENS ?? [],
+    rateLimit: e.RATE_LIMIT,
+    corsOrigins: e.CORS_ORIGINS ?? [],
     logLevel: e.LOG_LEVEL,
     pluginSettings: pluginSettings(env),
   };

@@ -12,6 +12,8 @@ Deno.test("loadConfig() resolves the documented defaults for fully embedded mode
     pluginsDir: "./plugins",
     ingestKeys: [],
     apiTokens: [],
+    rateLimit: 0,
+    corsOrigins: [],
     logLevel: "info",
     pluginSettings: {},
   });
@@ -23,6 +25,16 @@ Deno.test("loadConfig() turns the simulator off by default with a server databas
   assert.deepEqual(c.ingestKeys, ["a", "b"]);
   assert.deepEqual(c.apiTokens, ["r"]);
   assert.equal(loadConfig({ DATABASE_URL: "postgres://u@h/db", SIMULATE: "50" }).simulate, 50);
+});
+
+Deno.test("loadConfig() reads RATE_LIMIT and CORS_ORIGINS, and refuses a bad rate in one line", () => {
+  const c = loadConfig({ RATE_LIMIT: "50", CORS_ORIGINS: "https://a.example, https://b.example" });
+  assert.equal(c.rateLimit, 50);
+  assert.deepEqual(c.corsOrigins, ["https://a.example", "https://b.example"]);
+  assert.throws(
+    () => loadConfig({ RATE_LIMIT: "-1" }),
+    (e) => e instanceof ConfigError && /RATE_LIMIT/.test(e.message),
+  );
 });
 
 Deno.test("loadConfig() treats empty variables as unset", () => {

@@ -24,6 +24,9 @@ export interface RuntimeOptions {
   pluginsDir: string;
   ingestKeys?: string[];
   apiTokens?: string[];
+  /** Requests per second per key on /v1 and /api (0 or absent: no limit). */
+  rateLimit?: number;
+  corsOrigins?: string[];
   pluginSettings?: Record<string, unknown>;
   retry?: Partial<RetryPolicy>;
   /** Sources pause while the slowest plugin lags the log by more than this (default {@linkcode MAX_LAG}). */
@@ -91,6 +94,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     ...parts,
     ingestKeys: opts.ingestKeys ?? [],
     apiTokens: opts.apiTokens ?? [],
+    rateLimit: opts.rateLimit ?? 0,
+    corsOrigins: opts.corsOrigins ?? [],
     closing: closing.signal,
   });
   return {

@@ -3,12 +3,14 @@
  * and the web dashboard.
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { cors } from "hono/cors";
 import { mountDashboard } from "./dashboard.ts";
 import type { EventLog } from "./event_log.ts";
 import type { KafkaSource } from "./kafka/mod.ts";
 import { bearerToken, HttpError, intParam, matchesSecret, readJsonBody } from "./http.ts";
 import { batchItems, ingest, MAX_BODY_BYTES, type Sink } from "./ingest.ts";
+import { RateLimiter } from "./rate_limit.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { PluginHost } from "./plugin/mod.ts";
@@ -31,6 +33,10 @@ export interface RuntimeParts {
 export interface ServerContext extends RuntimeParts {
   ingestKeys: string[];
   apiTokens: string[];
+  /** Requests per second per key on /v1 and /api; 0 for no limit. */
+  rateLimit: number;
+  /** Origins allowed to call /v1 and /api from a browser. */
+  corsOrigins: string[];
   /** Aborted when the runtime shuts down: open streams end, so the HTTP server can stop. */
   closing: AbortSignal;
 }
@@ -82,8 +88,35 @@ export function createApp(ctx: ServerContext): Hono {
     }
     await next();
   };
+  if (ctx.corsOrigins.length > 0) {
+    // Before the token checks: a browser's preflight carries no credentials.
+    const allowed = cors({
+      origin: ctx.corsOrigins.includes("*") ? "*" : ctx.corsOrigins,
+      allowMethods: ["GET", "POST", "PUT", "DELETE"],
+      allowHeaders: ["authorization", "content-type"],
+      maxAge: 600,
+    });
+    app.use("/v1/*", allowed);
+    app.use("/api/*", allowed);
+  }
   app.use("/v1/*", requireSecret(ctx.ingestKeys, ctx.apiTokens, "/v1", "an ingest key"));
   app.use("/api/*", requireSecret(ctx.apiTokens, ctx.ingestKeys, "/api", "an API token"));
+  if (ctx.rateLimit > 0) {
+    // After the token checks, so a made-up token cannot buy itself a fresh bucket.
+    const limiter = new RateLimiter(ctx.rateLimit);
+    const limit = async (c: Context, next: () => Promise<void>) => {
+      const address = (c.env as Deno.ServeHandlerInfo<Deno.NetAddr> | undefined)?.remoteAddr?.hostname;
+      const key = bearerToken(c.req.raw) ?? streamToken(c.req.raw) ?? `address:${address ?? "local"}`;
+      const wait = limiter.take(key);
+      if (wait > 0) {
+        c.header("retry-after", String(wait));
+        throw new HttpError(429, `rate limit: ${ctx.rateLimit} requests per second per key; retry in ${wait} s`);
+      }
+      await next();
+    };
+    app.use("/v1/*", limit);
+    app.use("/api/*", limit);
+  }
 
   app.post("/v1/events", async (c) => {
     const items = batchItems(await readJsonBody(c.req.raw, MAX_BODY_BYTES));

@@ -191,3 +191,40 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "RATE_LIMIT answers 429 with Retry-After per key, and CORS_ORIGINS lets only the listed origins in",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([]);
+    const opts = { pluginsDir, ingestKeys: ["w1", "w2"], rateLimit: 2, corsOrigins: ["https://shop.example"] };
+    await withRuntime(BACKENDS[0], opts, async (rt) => {
+      const post = (key: string) =>
+        rt.app.request("/v1/events", {
+          method: "POST",
+          body: JSON.stringify(event(crypto.randomUUID())),
+          headers: { authorization: `Bearer ${key}` },
+        });
+      const statuses = [(await post("w1")).status, (await post("w1")).status];
+      const limited = await post("w1");
+      assert.deepEqual([...statuses, limited.status], [200, 200, 429]);
+      assert.equal(limited.headers.get("retry-after"), "1");
+      assert.match((await limited.json()).error, /rate limit: 2 requests per second per key; retry in 1 s/);
+      assert.equal((await post("w2")).status, 200); // another key is not held back
+
+      const preflight = await rt.app.request("/v1/events", {
+        method: "OPTIONS",
+        headers: { origin: "https://shop.example", "access-control-request-method": "POST" },
+      });
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers.get("access-control-allow-origin"), "https://shop.example");
+      assert.match(preflight.headers.get("access-control-allow-headers") ?? "", /authorization/);
+      const foreign = await rt.app.request("/v1/events", {
+        method: "OPTIONS",
+        headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+      });
+      assert.equal(foreign.headers.get("access-control-allow-origin"), null);
+    });
+  },
+});
