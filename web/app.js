@@ -110,6 +110,7 @@ function tokenForm(e) {
 /** The message for a failed request: a missing plugin says how to add it; a missing token asks for one. */
 function failure(e) {
   if (e.status === 401 || e.status === 403) return tokenForm(e);
+  if (e.status === 404 && !/no plugin named/.test(e.message)) return note("empty", `Nothing here: ${e.message}.`);
   const plugin = /no plugin named '([a-z0-9_]+)'/.exec(e.message)?.[1];
   if (plugin) return note("empty", `The ${plugin} plugin is not loaded.`, `Drop its folder into plugins/ and restart.`);
   return note(

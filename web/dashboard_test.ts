@@ -64,6 +64,12 @@ Deno.test({
           assert.equal(await page.locator("#view .state.error").count(), 0, `${view} shows an error`);
           await page.screenshot({ path: new URL(`${view.replace("/", "-")}.png`, SHOTS).pathname, fullPage: true });
         }
+        // An unknown user is an empty state, not an error.
+        await open(page, base, "users/nobody");
+        await page.waitForSelector("#view >> text=Nothing here"); // the same view as before: wait for its new render
+        assert.equal(await page.locator("#view .state.error").count(), 0);
+        assert.match(await page.textContent("#view") ?? "", /Nothing here: no events for user 'nobody'/);
+        errors.splice(0, errors.length, ...errors.filter((e) => !/status of 404/.test(e))); // the lookups' own 404s
         assert.deepEqual(errors, []);
 
         // The numbers shown are the API's.
