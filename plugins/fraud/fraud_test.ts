@@ -20,20 +20,22 @@ async function fraudRuntime(backend: (typeof BACKENDS)[number], fn: Parameters<t
   await withRuntime(backend, { pluginsDir: await pluginsFolder([{ name: "fraud", from: PLUGINS }]) }, fn);
 }
 
+/** Sends the simulated history both measurements use (500 users over 60 days, with injected fraud). */
+async function sendHistory(rt: Runtime) {
+  const history = simulateHistory({ seed: 4, users: 500, start: new Date("2026-01-01T00:00:00Z"), days: 60 });
+  const { events } = history;
+  for (let i = 0; i < events.length; i += 900) await postJson(rt, "/v1/events", events.slice(i, i + 900));
+  await waitForCatchUp(rt, 120_000);
+  return history;
+}
+
 Deno.test({
   name: "fraud: every injected pattern caught per user with precision and recall ≥ 0.9, each alert with reasons",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
     await fraudRuntime(BACKENDS[0], async (rt) => {
-      const { events, labels } = simulateHistory({
-        seed: 4,
-        users: 500,
-        start: new Date("2026-01-01T00:00:00Z"),
-        days: 60,
-      });
-      for (let i = 0; i < events.length; i += 900) await postJson(rt, "/v1/events", events.slice(i, i + 900));
-      await waitForCatchUp(rt, 120_000);
+      const { events, labels } = await sendHistory(rt);
       const alerts = (await getJson(rt, "/api/fraud/alerts?limit=1000")).body.alerts;
       const flagged = new Set<string>(alerts.map((a: Json) => a.user_id));
       const fraudsters = new Set(Object.keys(labels.fraudUsers));
@@ -91,14 +93,7 @@ Deno.test({
         }),
       });
       assert.equal(off.status, 200);
-      const { events, labels } = simulateHistory({
-        seed: 4,
-        users: 500,
-        start: new Date("2026-01-01T00:00:00Z"),
-        days: 60,
-      });
-      for (let i = 0; i < events.length; i += 900) await postJson(rt, "/v1/events", events.slice(i, i + 900));
-      await waitForCatchUp(rt, 120_000);
+      const { events, labels } = await sendHistory(rt);
       assert.equal((await postJson(rt, "/api/fraud/model/train", {})).status, 409); // nothing labelled yet
       await label(rt, events, labels.fraudEvents);
       const trained = (await postJson(rt, "/api/fraud/model/train", {})).body;

@@ -4,7 +4,7 @@
  * users better (per-user F1) than the rules alone.
  */
 import { DecisionTreeClassifier } from "ml-cart";
-import type { Context } from "./rules.ts";
+import { type Context, median } from "./rules.ts";
 
 /** What the model sees of a purchase, in order. */
 export const FEATURES = [
@@ -22,12 +22,6 @@ export const FEATURES = [
 ] as const;
 
 const DAY = 86_400_000;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** The model's view of a purchase in its context. */
 export function featuresOf(c: Context, ruleScore: number): number[] {

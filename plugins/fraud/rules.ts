@@ -85,7 +85,7 @@ const money = (x: number) => x.toFixed(2);
 const DAY = 86_400_000;
 
 /** Median of `xs` (not empty). */
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;

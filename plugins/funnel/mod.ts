@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { definePlugin, type Env, type Event, HttpError, intParam, parseBody, timeParam } from "@runtime/sdk";
 import { Definition, deleteDefinition, loadDefinitions, PROPERTY, saveDefinition } from "./definitions.ts";
 import { leads } from "./leads.ts";
-import { report } from "./report.ts";
+import { ratio, report } from "./report.ts";
 import { DEFAULT_STEPS, updateSessions } from "./sessions.ts";
 
 async function queue(batch: Event[], env: Env): Promise<void> {
@@ -27,9 +27,6 @@ async function queue(batch: Event[], env: Env): Promise<void> {
   );
   await updateSessions(env.db, batch);
 }
-
-/** `a / b` to 4 decimals; 0 when `b` is 0. */
-const ratio = (a: number, b: number) => b === 0 ? 0 : Math.round((a / b) * 1e4) / 1e4;
 
 const app = new Hono<{ Bindings: Env }>();
 

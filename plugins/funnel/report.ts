@@ -25,7 +25,7 @@ export interface ReportQuery {
 const PAGE_USERS = 2000;
 
 /** A rate `a / b` to 4 decimals; 0 when `b` is 0. */
-const ratio = (a: number, b: number) => b === 0 ? 0 : Math.round((a / b) * 1e4) / 1e4;
+export const ratio = (a: number, b: number) => b === 0 ? 0 : Math.round((a / b) * 1e4) / 1e4;
 
 /**
  * The SQL for one page of users who entered the funnel: their events (sorted by time, then event_id) as
