@@ -2,6 +2,10 @@
  * The durable event log: every accepted event, once, in commit order. Appends are group-committed: while
  * one transaction is in flight, the next requests gather and commit together. Each commit takes one lock,
  * so positions are dense and become visible in order, which lets readers checkpoint by position.
+ *
+ * Readers get events as JSON text, never parsed on the host: plugins parse them in their own processes.
+ * The latest events stay in memory ({@linkcode RECENT_EVENTS}), so readers that keep up, and readers
+ * catching up side by side, do not read them back from the database.
  * @module
  */
 import { type Event, toStorable } from "./event.ts";
@@ -15,11 +19,18 @@ export interface DeadLetter {
   payload: unknown;
 }
 
-/** One logged event with its position. */
+/** One logged event with its position; the event itself stays JSON text. */
 export interface LoggedEvent {
   position: number;
-  event: Event;
+  type: string;
+  /** Event time, UTC ISO-8601 with milliseconds (as validated events carry it). */
+  timestamp: string;
+  /** The whole event as JSON text. */
+  json: string;
 }
+
+/** How many of the latest logged events are kept in memory for readers. */
+export const RECENT_EVENTS = 50_000;
 
 /**
  * Where appended events came from in a partitioned source (Kafka): the append commits only if the
@@ -63,6 +74,8 @@ export class EventLog {
   #listeners = new Set<() => void>();
   #head = 0;
   #watermark: string | null = null;
+  /** Recently appended or read events by position; the oldest inserted go first. */
+  readonly #recent = new Map<number, LoggedEvent>();
 
   constructor(store: Store, metrics: Metrics) {
     this.#store = store;
@@ -128,13 +141,39 @@ export class EventLog {
     });
   }
 
-  /** Reads up to `limit` events after position `after`, in order. */
+  /** Reads up to `limit` events after position `after`, in order: from memory when all of them are there. */
   async read(after: number, limit: number): Promise<LoggedEvent[]> {
-    const rows = await this.#store.query<{ position: number; body: Event }>(
-      "select position, body from host.events where position > $1 and position <= $2 order by position",
+    const upTo = Math.min(after + limit, this.#head);
+    const cached: LoggedEvent[] = [];
+    for (let p = after + 1; p <= upTo; p++) {
+      const e = this.#recent.get(p);
+      if (e === undefined) break;
+      cached.push(e);
+    }
+    if (cached.length > 0 && cached.length === upTo - after) return cached;
+    const rows = await this.#store.query<{ position: number; type: string; ts: Date | string; json: string }>(
+      `select position, type, ts, body::text as json from host.events
+       where position > $1 and position <= $2 order by position`,
       [after, after + limit],
     );
-    return rows.map((r) => ({ position: r.position, event: r.body }));
+    const read = rows.map((r) => ({
+      position: r.position,
+      type: r.type,
+      timestamp: new Date(r.ts).toISOString(),
+      json: r.json,
+    }));
+    this.#remember(read);
+    return read;
+  }
+
+  /** Keeps `events` in memory for the next readers, forgetting the oldest kept beyond {@linkcode RECENT_EVENTS}. */
+  #remember(events: LoggedEvent[]): void {
+    for (const e of events) this.#recent.set(e.position, e);
+    let excess = this.#recent.size - RECENT_EVENTS;
+    for (const position of this.#recent.keys()) {
+      if (excess-- <= 0) break;
+      this.#recent.delete(position);
+    }
   }
 
   /** The latest event time at or before `position` (for a reader's watermark when it resumes). */
@@ -165,7 +204,7 @@ export class EventLog {
 
   async #commitGroup(group: Pending[]): Promise<void> {
     const started = performance.now();
-    const { results, head, fresh } = await this.#store.transaction((tx) => this.#commit(tx, group));
+    const { results, head, fresh, json } = await this.#store.transaction((tx) => this.#commit(tx, group));
     const m = this.#metrics;
     m.observe(
       "db_commit_seconds",
@@ -186,11 +225,17 @@ export class EventLog {
     for (const e of fresh) {
       if (this.#watermark === null || e.timestamp > this.#watermark) this.#watermark = e.timestamp;
     }
+    this.#remember(
+      fresh.map((e, i) => ({ position: head + 1 + i, type: e.type, timestamp: e.timestamp, json: json[i] })),
+    );
     group.forEach((p, i) => p.resolve(results[i]));
     if (fresh.length > 0) { for (const fn of this.#listeners) fn(); }
   }
 
-  async #commit(tx: Sql, group: Pending[]): Promise<{ results: AppendResult[]; head: number; fresh: Event[] }> {
+  async #commit(
+    tx: Sql,
+    group: Pending[],
+  ): Promise<{ results: AppendResult[]; head: number; fresh: Event[]; json: string[] }> {
     await tx.query(`select pg_advisory_xact_lock(${APPEND_LOCK})`);
     const ids = group.flatMap((p) => p.events.map((e) => e.event_id));
     const known = new Set(
@@ -213,26 +258,20 @@ export class EventLog {
       }
       return { stored, duplicates: p.events.length - stored };
     });
+    const json = fresh.map((e) => JSON.stringify(e));
     if (fresh.length > 0) {
+      // One JSON array rather than a text[] of JSON: Postgres parses it faster than an array literal.
       await tx.query(
         `insert into host.events (position, event_id, type, user_id, ts, body)
-         select $1::bigint + n, id, type, uid, ts, body::jsonb
-         from unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
-           with ordinality as x(id, type, uid, ts, body, n)`,
-        [
-          head,
-          fresh.map((e) => e.event_id),
-          fresh.map((e) => e.type),
-          fresh.map((e) => e.user_id),
-          fresh.map((e) => e.timestamp),
-          fresh.map((e) => JSON.stringify(e)),
-        ],
+         select $1::bigint + n, e->>'event_id', e->>'type', e->>'user_id', (e->>'timestamp')::timestamptz, e
+         from jsonb_array_elements($2::jsonb) with ordinality as x(e, n)`,
+        [head, `[${json.join(",")}]`],
       );
     }
     const letters = group.flatMap((p) => p.deadLetters);
     if (letters.length > 0) await insertDeadLetters(tx, letters);
     for (const { source } of group) if (source) await moveOffset(tx, source);
-    return { results, head, fresh };
+    return { results, head, fresh, json };
   }
 }
 

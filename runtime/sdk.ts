@@ -62,7 +62,7 @@ export interface Limits {
 }
 
 /** The defaults for {@linkcode Limits}. */
-export const DEFAULT_LIMITS: Limits = { timeoutMs: 10_000, memoryMb: 256, batchSize: 1000 };
+export const DEFAULT_LIMITS: Limits = { timeoutMs: 10_000, memoryMb: 256, batchSize: 5000 };
 
 /** The range a plugin may choose its {@linkcode Limits} in; the host clamps to it. */
 export const LIMIT_RANGE: Record<keyof Limits, [number, number]> = {

@@ -83,7 +83,23 @@ export async function* readMessages<T>(
 
 /** Writes newline-delimited JSON values to a byte stream, in order. */
 export function messageWriter<T>(stream: WritableStream<Uint8Array>): (message: T) => Promise<void> {
+  const write = lineWriter(stream);
+  return (message) => write(JSON.stringify(message));
+}
+
+/** Writes lines (each one JSON text without a newline) to a byte stream, in order. */
+export function lineWriter(stream: WritableStream<Uint8Array>): (line: string) => Promise<void> {
   const writer = stream.getWriter();
   const encoder = new TextEncoder();
-  return (message) => writer.write(encoder.encode(JSON.stringify(message) + "\n"));
+  return (line) => writer.write(encoder.encode(line + "\n"));
+}
+
+/**
+ * The `queue` call's line, from events already in JSON text (as the log keeps them): the host passes
+ * them through without parsing or serializing them again.
+ */
+export function queueCallLine(id: number, watermark: string | null, events: string[]): string {
+  return `{"kind":"call","id":${id},"op":"queue","watermark":${JSON.stringify(watermark)},"batch":[${
+    events.join(",")
+  }]}`;
 }

@@ -14,6 +14,9 @@ import { Supervisor } from "./supervisor.ts";
 /** The largest request body passed to a plugin's routes. */
 const MAX_REQUEST_BYTES = 1024 * 1024;
 
+/** The most event JSON sent to a plugin in one batch (characters): well under the wire's message limit. */
+const MAX_BATCH_CHARS = 4 * 1024 * 1024;
+
 /** Request headers never passed to a plugin: they carry the caller's credentials. */
 const PRIVATE_HEADERS = new Set(["authorization", "cookie", "proxy-authorization"]);
 
@@ -225,7 +228,7 @@ export class PluginRunner {
   async #step(state: { attempts: number; isolateUntil: number }): Promise<void> {
     if (this.checkpoint >= this.#ctx.log.head) return await this.#idle();
     const size = this.checkpoint < state.isolateUntil ? 1 : this.#supervisor.limits.batchSize;
-    const rows = await this.#ctx.log.read(this.checkpoint, size);
+    const rows = fitChars(await this.#ctx.log.read(this.checkpoint, size), MAX_BATCH_CHARS);
     if (rows.length === 0) return await this.#idle();
     try {
       await this.#commit(rows);
@@ -285,9 +288,9 @@ export class PluginRunner {
     const started = performance.now();
     const upTo = rows[rows.length - 1].position;
     const subs = this.manifest!.subscribes;
-    const batch = rows.map((r) => r.event).filter((e) => subs === "*" || subs.includes(e.type));
+    const batch = subs === "*" ? rows.map((r) => r.json) : rows.filter((r) => subs.includes(r.type)).map((r) => r.json);
     let watermark = this.#watermark;
-    for (const r of rows) if (watermark === null || r.event.timestamp > watermark) watermark = r.event.timestamp;
+    for (const r of rows) if (watermark === null || r.timestamp > watermark) watermark = r.timestamp;
     const needsPlugin = batch.length > 0 && this.manifest!.hasQueue;
     // Started before the transaction: with PGlite, an open transaction holds the whole database.
     const sandbox = needsPlugin ? await this.#supervisor.sandbox() : null;
@@ -298,7 +301,7 @@ export class PluginRunner {
           return tx.query(text, params);
         };
         const { timeoutMs } = this.#supervisor.limits;
-        const queue = () => sandbox.call({ op: "queue", batch, watermark }, { timeoutMs, onSql });
+        const queue = () => sandbox.queue(batch, watermark, { timeoutMs, onSql });
         await asPlugin(tx, this.#placement!, queue, timeoutMs);
       }
       await this.#saveCheckpoint(tx, rows[0].position - 1, upTo);
@@ -321,14 +324,15 @@ export class PluginRunner {
   }
 
   async #deadLetter(row: LoggedEvent, reason: string): Promise<void> {
+    const event = JSON.parse(row.json) as { event_id: string };
     await this.#ctx.store.transaction(async (tx) => {
-      await insertDeadLetters(tx, [{ stage: `plugin:${this.name}`, reason, payload: row.event }]);
+      await insertDeadLetters(tx, [{ stage: `plugin:${this.name}`, reason, payload: event }]);
       await this.#saveCheckpoint(tx, row.position - 1, row.position);
     });
     this.checkpoint = row.position;
-    if (this.#watermark === null || row.event.timestamp > this.#watermark) this.#watermark = row.event.timestamp;
+    if (this.#watermark === null || row.timestamp > this.#watermark) this.#watermark = row.timestamp;
     this.#ctx.metrics.inc("dead_letters_total", "Items sent to the dead letters", { stage: `plugin:${this.name}` });
-    this.#logger.warn("event dead-lettered", { event_id: row.event.event_id, reason });
+    this.#logger.warn("event dead-lettered", { event_id: event.event_id, reason });
   }
 
   /** Moves the checkpoint from `from` to `to`, or throws {@linkcode CheckpointMoved} if it is no longer at `from`. */
@@ -384,6 +388,16 @@ function toResponse(plugin: string, res: WireResponse): Response {
   } catch (e) {
     return json(502, { error: `plugin ${plugin} answered an invalid response: ${(e as Error).message}` });
   }
+}
+
+/** The longest prefix of `rows` (at least one) whose JSON fits in `maxChars`. */
+function fitChars(rows: LoggedEvent[], maxChars: number): LoggedEvent[] {
+  let chars = 0;
+  for (let i = 0; i < rows.length; i++) {
+    chars += rows[i].json.length + 1;
+    if (chars > maxChars && i > 0) return rows.slice(0, i);
+  }
+  return rows;
 }
 
 /** The checkpoint was moved by someone else (another runtime on the same database). */

@@ -1,6 +1,6 @@
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Logger } from "../log.ts";
-import { type ChildMessage, type HostMessage, messageWriter, readMessages } from "./protocol.ts";
+import { type ChildMessage, type HostMessage, lineWriter, queueCallLine, readMessages } from "./protocol.ts";
 
 const CHILD = fileURLToPath(new URL("./_sandbox_child.ts", import.meta.url));
 const RUNTIME_DIR = fileURLToPath(new URL("../", import.meta.url));
@@ -39,7 +39,7 @@ export class PluginError extends Error {
 export class Sandbox {
   readonly #opts: SandboxOptions;
   readonly #child: Deno.ChildProcess;
-  readonly #send: (m: HostMessage) => Promise<void>;
+  readonly #write: (line: string) => Promise<void>;
   readonly #calls = new Map<
     number,
     { resolve: (v: unknown) => void; reject: (e: Error) => void; onSql?: SqlHandler }
@@ -72,7 +72,7 @@ export class Sandbox {
       stderr: "piped",
       env: { NO_COLOR: "1" },
     }).spawn();
-    this.#send = messageWriter<HostMessage>(this.#child.stdin);
+    this.#write = lineWriter(this.#child.stdin);
     this.closed = Promise.all([this.#readMessages(), this.#readStderr(), this.#child.status]).then(([, , status]) => {
       const why = this.#exitReason ??
         `sandbox exited (${status.signal ? `signal ${status.signal}` : `code ${status.code}`})` +
@@ -95,11 +95,20 @@ export class Sandbox {
 
   /** Calls the sandbox; rejects with {@linkcode PluginError} on failure, and stops it after `timeoutMs`. */
   call(body: CallBody<Call>, opts: { timeoutMs: number; onSql?: SqlHandler }): Promise<unknown> {
+    return this.#call((id) => JSON.stringify({ kind: "call", id, ...body }), body.op, opts);
+  }
+
+  /** Calls the plugin's `queue` with events in JSON text (see {@linkcode queueCallLine}); as {@linkcode call}. */
+  queue(events: string[], watermark: string | null, opts: { timeoutMs: number; onSql: SqlHandler }): Promise<unknown> {
+    return this.#call((id) => queueCallLine(id, watermark, events), "queue", opts);
+  }
+
+  #call(line: (id: number) => string, op: string, opts: { timeoutMs: number; onSql?: SqlHandler }): Promise<unknown> {
     if (!this.alive) return Promise.reject(new PluginError(this.#opts.name, this.#exitReason!, true));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.kill(`${body.op} exceeded the ${opts.timeoutMs} ms time limit`, id);
+        this.kill(`${op} exceeded the ${opts.timeoutMs} ms time limit`, id);
       }, opts.timeoutMs);
       const done = <T>(f: (v: T) => void) => (v: T) => {
         clearTimeout(timer);
@@ -107,8 +116,12 @@ export class Sandbox {
         f(v);
       };
       this.#calls.set(id, { resolve: done(resolve), reject: done(reject), onSql: opts.onSql });
-      this.#send({ kind: "call", id, ...body } as Call).catch(() => {}); // a dead pipe surfaces via `closed`
+      this.#write(line(id)).catch(() => {}); // a dead pipe surfaces via `closed`
     });
+  }
+
+  #send(message: HostMessage): Promise<void> {
+    return this.#write(JSON.stringify(message));
   }
 
   /** Stops the process; pending calls reject with `reason` (as collateral, but for the `culprit` call). */
