@@ -141,6 +141,7 @@ export function createApp(ctx: ServerContext): Hono {
   app.get("/api/plugins", (c) =>
     c.json({
       plugins: ctx.plugins.list(),
+      log: { head: ctx.log.head, watermark: ctx.log.watermark },
       source: ctx.source ? { kind: "kafka", partitions: ctx.source.partitions() } : { kind: "http" },
     }));
   app.get("/api/dead-letters", async (c) => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MAX_BATCH, MAX_BODY_BYTES } from "./ingest.ts";
-import { BACKENDS, getJson, pluginsFolder, postJson, waitForCatchUp, withRuntime } from "./testing.ts";
+import { BACKENDS, getJson, type Json, pluginsFolder, postJson, waitForCatchUp, withRuntime } from "./testing.ts";
 
 const event = (id: string, extra: Record<string, unknown> = {}) => ({
   event_id: id,
@@ -129,13 +129,14 @@ for (const backend of BACKENDS) {
     assert.deepEqual((await getJson(rt, "/readyz")).body, { status: "ready" });
     await postJson(rt, "/v1/events", [event("a"), event("b")]);
     await waitForCatchUp(rt);
-    const plugins = (await getJson(rt, "/api/plugins")).body.plugins;
+    const listed = (await getJson(rt, "/api/plugins")).body;
     assert.deepEqual(
-      plugins.map((p: Record<string, unknown>) => [p.name, p.version, p.status, p.processed, p.failed, p.lag]),
+      listed.plugins.map((p: Json) => [p.name, p.version, p.status, p.processed, p.failed, p.lag, p.checkpoint]),
       [
-        ["counter", "1.0.0", "running", 2, 0, 0],
+        ["counter", "1.0.0", "running", 2, 0, 0, 2],
       ],
     );
+    assert.deepEqual(listed.log, { head: 2, watermark: "2026-03-01T10:00:00.000Z" });
     const metrics = await (await rt.app.request("/metrics")).text();
     assert.match(metrics, /^events_accepted_total 2$/m);
     assert.match(metrics, /^plugin_events_processed_total\{plugin="counter"\} 2$/m);

@@ -14,6 +14,8 @@ export interface PluginInfo {
   processed: number;
   failed: number;
   lag: number;
+  /** The last log position whose effects the plugin committed. */
+  checkpoint: number;
   subscribes: string[] | "*";
   panels: Panel[];
   error: string | null;
@@ -74,6 +76,7 @@ export class PluginHost {
         processed: 0,
         failed: 0,
         lag: 0,
+        checkpoint: 0,
         subscribes: [],
         panels: [],
         error: p.error,
@@ -119,6 +122,7 @@ export class PluginHost {
       processed: r.processed,
       failed: r.failed,
       lag: r.lag,
+      checkpoint: r.checkpoint,
       subscribes: r.manifest?.subscribes ?? [],
       panels: r.manifest?.panels ?? [],
       error: r.lastError,

@@ -1,0 +1,119 @@
+/**
+ * `deno task bench`: the runtime end to end, each scenario on a fresh database with the four shipped plugins.
+ * Prints a table and writes the figures as JSON (default `test-results/bench.json`).
+ *
+ *   deno run -A runtime/bench/main.ts [--events 100000] [--backlog 1000000] [--seconds 10]
+ *     [--rates 1000,5000,20000] [--naive 5000] [--only embedded,postgres,kafka,latency,backlog,naive] [--out FILE]
+ *
+ * Server-Postgres scenarios need `TEST_DATABASE_URL` (a superuser URL: each scenario creates its own database);
+ * the Kafka scenario needs librdkafka's mock cluster (gcc and librdkafka-dev). Missing ones are skipped, and
+ * the report says so.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { mockClusterAvailable } from "../kafka/mock_cluster.ts";
+import { BACKENDS } from "../testing.ts";
+import { backlog, kafkaThroughput, latency, naive, type Row, throughput } from "./scenarios.ts";
+
+const { values: flags } = parseArgs({
+  options: {
+    events: { type: "string", default: "100000" },
+    backlog: { type: "string", default: "1000000" },
+    seconds: { type: "string", default: "10" },
+    rates: { type: "string", default: "1000,5000,20000" },
+    naive: { type: "string", default: "5000" },
+    only: { type: "string", default: "embedded,postgres,kafka,latency,backlog,naive" },
+    out: { type: "string", default: "test-results/bench.json" },
+  },
+});
+const only = new Set(flags.only.split(","));
+const events = Number(flags.events);
+const rates = flags.rates.split(",").map(Number);
+const postgres = Deno.env.get("TEST_DATABASE_URL") !== undefined ? BACKENDS[1] : null;
+const kafka = postgres !== null && await mockClusterAvailable();
+
+const rows: Row[] = [];
+const skipped: string[] = [];
+const run = async (name: string, enabled: boolean, why: string, fn: () => Promise<Row | Row[]>) => {
+  if (!enabled) return void (only.has(name.split(":")[0]) && skipped.push(`${name}: ${why}`));
+  console.error(`[bench] ${name} ...`);
+  const result = await fn();
+  for (const row of [result].flat()) {
+    rows.push(row);
+    console.error(`[bench]   ${row.scenario}: ${row.summary}`);
+  }
+};
+const noPg = "TEST_DATABASE_URL is not set";
+await run("embedded", only.has("embedded"), "", () => throughput("embedded", BACKENDS[0], events));
+await run("naive:embedded", only.has("naive"), "", () => naive("embedded", BACKENDS[0], Number(flags.naive)));
+await run("postgres", only.has("postgres") && postgres !== null, noPg, () => throughput("postgres", postgres!, events));
+await run(
+  "naive:postgres",
+  only.has("naive") && postgres !== null,
+  noPg,
+  () => naive("postgres", postgres!, Number(flags.naive)),
+);
+await run(
+  "kafka",
+  only.has("kafka") && kafka,
+  `${noPg}, or the mock cluster cannot be built`,
+  () => kafkaThroughput(postgres!, events),
+);
+for (const backend of [BACKENDS[0], postgres]) {
+  if (backend === null) continue;
+  const name = backend.name === "pglite" ? "embedded" : "postgres";
+  await run(`latency:${name}`, only.has("latency"), "", () => latency(name, backend, rates, Number(flags.seconds)));
+}
+await run("backlog", only.has("backlog"), "", () => backlog(BACKENDS[0], Number(flags.backlog)));
+
+const ratio = (ours: string, base: string) => {
+  const a = rows.find((r) => r.scenario === ours)?.eventsPerSecond;
+  const b = rows.find((r) => r.scenario === base)?.eventsPerSecond;
+  return a && b ? Math.round(a / b * 10) / 10 : null;
+};
+const report = {
+  date: new Date().toISOString(),
+  commit: await gitCommit(),
+  machine: {
+    cores: navigator.hardwareConcurrency,
+    memoryBytes: Deno.systemMemoryInfo().total,
+    deno: Deno.version.deno,
+  },
+  flags,
+  results: rows,
+  ratios: {
+    embeddedVsNaive: ratio("throughput embedded", "naive embedded"),
+    postgresVsNaive: ratio("throughput postgres", "naive postgres"),
+  },
+  skipped,
+};
+console.log(table(rows));
+if (report.ratios.embeddedVsNaive) console.log(`embedded: ${report.ratios.embeddedVsNaive}× the naive consumer`);
+if (report.ratios.postgresVsNaive) console.log(`postgres: ${report.ratios.postgresVsNaive}× the naive consumer`);
+for (const s of skipped) console.log(`skipped ${s}`);
+await Deno.mkdir(new URL(".", new URL(flags.out, `file://${Deno.cwd()}/`)), { recursive: true });
+await Deno.writeTextFile(flags.out, JSON.stringify(report, null, 2) + "\n");
+console.log(`figures written to ${flags.out}`);
+
+function table(rows: Row[]): string {
+  const header = ["scenario", "events", "seconds", "events/s", "details"];
+  const cells = rows.map((
+    r,
+  ) => [r.scenario, String(r.events), r.seconds.toFixed(1), String(r.eventsPerSecond ?? "-"), r.summary]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i])).join(" | ")} |`;
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+}
+
+async function gitCommit(): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("git", {
+      args: ["rev-parse", "--short", "HEAD"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+  } catch {
+    return null;
+  }
+}

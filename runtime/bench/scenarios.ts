@@ -1,0 +1,184 @@
+/**
+ * The benchmark scenarios. Each starts the runtime as its own process on a fresh database with the four
+ * shipped plugins, drives it over HTTP (or Kafka), and reads its progress from `/api/plugins`.
+ * @module
+ */
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { startMockCluster } from "../kafka/mock_cluster.ts";
+import { openPglite, openPostgres } from "../store/mod.ts";
+import type { Backend } from "../testing.ts";
+import { batches, paced, postAll } from "./load.ts";
+import { consumeNaively, prepareNaive } from "./naive.ts";
+import { batchCosts, BenchRuntime, round } from "./process.ts";
+
+/** One line of the report. */
+export interface Row {
+  scenario: string;
+  events: number;
+  seconds: number;
+  eventsPerSecond: number | null;
+  /** The line's details in words, for the table. */
+  summary: string;
+  details: Record<string, unknown>;
+}
+
+const MB = 1024 * 1024;
+
+/** A fresh database for a runtime process, as environment variables. */
+async function freshEnv(backend: Backend): Promise<Record<string, string>> {
+  const { databaseUrl, dataDir } = await backend.fresh();
+  return databaseUrl ? { DATABASE_URL: databaseUrl, DATA_DIR: dataDir } : { DATA_DIR: dataDir };
+}
+
+function row(scenario: string, events: number, seconds: number, summary: string, details = {}): Row {
+  return { scenario, events, seconds: round(seconds), eventsPerSecond: Math.round(events / seconds), summary, details };
+}
+
+function describeCosts(costs: ReturnType<typeof batchCosts>): string {
+  return Object.entries(costs).map(([p, c]) => `${p} ${c.msPerBatch.toFixed(0)} ms/batch`).join(", ");
+}
+
+/** Posts `events` as fast as the runtime takes them; the clock stops when every plugin has committed them all. */
+export async function throughput(name: string, backend: Backend, events: number): Promise<Row> {
+  const rt = await BenchRuntime.start(await freshEnv(backend));
+  try {
+    rt.sampleRss();
+    const started = performance.now();
+    await postAll(rt.url, events);
+    const ingestSeconds = (performance.now() - started) / 1000;
+    const seconds = (await rt.committed(events) - started) / 1000;
+    const plugins = batchCosts(await rt.metrics());
+    return row(
+      `throughput ${name}`,
+      events,
+      seconds,
+      `ingest ${Math.round(events / ingestSeconds)}/s; peak RSS ${Math.round(rt.peakRss / MB)} MB; ${
+        describeCosts(plugins)
+      }`,
+      { ingestSeconds: round(ingestSeconds), peakRssBytes: rt.peakRss, plugins },
+    );
+  } finally {
+    await rt.stop();
+  }
+}
+
+/** Produces `events` to a mock Kafka cluster's topic (4 partitions), then times the runtime consuming them. */
+export async function kafkaThroughput(backend: Backend, events: number): Promise<Row> {
+  const topic = "user-events";
+  const cluster = await startMockCluster(1, { [topic]: 4 });
+  try {
+    const kafka = new Kafka({ clientId: "bench", brokers: [cluster.bootstrap], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const produced = performance.now();
+    for (const batch of batches(events)) {
+      await producer.send({ topic, messages: batch.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })) });
+    }
+    const produceSeconds = (performance.now() - produced) / 1000;
+    await producer.disconnect();
+    const rt = await BenchRuntime.start({
+      ...await freshEnv(backend),
+      KAFKA_BROKERS: cluster.bootstrap,
+      KAFKA_TOPICS: topic,
+      KAFKA_GROUP: `bench-${crypto.randomUUID().slice(0, 8)}`,
+      KAFKA_IDEMPOTENT: "false", // the mock cluster cannot give an idempotent producer its id
+    });
+    try {
+      rt.sampleRss();
+      const started = performance.now();
+      const before = (await rt.progress()).committed;
+      const seconds = (await rt.committed(events) - started) / 1000;
+      const plugins = batchCosts(await rt.metrics());
+      return row(
+        "throughput kafka → postgres",
+        events - before,
+        seconds,
+        `from a topic of ${events} events in 4 partitions; peak RSS ${Math.round(rt.peakRss / MB)} MB; ${
+          describeCosts(plugins)
+        }`,
+        { produceSeconds: round(produceSeconds), peakRssBytes: rt.peakRss, plugins },
+      );
+    } finally {
+      await rt.stop();
+    }
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** Latency from ingest to committed by every plugin, at each fixed rate in turn, on one runtime. */
+export async function latency(name: string, backend: Backend, rates: number[], seconds: number): Promise<Row[]> {
+  const rt = await BenchRuntime.start(await freshEnv(backend));
+  try {
+    const rows: Row[] = [];
+    for (const rate of rates) {
+      const r = await paced(rt, rate, seconds);
+      rows.push({
+        scenario: `latency ${name} @ ${rate}/s`,
+        events: r.achievedRate * seconds,
+        seconds,
+        eventsPerSecond: r.achievedRate,
+        summary: r.keptUp
+          ? `ingest → committed by all plugins: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`
+          : `did not keep up: still behind 60 s after the last request (p50 so far ${r.p50Ms} ms)`,
+        details: { ...r },
+      });
+    }
+    return rows;
+  } finally {
+    await rt.stop();
+  }
+}
+
+/**
+ * Logs `events` with no plugin loaded (the host alone), then restarts with the four plugins and times them
+ * catching up on that backlog while sampling the resident memory of the runtime and its sandboxes.
+ */
+export async function backlog(backend: Backend, events: number): Promise<Row[]> {
+  const env = await freshEnv(backend);
+  const loader = await BenchRuntime.start({ ...env, PLUGINS_DIR: await Deno.makeTempDir({ prefix: "bench-none-" }) });
+  const loading = performance.now();
+  try {
+    await postAll(loader.url, events);
+  } finally {
+    await loader.stop();
+  }
+  const loadSeconds = (performance.now() - loading) / 1000;
+  const rt = await BenchRuntime.start(env);
+  try {
+    rt.sampleRss();
+    const started = performance.now();
+    const before = (await rt.progress()).committed;
+    const seconds = (await rt.committed(events) - started) / 1000;
+    return [
+      row("ingest only (host, no plugins) embedded", events, loadSeconds, "HTTP → validated → durable log"),
+      row(
+        "backlog catch-up embedded",
+        events - before,
+        seconds,
+        `${events} logged events, four plugins from zero; peak RSS ${
+          Math.round(rt.peakRss / MB)
+        } MB (runtime + sandboxes)`,
+        { peakRssBytes: rt.peakRss },
+      ),
+    ];
+  } finally {
+    await rt.stop();
+  }
+}
+
+/** The naive consumer over `events` simulated events on a fresh database of `backend`. */
+export async function naive(name: string, backend: Backend, events: number): Promise<Row> {
+  const { databaseUrl, dataDir } = await backend.fresh();
+  const store = databaseUrl ? await openPostgres(databaseUrl, 1) : await openPglite(dataDir);
+  try {
+    await prepareNaive(store);
+    const all = [...batches(events)].flat();
+    const started = performance.now();
+    await consumeNaively(store, all);
+    const seconds = (performance.now() - started) / 1000;
+    return row(`naive ${name}`, events, seconds, "one transaction per event, one statement per aggregate");
+  } finally {
+    await store.close();
+  }
+}
