@@ -189,8 +189,10 @@ function describe(error: z.ZodError): string {
   return `${issue.path.join(".")}: ${issue.message}`;
 }
 
+/** The UTF-8 size of `raw` as JSON; counted exactly only when it might be over the limit (a char is ≤ 3 bytes). */
 function jsonSize(raw: unknown): number {
-  return new TextEncoder().encode(JSON.stringify(raw) ?? "").length;
+  const text = JSON.stringify(raw) ?? "";
+  return text.length * 3 <= MAX_EVENT_BYTES ? text.length : new TextEncoder().encode(text).length;
 }
 
 function round2(x: number): number {
