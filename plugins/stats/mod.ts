@@ -276,7 +276,7 @@ const MAX_BUCKETS = 10_000;
 
 app.get("/timeseries", async (c) => {
   const bucket = c.req.query("bucket") ?? "hour";
-  if (!(bucket in BUCKETS)) throw new HttpError(400, `bucket must be minute, hour or day, got '${bucket}'`);
+  if (!Object.hasOwn(BUCKETS, bucket)) throw new HttpError(400, `bucket must be minute, hour or day, got '${bucket}'`);
   const width = BUCKETS[bucket as keyof typeof BUCKETS];
   const db = c.env.db;
   let from = timeParam(c.req.query("from"), "from");

@@ -121,6 +121,8 @@ testEachBackend(
         assert.equal((await getJson(rt, `/api/stats/overview?from=${encodeURIComponent(bad)}`)).status, 400, bad);
       }
       assert.equal((await getJson(rt, "/api/stats/nothing-here")).status, 404);
+      // A name every object inherits is no bucket either.
+      assert.equal((await getJson(rt, "/api/stats/timeseries?bucket=__proto__")).status, 400);
     } finally {
       await rt.stop();
     }
