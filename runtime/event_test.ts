@@ -48,6 +48,8 @@ Deno.test("validateEvent() rejects what the design forbids, saying why", () => {
       "properties.items.0.quantity: must be ≥ 1",
     ],
     [{ ...base, user_id: "\ud800" }, "strings must be well-formed Unicode without NUL characters"],
+    [{ ...base, event_id: "\ufeffe1" }, "strings must not contain U+FEFF (a byte order mark)"],
+    [{ ...base, properties: { ["\ufeff"]: "\0" } }, "strings must be well-formed Unicode without NUL characters"],
     [{ ...base, timestamp: "0000-06-01T00:00:00Z" }, "timestamp: must be within the years 1 to 9999 UTC"],
     [{ ...base, timestamp: "9999-12-31T23:59:59-01:00" }, "timestamp: must be within the years 1 to 9999 UTC"],
     [{ ...base, properties: { a: deep(40) } }, "event nests deeper than 32 levels"],
