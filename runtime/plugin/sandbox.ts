@@ -61,6 +61,10 @@ export class Sandbox {
         "--quiet",
         "--no-prompt",
         "--deny-import",
+        // npm packages only from the cache, and the lockfile untouched: an import() cannot fetch from the
+        // registry or write to deno.lock (the host caches deno.json's packages when it starts).
+        "--cached-only",
+        "--frozen",
         `--config=${CONFIG}`,
         `--v8-flags=--max-old-space-size=${opts.memoryMb}`,
         `--allow-read=${fileURLToPath(new URL(".", mod))},${RUNTIME_DIR}`,
@@ -70,7 +74,8 @@ export class Sandbox {
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      // Deno's caches stay in memory: a plugin importing endless data: modules cannot fill the disk.
+      env: { NO_COLOR: "1", DENO_EMIT_CACHE_MODE: "disable", DENO_CACHE_DB_MODE: "disable" },
     }).spawn();
     this.#write = lineWriter(this.#child.stdin);
     this.closed = Promise.all([this.#readMessages(), this.#readStderr(), this.#child.status]).then(([, , status]) => {
@@ -86,6 +91,11 @@ export class Sandbox {
       }
       this.#calls.clear();
     });
+  }
+
+  /** The sandbox process's id (its memory is watched through it). */
+  get pid(): number {
+    return this.#child.pid;
   }
 
   /** Whether the process is still serving. */

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { createLogger } from "../log.ts";
 import {
   BACKENDS,
   getJson,
   pluginsFolder,
   postJson,
+  REPO,
   testEachBackend,
   waitFor,
   waitForCatchUp,
@@ -26,6 +28,7 @@ const ATTEMPTS: Record<string, RegExp> = {
   ffi: DENIED,
   import: DENIED,
   import_file: DENIED,
+  import_npm: /--cached-only is specified/,
   host_table: REFUSED_BY_POSTGRES,
   other_schema: REFUSED_BY_POSTGRES,
   plpgsql: REFUSED_BY_GUARD,
@@ -38,8 +41,11 @@ const ATTEMPTS: Record<string, RegExp> = {
   set_config: REFUSED_BY_GUARD,
 };
 
+const LOCKFILE = new URL("deno.lock", REPO);
+
 testEachBackend("sandbox denies a plugin files, env, network, processes, FFI and foreign SQL", async (backend) => {
   const pluginsDir = await pluginsFolder([{ name: "attacker" }, { name: "counter" }]);
+  const lockfile = await Deno.readTextFile(LOCKFILE);
   await withRuntime(backend, { pluginsDir }, async (rt) => {
     for (const [what, reason] of Object.entries(ATTEMPTS)) {
       const { status, body } = await getJson(rt, `/api/attacker/try/${what}`);
@@ -68,6 +74,67 @@ testEachBackend("sandbox denies a plugin files, env, network, processes, FFI and
     assert.equal(rt.plugins.list().find((p) => p.name === "attacker")?.status, "running");
   });
   await assert.rejects(Deno.stat("/tmp/attacker-was-here"), Deno.errors.NotFound);
+  assert.equal(await Deno.readTextFile(LOCKFILE), lockfile); // the npm import() left deno.lock alone
+});
+
+Deno.test({
+  name: "sandbox output cannot flood the host: oversized answers, stderr floods, endless counters, huge log fields",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "attacker" }]);
+    const lines: string[] = [];
+    const logger = createLogger("info", {}, (line) => lines.push(line));
+    await withRuntime(BACKENDS[0], { pluginsDir, logger }, async (rt) => {
+      const dropped = () => rt.metrics.value("plugin_log_lines_dropped_total", { plugin: "attacker" });
+      // A log line's fields are cut to 2000 characters of JSON.
+      assert.equal((await getJson(rt, "/api/attacker/log-fields")).status, 200);
+      const big = (await waitFor("the big line", () => lines.find((l) => l.includes('"msg":"big fields"'))))!;
+      assert.ok(big.length < 2500, `a ${big.length}-character line`);
+      // A plugin has at most 100 counters, with well-formed names.
+      assert.equal((await getJson(rt, "/api/attacker/metric-flood")).status, 200);
+      const series = (await (await rt.app.request("/metrics")).text()).match(
+        /^plugin_custom_total\{plugin="attacker"/gm,
+      );
+      assert.equal(series?.length, 100);
+      assert.equal(rt.metrics.value("plugin_custom_dropped_total", { plugin: "attacker" }), 901);
+      // 100,000 lines on stderr: about 100 a second are logged, the rest counted and dropped.
+      assert.equal((await getJson(rt, "/api/attacker/stderr-flood")).status, 200);
+      const flood = () => lines.filter((l) => l.includes('"msg":"flood line"')).length;
+      await waitFor("every flood line logged or dropped", () => flood() + dropped() >= 100_000);
+      assert.ok(flood() <= 300, `${flood()} flood lines logged`);
+      // An answer past the wire's 16 MiB limit stops the sandbox; the plugin comes back.
+      const huge = await getJson(rt, "/api/attacker/huge-response");
+      assert.equal(huge.status, 502);
+      assert.match(huge.body.error, /^plugin attacker: sandbox (broke the protocol|exited)/);
+      assert.deepEqual((await getJson(rt, "/api/attacker/mine")).body, { n: 0 });
+      assert.ok(Deno.memoryUsage().rss < 2 * 1024 ** 3);
+    });
+  },
+});
+
+Deno.test({
+  name: "modules a plugin makes up at run time (data: URLs) leave nothing in Deno's disk cache",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" }).output();
+    const emitted = `${JSON.parse(new TextDecoder().decode(info.stdout)).denoDir}/gen/data`;
+    const marker = `probe-${crypto.randomUUID()}`;
+    const pluginsDir = await pluginsFolder([{ name: "attacker" }]);
+    const started = Date.now();
+    await withRuntime(BACKENDS[0], { pluginsDir }, async (rt) => {
+      assert.deepEqual((await getJson(rt, `/api/attacker/cache-flood/${marker}`)).body, { modules: 20 });
+    });
+    const written: string[] = [];
+    await Deno.mkdir(emitted, { recursive: true });
+    for await (const f of Deno.readDir(emitted)) {
+      const path = `${emitted}/${f.name}`;
+      if ((await Deno.stat(path)).mtime!.getTime() < started - 1000) continue;
+      if ((await Deno.readTextFile(path)).includes(marker)) written.push(f.name);
+    }
+    assert.deepEqual(written, []);
+  },
 });
 
 Deno.test({
@@ -102,6 +169,32 @@ Deno.test({
       assert.deepEqual((await getJson(rt, "/api/bomb/ok")).body, { ok: true });
       assert.equal((await getJson(rt, "/api/counter/counts")).status, 200);
       assert.equal(rt.metrics.value("plugin_restarts_total", { plugin: "bomb" }), 1);
+    });
+  },
+});
+
+Deno.test({
+  name: "sandbox contains an ArrayBuffer bomb (memory outside the V8 heap): stopped at its memory limit, restarted",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "bomb" }, { name: "counter" }]);
+    await withRuntime(BACKENDS[0], { pluginsDir }, async (rt) => {
+      const host = Deno.memoryUsage().rss;
+      // memoryMb 64: the process may hold 2 × 64 + 128 MiB; the plugin tries for 2 GiB.
+      const { status, body } = await getJson(rt, "/api/bomb/buffers");
+      assert.equal(status, 502);
+      assert.match(body.error, /^plugin bomb: sandbox used \d+ MiB of memory, over its limit of 256 MiB$/);
+      assert.ok(Deno.memoryUsage().rss - host < 256 * 1024 ** 2, "the host's own memory stayed put");
+      assert.deepEqual((await getJson(rt, "/api/bomb/ok")).body, { ok: true });
+      assert.equal(rt.metrics.value("plugin_restarts_total", { plugin: "bomb" }), 1);
+      const memory = await waitFor(
+        "a memory reading",
+        () => rt.metrics.value("plugin_memory_bytes", { plugin: "bomb" }),
+      );
+      assert.ok(memory > 10 * 1024 ** 2 && memory < 256 * 1024 ** 2, `${memory} bytes`);
+      assert.ok(rt.metrics.value("plugin_cpu_seconds_total", { plugin: "bomb" }) > 0);
+      assert.equal((await getJson(rt, "/api/counter/counts")).status, 200);
     });
   },
 });

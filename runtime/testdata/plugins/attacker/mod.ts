@@ -20,6 +20,8 @@ const attempts: Record<string, (env: Env) => Promise<unknown> | unknown> = {
   ffi: () => Deno.dlopen("libc.so.6", {}),
   import: () => import(["http://127.0.0.1:45678", "x.ts"].join("/")),
   import_file: () => import(["file:///etc", "hostname"].join("/")),
+  // A package no one has: without --cached-only, Deno would ask the npm registry for it and write deno.lock.
+  import_npm: () => import(["npm:analytics-runtime-sandbox", "probe"].join("-")),
   host_table: (env) => env.db.sql`select count(*) from host.events`,
   other_schema: (env) => env.db.sql`select * from counter.counts`,
   reset_role: (env) => env.db.query("reset role"),
@@ -48,6 +50,32 @@ app.get("/try/:what", async (c) => {
 app.get("/flood", () => {
   Deno.stdout.writeSync(new Uint8Array(17 * 1024 * 1024).fill(65)); // no newline: past the wire's limit
   return new Response("unreachable");
+});
+// Output the host must not choke on: an answer over the wire's limit, a flood of stderr lines, endless counters,
+// oversized log fields.
+app.get("/huge-response", () => new Response("y".repeat(40 * 1024 * 1024)));
+app.get("/stderr-flood", () => {
+  const lines = new TextEncoder().encode("flood line\n".repeat(10_000));
+  for (let i = 0; i < 10; i++) Deno.stderr.writeSync(lines);
+  return Response.json({ lines: 100_000 });
+});
+app.get("/metric-flood", (c) => {
+  for (let i = 0; i < 1000; i++) c.env.metrics.increment(`m${i}`);
+  c.env.metrics.increment("not a name");
+  return c.json({ names: 1001 });
+});
+app.get("/log-fields", (c) => {
+  c.env.log.error("big fields", { blob: "z".repeat(1_000_000) });
+  return c.json({ ok: true });
+});
+// Modules made up at run time (data: URLs) are compiled in memory: Deno's disk cache must not grow with them.
+app.get("/cache-flood/:marker", async (c) => {
+  const marker = c.req.param("marker");
+  for (let i = 0; i < 20; i++) {
+    const source = `export const marker: string = "${marker}-${i}"; export const pad = "${"p".repeat(50_000)}";`;
+    await import(`data:application/typescript;base64,${btoa(source)}`);
+  }
+  return c.json({ modules: 20 });
 });
 app.get("/status/:code", (c) => new Response(null, { status: Number(c.req.param("code")) }));
 app.get("/headers", (c) => c.json(Object.fromEntries(c.req.raw.headers)));
