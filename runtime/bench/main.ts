@@ -29,7 +29,7 @@ const { values: flags } = parseArgs({
 const only = new Set(flags.only.split(","));
 const events = Number(flags.events);
 const rates = flags.rates.split(",").map(Number);
-const postgres = Deno.env.get("TEST_DATABASE_URL") !== undefined ? BACKENDS[1] : null;
+const postgres = Deno.env.get("TEST_DATABASE_URL") ? BACKENDS[1] : null;
 const kafka = postgres !== null && await mockClusterAvailable();
 
 const rows: Row[] = [];

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { REPO } from "../testing.ts";
+
+Deno.test({
+  name: "deno task bench runs its scenarios at a small scale and writes the table and the JSON report",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const out = `${await Deno.makeTempDir({ prefix: "bench-" })}/bench.json`;
+    const args = ["--events", "3000", "--backlog", "2000", "--naive", "300", "--seconds", "1.5", "--rates", "400"];
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "runtime/bench/main.ts",
+        ...args,
+        "--only",
+        "embedded,naive,latency,backlog",
+        "--out",
+        out,
+      ],
+      cwd: REPO,
+      env: { TEST_DATABASE_URL: "" }, // the embedded scenarios only: this is a smoke test, not a measurement
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(run.stdout);
+    assert.ok(run.success, `bench failed:\n${new TextDecoder().decode(run.stderr)}`);
+    const report = JSON.parse(await Deno.readTextFile(out));
+    const scenarios = report.results.map((r: { scenario: string }) => r.scenario);
+    assert.deepEqual(scenarios, [
+      "throughput embedded",
+      "naive embedded",
+      "latency embedded @ 400/s",
+      "ingest only (host, no plugins) embedded",
+      "backlog catch-up embedded",
+    ]);
+    for (const r of report.results) assert.ok(r.eventsPerSecond > 0, `${r.scenario}: ${r.eventsPerSecond} events/s`);
+    const throughput = report.results[0];
+    assert.equal(throughput.events, 3000);
+    assert.deepEqual(Object.keys(throughput.details.plugins).sort(), ["churn", "fraud", "funnel", "stats"]);
+    assert.ok(throughput.details.peakRssBytes > 0);
+    assert.equal(report.results[2].details.keptUp, true);
+    assert.ok(report.results[2].details.p99Ms >= report.results[2].details.p50Ms);
+    assert.ok(report.ratios.embeddedVsNaive > 0);
+    assert.match(stdout, /^\| throughput embedded +\| 3000 +\|/m);
+    assert.match(stdout, /^embedded: [\d.]+× the naive consumer$/m);
+  },
+});
