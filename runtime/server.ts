@@ -13,8 +13,9 @@ import { batchItems, ingest, MAX_BODY_BYTES, type Sink } from "./ingest.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
+import { httpMetrics } from "./observe.ts";
 import type { PluginHost } from "./plugin/mod.ts";
-import type { Store } from "./store/mod.ts";
+import { isConnectionLost, type Store } from "./store/mod.ts";
 
 /** The runtime's parts, as the routes and the runtime's handle both expose them. */
 export interface RuntimeParts {
@@ -50,12 +51,20 @@ function streamToken(request: Request): string | null {
 /** Builds the Hono app serving every route. */
 export function createApp(ctx: ServerContext): Hono {
   const app = new Hono();
+  app.use("*", httpMetrics(ctx.metrics));
 
-  app.onError((err, c) => {
+  app.onError(async (err, c) => {
     if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+    if (isConnectionLost(err) || !await storeAnswers(ctx.store)) return databaseDown(c, err);
     ctx.logger.error("request failed", { path: c.req.path, error: err.message, stack: err.stack });
     return c.json({ error: "internal error" }, 500);
   });
+  /** While the database is down (or restarting) a request fails through no fault of its own: 503, retry later. */
+  const databaseDown = (c: Context, err: Error) => {
+    ctx.logger.warn("request failed: the database is unavailable", { path: c.req.path, error: err.message });
+    c.header("retry-after", "1");
+    return c.json({ error: `the database is unavailable, retry shortly: ${err.message}` }, 503);
+  };
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.use("*", async (c, next) => {
     const url = new URL(c.req.url);
@@ -174,8 +183,24 @@ export function createApp(ctx: ServerContext): Hono {
     const path = new URL(request.url).pathname.slice(prefix.length) || "/";
     const response = ctx.plugins.fetch(name, request, path);
     if (!response) throw new HttpError(404, `no plugin named '${name}'`);
-    return await response;
+    const res = await response;
+    // A plugin's SQL failing because the database is down shows as its failure (502); it is the database's.
+    if ((res.status === 500 || res.status === 502) && !await storeAnswers(ctx.store)) {
+      throw new Error(`plugin ${name} answered ${res.status}: ${await res.text()}`);
+    }
+    return res;
   }
 
   return app;
+}
+
+/** Whether the store answers a trivial query within `timeoutMs`. */
+async function storeAnswers(store: Store, timeoutMs = 2000): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), timeoutMs));
+  try {
+    return await Promise.race([store.query("select 1").then(() => true, () => false), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -3,7 +3,7 @@ import { insertDeadLetters } from "../event_log.ts";
 import { readTextBody } from "../http.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import type { Store } from "../store/mod.ts";
+import { isConnectionLost, type Store } from "../store/mod.ts";
 import type { PluginSource } from "./discover.ts";
 import type { Manifest, WireResponse } from "./protocol.ts";
 import { asPlugin, type Placement, provision } from "./provision.ts";
@@ -173,7 +173,7 @@ export class PluginRunner {
     return (text, params) => {
       checkStatement(text);
       return this.#ctx.store.transaction((tx) =>
-        asPlugin(tx, this.#placement!, () => tx.query(text, params), timeoutMs)
+        asPlugin(tx, this.#placement!, () => tx.query(text, params), { timeoutMs, last: true })
       );
     };
   }
@@ -243,7 +243,7 @@ export class PluginRunner {
       // The sandbox was stopped for another call (a request past its time limit): not this batch's fault.
       if (e instanceof PluginError && e.collateral) return;
       const error = (e as Error).message;
-      if (!await this.#storeHealthy()) {
+      if (isConnectionLost(e) || !await this.#storeHealthy()) {
         this.#logger.error("database unavailable; will retry", { error });
         return await sleep(this.#backoff(1), this.#stopping.signal);
       }
@@ -295,6 +295,8 @@ export class PluginRunner {
     // Started before the transaction: with PGlite, an open transaction holds the whole database.
     const sandbox = needsPlugin ? await this.#supervisor.sandbox() : null;
     await this.#ctx.store.transaction(async (tx) => {
+      // The checkpoint first: then the plugin's role needs no resetting before the commit.
+      await this.#saveCheckpoint(tx, rows[0].position - 1, upTo);
       if (sandbox) {
         const onSql: SqlHandler = (text, params) => {
           checkStatement(text);
@@ -302,9 +304,8 @@ export class PluginRunner {
         };
         const { timeoutMs } = this.#supervisor.limits;
         const queue = () => sandbox.queue(batch, watermark, { timeoutMs, onSql });
-        await asPlugin(tx, this.#placement!, queue, timeoutMs);
+        await asPlugin(tx, this.#placement!, queue, { timeoutMs, last: true });
       }
-      await this.#saveCheckpoint(tx, rows[0].position - 1, upTo);
     });
     this.checkpoint = upTo;
     this.#watermark = watermark;

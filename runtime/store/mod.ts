@@ -3,12 +3,12 @@
  * @module
  */
 import { openPglite } from "./pglite.ts";
-import { openPostgres } from "./postgres.ts";
+import { isConnectionLost, openPostgres } from "./postgres.ts";
 import type { Store } from "./store.ts";
 
 export type { Row, Sql, Store } from "./store.ts";
 export { migrateHost } from "./schema.ts";
-export { openPglite, openPostgres };
+export { isConnectionLost, openPglite, openPostgres };
 
 /** Opens the server database when `databaseUrl` is set, else the embedded one under `dataDir`. */
 export function openStore(opts: { databaseUrl?: string; dataDir: string }): Promise<Store> {

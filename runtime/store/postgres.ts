@@ -34,6 +34,9 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<St
   const pg = postgres(url, {
     max: maxConnections,
     onnotice: () => {},
+    // Reconnect within a second once the server is back (the default backs off to 20 s, and while it waits each
+    // query waits too).
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     types: {
       int8: { to: 20, from: [20], serialize: String, parse: asNumber },
       numeric: { to: 1700, from: [1700], serialize: String, parse: asNumber },
@@ -66,9 +69,62 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<St
   return {
     kind: "postgres",
     ...wrap(pg),
-    transaction: async (fn) => await pg.begin((tx) => fn(wrap(tx))) as Awaited<ReturnType<typeof fn>>,
+    transaction: (fn) => guardedTransaction(pg, wrap, fn),
     close: () => pg.end({ timeout: 5 }),
   };
+}
+
+/**
+ * Runs `fn` in a transaction that writes nothing more to its connection once the connection is lost. postgres.js
+ * 3.4.9 would write its ROLLBACK (or COMMIT, or the next statement) to the lost connection from a `setImmediate`,
+ * where the TypeError it meets cannot be caught and ends the process (porsager/postgres#1208). Its `begin` rejects
+ * by itself when the connection closes, so the callback is left waiting instead.
+ */
+async function guardedTransaction<T>(
+  pg: postgres.Sql,
+  wrap: (t: postgres.TransactionSql) => Sql,
+  fn: (tx: Sql) => Promise<T>,
+): Promise<T> {
+  let lost = false;
+  const never = new Promise<never>(() => {});
+  const guard = async <R>(run: () => Promise<R>): Promise<R> => {
+    if (lost) throw new Error("the database connection was lost during the transaction");
+    try {
+      return await run();
+    } catch (e) {
+      if (isConnectionLost(e)) lost = true;
+      throw e;
+    }
+  };
+  const begun = pg.begin(async (t) => {
+    const sql = wrap(t);
+    const tx: Sql = {
+      query: <R extends Row>(text: string, params?: unknown[]) => guard(() => sql.query<R>(text, params)),
+      exec: (text: string) => guard(() => sql.exec(text)),
+    };
+    let result: T;
+    try {
+      result = await fn(tx);
+    } catch (e) {
+      if (lost) return await never;
+      throw e;
+    }
+    if (lost) return await never;
+    return result;
+  });
+  begun.catch(() => {
+    lost = true;
+  });
+  return await begun as T;
+}
+
+/** Whether `e` means a database connection is gone: closed by either side, or its server shutting down. */
+export function isConnectionLost(e: unknown): boolean {
+  const { code, severity } = (e ?? {}) as { code?: unknown; severity?: unknown };
+  if (severity === "FATAL" || severity === "PANIC") return true;
+  if (typeof code !== "string") return false;
+  // postgres.js' CONNECTION_CLOSED and the like, socket errors (ECONNRESET, EPIPE), SQLSTATE 08xxx and 57P0x.
+  return code.startsWith("CONNECT") || /^E[A-Z]+$/.test(code) || code.startsWith("08") || code.startsWith("57P");
 }
 
 /**
