@@ -35,6 +35,24 @@ export function batchItems(body: unknown): unknown[] {
   return items;
 }
 
+/** Why an item was rejected at ingest: the `reason` label of `events_rejected_total`. */
+export const REJECT_REASONS = ["schema", "too_large", "too_deep", "encoding", "not_json", "empty"] as const;
+/** One of {@linkcode REJECT_REASONS}. */
+export type RejectReason = typeof REJECT_REASONS[number];
+
+/** The class of a validation error from {@linkcode validateEvent}. */
+export function rejectReason(error: string): RejectReason {
+  if (error.startsWith("event nests deeper")) return "too_deep";
+  if (/^event is \d+ bytes/.test(error)) return "too_large";
+  if (error.startsWith("strings must")) return "encoding";
+  return "schema";
+}
+
+/** Counts rejected items in `events_rejected_total{reason}`. */
+export function countRejected(metrics: Metrics, reasons: RejectReason[]): void {
+  for (const reason of reasons) metrics.inc("events_rejected_total", "Items rejected at ingest, by reason", { reason });
+}
+
 /** Where validated events and rejected items go: the log, or Kafka (rejects still to the log's dead letters). */
 export type Sink = (events: Event[], deadLetters: DeadLetter[]) => Promise<unknown>;
 
@@ -64,6 +82,6 @@ export async function ingest(sink: Sink, items: unknown[], metrics: Metrics): Pr
   const { valid, rejected, letters } = validateItems(items);
   await sink(valid, letters);
   metrics.inc("events_received_total", "Items received for ingest", {}, items.length);
-  metrics.inc("events_rejected_total", "Items rejected at ingest", {}, rejected.length);
+  countRejected(metrics, rejected.map((r) => rejectReason(r.error)));
   return { accepted: valid.length, rejected };
 }

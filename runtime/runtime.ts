@@ -5,10 +5,11 @@
 import type { Hono } from "hono";
 import type { KafkaConfig } from "./config.ts";
 import { EventLog } from "./event_log.ts";
-import type { Sink } from "./ingest.ts";
+import { REJECT_REASONS, type Sink } from "./ingest.ts";
 import { createKafka, KafkaSink, KafkaSource } from "./kafka/mod.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
+import { processMetrics, progressMetrics, timedStore } from "./observe.ts";
 import { PluginHost, type RetryPolicy } from "./plugin/mod.ts";
 import { createApp, type RuntimeParts } from "./server.ts";
 import { migrateHost, openStore, type Store } from "./store/mod.ts";
@@ -49,14 +50,14 @@ export interface Runtime extends RuntimeParts {
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const logger = opts.logger ?? createLogger("info");
   const ownsStore = opts.store === undefined;
-  const store = opts.store ?? await openStore(opts);
+  const metrics = new Metrics();
+  const store = timedStore(opts.store ?? await openStore(opts), metrics);
   const { hardened } = await migrateHost(store);
   if (!hardened) {
     logger.warn(
       "database user is not a superuser: plpgsql and set_config stay open to plugin roles; the SQL guard still applies",
     );
   }
-  const metrics = new Metrics();
   const log = new EventLog(store, metrics);
   await log.open();
   const plugins = new PluginHost({
@@ -69,6 +70,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     retry: opts.retry,
   });
   await plugins.start();
+  processMetrics(metrics, { store: store.kind, source: opts.kafka ? "kafka" : "http" });
+  progressMetrics(metrics, { log, plugins }, REJECT_REASONS);
   const maxLag = opts.maxLag ?? MAX_LAG;
   let sink: Sink = (events, letters) => log.append(events, letters);
   let source: KafkaSource | null = null;

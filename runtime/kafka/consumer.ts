@@ -2,7 +2,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kaf
 import type { KafkaConfig } from "../config.ts";
 import type { Event } from "../event.ts";
 import { type DeadLetter, type EventLog, SourceMoved } from "../event_log.ts";
-import { MAX_BATCH, MAX_BODY_BYTES, validateItems } from "../ingest.ts";
+import { countRejected, MAX_BATCH, MAX_BODY_BYTES, type RejectReason, rejectReason, validateItems } from "../ingest.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 
@@ -191,7 +191,7 @@ export class KafkaSource {
       if (first > stored + 1 && await this.#rewind(consumer, topic, partition, stored)) return;
       const fresh = batch.messages.filter((m) => Number(m.offset) > stored);
       if (fresh.length === 0) break;
-      const { events, letters, messages } = decode(topic, partition, fresh);
+      const { events, letters, reasons, messages } = decode(topic, partition, fresh);
       try {
         await this.#opts.log.append(events, letters, { topic, partition, from: stored, to: last });
       } catch (e) {
@@ -201,7 +201,7 @@ export class KafkaSource {
         continue;
       }
       this.#opts.metrics.inc("source_messages_total", "Kafka messages appended to the log", { topic }, messages);
-      this.#opts.metrics.inc("events_rejected_total", "Items rejected at ingest", {}, letters.length);
+      countRejected(this.#opts.metrics, reasons);
       stored = last;
       break;
     }
@@ -249,45 +249,51 @@ export class KafkaSource {
 function decode(topic: string, partition: number, messages: KafkaMessage[]) {
   const events: Event[] = [];
   const letters: DeadLetter[] = [];
+  const reasons: RejectReason[] = [];
   const text = new TextDecoder("utf-8", { fatal: true });
   for (const m of messages) {
     const kafka = { topic, partition, offset: Number(m.offset) };
-    const reject = (reason: string, value: unknown) =>
+    const reject = (kind: RejectReason, reason: string, value: unknown) => {
+      reasons.push(kind);
       letters.push({
         stage: "ingest",
         reason: `${topic}/${partition}@${m.offset}: ${reason}`,
         payload: { kafka, value },
       });
+    };
     if (!m.value || m.value.length === 0) {
-      reject("empty message", null);
+      reject("empty", "empty message", null);
       continue;
     }
     if (m.value.length > MAX_BODY_BYTES) {
-      reject(`message is ${m.value.length} bytes, over the ${MAX_BODY_BYTES} byte limit`, null);
+      reject("too_large", `message is ${m.value.length} bytes, over the ${MAX_BODY_BYTES} byte limit`, null);
       continue;
     }
     let raw: string;
     try {
       raw = text.decode(m.value);
     } catch {
-      reject("message is not valid UTF-8", null);
+      reject("encoding", "message is not valid UTF-8", null);
       continue;
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);
     } catch (e) {
-      reject(`message is not JSON: ${(e as Error).message}`, raw.slice(0, 32 * 1024));
+      reject("not_json", `message is not JSON: ${(e as Error).message}`, raw.slice(0, 32 * 1024));
       continue;
     }
     const items = Array.isArray(parsed) ? parsed : [parsed];
     if (items.length > MAX_BATCH) {
-      reject(`a message holds at most ${MAX_BATCH} events, got ${items.length}`, null);
+      reject("too_large", `a message holds at most ${MAX_BATCH} events, got ${items.length}`, null);
       continue;
     }
     const v = validateItems(items, (index) => ({ kafka: { ...kafka, index } }));
     events.push(...v.valid);
-    for (const l of v.letters) letters.push({ ...l, reason: `${topic}/${partition}@${m.offset}: ${l.reason}` });
+    for (const l of v.letters) {
+      reasons.push(rejectReason(l.reason));
+      letters.push({ ...l, reason: `${topic}/${partition}@${m.offset}: ${l.reason}` });
+    }
   }
-  return { events, letters, messages: messages.length };
+  return { events, letters, reasons, messages: messages.length };
 }

@@ -148,9 +148,13 @@ for (const backend of BACKENDS) {
             [2, 0],
             [3, 0],
           ]);
+          const metrics = await (await rt.app.request("/metrics")).text();
+          assert.match(metrics, /^source_partition_lag\{topic="user-events",partition="0"\} 0$/m);
+          const notJson = poison.filter((p) => !/^\{"/.test(p)).length;
+          assert.match(metrics, new RegExp(`^events_rejected_total\\{reason="not_json"\\} ${notJson}$`, "m"));
           assert.match(
-            await (await rt.app.request("/metrics")).text(),
-            /^source_partition_lag\{topic="user-events",partition="0"\} 0$/m,
+            metrics,
+            new RegExp(`^events_rejected_total\\{reason="schema"\\} ${poison.length - notJson}$`, "m"),
           );
         } finally {
           await rt.stop();
