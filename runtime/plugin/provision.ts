@@ -59,12 +59,18 @@ export async function provision(store: Store, source: PluginSource, version: str
 /**
  * Runs `fn` inside `tx` as the plugin's role, with its schema first on the search path and, when given, a
  * statement timeout (enforced by a PostgreSQL server; PGlite accepts but cannot interrupt a statement).
+ * With `last`, nothing else runs in `tx` after `fn`, so the settings are left to end with the transaction.
  */
-export async function asPlugin<T>(tx: Sql, p: Placement, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
-  const timeout = timeoutMs ? `; set local statement_timeout = ${Math.round(timeoutMs)}` : "";
+export async function asPlugin<T>(
+  tx: Sql,
+  p: Placement,
+  fn: () => Promise<T>,
+  opts: { timeoutMs?: number; last?: boolean } = {},
+): Promise<T> {
+  const timeout = opts.timeoutMs ? `; set local statement_timeout = ${Math.round(opts.timeoutMs)}` : "";
   await tx.exec(`set local role ${p.role}; set local search_path = ${p.schema}, pg_catalog${timeout}`);
   const result = await fn();
-  await tx.exec("reset role; reset search_path; reset statement_timeout");
+  if (!opts.last) await tx.exec("reset role; reset search_path; reset statement_timeout");
   return result;
 }
 

@@ -173,7 +173,7 @@ export class PluginRunner {
     return (text, params) => {
       checkStatement(text);
       return this.#ctx.store.transaction((tx) =>
-        asPlugin(tx, this.#placement!, () => tx.query(text, params), timeoutMs)
+        asPlugin(tx, this.#placement!, () => tx.query(text, params), { timeoutMs, last: true })
       );
     };
   }
@@ -295,6 +295,8 @@ export class PluginRunner {
     // Started before the transaction: with PGlite, an open transaction holds the whole database.
     const sandbox = needsPlugin ? await this.#supervisor.sandbox() : null;
     await this.#ctx.store.transaction(async (tx) => {
+      // The checkpoint first: then the plugin's role needs no resetting before the commit.
+      await this.#saveCheckpoint(tx, rows[0].position - 1, upTo);
       if (sandbox) {
         const onSql: SqlHandler = (text, params) => {
           checkStatement(text);
@@ -302,9 +304,8 @@ export class PluginRunner {
         };
         const { timeoutMs } = this.#supervisor.limits;
         const queue = () => sandbox.queue(batch, watermark, { timeoutMs, onSql });
-        await asPlugin(tx, this.#placement!, queue, timeoutMs);
+        await asPlugin(tx, this.#placement!, queue, { timeoutMs, last: true });
       }
-      await this.#saveCheckpoint(tx, rows[0].position - 1, upTo);
     });
     this.checkpoint = upTo;
     this.#watermark = watermark;
