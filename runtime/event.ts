@@ -60,20 +60,30 @@ const required = (expected: string) => ({
   error: (issue: { input?: unknown }) => issue.input === undefined ? "is required" : expected,
 });
 
-const money = z.number({ error: "must be a number" }).finite().min(0, "must be ≥ 0");
+/**
+ * Caps on the numbers plugins compute with, so that any sum or product of them they make stays finite (a price of
+ * 1e308 times a quantity of 2 is out of range for Postgres' double precision, and Infinity for JavaScript).
+ */
+export const MAX_MONEY = 1e12;
+export const MAX_QUANTITY = 1e6;
+export const MAX_SECONDS = 1e9;
+
+const money = z.number({ error: "must be a number" }).finite().min(0, "must be ≥ 0").max(MAX_MONEY, "must be ≤ 1e12");
+const quantity = z.number({ error: "must be an integer ≥ 1" }).int("must be an integer ≥ 1").min(1, "must be ≥ 1")
+  .max(MAX_QUANTITY, "must be ≤ 1e6");
+const seconds = z.number().finite().min(0, "must be ≥ 0").max(MAX_SECONDS, "must be ≤ 1e9");
 
 const Item = z.object({
   product_id: z.string().min(1).max(128).optional(),
   price: money,
-  quantity: z.number({ error: "must be an integer ≥ 1" }).int("must be an integer ≥ 1").min(1, "must be ≥ 1"),
+  quantity,
 }).passthrough();
 
 const Properties = z.object({
   product_id: z.string().min(1).max(128).optional(),
   category: z.string().max(128).optional(),
   price: money.optional(),
-  quantity: z.number({ error: "must be an integer ≥ 1" }).int("must be an integer ≥ 1").min(1, "must be ≥ 1")
-    .optional(),
+  quantity: quantity.optional(),
   amount: money.optional(),
   currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code like 'EUR'").optional(),
   country: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 alpha-2 code like 'DE'").optional(),
@@ -81,8 +91,8 @@ const Properties = z.object({
   page: z.string().max(2048).optional(),
   query: z.string().max(1024).optional(),
   video_id: z.string().max(128).optional(),
-  position_s: z.number().finite().min(0, "must be ≥ 0").optional(),
-  duration_s: z.number().finite().min(0, "must be ≥ 0").optional(),
+  position_s: seconds.optional(),
+  duration_s: seconds.optional(),
   items: z.array(Item).max(1000).optional(),
 }, { error: "must be an object" }).passthrough();
 
@@ -139,11 +149,8 @@ export function validateEvent(raw: unknown): Validated {
       return { ok: false, error: "properties.amount: a purchase needs an amount (or items with price and quantity)" };
     }
     properties.amount = round2(properties.items.reduce((sum, i) => sum + i.price * i.quantity, 0));
-    if (!Number.isFinite(properties.amount)) {
-      return {
-        ok: false,
-        error: "properties.items: the purchase's amount (Σ price × quantity) is not a finite number",
-      };
+    if (properties.amount > MAX_MONEY) {
+      return { ok: false, error: "properties.items: the purchase's amount (Σ price × quantity) must be ≤ 1e12" };
     }
   }
   const event: Event = {

@@ -54,8 +54,15 @@ Deno.test("validateEvent() rejects what the design forbids, saying why", () => {
     [{ ...base, timestamp: "9999-12-31T23:59:59-01:00" }, "timestamp: must be within the years 1 to 9999 UTC"],
     [{ ...base, properties: { a: deep(40) } }, "event nests deeper than 32 levels"],
     [
-      { ...base, type: "purchase", properties: { items: [{ price: 1e308, quantity: 10 }] } },
-      "properties.items: the purchase's amount (Σ price × quantity) is not a finite number",
+      { ...base, type: "purchase", properties: { items: [{ price: 1e12, quantity: 10 }] } },
+      "properties.items: the purchase's amount (Σ price × quantity) must be ≤ 1e12",
+    ],
+    // Caps that keep every sum and product a plugin makes finite.
+    [{ ...base, type: "add_to_cart", properties: { price: 1e308, quantity: 2 } }, "properties.price: must be ≤ 1e12"],
+    [{ ...base, properties: { quantity: 1e7 } }, "properties.quantity: must be ≤ 1e6"],
+    [
+      { ...base, type: "video_progress", properties: { position_s: 1, duration_s: 1e300 } },
+      "properties.duration_s: must be ≤ 1e9",
     ],
   ];
   for (const [raw, error] of cases) assert.deepEqual(validateEvent(raw), { ok: false, error });
