@@ -69,11 +69,15 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   }
 }
 
-/** Parses a request body as JSON checked by a zod `schema`: 400 when it is not JSON, or naming each problem. */
-export async function parseBody<T>(request: Request, schema: ZodType<T>): Promise<T> {
+/**
+ * Parses a request body as JSON checked by a zod `schema`: 413 over `maxBytes` (1 MiB by default, refused before
+ * parsing), 400 when it is not JSON, or naming each problem.
+ */
+export async function parseBody<T>(request: Request, schema: ZodType<T>, maxBytes = 1024 * 1024): Promise<T> {
+  const text = await readTextBody(request, maxBytes);
   let raw: unknown;
   try {
-    raw = await request.json();
+    raw = JSON.parse(text);
   } catch {
     throw new HttpError(400, "body must be JSON");
   }

@@ -6,9 +6,10 @@
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { mountDashboard } from "./dashboard.ts";
+import { mountDeadLetters } from "./dead_letters.ts";
 import type { EventLog } from "./event_log.ts";
 import type { KafkaSource } from "./kafka/mod.ts";
-import { bearerToken, HttpError, intParam, matchesSecret, readJsonBody } from "./http.ts";
+import { bearerToken, HttpError, matchesSecret, readJsonBody } from "./http.ts";
 import { batchItems, ingest, MAX_BODY_BYTES, type Sink } from "./ingest.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import type { Logger } from "./log.ts";
@@ -153,27 +154,7 @@ export function createApp(ctx: ServerContext): Hono {
       log: { head: ctx.log.head, watermark: ctx.log.watermark },
       source: ctx.source ? { kind: "kafka", partitions: ctx.source.partitions() } : { kind: "http" },
     }));
-  app.get("/api/dead-letters", async (c) => {
-    const limit = intParam(c.req.query("limit"), "limit", 100, 1, 1000);
-    const stage = c.req.query("stage");
-    if (stage !== undefined && (stage === "" || stage.length > 64)) {
-      throw new HttpError(400, "stage must be 1..64 characters");
-    }
-    const where = stage ? "where stage = $2" : "";
-    const params: unknown[] = stage ? [limit, stage] : [limit];
-    const [items, [{ total }]] = await Promise.all([
-      ctx.store.query(
-        `select id, stage, reason, payload, created_at from host.dead_letters ${where} order by id desc limit $1`,
-        params,
-      ),
-      ctx.store.query<{ total: number }>(
-        `select count(*)::int8 as total from host.dead_letters ${stage ? "where stage = $1" : ""}`,
-        stage ? [stage] : [],
-      ),
-    ]);
-    return c.json({ total, items });
-  });
-
+  mountDeadLetters(app, ctx);
   mountDashboard(app, ctx, ctx.closing);
   app.all("/api/:plugin{[a-z][a-z0-9_]*}/*", (c) => routeToPlugin(c.req.raw, c.req.param("plugin")));
   app.all("/api/:plugin{[a-z][a-z0-9_]*}", (c) => routeToPlugin(c.req.raw, c.req.param("plugin")));

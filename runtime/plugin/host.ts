@@ -1,8 +1,8 @@
-import type { EventLog } from "../event_log.ts";
+import type { EventLog, LoggedEvent } from "../event_log.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Panel } from "../sdk.ts";
-import type { Store } from "../store/mod.ts";
+import type { Sql, Store } from "../store/mod.ts";
 import { discoverPlugins } from "./discover.ts";
 import { DEFAULT_RETRY, PluginRunner, type RetryPolicy, type Status } from "./runner.ts";
 
@@ -133,6 +133,14 @@ export class PluginHost {
   /** Routes a request to plugin `name`; `path` is relative to `/api/<name>`. Undefined when unknown. */
   fetch(name: string, request: Request, path: string): Promise<Response> | undefined {
     return this.#runners.get(name)?.fetch(request, path);
+  }
+
+  /**
+   * Runs a logged event through plugin `name` again, between its batches (see {@linkcode PluginRunner.replay});
+   * undefined when no such plugin is loaded.
+   */
+  replay(name: string, row: LoggedEvent, claim: (tx: Sql) => Promise<boolean>): Promise<void> | undefined {
+    return this.#runners.get(name)?.replay(row, claim);
   }
 
   /** Stops every plugin. */

@@ -3,7 +3,7 @@ import { insertDeadLetters } from "../event_log.ts";
 import { readTextBody } from "../http.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import { isConnectionLost, type Store } from "../store/mod.ts";
+import { isConnectionLost, type Sql, type Store } from "../store/mod.ts";
 import type { PluginSource } from "./discover.ts";
 import type { Manifest, WireResponse } from "./protocol.ts";
 import { asPlugin, type Placement, provision } from "./provision.ts";
@@ -79,6 +79,7 @@ export class PluginRunner {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   #unsubscribe: (() => void) | null = null;
+  readonly #replays: Replay[] = [];
 
   constructor(source: PluginSource, ctx: RunnerContext) {
     this.name = source.name;
@@ -131,7 +132,59 @@ export class PluginRunner {
     this.#unsubscribe?.();
     this.#wake?.();
     await this.#loop;
+    this.#dropReplays();
     await this.#supervisor.kill("host stopping");
+  }
+
+  /**
+   * Runs a logged event (one dead-lettered earlier) through the plugin again, between its batches: `claim` first,
+   * then the plugin's `queue` if `claim` answers true and the plugin subscribes to the event's type, all in one
+   * transaction, so that the plugin's writes and what `claim` records commit together or not at all.
+   */
+  replay(row: LoggedEvent, claim: (tx: Sql) => Promise<boolean>): Promise<void> {
+    if (this.status !== "running" && this.status !== "degraded") {
+      return Promise.reject(new Error(`plugin ${this.name} is ${this.status}`));
+    }
+    return new Promise((resolve, reject) => {
+      this.#replays.push({ row, claim, resolve, reject });
+      this.#wake?.();
+    });
+  }
+
+  async #replayNext(): Promise<void> {
+    const { row, claim, resolve, reject } = this.#replays.shift()!;
+    try {
+      const subs = this.manifest!.subscribes;
+      const wanted = this.manifest!.hasQueue && (subs === "*" || subs.includes(row.type));
+      const sandbox = wanted ? await this.#supervisor.sandbox() : null;
+      let ran = false;
+      await this.#ctx.store.transaction(async (tx) => {
+        if (!await claim(tx) || !sandbox) return;
+        const { timeoutMs } = this.#supervisor.limits;
+        const onSql: SqlHandler = (text, params) => {
+          checkStatement(text);
+          return tx.query(text, params);
+        };
+        const queue = () => sandbox.queue([row.json], this.#watermark, { timeoutMs, onSql });
+        await asPlugin(tx, this.#placement!, queue, { timeoutMs, last: true });
+        ran = true;
+      });
+      if (ran) {
+        this.processed++;
+        this.#ctx.metrics.inc("plugin_events_processed_total", "Events committed by each plugin", {
+          plugin: this.name,
+        });
+      }
+      resolve();
+    } catch (e) {
+      reject(e as Error);
+    }
+  }
+
+  #dropReplays(): void {
+    for (const r of this.#replays.splice(0)) {
+      r.reject(new Error(`plugin ${this.name} is ${this.status}, not replaying`));
+    }
   }
 
   /** Serves a request to the plugin's routes; `path` is relative to `/api/<name>`. */
@@ -222,10 +275,12 @@ export class PluginRunner {
         await sleep(this.#backoff(1), this.#stopping.signal);
       }
     }
+    this.#dropReplays();
   }
 
-  /** Takes the next batch through the plugin, or waits when there is none. */
+  /** Takes the next batch through the plugin (or a replay first), or waits when there is none. */
   async #step(state: { attempts: number; isolateUntil: number }): Promise<void> {
+    if (this.#replays.length > 0) return await this.#replayNext();
     if (this.checkpoint >= this.#ctx.log.head) return await this.#idle();
     const size = this.checkpoint < state.isolateUntil ? 1 : this.#supervisor.limits.batchSize;
     const rows = fitChars(await this.#ctx.log.read(this.checkpoint, size), MAX_BATCH_CHARS);
@@ -399,6 +454,14 @@ function fitChars(rows: LoggedEvent[], maxChars: number): LoggedEvent[] {
     if (chars > maxChars && i > 0) return rows.slice(0, i);
   }
   return rows;
+}
+
+/** A replay waiting for its turn between batches. */
+interface Replay {
+  row: LoggedEvent;
+  claim: (tx: Sql) => Promise<boolean>;
+  resolve: () => void;
+  reject: (e: Error) => void;
 }
 
 /** The checkpoint was moved by someone else (another runtime on the same database). */

@@ -3,7 +3,7 @@ import type { Store } from "./store.ts";
 /**
  * The host's own tables, in schema `host`, which no plugin role can reach.
  * - `events`: the durable log; `position` is dense and increasing, assigned under one lock at commit.
- * - `dead_letters`: every rejected item, by stage (`ingest` or `plugin:<name>`).
+ * - `dead_letters`: every rejected item, by stage (`ingest` or `plugin:<name>`); `replayed_at` once replayed.
  * - `plugins`: the registry of loaded plugins and their roles.
  * - `checkpoints`: per plugin and source, the last position whose effects that plugin committed.
  * - `migrations`: which of each plugin's migration files were applied.
@@ -27,6 +27,8 @@ create table if not exists host.dead_letters (
   created_at timestamptz not null default now()
 );
 create index if not exists dead_letters_stage on host.dead_letters (stage, id);
+alter table host.dead_letters add column if not exists replayed_at timestamptz;
+create index if not exists dead_letters_pending on host.dead_letters (stage, id) where replayed_at is null;
 create table if not exists host.plugins (
   name       text primary key,
   version    text not null,
