@@ -76,7 +76,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue.path[0]);
-    throw new ConfigError(`Cannot start: ${name} ${issue.message}, got '${env[name]}'`);
+    throw new ConfigError(`Cannot start: ${name} ${issue.message}, got '${redact(env[name] ?? "")}'`);
   }
   const e = parsed.data;
   const kafka = e.KAFKA_BROKERS === undefined ? undefined : {
@@ -110,6 +110,11 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
   };
 }
 
+/** A value as error messages may show it: the password of a URL (`scheme://user:password@host`) masked. */
+function redact(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/i, "$1***@");
+}
+
 function pluginSettings(env: Record<string, string | undefined>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(env)) {
@@ -118,7 +123,8 @@ function pluginSettings(env: Record<string, string | undefined>): Record<string,
     try {
       out[m[1].toLowerCase()] = JSON.parse(value);
     } catch {
-      throw new ConfigError(`Cannot start: ${key} must be a JSON object of plugin settings, got '${value}'`);
+      // Not echoed: settings may hold secrets (an API key), and the one line goes to the logs.
+      throw new ConfigError(`Cannot start: ${key} must be a JSON object of plugin settings, got text that is not JSON`);
     }
   }
   return out;

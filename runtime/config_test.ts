@@ -74,7 +74,19 @@ Deno.test("loadConfig() refuses bad input with one line naming the variable, the
       { KAFKA_BROKERS: "k:1", KAFKA_IDEMPOTENT: "yes" },
       "Cannot start: KAFKA_IDEMPOTENT must be true or false, got 'yes'",
     ],
-    [{ PLUGIN_STATS: "{" }, "Cannot start: PLUGIN_STATS must be a JSON object of plugin settings, got '{'"],
+    [
+      { PLUGIN_STATS: "{" },
+      "Cannot start: PLUGIN_STATS must be a JSON object of plugin settings, got text that is not JSON",
+    ],
+    // Secrets are not echoed: a URL's password is masked, plugin settings are not shown.
+    [
+      { DATABASE_URL: "mysql://app:hunter2@db:3306/x" },
+      "Cannot start: DATABASE_URL must be a postgres:// URL, got 'mysql://app:***@db:3306/x'",
+    ],
+    [
+      { PLUGIN_FRAUD: '{"apiKey": "sk-live-123"' },
+      "Cannot start: PLUGIN_FRAUD must be a JSON object of plugin settings, got text that is not JSON",
+    ],
   ];
   for (const [env, message] of cases) assert.throws(() => loadConfig(env), new ConfigError(message));
 });

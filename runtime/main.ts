@@ -46,6 +46,8 @@ if (config.simulate > 0) {
 const SHUTDOWN_TIMEOUT_MS = 30_000;
 
 async function shutdown(signal: string) {
+  if (stopping.signal.aborted) return logger.warn("already shutting down", { signal });
+  const started = performance.now();
   logger.info("shutting down", { signal });
   setTimeout(() => {
     logger.error("shutdown took too long; exiting", { timeoutMs: SHUTDOWN_TIMEOUT_MS });
@@ -55,7 +57,8 @@ async function shutdown(signal: string) {
   await simulation;
   runtime.closeStreams();
   await server.shutdown();
-  await runtime.stop();
+  await runtime.stop(); // the source, then the plugins (each finishes its batch in flight), then the store
+  logger.info("stopped", { ms: Math.round(performance.now() - started) });
   Deno.exit(0);
 }
 Deno.addSignalListener("SIGINT", () => void shutdown("SIGINT"));

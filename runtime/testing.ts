@@ -162,6 +162,8 @@ export interface RuntimeProcess {
   child: Deno.ChildProcess;
   /** Waits until `/readyz` answers 200. */
   ready(timeoutMs?: number): Promise<void>;
+  /** Every line it wrote to stderr so far (its logs), the latest 10,000. */
+  lines: string[];
 }
 
 /** Starts `runtime/main.ts` with the start task's permissions, on a free port, with `env` added. */
@@ -178,15 +180,20 @@ export function spawnRuntime(env: Record<string, string>): RuntimeProcess {
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  // Keep the last lines it logged, to say why when it does not come up.
-  const tail: string[] = [];
+  // Keep the lines it logged: for tests to read, and to say why when it does not come up.
+  const lines: string[] = [];
+  const tail = { join: (separator: string) => lines.slice(-20).join(separator) };
   const echo = Deno.env.get("TEST_LOG") !== undefined;
   (async () => {
+    let partial = "";
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
       if (echo) console.error(chunk.trimEnd());
-      tail.push(...chunk.split("\n").filter((l) => l.trim() !== ""));
-      tail.splice(0, Math.max(0, tail.length - 20));
+      const parts = (partial + chunk).split("\n");
+      partial = parts.pop()!;
+      lines.push(...parts.filter((l) => l.trim() !== ""));
+      lines.splice(0, Math.max(0, lines.length - 10_000));
     }
+    if (partial.trim() !== "") lines.push(partial);
   })();
   const url = `http://127.0.0.1:${port}`;
   const ready = (timeoutMs = 60_000) => {
@@ -207,7 +214,7 @@ export function spawnRuntime(env: Record<string, string>): RuntimeProcess {
     exited.catch(() => {}); // a later exit (the test stopping it) is no one's error
     return first;
   };
-  return { url, child, ready };
+  return { url, child, ready, lines };
 }
 
 /** Registers `fn` as one test per backend, named `[backend] name`; ignored where the backend is not enabled. */

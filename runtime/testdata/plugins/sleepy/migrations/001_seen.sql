@@ -1,0 +1,1 @@
+create table seen (id text primary key);
