@@ -1,11 +1,22 @@
 import assert from "node:assert/strict";
-import { expectedSummary } from "../plugins/funnel/recompute.ts";
-import { expectedOverview } from "../plugins/stats/recompute.ts";
+import { expectedSessions, expectedSummary } from "../plugins/funnel/recompute.ts";
+import { expectedOverview, expectedUser } from "../plugins/stats/recompute.ts";
 import { createPgCluster, pgBin } from "./_pg_cluster.ts";
 import type { Event } from "./event.ts";
-import { Simulator } from "./simulator/mod.ts";
+import { rng, Simulator } from "./simulator/mod.ts";
 import { openPostgres } from "./store/mod.ts";
-import { type Json, pluginsFolder, REPO, spawnRuntime, waitFor } from "./testing.ts";
+import {
+  getJson,
+  type Json,
+  pluginsFolder,
+  postJson,
+  REPO,
+  spawnRuntime,
+  testEachBackend,
+  waitFor,
+  waitForCatchUp,
+  withRuntime,
+} from "./testing.ts";
 
 const IN_CI = Deno.env.get("CI") === "true";
 const PLUGINS = new URL("plugins/", REPO);
@@ -95,6 +106,7 @@ Deno.test({
       await waitFor("/readyz to answer 503", async () => await status(`${rt.url}/readyz`) === 503);
       await waitFor("ingest to answer 503", () => posting.statuses.get(503)! >= 3);
       assert.equal(await status(`${rt.url}/healthz`), 200);
+      assert.equal(await status(`${rt.url}/api/plugins`), 200); // what the runtime knows without the database
       const down = await fetch(`${rt.url}/api/stats/overview`);
       assert.equal(down.status, 503, await down.text());
 
@@ -137,3 +149,91 @@ Deno.test({
     }
   },
 });
+
+testEachBackend(
+  "a slow plugin beside a fast one: the fast one keeps its pace, the slow one catches up later, totals exact",
+  async (backend) => {
+    // `slow` takes 100 ms per 10 events; stats takes hundreds in one batch.
+    const pluginsDir = await pluginsFolder([{ name: "slow" }, { name: "stats", from: PLUGINS }]);
+    await withRuntime(backend, { pluginsDir }, async (rt) => {
+      const events = new Simulator({ seed: 29, users: 80, start: new Date("2026-08-10T00:00:00Z") }).take(600);
+      for (let i = 0; i < events.length; i += 100) {
+        assert.equal((await postJson(rt, "/v1/events", events.slice(i, i + 100))).body.accepted, 100);
+      }
+      const lag = (name: string) => rt.plugins.list().find((p) => p.name === name)!.lag;
+      await waitFor("stats to catch up", () => lag("stats") === 0);
+      const behind = lag("slow");
+      assert.ok(behind > events.length / 2, `slow was ${behind} events behind when stats had caught up`);
+      assert.deepEqual((await getJson(rt, "/api/stats/overview")).body, await expectedOverview(rt.store, null, null));
+
+      await waitForCatchUp(rt);
+      const [{ n }] = await rt.store.query<{ n: number }>("select count(*)::int8 as n from slow.seen");
+      assert.equal(n, events.length);
+      assert.deepEqual(rt.plugins.list().map((p) => [p.name, p.status, p.failed]), [
+        ["slow", "running", 0],
+        ["stats", "running", 0],
+      ]);
+    });
+  },
+);
+
+testEachBackend(
+  "one user sending half the traffic, out of order and with duplicates: every plugin keeps up, totals exact",
+  async (backend) => {
+    const pluginsDir = await pluginsFolder(ALL_PLUGINS);
+    await withRuntime(backend, { pluginsDir }, async (rt) => {
+      const start = new Date("2026-09-01T00:00:00Z");
+      const crowd = new Simulator({ seed: 41, users: 300, start });
+      // One user in a dozen sessions at once, some without a session_id (so they merge by inactivity).
+      const whale = new Simulator({ seed: 42, users: 1, userPrefix: "whale", concurrency: 12, start });
+      const random = rng(43);
+      const events = Array.from({ length: 4000 }, () => random() < 0.5 ? whale.next() : crowd.next());
+      const batches: Event[][] = [];
+      for (let i = 0; i < events.length; i += 200) {
+        const window = events.slice(i, i + 200).sort(() => random() - 0.5);
+        batches.push([...window, ...window.filter(() => random() < 0.05)]);
+      }
+      // Two clients at once.
+      for (let i = 0; i < batches.length; i += 2) {
+        const answers = await Promise.all(batches.slice(i, i + 2).map((b) => postJson(rt, "/v1/events", b)));
+        answers.forEach((a, k) => assert.deepEqual(a.body, { accepted: batches[i + k].length, rejected: [] }));
+      }
+      await waitForCatchUp(rt, 120_000);
+
+      const [{ share }] = await rt.store.query<{ share: number }>(
+        "select (count(*) filter (where user_id = 'whale0'))::float8 / count(*) as share from host.events",
+      );
+      assert.ok(share > 0.45 && share < 0.55, `whale0 sent ${share} of the events`);
+      assert.deepEqual(rt.plugins.list().map((p) => [p.name, p.status, p.failed]), [
+        ["churn", "running", 0],
+        ["fraud", "running", 0],
+        ["funnel", "running", 0],
+        ["stats", "running", 0],
+      ]);
+      assert.equal((await getJson(rt, "/api/dead-letters")).body.total, 0);
+      const middle = events[2000].timestamp;
+      for (const [from, to] of [[null, null], [null, middle], [middle, null]]) {
+        const q = new URLSearchParams({ ...(from ? { from } : {}), ...(to ? { to } : {}) });
+        const overview = (await getJson(rt, `/api/stats/overview?${q}`)).body;
+        assert.deepEqual(overview, await expectedOverview(rt.store, from, to), `overview ${q}`);
+        assert.deepEqual(
+          (await getJson(rt, `/api/funnel/summary?${q}`)).body,
+          await expectedSummary(rt.store, from, to),
+        );
+      }
+      const { engagement_score: _, segment: __, ...numbers } = (await getJson(rt, "/api/stats/users/whale0")).body;
+      assert.deepEqual(numbers, await expectedUser(rt.store, "whale0"));
+      const sessions = (await getJson(rt, "/api/funnel/users/whale0/sessions?limit=200")).body.sessions;
+      assert.deepEqual(
+        sessions.map((s: Json) => [s.session_key, s.started_at, s.ended_at, s.events, s.timeline.length]),
+        (await expectedSessions(rt.store, "whale0")).slice(0, 200).map((s) => [
+          s.session_key,
+          s.started_at,
+          s.ended_at,
+          s.events,
+          s.timeline.length,
+        ]),
+      );
+    });
+  },
+);
