@@ -24,6 +24,11 @@ Deno.test({
     const logged = (msg: string) => waitFor(`'${msg}' in the logs`, () => rt.lines.some((l) => l.includes(msg)));
     try {
       await rt.ready(30_000);
+      // The host watches each sandbox's memory (through /proc, which needs the start task's permissions).
+      await waitFor("the sandbox's memory on /metrics", async () => {
+        const metrics = await (await fetch(`${rt.url}/metrics`)).text();
+        return /^plugin_memory_bytes\{plugin="sleepy"\} [1-9]\d{6,}$/m.test(metrics);
+      });
       // Requests whose tokens a careless logger could leak: wrong ones, the wrong kind, one in the query.
       const statuses = [];
       for (const [path, token] of [["/v1/events", API_TOKEN], ["/v1/events", `${INGEST_KEY}x`]]) {

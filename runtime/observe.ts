@@ -30,6 +30,9 @@ export function timedStore(store: Store, metrics: Metrics): Store {
       );
     }
   };
+  for (const op of ["query", "exec", "transaction"]) {
+    metrics.inc("db_errors_total", "Database statements and transactions that failed", labels(op), 0);
+  }
   const wrap = (sql: Sql): Sql => ({
     query: (text, params) => timed("query", () => sql.query(text, params)),
     exec: (text) => timed("exec", () => sql.exec(text)),
@@ -122,9 +125,12 @@ export function progressMetrics(metrics: Metrics, progress: Progress, rejectReas
     metrics.inc("plugin_events_processed_total", "Events committed by each plugin", plugin, 0);
     metrics.inc("plugin_batch_failures_total", "Failed plugin batches", plugin, 0);
     metrics.inc("plugin_restarts_total", "Plugin sandbox restarts", plugin, 0);
-    metrics.inc("dead_letters_total", "Items sent to the dead letters", { stage: `plugin:${name}` }, 0);
+    metrics.inc("plugin_scheduled_failures_total", "Failed scheduled runs", plugin, 0);
   }
-  metrics.inc("dead_letters_total", "Items sent to the dead letters", { stage: "ingest" }, 0);
+  for (const stage of ["ingest", ...progress.plugins.list().map((p) => `plugin:${p.name}`)]) {
+    metrics.inc("dead_letters_total", "Items sent to the dead letters", { stage }, 0);
+    metrics.inc("dead_letters_replayed_total", "Dead letters replayed", { stage }, 0);
+  }
   metrics.collect(() => {
     const { head, watermark } = progress.log;
     metrics.set("log_head_position", "The last position in the event log known to this process", {}, head);

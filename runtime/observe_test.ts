@@ -2,21 +2,7 @@ import assert from "node:assert/strict";
 import { Metrics } from "./metrics.ts";
 import { timedStore } from "./observe.ts";
 import { openPglite } from "./store/mod.ts";
-import { pluginsFolder, postJson, testEachBackend, waitFor, waitForCatchUp, withRuntime } from "./testing.ts";
-
-/** `/metrics` as a map from each series (`name{labels}`, as rendered) to its value. */
-export async function scrape(
-  app: { request(path: string): Response | Promise<Response> },
-): Promise<Map<string, number>> {
-  const text = await (await app.request("/metrics")).text();
-  const series = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    series.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return series;
-}
+import { pluginsFolder, postJson, scrape, testEachBackend, waitFor, waitForCatchUp, withRuntime } from "./testing.ts";
 
 const event = (id: string, properties: Record<string, unknown> = {}) => ({
   event_id: id,

@@ -156,6 +156,20 @@ export async function getJson(rt: Runtime, path: string): Promise<{ status: numb
   return { status: res.status, body: await res.json() };
 }
 
+/** `/metrics` as a map from each series (`name{labels}`, as rendered) to its value. */
+export async function scrape(
+  app: { request(path: string): Response | Promise<Response> },
+): Promise<Map<string, number>> {
+  const text = await (await app.request("/metrics")).text();
+  const series = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const space = line.lastIndexOf(" ");
+    series.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return series;
+}
+
 /** A runtime started as its own process, as `deno task start` would. */
 export interface RuntimeProcess {
   url: string;

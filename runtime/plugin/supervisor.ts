@@ -116,6 +116,12 @@ export class Supervisor {
   async #watch(sandbox: Sandbox, capBytes: number): Promise<void> {
     const { name, metrics, logger } = this.#opts;
     const labels = { plugin: name };
+    metrics.set(
+      "plugin_memory_limit_bytes",
+      "Resident memory a plugin's sandbox may use before it is stopped",
+      labels,
+      capBytes,
+    );
     let cpu = 0;
     while (sandbox.alive) {
       let timer: ReturnType<typeof setTimeout> | undefined;
