@@ -22,6 +22,8 @@ const ATTEMPTS: Record<string, RegExp> = {
   read_runtime: DENIED,
   write: DENIED,
   env: DENIED,
+  env_node: DENIED,
+  env_proc: /^Requires (all|read) access/,
   net: DENIED,
   listen: DENIED,
   run: DENIED,

@@ -14,6 +14,8 @@ const attempts: Record<string, (env: Env) => Promise<unknown> | unknown> = {
   read_runtime: () => Deno.readTextFileSync(new URL(import.meta.resolve("@runtime/sdk"))),
   write: () => Deno.writeTextFileSync("/tmp/attacker-was-here", "x"),
   env: () => Deno.env.get("PATH"),
+  env_node: async () => (await import("node:process")).default.env.DATABASE_URL,
+  env_proc: () => Deno.readTextFileSync("/proc/self/environ"),
   net: () => fetch("http://127.0.0.1:45678/"),
   listen: () => Deno.listen({ port: 0 }),
   run: () => new Deno.Command("true").outputSync(),
