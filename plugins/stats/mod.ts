@@ -4,197 +4,8 @@
  * @module
  */
 import { Hono } from "hono";
-import { definePlugin, type Env, type Event, HttpError, intParam, mergeSessions, timeParam } from "@runtime/sdk";
-import { combine, type Session } from "./sessions.ts";
-
-type Db = Env["db"];
-
-async function queue(batch: Event[], env: Env): Promise<void> {
-  const ts = batch.map((e) => e.timestamp);
-  const types = batch.map((e) => e.type);
-  const users = batch.map((e) => e.user_id);
-  const amounts = batch.map((e) => e.type === "purchase" ? e.properties.amount ?? 0 : null);
-  await env.db.sql`
-    insert into minute_counts (minute, type, events, revenue)
-    select date_trunc('minute', ts, 'UTC'), type, count(*), coalesce(sum(amount), 0)
-    from unnest(${ts}::timestamptz[], ${types}::text[], ${amounts}::numeric[]) as e(ts, type, amount)
-    group by 1, 2
-    on conflict (minute, type) do update
-      set events = minute_counts.events + excluded.events, revenue = minute_counts.revenue + excluded.revenue`;
-  await env.db.sql`
-    insert into user_minutes (minute, user_id)
-    select distinct date_trunc('minute', ts, 'UTC'), user_id
-    from unnest(${ts}::timestamptz[], ${users}::text[]) as e(ts, user_id)
-    on conflict do nothing`;
-  await env.db.sql`
-    insert into users (user_id, events, purchases, spent, first_seen, last_seen)
-    select user_id, count(*), count(amount), coalesce(sum(amount), 0), min(ts), max(ts)
-    from unnest(${users}::text[], ${ts}::timestamptz[], ${amounts}::numeric[]) as e(user_id, ts, amount)
-    group by user_id
-    on conflict (user_id) do update set
-      events = users.events + excluded.events,
-      purchases = users.purchases + excluded.purchases,
-      spent = users.spent + excluded.spent,
-      first_seen = least(users.first_seen, excluded.first_seen),
-      last_seen = greatest(users.last_seen, excluded.last_seen)`;
-  const explicit = batch.filter((e) => e.session_id !== undefined);
-  if (explicit.length > 0) {
-    await env.db.sql`
-      insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, has_cart, has_purchase, pages)
-      select user_id, 's:' || sid, true, min(ts), max(ts), count(*),
-        bool_or(type = 'add_to_cart'), bool_or(type = 'purchase'),
-        count(*) filter (where type in ('page_view', 'product_view'))
-      from unnest(${explicit.map((e) => e.user_id)}::text[], ${explicit.map((e) => e.session_id)}::text[],
-                  ${explicit.map((e) => e.timestamp)}::timestamptz[], ${explicit.map((e) => e.type)}::text[])
-        as e(user_id, sid, ts, type)
-      group by 1, 2
-      on conflict (user_id, session_key) do update set
-        started_at = least(sessions.started_at, excluded.started_at),
-        ended_at = greatest(sessions.ended_at, excluded.ended_at),
-        events = sessions.events + excluded.events,
-        has_cart = sessions.has_cart or excluded.has_cart,
-        has_purchase = sessions.has_purchase or excluded.has_purchase,
-        pages = sessions.pages + excluded.pages`;
-  }
-  await inferSessions(env.db, batch.filter((e) => e.session_id === undefined));
-  await countProducts(env.db, batch);
-  await countVideos(env.db, batch);
-}
-
-const VIDEO_TYPES = new Set(["video_play", "video_progress", "video_complete"]);
-
-/** Per video view: plays, the furthest position reached, the duration, and whether it completed. */
-async function countVideos(db: Db, batch: Event[]): Promise<void> {
-  const v = batch.filter((e) => VIDEO_TYPES.has(e.type) && typeof e.properties.video_id === "string");
-  if (v.length === 0) return;
-  await db.sql`
-    insert into video_views (video_id, user_id, session_key, plays, max_position, duration, completed)
-    select video_id, user_id, session_key, count(*) filter (where type = 'video_play'),
-      max(coalesce(position_s, 0)), max(duration_s), bool_or(type = 'video_complete')
-    from unnest(${v.map((e) => e.properties.video_id)}::text[], ${v.map((e) => e.user_id)}::text[],
-                ${v.map((e) => e.session_id ?? "")}::text[], ${v.map((e) => e.type)}::text[],
-                ${v.map((e) => e.properties.position_s ?? null)}::numeric[],
-                ${v.map((e) => e.properties.duration_s ?? null)}::numeric[])
-      as e(video_id, user_id, session_key, type, position_s, duration_s)
-    group by 1, 2, 3
-    on conflict (video_id, user_id, session_key) do update set
-      plays = video_views.plays + excluded.plays,
-      max_position = greatest(video_views.max_position, excluded.max_position),
-      duration = greatest(video_views.duration, excluded.duration),
-      completed = video_views.completed or excluded.completed`;
-}
-
-/** Product views and adds to cart, and every purchase with its lines. */
-async function countProducts(db: Db, batch: Event[]): Promise<void> {
-  const touches = batch.filter((e) =>
-    (e.type === "product_view" || e.type === "add_to_cart") && typeof e.properties.product_id === "string"
-  );
-  if (touches.length > 0) {
-    await db.sql`
-      insert into product_counts (product_id, category, views, adds)
-      select product_id, max(category), count(*) filter (where type = 'product_view'),
-        count(*) filter (where type = 'add_to_cart')
-      from unnest(${touches.map((e) => e.properties.product_id)}::text[], ${touches.map((e) => e.type)}::text[],
-                  ${touches.map((e) => e.properties.category ?? null)}::text[]) as t(product_id, type, category)
-      group by product_id
-      on conflict (product_id) do update set
-        category = coalesce(excluded.category, product_counts.category),
-        views = product_counts.views + excluded.views,
-        adds = product_counts.adds + excluded.adds`;
-  }
-  const views = touches.filter((e) => e.type === "product_view");
-  if (views.length > 0) {
-    await db.sql`
-      insert into product_minutes (minute, product_id, views)
-      select date_trunc('minute', ts, 'UTC'), product_id, count(*)
-      from unnest(${views.map((e) => e.timestamp)}::timestamptz[], ${views.map((e) => e.properties.product_id)}::text[])
-        as v(ts, product_id)
-      group by 1, 2
-      on conflict (minute, product_id) do update set views = product_minutes.views + excluded.views`;
-  }
-  const purchases = batch.filter((e) => e.type === "purchase");
-  if (purchases.length === 0) return;
-  await db.sql`
-    insert into purchases (event_id, user_id, ts, amount, country, device)
-    select * from unnest(${purchases.map((e) => e.event_id)}::text[], ${purchases.map((e) => e.user_id)}::text[],
-                         ${purchases.map((e) => e.timestamp)}::timestamptz[],
-                         ${purchases.map((e) => e.properties.amount ?? 0)}::numeric[],
-                         ${purchases.map((e) => e.properties.country ?? null)}::text[],
-                         ${purchases.map((e) => e.properties.device ?? null)}::text[])`;
-  const lines = purchases.flatMap((e) =>
-    (e.properties.items ?? []).filter((i) => typeof i.product_id === "string").map((i, line) => ({ e, i, line }))
-  );
-  if (lines.length === 0) return;
-  await db.sql`
-    insert into purchase_items (event_id, line, product_id, price, quantity)
-    select * from unnest(${lines.map((l) => l.e.event_id)}::text[], ${lines.map((l) => l.line)}::int4[],
-                         ${lines.map((l) => l.i.product_id)}::text[], ${lines.map((l) => l.i.price)}::numeric[],
-                         ${lines.map((l) => l.i.quantity)}::int4[])`;
-}
-
-/** Merges events without a session_id into their users' inferred sessions. */
-async function inferSessions(db: Db, events: Event[]): Promise<void> {
-  if (events.length === 0) return;
-  const intervals = new Map<string, Session[]>();
-  for (const e of events) {
-    const t = Date.parse(e.timestamp);
-    const list = intervals.get(e.user_id) ?? [];
-    list.push({
-      start: t,
-      end: t,
-      events: 1,
-      cart: e.type === "add_to_cart",
-      purchase: e.type === "purchase",
-      pages: e.type === "page_view" || e.type === "product_view" ? 1 : 0,
-    });
-    intervals.set(e.user_id, list);
-  }
-  const ids = [...intervals.keys()];
-  const lo = ids.map((u) => new Date(Math.min(...intervals.get(u)!.map((i) => i.start))).toISOString());
-  const hi = ids.map((u) => new Date(Math.max(...intervals.get(u)!.map((i) => i.start))).toISOString());
-  const existing = await db.sql<
-    {
-      user_id: string;
-      session_key: string;
-      started_at: string;
-      ended_at: string;
-      events: number;
-      has_cart: boolean;
-      has_purchase: boolean;
-      pages: number;
-    }
-  >`
-    select s.user_id, s.session_key, s.started_at, s.ended_at, s.events, s.has_cart, s.has_purchase, s.pages
-    from sessions s join unnest(${ids}::text[], ${lo}::timestamptz[], ${hi}::timestamptz[]) as r(user_id, lo, hi)
-      on s.user_id = r.user_id
-    where not s.explicit and s.ended_at > r.lo - interval '30 minutes' and s.started_at < r.hi + interval '30 minutes'`;
-  for (const s of existing) {
-    intervals.get(s.user_id)!.push({
-      start: Date.parse(s.started_at),
-      end: Date.parse(s.ended_at),
-      events: s.events,
-      cart: s.has_cart,
-      purchase: s.has_purchase,
-      pages: s.pages,
-    });
-  }
-  if (existing.length > 0) {
-    await db.sql`
-      delete from sessions s using unnest(${existing.map((s) => s.user_id)}::text[],
-                                          ${existing.map((s) => s.session_key)}::text[]) as d(user_id, session_key)
-      where s.user_id = d.user_id and s.session_key = d.session_key`;
-  }
-  const rows = [...intervals].flatMap(([user, list]) => mergeSessions(list, combine).map((i) => ({ user, ...i })));
-  await db.sql`
-    insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, has_cart, has_purchase, pages)
-    select user_id, 'a:' || start_ms, false, to_timestamp(start_ms / 1000.0), to_timestamp(end_ms / 1000.0), events,
-      cart, purchase, pages
-    from unnest(${rows.map((r) => r.user)}::text[], ${rows.map((r) => r.start)}::int8[],
-                ${rows.map((r) => r.end)}::int8[], ${rows.map((r) => r.events)}::int8[],
-                ${rows.map((r) => r.cart)}::boolean[], ${rows.map((r) => r.purchase)}::boolean[],
-                ${rows.map((r) => r.pages)}::int8[])
-      as r(user_id, start_ms, end_ms, events, cart, purchase, pages)`;
-}
+import { definePlugin, type Env, HttpError, intParam, timeParam } from "@runtime/sdk";
+import { queue } from "./queue.ts";
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -203,6 +14,21 @@ app.onError((err, c) => {
   if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
   throw err;
 });
+
+/**
+ * SQL: the `user_hours` rows with an active minute in [the minute of $1, $2), either end open when null.
+ * The minutes in range are the row's bits from `lo` (the range's first minute, counted from the row's hour)
+ * up to `hi` (the first minute at or after $2); an empty range keeps no bit.
+ */
+const ACTIVE_IN_RANGE = `
+  ($1::timestamptz is null or hour >= date_trunc('hour', $1::timestamptz, 'UTC'))
+  and ($2::timestamptz is null or hour < $2::timestamptz)
+  and (minutes & greatest(0,
+    (1::int8 << (case when $2::timestamptz is null then 60
+                 else least(60, ceil(extract(epoch from $2::timestamptz - hour) / 60))::int end))
+    - (1::int8 << (case when $1::timestamptz is null then 0
+                   else greatest(0, extract(epoch from date_trunc('minute', $1::timestamptz, 'UTC') - hour) / 60)::int
+                   end)))) <> 0`;
 
 app.get("/overview", async (c) => {
   const from = timeParam(c.req.query("from"), "from");
@@ -218,7 +44,7 @@ app.get("/overview", async (c) => {
     from === null && to === null
       ? db.query<{ users: number }>("select count(*)::int8 as users from users")
       : db.query<{ users: number }>(
-        `select count(distinct user_id)::int8 as users from user_minutes where ${inRange}`,
+        `select count(distinct user_id)::int8 as users from user_hours where ${ACTIVE_IN_RANGE}`,
         [from, to],
       ),
     db.query<{ sessions: number; carted: number; abandoned: number }>(
@@ -304,11 +130,18 @@ app.get("/timeseries", async (c) => {
        from minute_counts where ${inRange} group by 1, 2`,
       [from, to, bucket],
     ),
-    db.query<{ start: string; users: number }>(
-      `select date_trunc($3, minute, 'UTC') as start, count(distinct user_id)::int8 as users
-       from user_minutes where ${inRange} group by 1`,
-      [from, to, bucket],
-    ),
+    bucket === "minute"
+      ? db.query<{ start: string; users: number }>(
+        `select hour + m * interval '1 minute' as start, count(distinct user_id)::int8 as users
+         from user_hours, generate_series(0, 59) m where ${ACTIVE_IN_RANGE} and minutes & (1::int8 << m) <> 0
+         group by 1`,
+        [from, to],
+      )
+      : db.query<{ start: string; users: number }>(
+        `select date_trunc($3, hour, 'UTC') as start, count(distinct user_id)::int8 as users
+         from user_hours where ${ACTIVE_IN_RANGE} group by 1`,
+        [from, to, bucket],
+      ),
   ]);
   const buckets = Array.from({ length: Math.max(0, count) }, (_, i) => ({
     start: new Date(first + i * width).toISOString(),

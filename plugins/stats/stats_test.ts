@@ -129,7 +129,7 @@ testEachBackend(
 
     // Replay from scratch: empty the plugin's tables, rewind its checkpoint, start again.
     await store.exec(
-      "truncate stats.minute_counts, stats.user_minutes, stats.users, stats.sessions, stats.product_counts, " +
+      "truncate stats.minute_counts, stats.user_hours, stats.users, stats.sessions, stats.product_counts, " +
         "stats.purchases, stats.purchase_items, stats.product_minutes, stats.video_views",
     );
     await store.exec("update host.checkpoints set position = 0 where plugin = 'stats'");

@@ -1,0 +1,209 @@
+/**
+ * The write path of stats. Each batch is folded here, in the plugin's sandbox, into one row per minute and
+ * type, per hour and user, per user, per session and per product: the SQL, which runs in the host and
+ * serially for every plugin, then touches tens or hundreds of rows instead of one per event. Sums of amounts
+ * are exact decimals (see `decimal.ts`), as they were when SQL summed every event.
+ */
+import type { Env, Event } from "@runtime/sdk";
+import { decimalSum } from "./decimal.ts";
+import { atMs, fold, hourOf, key, minuteOf } from "./fold.ts";
+import { updateSessions } from "./sessions.ts";
+
+type Db = Env["db"];
+
+/** Adds one batch of (already deduplicated) events to every stats table. */
+export async function queue(batch: Event[], env: Env): Promise<void> {
+  const timed = batch.map((e) => ({ e, ms: Date.parse(e.timestamp) }));
+  await countMinutes(env.db, timed);
+  await countUsers(env.db, timed);
+  await updateSessions(env.db, batch);
+  await countProducts(env.db, timed);
+  await recordPurchases(env.db, batch.filter((e) => e.type === "purchase"));
+  await countVideos(env.db, batch);
+}
+
+/** An event and its instant (ms). */
+type Timed = { e: Event; ms: number };
+
+/** A purchase's amount (0 when it gives none); every other event adds no revenue. */
+const amountOf = (e: Event) => e.type === "purchase" ? e.properties.amount ?? 0 : null;
+
+/** Events and revenue per minute and type, and which users were active in which minute. */
+async function countMinutes(db: Db, batch: Timed[]): Promise<void> {
+  const counts = fold(
+    batch,
+    ({ e, ms }) => key(minuteOf(ms), e.type),
+    ({ e, ms }) => ({ minute: minuteOf(ms), type: e.type, events: 0, amounts: [] as number[] }),
+    (c, { e }) => {
+      c.events++;
+      const amount = amountOf(e);
+      if (amount !== null) c.amounts.push(amount);
+    },
+  );
+  await db.query(
+    `insert into minute_counts (minute, type, events, revenue)
+     select to_timestamp(minute), type, events, revenue
+     from unnest($1::int8[], $2::text[], $3::int4[], $4::numeric[]) as c(minute, type, events, revenue)
+     on conflict (minute, type) do update
+       set events = minute_counts.events + excluded.events, revenue = minute_counts.revenue + excluded.revenue`,
+    [
+      counts.map((c) => c.minute),
+      counts.map((c) => c.type),
+      counts.map((c) => c.events),
+      counts.map((c) => decimalSum(c.amounts)),
+    ],
+  );
+  // Bit m of `minutes`: active in minute m of the hour (a BigInt: bits past 52 do not fit a JS number).
+  const active = fold(
+    batch,
+    ({ e, ms }) => key(hourOf(ms), e.user_id),
+    ({ e, ms }) => ({ hour: hourOf(ms), user: e.user_id, minutes: 0n }),
+    (a, { ms }) => a.minutes |= 1n << BigInt((minuteOf(ms) - a.hour) / 60),
+  );
+  await db.query(
+    `insert into user_hours (hour, user_id, minutes)
+     select to_timestamp(hour), user_id, minutes from unnest($1::int8[], $2::text[], $3::int8[]) as a(hour, user_id, minutes)
+     on conflict (hour, user_id) do update set minutes = user_hours.minutes | excluded.minutes`,
+    [active.map((a) => a.hour), active.map((a) => a.user), active.map((a) => String(a.minutes))],
+  );
+}
+
+/** Per user totals: events, purchases, spend, first and last seen. */
+async function countUsers(db: Db, batch: Timed[]): Promise<void> {
+  const users = fold(
+    batch,
+    ({ e }) => e.user_id,
+    ({ e, ms }) => ({ user: e.user_id, events: 0, amounts: [] as number[], first: ms, last: ms }),
+    (u, { e, ms }) => {
+      u.events++;
+      const amount = amountOf(e);
+      if (amount !== null) u.amounts.push(amount);
+      u.first = Math.min(u.first, ms);
+      u.last = Math.max(u.last, ms);
+    },
+  );
+  await db.query(
+    `insert into users (user_id, events, purchases, spent, first_seen, last_seen)
+     select user_id, events, purchases, spent, ${atMs("first_ms")}, ${atMs("last_ms")}
+     from unnest($1::text[], $2::int4[], $3::int4[], $4::numeric[], $5::int8[], $6::int8[])
+       as u(user_id, events, purchases, spent, first_ms, last_ms)
+     on conflict (user_id) do update set
+       events = users.events + excluded.events,
+       purchases = users.purchases + excluded.purchases,
+       spent = users.spent + excluded.spent,
+       first_seen = least(users.first_seen, excluded.first_seen),
+       last_seen = greatest(users.last_seen, excluded.last_seen)`,
+    [
+      users.map((u) => u.user),
+      users.map((u) => u.events),
+      users.map((u) => u.amounts.length),
+      users.map((u) => decimalSum(u.amounts)),
+      users.map((u) => u.first),
+      users.map((u) => u.last),
+    ],
+  );
+}
+
+/** Product views and adds to cart in total, and views per minute. */
+async function countProducts(db: Db, batch: Timed[]): Promise<void> {
+  const touches = batch.filter(({ e }) =>
+    (e.type === "product_view" || e.type === "add_to_cart") && typeof e.properties.product_id === "string"
+  );
+  if (touches.length === 0) return;
+  // One row per product and category: which category wins is left to SQL's max(), as text sorts there.
+  const products = fold(
+    touches,
+    ({ e }) => key(e.properties.product_id, e.properties.category),
+    ({ e }) => ({ id: e.properties.product_id!, category: e.properties.category ?? null, views: 0, adds: 0 }),
+    (p, { e }) => e.type === "product_view" ? p.views++ : p.adds++,
+  );
+  await db.query(
+    `insert into product_counts (product_id, category, views, adds)
+     select product_id, max(category), sum(views), sum(adds)
+     from unnest($1::text[], $2::text[], $3::int4[], $4::int4[]) as t(product_id, category, views, adds)
+     group by product_id
+     on conflict (product_id) do update set
+       category = coalesce(excluded.category, product_counts.category),
+       views = product_counts.views + excluded.views,
+       adds = product_counts.adds + excluded.adds`,
+    [
+      products.map((p) => p.id),
+      products.map((p) => p.category),
+      products.map((p) => p.views),
+      products.map((p) => p.adds),
+    ],
+  );
+  const views = fold(
+    touches.filter(({ e }) => e.type === "product_view"),
+    ({ e, ms }) => key(minuteOf(ms), e.properties.product_id),
+    ({ e, ms }) => ({ minute: minuteOf(ms), id: e.properties.product_id!, views: 0 }),
+    (v) => v.views++,
+  );
+  if (views.length === 0) return;
+  await db.query(
+    `insert into product_minutes (minute, product_id, views)
+     select to_timestamp(minute), product_id, views from unnest($1::int8[], $2::text[], $3::int4[]) as v(minute, product_id, views)
+     on conflict (minute, product_id) do update set views = product_minutes.views + excluded.views`,
+    [views.map((v) => v.minute), views.map((v) => v.id), views.map((v) => v.views)],
+  );
+}
+
+/** Every purchase with its lines, as facts. */
+async function recordPurchases(db: Db, purchases: Event[]): Promise<void> {
+  if (purchases.length === 0) return;
+  await db.sql`
+    insert into purchases (event_id, user_id, ts, amount, country, device)
+    select * from unnest(${purchases.map((e) => e.event_id)}::text[], ${purchases.map((e) => e.user_id)}::text[],
+                         ${purchases.map((e) => e.timestamp)}::timestamptz[],
+                         ${purchases.map((e) => e.properties.amount ?? 0)}::numeric[],
+                         ${purchases.map((e) => e.properties.country ?? null)}::text[],
+                         ${purchases.map((e) => e.properties.device ?? null)}::text[])`;
+  const lines = purchases.flatMap((e) =>
+    (e.properties.items ?? []).filter((i) => typeof i.product_id === "string").map((i, line) => ({ e, i, line }))
+  );
+  if (lines.length === 0) return;
+  await db.sql`
+    insert into purchase_items (event_id, line, product_id, price, quantity)
+    select * from unnest(${lines.map((l) => l.e.event_id)}::text[], ${lines.map((l) => l.line)}::int4[],
+                         ${lines.map((l) => l.i.product_id)}::text[], ${lines.map((l) => l.i.price)}::numeric[],
+                         ${lines.map((l) => l.i.quantity)}::int4[])`;
+}
+
+const VIDEO_TYPES = new Set(["video_play", "video_progress", "video_complete"]);
+
+/** Per video view: plays, the furthest position reached, the duration, and whether it completed. */
+async function countVideos(db: Db, batch: Event[]): Promise<void> {
+  const views = fold(
+    batch.filter((e) => VIDEO_TYPES.has(e.type) && typeof e.properties.video_id === "string"),
+    (e) => key(e.properties.video_id, e.user_id, e.session_id ?? ""),
+    (e) => ({
+      video: e.properties.video_id!,
+      user: e.user_id,
+      session: e.session_id ?? "",
+      plays: 0,
+      position: 0,
+      duration: null as number | null,
+      completed: false,
+    }),
+    // Maxima of the given numbers are exact in JS: the largest is passed on as it was given.
+    (v, e) => {
+      if (e.type === "video_play") v.plays++;
+      if (e.type === "video_complete") v.completed = true;
+      v.position = Math.max(v.position, e.properties.position_s ?? 0);
+      const d = e.properties.duration_s;
+      if (d !== undefined && (v.duration === null || d > v.duration)) v.duration = d;
+    },
+  );
+  if (views.length === 0) return;
+  await db.sql`
+    insert into video_views (video_id, user_id, session_key, plays, max_position, duration, completed)
+    select * from unnest(${views.map((v) => v.video)}::text[], ${views.map((v) => v.user)}::text[],
+                         ${views.map((v) => v.session)}::text[], ${views.map((v) => v.plays)}::int8[],
+                         ${views.map((v) => v.position)}::numeric[], ${views.map((v) => v.duration)}::numeric[],
+                         ${views.map((v) => v.completed)}::boolean[])
+    on conflict (video_id, user_id, session_key) do update set
+      plays = video_views.plays + excluded.plays,
+      max_position = greatest(video_views.max_position, excluded.max_position),
+      duration = greatest(video_views.duration, excluded.duration),
+      completed = video_views.completed or excluded.completed`;
+}
