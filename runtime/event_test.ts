@@ -96,3 +96,18 @@ Deno.test("toStorable() cuts what nests too deep and replaces what Postgres cann
   assert.equal(depth, 32);
   assert.equal(v, "[nested deeper than 32 levels]");
 });
+
+Deno.test("validateEvent() bounds what properties can hold: counts, key lengths and strings all fall under 32 KiB", () => {
+  const cases: [string, Record<string, unknown>][] = [
+    ["5,000 properties", Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`p${i}`, 0]))],
+    ["a 40,000-character key", { ["k".repeat(40_000)]: 1 }],
+    ["17,000 three-byte characters (51 KB in UTF-8)", { note: "€".repeat(17_000) }],
+    ["6,000 small nested arrays", { a: Array.from({ length: 6000 }, () => [[1]]) }],
+  ];
+  for (const [what, properties] of cases) {
+    const v = validateEvent({ ...base, properties });
+    assert.equal(v.ok, false, what);
+    assert.match(!v.ok ? v.error : "", /^event is \d+ bytes serialized, over the 32768 byte limit$/, what);
+  }
+  assert.ok(validateEvent({ ...base, properties: { note: "€".repeat(10_000) } }).ok); // 30 KB: fits
+});
