@@ -17,7 +17,10 @@ try {
   Deno.exit(1);
 }
 const logger = createLogger(config.logLevel);
-const runtime = await startRuntime({ ...config, logger });
+const runtime = await startRuntime({ ...config, logger }).catch((e) => {
+  logger.error("cannot start", { error: (e as Error).message }); // one JSON line, as every other
+  return Deno.exit(1);
+});
 const server = Deno.serve({
   port: config.port,
   hostname: config.host,

@@ -92,3 +92,20 @@ Deno.test({
     }
   },
 });
+
+Deno.test("deno task start with an unreachable database exits 1 with one JSON line that names it, without the password", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "start"],
+    env: { DATABASE_URL: "postgres://app:hunter2-pw@127.0.0.1:1/analytics", PORT: "18004", SIMULATE: "0" },
+    cwd: new URL("../", import.meta.url),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 1);
+  const lines = new TextDecoder().decode(out.stderr).trim().split("\n");
+  assert.equal(lines.length, 1, lines.join("\n"));
+  const { level, msg, error } = JSON.parse(lines[0]);
+  assert.deepEqual([level, msg], ["error", "cannot start"]);
+  assert.match(error, /ECONNREFUSED 127\.0\.0\.1:1/);
+  assert.ok(!lines[0].includes("hunter2"));
+});
