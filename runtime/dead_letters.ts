@@ -9,6 +9,7 @@
  */
 import type { Hono } from "hono";
 import { z } from "zod";
+import { MAX_DEPTH } from "./event.ts";
 import type { LoggedEvent } from "./event_log.ts";
 import { HttpError, intParam, parseBody } from "./http.ts";
 import { MAX_BATCH, validateItems } from "./ingest.ts";
@@ -116,6 +117,8 @@ async function replay(ctx: RuntimeParts, request: z.infer<typeof ReplayRequest>)
       const items = corrected !== undefined ? [corrected] : letterItems(letter);
       if (items === null) {
         result.failed.push({ id: letter.id, error: "the message's content was not kept: give a corrected payload" });
+      } else if (corrected === undefined && alteredToStore(letter.payload)) {
+        result.failed.push({ id: letter.id, error: ALTERED });
       } else ingest.push({ letter, items });
     } else if (letter.stage.startsWith("plugin:")) {
       if (corrected !== undefined) {
@@ -125,6 +128,17 @@ async function replay(ctx: RuntimeParts, request: z.infer<typeof ReplayRequest>)
   }
   await replayIngest(ctx, ingest, result);
   return result;
+}
+
+const ALTERED = "the payload was stored with NUL, broken Unicode or deep nesting replaced: give a corrected payload";
+
+/**
+ * Whether a letter's payload holds what `toStorable` puts in place of what Postgres cannot store (U+FFFD,
+ * a note on nesting): replayed as stored, an item other than the one sent (another event_id even) would be ingested.
+ */
+function alteredToStore(payload: unknown): boolean {
+  const json = JSON.stringify(payload) ?? "";
+  return json.includes("\uFFFD") || json.includes(`[nested deeper than ${MAX_DEPTH} levels]`);
 }
 
 /**

@@ -100,6 +100,29 @@ testEachBackend(
   },
 );
 
+testEachBackend(
+  "an ingest letter stored altered (NUL, broken Unicode or deep nesting replaced) replays only corrected",
+  async (backend) => {
+    await withRuntime(backend, { pluginsDir: await pluginsFolder([]) }, async (rt) => {
+      const nested = event("deep", { a: JSON.parse("[".repeat(40) + "]".repeat(40)) });
+      const posted = await postJson(rt, "/v1/events", [event("nul\u0000"), event("lone\ud800"), nested]);
+      assert.equal(posted.body.rejected.length, 3);
+      const asStored = await replay(rt, { stage: "ingest" });
+      assert.equal(asStored.body.replayed, 0);
+      assert.deepEqual(asStored.body.failed.map((f: Json) => f.error), [
+        "the payload was stored with NUL, broken Unicode or deep nesting replaced: give a corrected payload",
+        "the payload was stored with NUL, broken Unicode or deep nesting replaced: give a corrected payload",
+        "the payload was stored with NUL, broken Unicode or deep nesting replaced: give a corrected payload",
+      ]);
+      assert.equal(rt.log.head, 0);
+      const [first] = asStored.body.failed;
+      const corrected = await replay(rt, { ids: [first.id], payloads: { [first.id]: event("nul") } });
+      assert.deepEqual(corrected.body.replayed, 1);
+      assert.equal(rt.log.head, 1);
+    });
+  },
+);
+
 Deno.test("letterItems() finds the item of an HTTP letter and the events of a Kafka message's letter", () => {
   const kafka = { topic: "t", partition: 0, offset: 7 };
   assert.deepEqual(letterItems({ reason: "user_id: is required", payload: { event_id: "a" } }), [{ event_id: "a" }]);
