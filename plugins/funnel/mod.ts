@@ -11,21 +11,28 @@ import { Definition, deleteDefinition, loadDefinitions, PROPERTY, saveDefinition
 import { leads } from "./leads.ts";
 import { ratio, report } from "./report.ts";
 import { DEFAULT_STEPS, updateSessions } from "./sessions.ts";
+import { atMs } from "./stored.ts";
 
 async function queue(batch: Event[], env: Env): Promise<void> {
+  // Sessions first: they read the events stored before this batch, and take the batch's from here.
+  await updateSessions(env.db, batch);
+  // The host parses every parameter: times go as epoch milliseconds (half the cost of ISO text), and the
+  // properties as one JSON array (a third of the cost of a jsonb[] of escaped texts).
   await env.db.query(
     `insert into events (event_id, user_id, session_id, ts, type, properties)
-     select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[])`,
+     select event_id, user_id, session_id, ${atMs("ms")}, type, properties
+     from rows from (unnest($1::text[]), unnest($2::text[]), unnest($3::text[]), unnest($4::int8[]), unnest($5::text[]),
+                     jsonb_array_elements($6::jsonb))
+       as e(event_id, user_id, session_id, ms, type, properties)`,
     [
       batch.map((e) => e.event_id),
       batch.map((e) => e.user_id),
       batch.map((e) => e.session_id ?? null),
-      batch.map((e) => e.timestamp),
+      batch.map((e) => Date.parse(e.timestamp)),
       batch.map((e) => e.type),
-      batch.map(({ properties: { items: _, ...rest } }) => JSON.stringify(rest)),
+      JSON.stringify(batch.map(({ properties: { items: _, ...rest } }) => rest)),
     ],
   );
-  await updateSessions(env.db, batch);
 }
 
 const app = new Hono<{ Bindings: Env }>();

@@ -1,9 +1,10 @@
 /**
  * Sessions and their place in the default funnel, kept exact as events arrive in any order: a batch
- * recomputes every session it touches from the stored events.
+ * recomputes every session it touches from its events, those stored before it and its own.
  */
 import { type Env, type Event, SESSION_GAP_MS } from "@runtime/sdk";
 import { bestAttempt, type Timeline } from "./match.ts";
+import { atMs, readStored, sortLikeSql, type Stored, storedOf } from "./stored.ts";
 
 type Db = Env["db"];
 
@@ -14,17 +15,6 @@ export const DEFAULT_STEPS = [
   { step: "checkout", types: ["checkout"] },
   { step: "purchase", types: ["purchase"] },
 ] as const;
-
-/** One stored event, as sessions are computed from it. */
-type Stored = {
-  user_id: string;
-  session_id: string | null;
-  ts: number;
-  type: string;
-  value: number;
-  country: string | null;
-  device: string | null;
-};
 
 /** A session row: its span, size, how far it went through the default funnel, and its cart. */
 interface SessionRow {
@@ -77,75 +67,74 @@ export function splitByInactivity<T extends { ts: number }>(events: T[]): T[][] 
   return out;
 }
 
-const STORED_COLUMNS = `user_id, session_id, (extract(epoch from ts) * 1000)::int8 as ts, type,
-  case when type = 'add_to_cart'
-    then coalesce((properties->>'price')::numeric * coalesce((properties->>'quantity')::numeric, 1), 0)
-    else 0 end::float8 as value,
-  properties->>'country' as country, properties->>'device' as device`;
-
-/** Recomputes every session the batch's events (already stored) belong to or join. */
+/**
+ * Recomputes every session the batch's events belong to or join, from the events stored before the batch
+ * (call it before storing the batch's) and the batch's own.
+ */
 export async function updateSessions(db: Db, batch: Event[]): Promise<void> {
   const rows: SessionRow[] = [];
-  const explicit = batch.filter((e) => e.session_id !== undefined);
+  const explicit = batch.filter((e) => e.session_id !== undefined).map(storedOf);
   if (explicit.length > 0) {
-    const pairs = [...new Map(explicit.map((e) => [JSON.stringify([e.user_id, e.session_id]), e])).values()];
-    const stored = await db.query<Stored>(
-      `select ${STORED_COLUMNS} from events
-       where (user_id, session_id) in (select * from unnest($1::text[], $2::text[]))
-       order by user_id, session_id, ts, event_id`,
-      [pairs.map((e) => e.user_id), pairs.map((e) => e.session_id)],
+    const sessions = groupBy(explicit, (e) => JSON.stringify([e.user_id, e.session_id]));
+    const stored = await readStored(
+      db,
+      // One index probe per session (offset 0 keeps the planner from scanning the table instead).
+      `from unnest($1::text[], $2::text[]) as p(user_id, session_id)
+         cross join lateral (select * from events where user_id = p.user_id and session_id = p.session_id offset 0) e`,
+      [[...sessions.values()].map((g) => g[0].user_id), [...sessions.values()].map((g) => g[0].session_id)],
     );
-    for (const group of groupBy(stored, (e) => JSON.stringify([e.user_id, e.session_id]))) {
-      rows.push(summarize(group[0].user_id, `s:${group[0].session_id}`, group));
-    }
+    for (const e of stored) sessions.get(JSON.stringify([e.user_id, e.session_id]))!.push(e);
+    await sortLikeSql(db, [...sessions.values()]);
+    for (const g of sessions.values()) rows.push(summarize(g[0].user_id, `s:${g[0].session_id}`, g));
   }
-  const inferred = batch.filter((e) => e.session_id === undefined);
+  const inferred = batch.filter((e) => e.session_id === undefined).map(storedOf);
   if (inferred.length > 0) {
-    const spans = new Map<string, { lo: number; hi: number }>();
-    for (const e of inferred) {
-      const t = Date.parse(e.timestamp);
-      const s = spans.get(e.user_id);
-      spans.set(e.user_id, s ? { lo: Math.min(s.lo, t), hi: Math.max(s.hi, t) } : { lo: t, hi: t });
-    }
-    const users = [...spans.keys()];
+    const byUser = groupBy(inferred, (e) => e.user_id);
+    const users = [...byUser.keys()];
+    const spans = users.map((u) => {
+      const ts = byUser.get(u)!.map((e) => e.ts);
+      return { lo: Math.min(...ts), hi: Math.max(...ts) };
+    });
     // The inferred sessions the new events fall in or next to; they are rebuilt over their whole span.
-    const old = await db.query<{ user_id: string; lo: number; hi: number }>(
+    const old = await db.query<{ i: number; lo: number; hi: number }>(
       `delete from sessions s
-       using unnest($1::text[], $2::int8[], $3::int8[]) as b(user_id, lo, hi)
+       using unnest($1::text[], $2::int8[], $3::int8[]) with ordinality as b(user_id, lo, hi, i)
        where s.user_id = b.user_id and s.session_key like 'a:%'
-         and s.ended_at > to_timestamp(b.lo / 1000.0) - $4::int8 * interval '1 millisecond'
-         and s.started_at < to_timestamp(b.hi / 1000.0) + $4::int8 * interval '1 millisecond'
-       returning s.user_id, (extract(epoch from s.started_at) * 1000)::int8 as lo,
+         and s.ended_at > ${atMs("b.lo")} - $4::int8 * interval '1 millisecond'
+         and s.started_at < ${atMs("b.hi")} + $4::int8 * interval '1 millisecond'
+       returning b.i, (extract(epoch from s.started_at) * 1000)::int8 as lo,
          (extract(epoch from s.ended_at) * 1000)::int8 as hi`,
-      [users, users.map((u) => spans.get(u)!.lo), users.map((u) => spans.get(u)!.hi), SESSION_GAP_MS],
+      [users, spans.map((s) => s.lo), spans.map((s) => s.hi), SESSION_GAP_MS],
     );
     for (const o of old) {
-      const s = spans.get(o.user_id)!;
-      spans.set(o.user_id, { lo: Math.min(s.lo, o.lo), hi: Math.max(s.hi, o.hi) });
+      const s = spans[o.i - 1];
+      s.lo = Math.min(s.lo, o.lo);
+      s.hi = Math.max(s.hi, o.hi);
     }
-    const stored = await db.query<Stored>(
-      `select ${STORED_COLUMNS} from events e
-       join unnest($1::text[], $2::int8[], $3::int8[]) as b(u, lo, hi) on e.user_id = b.u
-       where e.session_id is null and e.ts between to_timestamp(b.lo / 1000.0) and to_timestamp(b.hi / 1000.0)
-       order by e.user_id, e.ts, e.event_id`,
-      [users, users.map((u) => spans.get(u)!.lo), users.map((u) => spans.get(u)!.hi)],
+    const stored = await readStored(
+      db,
+      `from unnest($1::text[], $2::int8[], $3::int8[]) as b(user_id, lo, hi)
+         join events e on e.user_id = b.user_id
+       where e.session_id is null and e.ts between ${atMs("b.lo")} and ${atMs("b.hi")}`,
+      [users, spans.map((s) => s.lo), spans.map((s) => s.hi)],
     );
-    for (const group of groupBy(stored, (e) => e.user_id)) {
-      for (const s of splitByInactivity(group)) rows.push(summarize(s[0].user_id, `a:${s[0].ts}`, s));
+    for (const e of stored) byUser.get(e.user_id)!.push(e);
+    await sortLikeSql(db, [...byUser.values()]);
+    for (const events of byUser.values()) {
+      for (const s of splitByInactivity(events)) rows.push(summarize(s[0].user_id, `a:${s[0].ts}`, s));
     }
   }
   if (rows.length > 0) await saveSessions(db, rows);
 }
 
-/** Groups consecutive items with the same key. */
-function groupBy<T>(items: T[], key: (item: T) => string): T[][] {
-  const out: T[][] = [];
-  let last: string | null = null;
+/** Groups items by key, in the order keys first appear. */
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
   for (const item of items) {
     const k = key(item);
-    if (k === last) out[out.length - 1].push(item);
-    else out.push([item]);
-    last = k;
+    const group = out.get(k);
+    if (group) group.push(item);
+    else out.set(k, [item]);
   }
   return out;
 }
@@ -155,9 +144,8 @@ async function saveSessions(db: Db, rows: SessionRow[]): Promise<void> {
   await db.query(
     `insert into sessions (user_id, session_key, started_at, ended_at, events, reached, view_at, cart_at,
        checkout_at, purchase_at, has_cart, has_purchase, cart_value, country, device)
-     select user_id, session_key, to_timestamp(started / 1000.0), to_timestamp(ended / 1000.0), events, reached,
-       to_timestamp(v / 1000.0), to_timestamp(c / 1000.0), to_timestamp(k / 1000.0), to_timestamp(p / 1000.0),
-       has_cart, has_purchase, cart_value, country, device
+     select user_id, session_key, ${atMs("started")}, ${atMs("ended")}, events, reached, ${atMs("v")}, ${atMs("c")},
+       ${atMs("k")}, ${atMs("p")}, has_cart, has_purchase, cart_value, country, device
      from unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int4[], $6::int2[], $7::int8[], $8::int8[],
                  $9::int8[], $10::int8[], $11::bool[], $12::bool[], $13::numeric[], $14::text[], $15::text[])
        as r(user_id, session_key, started, ended, events, reached, v, c, k, p, has_cart, has_purchase, cart_value,
