@@ -75,6 +75,17 @@ const ODD_STRINGS = [
 
 const ODD_NUMBERS = [0, -0, 1, -1, 0.5, 2, 3, 1000, 1001, 128, 65_536, 1e308, -1e308, 5e-324, 2 ** 53 + 1, 1e21];
 
+/** Event times at the edges of the accepted range, or odd in form. */
+const EDGE_TIMES = [
+  "0001-01-01T00:00:00Z",
+  "9999-12-31T23:59:59.999Z",
+  "1970-01-01T00:00:00Z",
+  "2026-05-01T00:00:00+14:00",
+  "2026-05-01T23:59:59.999999999-12:00",
+  "2000-02-29T12:00:00Z",
+  "2026-05-10T10:00Z",
+];
+
 const TYPES = ["page_view", "product_view", "search", "add_to_cart", "checkout", "purchase", "login", "video_play"];
 
 /** Random choices from one seeded generator. */
@@ -149,6 +160,45 @@ export class Fuzz {
     };
     if (this.chance(0.5)) event.session_id = `s${this.int(100)}`;
     return event;
+  }
+
+  /** A valid event at the edges of what ingest accepts: extreme times, sizes, numbers and names. */
+  edgeEvent(id: string): Record<string, unknown> {
+    const e = this.event(id);
+    const p = e.properties as Record<string, unknown>;
+    const edits = [
+      () => e.timestamp = this.pick(EDGE_TIMES),
+      () => e.user_id = this.pick(["u".repeat(128), "😀", "'; drop table users; --", " fz1", "FZ1", "\u202e", "a:b"]),
+      () => e.session_id = this.pick(["s".repeat(128), "😀", "a:b", "s:x", "%"]),
+      () => e.type = this.pick(["a".repeat(64), "x.y", "purchase", "video_complete", "checkout", "z9_"]),
+      () => Object.assign(p, { price: 1e12, quantity: 1e6 }),
+      () => Object.assign(p, { price: 0, amount: 0 }),
+      () => p.amount = this.pick([1e12, 0, 5e-324, 0.005, 0.015, 2 ** 53]),
+      () =>
+        p.items = Array.from({ length: 1 + this.int(300) }, (_, k) => ({
+          product_id: `p-${k % 25}`,
+          price: this.pick([0, 0.01, 1e9]),
+          quantity: 1 + this.int(1000),
+        })),
+      () =>
+        Object.assign(p, { video_id: "v", position_s: this.pick([0, 1e9, 10]), duration_s: this.pick([0, 1e9, 5]) }),
+      () =>
+        Object.assign(p, {
+          country: "ZZ",
+          currency: "XXX",
+          device: "d".repeat(64),
+          page: "/".repeat(2048),
+          query: "q".repeat(1024),
+          category: "c".repeat(128),
+          product_id: "p".repeat(128),
+        }),
+      () => {
+        for (let k = 0; k < 200; k++) p[`k${k}`] = k;
+      },
+      () => delete e.properties,
+    ];
+    for (let n = 1 + this.int(3); n > 0; n--) this.pick(edits)();
+    return e;
   }
 
   /** `value` with a few random changes: a field replaced, removed or added, a wrap, a retype. */

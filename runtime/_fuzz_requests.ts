@@ -12,7 +12,8 @@ export function fuzzIngestBody(f: Fuzz, id: () => string): NonNullable<FuzzReque
   if (r < 0.135) return { text: JSON.stringify({ events: [f.event(id()), { page: "x".repeat(1024 * 1024) }] }) };
   const items = Array.from({ length: f.chance(0.3) ? 1 : 1 + f.int(25) }, () => {
     const k = f.random();
-    if (k < 0.35) return f.event(id());
+    if (k < 0.3) return f.event(id());
+    if (k < 0.45) return f.edgeEvent(id());
     if (k < 0.9) return f.mutate(f.event(id()));
     return f.value(3);
   });
@@ -42,6 +43,8 @@ const PARAM_VALUES = [
   "2026-05-01T00:00:00Z",
   "2026-05-10T00:00:00Z",
   "1970-01-01T00:00:00Z",
+  "9999-12-31T23:59:59.999Z",
+  "0001-01-01T00:00:00Z",
   "0000-01-01T00:00:00Z",
   "+275760-09-13T00:00:00Z",
   "-000001-01-01T00:00:00Z",

@@ -3,6 +3,7 @@
  * @module
  */
 import { z } from "zod";
+import { MAX_YEAR, MIN_YEAR } from "./http.ts";
 
 /** Event types the runtime knows; other well-formed types are accepted as custom. */
 export const KNOWN_TYPES = [
@@ -34,10 +35,10 @@ function isRealDate(iso: string): boolean {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === day;
 }
 
-/** Whether the instant falls in years 1..9999 UTC, which every backend stores and prints alike. */
+/** Whether the instant falls in the years {@linkcode MIN_YEAR}..{@linkcode MAX_YEAR} UTC. */
 function inYearRange(iso: string): boolean {
   const year = new Date(iso).getUTCFullYear();
-  return year >= 1 && year <= 9999;
+  return year >= MIN_YEAR && year <= MAX_YEAR;
 }
 
 /** The deepest nesting of arrays and objects accepted in an item. */
@@ -104,7 +105,10 @@ const EventSchema = z.strictObject({
   timestamp: z.string(required("must be an ISO-8601 string")).regex(
     ISO_WITH_OFFSET,
     "must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z",
-  ).refine(isRealDate, "is not a valid date").refine(inYearRange, "must be within the years 1 to 9999 UTC"),
+  ).refine(isRealDate, "is not a valid date").refine(
+    inYearRange,
+    `must be within the years ${MIN_YEAR} to ${MAX_YEAR} UTC`,
+  ),
   properties: Properties.default({}),
 }, {
   error: (issue) => issue.code === "unrecognized_keys" ? "unknown field (custom data goes in properties)" : undefined,

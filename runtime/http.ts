@@ -22,13 +22,24 @@ export function intParam(raw: string | undefined, name: string, fallback: number
   return n;
 }
 
+/**
+ * The years event times and time parameters may fall in. Postgres and JavaScript write the same ISO-8601 only for
+ * the years 1 to 9999, and plugins compute windows around these times (a day later, 30 days earlier), so the
+ * accepted range keeps a wide margin inside that.
+ */
+export const MIN_YEAR = 1000;
+export const MAX_YEAR = 8999;
+
 /** Parses an optional ISO-8601 timestamp query parameter to UTC ISO; null when absent; 400 otherwise. */
 export function timeParam(raw: string | undefined, name: string): string | null {
   if (raw === undefined || raw === "") return null;
   const t = Date.parse(raw);
   const year = new Date(t).getUTCFullYear();
-  if (Number.isNaN(t) || year < 1 || year > 9999) {
-    throw new HttpError(400, `${name} must be an ISO-8601 timestamp within the years 1 to 9999, got '${raw}'`);
+  if (Number.isNaN(t) || year < MIN_YEAR || year > MAX_YEAR) {
+    throw new HttpError(
+      400,
+      `${name} must be an ISO-8601 timestamp within the years ${MIN_YEAR} to ${MAX_YEAR}, got '${raw}'`,
+    );
   }
   return new Date(t).toISOString();
 }

@@ -22,6 +22,8 @@ const DAY = 86_400_000;
 const WARMUP_DAYS = 14;
 /** The most samples a model is trained on (a deterministic subsample beyond). */
 const MAX_TRAINING_SAMPLES = 4000;
+/** Snapshot moments a training looks at, the latest ones (at 3 days a step, a year and a half). */
+const MAX_MOMENTS = 180;
 
 /** A model as stored, with its holdout metrics. */
 export type StoredModel = {
@@ -61,9 +63,12 @@ async function snapshotMoments(db: Db, now: string, cfg: TrainingConfig): Promis
   if (first === null) return [];
   const moments: number[] = [];
   const last = Math.floor(Date.parse(now) / DAY) * DAY - cfg.horizonDays * DAY;
-  for (let t = Date.parse(`${first}T00:00:00Z`) + WARMUP_DAYS * DAY; t <= last; t += cfg.stepDays * DAY) {
-    moments.push(t);
-  }
+  // The latest MAX_MOMENTS only: a history spanning centuries must not mean a snapshot query per step of it.
+  const from = Math.max(
+    Date.parse(`${first}T00:00:00Z`) + WARMUP_DAYS * DAY,
+    last - (MAX_MOMENTS - 1) * cfg.stepDays * DAY,
+  );
+  for (let t = from; t <= last; t += cfg.stepDays * DAY) moments.push(t);
   return moments;
 }
 
