@@ -9,7 +9,7 @@ import { z } from "zod";
 import { definePlugin, type Env, type Event, HttpError, intParam, parseBody } from "@runtime/sdk";
 import { recordActivity } from "./activity.ts";
 import { FEATURES, featuresOf, featuresOfActive, type Observation } from "./features.ts";
-import { predict, round } from "./model.ts";
+import { type Model, predict, round } from "./model.ts";
 import { liveModel, type StoredModel, train } from "./train.ts";
 
 /** Settings, from `PLUGIN_CHURN`. */
@@ -28,15 +28,24 @@ type Db = Env["db"];
 async function queue(batch: Event[], env: ChurnEnv): Promise<void> {
   await recordActivity(env.db, batch);
   const latest = batch.reduce((t, e) => e.timestamp > t ? e.timestamp : t, batch[0].timestamp);
-  const [clock] = await env.db.query<{ latest: string; rescored: string | null }>(
-    `insert into clock (id, latest) values (1, $1) on conflict (id) do update set latest = greatest(clock.latest, $1)
-     returning latest, rescored::text as rescored`,
+  // The clock moves, and the live model comes with it: one statement. The time comes back in epoch ms, as a
+  // Date from the driver would drop the milliseconds.
+  const [clock] = await env.db.query<
+    { latest: number; rescored: string | null; version: number | null; model: Model | null }
+  >(
+    `with c as (
+       insert into clock (id, latest) values (1, $1) on conflict (id) do update set latest = greatest(clock.latest, $1)
+       returning latest, rescored
+     )
+     select (extract(epoch from c.latest) * 1000)::int8 as latest, c.rescored::text as rescored, m.version, m.model
+     from c left join models m on m.live`,
     [latest],
   );
-  const model = await liveModel(env.db);
-  if (!model) return;
-  const now = justAfter(clock.latest);
-  const today = new Date(clock.latest).toISOString().slice(0, 10);
+  if (clock.version === null || clock.model === null) return;
+  const model = { version: clock.version, model: clock.model };
+  const latestIso = new Date(clock.latest).toISOString();
+  const now = justAfter(new Date(Math.floor(clock.latest / 1000) * 1000).toISOString());
+  const today = latestIso.slice(0, 10);
   if (clock.rescored !== today) {
     // A new day of event time: everyone's recency moved, so every active user is scored again.
     await rescoreAll(env.db, model, now);
@@ -46,6 +55,9 @@ async function queue(batch: Event[], env: ChurnEnv): Promise<void> {
   }
 }
 
+/** What scoring needs of a model. */
+type Live = Pick<StoredModel, "version" | "model">;
+
 /** After a model goes live: every active user scored by it, as of the clock `latest`. */
 async function rescoreWith(db: Db, model: StoredModel, latest: string): Promise<void> {
   await rescoreAll(db, model, justAfter(latest));
@@ -53,26 +65,28 @@ async function rescoreWith(db: Db, model: StoredModel, latest: string): Promise<
 }
 
 /** Scores every user active at `now`; users no longer active lose their score. */
-async function rescoreAll(db: Db, model: StoredModel, now: string): Promise<void> {
+async function rescoreAll(db: Db, model: Live, now: string): Promise<void> {
   const observations = await featuresOfActive(db, now);
   await db.query("delete from scores where not (user_id = any($1::text[]))", [observations.map((o) => o.user_id)]);
   await saveScores(db, model, now, observations);
 }
 
-async function saveScores(db: Db, model: StoredModel, now: string, observations: Observation[]): Promise<void> {
+/** Saves the scores of `observations`; reasons and features go as one JSON array each (cheap for the host). */
+async function saveScores(db: Db, model: Live, now: string, observations: Observation[]): Promise<void> {
   if (observations.length === 0) return;
   const scored = observations.map((o) => ({ o, ...predict(model.model, o.x) }));
   await db.query(
     `insert into scores (user_id, score, reasons, features, model_version, as_of)
      select user_id, score, reasons, features, $5, $6
-     from unnest($1::text[], $2::float8[], $3::jsonb[], $4::jsonb[]) as s(user_id, score, reasons, features)
+     from rows from (unnest($1::text[]), unnest($2::float8[]), jsonb_array_elements($3::jsonb),
+                     jsonb_array_elements($4::jsonb)) as s(user_id, score, reasons, features)
      on conflict (user_id) do update set score = excluded.score, reasons = excluded.reasons,
        features = excluded.features, model_version = excluded.model_version, as_of = excluded.as_of`,
     [
       scored.map((s) => s.o.user_id),
       scored.map((s) => round(s.score)),
-      scored.map((s) => JSON.stringify(s.reasons)),
-      scored.map((s) => JSON.stringify(named(s.o.x))),
+      JSON.stringify(scored.map((s) => s.reasons)),
+      JSON.stringify(scored.map((s) => named(s.o.x))),
       model.version,
       now,
     ],
