@@ -44,7 +44,7 @@ async function queue(batch: Event[], env: ChurnEnv): Promise<void> {
   if (clock.version === null || clock.model === null) return;
   const model = { version: clock.version, model: clock.model };
   const latestIso = new Date(clock.latest).toISOString();
-  const now = justAfter(new Date(Math.floor(clock.latest / 1000) * 1000).toISOString());
+  const now = justAfter(latestIso);
   const today = latestIso.slice(0, 10);
   if (clock.rescored !== today) {
     // A new day of event time: everyone's recency moved, so every active user is scored again.
