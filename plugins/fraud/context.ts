@@ -1,5 +1,6 @@
 /** What the fraud plugin keeps of the events, and the context a purchase is judged in. */
 import type { Env, Event } from "@runtime/sdk";
+import { atMs, fold, key } from "./fold.ts";
 import type { Context, Rule } from "./rules.ts";
 import { longestWindow } from "./rules.ts";
 
@@ -9,51 +10,71 @@ type Db = Env["db"];
 const BASE = Math.log(1.05);
 const bucketOf = (amount: number) => Math.floor(Math.log(amount + 1) / BASE);
 
-/** Records the batch: accounts, where users are seen from, and purchases with the store's amounts. */
+/**
+ * Records the batch: accounts, where users are seen from, and purchases with the store's amounts. The batch
+ * is folded here first, into one row per user and per place, each with its earliest time; a stored row is
+ * rewritten only when the batch saw it earlier (late events), not at every sighting.
+ */
 export async function record(db: Db, batch: Event[]): Promise<void> {
+  const timed = batch.map((e) => ({ e, ms: Date.parse(e.timestamp) }));
+  const accounts = fold(timed, ({ e }) => e.user_id, ({ e, ms }) => ({ user: e.user_id, first: ms }), (a, { ms }) => {
+    a.first = Math.min(a.first, ms);
+  });
   await db.query(
     `insert into accounts (user_id, first_seen)
-     select user_id, min(ts) from unnest($1::text[], $2::timestamptz[]) as e(user_id, ts) group by 1
-     on conflict (user_id) do update set first_seen = least(accounts.first_seen, excluded.first_seen)`,
-    [batch.map((e) => e.user_id), batch.map((e) => e.timestamp)],
+     select user_id, ${atMs("first_ms")} from unnest($1::text[], $2::int8[]) as a(user_id, first_ms)
+     on conflict (user_id) do update set first_seen = excluded.first_seen
+       where excluded.first_seen < accounts.first_seen`,
+    [accounts.map((a) => a.user), accounts.map((a) => a.first)],
   );
-  const places = batch.flatMap((e) =>
+  const sightings = timed.flatMap(({ e, ms }) =>
     (["country", "device"] as const).filter((k) => typeof e.properties[k] === "string")
-      .map((k) => ({ user: e.user_id, kind: k, value: e.properties[k] as string, ts: e.timestamp }))
+      .map((kind) => ({ user: e.user_id, kind, value: e.properties[kind] as string, ms }))
   );
+  const places = fold(sightings, (p) => key(p.user, p.kind, p.value), (p) => ({ ...p }), (p, s) => {
+    p.ms = Math.min(p.ms, s.ms);
+  });
   if (places.length > 0) {
     await db.query(
       `insert into places (user_id, kind, value, first_seen)
-       select user_id, kind, value, min(ts) from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
-         as p(user_id, kind, value, ts) group by 1, 2, 3
-       on conflict (user_id, kind, value) do update set first_seen = least(places.first_seen, excluded.first_seen)`,
-      [places.map((p) => p.user), places.map((p) => p.kind), places.map((p) => p.value), places.map((p) => p.ts)],
+       select user_id, kind, value, ${atMs("first_ms")}
+       from unnest($1::text[], $2::text[], $3::text[], $4::int8[]) as p(user_id, kind, value, first_ms)
+       on conflict (user_id, kind, value) do update set first_seen = excluded.first_seen
+         where excluded.first_seen < places.first_seen`,
+      [places.map((p) => p.user), places.map((p) => p.kind), places.map((p) => p.value), places.map((p) => p.ms)],
     );
   }
-  const purchases = batch.filter((e) => e.type === "purchase");
+  const purchases = timed.filter(({ e }) => e.type === "purchase");
   if (purchases.length === 0) return;
   await db.query(
     `insert into purchases (event_id, user_id, ts, amount, country, device)
-     select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::numeric[], $5::text[], $6::text[])`,
+     select event_id, user_id, ${atMs("ms")}, amount, country, device
+     from unnest($1::text[], $2::text[], $3::int8[], $4::numeric[], $5::text[], $6::text[])
+       as p(event_id, user_id, ms, amount, country, device)`,
     [
-      purchases.map((e) => e.event_id),
-      purchases.map((e) => e.user_id),
-      purchases.map((e) => e.timestamp),
-      purchases.map((e) => e.properties.amount ?? 0),
-      purchases.map((e) => e.properties.country ?? null),
-      purchases.map((e) => e.properties.device ?? null),
+      purchases.map(({ e }) => e.event_id),
+      purchases.map(({ e }) => e.user_id),
+      purchases.map(({ ms }) => ms),
+      purchases.map(({ e }) => e.properties.amount ?? 0),
+      purchases.map(({ e }) => e.properties.country ?? null),
+      purchases.map(({ e }) => e.properties.device ?? null),
     ],
   );
+  const buckets = fold(
+    purchases,
+    ({ e }) => String(bucketOf(e.properties.amount ?? 0)),
+    ({ e }) => ({ bucket: bucketOf(e.properties.amount ?? 0), n: 0 }),
+    (b) => b.n++,
+  );
   await db.query(
-    `insert into amounts (bucket, n) select b, count(*) from unnest($1::int4[]) b group by b
+    `insert into amounts (bucket, n) select * from unnest($1::int4[], $2::int4[])
      on conflict (bucket) do update set n = amounts.n + excluded.n`,
-    [purchases.map((e) => bucketOf(e.properties.amount ?? 0))],
+    [buckets.map((b) => b.bucket), buckets.map((b) => b.n)],
   );
 }
 
 /** The store's amount at each percentile, from the histogram (the upper edge of the bucket reaching it). */
-async function storePercentiles(db: Db): Promise<(p: number) => number> {
-  const rows = await db.query<{ bucket: number; n: number }>("select bucket, n from amounts order by bucket");
+export function percentiles(rows: { bucket: number; n: number }[]): (p: number) => number {
   const total = rows.reduce((s, r) => s + r.n, 0);
   return (p) => {
     let seen = 0;
@@ -63,6 +84,11 @@ async function storePercentiles(db: Db): Promise<(p: number) => number> {
     }
     return Infinity;
   };
+}
+
+/** The histogram of the store's amounts, by bucket. */
+export async function storeAmounts(db: Db): Promise<{ bucket: number; n: number }[]> {
+  return await db.query<{ bucket: number; n: number }>("select bucket, n from amounts order by bucket");
 }
 
 /** A purchase to judge: stored already, or a candidate (not stored, judged as if it came now). */
@@ -76,24 +102,35 @@ export interface Probe {
   stored: boolean;
 }
 
-/** The context of each probe, from what is stored up to its time. */
-export async function contexts(db: Db, probes: Probe[], rules: Rule[]): Promise<Context[]> {
+/** A probe's stored context, as the JSON array the context query answers per probe. */
+type StoredContext = [
+  history: number[] | null,
+  recentTs: number[] | null,
+  recentAmounts: number[] | null,
+  countrySeen: number | null,
+  deviceSeen: number | null,
+  accountSeen: number | null,
+];
+
+/**
+ * The context of each probe, from what is stored up to its time (the store's amounts as `storeAt`, or read).
+ * It comes back as one JSON text: the host hands over one value rather than a row of arrays per probe.
+ */
+export async function contexts(
+  db: Db,
+  probes: Probe[],
+  rules: Rule[],
+  storeAt?: (p: number) => number,
+): Promise<Context[]> {
   if (probes.length === 0) return [];
-  const storeAt = await storePercentiles(db);
-  const rows = await db.query<{
-    history: number[] | null;
-    recent_ts: number[] | null;
-    recent_amounts: number[] | null;
-    country_seen: string | null;
-    device_seen: string | null;
-    account_seen: string | null;
-  }>(
-    `select h.amounts as history, r.ts as recent_ts, r.amounts as recent_amounts,
-       (select first_seen from places where user_id = p.user_id and kind = 'country' and value = p.country)
-         as country_seen,
-       (select first_seen from places where user_id = p.user_id and kind = 'device' and value = p.device)
-         as device_seen,
-       (select first_seen from accounts where user_id = p.user_id) as account_seen
+  storeAt ??= percentiles(await storeAmounts(db));
+  // First sightings in whole seconds, as a driver's Date read back through Date.parse gave them.
+  const seenMs = (at: string) => `(select (floor(extract(epoch from first_seen)) * 1000)::int8 ${at})`;
+  const [{ rows: text }] = await db.query<{ rows: string }>(
+    `select coalesce(json_agg(json_build_array(h.amounts, r.ts, r.amounts,
+       ${seenMs("from places where user_id = p.user_id and kind = 'country' and value = p.country")},
+       ${seenMs("from places where user_id = p.user_id and kind = 'device' and value = p.device")},
+       ${seenMs("from accounts where user_id = p.user_id")}) order by p.i), '[]')::text as rows
      from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[])
        with ordinality as p(event_id, user_id, ts, country, device, i)
      left join lateral (
@@ -106,8 +143,7 @@ export async function contexts(db: Db, probes: Probe[], rules: Rule[]): Promise<
          array_agg(h.amount::float8 order by h.ts) as amounts
        from purchases h where h.user_id = p.user_id and h.ts >= p.ts - $6::int8 * interval '1 second'
          and (h.ts, h.event_id) <= (p.ts, p.event_id)
-     ) r on true
-     order by p.i`,
+     ) r on true`,
     [
       probes.map((p) => p.event_id),
       probes.map((p) => p.user_id),
@@ -117,14 +153,17 @@ export async function contexts(db: Db, probes: Probe[], rules: Rule[]): Promise<
       longestWindow(rules),
     ],
   );
+  const rows = (JSON.parse(text) as StoredContext[]).map((
+    [history, recent_ts, recent_amounts, country_seen, device_seen, account_seen],
+  ) => ({ history, recent_ts, recent_amounts, country_seen, device_seen, account_seen }));
   return rows.map((r, i) => {
     const p = probes[i];
     const ts = Date.parse(p.ts);
     const recent = (r.recent_ts ?? []).map((t, k) => ({ ts: t, amount: r.recent_amounts![k] }));
     // A candidate is not stored: it counts among its own recent purchases, and whatever is unseen is new now.
     if (!p.stored) recent.push({ ts, amount: p.amount });
-    const seen = (at: string | null, value: string | null) =>
-      value === null ? null : at === null ? ts : Math.min(ts, Date.parse(at));
+    const seen = (at: number | null, value: string | null) =>
+      value === null ? null : at === null ? ts : Math.min(ts, at);
     return {
       ts,
       amount: p.amount,
@@ -132,7 +171,7 @@ export async function contexts(db: Db, probes: Probe[], rules: Rule[]): Promise<
       recent,
       countrySeen: seen(r.country_seen, p.country),
       deviceSeen: seen(r.device_seen, p.device),
-      accountSeen: r.account_seen === null ? ts : Math.min(ts, Date.parse(r.account_seen)),
+      accountSeen: r.account_seen === null ? ts : Math.min(ts, r.account_seen),
       storeAt,
     };
   });

@@ -8,7 +8,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { definePlugin, type Env, type Event, HttpError, intParam, parseBody, timeParam } from "@runtime/sdk";
-import { contexts, type Probe, record } from "./context.ts";
+import { contexts, percentiles, type Probe, record } from "./context.ts";
 import { evaluate, Rule } from "./rules.ts";
 import { FEATURES, featuresOf, predict, type TreeNode } from "./model.ts";
 import { trainModel } from "./training.ts";
@@ -24,10 +24,27 @@ async function ruleset(db: Db): Promise<{ rules: Rule[]; threshold: number; vers
   return { rules, threshold: s.threshold, version: s.version };
 }
 
-/** The learned model taking part in decisions, if one is enabled. */
-async function enabledModel(db: Db): Promise<{ version: number; model: TreeNode } | null> {
-  const [m] = await db.query<{ version: number; model: TreeNode }>("select version, model from models where enabled");
-  return m ?? null;
+/** The ruleset, the enabled learned model (if any) and the store's amounts: what every decision reads. */
+type Setup = Awaited<ReturnType<typeof ruleset>> & {
+  model: { version: number; model: TreeNode } | null;
+  amounts: { bucket: number; n: number }[];
+};
+
+/** Everything {@linkcode Setup} holds, in one statement answering one JSON text. */
+async function setup(db: Db): Promise<Setup> {
+  const [{ setup }] = await db.query<{ setup: string }>(
+    `select json_build_object(
+       'rules', (select coalesce(json_agg(json_build_object('rule_id', rule_id, 'kind', kind, 'params', params,
+                   'points', points, 'enabled', enabled) order by rule_id), '[]') from rules),
+       'threshold', s.threshold,
+       'version', s.version,
+       'model', (select json_build_object('version', version, 'model', model) from models where enabled limit 1),
+       'amounts', (select coalesce(json_agg(json_build_object('bucket', bucket, 'n', n) order by bucket), '[]')
+                   from amounts)
+     )::text as setup
+     from settings s`,
+  );
+  return JSON.parse(setup);
 }
 
 /**
@@ -35,12 +52,12 @@ async function enabledModel(db: Db): Promise<{ version: number; model: TreeNode 
  * through the `model` rule, so every alert comes from rules with reasons.
  */
 async function judge(db: Db, probes: Probe[]) {
-  const [set, model] = await Promise.all([ruleset(db), enabledModel(db)]);
-  const ctx = await contexts(db, probes, set.rules);
+  const set = await setup(db);
+  const ctx = await contexts(db, probes, set.rules, percentiles(set.amounts));
   const results = ctx.map((c) => {
     const base = evaluate(set.rules.filter((r) => r.kind !== "model"), c);
     const features = featuresOf(c, base.score);
-    const learned = model && { version: model.version, ...predict(model.model, features) };
+    const learned = set.model && { version: set.model.version, ...predict(set.model.model, features) };
     const { score, reasons } = learned ? evaluate(set.rules, { ...c, learned }) : base;
     return { score, reasons, features, p: learned?.p ?? null, flagged: score >= set.threshold };
   });
@@ -63,18 +80,20 @@ async function queue(batch: Event[], env: Env): Promise<void> {
   if (purchases.length === 0) return;
   const { set, results } = await judge(env.db, purchases.map((e) => probeOf(e, true)));
   const flagged = (i: number) => results[i].flagged;
+  // Reasons and features go as one JSON array each: the host parses that far cheaper than a jsonb[].
   await env.db.query(
     `update purchases p set score = s.score, flagged = s.flagged, reasons = s.reasons, features = s.features,
        model_p = s.model_p
-     from unnest($1::text[], $2::numeric[], $3::bool[], $4::jsonb[], $5::jsonb[], $6::float8[])
+     from rows from (unnest($1::text[]), unnest($2::numeric[]), unnest($3::bool[]), jsonb_array_elements($4::jsonb),
+                     jsonb_array_elements($5::jsonb), unnest($6::float8[]))
        as s(event_id, score, flagged, reasons, features, model_p)
      where p.event_id = s.event_id`,
     [
       purchases.map((e) => e.event_id),
       results.map((r) => r.score),
       purchases.map((_, i) => flagged(i)),
-      results.map((r) => JSON.stringify(r.reasons)),
-      results.map((r) => JSON.stringify(r.features)),
+      JSON.stringify(results.map((r) => r.reasons)),
+      JSON.stringify(results.map((r) => r.features)),
       results.map((r) => r.p),
     ],
   );
@@ -83,13 +102,14 @@ async function queue(batch: Event[], env: Env): Promise<void> {
   await env.db.query(
     `insert into alerts (alert_id, event_id, user_id, score, reasons, amount, event_time, created_at, ruleset)
      select 'alert-' || event_id, event_id, user_id, score, reasons, amount, ts, clock_timestamp(), $7
-     from unnest($1::text[], $2::text[], $3::numeric[], $4::jsonb[], $5::numeric[], $6::timestamptz[])
+     from rows from (unnest($1::text[]), unnest($2::text[]), unnest($3::numeric[]), jsonb_array_elements($4::jsonb),
+                     unnest($5::numeric[]), unnest($6::timestamptz[]))
        as a(event_id, user_id, score, reasons, amount, ts)`,
     [
       alerts.map((a) => a.e.event_id),
       alerts.map((a) => a.e.user_id),
       alerts.map((a) => a.r.score),
-      alerts.map((a) => JSON.stringify(a.r.reasons)),
+      JSON.stringify(alerts.map((a) => a.r.reasons)),
       alerts.map((a) => a.e.properties.amount ?? 0),
       alerts.map((a) => a.e.timestamp),
       set.version,
