@@ -124,8 +124,8 @@ export async function contexts(
 ): Promise<Context[]> {
   if (probes.length === 0) return [];
   storeAt ??= percentiles(await storeAmounts(db));
-  // First sightings in whole seconds, as a driver's Date read back through Date.parse gave them.
-  const seenMs = (at: string) => `(select (floor(extract(epoch from first_seen)) * 1000)::int8 ${at})`;
+  // First sightings in epoch ms (a driver's Date read back through Date.parse would drop the milliseconds).
+  const seenMs = (at: string) => `(select (extract(epoch from first_seen) * 1000)::int8 ${at})`;
   const [{ rows: text }] = await db.query<{ rows: string }>(
     `select coalesce(json_agg(json_build_array(h.amounts, r.ts, r.amounts,
        ${seenMs("from places where user_id = p.user_id and kind = 'country' and value = p.country")},

@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import type { Event } from "@runtime/sdk";
+import { pluginDatabase } from "../../runtime/testing.ts";
+import plugin from "./mod.ts";
+
+Deno.test("a purchase is judged against first sightings to the millisecond", async () => {
+  const { env, store } = await pluginDatabase(new URL("./", import.meta.url), "fraud");
+  try {
+    const event = (id: string, type: string, timestamp: string, properties: Event["properties"]): Event => ({
+      event_id: id,
+      type,
+      user_id: "u1",
+      timestamp,
+      properties,
+    });
+    // The account is 300 ms short of 3 days old at the purchase, from a new country and device: not yet
+    // established, so new_country_device does not fire (it would with the first sighting cut to the second).
+    const batches = [
+      [event("e1", "page_view", "2026-03-01T00:00:00.600Z", { country: "DE", device: "mobile" })],
+      [event("e2", "purchase", "2026-03-04T00:00:00.300Z", { amount: 20, country: "FR", device: "tablet" })],
+    ];
+    for (const batch of batches) {
+      await store.exec("begin");
+      await plugin.queue!(batch, env);
+      await store.exec("commit");
+    }
+    const [p] = await store.query<{ score: number; reasons: string[] }>(
+      "select score, reasons from fraud.purchases where event_id = 'e2'",
+    );
+    assert.deepEqual(p, { score: 0, reasons: [] });
+  } finally {
+    await store.close();
+  }
+});
