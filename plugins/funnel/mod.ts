@@ -10,29 +10,12 @@ import { definePlugin, type Env, type Event, HttpError, intParam, parseBody, tim
 import { Definition, deleteDefinition, loadDefinitions, PROPERTY, saveDefinition } from "./definitions.ts";
 import { leads } from "./leads.ts";
 import { ratio, report } from "./report.ts";
-import { DEFAULT_STEPS, updateSessions } from "./sessions.ts";
-import { atMs } from "./stored.ts";
+import { DEFAULT_STEPS, sessionsOf } from "./sessions.ts";
+import { writeBatch } from "./write.ts";
 
 async function queue(batch: Event[], env: Env): Promise<void> {
   // Sessions first: they read the events stored before this batch, and take the batch's from here.
-  await updateSessions(env.db, batch);
-  // The host parses every parameter: times go as epoch milliseconds (half the cost of ISO text), and the
-  // properties as one JSON array (a third of the cost of a jsonb[] of escaped texts).
-  await env.db.query(
-    `insert into events (event_id, user_id, session_id, ts, type, properties)
-     select event_id, user_id, session_id, ${atMs("ms")}, type, properties
-     from rows from (unnest($1::text[]), unnest($2::text[]), unnest($3::text[]), unnest($4::int8[]), unnest($5::text[]),
-                     jsonb_array_elements($6::jsonb))
-       as e(event_id, user_id, session_id, ms, type, properties)`,
-    [
-      batch.map((e) => e.event_id),
-      batch.map((e) => e.user_id),
-      batch.map((e) => e.session_id ?? null),
-      batch.map((e) => Date.parse(e.timestamp)),
-      batch.map((e) => e.type),
-      JSON.stringify(batch.map(({ properties: { items: _, ...rest } }) => rest)),
-    ],
-  );
+  await writeBatch(env.db, batch, await sessionsOf(env.db, batch));
 }
 
 const app = new Hono<{ Bindings: Env }>();

@@ -4,7 +4,7 @@
  */
 import { type Env, type Event, SESSION_GAP_MS } from "@runtime/sdk";
 import { bestAttempt, type Timeline } from "./match.ts";
-import { atMs, readStored, sortLikeSql, type Stored, storedOf } from "./stored.ts";
+import { atMs, parseStored, sortLikeSql, type Stored, STORED_JSON, storedOf } from "./stored.ts";
 
 type Db = Env["db"];
 
@@ -17,7 +17,7 @@ export const DEFAULT_STEPS = [
 ] as const;
 
 /** A session row: its span, size, how far it went through the default funnel, and its cart. */
-interface SessionRow {
+export interface SessionRow {
   user_id: string;
   session_key: string;
   started_at: number;
@@ -69,62 +69,64 @@ export function splitByInactivity<T extends { ts: number }>(events: T[]): T[][] 
 
 /**
  * Recomputes every session the batch's events belong to or join, from the events stored before the batch
- * (call it before storing the batch's) and the batch's own.
+ * (call it before storing the batch's) and the batch's own. The inferred sessions it rebuilds are deleted;
+ * `writeBatch` stores the answer.
  */
-export async function updateSessions(db: Db, batch: Event[]): Promise<void> {
-  const rows: SessionRow[] = [];
-  const explicit = batch.filter((e) => e.session_id !== undefined).map(storedOf);
-  if (explicit.length > 0) {
-    const sessions = groupBy(explicit, (e) => JSON.stringify([e.user_id, e.session_id]));
-    const stored = await readStored(
-      db,
-      // One index probe per session (offset 0 keeps the planner from scanning the table instead).
-      `from unnest($1::text[], $2::text[]) as p(user_id, session_id)
-         cross join lateral (select * from events where user_id = p.user_id and session_id = p.session_id offset 0) e`,
-      [[...sessions.values()].map((g) => g[0].user_id), [...sessions.values()].map((g) => g[0].session_id)],
-    );
-    for (const e of stored) sessions.get(JSON.stringify([e.user_id, e.session_id]))!.push(e);
-    await sortLikeSql(db, [...sessions.values()]);
-    for (const g of sessions.values()) rows.push(summarize(g[0].user_id, `s:${g[0].session_id}`, g));
-  }
-  const inferred = batch.filter((e) => e.session_id === undefined).map(storedOf);
-  if (inferred.length > 0) {
-    const byUser = groupBy(inferred, (e) => e.user_id);
-    const users = [...byUser.keys()];
-    const spans = users.map((u) => {
-      const ts = byUser.get(u)!.map((e) => e.ts);
-      return { lo: Math.min(...ts), hi: Math.max(...ts) };
-    });
-    // The inferred sessions the new events fall in or next to; they are rebuilt over their whole span.
-    const old = await db.query<{ i: number; lo: number; hi: number }>(
-      `delete from sessions s
-       using unnest($1::text[], $2::int8[], $3::int8[]) with ordinality as b(user_id, lo, hi, i)
+export async function sessionsOf(db: Db, batch: Event[]): Promise<SessionRow[]> {
+  const events = batch.map(storedOf);
+  const explicit = groupBy(
+    events.filter((e) => e.session_id !== null),
+    (e) => JSON.stringify([e.user_id, e.session_id]),
+  );
+  const inferred = groupBy(events.filter((e) => e.session_id === null), (e) => e.user_id);
+  const pairs = [...explicit.values()].map((g) => g[0]);
+  const spans = [...inferred.values()].map((g) => g.map((e) => e.ts));
+  // One statement for what is stored: the explicit sessions' events, and the inferred sessions the new events
+  // fall in or next to (deleted, to be rebuilt over their whole span) with the events of those spans. The
+  // lateral probes with offset 0 keep the planner from scanning the events table instead of its index.
+  const [stored] = await db.query<{ explicit: string; inferred: string }>(
+    `with b as (
+       select * from unnest($3::text[], $4::int8[], $5::int8[]) as b(user_id, lo, hi)
+     ), old as (
+       delete from sessions s using b
        where s.user_id = b.user_id and s.session_key like 'a:%'
-         and s.ended_at > ${atMs("b.lo")} - $4::int8 * interval '1 millisecond'
-         and s.started_at < ${atMs("b.hi")} + $4::int8 * interval '1 millisecond'
-       returning b.i, (extract(epoch from s.started_at) * 1000)::int8 as lo,
-         (extract(epoch from s.ended_at) * 1000)::int8 as hi`,
-      [users, spans.map((s) => s.lo), spans.map((s) => s.hi), SESSION_GAP_MS],
-    );
-    for (const o of old) {
-      const s = spans[o.i - 1];
-      s.lo = Math.min(s.lo, o.lo);
-      s.hi = Math.max(s.hi, o.hi);
-    }
-    const stored = await readStored(
-      db,
-      `from unnest($1::text[], $2::int8[], $3::int8[]) as b(user_id, lo, hi)
-         join events e on e.user_id = b.user_id
-       where e.session_id is null and e.ts between ${atMs("b.lo")} and ${atMs("b.hi")}`,
-      [users, spans.map((s) => s.lo), spans.map((s) => s.hi)],
-    );
-    for (const e of stored) byUser.get(e.user_id)!.push(e);
-    await sortLikeSql(db, [...byUser.values()]);
-    for (const events of byUser.values()) {
-      for (const s of splitByInactivity(events)) rows.push(summarize(s[0].user_id, `a:${s[0].ts}`, s));
-    }
+         and s.ended_at > ${atMs("b.lo")} - $6::int8 * interval '1 millisecond'
+         and s.started_at < ${atMs("b.hi")} + $6::int8 * interval '1 millisecond'
+       returning s.user_id, s.started_at, s.ended_at
+     ), spans as (
+       select b.user_id, least(${atMs("b.lo")}, min(old.started_at)) as lo,
+         greatest(${atMs("b.hi")}, max(old.ended_at)) as hi
+       from b left join old using (user_id)
+       group by b.user_id, b.lo, b.hi
+     )
+     select
+       (select coalesce(json_agg(${STORED_JSON}), '[]')::text
+        from unnest($1::text[], $2::text[]) as p(user_id, session_id)
+          cross join lateral (select * from events where user_id = p.user_id and session_id = p.session_id offset 0) e
+       ) as explicit,
+       (select coalesce(json_agg(${STORED_JSON}), '[]')::text
+        from spans b cross join lateral (
+          select * from events where user_id = b.user_id and session_id is null and ts between b.lo and b.hi offset 0
+        ) e
+       ) as inferred`,
+    [
+      pairs.map((e) => e.user_id),
+      pairs.map((e) => e.session_id),
+      [...inferred.keys()],
+      spans.map((ts) => Math.min(...ts)),
+      spans.map((ts) => Math.max(...ts)),
+      SESSION_GAP_MS,
+    ],
+  );
+  for (const e of parseStored(stored.explicit)) explicit.get(JSON.stringify([e.user_id, e.session_id]))!.push(e);
+  for (const e of parseStored(stored.inferred)) inferred.get(e.user_id)!.push(e);
+  await sortLikeSql(db, [...explicit.values(), ...inferred.values()]);
+  const rows: SessionRow[] = [];
+  for (const g of explicit.values()) rows.push(summarize(g[0].user_id, `s:${g[0].session_id}`, g));
+  for (const g of inferred.values()) {
+    for (const s of splitByInactivity(g)) rows.push(summarize(s[0].user_id, `a:${s[0].ts}`, s));
   }
-  if (rows.length > 0) await saveSessions(db, rows);
+  return rows;
 }
 
 /** Groups items by key, in the order keys first appear. */
@@ -137,41 +139,4 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
     else out.set(k, [item]);
   }
   return out;
-}
-
-async function saveSessions(db: Db, rows: SessionRow[]): Promise<void> {
-  const at = (i: number) => rows.map((r) => r.step_at[i] ?? null);
-  await db.query(
-    `insert into sessions (user_id, session_key, started_at, ended_at, events, reached, view_at, cart_at,
-       checkout_at, purchase_at, has_cart, has_purchase, cart_value, country, device)
-     select user_id, session_key, ${atMs("started")}, ${atMs("ended")}, events, reached, ${atMs("v")}, ${atMs("c")},
-       ${atMs("k")}, ${atMs("p")}, has_cart, has_purchase, cart_value, country, device
-     from unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int4[], $6::int2[], $7::int8[], $8::int8[],
-                 $9::int8[], $10::int8[], $11::bool[], $12::bool[], $13::numeric[], $14::text[], $15::text[])
-       as r(user_id, session_key, started, ended, events, reached, v, c, k, p, has_cart, has_purchase, cart_value,
-            country, device)
-     on conflict (user_id, session_key) do update set
-       started_at = excluded.started_at, ended_at = excluded.ended_at, events = excluded.events,
-       reached = excluded.reached, view_at = excluded.view_at, cart_at = excluded.cart_at,
-       checkout_at = excluded.checkout_at, purchase_at = excluded.purchase_at, has_cart = excluded.has_cart,
-       has_purchase = excluded.has_purchase, cart_value = excluded.cart_value, country = excluded.country,
-       device = excluded.device`,
-    [
-      rows.map((r) => r.user_id),
-      rows.map((r) => r.session_key),
-      rows.map((r) => r.started_at),
-      rows.map((r) => r.ended_at),
-      rows.map((r) => r.events),
-      rows.map((r) => r.step_at.length),
-      at(0),
-      at(1),
-      at(2),
-      at(3),
-      rows.map((r) => r.has_cart),
-      rows.map((r) => r.has_purchase),
-      rows.map((r) => r.cart_value),
-      rows.map((r) => r.country),
-      rows.map((r) => r.device),
-    ],
-  );
 }

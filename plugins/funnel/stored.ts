@@ -27,25 +27,21 @@ export type Stored = {
  */
 export const atMs = (ms: string) => `(to_timestamp(${ms} / 1000) + ${ms} % 1000 * interval '1 millisecond')`;
 
-/** SQL: one stored event (`e`) as the JSON array {@linkcode readStored} reads. */
-const STORED_JSON = `json_build_array(e.event_id, e.user_id, e.session_id, (extract(epoch from e.ts) * 1000)::int8,
-  e.type,
+/**
+ * SQL: one stored event (`e`) as a JSON array, for `json_agg`: the host then hands over one text for all the
+ * events rather than an object per row, several times cheaper for it. {@linkcode parseStored} reads it back.
+ */
+export const STORED_JSON = `json_build_array(e.event_id, e.user_id, e.session_id,
+  (extract(epoch from e.ts) * 1000)::int8, e.type,
   case when e.type = 'add_to_cart'
     then coalesce((e.properties->>'price')::numeric * coalesce((e.properties->>'quantity')::numeric, 1), 0)
     else 0 end::float8,
   e.properties->>'country', e.properties->>'device')`;
 
-/**
- * The stored events (`e`) that `from` (the rest of a select: from, joins, where) picks. They come back as one
- * JSON text: the host hands over one value instead of an object per row, several times cheaper for it.
- */
-export async function readStored(db: Db, from: string, params: unknown[]): Promise<Stored[]> {
-  const [{ events }] = await db.query<{ events: string }>(
-    `select coalesce(json_agg(${STORED_JSON}), '[]')::text as events ${from}`,
-    params,
-  );
+/** The events in a JSON array of {@linkcode STORED_JSON} arrays. */
+export function parseStored(json: string): Stored[] {
   type Row = [string, string, string | null, number, string, number, string | null, string | null];
-  return (JSON.parse(events) as Row[]).map(([event_id, user_id, session_id, ts, type, value, country, device]) => ({
+  return (JSON.parse(json) as Row[]).map(([event_id, user_id, session_id, ts, type, value, country, device]) => ({
     event_id,
     user_id,
     session_id,

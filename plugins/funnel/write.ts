@@ -1,0 +1,61 @@
+/** Stores a batch: its events, and the sessions it recomputed, in one statement. */
+import type { Env, Event } from "@runtime/sdk";
+import type { SessionRow } from "./sessions.ts";
+import { atMs } from "./stored.ts";
+
+type Db = Env["db"];
+
+/**
+ * Writes the batch's events and upserts its sessions. The host parses every parameter: times go as epoch
+ * milliseconds (half the cost of ISO text), and the properties as one JSON array (a third of the cost of a
+ * jsonb[] of escaped texts).
+ */
+export async function writeBatch(db: Db, batch: Event[], sessions: SessionRow[]): Promise<void> {
+  const at = (i: number) => sessions.map((r) => r.step_at[i] ?? null);
+  await db.query(
+    `with saved as (
+       insert into sessions (user_id, session_key, started_at, ended_at, events, reached, view_at, cart_at,
+         checkout_at, purchase_at, has_cart, has_purchase, cart_value, country, device)
+       select user_id, session_key, ${atMs("started")}, ${atMs("ended")}, events, reached, ${atMs("v")},
+         ${atMs("c")}, ${atMs("k")}, ${atMs("p")}, has_cart, has_purchase, cart_value, country, device
+       from unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int4[], $6::int2[], $7::int8[], $8::int8[],
+                   $9::int8[], $10::int8[], $11::bool[], $12::bool[], $13::numeric[], $14::text[], $15::text[])
+         as r(user_id, session_key, started, ended, events, reached, v, c, k, p, has_cart, has_purchase, cart_value,
+              country, device)
+       on conflict (user_id, session_key) do update set
+         started_at = excluded.started_at, ended_at = excluded.ended_at, events = excluded.events,
+         reached = excluded.reached, view_at = excluded.view_at, cart_at = excluded.cart_at,
+         checkout_at = excluded.checkout_at, purchase_at = excluded.purchase_at, has_cart = excluded.has_cart,
+         has_purchase = excluded.has_purchase, cart_value = excluded.cart_value, country = excluded.country,
+         device = excluded.device
+     )
+     insert into events (event_id, user_id, session_id, ts, type, properties)
+     select event_id, user_id, session_id, ${atMs("ms")}, type, properties
+     from rows from (unnest($16::text[]), unnest($17::text[]), unnest($18::text[]), unnest($19::int8[]),
+                     unnest($20::text[]), jsonb_array_elements($21::jsonb))
+       as e(event_id, user_id, session_id, ms, type, properties)`,
+    [
+      sessions.map((r) => r.user_id),
+      sessions.map((r) => r.session_key),
+      sessions.map((r) => r.started_at),
+      sessions.map((r) => r.ended_at),
+      sessions.map((r) => r.events),
+      sessions.map((r) => r.step_at.length),
+      at(0),
+      at(1),
+      at(2),
+      at(3),
+      sessions.map((r) => r.has_cart),
+      sessions.map((r) => r.has_purchase),
+      sessions.map((r) => r.cart_value),
+      sessions.map((r) => r.country),
+      sessions.map((r) => r.device),
+      batch.map((e) => e.event_id),
+      batch.map((e) => e.user_id),
+      batch.map((e) => e.session_id ?? null),
+      batch.map((e) => Date.parse(e.timestamp)),
+      batch.map((e) => e.type),
+      JSON.stringify(batch.map(({ properties: { items: _, ...rest } }) => rest)),
+    ],
+  );
+}
