@@ -14,8 +14,7 @@ type Db = Env["db"];
 /** Adds one batch of (already deduplicated) events to every stats table. */
 export async function queue(batch: Event[], env: Env): Promise<void> {
   const timed = batch.map((e) => ({ e, ms: Date.parse(e.timestamp) }));
-  await countMinutes(env.db, timed);
-  await countUsers(env.db, timed);
+  await count(env.db, timed);
   await updateSessions(env.db, batch);
   await countProducts(env.db, timed);
   await recordPurchases(env.db, batch.filter((e) => e.type === "purchase"));
@@ -28,9 +27,12 @@ type Timed = { e: Event; ms: number };
 /** A purchase's amount (0 when it gives none); every other event adds no revenue. */
 const amountOf = (e: Event) => e.type === "purchase" ? e.properties.amount ?? 0 : null;
 
-/** Events and revenue per minute and type, and which users were active in which minute. */
-async function countMinutes(db: Db, batch: Timed[]): Promise<void> {
-  const counts = fold(
+/**
+ * The counters, in one statement: events and revenue per minute and type, which users were active in which
+ * minutes (one row per hour and user), and per-user totals.
+ */
+async function count(db: Db, batch: Timed[]): Promise<void> {
+  const minutes = fold(
     batch,
     ({ e, ms }) => key(minuteOf(ms), e.type),
     ({ e, ms }) => ({ minute: minuteOf(ms), type: e.type, events: 0, amounts: [] as number[] }),
@@ -40,19 +42,6 @@ async function countMinutes(db: Db, batch: Timed[]): Promise<void> {
       if (amount !== null) c.amounts.push(amount);
     },
   );
-  await db.query(
-    `insert into minute_counts (minute, type, events, revenue)
-     select to_timestamp(minute), type, events, revenue
-     from unnest($1::int8[], $2::text[], $3::int4[], $4::numeric[]) as c(minute, type, events, revenue)
-     on conflict (minute, type) do update
-       set events = minute_counts.events + excluded.events, revenue = minute_counts.revenue + excluded.revenue`,
-    [
-      counts.map((c) => c.minute),
-      counts.map((c) => c.type),
-      counts.map((c) => c.events),
-      counts.map((c) => decimalSum(c.amounts)),
-    ],
-  );
   // Bit m of `minutes`: active in minute m of the hour (a BigInt: bits past 52 do not fit a JS number).
   const active = fold(
     batch,
@@ -60,16 +49,6 @@ async function countMinutes(db: Db, batch: Timed[]): Promise<void> {
     ({ e, ms }) => ({ hour: hourOf(ms), user: e.user_id, minutes: 0n }),
     (a, { ms }) => a.minutes |= 1n << BigInt((minuteOf(ms) - a.hour) / 60),
   );
-  await db.query(
-    `insert into user_hours (hour, user_id, minutes)
-     select to_timestamp(hour), user_id, minutes from unnest($1::int8[], $2::text[], $3::int8[]) as a(hour, user_id, minutes)
-     on conflict (hour, user_id) do update set minutes = user_hours.minutes | excluded.minutes`,
-    [active.map((a) => a.hour), active.map((a) => a.user), active.map((a) => String(a.minutes))],
-  );
-}
-
-/** Per user totals: events, purchases, spend, first and last seen. */
-async function countUsers(db: Db, batch: Timed[]): Promise<void> {
   const users = fold(
     batch,
     ({ e }) => e.user_id,
@@ -83,9 +62,22 @@ async function countUsers(db: Db, batch: Timed[]): Promise<void> {
     },
   );
   await db.query(
-    `insert into users (user_id, events, purchases, spent, first_seen, last_seen)
+    `with minutes as (
+       insert into minute_counts (minute, type, events, revenue)
+       select to_timestamp(minute), type, events, revenue
+       from unnest($1::int8[], $2::text[], $3::int4[], $4::numeric[]) as c(minute, type, events, revenue)
+       on conflict (minute, type) do update
+         set events = minute_counts.events + excluded.events, revenue = minute_counts.revenue + excluded.revenue
+     ), active as (
+       insert into user_hours (hour, user_id, minutes)
+       select to_timestamp(hour), user_id, minutes
+       from unnest($5::int8[], $6::text[], $7::int8[]) as a(hour, user_id, minutes)
+       on conflict (hour, user_id) do update set minutes = user_hours.minutes | excluded.minutes
+         where user_hours.minutes | excluded.minutes <> user_hours.minutes
+     )
+     insert into users (user_id, events, purchases, spent, first_seen, last_seen)
      select user_id, events, purchases, spent, ${atMs("first_ms")}, ${atMs("last_ms")}
-     from unnest($1::text[], $2::int4[], $3::int4[], $4::numeric[], $5::int8[], $6::int8[])
+     from unnest($8::text[], $9::int4[], $10::int4[], $11::numeric[], $12::int8[], $13::int8[])
        as u(user_id, events, purchases, spent, first_ms, last_ms)
      on conflict (user_id) do update set
        events = users.events + excluded.events,
@@ -94,6 +86,13 @@ async function countUsers(db: Db, batch: Timed[]): Promise<void> {
        first_seen = least(users.first_seen, excluded.first_seen),
        last_seen = greatest(users.last_seen, excluded.last_seen)`,
     [
+      minutes.map((c) => c.minute),
+      minutes.map((c) => c.type),
+      minutes.map((c) => c.events),
+      minutes.map((c) => decimalSum(c.amounts)),
+      active.map((a) => a.hour),
+      active.map((a) => a.user),
+      active.map((a) => String(a.minutes)),
       users.map((u) => u.user),
       users.map((u) => u.events),
       users.map((u) => u.amounts.length),
@@ -104,7 +103,7 @@ async function countUsers(db: Db, batch: Timed[]): Promise<void> {
   );
 }
 
-/** Product views and adds to cart in total, and views per minute. */
+/** Product views and adds to cart in total, and views per minute: one statement. */
 async function countProducts(db: Db, batch: Timed[]): Promise<void> {
   const touches = batch.filter(({ e }) =>
     (e.type === "product_view" || e.type === "add_to_cart") && typeof e.properties.product_id === "string"
@@ -117,56 +116,66 @@ async function countProducts(db: Db, batch: Timed[]): Promise<void> {
     ({ e }) => ({ id: e.properties.product_id!, category: e.properties.category ?? null, views: 0, adds: 0 }),
     (p, { e }) => e.type === "product_view" ? p.views++ : p.adds++,
   );
-  await db.query(
-    `insert into product_counts (product_id, category, views, adds)
-     select product_id, max(category), sum(views), sum(adds)
-     from unnest($1::text[], $2::text[], $3::int4[], $4::int4[]) as t(product_id, category, views, adds)
-     group by product_id
-     on conflict (product_id) do update set
-       category = coalesce(excluded.category, product_counts.category),
-       views = product_counts.views + excluded.views,
-       adds = product_counts.adds + excluded.adds`,
-    [
-      products.map((p) => p.id),
-      products.map((p) => p.category),
-      products.map((p) => p.views),
-      products.map((p) => p.adds),
-    ],
-  );
   const views = fold(
     touches.filter(({ e }) => e.type === "product_view"),
     ({ e, ms }) => key(minuteOf(ms), e.properties.product_id),
     ({ e, ms }) => ({ minute: minuteOf(ms), id: e.properties.product_id!, views: 0 }),
     (v) => v.views++,
   );
-  if (views.length === 0) return;
   await db.query(
-    `insert into product_minutes (minute, product_id, views)
-     select to_timestamp(minute), product_id, views from unnest($1::int8[], $2::text[], $3::int4[]) as v(minute, product_id, views)
+    `with counts as (
+       insert into product_counts (product_id, category, views, adds)
+       select product_id, max(category), sum(views), sum(adds)
+       from unnest($1::text[], $2::text[], $3::int4[], $4::int4[]) as t(product_id, category, views, adds)
+       group by product_id
+       on conflict (product_id) do update set
+         category = coalesce(excluded.category, product_counts.category),
+         views = product_counts.views + excluded.views,
+         adds = product_counts.adds + excluded.adds
+     )
+     insert into product_minutes (minute, product_id, views)
+     select to_timestamp(minute), product_id, views
+     from unnest($5::int8[], $6::text[], $7::int4[]) as v(minute, product_id, views)
      on conflict (minute, product_id) do update set views = product_minutes.views + excluded.views`,
-    [views.map((v) => v.minute), views.map((v) => v.id), views.map((v) => v.views)],
+    [
+      products.map((p) => p.id),
+      products.map((p) => p.category),
+      products.map((p) => p.views),
+      products.map((p) => p.adds),
+      views.map((v) => v.minute),
+      views.map((v) => v.id),
+      views.map((v) => v.views),
+    ],
   );
 }
 
-/** Every purchase with its lines, as facts. */
+/** Every purchase with its lines, as facts: one statement. */
 async function recordPurchases(db: Db, purchases: Event[]): Promise<void> {
   if (purchases.length === 0) return;
-  await db.sql`
-    insert into purchases (event_id, user_id, ts, amount, country, device)
-    select * from unnest(${purchases.map((e) => e.event_id)}::text[], ${purchases.map((e) => e.user_id)}::text[],
-                         ${purchases.map((e) => e.timestamp)}::timestamptz[],
-                         ${purchases.map((e) => e.properties.amount ?? 0)}::numeric[],
-                         ${purchases.map((e) => e.properties.country ?? null)}::text[],
-                         ${purchases.map((e) => e.properties.device ?? null)}::text[])`;
   const lines = purchases.flatMap((e) =>
     (e.properties.items ?? []).filter((i) => typeof i.product_id === "string").map((i, line) => ({ e, i, line }))
   );
-  if (lines.length === 0) return;
-  await db.sql`
-    insert into purchase_items (event_id, line, product_id, price, quantity)
-    select * from unnest(${lines.map((l) => l.e.event_id)}::text[], ${lines.map((l) => l.line)}::int4[],
-                         ${lines.map((l) => l.i.product_id)}::text[], ${lines.map((l) => l.i.price)}::numeric[],
-                         ${lines.map((l) => l.i.quantity)}::int4[])`;
+  await db.query(
+    `with bought as (
+       insert into purchases (event_id, user_id, ts, amount, country, device)
+       select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::numeric[], $5::text[], $6::text[])
+     )
+     insert into purchase_items (event_id, line, product_id, price, quantity)
+     select * from unnest($7::text[], $8::int4[], $9::text[], $10::numeric[], $11::int4[])`,
+    [
+      purchases.map((e) => e.event_id),
+      purchases.map((e) => e.user_id),
+      purchases.map((e) => e.timestamp),
+      purchases.map((e) => e.properties.amount ?? 0),
+      purchases.map((e) => e.properties.country ?? null),
+      purchases.map((e) => e.properties.device ?? null),
+      lines.map((l) => l.e.event_id),
+      lines.map((l) => l.line),
+      lines.map((l) => l.i.product_id),
+      lines.map((l) => l.i.price),
+      lines.map((l) => l.i.quantity),
+    ],
+  );
 }
 
 const VIDEO_TYPES = new Set(["video_play", "video_progress", "video_complete"]);

@@ -41,17 +41,13 @@ function partOf(e: Event): Session {
   };
 }
 
-/** Adds the batch's events to their sessions. */
+/**
+ * Adds the batch's events to their sessions: the explicit ones fold into one row each; the inferred ones the
+ * events fall in or next to are taken out, merged with them, and written back with the explicit ones.
+ */
 export async function updateSessions(db: Db, batch: Event[]): Promise<void> {
-  await explicitSessions(db, batch.filter((e) => e.session_id !== undefined));
-  await inferredSessions(db, batch.filter((e) => e.session_id === undefined));
-}
-
-/** Sessions with a session_id: one row per session, its span and counts merged into what is stored. */
-async function explicitSessions(db: Db, events: Event[]): Promise<void> {
-  if (events.length === 0) return;
-  const sessions = fold(
-    events,
+  const explicit = fold(
+    batch.filter((e) => e.session_id !== undefined),
     (e) => key(e.user_id, e.session_id),
     (e) => ({ user: e.user_id, key: `s:${e.session_id}`, ...partOf(e), events: 0, pages: 0 }),
     (s, e) => {
@@ -61,8 +57,16 @@ async function explicitSessions(db: Db, events: Event[]): Promise<void> {
       s.end = Math.max(s.end, part.end);
     },
   );
+  const inferred = await inferredSessions(db, batch.filter((e) => e.session_id === undefined));
   await db.query(
-    `insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, has_cart, has_purchase, pages)
+    `with inferred as (
+       insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, has_cart, has_purchase,
+         pages)
+       select user_id, 'a:' || start_ms, false, ${atMs("start_ms")}, ${atMs("end_ms")}, events, cart, purchase, pages
+       from unnest($9::text[], $10::int8[], $11::int8[], $12::int8[], $13::boolean[], $14::boolean[], $15::int8[])
+         as r(user_id, start_ms, end_ms, events, cart, purchase, pages)
+     )
+     insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, has_cart, has_purchase, pages)
      select user_id, session_key, true, ${atMs("start_ms")}, ${atMs("end_ms")}, events, cart, purchase, pages
      from unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int4[], $6::boolean[], $7::boolean[], $8::int4[])
        as s(user_id, session_key, start_ms, end_ms, events, cart, purchase, pages)
@@ -74,35 +78,43 @@ async function explicitSessions(db: Db, events: Event[]): Promise<void> {
        has_purchase = sessions.has_purchase or excluded.has_purchase,
        pages = sessions.pages + excluded.pages`,
     [
-      sessions.map((s) => s.user),
-      sessions.map((s) => s.key),
-      sessions.map((s) => s.start),
-      sessions.map((s) => s.end),
-      sessions.map((s) => s.events),
-      sessions.map((s) => s.cart),
-      sessions.map((s) => s.purchase),
-      sessions.map((s) => s.pages),
+      explicit.map((s) => s.user),
+      explicit.map((s) => s.key),
+      explicit.map((s) => s.start),
+      explicit.map((s) => s.end),
+      explicit.map((s) => s.events),
+      explicit.map((s) => s.cart),
+      explicit.map((s) => s.purchase),
+      explicit.map((s) => s.pages),
+      inferred.map((r) => r.user),
+      inferred.map((r) => r.start),
+      inferred.map((r) => r.end),
+      inferred.map((r) => r.events),
+      inferred.map((r) => r.cart),
+      inferred.map((r) => r.purchase),
+      inferred.map((r) => r.pages),
     ],
   );
 }
 
-/** Merges events without a session_id into their users' inferred sessions. */
-async function inferredSessions(db: Db, events: Event[]): Promise<void> {
-  if (events.length === 0) return;
+/**
+ * The inferred sessions of events without a session_id: the stored ones they fall in or next to are deleted
+ * and answered merged with them, to be written back.
+ */
+async function inferredSessions(db: Db, events: Event[]): Promise<(Session & { user: string })[]> {
+  if (events.length === 0) return [];
   const users = fold(events, (e) => e.user_id, (e) => ({ user: e.user_id, parts: [] as Session[] }), (u, e) => {
     u.parts.push(partOf(e));
   });
-  // The stored inferred sessions the new events fall in or next to: taken out, merged, written back. Their
-  // times come back as epoch milliseconds (a Date from the driver would drop the milliseconds).
+  // Times come back as epoch milliseconds (a Date from the driver would drop the milliseconds).
   const old = await db.query<
     { i: number; lo: number; hi: number; events: number; has_cart: boolean; has_purchase: boolean; pages: number }
   >(
     `delete from sessions s
      using unnest($1::text[], $2::int8[], $3::int8[]) with ordinality as r(user_id, lo, hi, i)
      where s.user_id = r.user_id and not s.explicit
-       and s.ended_at > ${atMs("r.lo")} - interval '30 minutes' and s.started_at < ${
-      atMs("r.hi")
-    } + interval '30 minutes'
+       and s.ended_at > ${atMs("r.lo")} - interval '30 minutes'
+       and s.started_at < ${atMs("r.hi")} + interval '30 minutes'
      returning r.i, (extract(epoch from s.started_at) * 1000)::int8 as lo,
        (extract(epoch from s.ended_at) * 1000)::int8 as hi, s.events, s.has_cart, s.has_purchase, s.pages`,
     [
@@ -121,20 +133,5 @@ async function inferredSessions(db: Db, events: Event[]): Promise<void> {
       pages: s.pages,
     });
   }
-  const rows = users.flatMap((u) => mergeSessions(u.parts, combine).map((i) => ({ user: u.user, ...i })));
-  await db.query(
-    `insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, has_cart, has_purchase, pages)
-     select user_id, 'a:' || start_ms, false, ${atMs("start_ms")}, ${atMs("end_ms")}, events, cart, purchase, pages
-     from unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::boolean[], $6::boolean[], $7::int8[])
-       as r(user_id, start_ms, end_ms, events, cart, purchase, pages)`,
-    [
-      rows.map((r) => r.user),
-      rows.map((r) => r.start),
-      rows.map((r) => r.end),
-      rows.map((r) => r.events),
-      rows.map((r) => r.cart),
-      rows.map((r) => r.purchase),
-      rows.map((r) => r.pages),
-    ],
-  );
+  return users.flatMap((u) => mergeSessions(u.parts, combine).map((i) => ({ user: u.user, ...i })));
 }
