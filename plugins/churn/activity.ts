@@ -6,14 +6,27 @@
 import { type Env, type Event, type Interval, mergeSessions } from "@runtime/sdk";
 import { decimalSum } from "./decimal.ts";
 import { atMs, dayOf, fold, key } from "./fold.ts";
+import type { Model } from "./model.ts";
 
 type Db = Env["db"];
 
 /** An event and its instant (ms). */
 type Timed = { e: Event; ms: number };
 
-/** Adds the batch to the per-day activity of its users, and to their sessions. */
-export async function recordActivity(db: Db, batch: Event[]): Promise<void> {
+/** The clock after a batch (its latest event time, in epoch ms; the day last rescored) and the live model. */
+export type Clock = {
+  latest: number;
+  rescored: string | null;
+  version: number | null;
+  model: Model | null;
+};
+
+/**
+ * Adds the batch to the per-day activity of its users and to their sessions, and moves the clock: one
+ * statement, after one taking out the inferred sessions the batch merges into. Answers the clock, and the
+ * live model with it.
+ */
+export async function recordActivity(db: Db, batch: Event[]): Promise<Clock> {
   const timed = batch.map((e) => ({ e, ms: Date.parse(e.timestamp) }));
   const days = fold(
     timed,
@@ -35,15 +48,49 @@ export async function recordActivity(db: Db, batch: Event[]): Promise<void> {
       d.last = Math.max(d.last, ms);
     },
   );
-  await db.query(
-    `insert into activity (user_id, day, events, views, carts, purchases, spend, last_ts)
-     select user_id, date '1970-01-01' + day, events, views, carts, purchases, spend, ${atMs("last_ms")}
-     from unnest($1::text[], $2::int4[], $3::int4[], $4::int4[], $5::int4[], $6::int4[], $7::numeric[], $8::int8[])
-       as a(user_id, day, events, views, carts, purchases, spend, last_ms)
-     on conflict (user_id, day) do update set
-       events = activity.events + excluded.events, views = activity.views + excluded.views,
-       carts = activity.carts + excluded.carts, purchases = activity.purchases + excluded.purchases,
-       spend = activity.spend + excluded.spend, last_ts = greatest(activity.last_ts, excluded.last_ts)`,
+  const explicit = fold(
+    timed.filter(({ e }) => e.session_id !== undefined),
+    ({ e }) => key(e.user_id, e.session_id),
+    (t) => ({ user: t.e.user_id, key: `s:${t.e.session_id}`, ...partOf(t), events: 0 }),
+    (s, t) => {
+      combine(s, partOf(t));
+      s.start = Math.min(s.start, t.ms);
+      s.end = Math.max(s.end, t.ms);
+    },
+  );
+  const inferred = await inferredSessions(db, timed.filter(({ e }) => e.session_id === undefined));
+  const latest = batch.reduce((t, e) => e.timestamp > t ? e.timestamp : t, batch[0].timestamp);
+  const [clock] = await db.query<Clock>(
+    `with days as (
+       insert into activity (user_id, day, events, views, carts, purchases, spend, last_ts)
+       select user_id, date '1970-01-01' + day, events, views, carts, purchases, spend, ${atMs("last_ms")}
+       from unnest($1::text[], $2::int4[], $3::int4[], $4::int4[], $5::int4[], $6::int4[], $7::numeric[], $8::int8[])
+         as a(user_id, day, events, views, carts, purchases, spend, last_ms)
+       on conflict (user_id, day) do update set
+         events = activity.events + excluded.events, views = activity.views + excluded.views,
+         carts = activity.carts + excluded.carts, purchases = activity.purchases + excluded.purchases,
+         spend = activity.spend + excluded.spend, last_ts = greatest(activity.last_ts, excluded.last_ts)
+     ), explicit as (
+       insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, carted, purchased)
+       select user_id, session_key, true, ${atMs("start_ms")}, ${atMs("end_ms")}, events, carted, purchased
+       from unnest($9::text[], $10::text[], $11::int8[], $12::int8[], $13::int4[], $14::bool[], $15::bool[])
+         as s(user_id, session_key, start_ms, end_ms, events, carted, purchased)
+       on conflict (user_id, session_key) do update set
+         started_at = least(sessions.started_at, excluded.started_at),
+         ended_at = greatest(sessions.ended_at, excluded.ended_at), events = sessions.events + excluded.events,
+         carted = sessions.carted or excluded.carted, purchased = sessions.purchased or excluded.purchased
+     ), inferred as (
+       insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, carted, purchased)
+       select user_id, 'a:' || lo, false, ${atMs("lo")}, ${atMs("hi")}, events, carted, purchased
+       from unnest($16::text[], $17::int8[], $18::int8[], $19::int4[], $20::bool[], $21::bool[])
+         as r(user_id, lo, hi, events, carted, purchased)
+     ), clock as (
+       insert into clock (id, latest) values (1, $22) on conflict (id) do update set latest = greatest(clock.latest, $22)
+       returning latest, rescored
+     )
+     -- The time in epoch ms: a Date from the driver would drop the milliseconds.
+     select (extract(epoch from c.latest) * 1000)::int8 as latest, c.rescored::text as rescored, m.version, m.model
+     from clock c left join models m on m.live`,
     [
       days.map((d) => d.user),
       days.map((d) => d.day),
@@ -53,10 +100,23 @@ export async function recordActivity(db: Db, batch: Event[]): Promise<void> {
       days.map((d) => d.amounts.length),
       days.map((d) => decimalSum(d.amounts)),
       days.map((d) => d.last),
+      explicit.map((s) => s.user),
+      explicit.map((s) => s.key),
+      explicit.map((s) => s.start),
+      explicit.map((s) => s.end),
+      explicit.map((s) => s.events),
+      explicit.map((s) => s.carted),
+      explicit.map((s) => s.purchased),
+      inferred.map((r) => r.user),
+      inferred.map((r) => r.start),
+      inferred.map((r) => r.end),
+      inferred.map((r) => r.events),
+      inferred.map((r) => r.carted),
+      inferred.map((r) => r.purchased),
+      latest,
     ],
   );
-  await explicitSessions(db, timed.filter(({ e }) => e.session_id !== undefined));
-  await inferredSessions(db, timed.filter(({ e }) => e.session_id === undefined));
+  return clock;
 }
 
 /** A session's span and what churn counts in it. */
@@ -81,47 +141,15 @@ const partOf = ({ e, ms }: Timed): Session => ({
   purchased: e.type === "purchase",
 });
 
-/** Sessions with a session_id: one row per session, its span and counts merged into what is stored. */
-async function explicitSessions(db: Db, events: Timed[]): Promise<void> {
-  if (events.length === 0) return;
-  const sessions = fold(
-    events,
-    ({ e }) => key(e.user_id, e.session_id),
-    (t) => ({ user: t.e.user_id, key: `s:${t.e.session_id}`, ...partOf(t), events: 0 }),
-    (s, t) => {
-      combine(s, partOf(t));
-      s.start = Math.min(s.start, t.ms);
-      s.end = Math.max(s.end, t.ms);
-    },
-  );
-  await db.query(
-    `insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, carted, purchased)
-     select user_id, session_key, true, ${atMs("start_ms")}, ${atMs("end_ms")}, events, carted, purchased
-     from unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int4[], $6::bool[], $7::bool[])
-       as s(user_id, session_key, start_ms, end_ms, events, carted, purchased)
-     on conflict (user_id, session_key) do update set
-       started_at = least(sessions.started_at, excluded.started_at),
-       ended_at = greatest(sessions.ended_at, excluded.ended_at), events = sessions.events + excluded.events,
-       carted = sessions.carted or excluded.carted, purchased = sessions.purchased or excluded.purchased`,
-    [
-      sessions.map((s) => s.user),
-      sessions.map((s) => s.key),
-      sessions.map((s) => s.start),
-      sessions.map((s) => s.end),
-      sessions.map((s) => s.events),
-      sessions.map((s) => s.carted),
-      sessions.map((s) => s.purchased),
-    ],
-  );
-}
-
-/** Merges events without a session_id into their users' inferred sessions. */
-async function inferredSessions(db: Db, events: Timed[]): Promise<void> {
-  if (events.length === 0) return;
+/**
+ * The inferred sessions of events without a session_id: the stored ones they fall in or next to are deleted
+ * and answered merged with them, to be written back.
+ */
+async function inferredSessions(db: Db, events: Timed[]): Promise<(Session & { user: string })[]> {
+  if (events.length === 0) return [];
   const users = fold(events, ({ e }) => e.user_id, ({ e }) => ({ user: e.user_id, parts: [] as Session[] }), (u, t) => {
     u.parts.push(partOf(t));
   });
-  // The stored inferred sessions the new events fall in or next to: taken out, merged, written back.
   const old = await db.query<
     { i: number; lo: number; hi: number; events: number; carted: boolean; purchased: boolean }
   >(
@@ -142,19 +170,5 @@ async function inferredSessions(db: Db, events: Timed[]): Promise<void> {
   for (const o of old) {
     users[o.i - 1].parts.push({ start: o.lo, end: o.hi, events: o.events, carted: o.carted, purchased: o.purchased });
   }
-  const rows = users.flatMap((u) => mergeSessions(u.parts, combine).map((s) => ({ user: u.user, ...s })));
-  await db.query(
-    `insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, carted, purchased)
-     select user_id, 'a:' || lo, false, ${atMs("lo")}, ${atMs("hi")}, events, carted, purchased
-     from unnest($1::text[], $2::int8[], $3::int8[], $4::int4[], $5::bool[], $6::bool[])
-       as r(user_id, lo, hi, events, carted, purchased)`,
-    [
-      rows.map((r) => r.user),
-      rows.map((r) => r.start),
-      rows.map((r) => r.end),
-      rows.map((r) => r.events),
-      rows.map((r) => r.carted),
-      rows.map((r) => r.purchased),
-    ],
-  );
+  return users.flatMap((u) => mergeSessions(u.parts, combine).map((s) => ({ user: u.user, ...s })));
 }

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { definePlugin, type Env, type Event, HttpError, intParam, parseBody } from "@runtime/sdk";
 import { recordActivity } from "./activity.ts";
 import { FEATURES, featuresOf, featuresOfActive, type Observation } from "./features.ts";
-import { type Model, predict, round } from "./model.ts";
+import { predict, round } from "./model.ts";
 import { liveModel, type StoredModel, train } from "./train.ts";
 
 /** Settings, from `PLUGIN_CHURN`. */
@@ -26,21 +26,7 @@ type ChurnEnv = Env<Config>;
 type Db = Env["db"];
 
 async function queue(batch: Event[], env: ChurnEnv): Promise<void> {
-  await recordActivity(env.db, batch);
-  const latest = batch.reduce((t, e) => e.timestamp > t ? e.timestamp : t, batch[0].timestamp);
-  // The clock moves, and the live model comes with it: one statement. The time comes back in epoch ms, as a
-  // Date from the driver would drop the milliseconds.
-  const [clock] = await env.db.query<
-    { latest: number; rescored: string | null; version: number | null; model: Model | null }
-  >(
-    `with c as (
-       insert into clock (id, latest) values (1, $1) on conflict (id) do update set latest = greatest(clock.latest, $1)
-       returning latest, rescored
-     )
-     select (extract(epoch from c.latest) * 1000)::int8 as latest, c.rescored::text as rescored, m.version, m.model
-     from c left join models m on m.live`,
-    [latest],
-  );
+  const clock = await recordActivity(env.db, batch);
   if (clock.version === null || clock.model === null) return;
   const model = { version: clock.version, model: clock.model };
   const latestIso = new Date(clock.latest).toISOString();
