@@ -11,22 +11,15 @@ const BASE = Math.log(1.05);
 const bucketOf = (amount: number) => Math.floor(Math.log(amount + 1) / BASE);
 
 /**
- * Records the batch: accounts, where users are seen from, and purchases with the store's amounts. The batch
- * is folded here first, into one row per user and per place, each with its earliest time; a stored row is
- * rewritten only when the batch saw it earlier (late events), not at every sighting.
+ * Records the batch, in one statement: accounts, where users are seen from, and purchases with the store's
+ * amounts. The batch is folded here first, into one row per user and per place with its earliest time; a
+ * stored first sighting is rewritten only when the batch saw it earlier (late events), not at every sighting.
  */
 export async function record(db: Db, batch: Event[]): Promise<void> {
   const timed = batch.map((e) => ({ e, ms: Date.parse(e.timestamp) }));
   const accounts = fold(timed, ({ e }) => e.user_id, ({ e, ms }) => ({ user: e.user_id, first: ms }), (a, { ms }) => {
     a.first = Math.min(a.first, ms);
   });
-  await db.query(
-    `insert into accounts (user_id, first_seen)
-     select user_id, ${atMs("first_ms")} from unnest($1::text[], $2::int8[]) as a(user_id, first_ms)
-     on conflict (user_id) do update set first_seen = excluded.first_seen
-       where excluded.first_seen < accounts.first_seen`,
-    [accounts.map((a) => a.user), accounts.map((a) => a.first)],
-  );
   const sightings = timed.flatMap(({ e, ms }) =>
     (["country", "device"] as const).filter((k) => typeof e.properties[k] === "string")
       .map((kind) => ({ user: e.user_id, kind, value: e.properties[kind] as string, ms }))
@@ -34,32 +27,7 @@ export async function record(db: Db, batch: Event[]): Promise<void> {
   const places = fold(sightings, (p) => key(p.user, p.kind, p.value), (p) => ({ ...p }), (p, s) => {
     p.ms = Math.min(p.ms, s.ms);
   });
-  if (places.length > 0) {
-    await db.query(
-      `insert into places (user_id, kind, value, first_seen)
-       select user_id, kind, value, ${atMs("first_ms")}
-       from unnest($1::text[], $2::text[], $3::text[], $4::int8[]) as p(user_id, kind, value, first_ms)
-       on conflict (user_id, kind, value) do update set first_seen = excluded.first_seen
-         where excluded.first_seen < places.first_seen`,
-      [places.map((p) => p.user), places.map((p) => p.kind), places.map((p) => p.value), places.map((p) => p.ms)],
-    );
-  }
   const purchases = timed.filter(({ e }) => e.type === "purchase");
-  if (purchases.length === 0) return;
-  await db.query(
-    `insert into purchases (event_id, user_id, ts, amount, country, device)
-     select event_id, user_id, ${atMs("ms")}, amount, country, device
-     from unnest($1::text[], $2::text[], $3::int8[], $4::numeric[], $5::text[], $6::text[])
-       as p(event_id, user_id, ms, amount, country, device)`,
-    [
-      purchases.map(({ e }) => e.event_id),
-      purchases.map(({ e }) => e.user_id),
-      purchases.map(({ ms }) => ms),
-      purchases.map(({ e }) => e.properties.amount ?? 0),
-      purchases.map(({ e }) => e.properties.country ?? null),
-      purchases.map(({ e }) => e.properties.device ?? null),
-    ],
-  );
   const buckets = fold(
     purchases,
     ({ e }) => String(bucketOf(e.properties.amount ?? 0)),
@@ -67,9 +35,41 @@ export async function record(db: Db, batch: Event[]): Promise<void> {
     (b) => b.n++,
   );
   await db.query(
-    `insert into amounts (bucket, n) select * from unnest($1::int4[], $2::int4[])
+    `with accounts as (
+       insert into accounts (user_id, first_seen)
+       select user_id, ${atMs("first_ms")} from unnest($1::text[], $2::int8[]) as a(user_id, first_ms)
+       on conflict (user_id) do update set first_seen = excluded.first_seen
+         where excluded.first_seen < accounts.first_seen
+     ), places as (
+       insert into places (user_id, kind, value, first_seen)
+       select user_id, kind, value, ${atMs("first_ms")}
+       from unnest($3::text[], $4::text[], $5::text[], $6::int8[]) as p(user_id, kind, value, first_ms)
+       on conflict (user_id, kind, value) do update set first_seen = excluded.first_seen
+         where excluded.first_seen < places.first_seen
+     ), purchases as (
+       insert into purchases (event_id, user_id, ts, amount, country, device)
+       select event_id, user_id, ${atMs("ms")}, amount, country, device
+       from unnest($7::text[], $8::text[], $9::int8[], $10::numeric[], $11::text[], $12::text[])
+         as p(event_id, user_id, ms, amount, country, device)
+     )
+     insert into amounts (bucket, n) select * from unnest($13::int4[], $14::int4[])
      on conflict (bucket) do update set n = amounts.n + excluded.n`,
-    [buckets.map((b) => b.bucket), buckets.map((b) => b.n)],
+    [
+      accounts.map((a) => a.user),
+      accounts.map((a) => a.first),
+      places.map((p) => p.user),
+      places.map((p) => p.kind),
+      places.map((p) => p.value),
+      places.map((p) => p.ms),
+      purchases.map(({ e }) => e.event_id),
+      purchases.map(({ e }) => e.user_id),
+      purchases.map(({ ms }) => ms),
+      purchases.map(({ e }) => e.properties.amount ?? 0),
+      purchases.map(({ e }) => e.properties.country ?? null),
+      purchases.map(({ e }) => e.properties.device ?? null),
+      buckets.map((b) => b.bucket),
+      buckets.map((b) => b.n),
+    ],
   );
 }
 

@@ -80,14 +80,23 @@ async function queue(batch: Event[], env: Env): Promise<void> {
   if (purchases.length === 0) return;
   const { set, results } = await judge(env.db, purchases.map((e) => probeOf(e, true)));
   const flagged = (i: number) => results[i].flagged;
-  // Reasons and features go as one JSON array each: the host parses that far cheaper than a jsonb[].
+  const alerts = purchases.map((e, i) => ({ e, r: results[i] })).filter((_, i) => flagged(i));
+  // The decisions and the alerts in one statement; reasons and features go as one JSON array each, which the
+  // host parses far cheaper than a jsonb[].
   await env.db.query(
-    `update purchases p set score = s.score, flagged = s.flagged, reasons = s.reasons, features = s.features,
-       model_p = s.model_p
-     from rows from (unnest($1::text[]), unnest($2::numeric[]), unnest($3::bool[]), jsonb_array_elements($4::jsonb),
-                     jsonb_array_elements($5::jsonb), unnest($6::float8[]))
-       as s(event_id, score, flagged, reasons, features, model_p)
-     where p.event_id = s.event_id`,
+    `with decided as (
+       update purchases p set score = s.score, flagged = s.flagged, reasons = s.reasons, features = s.features,
+         model_p = s.model_p
+       from rows from (unnest($1::text[]), unnest($2::numeric[]), unnest($3::bool[]), jsonb_array_elements($4::jsonb),
+                       jsonb_array_elements($5::jsonb), unnest($6::float8[]))
+         as s(event_id, score, flagged, reasons, features, model_p)
+       where p.event_id = s.event_id
+     )
+     insert into alerts (alert_id, event_id, user_id, score, reasons, amount, event_time, created_at, ruleset)
+     select 'alert-' || event_id, event_id, user_id, score, reasons, amount, ts, clock_timestamp(), $13
+     from rows from (unnest($7::text[]), unnest($8::text[]), unnest($9::numeric[]), jsonb_array_elements($10::jsonb),
+                     unnest($11::numeric[]), unnest($12::timestamptz[]))
+       as a(event_id, user_id, score, reasons, amount, ts)`,
     [
       purchases.map((e) => e.event_id),
       results.map((r) => r.score),
@@ -95,17 +104,6 @@ async function queue(batch: Event[], env: Env): Promise<void> {
       JSON.stringify(results.map((r) => r.reasons)),
       JSON.stringify(results.map((r) => r.features)),
       results.map((r) => r.p),
-    ],
-  );
-  const alerts = purchases.map((e, i) => ({ e, r: results[i] })).filter((_, i) => flagged(i));
-  if (alerts.length === 0) return;
-  await env.db.query(
-    `insert into alerts (alert_id, event_id, user_id, score, reasons, amount, event_time, created_at, ruleset)
-     select 'alert-' || event_id, event_id, user_id, score, reasons, amount, ts, clock_timestamp(), $7
-     from rows from (unnest($1::text[]), unnest($2::text[]), unnest($3::numeric[]), jsonb_array_elements($4::jsonb),
-                     unnest($5::numeric[]), unnest($6::timestamptz[]))
-       as a(event_id, user_id, score, reasons, amount, ts)`,
-    [
       alerts.map((a) => a.e.event_id),
       alerts.map((a) => a.e.user_id),
       alerts.map((a) => a.r.score),
@@ -115,7 +113,7 @@ async function queue(batch: Event[], env: Env): Promise<void> {
       set.version,
     ],
   );
-  env.metrics.increment("alerts", alerts.length);
+  if (alerts.length > 0) env.metrics.increment("alerts", alerts.length);
 }
 
 const app = new Hono<{ Bindings: Env }>();
