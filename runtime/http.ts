@@ -92,11 +92,31 @@ export async function parseBody<T>(request: Request, schema: ZodType<T>, maxByte
   } catch {
     throw new HttpError(400, "body must be JSON");
   }
+  // JSON escapes can spell what PostgreSQL text cannot hold; refused here, not by the database as a server error.
+  if (!storableStrings(raw)) {
+    throw new HttpError(400, "body: strings must be well-formed Unicode without NUL characters");
+  }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
   }
   return parsed.data;
+}
+
+/** Whether every string (keys too) in a parsed JSON value is well-formed Unicode without NUL (checked without recursion). */
+function storableStrings(value: unknown): boolean {
+  const ok = (s: string) => s.isWellFormed() && !s.includes("\0");
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string" && !ok(v)) return false;
+    if (v === null || typeof v !== "object") continue;
+    for (const [k, x] of Object.entries(v)) {
+      if (!ok(k)) return false;
+      stack.push(x);
+    }
+  }
+  return true;
 }
 
 /** Whether `presented` equals one of `secrets`, comparing digests in constant time. */

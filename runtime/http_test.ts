@@ -57,4 +57,13 @@ Deno.test("readJsonBody() and parseBody() refuse oversized bodies before parsing
     (e: HttpError) => e.status === 400 && /^n: /.test(e.message),
   );
   await assert.rejects(parseBody(endless().request, schema), (e: HttpError) => e.status === 413);
+  // What JSON escapes can spell but PostgreSQL text cannot hold, anywhere in the body, keys too.
+  const text = z.object({ s: z.unknown() });
+  for (const bad of ['{"s":"\\ud800"}', '{"s":["a\\u0000"]}', '{"s":{"\\udc00":1}}']) {
+    await assert.rejects(
+      parseBody(post(bad), text),
+      new HttpError(400, "body: strings must be well-formed Unicode without NUL characters"),
+      bad,
+    );
+  }
 });
