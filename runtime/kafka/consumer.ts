@@ -29,6 +29,10 @@ export interface KafkaSourceOptions {
 
 /** How often partition ends are read to keep the lag current while nothing is consumed. */
 const LAG_REFRESH_MS = 5_000;
+/** How often a partition's offset is committed to Kafka (a hint only: the offset stored in Postgres counts). */
+const COMMIT_EVERY_MS = 1_000;
+/** Partitions whose batches are appended at once: concurrent appends share one transaction (group commit). */
+const CONCURRENT_PARTITIONS = 8;
 /** Pause before a new consumer replaces one that kafkajs gave up on. */
 const RESTART_DELAY_MS = 2_000;
 
@@ -48,6 +52,8 @@ export class KafkaSource {
   #joined = false;
   #stopping = false;
   #refresh: ReturnType<typeof setInterval> | undefined;
+  /** When each partition's offset was last committed to Kafka. */
+  #committedAt = new Map<string, number>();
 
   constructor(opts: KafkaSourceOptions) {
     this.#opts = opts;
@@ -128,7 +134,7 @@ export class KafkaSource {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 2,
+      partitionsConsumedConcurrently: CONCURRENT_PARTITIONS,
       eachBatch: (payload) => this.#onBatch(consumer, payload),
     });
   }
@@ -209,8 +215,12 @@ export class KafkaSource {
     const lag = Math.max(0, Number(batch.highWatermark) - offset - 1);
     this.#partitions.set(key, { topic, partition, offset, lag });
     resolveOffset(batch.lastOffset());
+    // A hint for the group, at most once a second per partition (or when the partition is drained): the stored
+    // offset in Postgres is what counts, and a restart from an older hint only re-reads what the log skips.
+    const now = Date.now();
+    if (lag > 0 && now - (this.#committedAt.get(key) ?? 0) < COMMIT_EVERY_MS) return await heartbeat();
+    this.#committedAt.set(key, now);
     try {
-      // A hint for the group; the stored offset in Postgres is what counts.
       await consumer.commitOffsets([{ topic, partition, offset: String(last + 1) }]);
     } catch (e) {
       this.#opts.logger.warn("cannot commit the offset to Kafka (a rebalance?)", {
