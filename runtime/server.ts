@@ -11,6 +11,7 @@ import type { EventLog } from "./event_log.ts";
 import type { KafkaSource } from "./kafka/mod.ts";
 import { bearerToken, HttpError, matchesSecret, readJsonBody } from "./http.ts";
 import { batchItems, ingest, MAX_BODY_BYTES, type Sink } from "./ingest.ts";
+import { ingestSegment, SEGMENT_CALLS, segmentMessages } from "./segment.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
@@ -47,6 +48,18 @@ export interface ServerContext extends RuntimeParts {
 function streamToken(request: Request): string | null {
   const url = new URL(request.url);
   return request.method === "GET" && url.pathname === "/api/stream" ? url.searchParams.get("access_token") : null;
+}
+
+/** The write key of Segment's SDKs on `/v1`: the username of HTTP basic auth, whose password is empty. */
+function writeKey(request: Request): string | null {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(request.headers.get("authorization") ?? "");
+  if (!m || !new URL(request.url).pathname.startsWith("/v1/")) return null;
+  try {
+    const user = new TextDecoder().decode(Uint8Array.from(atob(m[1]), (ch) => ch.charCodeAt(0))).split(":")[0];
+    return user === "" ? null : user;
+  } catch {
+    return null; // not base64: no credential
+  }
 }
 
 /** Builds the Hono app serving every route. */
@@ -89,7 +102,7 @@ export function createApp(ctx: ServerContext): Hono {
     next: () => Promise<void>,
   ) => {
     if (secrets.length > 0) {
-      const token = bearerToken(c.req.raw) ?? streamToken(c.req.raw);
+      const token = bearerToken(c.req.raw) ?? streamToken(c.req.raw) ?? writeKey(c.req.raw);
       if (token === null) throw new HttpError(401, `${what} requires 'Authorization: Bearer <token>'`);
       if (!await matchesSecret(token, secrets)) {
         if (await matchesSecret(token, others)) throw new HttpError(403, `${what} needs ${kind}, not the other kind`);
@@ -116,7 +129,8 @@ export function createApp(ctx: ServerContext): Hono {
     const limiter = new RateLimiter(ctx.rateLimit);
     const limit = async (c: Context, next: () => Promise<void>) => {
       const address = (c.env as Deno.ServeHandlerInfo<Deno.NetAddr> | undefined)?.remoteAddr?.hostname;
-      const key = bearerToken(c.req.raw) ?? streamToken(c.req.raw) ?? `address:${address ?? "local"}`;
+      const key = bearerToken(c.req.raw) ?? streamToken(c.req.raw) ?? writeKey(c.req.raw) ??
+        `address:${address ?? "local"}`;
       const wait = limiter.take(key);
       if (wait > 0) {
         c.header("retry-after", String(wait));
@@ -132,6 +146,13 @@ export function createApp(ctx: ServerContext): Hono {
     const items = batchItems(await readJsonBody(c.req.raw, MAX_BODY_BYTES));
     return c.json(await ingest(ctx.sink, items, ctx.metrics));
   });
+  // Segment's (and RudderStack's) HTTP tracking API; see segment.ts for the mapping.
+  for (const call of ["batch", ...SEGMENT_CALLS] as const) {
+    app.post(`/v1/${call}`, async (c) => {
+      const messages = segmentMessages(await readJsonBody(c.req.raw, MAX_BODY_BYTES), call);
+      return c.json(await ingestSegment(ctx.sink, messages, ctx.metrics));
+    });
+  }
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
