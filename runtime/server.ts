@@ -103,7 +103,10 @@ export function createApp(ctx: ServerContext): Hono {
   ) => {
     if (secrets.length > 0) {
       const token = bearerToken(c.req.raw) ?? streamToken(c.req.raw) ?? writeKey(c.req.raw);
-      if (token === null) throw new HttpError(401, `${what} requires 'Authorization: Bearer <token>'`);
+      if (token === null) {
+        const basic = what === "/v1" ? " (or Segment's 'Basic', the key as user name)" : "";
+        throw new HttpError(401, `${what} requires 'Authorization: Bearer <token>'${basic}`);
+      }
       if (!await matchesSecret(token, secrets)) {
         if (await matchesSecret(token, others)) throw new HttpError(403, `${what} needs ${kind}, not the other kind`);
         throw new HttpError(401, `${what}: unknown token`);
