@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { testPlugin } from "./plugin_test_kit.ts";
+import { FIXTURES } from "./testing.ts";
+
+const event = (id: string, extra: Record<string, unknown> = {}) => ({
+  event_id: id,
+  type: "page_view",
+  user_id: "u1",
+  timestamp: "2026-03-01T10:00:00Z",
+  ...extra,
+});
+
+// Sandboxes and the in-memory database outlive single ops by design; each harness stops what it started.
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+
+test("testPlugin() runs a plugin's queue and routes on events sent through ingest", async () => {
+  await using h = await testPlugin(new URL("counter/", FIXTURES), { settings: { label: "mine" } });
+  assert.equal(h.name, "counter");
+  await h.send([event("a"), event("b"), event("c", { type: "search", properties: { query: "shoes" } })]);
+  assert.deepEqual((await h.get("/counts")).body, {
+    counts: { page_view: 2, search: 1 },
+    watermark: "2026-03-01T10:00:00.000Z",
+    label: "mine",
+  });
+  assert.deepEqual(await h.sql("select type, n from counts order by type"), [
+    { type: "page_view", n: 2 },
+    { type: "search", n: 1 },
+  ]);
+  const info = await h.plugin();
+  assert.deepEqual([info.status, info.processed, info.failed, info.lag], ["running", 3, 0, 0]);
+  assert.deepEqual(info.panels, [{ title: "Counts", route: "/counts", kind: "table" }]);
+  assert.deepEqual(await h.get("/nowhere"), { status: 404, body: "404 Not Found" });
+});
+
+test("testPlugin().send() fails on a rejected event unless told to expect it", async () => {
+  await using h = await testPlugin(new URL("counter/", FIXTURES));
+  await assert.rejects(h.send([event("ok"), { type: "page_view" }]), /ingest rejected .*event_id/);
+  const res = await h.send([event("ok2"), { event_id: "bad", type: "page_view" }], { allowRejected: true });
+  assert.deepEqual(res.body.rejected, [{ index: 1, error: "user_id: is required" }]);
+  assert.deepEqual((await h.get("/counts")).body.counts, { page_view: 2 });
+});
+
+test("testPlugin() keeps production's rules: a failing event is dead-lettered, the rest committed", async () => {
+  await using h = await testPlugin(new URL("poison/", FIXTURES));
+  await h.send([event("p1"), event("p2", { properties: { poison: true } }), event("p3")]);
+  assert.deepEqual((await h.get("/seen")).body, { ids: ["p1", "p3"] });
+  const info = await h.plugin();
+  // Failed tries: 3 of the whole batch, then 3 of the poisoned event alone.
+  assert.deepEqual([info.status, info.processed, info.failed, info.lag], ["running", 2, 6, 0]);
+  const letters = await h.deadLetters();
+  assert.deepEqual(letters.map((l) => [l.stage, l.payload.event_id]), [["plugin:poison", "p2"]]);
+});
+
+test("testPlugin() runs the plugin in its sandbox: its role cannot read the host's tables", async () => {
+  await using h = await testPlugin(new URL("attacker/", FIXTURES));
+  const tried = await h.get("/try/host_table");
+  assert.equal(tried.status, 200);
+  assert.equal(tried.body.denied, true);
+  assert.match(tried.body.error, /permission denied/);
+  assert.deepEqual(await h.sql("select count(*)::int as n from host.events"), [{ n: 0 }]);
+});
