@@ -1,13 +1,5 @@
 import assert from "node:assert/strict";
-import { BACKENDS, getJson, pluginsFolder, postJson, withRuntime } from "./testing.ts";
-
-const event = (id: string) => ({
-  event_id: id,
-  type: "page_view",
-  user_id: "u1",
-  timestamp: "2026-03-01T10:00:00Z",
-  properties: {},
-});
+import { BACKENDS, getJson, pageView, pluginsFolder, postJson, withRuntime } from "./testing.ts";
 
 /** Reads server-sent events from a response body, one parsed `update` at a time. */
 async function* updates(body: ReadableStream<Uint8Array>) {
@@ -38,7 +30,7 @@ Deno.test({
         watermark: null,
         plugins: [{ name: "counter", status: "running", lag: 0, processed: 0 }],
       });
-      await postJson(rt, "/v1/events", [event("e1")]);
+      await postJson(rt, "/v1/events", [pageView("e1")]);
       let update = (await stream.next()).value;
       while (update.plugins[0].processed < 1) update = (await stream.next()).value; // appended, then committed
       assert.deepEqual(update, {

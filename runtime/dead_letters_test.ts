@@ -4,6 +4,7 @@ import type { Runtime } from "./runtime.ts";
 import {
   getJson,
   type Json,
+  pageView,
   pluginsFolder,
   postJson,
   testEachBackend,
@@ -12,13 +13,6 @@ import {
   withRuntime,
 } from "./testing.ts";
 
-const event = (id: string, properties: Record<string, unknown> = {}) => ({
-  event_id: id,
-  type: "page_view",
-  user_id: "u1",
-  timestamp: "2026-03-01T10:00:00Z",
-  properties,
-});
 const late = { event_id: "late", type: "login", user_id: "u1", timestamp: "2026-03-01 10:05" };
 
 const replay = (rt: Runtime, body: unknown) => postJson(rt, "/api/dead-letters/replay", body);
@@ -30,7 +24,12 @@ testEachBackend(
     const pluginsDir = await pluginsFolder([{ name: "picky" }]);
     try {
       await withRuntime(backend, { pluginsDir, store }, async (rt) => {
-        const posted = await postJson(rt, "/v1/events", [event("e1"), event("bad1", { bad: true }), event("e2"), late]);
+        const posted = await postJson(rt, "/v1/events", [
+          pageView("e1"),
+          pageView("bad1", { properties: { bad: true } }),
+          pageView("e2"),
+          late,
+        ]);
         assert.equal(posted.body.accepted, 3);
         await waitFor("bad1 in the dead letters", async () => {
           return (await getJson(rt, "/api/dead-letters?stage=plugin:picky")).body.total === 1;
@@ -104,8 +103,8 @@ testEachBackend(
   "an ingest letter stored altered (NUL, broken Unicode or deep nesting replaced) replays only corrected",
   async (backend) => {
     await withRuntime(backend, { pluginsDir: await pluginsFolder([]) }, async (rt) => {
-      const nested = event("deep", { a: JSON.parse("[".repeat(40) + "]".repeat(40)) });
-      const posted = await postJson(rt, "/v1/events", [event("nul\u0000"), event("lone\ud800"), nested]);
+      const nested = pageView("deep", { properties: { a: JSON.parse("[".repeat(40) + "]".repeat(40)) } });
+      const posted = await postJson(rt, "/v1/events", [pageView("nul\u0000"), pageView("lone\ud800"), nested]);
       assert.equal(posted.body.rejected.length, 3);
       const asStored = await replay(rt, { stage: "ingest" });
       assert.equal(asStored.body.replayed, 0);
@@ -116,7 +115,7 @@ testEachBackend(
       ]);
       assert.equal(rt.log.head, 0);
       const [first] = asStored.body.failed;
-      const corrected = await replay(rt, { ids: [first.id], payloads: { [first.id]: event("nul") } });
+      const corrected = await replay(rt, { ids: [first.id], payloads: { [first.id]: pageView("nul") } });
       assert.deepEqual(corrected.body.replayed, 1);
       assert.equal(rt.log.head, 1);
     });

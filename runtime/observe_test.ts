@@ -2,15 +2,16 @@ import assert from "node:assert/strict";
 import { Metrics } from "./metrics.ts";
 import { timedStore } from "./observe.ts";
 import { openPglite } from "./store/mod.ts";
-import { pluginsFolder, postJson, scrape, testEachBackend, waitFor, waitForCatchUp, withRuntime } from "./testing.ts";
-
-const event = (id: string, properties: Record<string, unknown> = {}) => ({
-  event_id: id,
-  type: "page_view",
-  user_id: "u1",
-  timestamp: "2026-03-01T10:00:00Z",
-  properties,
-});
+import {
+  pageView,
+  pluginsFolder,
+  postJson,
+  scrape,
+  testEachBackend,
+  waitFor,
+  waitForCatchUp,
+  withRuntime,
+} from "./testing.ts";
 
 testEachBackend(
   "/metrics: rejections by reason, DB latency by store, HTTP by route, the process, progress, zeros from the start",
@@ -29,12 +30,12 @@ testEachBackend(
       let deep: unknown = 1;
       for (let i = 0; i < 40; i++) deep = [deep];
       const posted = await postJson(rt, "/v1/events", [
-        event("a"),
-        event("b"),
+        pageView("a"),
+        pageView("b"),
         { event_id: "no-user", type: "login", timestamp: "2026-03-01T10:00:00Z" },
-        event("big", { page: "x".repeat(40_000) }),
-        event("deep", { a: deep }),
-        event("nul\u0000"),
+        pageView("big", { properties: { page: "x".repeat(40_000) } }),
+        pageView("deep", { properties: { a: deep } }),
+        pageView("nul\u0000"),
       ]);
       assert.equal(posted.body.accepted, 2);
       await waitForCatchUp(rt);

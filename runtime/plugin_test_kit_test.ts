@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
 import { testPlugin } from "./plugin_test_kit.ts";
-import { FIXTURES } from "./testing.ts";
-
-const event = (id: string, extra: Record<string, unknown> = {}) => ({
-  event_id: id,
-  type: "page_view",
-  user_id: "u1",
-  timestamp: "2026-03-01T10:00:00Z",
-  ...extra,
-});
+import { FIXTURES, pageView } from "./testing.ts";
 
 // Sandboxes and the in-memory database outlive single ops by design; each harness stops what it started.
 const test = (name: string, fn: () => Promise<void>) =>
@@ -17,7 +9,7 @@ const test = (name: string, fn: () => Promise<void>) =>
 test("testPlugin() runs a plugin's queue and routes on events sent through ingest", async () => {
   await using h = await testPlugin(new URL("counter/", FIXTURES), { settings: { label: "mine" } });
   assert.equal(h.name, "counter");
-  await h.send([event("a"), event("b"), event("c", { type: "search", properties: { query: "shoes" } })]);
+  await h.send([pageView("a"), pageView("b"), pageView("c", { type: "search", properties: { query: "shoes" } })]);
   assert.deepEqual((await h.get("/counts")).body, {
     counts: { page_view: 2, search: 1 },
     watermark: "2026-03-01T10:00:00.000Z",
@@ -35,15 +27,15 @@ test("testPlugin() runs a plugin's queue and routes on events sent through inges
 
 test("testPlugin().send() fails on a rejected event unless told to expect it", async () => {
   await using h = await testPlugin(new URL("counter/", FIXTURES));
-  await assert.rejects(h.send([event("ok"), { type: "page_view" }]), /ingest rejected .*event_id/);
-  const res = await h.send([event("ok2"), { event_id: "bad", type: "page_view" }], { allowRejected: true });
+  await assert.rejects(h.send([pageView("ok"), { type: "page_view" }]), /ingest rejected .*event_id/);
+  const res = await h.send([pageView("ok2"), { event_id: "bad", type: "page_view" }], { allowRejected: true });
   assert.deepEqual(res.body.rejected, [{ index: 1, error: "user_id: is required" }]);
   assert.deepEqual((await h.get("/counts")).body.counts, { page_view: 2 });
 });
 
 test("testPlugin() keeps production's rules: a failing event is dead-lettered, the rest committed", async () => {
   await using h = await testPlugin(new URL("poison/", FIXTURES));
-  await h.send([event("p1"), event("p2", { properties: { poison: true } }), event("p3")]);
+  await h.send([pageView("p1"), pageView("p2", { properties: { poison: true } }), pageView("p3")]);
   assert.deepEqual((await h.get("/seen")).body, { ids: ["p1", "p3"] });
   const info = await h.plugin();
   // Failed tries: 3 of the whole batch, then 3 of the poisoned event alone.

@@ -18,6 +18,8 @@ import type { Row } from "./store/store.ts";
 export type { Event, EventProperties } from "./event.ts";
 export { HttpError, intParam, parseBody, timeParam } from "./http.ts";
 export { type Interval, mergeSessions, SESSION_GAP_MS } from "./sessions.ts";
+export { atMs, fold, key } from "./fold.ts";
+export { decimalSum } from "./decimal.ts";
 export type { Logger } from "./log.ts";
 export type { Row } from "./store/store.ts";
 

@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import { MAX_BATCH, MAX_BODY_BYTES } from "./ingest.ts";
-import { BACKENDS, getJson, type Json, pluginsFolder, postJson, waitForCatchUp, withRuntime } from "./testing.ts";
-
-const event = (id: string, extra: Record<string, unknown> = {}) => ({
-  event_id: id,
-  type: "page_view",
-  user_id: "u1",
-  timestamp: "2026-03-01T10:00:00Z",
-  ...extra,
-});
+import {
+  BACKENDS,
+  getJson,
+  type Json,
+  pageView,
+  pluginsFolder,
+  postJson,
+  waitForCatchUp,
+  withRuntime,
+} from "./testing.ts";
 
 for (const backend of BACKENDS) {
   const test = (name: string, fn: (rt: Parameters<Parameters<typeof withRuntime>[2]>[0]) => Promise<void>) =>
@@ -30,11 +31,11 @@ for (const backend of BACKENDS) {
   });
 
   test("POST /v1/events answers 413 above 1 MiB and above 1000 events", async (rt) => {
-    const big = JSON.stringify({ events: [event("x", { properties: { page: "a".repeat(MAX_BODY_BYTES) } })] });
+    const big = JSON.stringify({ events: [pageView("x", { properties: { page: "a".repeat(MAX_BODY_BYTES) } })] });
     const tooBig = await postJson(rt, "/v1/events", big);
     assert.equal(tooBig.status, 413);
     assert.match(tooBig.body.error, /1048576 byte limit/);
-    const many = Array.from({ length: MAX_BATCH + 1 }, (_, i) => event(`m${i}`));
+    const many = Array.from({ length: MAX_BATCH + 1 }, (_, i) => pageView(`m${i}`));
     const tooMany = await postJson(rt, "/v1/events", many);
     assert.equal(tooMany.status, 413);
     assert.equal(tooMany.body.error, "a request holds at most 1000 events, got 1001");
@@ -44,23 +45,26 @@ for (const backend of BACKENDS) {
   });
 
   test("POST /v1/events takes one event, an array, or { events }, and answers rejections by index", async (rt) => {
-    assert.deepEqual((await postJson(rt, "/v1/events", event("a"))).body, { accepted: 1, rejected: [] });
-    assert.deepEqual((await postJson(rt, "/v1/events", [event("b"), event("c")])).body, { accepted: 2, rejected: [] });
+    assert.deepEqual((await postJson(rt, "/v1/events", pageView("a"))).body, { accepted: 1, rejected: [] });
+    assert.deepEqual((await postJson(rt, "/v1/events", [pageView("b"), pageView("c")])).body, {
+      accepted: 2,
+      rejected: [],
+    });
     const mixed = await postJson(rt, "/v1/events", {
       events: [
-        event("d"),
+        pageView("d"),
         { type: "page_view", user_id: "u1", timestamp: "2026-03-01T10:00:00Z" },
-        event("e", { timestamp: "2026-03-01 10:00" }),
-        event("f", { type: "purchase" }),
-        event("g", { properties: { quantity: 0 } }),
-        event("h", { properties: { amount: -1 } }),
-        event("i", { properties: { country: "Germany" } }),
-        event("j", { extra: 1 }),
-        event("k", { properties: { page: "x".repeat(33 * 1024) } }),
+        pageView("e", { timestamp: "2026-03-01 10:00" }),
+        pageView("f", { type: "purchase" }),
+        pageView("g", { properties: { quantity: 0 } }),
+        pageView("h", { properties: { amount: -1 } }),
+        pageView("i", { properties: { country: "Germany" } }),
+        pageView("j", { extra: 1 }),
+        pageView("k", { properties: { page: "x".repeat(33 * 1024) } }),
         "not an event",
-        event("l", { type: "Bad-Type" }),
-        event("m", { timestamp: "2026-03-01T10:00:00" }),
-        event("n", { properties: [] }),
+        pageView("l", { type: "Bad-Type" }),
+        pageView("m", { timestamp: "2026-03-01T10:00:00" }),
+        pageView("n", { properties: [] }),
       ],
     });
     assert.equal(mixed.status, 200);
@@ -76,7 +80,7 @@ for (const backend of BACKENDS) {
       {
         index: 8,
         error: `event is ${
-          JSON.stringify(event("k", { properties: { page: "x".repeat(33 * 1024) } })).length
+          JSON.stringify(pageView("k", { properties: { page: "x".repeat(33 * 1024) } })).length
         } bytes serialized, over the 32768 byte limit`,
       },
       { index: 9, error: "event must be a JSON object" },
@@ -87,7 +91,12 @@ for (const backend of BACKENDS) {
   });
 
   test("every rejected item is kept in the dead letters with its reason and payload", async (rt) => {
-    await postJson(rt, "/v1/events", [event("ok"), { event_id: "bad", type: "page_view" }, 42, event("nul\u0000")]);
+    await postJson(rt, "/v1/events", [
+      pageView("ok"),
+      { event_id: "bad", type: "page_view" },
+      42,
+      pageView("nul\u0000"),
+    ]);
     const { status, body } = await getJson(rt, "/api/dead-letters?limit=10");
     assert.equal(status, 200);
     assert.equal(body.total, 3);
@@ -95,7 +104,7 @@ for (const backend of BACKENDS) {
       i: { stage: string; reason: string; payload: unknown },
     ) => [i.stage, i.reason, i.payload]);
     assert.deepEqual(items, [
-      ["ingest", "strings must be well-formed Unicode without NUL characters", event("nul\uFFFD")],
+      ["ingest", "strings must be well-formed Unicode without NUL characters", pageView("nul\uFFFD")],
       ["ingest", "event must be a JSON object", 42],
       ["ingest", "user_id: is required", { event_id: "bad", type: "page_view" }],
     ]);
@@ -104,7 +113,7 @@ for (const backend of BACKENDS) {
 
   test("a hostile item (200,000 levels deep) is rejected and dead-lettered without harming its batch", async (rt) => {
     const deep = "[".repeat(200_000) + "1" + "]".repeat(200_000);
-    const res = await postJson(rt, "/v1/events", `[${JSON.stringify(event("fine"))}, ${deep}]`);
+    const res = await postJson(rt, "/v1/events", `[${JSON.stringify(pageView("fine"))}, ${deep}]`);
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { accepted: 1, rejected: [{ index: 1, error: "event nests deeper than 32 levels" }] });
     const letters = (await getJson(rt, "/api/dead-letters")).body;
@@ -114,9 +123,9 @@ for (const backend of BACKENDS) {
   });
 
   test("duplicates count once, in one batch or days apart, and are still acknowledged", async (rt) => {
-    const first = await postJson(rt, "/v1/events", [event("dup"), event("dup"), event("other")]);
+    const first = await postJson(rt, "/v1/events", [pageView("dup"), pageView("dup"), pageView("other")]);
     assert.deepEqual(first.body, { accepted: 3, rejected: [] });
-    const later = await postJson(rt, "/v1/events", event("dup", { timestamp: "2026-03-05T10:00:00Z" }));
+    const later = await postJson(rt, "/v1/events", pageView("dup", { timestamp: "2026-03-05T10:00:00Z" }));
     assert.deepEqual(later.body, { accepted: 1, rejected: [] });
     assert.equal(rt.log.head, 2);
     await waitForCatchUp(rt);
@@ -127,7 +136,7 @@ for (const backend of BACKENDS) {
   test("host routes: healthz, readyz, metrics, plugins, unknown routes", async (rt) => {
     assert.deepEqual((await getJson(rt, "/healthz")).body, { status: "ok" });
     assert.deepEqual((await getJson(rt, "/readyz")).body, { status: "ready" });
-    await postJson(rt, "/v1/events", [event("a"), event("b")]);
+    await postJson(rt, "/v1/events", [pageView("a"), pageView("b")]);
     await waitForCatchUp(rt);
     const listed = (await getJson(rt, "/api/plugins")).body;
     assert.deepEqual(
@@ -165,7 +174,7 @@ Deno.test({
       const post = (auth?: string) =>
         rt.app.request("/v1/events", {
           method: "POST",
-          body: JSON.stringify(event("k1")),
+          body: JSON.stringify(pageView("k1")),
           headers: auth ? { authorization: `Bearer ${auth}` } : {},
         });
       assert.equal((await post()).status, 401);
@@ -204,7 +213,7 @@ Deno.test({
       const post = (key: string) =>
         rt.app.request("/v1/events", {
           method: "POST",
-          body: JSON.stringify(event(crypto.randomUUID())),
+          body: JSON.stringify(pageView(crypto.randomUUID())),
           headers: { authorization: `Bearer ${key}` },
         });
       const statuses = [(await post("w1")).status, (await post("w1")).status];

@@ -136,6 +136,18 @@ export function waitForCatchUp(rt: Runtime, timeoutMs = 30_000): Promise<boolean
   );
 }
 
+/** A valid page_view by user "u1" at 2026-03-01T10:00:00Z; `fields` replace or add top-level fields. */
+export function pageView(id: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    event_id: id,
+    type: "page_view",
+    user_id: "u1",
+    timestamp: "2026-03-01T10:00:00Z",
+    properties: {},
+    ...fields,
+  };
+}
+
 /** A parsed JSON answer; tests assert on its shape, so it is left untyped on purpose. */
 // deno-lint-ignore no-explicit-any
 export type Json = any;

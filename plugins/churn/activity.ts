@@ -3,9 +3,8 @@
  * batch is folded here, in the sandbox, into one row per user and day and one per session, so the SQL (run by
  * the host, serially for every plugin) touches each of those once; spend stays an exact decimal sum.
  */
-import { type Env, type Event, type Interval, mergeSessions } from "@runtime/sdk";
-import { decimalSum } from "./decimal.ts";
-import { atMs, dayOf, fold, key } from "./fold.ts";
+import { atMs, decimalSum, type Env, type Event, fold, type Interval, key, mergeSessions } from "@runtime/sdk";
+import { dayOf } from "./fold.ts";
 import type { Model } from "./model.ts";
 
 type Db = Env["db"];

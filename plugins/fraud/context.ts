@@ -1,6 +1,5 @@
 /** What the fraud plugin keeps of the events, and the context a purchase is judged in. */
-import type { Env, Event } from "@runtime/sdk";
-import { atMs, fold, key } from "./fold.ts";
+import { atMs, type Env, type Event, fold, key } from "@runtime/sdk";
 import type { Context, Rule } from "./rules.ts";
 import { longestWindow } from "./rules.ts";
 

@@ -4,9 +4,8 @@
  * serially for every plugin, then touches tens or hundreds of rows instead of one per event. Sums of amounts
  * are exact decimals (see `decimal.ts`), as they were when SQL summed every event.
  */
-import type { Env, Event } from "@runtime/sdk";
-import { decimalSum } from "./decimal.ts";
-import { atMs, fold, hourOf, key, minuteOf } from "./fold.ts";
+import { atMs, decimalSum, type Env, type Event, fold, key } from "@runtime/sdk";
+import { hourOf, minuteOf } from "./fold.ts";
 import { updateSessions } from "./sessions.ts";
 
 type Db = Env["db"];

@@ -2,8 +2,7 @@
  * Sessions as stats keeps them: explicit ones keyed by session_id, inferred ones merged across gaps under 30
  * minutes. A batch folds its events into one row per session here, so the SQL touches each session once.
  */
-import { type Env, type Event, mergeSessions } from "@runtime/sdk";
-import { atMs, fold, key } from "./fold.ts";
+import { atMs, type Env, type Event, fold, key, mergeSessions } from "@runtime/sdk";
 
 type Db = Env["db"];
 

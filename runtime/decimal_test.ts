@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { openPglite } from "../../runtime/store/mod.ts";
-import { rng } from "../../runtime/simulator/mod.ts";
+import { openPglite } from "./store/mod.ts";
+import { rng } from "./simulator/mod.ts";
 import { decimalSum } from "./decimal.ts";
 
 Deno.test("decimalSum() adds the numbers' decimal texts exactly", () => {
