@@ -7,7 +7,7 @@ import { isConnectionLost, type Sql, type Store } from "../store/mod.ts";
 import type { PluginSource } from "./discover.ts";
 import type { Manifest, WireResponse } from "./protocol.ts";
 import { asPlugin, type Placement, provision } from "./provision.ts";
-import { PluginError, type SqlHandler } from "./sandbox.ts";
+import { PluginError, type Sandbox, type SqlHandler } from "./sandbox.ts";
 import { checkStatement } from "./sql_guard.ts";
 import { Supervisor } from "./supervisor.ts";
 
@@ -154,27 +154,14 @@ export class PluginRunner {
   async #replayNext(): Promise<void> {
     const { row, claim, resolve, reject } = this.#replays.shift()!;
     try {
-      const subs = this.manifest!.subscribes;
-      const wanted = this.manifest!.hasQueue && (subs === "*" || subs.includes(row.type));
-      const sandbox = wanted ? await this.#supervisor.sandbox() : null;
+      const sandbox = this.manifest!.hasQueue && this.#takes(row.type) ? await this.#supervisor.sandbox() : null;
       let ran = false;
       await this.#ctx.store.transaction(async (tx) => {
         if (!await claim(tx) || !sandbox) return;
-        const { timeoutMs } = this.#supervisor.limits;
-        const onSql: SqlHandler = (text, params) => {
-          checkStatement(text);
-          return tx.query(text, params);
-        };
-        const queue = () => sandbox.queue([row.json], this.#watermark, { timeoutMs, onSql });
-        await asPlugin(tx, this.#placement!, queue, { timeoutMs, last: true });
+        await this.#queueIn(tx, sandbox, [row.json], this.#watermark);
         ran = true;
       });
-      if (ran) {
-        this.processed++;
-        this.#ctx.metrics.inc("plugin_events_processed_total", "Events committed by each plugin", {
-          plugin: this.name,
-        });
-      }
+      if (ran) this.#counted(1);
       resolve();
     } catch (e) {
       reject(e as Error);
@@ -342,8 +329,7 @@ export class PluginRunner {
   async #commit(rows: LoggedEvent[]): Promise<void> {
     const started = performance.now();
     const upTo = rows[rows.length - 1].position;
-    const subs = this.manifest!.subscribes;
-    const batch = subs === "*" ? rows.map((r) => r.json) : rows.filter((r) => subs.includes(r.type)).map((r) => r.json);
+    const batch = rows.filter((r) => this.#takes(r.type)).map((r) => r.json);
     let watermark = this.#watermark;
     for (const r of rows) if (watermark === null || r.timestamp > watermark) watermark = r.timestamp;
     const needsPlugin = batch.length > 0 && this.manifest!.hasQueue;
@@ -352,30 +338,45 @@ export class PluginRunner {
     await this.#ctx.store.transaction(async (tx) => {
       // The checkpoint first: then the plugin's role needs no resetting before the commit.
       await this.#saveCheckpoint(tx, rows[0].position - 1, upTo);
-      if (sandbox) {
-        const onSql: SqlHandler = (text, params) => {
-          checkStatement(text);
-          return tx.query(text, params);
-        };
-        const { timeoutMs } = this.#supervisor.limits;
-        const queue = () => sandbox.queue(batch, watermark, { timeoutMs, onSql });
-        await asPlugin(tx, this.#placement!, queue, { timeoutMs, last: true });
-      }
+      if (sandbox) await this.#queueIn(tx, sandbox, batch, watermark);
     });
     this.checkpoint = upTo;
     this.#watermark = watermark;
-    this.processed += batch.length;
-    this.#ctx.metrics.inc(
-      "plugin_events_processed_total",
-      "Events committed by each plugin",
-      { plugin: this.name },
-      batch.length,
-    );
+    this.#counted(batch.length);
     this.#ctx.metrics.observe(
       "plugin_batch_seconds",
       "Plugin batch latency, commit included",
       { plugin: this.name },
       (performance.now() - started) / 1000,
+    );
+  }
+
+  /** Whether the plugin subscribes to events of `type`. */
+  #takes(type: string): boolean {
+    const subs = this.manifest!.subscribes;
+    return subs === "*" || subs.includes(type);
+  }
+
+  /** Runs the plugin's `queue` on `events` (JSON text) inside `tx`, as the plugin; nothing else runs in `tx` after. */
+  async #queueIn(tx: Sql, sandbox: Sandbox, events: string[], watermark: string | null): Promise<void> {
+    const { timeoutMs } = this.#supervisor.limits;
+    const onSql: SqlHandler = (text, params) => {
+      checkStatement(text);
+      return tx.query(text, params);
+    };
+    await asPlugin(tx, this.#placement!, () => sandbox.queue(events, watermark, { timeoutMs, onSql }), {
+      timeoutMs,
+      last: true,
+    });
+  }
+
+  #counted(events: number): void {
+    this.processed += events;
+    this.#ctx.metrics.inc(
+      "plugin_events_processed_total",
+      "Events committed by each plugin",
+      { plugin: this.name },
+      events,
     );
   }
 
