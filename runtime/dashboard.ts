@@ -6,6 +6,7 @@
 import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { HttpError } from "./http.ts";
+import { describe } from "./openapi.ts";
 import type { RuntimeParts } from "./server.ts";
 
 const WEB_DIR = new URL("../web/", import.meta.url);
@@ -16,6 +17,8 @@ const FILES: Record<string, string> = {
   "app.js": "text/javascript; charset=utf-8",
   "charts.js": "text/javascript; charset=utf-8",
   "style.css": "text/css; charset=utf-8",
+  "docs.html": "text/html; charset=utf-8",
+  "docs.js": "text/javascript; charset=utf-8",
 };
 
 /** The page loads only its own files and talks only to its own origin; it cannot be framed. */
@@ -42,7 +45,11 @@ function snapshot(parts: Pick<RuntimeParts, "log" | "plugins">) {
 
 /** Adds `/api/stream`, `/` and `/assets/<file>` to `app`; streams end when `closing` aborts. */
 export function mountDashboard(app: Hono, parts: Pick<RuntimeParts, "log" | "plugins">, closing: AbortSignal): void {
-  app.get("/api/stream", (c) =>
+  const stream = describe({
+    summary: "Server-sent events: 'update' with where the log and each plugin stand, whenever that changes",
+    contentType: "text/event-stream",
+  });
+  app.get("/api/stream", stream, (c) =>
     streamSSE(c, async (stream) => {
       let last = "";
       let quietSince = Date.now();
@@ -68,6 +75,12 @@ export function mountDashboard(app: Hono, parts: Pick<RuntimeParts, "log" | "plu
       headers: { "content-type": type, "cache-control": "no-cache", ...SECURITY_HEADERS },
     });
   };
-  app.get("/", () => serve("index.html"));
-  app.get("/assets/:file", (c) => serve(c.req.param("file")));
+  app.get("/", describe({ summary: "The dashboard", contentType: "text/html" }), () => serve("index.html"));
+  const docs = describe({
+    summary: "The API documentation, rendered from /api/openapi.json",
+    contentType: "text/html",
+  });
+  app.get("/docs", docs, () => serve("docs.html"));
+  const asset = describe({ summary: "A file of the dashboard or the docs page", errors: [404], contentType: "*/*" });
+  app.get("/assets/:file", asset, (c) => serve(c.req.param("file")));
 }

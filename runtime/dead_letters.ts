@@ -13,6 +13,8 @@ import { MAX_DEPTH } from "./event.ts";
 import type { LoggedEvent } from "./event_log.ts";
 import { HttpError, intParam, parseBody } from "./http.ts";
 import { MAX_BATCH, validateItems } from "./ingest.ts";
+import { DeadLetterList, DeadLetterQuery, ReplayAnswer } from "./host_api.ts";
+import { describe } from "./openapi.ts";
 import type { RuntimeParts } from "./server.ts";
 import type { Sql } from "./store/mod.ts";
 
@@ -48,7 +50,13 @@ export interface ReplayResult {
 
 /** Adds the dead-letter routes to `app`. */
 export function mountDeadLetters(app: Hono, ctx: RuntimeParts): void {
-  app.get("/api/dead-letters", async (c) => {
+  const list = describe({
+    summary: "Dead letters, newest first",
+    query: DeadLetterQuery,
+    response: DeadLetterList,
+    errors: [400],
+  });
+  app.get("/api/dead-letters", list, async (c) => {
     const limit = intParam(c.req.query("limit"), "limit", 100, 1, 1000);
     const stage = c.req.query("stage");
     if (stage !== undefined && (stage === "" || stage.length > 64)) {
@@ -74,7 +82,13 @@ export function mountDeadLetters(app: Hono, ctx: RuntimeParts): void {
     return c.json({ total, items });
   });
 
-  app.post("/api/dead-letters/replay", async (c) => {
+  const replaying = describe({
+    summary: "Replay dead letters by id or by stage, once their cause is fixed",
+    body: ReplayRequest,
+    response: ReplayAnswer,
+    errors: [400],
+  });
+  app.post("/api/dead-letters/replay", replaying, async (c) => {
     const request = await parseBody(c.req.raw, ReplayRequest);
     const result = await replay(ctx, request);
     ctx.logger.info("dead letters replayed", {

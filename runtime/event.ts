@@ -97,7 +97,8 @@ const Properties = z.object({
   items: z.array(Item).max(1000).optional(),
 }, { error: "must be an object" }).passthrough();
 
-const EventSchema = z.strictObject({
+/** An event as it arrives on `/v1/events`. */
+export const EventSchema = z.strictObject({
   event_id: z.string(required("must be a string")).min(1, "must not be empty").max(128, "must be ≤ 128 chars"),
   type: z.string(required("must be a string")).regex(/^[a-z][a-z0-9_.]{0,63}$/, "must match [a-z][a-z0-9_.]{0,63}"),
   user_id: z.string(required("must be a string")).min(1, "must not be empty").max(128, "must be ≤ 128 chars"),

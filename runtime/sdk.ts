@@ -14,12 +14,14 @@ import type { ZodType } from "zod";
 import type { Event } from "./event.ts";
 import type { Logger } from "./log.ts";
 import type { Row } from "./store/store.ts";
+import type { RoutedApp } from "./openapi.ts";
 
 export type { Event, EventProperties } from "./event.ts";
 export { HttpError, intParam, parseBody, timeParam } from "./http.ts";
 export { type Interval, mergeSessions, SESSION_GAP_MS } from "./sessions.ts";
 export { atMs, fold, key } from "./fold.ts";
 export { decimalSum } from "./decimal.ts";
+export { describe, type RouteSpec } from "./openapi.ts";
 export type { Logger } from "./log.ts";
 export type { Row } from "./store/store.ts";
 
@@ -92,6 +94,9 @@ export interface Scheduled<C = unknown> {
   run: (env: Env<C>) => Promise<void>;
 }
 
+/** Answers a request to one of a plugin's routes. */
+export type FetchHandler<C = unknown> = (request: Request, env: Env<C>) => Response | Promise<Response>;
+
 /** A plugin, as its `mod.ts` default-exports it. */
 export interface PluginDefinition<C = unknown> {
   /** Lower-case identifier; also its schema, its route prefix `/api/<name>` and its folder name. */
@@ -103,8 +108,12 @@ export interface PluginDefinition<C = unknown> {
   config?: ZodType<C>;
   /** Handles a batch of events; its SQL commits in one transaction with the plugin's checkpoint. */
   queue?: (batch: Event[], env: Env<C>) => Promise<void>;
-  /** Handles a request to `/api/<name>/*`, with the path relative to that prefix (a Hono `app.fetch`). */
-  fetch?: (request: Request, env: Env<C>) => Response | Promise<Response>;
+  /**
+   * Handles a request to `/api/<name>/*`, with the path relative to that prefix: a Hono app, whose routes (and
+   * their {@linkcode describe}d schemas) also make the plugin's part of `/api/openapi.json`, or a bare fetch
+   * function, listed there as one undescribed catch-all route.
+   */
+  fetch?: FetchHandler<C> | { fetch: FetchHandler<C>; routes: RoutedApp["routes"] };
   /** Work run on a timer while the plugin is loaded. */
   scheduled?: Scheduled<C>;
   panels?: readonly Panel[];

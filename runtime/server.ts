@@ -16,6 +16,8 @@ import { RateLimiter } from "./rate_limit.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { httpMetrics } from "./observe.ts";
+import { describe, describedRoutes, openApiDocument, openApiPaths } from "./openapi.ts";
+import * as api from "./host_api.ts";
 import type { PluginHost } from "./plugin/mod.ts";
 import { isConnectionLost, type Store } from "./store/mod.ts";
 
@@ -145,20 +147,35 @@ export function createApp(ctx: ServerContext): Hono {
     app.use("/api/*", limit);
   }
 
-  app.post("/v1/events", async (c) => {
-    const items = batchItems(await readJsonBody(c.req.raw, MAX_BODY_BYTES));
-    return c.json(await ingest(ctx.sink, items, ctx.metrics));
-  });
+  app.post(
+    "/v1/events",
+    describe({ summary: "Ingest events", body: api.IngestBody, response: api.IngestAnswer, errors: [400, 413] }),
+    async (c) => {
+      const items = batchItems(await readJsonBody(c.req.raw, MAX_BODY_BYTES));
+      return c.json(await ingest(ctx.sink, items, ctx.metrics));
+    },
+  );
   // Segment's (and RudderStack's) HTTP tracking API; see segment.ts for the mapping.
   for (const call of ["batch", ...SEGMENT_CALLS] as const) {
-    app.post(`/v1/${call}`, async (c) => {
+    const segment = describe({
+      summary: call === "batch" ? "Ingest a batch of Segment messages" : `Ingest one Segment '${call}' call`,
+      body: call === "batch" ? api.SegmentBatch : api.SegmentSingle,
+      response: api.SegmentAnswer,
+      errors: [400, 413],
+    });
+    app.post(`/v1/${call}`, segment, async (c) => {
       const messages = segmentMessages(await readJsonBody(c.req.raw, MAX_BODY_BYTES), call);
       return c.json(await ingestSegment(ctx.sink, messages, ctx.metrics));
     });
   }
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", async (c) => {
+  app.get("/healthz", describe({ summary: "Liveness", response: api.Health }), (c) => c.json({ status: "ok" }));
+  const readiness = describe({
+    summary: "Readiness: 200 only when the store, the source and every plugin are ready",
+    response: api.Ready,
+    errors: [503],
+  });
+  app.get("/readyz", readiness, async (c) => {
     const problems: string[] = [];
     try {
       await ctx.store.query("select 1");
@@ -170,9 +187,15 @@ export function createApp(ctx: ServerContext): Hono {
     for (const p of ctx.plugins.list()) if (p.status === "failed") problems.push(`plugin ${p.name} failed: ${p.error}`);
     return problems.length ? c.json({ status: "not ready", problems }, 503) : c.json({ status: "ready" });
   });
-  app.get("/metrics", (c) => c.text(ctx.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
+  const metricsSpec = describe({ summary: "Prometheus metrics", contentType: "text/plain; version=0.0.4" });
+  app.get(
+    "/metrics",
+    metricsSpec,
+    (c) => c.text(ctx.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+  );
 
-  app.get("/api/plugins", (c) =>
+  const pluginList = describe({ summary: "Every plugin with its status and progress", response: api.PluginList });
+  app.get("/api/plugins", pluginList, (c) =>
     c.json({
       plugins: ctx.plugins.list(),
       log: { head: ctx.log.head, watermark: ctx.log.watermark },
@@ -180,6 +203,8 @@ export function createApp(ctx: ServerContext): Hono {
     }));
   mountDeadLetters(app, ctx);
   mountDashboard(app, ctx, ctx.closing);
+  const openApi = describe({ summary: "This document: the host's routes and every plugin's, each under its tag" });
+  app.get("/api/openapi.json", openApi, (c) => c.json(document(ctx, app)));
   app.all("/api/:plugin{[a-z][a-z0-9_]*}/*", (c) => routeToPlugin(c.req.raw, c.req.param("plugin")));
   app.all("/api/:plugin{[a-z][a-z0-9_]*}", (c) => routeToPlugin(c.req.raw, c.req.param("plugin")));
 
@@ -197,6 +222,42 @@ export function createApp(ctx: ServerContext): Hono {
   }
 
   return app;
+}
+
+/** The OpenAPI document of everything `app` answers: the host's routes, then each loaded plugin's. */
+function document(ctx: ServerContext, app: Hono) {
+  const sections = [{
+    tag: "host",
+    description: "Ingest, health, plugins, dead letters and the dashboard",
+    paths: openApiPaths(describedRoutes(app), "", "host"),
+  }];
+  for (const p of ctx.plugins.list()) {
+    const paths = ctx.plugins.api(p.name);
+    if (paths === undefined) continue; // not loaded: it answers nothing
+    const description = `The ${p.name} plugin${p.version ? `, version ${p.version}` : ""}`;
+    sections.push({ tag: p.name, description, paths: paths ?? undescribedPlugin(p.name) });
+  }
+  const doc = openApiDocument({ title: "User analytics runtime", version: api.API_VERSION }, sections);
+  // The tokens the routes require, when the runtime is configured with any.
+  doc.components.securitySchemes = {
+    apiToken: { type: "http", scheme: "bearer", description: "a read token of API_TOKENS" },
+    ingestKey: { type: "http", scheme: "bearer", description: "an ingest key of INGEST_KEYS" },
+    writeKey: { type: "http", scheme: "basic", description: "an ingest key as the user name (Segment's SDKs)" },
+  };
+  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown }>>)) {
+    const security = path.startsWith("/v1/") && ctx.ingestKeys.length > 0
+      ? [{ ingestKey: [] }, { writeKey: [] }]
+      : path.startsWith("/api/") && ctx.apiTokens.length > 0
+      ? [{ apiToken: [] }]
+      : null;
+    if (security) { for (const op of Object.values(item)) op.security = security; }
+  }
+  return doc;
+}
+
+/** A plugin whose `fetch` is a bare function: one catch-all route, not described. */
+function undescribedPlugin(name: string) {
+  return openApiPaths([{ method: "ALL", path: "/:path{.+}", spec: null }], `/api/${name}`, name);
 }
 
 /** Whether the store answers a trivial query within `timeoutMs`. */

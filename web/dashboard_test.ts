@@ -112,6 +112,24 @@ Deno.test({
           rows,
           Object.entries(counts).map(([type, n]) => `${type}${(n as number).toLocaleString("en-US")}`),
         );
+
+        // The API docs page renders every operation of /api/openapi.json, and its "Try it" sends a real request.
+        const doc = (await getJson(rt, "/api/openapi.json")).body;
+        const operations = Object.values(doc.paths as Record<string, object>).flatMap((item) => Object.keys(item));
+        await page.goto(`${base}/docs`);
+        await page.waitForSelector("article.operation");
+        assert.equal(await page.locator("article.operation").count(), operations.length);
+        for (const tag of ["host", "stats", "funnel", "churn", "fraud", "counter"]) {
+          assert.equal(await page.locator(`section#tag-${tag} h2`).textContent(), tag);
+        }
+        const overviewOp = page.locator("article#stats_get_api_stats_overview");
+        assert.match(await overviewOp.locator("table").textContent() ?? "", /from\?/);
+        await overviewOp.locator("summary", { hasText: "Try it" }).click();
+        await overviewOp.locator("button", { hasText: "Send GET" }).click();
+        await overviewOp.locator("pre.answer", { hasText: "200" }).waitFor();
+        const answer = (await overviewOp.locator("pre.answer").textContent())!;
+        assert.equal(JSON.parse(answer.slice(answer.indexOf("\n") + 1)).events, overview.events + 1);
+        await page.screenshot({ path: new URL("docs.png", SHOTS).pathname, fullPage: false });
         assert.deepEqual(errors, []);
       } finally {
         await browser?.close();

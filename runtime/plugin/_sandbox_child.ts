@@ -3,7 +3,8 @@
  * `deno run --no-prompt --allow-read=<plugin dir>,<runtime dir> _sandbox_child.ts <mod.ts>`: it imports the
  * plugin, then gives up every permission, then serves the host's calls over stdin/stdout.
  */
-import type { Env, PluginDefinition } from "../sdk.ts";
+import { describedRoutes, openApiPaths } from "../openapi.ts";
+import type { Env, FetchHandler, PluginDefinition } from "../sdk.ts";
 import { type ChildMessage, type HostMessage, type Manifest, messageWriter, readMessages } from "./protocol.ts";
 
 const send = messageWriter<ChildMessage>(Deno.stdout.writable);
@@ -18,6 +19,12 @@ const exit = Deno.exit;
 const PERMISSIONS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const;
 
 const plugin = (await import(Deno.args[0])).default as PluginDefinition;
+/** The plugin's fetch handler: its `fetch`, or its Hono app's. */
+const fetchHandler: FetchHandler | undefined = typeof plugin?.fetch === "function"
+  ? plugin.fetch
+  : typeof plugin?.fetch?.fetch === "function"
+  ? plugin.fetch.fetch.bind(plugin.fetch)
+  : undefined;
 for (const name of PERMISSIONS) {
   revoke({ name });
   if (query({ name }).state === "granted") {
@@ -88,7 +95,10 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
         panels: [...(plugin.panels ?? [])],
         limits: plugin.limits ?? {},
         hasQueue: typeof plugin.queue === "function",
-        hasFetch: typeof plugin.fetch === "function",
+        hasFetch: fetchHandler !== undefined,
+        api: fetchHandler && typeof plugin.fetch === "object" && Array.isArray(plugin.fetch.routes)
+          ? openApiPaths(describedRoutes(plugin.fetch), `/api/${plugin.name}`, plugin.name)
+          : null,
         scheduleMs: plugin.scheduled?.everyMs ?? null,
       };
       return manifest;
@@ -98,7 +108,7 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
       return null;
     case "fetch": {
       const { method, url, headers, body } = msg.request;
-      const response = await plugin.fetch!(new Request(url, { method, headers, body }), envFor(msg.id, msg.watermark));
+      const response = await fetchHandler!(new Request(url, { method, headers, body }), envFor(msg.id, msg.watermark));
       return { status: response.status, headers: [...response.headers], body: await response.text() };
     }
     case "scheduled":

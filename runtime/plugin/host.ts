@@ -136,6 +136,15 @@ export class PluginHost {
   }
 
   /**
+   * The OpenAPI paths of plugin `name`'s routes: null when it does not describe them, undefined when it is not
+   * loaded.
+   */
+  api(name: string): Record<string, unknown> | null | undefined {
+    const manifest = this.#runners.get(name)?.manifest;
+    return manifest?.hasFetch ? manifest.api : undefined;
+  }
+
+  /**
    * Runs a logged event through plugin `name` again, between its batches (see {@linkcode PluginRunner.replay});
    * undefined when no such plugin is loaded.
    */

@@ -28,6 +28,8 @@ export interface Manifest {
   limits: Partial<Limits>;
   hasQueue: boolean;
   hasFetch: boolean;
+  /** Its routes as OpenAPI paths (under `/api/<name>`), or null when `fetch` is a bare function. */
+  api: Record<string, unknown> | null;
   /** How often its scheduled work runs (ms), or null without any. */
   scheduleMs: number | null;
 }

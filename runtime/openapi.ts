@@ -1,0 +1,197 @@
+/**
+ * OpenAPI from zod. A route describes itself beside its handler, in the Hono app that serves it:
+ *
+ * ```ts
+ * app.get("/top", describe({ summary: "Top terms", query: z.object({ limit: z.number().int().optional() }),
+ *   response: z.object({ terms: z.array(Term) }) }), async (c) => ...);
+ * ```
+ *
+ * {@linkcode describedRoutes} walks an app's routes and {@linkcode openApiPaths} writes each one's operation, so
+ * the document lists every route the app answers, described or not. The server joins the host's paths and each
+ * plugin's (computed in its sandbox, sent with its manifest) in {@linkcode openApiDocument}.
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import { z, type ZodObject, type ZodType } from "zod";
+
+/** What a route says of itself. Schemas are zod; the document holds their JSON Schema. */
+export interface RouteSpec {
+  summary: string;
+  description?: string;
+  /** The path parameters (`:name` in the path); each is a string unless given here. */
+  params?: ZodObject;
+  /** The query parameters, as they arrive: strings (use `z.coerce` or describe the format). */
+  query?: ZodObject;
+  /** The JSON request body. */
+  body?: ZodType;
+  /** The success answer's body: JSON unless `contentType` says otherwise. */
+  response?: ZodType;
+  /** The success status (200 by default). */
+  status?: 200 | 201 | 202 | 204;
+  /** The success answer's content type, when it is not JSON (text, HTML, server-sent events). */
+  contentType?: string;
+  /** Error statuses the route itself answers, beyond those every route may (401, 403, 413, 429, 503). */
+  errors?: number[];
+}
+
+const specs = new WeakMap<object, RouteSpec>();
+
+/** A pass-through middleware that carries `spec` for {@linkcode describedRoutes}. */
+// deno-lint-ignore no-explicit-any
+export function describe(spec: RouteSpec): MiddlewareHandler<any> {
+  const middleware: MiddlewareHandler = async (_c, next) => {
+    await next();
+  };
+  specs.set(middleware, spec);
+  return middleware;
+}
+
+/** A route as an app answers it: method, Hono path and its spec (null when it does not describe itself). */
+export interface DescribedRoute {
+  method: string;
+  path: string;
+  spec: RouteSpec | null;
+}
+
+/** What {@linkcode describedRoutes} reads of a Hono app. */
+export interface RoutedApp {
+  routes: readonly { method: string; path: string; handler: unknown }[];
+}
+
+/**
+ * The routes `app` answers, in registration order, one per method and path. Middleware (`app.use`, method ALL)
+ * is not a route; a route registered with `app.all` is listed only when it describes itself.
+ */
+export function describedRoutes(app: RoutedApp): DescribedRoute[] {
+  const byKey = new Map<string, DescribedRoute>();
+  for (const r of app.routes) {
+    const key = `${r.method} ${r.path}`;
+    const spec = typeof r.handler === "function" ? specs.get(r.handler) ?? null : null;
+    const known = byKey.get(key);
+    if (known) known.spec ??= spec;
+    else byKey.set(key, { method: r.method, path: r.path, spec });
+  }
+  return [...byKey.values()].filter((r) => r.method !== "ALL" || r.spec !== null);
+}
+
+/** The OpenAPI spelling of a Hono path: `/users/:id{[0-9]+}` → `/users/{id}`. */
+export function openApiPath(honoPath: string): string {
+  return honoPath.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?\??/g, "{$1}");
+}
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+/** The JSON Schema (2020-12, as OpenAPI 3.1 uses) of a zod schema, as input (requests) or output (answers). */
+export function jsonSchema(schema: ZodType, io: "input" | "output"): Json {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Json;
+  return rest;
+}
+
+/** Every error answers this body. */
+export const ErrorBody = z.object({ error: z.string().describe("what went wrong, for a person to read") });
+
+const ERROR_TEXT: Record<number, string> = {
+  400: "bad input: the message says what",
+  401: "no token, or an unknown one",
+  403: "a token of the other kind",
+  404: "no such thing",
+  409: "a conflict with what is stored",
+  413: "the body is too large",
+  415: "the body's content type is not accepted",
+  429: "over the rate limit; retry after the Retry-After seconds",
+  503: "the database is unavailable; retry shortly",
+};
+
+/** The OpenAPI paths of `routes`, each path prefixed with `prefix` and each operation tagged `tag`. */
+export function openApiPaths(routes: DescribedRoute[], prefix: string, tag: string): Record<string, Json> {
+  const paths: Record<string, Json> = {};
+  for (const { method, path, spec } of routes) {
+    const full = openApiPath(prefix + (path === "/" && prefix !== "" ? "" : path));
+    const methods = method === "ALL" ? ["get", "post", "put", "delete", "patch"] : [method.toLowerCase()];
+    for (const m of methods) (paths[full] ??= {})[m] = operation(m, full, spec, tag);
+  }
+  return paths;
+}
+
+function operation(method: string, path: string, spec: RouteSpec | null, tag: string): Json {
+  const op: Json = {
+    tags: [tag],
+    operationId: `${tag}_${method}_${path.replace(/[^A-Za-z0-9]+/g, "_").replace(/^_|_$/g, "")}`,
+    summary: spec?.summary ?? "Not described by its code",
+  };
+  if (spec?.description) op.description = spec.description;
+  const parameters = [
+    ...pathParameters(path, spec?.params),
+    ...queryParameters(spec?.query),
+  ];
+  if (parameters.length > 0) op.parameters = parameters;
+  if (spec?.body) {
+    op.requestBody = { required: true, content: { "application/json": { schema: jsonSchema(spec.body, "input") } } };
+  }
+  const responses: Json = {};
+  if (spec) {
+    const status = String(spec.status ?? 200);
+    const type = spec.contentType ?? "application/json";
+    responses[status] = status === "204" ? { description: "done" } : {
+      description: "success",
+      content: { [type]: spec.response ? { schema: jsonSchema(spec.response, "output") } : {} },
+    };
+    for (const code of spec.errors ?? []) responses[String(code)] = errorResponse(code);
+  }
+  responses.default = { ...errorResponse(0), description: "an error: 4xx for the request, 5xx for the server" };
+  op.responses = responses;
+  return op;
+}
+
+function errorResponse(code: number): Json {
+  return {
+    description: ERROR_TEXT[code] ?? "an error",
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  };
+}
+
+function pathParameters(path: string, params: ZodObject | undefined): Json[] {
+  const schema = params ? jsonSchema(params, "input") : null;
+  return [...path.matchAll(/\{([^}]+)\}/g)].map(([, name]) => {
+    const s = schema?.properties?.[name] ?? { type: "string" };
+    return withDescription({ name, in: "path", required: true, schema: s });
+  });
+}
+
+function queryParameters(query: ZodObject | undefined): Json[] {
+  if (!query) return [];
+  const schema = jsonSchema(query, "input");
+  const required = new Set<string>(schema.required ?? []);
+  return Object.entries(schema.properties ?? {}).map(([name, s]) =>
+    withDescription({ name, in: "query", required: required.has(name), schema: s })
+  );
+}
+
+/** Lifts a parameter schema's description onto the parameter, where documentation tools show it. */
+function withDescription(parameter: Json): Json {
+  const { description, ...schema } = parameter.schema;
+  return description ? { ...parameter, description, schema } : parameter;
+}
+
+/** One part of the document: the paths of the host, or of one plugin, under one tag. */
+export interface ApiSection {
+  tag: string;
+  description: string;
+  paths: Record<string, Json>;
+}
+
+/** The whole OpenAPI 3.1 document. */
+export function openApiDocument(info: { title: string; version: string }, sections: ApiSection[]): Json {
+  const paths: Record<string, Json> = {};
+  for (const s of sections) {
+    for (const [path, item] of Object.entries(s.paths)) paths[path] = { ...paths[path], ...item };
+  }
+  return {
+    openapi: "3.1.0",
+    info,
+    tags: sections.map((s) => ({ name: s.tag, description: s.description })),
+    paths,
+    components: { schemas: { Error: jsonSchema(ErrorBody, "output") } },
+  };
+}

@@ -1,0 +1,207 @@
+// The API documentation page: renders /api/openapi.json (the host's routes and every plugin's, one section per
+// tag) with each operation's parameters, body and answers, and lets a reader try an operation from the page.
+
+/** The read token (API_TOKENS), shared with the dashboard for this browser tab. */
+let token = sessionStorage.getItem("apiToken");
+
+/** Creates an element: `h("td", { class: "num" }, "3")`; children may be strings, nodes or arrays. */
+function h(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) e.setAttribute(k, String(v));
+  for (const c of children.flat()) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+
+function headers(extra = {}) {
+  return token ? { ...extra, authorization: `Bearer ${token}` } : extra;
+}
+
+/** A schema in one line where it is simple: `integer 1..100`, `string[]`, `"a" | "b"`, `object`. */
+function typeName(s) {
+  if (!s || Object.keys(s).length === 0) return "any";
+  if (s.$ref) return s.$ref.split("/").pop();
+  if (s.enum) return s.enum.map((v) => JSON.stringify(v)).join(" | ");
+  if (s.const !== undefined) return JSON.stringify(s.const);
+  if (s.anyOf || s.oneOf) return (s.anyOf ?? s.oneOf).map(typeName).join(" | ");
+  const type = Array.isArray(s.type) ? s.type.join(" | ") : s.type ?? "any";
+  if (type === "array") return `${typeName(s.items)}[]`;
+  const range = s.minimum !== undefined && Math.abs(s.minimum) < 1e15 || s.maximum !== undefined && s.maximum < 1e15
+    ? ` ${s.minimum ?? ""}..${s.maximum ?? ""}`
+    : "";
+  const fmt = s.format ? ` (${s.format})` : s.pattern ? ` /${s.pattern}/` : "";
+  return `${type}${range}${fmt}${s.default !== undefined ? ` = ${JSON.stringify(s.default)}` : ""}`;
+}
+
+/** A schema as a nested list of its fields, objects and arrays of objects unfolded. */
+function schemaTree(s) {
+  const fields = objectOf(s);
+  if (!fields) return h("code", {}, typeName(s));
+  const required = new Set(fields.required ?? []);
+  return h(
+    "ul",
+    { class: "schema" },
+    Object.entries(fields.properties ?? {}).map(([name, p]) =>
+      h(
+        "li",
+        {},
+        h("code", {}, name + (required.has(name) ? "" : "?")),
+        " ",
+        h("span", { class: "muted" }, objectOf(p) ? (p.type === "array" ? "object[]" : "object") : typeName(p)),
+        p.description ? ` — ${p.description}` : "",
+        objectOf(p) ? schemaTree(p) : null,
+      )
+    ),
+  );
+}
+
+/** The object a schema holds (itself, or its items), or null. */
+function objectOf(s) {
+  if (s?.type === "object" && s.properties) return s;
+  if (s?.type === "array" && s.items?.type === "object" && s.items.properties) return s.items;
+  return null;
+}
+
+function parametersTable(parameters) {
+  return h(
+    "table",
+    {},
+    h("thead", {}, h("tr", {}, ["name", "in", "type", "description"].map((c) => h("th", { scope: "col" }, c)))),
+    h(
+      "tbody",
+      {},
+      parameters.map((p) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, h("code", {}, p.name + (p.required ? "" : "?"))),
+          h("td", {}, p.in),
+          h("td", {}, h("code", {}, typeName(p.schema))),
+          h("td", {}, p.description ?? ""),
+        )
+      ),
+    ),
+  );
+}
+
+/** A form that sends the operation with the reader's values and shows the answer. */
+function tryIt(method, path, op) {
+  const form = h("form", { class: "try" });
+  for (const p of op.parameters ?? []) {
+    const id = `${op.operationId}-${p.name}`;
+    form.append(h("label", { for: id }, p.name), h("input", { id, name: p.name, "data-in": p.in }));
+  }
+  if (op.requestBody) form.append(h("textarea", { name: "body", rows: "4", "aria-label": "request body (JSON)" }));
+  const out = h("pre", { class: "answer", "aria-live": "polite" });
+  form.append(h("button", { type: "submit" }, `Send ${method.toUpperCase()}`), out);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    let url = path;
+    const query = new URLSearchParams();
+    for (const input of form.querySelectorAll("input")) {
+      if (input.value === "") continue;
+      if (input.dataset.in === "path") url = url.replace(`{${input.name}}`, encodeURIComponent(input.value));
+      else query.set(input.name, input.value);
+    }
+    if ([...query].length) url += `?${query}`;
+    const body = form.body?.value || undefined;
+    try {
+      const res = await fetch(url, {
+        method,
+        headers: headers(body ? { "content-type": "application/json" } : {}),
+        body,
+      });
+      const text = await res.text();
+      let shown = text;
+      try {
+        shown = JSON.stringify(JSON.parse(text), null, 2);
+      } catch { /* not JSON: shown as is */ }
+      out.textContent = `${res.status} ${res.statusText}\n${shown.slice(0, 20_000)}`;
+    } catch (e) {
+      out.textContent = `request failed: ${e.message}`;
+    }
+  });
+  return h("details", {}, h("summary", {}, "Try it"), form);
+}
+
+function operation(method, path, op) {
+  const responses = Object.entries(op.responses ?? {}).map(([status, r]) => {
+    const [type, content] = Object.entries(r.content ?? {})[0] ?? [];
+    return h(
+      "li",
+      {},
+      h("strong", {}, status),
+      ` ${r.description ?? ""}`,
+      type && type !== "application/json" ? h("span", { class: "muted" }, ` (${type})`) : null,
+      content?.schema && type === "application/json" && status !== "default" ? schemaTree(content.schema) : null,
+    );
+  });
+  return h(
+    "article",
+    { class: "operation", id: op.operationId },
+    h("h3", {}, h("span", { class: `method ${method}` }, method.toUpperCase()), " ", h("code", {}, path)),
+    h("p", {}, op.summary ?? ""),
+    op.description ? h("p", { class: "muted" }, op.description) : null,
+    op.security ? h("p", { class: "muted" }, `Needs: ${op.security.map((s) => Object.keys(s)[0]).join(" or ")}`) : null,
+    op.parameters?.length ? parametersTable(op.parameters) : null,
+    op.requestBody ? [h("h4", {}, "Body"), schemaTree(op.requestBody.content["application/json"].schema)] : null,
+    h("h4", {}, "Answers"),
+    h("ul", { class: "responses" }, responses),
+    tryIt(method, path, op),
+  );
+}
+
+function render(doc) {
+  const main = document.getElementById("docs");
+  const byTag = new Map(doc.tags.map((t) => [t.name, []]));
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) byTag.get(op.tags?.[0])?.push(operation(method, path, op));
+  }
+  document.getElementById("tags").replaceChildren(...doc.tags.map((t) => h("a", { href: `#tag-${t.name}` }, t.name)));
+  main.replaceChildren(
+    h("p", {}, `${doc.info.title} ${doc.info.version} · OpenAPI ${doc.openapi}`),
+    ...doc.tags.map((t) =>
+      h(
+        "section",
+        { id: `tag-${t.name}`, "aria-label": t.name },
+        h("h2", {}, t.name),
+        h("p", { class: "muted" }, t.description),
+        byTag.get(t.name),
+      )
+    ),
+  );
+}
+
+function askForToken(message) {
+  const form = h(
+    "form",
+    {},
+    h("label", { for: "api-token" }, "API token"),
+    h("input", { id: "api-token", name: "token", type: "password", autocomplete: "off", required: "" }),
+    h("button", { type: "submit" }, "Use it"),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    token = form.token.value.trim();
+    sessionStorage.setItem("apiToken", token);
+    load();
+  });
+  document.getElementById("docs").replaceChildren(
+    h("div", { class: "state" }, h("p", {}, `This runtime requires a read token (API_TOKENS): ${message}`), form),
+  );
+}
+
+async function load() {
+  const res = await fetch("/api/openapi.json", { headers: headers({ accept: "application/json" }) });
+  const body = await res.json().catch(() => null);
+  if (res.status === 401 || res.status === 403) return askForToken(body?.error ?? res.statusText);
+  if (!res.ok) {
+    document.getElementById("docs").replaceChildren(
+      h("p", { class: "state error" }, `Could not load the API document: ${body?.error ?? res.statusText}`),
+    );
+    return;
+  }
+  render(body);
+  if (location.hash) document.getElementById(location.hash.slice(1))?.scrollIntoView();
+}
+
+load();
