@@ -70,12 +70,15 @@ const modTs = (name: string) =>
  * @module
  */
 import { Hono } from "hono";
-import { definePlugin, type Env } from "@runtime/sdk";
+import { z } from "zod";
+import { definePlugin, describe, type Env } from "@runtime/sdk";
+
+/** The answer of \`GET /counts\`, published in \`/api/openapi.json\`. */
+export const Counts = z.object({ counts: z.array(z.object({ type: z.string(), events: z.number().int() })) });
 
 const app = new Hono<{ Bindings: Env }>();
 
-/** Events seen per type, most first. */
-app.get("/counts", async (c) => {
+app.get("/counts", describe({ summary: "Events seen per type, most first", response: Counts }), async (c) => {
   const counts = await c.env.db.sql<{ type: string; events: number }>\`
     select type, events from counts order by events desc, type\`;
   return c.json({ counts });
@@ -91,7 +94,7 @@ export default definePlugin({
       select t, count(*) from unnest(\${batch.map((e) => e.type)}::text[]) t group by t
       on conflict (type) do update set events = counts.events + excluded.events\`;
   },
-  fetch: app.fetch,
+  fetch: app, // the app itself, so its described routes are published
   panels: [{ title: "Events per type", route: "/counts", kind: "table" }],
 });
 `;
@@ -108,6 +111,7 @@ Counts events per type (it subscribes to every type). Made by \`deno task new-pl
 ## Routes
 
 - \`GET /api/${name}/counts\`: \`{ counts: [{ type, events }] }\`, most events first.
+- Described with \`describe\` in mod.ts, so it is listed in \`/api/openapi.json\` (and the docs at \`/docs\`).
 - Panel "Events per type" (a table on the dashboard), from \`/counts\`.
 
 ## Tables
@@ -116,7 +120,7 @@ Counts events per type (it subscribes to every type). Made by \`deno task new-pl
 
 ## Testing
 
-\`${name}_test.ts\` sends events through the real ingest path and checks \`/counts\`.
+\`${name}_test.ts\` sends events through the real ingest path and checks \`/counts\` and its schema.
 
 It runs the plugin alone in a real runtime: in-memory PGlite, its own sandbox, role and schema.
 
@@ -128,6 +132,7 @@ deno test --allow-all plugins/${name}/
 const testTs = (name: string, kit: string) =>
   `import assert from "node:assert/strict";
 import { testPlugin } from "${kit}";
+import { Counts } from "./mod.ts";
 
 const event = (id: string, type: string) => ({
   event_id: id,
@@ -145,7 +150,9 @@ Deno.test({
     await using h = await testPlugin(new URL("./", import.meta.url));
     await h.send([event("e1", "page_view"), event("e2", "search"), event("e3", "page_view")]);
     const counts = [{ type: "page_view", events: 2 }, { type: "search", events: 1 }];
-    assert.deepEqual(await h.get("/counts"), { status: 200, body: { counts } });
+    const answer = await h.get("/counts");
+    assert.deepEqual(answer, { status: 200, body: { counts } });
+    assert.deepEqual(Counts.parse(answer.body), answer.body); // it answers what it describes
     const info = await h.plugin();
     assert.deepEqual([info.status, info.processed, info.failed], ["running", 3, 0]);
   },

@@ -21,7 +21,7 @@ async function newPlugin(...args: string[]): Promise<{ code: number; stdout: str
 const test = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
 
-test("new-plugin scaffolds a plugin that passes its own test untouched, loads, serves its route and panel", async () => {
+test("new-plugin scaffolds a plugin that passes its own test untouched, loads, serves and describes its route and panel", async () => {
   const dir = await Deno.makeTempDir({ prefix: "rt-new-plugin-" });
   try {
     const made = await newPlugin("searches", "--dir", dir);
@@ -38,6 +38,11 @@ test("new-plugin scaffolds a plugin that passes its own test untouched, loads, s
     const output = new TextDecoder().decode(tested.stdout) + new TextDecoder().decode(tested.stderr);
     assert.equal(tested.code, 0, output);
     assert.match(output, /1 passed \| 0 failed/);
+    const fmt = await new Deno.Command(Deno.execPath(), {
+      args: ["fmt", "--check", "--config", `${ROOT}deno.json`, `${dir}/searches`],
+      stderr: "piped",
+    }).output();
+    assert.equal(fmt.code, 0, new TextDecoder().decode(fmt.stderr));
 
     await withRuntime(BACKENDS[0], { pluginsDir: dir }, async (rt) => {
       const event = { event_id: "e1", type: "search", user_id: "u1", timestamp: "2026-03-01T10:00:00Z" };
@@ -52,6 +57,10 @@ test("new-plugin scaffolds a plugin that passes its own test untouched, loads, s
         status: 200,
         body: { counts: [{ type: "search", events: 1 }] },
       });
+      const counts = (await getJson(rt, "/api/openapi.json")).body.paths["/api/searches/counts"]?.get;
+      assert.equal(counts?.summary, "Events seen per type, most first");
+      assert.deepEqual(counts.tags, ["searches"]);
+      assert.deepEqual(Object.keys(counts.responses["200"].content["application/json"].schema.properties), ["counts"]);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
