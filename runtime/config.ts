@@ -21,6 +21,7 @@ const EnvSchema = z.object({
   SIMULATE: z.coerce.number({ error: "must be a number of events per second" })
     .min(0, "must be ≥ 0 events per second").max(100_000, "must be ≤ 100000 events per second").optional(),
   PLUGINS_DIR: z.string().min(1, "must be a directory path").default("./plugins"),
+  PLUGINS_WATCH: z.enum(["true", "false"], { error: "must be true or false" }).default("false"),
   INGEST_KEYS: list.optional(),
   API_TOKENS: list.optional(),
   RATE_LIMIT: z.coerce.number({ error: "must be a number of requests per second" })
@@ -40,6 +41,8 @@ export interface Config {
   kafka?: KafkaConfig;
   simulate: number;
   pluginsDir: string;
+  /** Development: reload a plugin when its folder changes. */
+  watchPlugins: boolean;
   ingestKeys: string[];
   apiTokens: string[];
   /** Requests per second allowed per key (or per client address without keys) on /v1 and /api; 0 = no limit. */
@@ -101,6 +104,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     kafka,
     simulate: e.SIMULATE ?? (embedded ? DEFAULT_SIMULATE_RATE : 0),
     pluginsDir: e.PLUGINS_DIR,
+    watchPlugins: e.PLUGINS_WATCH === "true",
     ingestKeys: e.INGEST_KEYS ?? [],
     apiTokens: e.API_TOKENS ?? [],
     rateLimit: e.RATE_LIMIT,

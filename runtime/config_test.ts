@@ -10,6 +10,7 @@ Deno.test("loadConfig() resolves the documented defaults for fully embedded mode
     kafka: undefined,
     simulate: DEFAULT_SIMULATE_RATE,
     pluginsDir: "./plugins",
+    watchPlugins: false,
     ingestKeys: [],
     apiTokens: [],
     rateLimit: 0,
@@ -55,6 +56,11 @@ Deno.test("loadConfig() makes Kafka the source when KAFKA_BROKERS is set", () =>
   assert.equal(loadConfig({ KAFKA_BROKERS: "k:1", KAFKA_IDEMPOTENT: "false" }).kafka?.idempotent, false);
 });
 
+Deno.test("loadConfig() turns hot reload on with PLUGINS_WATCH=true (deno task dev)", () => {
+  assert.equal(loadConfig({ PLUGINS_WATCH: "true" }).watchPlugins, true);
+  assert.equal(loadConfig({ PLUGINS_WATCH: "false" }).watchPlugins, false);
+});
+
 Deno.test("loadConfig() reads PLUGIN_<NAME> JSON settings for each plugin", () => {
   assert.deepEqual(loadConfig({ PLUGIN_CHURN: '{"days":14}' }).pluginSettings, { churn: { days: 14 } });
 });
@@ -74,6 +80,7 @@ Deno.test("loadConfig() refuses bad input with one line naming the variable, the
       { KAFKA_BROKERS: "k:1", KAFKA_IDEMPOTENT: "yes" },
       "Cannot start: KAFKA_IDEMPOTENT must be true or false, got 'yes'",
     ],
+    [{ PLUGINS_WATCH: "1" }, "Cannot start: PLUGINS_WATCH must be true or false, got '1'"],
     [
       { PLUGIN_STATS: "{" },
       "Cannot start: PLUGIN_STATS must be a JSON object of plugin settings, got text that is not JSON",

@@ -23,6 +23,8 @@ export interface RuntimeOptions {
   databaseUrl?: string;
   kafka?: KafkaConfig;
   pluginsDir: string;
+  /** Development: reload a plugin when its folder changes (see {@linkcode PluginHost.watch}). */
+  watchPlugins?: boolean;
   ingestKeys?: string[];
   apiTokens?: string[];
   /** Requests per second per key on /v1 and /api (0 or absent: no limit). */
@@ -70,6 +72,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     retry: opts.retry,
   });
   await plugins.start();
+  if (opts.watchPlugins) plugins.watch();
   processMetrics(metrics, { store: store.kind, source: opts.kafka ? "kafka" : "http" });
   progressMetrics(metrics, { log, plugins }, REJECT_REASONS);
   const maxLag = opts.maxLag ?? MAX_LAG;

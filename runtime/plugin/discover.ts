@@ -25,15 +25,21 @@ export async function discoverPlugins(dir: string): Promise<{ plugins: PluginSou
   const entries = [];
   for await (const e of Deno.readDir(root)) if (e.isDirectory && !e.name.startsWith(".")) entries.push(e.name);
   for (const name of entries.sort()) {
-    const pluginDir = `${root}/${name}`;
-    if (!await exists(`${pluginDir}/mod.ts`)) continue;
-    if (!PLUGIN_NAME.test(name) || RESERVED.has(name) || name.startsWith("pg_")) {
-      problems.push({ name, error: `folder name must match ${PLUGIN_NAME} and not be reserved, got '${name}'` });
-      continue;
-    }
-    plugins.push({ name, dir: pluginDir, modPath: `${pluginDir}/mod.ts`, migrations: await readMigrations(pluginDir) });
+    const found = await discoverPlugin(root, name);
+    if (found && "error" in found) problems.push(found);
+    else if (found) plugins.push(found);
   }
   return { plugins, problems };
+}
+
+/** The plugin in folder `<root>/<name>`: null when there is no `mod.ts` there, a problem when it cannot be one. */
+export async function discoverPlugin(root: string, name: string): Promise<PluginSource | DiscoveryProblem | null> {
+  const pluginDir = `${root}/${name}`;
+  if (!await exists(`${pluginDir}/mod.ts`)) return null;
+  if (!PLUGIN_NAME.test(name) || RESERVED.has(name) || name.startsWith("pg_")) {
+    return { name, error: `folder name must match ${PLUGIN_NAME} and not be reserved, got '${name}'` };
+  }
+  return { name, dir: pluginDir, modPath: `${pluginDir}/mod.ts`, migrations: await readMigrations(pluginDir) };
 }
 
 async function readMigrations(pluginDir: string): Promise<{ name: string; sql: string }[]> {

@@ -3,8 +3,9 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Panel } from "../sdk.ts";
 import type { Sql, Store } from "../store/mod.ts";
-import { discoverPlugins } from "./discover.ts";
+import { discoverPlugin, discoverPlugins, type DiscoveryProblem, type PluginSource } from "./discover.ts";
 import { DEFAULT_RETRY, PluginRunner, type RetryPolicy, type Status } from "./runner.ts";
+import { QUIET_MS, watchPluginFolders } from "./watch.ts";
 
 /** One plugin as `/api/plugins` lists it. */
 export interface PluginInfo {
@@ -39,8 +40,14 @@ const STATUSES: Status[] = ["starting", "running", "degraded", "disabled", "fail
 export class PluginHost {
   readonly #opts: PluginHostOptions;
   readonly #runners = new Map<string, PluginRunner>();
-  readonly #broken: PluginInfo[] = [];
+  #broken: PluginInfo[] = [];
   #started = false;
+  #root = "";
+  #unwatch: (() => void) | null = null;
+  /** Per plugin: the reload under way (or the last one), and whether another is due after it. */
+  readonly #reloads = new Map<string, Promise<void>>();
+  readonly #due = new Set<string>();
+  readonly #reloading = new Set<string>();
 
   constructor(opts: PluginHostOptions) {
     this.#opts = opts;
@@ -66,37 +73,100 @@ export class PluginHost {
 
   /** Loads every plugin found; a plugin that fails to load is listed as `failed`, the others run. */
   async start(): Promise<void> {
-    const { plugins, problems } = await discoverPlugins(this.#opts.pluginsDir);
-    for (const p of problems) {
-      this.#opts.logger.error("plugin folder skipped", { plugin: p.name, error: p.error });
-      this.#broken.push({
-        name: p.name,
-        version: null,
-        status: "failed",
-        processed: 0,
-        failed: 0,
-        lag: 0,
-        checkpoint: 0,
-        subscribes: [],
-        panels: [],
-        error: p.error,
-      });
-    }
-    const retry = { ...DEFAULT_RETRY, ...this.#opts.retry };
-    for (const source of plugins) {
-      const runner = new PluginRunner(source, {
-        store: this.#opts.store,
-        log: this.#opts.log,
-        logger: this.#opts.logger,
-        metrics: this.#opts.metrics,
-        retry,
-        settings: this.#opts.settings?.[source.name] ?? {},
-      });
-      this.#runners.set(source.name, runner);
-    }
+    this.#root = await Deno.realPath(this.#opts.pluginsDir);
+    const { plugins, problems } = await discoverPlugins(this.#root);
+    for (const p of problems) this.#skip(p);
+    for (const source of plugins) this.#runners.set(source.name, this.#runner(source));
     // Sandboxes start in parallel; provisioning serializes on a database lock.
     await Promise.all([...this.#runners.values()].map((r) => r.start()));
     this.#started = true;
+  }
+
+  #runner(source: PluginSource): PluginRunner {
+    return new PluginRunner(source, {
+      store: this.#opts.store,
+      log: this.#opts.log,
+      logger: this.#opts.logger,
+      metrics: this.#opts.metrics,
+      retry: { ...DEFAULT_RETRY, ...this.#opts.retry },
+      settings: this.#opts.settings?.[source.name] ?? {},
+    });
+  }
+
+  #skip(p: DiscoveryProblem): void {
+    this.#opts.logger.error("plugin folder skipped", { plugin: p.name, error: p.error });
+    this.#broken.push({
+      name: p.name,
+      version: null,
+      status: "failed",
+      processed: 0,
+      failed: 0,
+      lag: 0,
+      checkpoint: 0,
+      subscribes: [],
+      panels: [],
+      error: p.error,
+    });
+  }
+
+  /**
+   * Development: reloads a plugin whenever its folder changes, `quietMs` after the last change, until
+   * {@linkcode stop}. A new folder is loaded (and backfills from the log), a removed one unloaded.
+   */
+  watch(quietMs = QUIET_MS): void {
+    if (this.#unwatch) return;
+    this.#unwatch = watchPluginFolders(this.#root, (name) => void this.reload(name), quietMs);
+    this.#opts.logger.info("watching plugin folders: a changed folder reloads its plugin", { dir: this.#root });
+  }
+
+  /**
+   * Stops plugin `name` (its current batch commits first), reads its folder again and starts it on its new code
+   * and migrations, from its checkpoint. Reloads of one plugin run one at a time, and changes made while one
+   * runs make at most one more.
+   */
+  reload(name: string): Promise<void> {
+    if (this.#due.has(name)) return this.#reloads.get(name)!;
+    this.#due.add(name);
+    const next = (this.#reloads.get(name) ?? Promise.resolve()).then(async () => {
+      this.#due.delete(name);
+      await this.#reloadNow(name);
+    }).catch((e) => this.#opts.logger.error("plugin reload failed", { plugin: name, error: (e as Error).message }));
+    this.#reloads.set(name, next);
+    return next;
+  }
+
+  async #reloadNow(name: string): Promise<void> {
+    this.#reloading.add(name);
+    try {
+      await this.#swap(name);
+    } finally {
+      this.#reloading.delete(name);
+    }
+  }
+
+  async #swap(name: string): Promise<void> {
+    const found = await discoverPlugin(this.#root, name);
+    const old = this.#runners.get(name);
+    this.#broken = this.#broken.filter((b) => b.name !== name);
+    if (old) {
+      this.#runners.delete(name);
+      await old.stop();
+    }
+    if (found === null) {
+      if (old) this.#opts.logger.info("plugin unloaded: its folder has no mod.ts", { plugin: name });
+      return;
+    }
+    if ("error" in found) return this.#skip(found);
+    const runner = this.#runner(found);
+    this.#runners.set(name, runner);
+    await runner.start();
+    this.#opts.metrics.inc("plugin_reloads_total", "Plugins reloaded after their folder changed", { plugin: name });
+    const level = runner.status === "failed" ? "error" : "info";
+    this.#opts.logger[level](old ? "plugin reloaded" : "plugin loaded", {
+      plugin: name,
+      status: runner.status,
+      checkpoint: runner.checkpoint,
+    });
   }
 
   /** True once every plugin has been loaded (or has failed to load). */
@@ -132,7 +202,12 @@ export class PluginHost {
 
   /** Routes a request to plugin `name`; `path` is relative to `/api/<name>`. Undefined when unknown. */
   fetch(name: string, request: Request, path: string): Promise<Response> | undefined {
-    return this.#runners.get(name)?.fetch(request, path);
+    const runner = this.#runners.get(name);
+    if (!runner && this.#reloading.has(name)) {
+      const body = { error: `plugin ${name} is reloading; retry shortly` };
+      return Promise.resolve(Response.json(body, { status: 503, headers: { "retry-after": "1" } }));
+    }
+    return runner?.fetch(request, path);
   }
 
   /**
@@ -152,8 +227,10 @@ export class PluginHost {
     return this.#runners.get(name)?.replay(row, claim);
   }
 
-  /** Stops every plugin. */
+  /** Stops watching, lets reloads under way finish, then stops every plugin. */
   async stop(): Promise<void> {
+    this.#unwatch?.();
+    await Promise.all(this.#reloads.values());
     await Promise.all([...this.#runners.values()].map((r) => r.stop()));
   }
 }
