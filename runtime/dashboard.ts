@@ -16,6 +16,7 @@ const FILES: Record<string, string> = {
   "index.html": "text/html; charset=utf-8",
   "app.js": "text/javascript; charset=utf-8",
   "charts.js": "text/javascript; charset=utf-8",
+  "dom.js": "text/javascript; charset=utf-8",
   "style.css": "text/css; charset=utf-8",
   "docs.html": "text/html; charset=utf-8",
   "docs.js": "text/javascript; charset=utf-8",

@@ -1,5 +1,6 @@
 // The dashboard: one view at a time, chosen by the URL's hash, refreshed when /api/stream says the data changed.
 import { barChart, formatNumber, lineChart } from "./charts.js";
+import { h, savedToken, tokenForm } from "./dom.js";
 
 const main = document.getElementById("view");
 const connection = document.getElementById("connection");
@@ -14,8 +15,7 @@ class ApiError extends Error {
   }
 }
 
-/** The read token (API_TOKENS), when the runtime asks for one; kept for this browser tab only. */
-let token = sessionStorage.getItem("apiToken");
+let token = savedToken();
 
 async function api(path) {
   const headers = { accept: "application/json" };
@@ -24,14 +24,6 @@ async function api(path) {
   const body = await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, body?.error ?? res.statusText, path);
   return body;
-}
-
-/** Creates an element: `h("td", { class: "num" }, "3")`; children may be strings, nodes or arrays. */
-function h(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) e.setAttribute(k, String(v));
-  for (const c of children.flat()) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
-  return e;
 }
 
 const section = (title, ...children) => h("section", { "aria-label": title }, h("h2", {}, title), ...children);
@@ -83,33 +75,15 @@ function note(kind, text, hint) {
   );
 }
 
-/** A form asking for an API token, shown when the runtime answers 401. */
-function tokenForm(e) {
-  const form = h(
-    "form",
-    {},
-    h("label", { for: "api-token" }, "API token"),
-    h("input", { id: "api-token", name: "token", type: "password", autocomplete: "off", required: "" }),
-    h("button", { type: "submit" }, "Use it"),
-  );
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    token = form.token.value.trim();
-    sessionStorage.setItem("apiToken", token);
-    connect();
-    render();
-  });
-  return h(
-    "div",
-    { class: "state" },
-    h("p", {}, `This runtime requires a read token (API_TOKENS): ${e.message}`),
-    form,
-  );
-}
-
 /** The message for a failed request: a missing plugin says how to add it; a missing token asks for one. */
 function failure(e) {
-  if (e.status === 401 || e.status === 403) return tokenForm(e);
+  if (e.status === 401 || e.status === 403) {
+    return tokenForm(e.message, (given) => {
+      token = given;
+      connect();
+      render();
+    });
+  }
   if (e.status === 404 && !/no plugin named/.test(e.message)) return note("empty", `Nothing here: ${e.message}.`);
   const plugin = /no plugin named '([a-z0-9_]+)'/.exec(e.message)?.[1];
   if (plugin) return note("empty", `The ${plugin} plugin is not loaded.`, `Drop its folder into plugins/ and restart.`);

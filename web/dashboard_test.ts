@@ -140,7 +140,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the dashboard asks for an API token when the runtime requires one, then shows the data live",
+  name: "the dashboard and the docs page ask for an API token when the runtime requires one, then show the data",
   ignore: !hasChromium && Deno.env.get("CI") !== "true",
   sanitizeOps: false,
   sanitizeResources: false,
@@ -172,6 +172,15 @@ Deno.test({
         await page.waitForSelector('.tile[data-key="events"]');
         assert.equal(await page.getAttribute('.tile[data-key="events"] .value', "data-value"), "300");
         await page.waitForSelector('#connection:text-is("live")');
+
+        // The docs page, in a fresh tab without the token, asks for it too, then renders the document.
+        const docs = await browser.newPage();
+        await docs.goto(`http://127.0.0.1:${server.addr.port}/docs`);
+        await docs.waitForSelector("#api-token");
+        await docs.fill("#api-token", "read-1");
+        await docs.click("text=Use it");
+        await docs.waitForSelector("article#stats_get_api_stats_overview");
+        assert.match(await docs.textContent("article#host_post_v1_events") ?? "", /Needs: ingestKey or writeKey/);
       } finally {
         await browser?.close();
         await server.shutdown();

@@ -1,16 +1,10 @@
 // The API documentation page: renders /api/openapi.json (the host's routes and every plugin's, one section per
 // tag) with each operation's parameters, body and answers, and lets a reader try an operation from the page.
 
-/** The read token (API_TOKENS), shared with the dashboard for this browser tab. */
-let token = sessionStorage.getItem("apiToken");
+import { h, savedToken, tokenForm } from "./dom.js";
 
-/** Creates an element: `h("td", { class: "num" }, "3")`; children may be strings, nodes or arrays. */
-function h(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) e.setAttribute(k, String(v));
-  for (const c of children.flat()) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
-  return e;
-}
+/** The read token (API_TOKENS), shared with the dashboard for this browser tab. */
+let token = savedToken();
 
 function headers(extra = {}) {
   return token ? { ...extra, authorization: `Bearer ${token}` } : extra;
@@ -171,29 +165,16 @@ function render(doc) {
   );
 }
 
-function askForToken(message) {
-  const form = h(
-    "form",
-    {},
-    h("label", { for: "api-token" }, "API token"),
-    h("input", { id: "api-token", name: "token", type: "password", autocomplete: "off", required: "" }),
-    h("button", { type: "submit" }, "Use it"),
-  );
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    token = form.token.value.trim();
-    sessionStorage.setItem("apiToken", token);
-    load();
-  });
-  document.getElementById("docs").replaceChildren(
-    h("div", { class: "state" }, h("p", {}, `This runtime requires a read token (API_TOKENS): ${message}`), form),
-  );
-}
-
 async function load() {
   const res = await fetch("/api/openapi.json", { headers: headers({ accept: "application/json" }) });
   const body = await res.json().catch(() => null);
-  if (res.status === 401 || res.status === 403) return askForToken(body?.error ?? res.statusText);
+  if (res.status === 401 || res.status === 403) {
+    const ask = tokenForm(body?.error ?? res.statusText, (given) => {
+      token = given;
+      load();
+    });
+    return document.getElementById("docs").replaceChildren(ask);
+  }
   if (!res.ok) {
     document.getElementById("docs").replaceChildren(
       h("p", { class: "state error" }, `Could not load the API document: ${body?.error ?? res.statusText}`),
