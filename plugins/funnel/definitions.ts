@@ -15,16 +15,16 @@ export const MAX_WINDOW_S = 365 * 86_400;
 
 const Scalar = z.union([z.string().max(256), z.number(), z.boolean()]);
 
+/** A step, resolved: an event type and the properties (at most 8) the event must have. */
+export const ResolvedStep = z.strictObject({
+  type: z.string().regex(EVENT_TYPE, "must be an event type"),
+  where: z.record(z.string().regex(PROPERTY, "must be a property name"), Scalar)
+    .refine((w) => Object.keys(w).length <= 8, "at most 8 properties")
+    .default({}),
+});
+
 /** A step: an event type, optionally with properties the event must have; a bare type is short for `{ type }`. */
-const Step = z.preprocess(
-  (s) => typeof s === "string" ? { type: s } : s,
-  z.strictObject({
-    type: z.string().regex(EVENT_TYPE, "must be an event type"),
-    where: z.record(z.string().regex(PROPERTY, "must be a property name"), Scalar)
-      .refine((w) => Object.keys(w).length <= 8, "at most 8 properties")
-      .default({}),
-  }),
-);
+const Step = z.preprocess((s) => typeof s === "string" ? { type: s } : s, ResolvedStep);
 
 /** A custom funnel as `POST /definitions` takes it; steps may be bare event types. */
 export const Definition = z.strictObject({

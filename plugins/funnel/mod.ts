@@ -6,7 +6,8 @@
  * @module
  */
 import { Hono } from "hono";
-import { definePlugin, type Env, type Event, HttpError, intParam, parseBody, timeParam } from "@runtime/sdk";
+import { definePlugin, describe, type Env, type Event, HttpError, intParam, parseBody, timeParam } from "@runtime/sdk";
+import * as api from "./api.ts";
 import { Definition, deleteDefinition, loadDefinitions, PROPERTY, saveDefinition } from "./definitions.ts";
 import { leads } from "./leads.ts";
 import { ratio, report } from "./report.ts";
@@ -28,102 +29,153 @@ app.onError((err, c) => {
 
 const STEP_COLUMNS = ["view_at", "cart_at", "checkout_at", "purchase_at"];
 
-app.get("/summary", async (c) => {
-  const from = timeParam(c.req.query("from"), "from");
-  const to = timeParam(c.req.query("to"), "to");
-  const [row] = await c.env.db.query<Record<string, number | null>>(
-    `select count(*)::int8 as sessions,
+app.get(
+  "/summary",
+  describe({
+    summary: "The default shopping funnel per session, and cart abandonment",
+    query: api.SummaryQuery,
+    response: api.Summary,
+    errors: [400],
+  }),
+  async (c) => {
+    const from = timeParam(c.req.query("from"), "from");
+    const to = timeParam(c.req.query("to"), "to");
+    const [row] = await c.env.db.query<Record<string, number | null>>(
+      `select count(*)::int8 as sessions,
        ${DEFAULT_STEPS.map((_, k) => `count(*) filter (where reached >= ${k + 1})::int8 as s${k}`).join(", ")},
        ${
-      STEP_COLUMNS.slice(1).map((col, k) =>
-        `percentile_cont(0.5) within group (order by extract(epoch from ${col} - ${STEP_COLUMNS[k]}))
+        STEP_COLUMNS.slice(1).map((col, k) =>
+          `percentile_cont(0.5) within group (order by extract(epoch from ${col} - ${STEP_COLUMNS[k]}))
            filter (where reached >= ${k + 2}) as w${k + 1}`
-      ).join(", ")
-    },
+        ).join(", ")
+      },
        count(*) filter (where has_cart)::int8 as carted,
        count(*) filter (where has_cart and not has_purchase)::int8 as abandoned
      from sessions
      where ($1::timestamptz is null or started_at >= $1) and ($2::timestamptz is null or started_at < $2)`,
-    [from, to],
-  );
-  const count = (k: number) => row[`s${k}`] as number;
-  return c.json({
-    from,
-    to,
-    sessions: row.sessions,
-    steps: DEFAULT_STEPS.map((s, k) => ({
-      step: s.step,
-      event_types: s.types,
-      sessions: count(k),
-      conversion_from_start: ratio(count(k), count(0)),
-      conversion_from_previous: ratio(count(k), count(k === 0 ? 0 : k - 1)),
-      median_seconds_from_previous: k === 0 || row[`w${k}`] === null
-        ? null
-        : Math.round((row[`w${k}`] as number) * 1000) / 1000,
-    })),
-    carted_sessions: row.carted,
-    abandoned_carts: row.abandoned,
-    cart_abandonment_rate: ratio(row.abandoned as number, row.carted as number),
-  });
-});
+      [from, to],
+    );
+    const count = (k: number) => row[`s${k}`] as number;
+    return c.json({
+      from,
+      to,
+      sessions: row.sessions,
+      steps: DEFAULT_STEPS.map((s, k) => ({
+        step: s.step,
+        event_types: s.types,
+        sessions: count(k),
+        conversion_from_start: ratio(count(k), count(0)),
+        conversion_from_previous: ratio(count(k), count(k === 0 ? 0 : k - 1)),
+        median_seconds_from_previous: k === 0 || row[`w${k}`] === null
+          ? null
+          : Math.round((row[`w${k}`] as number) * 1000) / 1000,
+      })),
+      carted_sessions: row.carted,
+      abandoned_carts: row.abandoned,
+      cart_abandonment_rate: ratio(row.abandoned as number, row.carted as number),
+    });
+  },
+);
 
-app.get("/hot-leads", async (c) => {
-  const limit = intParam(c.req.query("limit"), "limit", 20, 1, 1000);
-  const hours = intParam(c.req.query("hours"), "hours", 24, 1, 24 * 90);
-  return c.json(await leads(c.env.db, c.env.watermark, hours, limit));
-});
+app.get(
+  "/hot-leads",
+  describe({
+    summary: "Users who recently abandoned a cart, most likely to buy first",
+    query: api.HotLeadsQuery,
+    response: api.HotLeads,
+    errors: [400],
+  }),
+  async (c) => {
+    const limit = intParam(c.req.query("limit"), "limit", 20, 1, 1000);
+    const hours = intParam(c.req.query("hours"), "hours", 24, 1, 24 * 90);
+    return c.json(await leads(c.env.db, c.env.watermark, hours, limit));
+  },
+);
 
-app.get("/users/:user_id/sessions", async (c) => {
-  const limit = intParam(c.req.query("limit"), "limit", 20, 1, 200);
-  const user = c.req.param("user_id");
-  const sessions = await c.env.db.query<Record<string, unknown> & { session_key: string; reached: number }>(
-    `select session_key, case when session_key like 's:%' then substr(session_key, 3) end as session_id,
+app.get(
+  "/users/:user_id/sessions",
+  describe({
+    summary: "A user's sessions with their funnel steps and events",
+    params: api.UserParams,
+    query: api.UserSessionsQuery,
+    response: api.UserSessions,
+    errors: [400, 404],
+  }),
+  async (c) => {
+    const limit = intParam(c.req.query("limit"), "limit", 20, 1, 200);
+    const user = c.req.param("user_id");
+    const sessions = await c.env.db.query<Record<string, unknown> & { session_key: string; reached: number }>(
+      `select session_key, case when session_key like 's:%' then substr(session_key, 3) end as session_id,
        started_at, ended_at, extract(epoch from ended_at - started_at)::float8 as duration_s, events, reached,
        view_at, cart_at, checkout_at, purchase_at, round(cart_value, 2) as cart_value,
        has_cart and not has_purchase as abandoned_cart, country, device
      from sessions where user_id = $1 order by started_at desc, session_key limit $2`,
-    [user, limit],
-  );
-  if (sessions.length === 0) return c.json({ error: `no sessions for user '${user}'` }, 404);
-  const events = await c.env.db.query<{ session_key: string; event_id: string; type: string; timestamp: string }>(
-    `select s.session_key, e.event_id, e.type, e.ts as timestamp
+      [user, limit],
+    );
+    if (sessions.length === 0) return c.json({ error: `no sessions for user '${user}'` }, 404);
+    const events = await c.env.db.query<{ session_key: string; event_id: string; type: string; timestamp: string }>(
+      `select s.session_key, e.event_id, e.type, e.ts as timestamp
      from sessions s join events e on e.user_id = s.user_id
        and ((s.session_key like 's:%' and e.session_id = substr(s.session_key, 3))
          or (s.session_key like 'a:%' and e.session_id is null and e.ts between s.started_at and s.ended_at))
      where s.user_id = $1 and s.session_key = any($2::text[])
      order by e.ts, e.event_id`,
-    [user, sessions.map((s) => s.session_key)],
-  );
-  return c.json({
-    user_id: user,
-    sessions: sessions.map(({ reached, view_at, cart_at, checkout_at, purchase_at, ...s }) => ({
-      ...s,
-      furthest_step: reached === 0 ? null : DEFAULT_STEPS[reached - 1].step,
-      steps: DEFAULT_STEPS.slice(0, reached).map((d, k) => ({
-        step: d.step,
-        at: [view_at, cart_at, checkout_at, purchase_at][k],
+      [user, sessions.map((s) => s.session_key)],
+    );
+    return c.json({
+      user_id: user,
+      sessions: sessions.map(({ reached, view_at, cart_at, checkout_at, purchase_at, ...s }) => ({
+        ...s,
+        furthest_step: reached === 0 ? null : DEFAULT_STEPS[reached - 1].step,
+        steps: DEFAULT_STEPS.slice(0, reached).map((d, k) => ({
+          step: d.step,
+          at: [view_at, cart_at, checkout_at, purchase_at][k],
+        })),
+        timeline: events.filter((e) => e.session_key === s.session_key).map(({ session_key: _, ...e }) => e),
       })),
-      timeline: events.filter((e) => e.session_key === s.session_key).map(({ session_key: _, ...e }) => e),
-    })),
-  });
-});
+    });
+  },
+);
 
-app.post("/definitions", async (c) => {
-  const { saved, created } = await saveDefinition(c.env.db, await parseBody(c.req.raw, Definition));
-  return c.json(saved, created ? 201 : 200);
-});
+app.post(
+  "/definitions",
+  describe({
+    summary: "Create or replace a custom funnel",
+    description: "Answers 201 for a new funnel, 200 when it replaces the funnel of the same name.",
+    body: Definition,
+    response: api.SavedDefinition,
+    status: 201,
+    errors: [400],
+  }),
+  async (c) => {
+    const { saved, created } = await saveDefinition(c.env.db, await parseBody(c.req.raw, Definition));
+    return c.json(saved, created ? 201 : 200);
+  },
+);
 
-app.get("/definitions", async (c) => c.json({ definitions: await loadDefinitions(c.env.db) }));
+app.get(
+  "/definitions",
+  describe({ summary: "The custom funnels", response: api.Definitions }),
+  async (c) => c.json({ definitions: await loadDefinitions(c.env.db) }),
+);
 
-app.get("/definitions/:name", async (c) => {
-  const [d] = await loadDefinitions(c.env.db, c.req.param("name"));
-  return d ? c.json(d) : c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
-});
+app.get(
+  "/definitions/:name",
+  describe({ summary: "One custom funnel", params: api.NameParams, response: api.SavedDefinition, errors: [404] }),
+  async (c) => {
+    const [d] = await loadDefinitions(c.env.db, c.req.param("name"));
+    return d ? c.json(d) : c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
+  },
+);
 
-app.delete("/definitions/:name", async (c) => {
-  const deleted = await deleteDefinition(c.env.db, c.req.param("name"));
-  return deleted ? c.body(null, 204) : c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
-});
+app.delete(
+  "/definitions/:name",
+  describe({ summary: "Delete a custom funnel", params: api.NameParams, status: 204, errors: [404] }),
+  async (c) => {
+    const deleted = await deleteDefinition(c.env.db, c.req.param("name"));
+    return deleted ? c.body(null, 204) : c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
+  },
+);
 
 /** The report's query parameters. */
 function reportQuery(query: (name: string) => string | undefined) {
@@ -139,25 +191,45 @@ function reportQuery(query: (name: string) => string | undefined) {
   };
 }
 
-app.get("/definitions/:name/report", async (c) => {
-  const q = reportQuery((n) => c.req.query(n));
-  const [d] = await loadDefinitions(c.env.db, c.req.param("name"));
-  if (!d) return c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
-  return c.json(await report(c.env.db, d, q));
-});
+app.get(
+  "/definitions/:name/report",
+  describe({
+    summary: "A custom funnel's report: per step users, conversion, drop-off and time to convert",
+    params: api.NameParams,
+    query: api.ReportQuery,
+    response: api.Report,
+    errors: [400, 404],
+  }),
+  async (c) => {
+    const q = reportQuery((n) => c.req.query(n));
+    const [d] = await loadDefinitions(c.env.db, c.req.param("name"));
+    if (!d) return c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
+    return c.json(await report(c.env.db, d, q));
+  },
+);
 
 /** An unsaved funnel's report: the definition in the body, the query as for a saved one. */
-app.post("/report", async (c) => {
-  const q = reportQuery((n) => c.req.query(n));
-  return c.json(await report(c.env.db, await parseBody(c.req.raw, Definition), q));
-});
+app.post(
+  "/report",
+  describe({
+    summary: "The report of an unsaved funnel, given in the body",
+    query: api.ReportQuery,
+    body: Definition,
+    response: api.Report,
+    errors: [400],
+  }),
+  async (c) => {
+    const q = reportQuery((n) => c.req.query(n));
+    return c.json(await report(c.env.db, await parseBody(c.req.raw, Definition), q));
+  },
+);
 
 export default definePlugin({
   name: "funnel",
   version: "0.1.0",
   subscribes: "*",
   queue,
-  fetch: app.fetch,
+  fetch: app,
   panels: [
     { title: "Shopping funnel (per session)", route: "/summary", kind: "bar" },
     { title: "Hot leads", route: "/hot-leads?limit=10", kind: "table" },

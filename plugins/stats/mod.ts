@@ -4,7 +4,8 @@
  * @module
  */
 import { Hono } from "hono";
-import { definePlugin, type Env, HttpError, intParam, timeParam } from "@runtime/sdk";
+import { definePlugin, describe, type Env, HttpError, intParam, timeParam } from "@runtime/sdk";
+import * as api from "./api.ts";
 import { queue } from "./queue.ts";
 
 const app = new Hono<{ Bindings: Env }>();
@@ -30,60 +31,69 @@ const ACTIVE_IN_RANGE = `
                    else greatest(0, extract(epoch from date_trunc('minute', $1::timestamptz, 'UTC') - hour) / 60)::int
                    end)))) <> 0`;
 
-app.get("/overview", async (c) => {
-  const from = timeParam(c.req.query("from"), "from");
-  const to = timeParam(c.req.query("to"), "to");
-  const db = c.env.db;
-  const inRange = `($1::timestamptz is null or minute >= date_trunc('minute', $1::timestamptz, 'UTC'))
+app.get(
+  "/overview",
+  describe({
+    summary: "KPIs over a range of event time",
+    query: api.RangeQuery,
+    response: api.Overview,
+    errors: [400],
+  }),
+  async (c) => {
+    const from = timeParam(c.req.query("from"), "from");
+    const to = timeParam(c.req.query("to"), "to");
+    const db = c.env.db;
+    const inRange = `($1::timestamptz is null or minute >= date_trunc('minute', $1::timestamptz, 'UTC'))
                    and ($2::timestamptz is null or minute < $2::timestamptz)`;
-  const [types, [{ users }], [{ sessions, carted, abandoned }]] = await Promise.all([
-    db.query<{ type: string; events: number; revenue: number }>(
-      `select type, sum(events)::int8 as events, sum(revenue) as revenue from minute_counts where ${inRange} group by type`,
-      [from, to],
-    ),
-    from === null && to === null
-      ? db.query<{ users: number }>("select count(*)::int8 as users from users")
-      : db.query<{ users: number }>(
-        `select count(distinct user_id)::int8 as users from user_hours where ${ACTIVE_IN_RANGE}`,
+    const [types, [{ users }], [{ sessions, carted, abandoned }]] = await Promise.all([
+      db.query<{ type: string; events: number; revenue: number }>(
+        `select type, sum(events)::int8 as events, sum(revenue) as revenue from minute_counts where ${inRange} group by type`,
         [from, to],
       ),
-    db.query<{ sessions: number; carted: number; abandoned: number }>(
-      `select count(*)::int8 as sessions, count(*) filter (where has_cart)::int8 as carted,
+      from === null && to === null
+        ? db.query<{ users: number }>("select count(*)::int8 as users from users")
+        : db.query<{ users: number }>(
+          `select count(distinct user_id)::int8 as users from user_hours where ${ACTIVE_IN_RANGE}`,
+          [from, to],
+        ),
+      db.query<{ sessions: number; carted: number; abandoned: number }>(
+        `select count(*)::int8 as sessions, count(*) filter (where has_cart)::int8 as carted,
          count(*) filter (where has_cart and not has_purchase)::int8 as abandoned
        from sessions
        where ($1::timestamptz is null or ended_at >= date_trunc('minute', $1::timestamptz, 'UTC'))
          and ($2::timestamptz is null or date_trunc('minute', started_at, 'UTC') < $2::timestamptz)`,
-      [from, to],
-    ),
-  ]);
-  const byType: Record<string, number> = {};
-  let events = 0;
-  let revenue = 0;
-  for (const t of types.sort((a, b) => a.type.localeCompare(b.type))) {
-    byType[t.type] = t.events;
-    events += t.events;
-    revenue += t.revenue;
-  }
-  const purchases = byType.purchase ?? 0;
-  const views = (byType.page_view ?? 0) + (byType.product_view ?? 0);
-  const carts = byType.add_to_cart ?? 0;
-  return c.json({
-    from,
-    to,
-    events,
-    users,
-    sessions,
-    purchases,
-    revenue: round(revenue, 2),
-    by_type: byType,
-    conversion_rate: ratio(purchases, views),
-    cart_rate: ratio(carts, views),
-    checkout_rate: ratio(purchases, carts),
-    cart_abandonment_rate: ratio(abandoned, carted),
-    aov: round(purchases ? revenue / purchases : 0, 2),
-    revenue_per_user: round(users ? revenue / users : 0, 2),
-  });
-});
+        [from, to],
+      ),
+    ]);
+    const byType: Record<string, number> = {};
+    let events = 0;
+    let revenue = 0;
+    for (const t of types.sort((a, b) => a.type.localeCompare(b.type))) {
+      byType[t.type] = t.events;
+      events += t.events;
+      revenue += t.revenue;
+    }
+    const purchases = byType.purchase ?? 0;
+    const views = (byType.page_view ?? 0) + (byType.product_view ?? 0);
+    const carts = byType.add_to_cart ?? 0;
+    return c.json({
+      from,
+      to,
+      events,
+      users,
+      sessions,
+      purchases,
+      revenue: round(revenue, 2),
+      by_type: byType,
+      conversion_rate: ratio(purchases, views),
+      cart_rate: ratio(carts, views),
+      checkout_rate: ratio(purchases, carts),
+      cart_abandonment_rate: ratio(abandoned, carted),
+      aov: round(purchases ? revenue / purchases : 0, 2),
+      revenue_per_user: round(users ? revenue / users : 0, 2),
+    });
+  },
+);
 
 /** `x` rounded to `digits` decimals. */
 function round(x: number, digits: number): number {
@@ -100,81 +110,100 @@ const BUCKETS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 /** The most buckets one time series answers. */
 const MAX_BUCKETS = 10_000;
 
-app.get("/timeseries", async (c) => {
-  const bucket = c.req.query("bucket") ?? "hour";
-  if (!Object.hasOwn(BUCKETS, bucket)) throw new HttpError(400, `bucket must be minute, hour or day, got '${bucket}'`);
-  const width = BUCKETS[bucket as keyof typeof BUCKETS];
-  const db = c.env.db;
-  let from = timeParam(c.req.query("from"), "from");
-  let to = timeParam(c.req.query("to"), "to");
-  if (from === null || to === null) {
-    const [span] = await db.query<{ first: string | null; last: string | null }>(
-      "select min(minute) as first, max(minute) as last from minute_counts",
-    );
-    if (span.first === null) return c.json({ bucket, buckets: [] });
-    from ??= new Date(span.first).toISOString();
-    to ??= new Date(Date.parse(span.last!) + 60_000).toISOString();
-  }
-  const first = Math.floor(Date.parse(from) / width) * width;
-  const count = Math.ceil((Date.parse(to) - first) / width);
-  if (count > MAX_BUCKETS) {
-    throw new HttpError(
-      400,
-      `${count} ${bucket} buckets asked, at most ${MAX_BUCKETS}: use a larger bucket or a shorter range`,
-    );
-  }
-  const inRange = `minute >= date_trunc('minute', $1::timestamptz, 'UTC') and minute < $2::timestamptz`;
-  const [types, users] = await Promise.all([
-    db.query<{ start: string; type: string; events: number; revenue: number }>(
-      `select date_trunc($3, minute, 'UTC') as start, type, sum(events)::int8 as events, sum(revenue) as revenue
+app.get(
+  "/timeseries",
+  describe({
+    summary: "Events, revenue and users per minute, hour or day",
+    query: api.TimeseriesQuery,
+    response: api.Timeseries,
+    errors: [400],
+  }),
+  async (c) => {
+    const bucket = c.req.query("bucket") ?? "hour";
+    if (!Object.hasOwn(BUCKETS, bucket)) {
+      throw new HttpError(400, `bucket must be minute, hour or day, got '${bucket}'`);
+    }
+    const width = BUCKETS[bucket as keyof typeof BUCKETS];
+    const db = c.env.db;
+    let from = timeParam(c.req.query("from"), "from");
+    let to = timeParam(c.req.query("to"), "to");
+    if (from === null || to === null) {
+      const [span] = await db.query<{ first: string | null; last: string | null }>(
+        "select min(minute) as first, max(minute) as last from minute_counts",
+      );
+      if (span.first === null) return c.json({ bucket, buckets: [] });
+      from ??= new Date(span.first).toISOString();
+      to ??= new Date(Date.parse(span.last!) + 60_000).toISOString();
+    }
+    const first = Math.floor(Date.parse(from) / width) * width;
+    const count = Math.ceil((Date.parse(to) - first) / width);
+    if (count > MAX_BUCKETS) {
+      throw new HttpError(
+        400,
+        `${count} ${bucket} buckets asked, at most ${MAX_BUCKETS}: use a larger bucket or a shorter range`,
+      );
+    }
+    const inRange = `minute >= date_trunc('minute', $1::timestamptz, 'UTC') and minute < $2::timestamptz`;
+    const [types, users] = await Promise.all([
+      db.query<{ start: string; type: string; events: number; revenue: number }>(
+        `select date_trunc($3, minute, 'UTC') as start, type, sum(events)::int8 as events, sum(revenue) as revenue
        from minute_counts where ${inRange} group by 1, 2`,
-      [from, to, bucket],
-    ),
-    bucket === "minute"
-      ? db.query<{ start: string; users: number }>(
-        `select hour + m * interval '1 minute' as start, count(distinct user_id)::int8 as users
-         from user_hours, generate_series(0, 59) m where ${ACTIVE_IN_RANGE} and minutes & (1::int8 << m) <> 0
-         group by 1`,
-        [from, to],
-      )
-      : db.query<{ start: string; users: number }>(
-        `select date_trunc($3, hour, 'UTC') as start, count(distinct user_id)::int8 as users
-         from user_hours where ${ACTIVE_IN_RANGE} group by 1`,
         [from, to, bucket],
       ),
-  ]);
-  const buckets = Array.from({ length: Math.max(0, count) }, (_, i) => ({
-    start: new Date(first + i * width).toISOString(),
-    events: 0,
-    by_type: {} as Record<string, number>,
-    revenue: 0,
-    users: 0,
-  }));
-  const at = (start: string) => buckets[Math.round((Date.parse(start) - first) / width)];
-  for (const t of types.sort((a, b) => a.type.localeCompare(b.type))) {
-    const b = at(t.start);
-    if (!b) continue;
-    b.events += t.events;
-    b.by_type[t.type] = t.events;
-    b.revenue = round(b.revenue + t.revenue, 2);
-  }
-  for (const u of users) {
-    const b = at(u.start);
-    if (b) b.users = u.users;
-  }
-  return c.json({ bucket, buckets });
-});
+      bucket === "minute"
+        ? db.query<{ start: string; users: number }>(
+          `select hour + m * interval '1 minute' as start, count(distinct user_id)::int8 as users
+         from user_hours, generate_series(0, 59) m where ${ACTIVE_IN_RANGE} and minutes & (1::int8 << m) <> 0
+         group by 1`,
+          [from, to],
+        )
+        : db.query<{ start: string; users: number }>(
+          `select date_trunc($3, hour, 'UTC') as start, count(distinct user_id)::int8 as users
+         from user_hours where ${ACTIVE_IN_RANGE} group by 1`,
+          [from, to, bucket],
+        ),
+    ]);
+    const buckets = Array.from({ length: Math.max(0, count) }, (_, i) => ({
+      start: new Date(first + i * width).toISOString(),
+      events: 0,
+      by_type: {} as Record<string, number>,
+      revenue: 0,
+      users: 0,
+    }));
+    const at = (start: string) => buckets[Math.round((Date.parse(start) - first) / width)];
+    for (const t of types.sort((a, b) => a.type.localeCompare(b.type))) {
+      const b = at(t.start);
+      if (!b) continue;
+      b.events += t.events;
+      b.by_type[t.type] = t.events;
+      b.revenue = round(b.revenue + t.revenue, 2);
+    }
+    for (const u of users) {
+      const b = at(u.start);
+      if (b) b.users = u.users;
+    }
+    return c.json({ bucket, buckets });
+  },
+);
 
 const PRODUCT_SORTS = ["views", "adds_to_cart", "purchases", "revenue", "conversion_rate"] as const;
 
-app.get("/products", async (c) => {
-  const limit = intParam(c.req.query("limit"), "limit", 20, 1, 1000);
-  const sort = c.req.query("sort") ?? "views";
-  if (!(PRODUCT_SORTS as readonly string[]).includes(sort)) {
-    throw new HttpError(400, `sort must be one of ${PRODUCT_SORTS.join(", ")}, got '${sort}'`);
-  }
-  const products = await c.env.db.query<Record<string, unknown>>(
-    `with sold as (
+app.get(
+  "/products",
+  describe({
+    summary: "Products by views, adds to cart, purchases and revenue",
+    query: api.ProductsQuery,
+    response: api.Products,
+    errors: [400],
+  }),
+  async (c) => {
+    const limit = intParam(c.req.query("limit"), "limit", 20, 1, 1000);
+    const sort = c.req.query("sort") ?? "views";
+    if (!(PRODUCT_SORTS as readonly string[]).includes(sort)) {
+      throw new HttpError(400, `sort must be one of ${PRODUCT_SORTS.join(", ")}, got '${sort}'`);
+    }
+    const products = await c.env.db.query<Record<string, unknown>>(
+      `with sold as (
        select product_id, count(distinct event_id)::int8 as purchases, sum(price * quantity) as revenue
        from purchase_items group by product_id
      )
@@ -186,51 +215,70 @@ app.get("/products", async (c) => {
      from product_counts p full join sold s on s.product_id = p.product_id
      order by ${sort} desc, product_id
      limit $1`,
-    [limit],
-  );
-  return c.json({ products });
-});
+      [limit],
+    );
+    return c.json({ products });
+  },
+);
 
 /** The rolling window of `/products/trending`. */
 const TRENDING_MINUTES = 5;
 
-app.get("/products/trending", async (c) => {
-  const limit = intParam(c.req.query("limit"), "limit", 10, 1, 100);
-  const now = c.env.watermark;
-  if (now === null) return c.json({ window: null, products: [] });
-  // The last 5 whole minutes up to the watermark's minute, in event time: replays answer the same.
-  const to = Math.floor(Date.parse(now) / 60_000) * 60_000 + 60_000;
-  const from = to - TRENDING_MINUTES * 60_000;
-  const products = await c.env.db.query(
-    `select m.product_id, p.category, sum(m.views)::int8 as views
+app.get(
+  "/products/trending",
+  describe({
+    summary: "The most viewed products in the last 5 minutes of event time",
+    query: api.TrendingQuery,
+    response: api.Trending,
+    errors: [400],
+  }),
+  async (c) => {
+    const limit = intParam(c.req.query("limit"), "limit", 10, 1, 100);
+    const now = c.env.watermark;
+    if (now === null) return c.json({ window: null, products: [] });
+    // The last 5 whole minutes up to the watermark's minute, in event time: replays answer the same.
+    const to = Math.floor(Date.parse(now) / 60_000) * 60_000 + 60_000;
+    const from = to - TRENDING_MINUTES * 60_000;
+    const products = await c.env.db.query(
+      `select m.product_id, p.category, sum(m.views)::int8 as views
      from product_minutes m left join product_counts p using (product_id)
      where m.minute >= $1 and m.minute < $2
      group by 1, 2 order by views desc, product_id limit $3`,
-    [new Date(from).toISOString(), new Date(to).toISOString(), limit],
-  );
-  return c.json({ window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, products });
-});
+      [new Date(from).toISOString(), new Date(to).toISOString(), limit],
+    );
+    return c.json({ window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, products });
+  },
+);
 
 const REVENUE_DIMENSIONS = ["country", "category", "device"] as const;
 
-app.get("/revenue", async (c) => {
-  const by = c.req.query("by") ?? "country";
-  if (!(REVENUE_DIMENSIONS as readonly string[]).includes(by)) {
-    throw new HttpError(400, `by must be one of ${REVENUE_DIMENSIONS.join(", ")}, got '${by}'`);
-  }
-  const rows = await c.env.db.query(
-    by === "category"
-      ? `select coalesce(p.category, 'unknown') as key, round(sum(i.price * i.quantity), 2) as revenue,
+app.get(
+  "/revenue",
+  describe({
+    summary: "Revenue by country, category or device",
+    query: api.RevenueQuery,
+    response: api.Revenue,
+    errors: [400],
+  }),
+  async (c) => {
+    const by = c.req.query("by") ?? "country";
+    if (!(REVENUE_DIMENSIONS as readonly string[]).includes(by)) {
+      throw new HttpError(400, `by must be one of ${REVENUE_DIMENSIONS.join(", ")}, got '${by}'`);
+    }
+    const rows = await c.env.db.query(
+      by === "category"
+        ? `select coalesce(p.category, 'unknown') as key, round(sum(i.price * i.quantity), 2) as revenue,
            count(distinct i.event_id)::int8 as purchases, count(distinct b.user_id)::int8 as users
          from purchase_items i join purchases b using (event_id)
            left join product_counts p on p.product_id = i.product_id
          group by 1 order by revenue desc, key`
-      : `select coalesce(${by}, 'unknown') as key, round(sum(amount), 2) as revenue, count(*)::int8 as purchases,
+        : `select coalesce(${by}, 'unknown') as key, round(sum(amount), 2) as revenue, count(*)::int8 as purchases,
            count(distinct user_id)::int8 as users
          from purchases group by 1 order by revenue desc, key`,
-  );
-  return c.json({ by, rows });
-});
+    );
+    return c.json({ by, rows });
+  },
+);
 
 /** RFM over all users: each of recency, frequency and monetary scored 1–5 by quintile (ties share a score). */
 const RFM_SQL = `
@@ -240,81 +288,101 @@ const RFM_SQL = `
     least(5, 1 + floor(5 * percent_rank() over (order by spent))) as score
   from users`;
 
-app.get("/segments", async (c) => {
-  const rows = await c.env.db.query<{ score: number; users: number }>(
-    `select score::int8 as score, count(*)::int8 as users from (${RFM_SQL}) r group by 1`,
-  );
-  const counts: Record<string, number> = { champion: 0, loyal: 0, potential: 0, at_risk: 0, lost: 0 };
-  for (const r of rows) counts[segment(r.score)] += r.users;
-  return c.json({ segments: Object.entries(counts).map(([segment, users]) => ({ segment, users })) });
-});
+app.get(
+  "/segments",
+  describe({ summary: "Users per RFM segment", response: api.Segments }),
+  async (c) => {
+    const rows = await c.env.db.query<{ score: number; users: number }>(
+      `select score::int8 as score, count(*)::int8 as users from (${RFM_SQL}) r group by 1`,
+    );
+    const counts: Record<string, number> = { champion: 0, loyal: 0, potential: 0, at_risk: 0, lost: 0 };
+    for (const r of rows) counts[segment(r.score)] += r.users;
+    return c.json({ segments: Object.entries(counts).map(([segment, users]) => ({ segment, users })) });
+  },
+);
 
-app.get("/videos", async (c) => {
-  const limit = intParam(c.req.query("limit"), "limit", 20, 1, 1000);
-  const videos = await c.env.db.query<{ video_id: string }>(
-    `select video_id, sum(plays)::int8 as plays, count(*)::int8 as views,
+app.get(
+  "/videos",
+  describe({
+    summary: "Videos by plays, with completion and drop-off",
+    query: api.VideosQuery,
+    response: api.Videos,
+    errors: [400],
+  }),
+  async (c) => {
+    const limit = intParam(c.req.query("limit"), "limit", 20, 1, 1000);
+    const videos = await c.env.db.query<{ video_id: string }>(
+      `select video_id, sum(plays)::int8 as plays, count(*)::int8 as views,
        count(*) filter (where completed)::int8 as completions,
        round(count(*) filter (where completed)::numeric / count(*), 4) as completion_rate,
        round(sum(max_position), 1) as watch_time_s
      from video_views group by video_id order by plays desc, video_id limit $1`,
-    [limit],
-  );
-  const drops = await c.env.db.query<{ video_id: string; k: number; views: number }>(
-    `select video_id, least(9, floor(10 * max_position / duration))::int4 as k, count(*)::int8 as views
+      [limit],
+    );
+    const drops = await c.env.db.query<{ video_id: string; k: number; views: number }>(
+      `select video_id, least(9, floor(10 * max_position / duration))::int4 as k, count(*)::int8 as views
      from video_views where not completed and duration > 0 and video_id = any($1::text[]) group by 1, 2`,
-    [videos.map((v) => v.video_id)],
-  );
-  return c.json({
-    videos: videos.map((v) => ({
-      ...v,
-      drop_off: Array.from({ length: 10 }, (_, k) => ({
-        from_pct: k * 10,
-        to_pct: k * 10 + 10,
-        views: drops.find((d) => d.video_id === v.video_id && d.k === k)?.views ?? 0,
+      [videos.map((v) => v.video_id)],
+    );
+    return c.json({
+      videos: videos.map((v) => ({
+        ...v,
+        drop_off: Array.from({ length: 10 }, (_, k) => ({
+          from_pct: k * 10,
+          to_pct: k * 10 + 10,
+          views: drops.find((d) => d.video_id === v.video_id && d.k === k)?.views ?? 0,
+        })),
       })),
-    })),
-  });
-});
+    });
+  },
+);
 
 /** Bucket edges of the session distributions: duration (seconds) and pages per session. */
 const DURATION_EDGES = [0, 10, 30, 60, 180, 600, 1800];
 const PAGE_EDGES = [0, 1, 2, 3, 6, 11];
 
-app.get("/sessions", async (c) => {
-  const [durations, pages] = await Promise.all([
-    c.env.db.query<{ bucket: number; sessions: number }>(
-      `select width_bucket(extract(epoch from ended_at - started_at)::float8, $1::float8[]) as bucket,
+app.get(
+  "/sessions",
+  describe({ summary: "Distributions of session length and pages per session", response: api.Sessions }),
+  async (c) => {
+    const [durations, pages] = await Promise.all([
+      c.env.db.query<{ bucket: number; sessions: number }>(
+        `select width_bucket(extract(epoch from ended_at - started_at)::float8, $1::float8[]) as bucket,
          count(*)::int8 as sessions
        from sessions group by 1`,
-      [DURATION_EDGES],
-    ),
-    c.env.db.query<{ bucket: number; sessions: number }>(
-      `select width_bucket(pages, $1::int8[]) as bucket, count(*)::int8 as sessions from sessions group by 1`,
-      [PAGE_EDGES],
-    ),
-  ]);
-  const histogram = (edges: number[], rows: { bucket: number; sessions: number }[]) =>
-    edges.map((from, i) => ({
-      from,
-      to: edges[i + 1] ?? null,
-      sessions: rows.find((r) => r.bucket === i + 1)?.sessions ?? 0,
-    }));
-  return c.json({ duration_s: histogram(DURATION_EDGES, durations), pages: histogram(PAGE_EDGES, pages) });
-});
+        [DURATION_EDGES],
+      ),
+      c.env.db.query<{ bucket: number; sessions: number }>(
+        `select width_bucket(pages, $1::int8[]) as bucket, count(*)::int8 as sessions from sessions group by 1`,
+        [PAGE_EDGES],
+      ),
+    ]);
+    const histogram = (edges: number[], rows: { bucket: number; sessions: number }[]) =>
+      edges.map((from, i) => ({
+        from,
+        to: edges[i + 1] ?? null,
+        sessions: rows.find((r) => r.bucket === i + 1)?.sessions ?? 0,
+      }));
+    return c.json({ duration_s: histogram(DURATION_EDGES, durations), pages: histogram(PAGE_EDGES, pages) });
+  },
+);
 
-app.get("/users/:user_id", async (c) => {
-  const [user] = await c.env.db.query<{
-    user_id: string;
-    events: number;
-    purchases: number;
-    spent: number;
-    first_seen: string;
-    last_seen: string;
-    sessions: number;
-    avg_session_seconds: number;
-    rfm: number;
-  }>(
-    `with rfm as (${RFM_SQL})
+app.get(
+  "/users/:user_id",
+  describe({ summary: "One user's stats and segment", params: api.UserParams, response: api.User, errors: [404] }),
+  async (c) => {
+    const [user] = await c.env.db.query<{
+      user_id: string;
+      events: number;
+      purchases: number;
+      spent: number;
+      first_seen: string;
+      last_seen: string;
+      sessions: number;
+      avg_session_seconds: number;
+      rfm: number;
+    }>(
+      `with rfm as (${RFM_SQL})
     select u.user_id, u.events, u.purchases, u.spent, u.first_seen, u.last_seen,
       (select count(*) from sessions s where s.user_id = u.user_id)::int8 as sessions,
       (select coalesce(avg(extract(epoch from s.ended_at - s.started_at)), 0)::float8
@@ -322,17 +390,18 @@ app.get("/users/:user_id", async (c) => {
       rfm.score::int8 as rfm
     from users u join rfm using (user_id)
     where u.user_id = $1`,
-    [c.req.param("user_id")],
-  );
-  if (!user) return c.json({ error: `no events for user '${c.req.param("user_id")}'` }, 404);
-  const { rfm, ...rest } = user;
-  return c.json({
-    ...rest,
-    avg_session_seconds: Math.round(user.avg_session_seconds * 10) / 10,
-    engagement_score: engagementScore(user),
-    segment: segment(rfm),
-  });
-});
+      [c.req.param("user_id")],
+    );
+    if (!user) return c.json({ error: `no events for user '${c.req.param("user_id")}'` }, 404);
+    const { rfm, ...rest } = user;
+    return c.json({
+      ...rest,
+      avg_session_seconds: Math.round(user.avg_session_seconds * 10) / 10,
+      engagement_score: engagementScore(user),
+      segment: segment(rfm),
+    });
+  },
+);
 
 /** Saturating share of a count: 0 at 0, 0.5 at `half`, approaching 1. */
 const saturate = (x: number, half: number) => x / (x + half);
@@ -364,7 +433,7 @@ export default definePlugin({
   version: "0.1.0",
   subscribes: "*",
   queue,
-  fetch: app.fetch,
+  fetch: app,
   panels: [
     { title: "Overview", route: "/overview", kind: "tiles" },
     { title: "Events per hour", route: "/timeseries?bucket=hour", kind: "timeseries" },

@@ -1,0 +1,156 @@
+/**
+ * The schemas of the stats routes, as `/api/openapi.json` publishes them: what each route takes and, field by field,
+ * what it answers. `api_test.ts` checks live answers against them.
+ */
+import { z } from "zod";
+
+const count = z.number().int().min(0);
+const rate = z.number().min(0).describe("a ratio to 4 decimals; 0 when its denominator is 0");
+const money = z.number().describe("in the events' currency");
+const cents = z.number().describe("in the events' currency, to cents");
+/** A time as the routes write it: `Date.toISOString()`, UTC with milliseconds. */
+const instant = z.string()
+  .refine((s) => !Number.isNaN(Date.parse(s)) && new Date(s).toISOString() === s, "must be a UTC ISO-8601 time")
+  .meta({ format: "date-time" }).describe("UTC, ISO-8601 with milliseconds");
+const time = (what: string) =>
+  z.string().optional().describe(`${what}: an ISO-8601 time, years 1000..8999 (e.g. 2026-05-01T10:00:00Z)`);
+const limit = (fallback: number, max: number, what: string) =>
+  z.coerce.number().int().min(1).max(max).default(fallback).describe(`${what}, 1..${max} (default ${fallback})`);
+
+/** `from` and `to`: a range of event time, resolved to whole UTC minutes; either end is open when absent. */
+export const RangeQuery = z.object({
+  from: time("the range's start, rounded down to its minute"),
+  to: time("the range's end (excluded)"),
+});
+
+/** `GET /overview`. */
+export const Overview = z.strictObject({
+  from: instant.nullable().describe("the range asked for, null when open"),
+  to: instant.nullable(),
+  events: count,
+  users: count.describe("distinct users with an event in the range"),
+  sessions: count.describe("sessions overlapping the range"),
+  purchases: count,
+  revenue: cents.describe("sum of purchase amounts, to cents"),
+  by_type: z.record(z.string(), count).describe("events per type"),
+  conversion_rate: rate.describe("purchases / page views (page_view + product_view)"),
+  cart_rate: rate.describe("add_to_cart events / page views"),
+  checkout_rate: rate.describe("purchases / add_to_cart events"),
+  cart_abandonment_rate: rate.describe("sessions with a cart and no purchase / sessions with a cart"),
+  aov: cents.describe("average order value: revenue / purchases, to cents"),
+  revenue_per_user: cents.describe("revenue / users, to cents"),
+});
+
+/** `GET /timeseries` query. */
+export const TimeseriesQuery = RangeQuery.extend({
+  bucket: z.enum(["minute", "hour", "day"]).default("hour").describe("the bucket width; at most 10000 buckets"),
+});
+
+/** `GET /timeseries`: dense buckets, empty ones with zeros. */
+export const Timeseries = z.strictObject({
+  bucket: z.enum(["minute", "hour", "day"]),
+  buckets: z.array(z.strictObject({
+    start: instant,
+    events: count,
+    by_type: z.record(z.string(), count),
+    revenue: cents,
+    users: count.describe("distinct users in the bucket"),
+  })),
+});
+
+/** `GET /products` query. */
+export const ProductsQuery = z.object({
+  limit: limit(20, 1000, "how many products"),
+  sort: z.enum(["views", "adds_to_cart", "purchases", "revenue", "conversion_rate"]).default("views")
+    .describe("the field to sort by, largest first"),
+});
+
+/** `GET /products`. */
+export const Products = z.strictObject({
+  products: z.array(z.strictObject({
+    product_id: z.string(),
+    category: z.string().nullable().describe("the latest seen on its views or adds; null when none had one"),
+    views: count.describe("product_view events"),
+    adds_to_cart: count,
+    purchases: count.describe("purchases with a line for the product"),
+    revenue: cents.describe("sum of price × quantity of its lines, to cents"),
+    conversion_rate: rate.describe("purchases / views"),
+  })),
+});
+
+/** `GET /products/trending` query. */
+export const TrendingQuery = z.object({ limit: limit(10, 100, "how many products") });
+
+/** `GET /products/trending`: the last 5 whole minutes of event time up to the watermark's. */
+export const Trending = z.strictObject({
+  window: z.strictObject({ from: instant, to: instant }).nullable().describe("null before any event"),
+  products: z.array(z.strictObject({
+    product_id: z.string(),
+    category: z.string().nullable(),
+    views: count.describe("product_view events in the window"),
+  })),
+});
+
+/** `GET /revenue` query. */
+export const RevenueQuery = z.object({
+  by: z.enum(["country", "category", "device"]).default("country").describe("the dimension"),
+});
+
+/** `GET /revenue`: largest revenue first; a missing key is 'unknown'. */
+export const Revenue = z.strictObject({
+  by: z.enum(["country", "category", "device"]),
+  rows: z.array(z.strictObject({ key: z.string(), revenue: cents, purchases: count, users: count })),
+});
+
+const Segment = z.enum(["champion", "loyal", "potential", "at_risk", "lost"]);
+
+/** `GET /segments`: every user's RFM tier, every tier listed. */
+export const Segments = z.strictObject({
+  segments: z.array(z.strictObject({ segment: Segment, users: count })),
+});
+
+/** `GET /videos` query. */
+export const VideosQuery = z.object({ limit: limit(20, 1000, "how many videos") });
+
+/** `GET /videos`: most played first. */
+export const Videos = z.strictObject({
+  videos: z.array(z.strictObject({
+    video_id: z.string(),
+    plays: count.describe("video_play events"),
+    views: count.describe("a user's plays of the video within one session"),
+    completions: count.describe("views with a video_complete"),
+    completion_rate: rate,
+    watch_time_s: z.number().min(0).describe("sum over views of the furthest position reached, to 0.1 s"),
+    drop_off: z.array(z.strictObject({ from_pct: count, to_pct: count, views: count }))
+      .describe("views that did not complete, by the tenth of the video they stopped in"),
+  })),
+});
+
+const Histogram = z.array(z.strictObject({
+  from: count,
+  to: count.nullable().describe("excluded; null for the last, open bucket"),
+  sessions: count,
+}));
+
+/** `GET /sessions`: the distributions of session length and pages per session. */
+export const Sessions = z.strictObject({
+  duration_s: Histogram.describe("sessions by seconds from first to last event"),
+  pages: Histogram.describe("sessions by page_view and product_view events"),
+});
+
+/** `GET /users/:user_id` path. */
+export const UserParams = z.object({ user_id: z.string().describe("the events' user_id") });
+
+/** `GET /users/:user_id`. */
+export const User = z.strictObject({
+  user_id: z.string(),
+  events: count,
+  purchases: count,
+  spent: money.describe("sum of purchase amounts"),
+  first_seen: instant,
+  last_seen: instant,
+  sessions: count,
+  avg_session_seconds: z.number().min(0).describe("to 0.1 s"),
+  engagement_score: z.number().int().min(0).max(100),
+  segment: Segment.describe("RFM tier"),
+});
