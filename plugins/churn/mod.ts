@@ -6,8 +6,9 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { definePlugin, type Env, type Event, HttpError, intParam, parseBody } from "@runtime/sdk";
+import { definePlugin, describe, type Env, type Event, HttpError, intParam, parseBody } from "@runtime/sdk";
 import { recordActivity } from "./activity.ts";
+import { AtRisk, AtRiskQuery, ModelReport, Scored, ScoreRequest, Trained, UserPath, UserScore } from "./api.ts";
 import { FEATURES, featuresOf, featuresOfActive, type Observation } from "./features.ts";
 import { predict, round } from "./model.ts";
 import { liveModel, type StoredModel, train } from "./train.ts";
@@ -101,84 +102,110 @@ app.onError((err, c) => {
   throw err;
 });
 
-app.get("/at-risk", async (c) => {
-  const limit = intParam(c.req.query("limit"), "limit", 50, 1, 1000);
-  const raw = c.req.query("min_score") ?? "0.5";
-  const minScore = Number(raw);
-  if (raw === "" || !(minScore >= 0 && minScore <= 1)) {
-    throw new HttpError(400, `min_score must be a number 0..1, got '${raw}'`);
-  }
-  const model = await liveModel(c.env.db);
-  const users = await c.env.db.query(
-    `select user_id, score, reasons from scores where score >= $1 order by score desc, user_id limit $2`,
-    [minScore, limit],
-  );
-  return c.json({ model_version: model?.version ?? null, as_of: await clockOf(c.env.db), users });
-});
+app.get(
+  "/at-risk",
+  describe({ summary: "Users most likely to churn", query: AtRiskQuery, response: AtRisk, errors: [400] }),
+  async (c) => {
+    const limit = intParam(c.req.query("limit"), "limit", 50, 1, 1000);
+    const raw = c.req.query("min_score") ?? "0.5";
+    const minScore = Number(raw);
+    if (raw === "" || !(minScore >= 0 && minScore <= 1)) {
+      throw new HttpError(400, `min_score must be a number 0..1, got '${raw}'`);
+    }
+    const model = await liveModel(c.env.db);
+    const users = await c.env.db.query(
+      `select user_id, score, reasons from scores where score >= $1 order by score desc, user_id limit $2`,
+      [minScore, limit],
+    );
+    return c.json({ model_version: model?.version ?? null, as_of: await clockOf(c.env.db), users });
+  },
+);
 
-app.get("/users/:user_id", async (c) => {
-  const user = c.req.param("user_id");
-  const latest = await clockOf(c.env.db);
-  const now = latest && justAfter(latest);
-  const [o] = now ? await featuresOf(c.env.db, [user], now) : [];
-  if (!o) return c.json({ error: `no activity for user '${user}' in the last 30 days of event time` }, 404);
-  const model = await liveModel(c.env.db);
-  const scored = model ? predict(model.model, o.x) : null;
-  return c.json({
-    user_id: user,
-    as_of: now,
-    model_version: model?.version ?? null,
-    score: scored ? round(scored.score) : null,
-    reasons: scored?.reasons ?? [],
-    features: named(o.x),
-  });
-});
+app.get(
+  "/users/:user_id",
+  describe({ summary: "A user's churn score and features", params: UserPath, response: UserScore, errors: [404] }),
+  async (c) => {
+    const user = c.req.param("user_id");
+    const latest = await clockOf(c.env.db);
+    const now = latest && justAfter(latest);
+    const [o] = now ? await featuresOf(c.env.db, [user], now) : [];
+    if (!o) return c.json({ error: `no activity for user '${user}' in the last 30 days of event time` }, 404);
+    const model = await liveModel(c.env.db);
+    const scored = model ? predict(model.model, o.x) : null;
+    return c.json({
+      user_id: user,
+      as_of: now,
+      model_version: model?.version ?? null,
+      score: scored ? round(scored.score) : null,
+      reasons: scored?.reasons ?? [],
+      features: named(o.x),
+    });
+  },
+);
 
-app.get("/model", async (c) => {
-  const models = await c.env.db.query<StoredModel>("select * from models order by version desc");
-  const live = models.find((m) => m.live);
-  if (!live) return c.json({ error: "no model yet: POST /api/churn/train once there are weeks of history" }, 404);
-  return c.json({
-    model_version: live.version,
-    kind: live.kind,
-    trained_at: live.trained_at,
-    as_of: live.as_of,
-    samples: live.samples,
-    auc: live.metrics.auc,
-    pr_auc: live.metrics.pr_auc,
-    feature_importance: live.metrics.feature_importance,
-    metrics: live.metrics,
-    versions: models.map((m) => ({
-      version: m.version,
-      kind: m.kind,
-      live: m.live,
-      auc: m.metrics.auc,
-      trained_at: m.trained_at,
-      decision: m.metrics.decision,
-    })),
-  });
-});
+app.get(
+  "/model",
+  describe({ summary: "The live model, its holdout metrics, and every version", response: ModelReport, errors: [404] }),
+  async (c) => {
+    const models = await c.env.db.query<StoredModel>("select * from models order by version desc");
+    const live = models.find((m) => m.live);
+    if (!live) return c.json({ error: "no model yet: POST /api/churn/train once there are weeks of history" }, 404);
+    return c.json({
+      model_version: live.version,
+      kind: live.kind,
+      trained_at: live.trained_at,
+      as_of: live.as_of,
+      samples: live.samples,
+      auc: live.metrics.auc,
+      pr_auc: live.metrics.pr_auc,
+      feature_importance: live.metrics.feature_importance,
+      metrics: live.metrics,
+      versions: models.map((m) => ({
+        version: m.version,
+        kind: m.kind,
+        live: m.live,
+        auc: m.metrics.auc,
+        trained_at: m.trained_at,
+        decision: m.metrics.decision,
+      })),
+    });
+  },
+);
 
-app.post("/train", async (c) => {
-  const now = await clockOf(c.env.db);
-  if (!now) throw new HttpError(409, "not enough history to train: no events yet");
-  const m = await train(c.env.db, now, c.env.config);
-  if (m.live) await rescoreWith(c.env.db, m, now);
-  return c.json({ model_version: m.version, kind: m.kind, live: m.live, metrics: m.metrics }, 201);
-});
+app.post(
+  "/train",
+  describe({
+    summary: "Train a model on the history so far; it goes live if at least as good",
+    response: Trained,
+    status: 201,
+    errors: [409],
+  }),
+  async (c) => {
+    const now = await clockOf(c.env.db);
+    if (!now) throw new HttpError(409, "not enough history to train: no events yet");
+    const m = await train(c.env.db, now, c.env.config);
+    if (m.live) await rescoreWith(c.env.db, m, now);
+    return c.json({ model_version: m.version, kind: m.kind, live: m.live, metrics: m.metrics }, 201);
+  },
+);
 
-const ScoreRequest = z.strictObject({
-  features: z.strictObject(Object.fromEntries(FEATURES.map((f) => [f, z.number()]))),
-});
-
-app.post("/score", async (c) => {
-  const { features } = await parseBody(c.req.raw, ScoreRequest);
-  const model = await liveModel(c.env.db);
-  if (!model) throw new HttpError(409, "no model yet: POST /api/churn/train once there are weeks of history");
-  const x = FEATURES.map((f) => features[f] as number);
-  const { score, reasons } = predict(model.model, x);
-  return c.json({ model_version: model.version, score: round(score), reasons });
-});
+app.post(
+  "/score",
+  describe({
+    summary: "Score given features with the live model",
+    body: ScoreRequest,
+    response: Scored,
+    errors: [400, 409],
+  }),
+  async (c) => {
+    const { features } = await parseBody(c.req.raw, ScoreRequest);
+    const model = await liveModel(c.env.db);
+    if (!model) throw new HttpError(409, "no model yet: POST /api/churn/train once there are weeks of history");
+    const x = FEATURES.map((f) => features[f] as number);
+    const { score, reasons } = predict(model.model, x);
+    return c.json({ model_version: model.version, score: round(score), reasons });
+  },
+);
 
 /** Retrains when the live model is `retrainEveryDays` of event time old (or there is none). */
 async function retrainIfDue(env: ChurnEnv): Promise<void> {
@@ -204,7 +231,7 @@ export default definePlugin({
   subscribes: "*",
   config: Config,
   queue,
-  fetch: app.fetch,
+  fetch: app,
   scheduled: { everyMs: 10_000, run: retrainIfDue },
   limits: { timeoutMs: 60_000 },
   panels: [{ title: "Users at risk of churning", route: "/at-risk?limit=10", kind: "table" }],

@@ -4,6 +4,7 @@
  * winner goes live only if it beats the live model on the same holdout.
  */
 import { type Env, HttpError } from "@runtime/sdk";
+import type { Metrics } from "./api.ts";
 import { FEATURES, snapshotAt } from "./features.ts";
 import { importance, type Model, prAuc, predict, rocAuc, round, trainCart, trainLogistic } from "./model.ts";
 
@@ -36,20 +37,6 @@ export type StoredModel = {
   model: Model;
   live: boolean;
 };
-
-/** Holdout quality of each candidate, and the split. */
-export interface Metrics {
-  auc: number;
-  pr_auc: number;
-  holdout: Record<"cart" | "logistic" | "recency" | "live", { auc: number; pr_auc: number } | null>;
-  train_samples: number;
-  holdout_samples: number;
-  churn_rate: number;
-  snapshots: { from: string; to: string; holdout_from: string };
-  feature_importance: Record<string, number>;
-  /** Why the model went live, or did not. */
-  decision: string;
-}
 
 /** The live model, if any. */
 export async function liveModel(db: Db): Promise<StoredModel | null> {

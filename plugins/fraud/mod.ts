@@ -6,8 +6,24 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
-import { definePlugin, type Env, type Event, HttpError, intParam, parseBody, timeParam } from "@runtime/sdk";
+import { definePlugin, describe, type Env, type Event, HttpError, intParam, parseBody, timeParam } from "@runtime/sdk";
+import {
+  Alerts,
+  AlertsQuery,
+  Candidate,
+  Labelled,
+  Labels,
+  Models,
+  RULE_ID,
+  RuleHistory,
+  RulePath,
+  Ruleset,
+  SavedRule,
+  Scored,
+  Threshold,
+  ThresholdSet,
+  Trained,
+} from "./api.ts";
 import { contexts, percentiles, type Probe, record } from "./context.ts";
 import { evaluate, Rule } from "./rules.ts";
 import { FEATURES, featuresOf, predict, type TreeNode } from "./model.ts";
@@ -124,64 +140,85 @@ app.onError((err, c) => {
   throw err;
 });
 
-app.get("/alerts", async (c) => {
-  const since = timeParam(c.req.query("since"), "since");
-  const limit = intParam(c.req.query("limit"), "limit", 50, 1, 1000);
-  const user = c.req.query("user_id") || null;
-  const alerts = await c.env.db.query(
-    `select alert_id, event_id, user_id, score, reasons, amount, event_time, created_at, ruleset from alerts
+app.get(
+  "/alerts",
+  describe({
+    summary: "Alerts: flagged purchases with their reasons, newest first",
+    query: AlertsQuery,
+    response: Alerts,
+    errors: [400],
+  }),
+  async (c) => {
+    const since = timeParam(c.req.query("since"), "since");
+    const limit = intParam(c.req.query("limit"), "limit", 50, 1, 1000);
+    const user = c.req.query("user_id") || null;
+    const alerts = await c.env.db.query(
+      `select alert_id, event_id, user_id, score, reasons, amount, event_time, created_at, ruleset from alerts
      where ($1::timestamptz is null or created_at >= $1) and ($3::text is null or user_id = $3)
      order by created_at desc, alert_id limit $2`,
-    [since, limit, user],
-  );
-  return c.json({ alerts });
-});
+      [since, limit, user],
+    );
+    return c.json({ alerts });
+  },
+);
 
-/** A candidate purchase for `POST /score`. */
-const Candidate = z.object({
-  event_id: z.string().min(1).max(128).optional(),
-  user_id: z.string().min(1).max(128),
-  timestamp: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/, "must be an ISO-8601 timestamp"),
-  properties: z.object({
-    amount: z.number().min(0),
-    country: z.string().min(2).max(2).optional(),
-    device: z.string().min(1).max(64).optional(),
-  }).passthrough(),
-});
+app.post(
+  "/score",
+  describe({
+    summary: "Score a candidate purchase without storing it",
+    body: Candidate,
+    response: Scored,
+    errors: [400],
+  }),
+  async (c) => {
+    const e = await parseBody(c.req.raw, Candidate);
+    const probe: Probe = {
+      event_id: e.event_id ?? "",
+      user_id: e.user_id,
+      ts: timeParam(e.timestamp, "timestamp") ?? "",
+      amount: e.properties.amount,
+      country: e.properties.country ?? null,
+      device: e.properties.device ?? null,
+      stored: false,
+    };
+    const { set, results: [r] } = await judge(c.env.db, [probe]);
+    return c.json({ score: r.score, flagged: r.flagged, reasons: r.reasons, model_p: r.p, ruleset: set.version });
+  },
+);
 
-app.post("/score", async (c) => {
-  const e = await parseBody(c.req.raw, Candidate);
-  const probe: Probe = {
-    event_id: e.event_id ?? "",
-    user_id: e.user_id,
-    ts: timeParam(e.timestamp, "timestamp") ?? "",
-    amount: e.properties.amount,
-    country: e.properties.country ?? null,
-    device: e.properties.device ?? null,
-    stored: false,
-  };
-  const { set, results: [r] } = await judge(c.env.db, [probe]);
-  return c.json({ score: r.score, flagged: r.flagged, reasons: r.reasons, model_p: r.p, ruleset: set.version });
-});
+app.get(
+  "/rules",
+  describe({ summary: "The rules, the threshold and the ruleset's version", response: Ruleset }),
+  async (c) => c.json(await ruleset(c.env.db)),
+);
 
-app.get("/rules", async (c) => c.json(await ruleset(c.env.db)));
+app.get(
+  "/rules/history",
+  describe({ summary: "Every change of every rule, newest first", response: RuleHistory }),
+  async (c) =>
+    c.json({
+      changes: await c.env.db.query(
+        "select rule_id, version, definition, changed_at from rule_history order by changed_at desc, rule_id, version desc",
+      ),
+    }),
+);
 
-app.get("/rules/history", async (c) =>
-  c.json({
-    changes: await c.env.db.query(
-      "select rule_id, version, definition, changed_at from rule_history order by changed_at desc, rule_id, version desc",
-    ),
-  }));
-
-const RULE_ID = /^[a-z][a-z0-9_]{0,63}$/;
-
-app.put("/rules/:rule_id", async (c) => {
-  const id = c.req.param("rule_id");
-  if (!RULE_ID.test(id)) throw new HttpError(400, `rule_id must match ${RULE_ID}, got '${id}'`);
-  const r = await parseBody(c.req.raw, Rule);
-  // One statement: the rule, its history and the ruleset's version move together.
-  const [saved] = await c.env.db.query<{ version: number; ruleset: number }>(
-    `with saved as (
+app.put(
+  "/rules/:rule_id",
+  describe({
+    summary: "Create or replace a rule; the ruleset's version moves on",
+    params: RulePath,
+    body: Rule,
+    response: SavedRule,
+    errors: [400],
+  }),
+  async (c) => {
+    const id = c.req.param("rule_id");
+    if (!RULE_ID.test(id)) throw new HttpError(400, `rule_id must match ${RULE_ID}, got '${id}'`);
+    const r = await parseBody(c.req.raw, Rule);
+    // One statement: the rule, its history and the ruleset's version move together.
+    const [saved] = await c.env.db.query<{ version: number; ruleset: number }>(
+      `with saved as (
        insert into rules (rule_id, kind, params, points, enabled, version, updated_at)
        values ($1, $2, $3::jsonb, $4, $5,
          coalesce((select max(version) from rule_history where rule_id = $1), 0) + 1, now())
@@ -194,67 +231,101 @@ app.put("/rules/:rule_id", async (c) => {
          'enabled', $5::boolean), now() from saved
      ), bumped as (update settings set version = version + 1 returning version)
      select (select version from saved) as version, (select version from bumped) as ruleset`,
-    [id, r.kind, JSON.stringify(r.params), r.points, r.enabled],
-  );
-  return c.json({ rule_id: id, ...r, version: saved.version, ruleset: saved.ruleset });
-});
+      [id, r.kind, JSON.stringify(r.params), r.points, r.enabled],
+    );
+    return c.json({ rule_id: id, ...r, version: saved.version, ruleset: saved.ruleset });
+  },
+);
 
-app.delete("/rules/:rule_id", async (c) => {
-  const [gone] = await c.env.db.query<{ ruleset: number }>(
-    `with gone as (delete from rules where rule_id = $1 returning rule_id, version),
+app.delete(
+  "/rules/:rule_id",
+  describe({ summary: "Delete a rule; its history is kept", params: RulePath, status: 204, errors: [404] }),
+  async (c) => {
+    const [gone] = await c.env.db.query<{ ruleset: number }>(
+      `with gone as (delete from rules where rule_id = $1 returning rule_id, version),
      logged as (insert into rule_history (rule_id, version, definition, changed_at)
        select rule_id, version + 1, null, now() from gone),
      bumped as (update settings set version = version + 1 where exists (select 1 from gone) returning version)
      select (select version from bumped) as ruleset`,
-    [c.req.param("rule_id")],
-  );
-  if (gone.ruleset === null) return c.json({ error: `no rule '${c.req.param("rule_id")}'` }, 404);
-  return c.body(null, 204);
-});
+      [c.req.param("rule_id")],
+    );
+    if (gone.ruleset === null) return c.json({ error: `no rule '${c.req.param("rule_id")}'` }, 404);
+    return c.body(null, 204);
+  },
+);
 
-app.put("/threshold", async (c) => {
-  const { threshold } = await parseBody(c.req.raw, z.strictObject({ threshold: z.number().min(0).max(10_000) }));
-  const [s] = await c.env.db.query(
-    "update settings set threshold = $1, version = version + 1 returning threshold, version",
-    [threshold],
-  );
-  return c.json(s);
-});
+app.put(
+  "/threshold",
+  describe({
+    summary: "Set the score at which a purchase is flagged",
+    body: Threshold,
+    response: ThresholdSet,
+    errors: [400],
+  }),
+  async (c) => {
+    const { threshold } = await parseBody(c.req.raw, Threshold);
+    const [s] = await c.env.db.query(
+      "update settings set threshold = $1, version = version + 1 returning threshold, version",
+      [threshold],
+    );
+    return c.json(s);
+  },
+);
 
-const Labels = z.strictObject({
-  labels: z.array(z.strictObject({ event_id: z.string().min(1).max(128), fraud: z.boolean() })).min(1).max(10_000),
-});
-
-app.post("/labels", async (c) => {
-  const { labels: given } = await parseBody(c.req.raw, Labels);
-  const labels = [...new Map(given.map((l) => [l.event_id, l])).values()]; // the last label of an event counts
-  const saved = await c.env.db.query<{ event_id: string }>(
-    `insert into labels (event_id, fraud, labelled_at)
+app.post(
+  "/labels",
+  describe({
+    summary: "Label purchases as fraud or not, for the learned model",
+    body: Labels,
+    response: Labelled,
+    errors: [400],
+  }),
+  async (c) => {
+    const { labels: given } = await parseBody(c.req.raw, Labels);
+    const labels = [...new Map(given.map((l) => [l.event_id, l])).values()]; // the last label of an event counts
+    const saved = await c.env.db.query<{ event_id: string }>(
+      `insert into labels (event_id, fraud, labelled_at)
      select l.event_id, l.fraud, now() from unnest($1::text[], $2::bool[]) as l(event_id, fraud)
        join purchases p using (event_id)
      on conflict (event_id) do update set fraud = excluded.fraud, labelled_at = excluded.labelled_at
      returning event_id`,
-    [labels.map((l) => l.event_id), labels.map((l) => l.fraud)],
-  );
-  const known = new Set(saved.map((r) => r.event_id));
-  return c.json({ labelled: known.size, unknown: labels.map((l) => l.event_id).filter((id) => !known.has(id)) });
-});
+      [labels.map((l) => l.event_id), labels.map((l) => l.fraud)],
+    );
+    const known = new Set(saved.map((r) => r.event_id));
+    return c.json({ labelled: known.size, unknown: labels.map((l) => l.event_id).filter((id) => !known.has(id)) });
+  },
+);
 
-app.post("/model/train", async (c) => c.json(await trainModel(c.env.db), 201));
+app.post(
+  "/model/train",
+  describe({
+    summary: "Train a learned model on the labels; enabled only if it catches more",
+    response: Trained,
+    status: 201,
+    errors: [409],
+  }),
+  async (c) => c.json(await trainModel(c.env.db), 201),
+);
 
-app.get("/model", async (c) => {
-  const models = await c.env.db.query("select version, trained_at, enabled, metrics from models order by version desc");
-  if (models.length === 0) {
-    return c.json({ error: "no model yet: label outcomes, then POST /api/fraud/model/train" }, 404);
-  }
-  return c.json({ features: FEATURES, models });
-});
+app.get(
+  "/model",
+  describe({ summary: "The learned model's features and every version", response: Models, errors: [404] }),
+  async (c) => {
+    const models = await c.env.db.query(
+      "select version, trained_at, enabled, metrics from models order by version desc",
+    );
+    if (models.length === 0) {
+      return c.json({ error: "no model yet: label outcomes, then POST /api/fraud/model/train" }, 404);
+    }
+    return c.json({ features: FEATURES, models });
+  },
+);
 
 export default definePlugin({
   name: "fraud",
   version: "0.1.0",
   subscribes: "*",
   queue,
-  fetch: app.fetch,
+  fetch: app,
   panels: [{ title: "Fraud alerts", route: "/alerts?limit=20", kind: "table" }],
 });

@@ -57,21 +57,23 @@ const PARAMS = {
 export type Kind = keyof typeof PARAMS;
 export const KINDS = Object.keys(PARAMS) as Kind[];
 
-/** A rule as stored and edited. */
-export const Rule = z.strictObject({
-  kind: z.enum(KINDS as [Kind, ...Kind[]]),
-  params: z.record(z.string(), z.unknown()),
-  points: z.number().min(-1000).max(1000),
-  enabled: z.boolean().default(true),
-}).superRefine((r, ctx) => {
-  const parsed = PARAMS[r.kind].safeParse(r.params);
-  if (!parsed.success) {
-    for (const i of parsed.error.issues) {
-      ctx.addIssue({ code: "custom", path: ["params", ...i.path], message: i.message });
-    }
-  }
-});
-export type Rule = z.infer<typeof Rule> & { rule_id: string };
+/** A rule of one kind as edited and stored: parsed, its params are its kind's with their defaults filled in. */
+const ruleOf = <K extends Kind>(kind: K) =>
+  z.strictObject({
+    kind: z.literal(kind),
+    params: PARAMS[kind],
+    points: z.number().min(-1000).max(1000).describe("added to the score when the rule fires"),
+    enabled: z.boolean().default(true),
+  });
+
+/** A rule as edited and stored, one shape per kind. */
+export const Rule = z.discriminatedUnion(
+  "kind",
+  KINDS.map(ruleOf) as [ReturnType<typeof ruleOf>, ...ReturnType<typeof ruleOf>[]],
+  { error: (i) => i.code === "invalid_union" ? `must be one of ${KINDS.join(", ")}` : undefined },
+);
+/** A rule as the engine reads it. */
+export type Rule = { rule_id: string; kind: Kind; params: Record<string, unknown>; points: number; enabled: boolean };
 
 /**
  * How far back (s) the context holds the user's recent purchases: the longest rule window, and at least the 30

@@ -3,6 +3,7 @@
  * beats the rules alone on the holdout (per-user F1), and never replaces an enabled model that does better there.
  */
 import { type Env, HttpError } from "@runtime/sdk";
+import type { Trained, TrainingMetrics } from "./api.ts";
 import { FEATURES, perUser, predict, trainTree, type TreeNode } from "./model.ts";
 
 type Db = Env["db"];
@@ -10,7 +11,8 @@ type Db = Env["db"];
 /** Labelled purchases needed to train. */
 const MIN_LABELLED = 50;
 
-export async function trainModel(db: Db) {
+/** Trains on the labelled purchases and stores the model, enabled or not. */
+export async function trainModel(db: Db): Promise<Trained> {
   const rows = await db.query<{ user_id: string; ts: string; features: number[]; fraud: boolean }>(
     `select p.user_id, p.ts, p.features, l.fraud from purchases p join labels l using (event_id)
      where p.features is not null order by p.ts, p.event_id`,
@@ -41,7 +43,7 @@ export async function trainModel(db: Db) {
   const [current] = await db.query<{ version: number; model: TreeNode }>(
     "select version, model from models where enabled",
   );
-  const metrics = {
+  const metrics: TrainingMetrics = {
     rules: perUser(holdout, byRules),
     model: perUser(holdout, byModel(tree)),
     rules_or_model: perUser(holdout, either(tree)),
