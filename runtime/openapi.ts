@@ -84,7 +84,15 @@ type Json = any;
 
 /** The JSON Schema (2020-12, as OpenAPI 3.1 uses) of a zod schema, as input (requests) or output (answers). */
 export function jsonSchema(schema: ZodType, io: "input" | "output"): Json {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Json;
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: "any",
+    // zod bounds every integer by ±(2^53 − 1); said of every count, that is noise.
+    override: ({ jsonSchema: s }) => {
+      if (s.minimum === Number.MIN_SAFE_INTEGER) delete s.minimum;
+      if (s.maximum === Number.MAX_SAFE_INTEGER) delete s.maximum;
+    },
+  }) as Json;
   return rest;
 }
 
@@ -96,6 +104,7 @@ const ERROR_TEXT: Record<number, string> = {
   401: "no token, or an unknown one",
   403: "a token of the other kind",
   404: "no such thing",
+  405: "the method is not allowed here",
   409: "a conflict with what is stored",
   413: "the body is too large",
   415: "the body's content type is not accepted",
