@@ -126,7 +126,7 @@ function operation(method, path, op) {
       h("strong", {}, status),
       ` ${r.description ?? ""}`,
       type && type !== "application/json" ? h("span", { class: "muted" }, ` (${type})`) : null,
-      content?.schema && type === "application/json" && status !== "default" ? schemaTree(content.schema) : null,
+      content?.schema && !content.schema.$ref && type === "application/json" ? schemaTree(content.schema) : null,
     );
   });
   return h(
