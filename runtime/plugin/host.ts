@@ -158,6 +158,9 @@ export class PluginHost {
     }
     if ("error" in found) return this.#skip(found);
     const runner = this.#runner(found);
+    // Its counters are this process's, as /metrics' are: a reload does not reset them.
+    runner.processed = old?.processed ?? 0;
+    runner.failed = old?.failed ?? 0;
     this.#runners.set(name, runner);
     await runner.start();
     this.#opts.metrics.inc("plugin_reloads_total", "Plugins reloaded after their folder changed", { plugin: name });

@@ -48,6 +48,8 @@ Deno.test({
 
       // Its table and checkpoint survived: nothing is counted twice, and new events are counted once.
       assert.equal((await getJson(rt, "/api/counter/counts")).body.counts.page_view, 3);
+      const { body: { plugins: [listed] } } = await getJson(rt, "/api/plugins");
+      assert.deepEqual([listed.status, listed.processed, listed.checkpoint], ["running", 3, 3]);
       await postJson(rt, "/v1/events", [pageView("d")]);
       await waitFor("4 counted", async () => (await getJson(rt, "/api/counter/counts")).body.counts.page_view === 4);
 
