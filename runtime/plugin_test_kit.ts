@@ -7,12 +7,18 @@
  * await h.send([{ event_id: "e1", type: "page_view", user_id: "u1", timestamp: "2026-03-01T10:00:00Z" }]);
  * assert.deepEqual((await h.get("/counts")).body, { counts: { page_view: 1 } });
  * ```
+ *
+ * {@linkcode routeChecker} and {@linkcode assertFilled} hold a plugin's live answers to the schemas its routes
+ * declare with `describe()`.
  * @module
  */
+import assert from "node:assert/strict";
 import { basename, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { describedRoutes, ErrorBody, jsonSchema, type RouteSpec } from "./openapi.ts";
 import type { PluginInfo } from "./plugin/host.ts";
 import type { Runtime } from "./runtime.ts";
+import type { PluginDefinition } from "./sdk.ts";
 import type { Row } from "./store/mod.ts";
 import { BACKENDS, copyPlugin, getJson, type Json, postJson, startTestRuntime, waitForCatchUp } from "./testing.ts";
 
@@ -129,4 +135,170 @@ export async function testPlugin(folder: URL | string, opts: TestPluginOptions =
     [Symbol.asyncDispose]: stop,
   };
   return harness;
+}
+
+/** Query values a route must answer 200 to (`good`) and 400 to (`bad`). */
+export interface QueryEdges {
+  good: string[];
+  bad: string[];
+}
+
+/** What {@linkcode routeChecker} is given beyond the plugin and the app. */
+export interface RouteCheckerOptions {
+  /** Edges of query parameters whose schema does not name them (a time, a pattern), by parameter name. */
+  queryEdges?: Record<string, QueryEdges>;
+}
+
+/** Calls a plugin's described routes, each named `METHOD /path` as the plugin's Hono app registers it. */
+export interface RouteChecker {
+  /**
+   * Sends `body` (checked against the route's body schema first) to `url` (relative to `/api/<name>`), fails
+   * unless the route's success status answers, and answers the body parsed by its response schema.
+   */
+  call(route: string, url: string, body?: unknown): Promise<Json>;
+  /** Fails unless `url` answers `status`, an error's body being an {@linkcode ErrorBody}; answers the body. */
+  expect(route: string, url: string, status: number, body?: unknown): Promise<Json>;
+  /**
+   * Sets each documented query parameter of the route, in turn, to its edges: the bounds or values its schema
+   * names answer 200 (parsed by the response schema), just outside them 400. A route without a query passes.
+   */
+  probeQuery(route: string, url: string, body?: unknown): Promise<void>;
+  /** Fails unless every described route was called, and every field of its answers filled by one of them. */
+  assertCovered(): void;
+  /** Fails unless each route has answered every error status it documents. */
+  assertErrorsAnswered(): void;
+}
+
+/** The app that serves a plugin's routes under `/api/<name>`: the runtime's `app`, or a harness's `runtime.app`. */
+export interface RequestApp {
+  request(url: string, init?: RequestInit): Response | Promise<Response>;
+}
+
+/**
+ * A {@linkcode RouteChecker} for `plugin`'s routes (its `fetch` must be a Hono app, so they are described),
+ * called through `app`.
+ */
+export function routeChecker<C>(
+  plugin: PluginDefinition<C>,
+  app: RequestApp,
+  opts: RouteCheckerOptions = {},
+): RouteChecker {
+  const routes = typeof plugin.fetch === "object" ? describedRoutes(plugin.fetch) : [];
+  assert.ok(routes.length > 0, `${plugin.name}: fetch is a Hono app with routes, so they are described`);
+  const specs = new Map(routes.map((r) => [`${r.method} ${r.path}`, r.spec]));
+  const called = new Set<string>();
+  const answered = new Map<string, Set<number>>();
+  const filled = new Map<string, Map<string, boolean>>();
+
+  function specOf(route: string): RouteSpec {
+    const spec = specs.get(route);
+    assert.ok(spec, `${route} is a route ${plugin.name} describes`);
+    return spec;
+  }
+  async function send(route: string, url: string, body: unknown, status: number): Promise<Json> {
+    const res = await app.request(`/api/${plugin.name}${url}`, {
+      method: route.split(" ")[0],
+      ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (res.status !== status) {
+      assert.fail(`${route} ${url}: expected ${status}, got ${res.status} ${text.slice(0, 300)}`);
+    }
+    answered.set(route, (answered.get(route) ?? new Set()).add(status));
+    if (text === "") return null;
+    try {
+      return JSON.parse(text);
+    } catch {
+      assert.fail(`${route} ${url}: the answer is not JSON: ${text.slice(0, 300)}`);
+    }
+  }
+  /** Parses a success answer by the route's response schema (a 204 answers nothing). */
+  function parsed(route: string, spec: RouteSpec, answer: Json): Json {
+    if (spec.status === 204) return assert.equal(answer, null, `${route} answers no body`);
+    return spec.response!.parse(answer);
+  }
+  async function call(route: string, url: string, body?: unknown): Promise<Json> {
+    const spec = specOf(route);
+    if (body !== undefined) spec.body!.parse(body); // what the test sends is what the document asks for
+    const answer = await send(route, url, body, spec.status ?? 200);
+    called.add(route);
+    if (!filled.has(route)) filled.set(route, new Map());
+    if (answer !== null) markFilled(answer, "", filled.get(route)!);
+    return parsed(route, spec, answer);
+  }
+  async function expect(route: string, url: string, status: number, body?: unknown): Promise<Json> {
+    const spec = specOf(route);
+    const answer = await send(route, url, body, status);
+    if (status >= 400) return ErrorBody.parse(answer);
+    return status === (spec.status ?? 200) ? parsed(route, spec, answer) : answer;
+  }
+
+  return {
+    call,
+    expect,
+    async probeQuery(route, url, body) {
+      const spec = specOf(route);
+      const query = spec.query ? jsonSchema(spec.query, "input").properties as Record<string, Json> : {};
+      for (const [name, schema] of Object.entries(query)) {
+        const { good, bad } = opts.queryEdges?.[name] ?? queryEdges(schema, `${route}: ${name}`);
+        for (const value of [...good, ...bad]) {
+          const probe = new URL(url, "http://x");
+          probe.searchParams.set(name, value);
+          await expect(route, probe.pathname + probe.search, good.includes(value) ? 200 : 400, body);
+        }
+      }
+    },
+    assertCovered() {
+      assert.deepEqual([...called].sort(), [...specs.keys()].sort(), "every described route is called");
+      for (const [route, fields] of filled) {
+        const empty = [...fields].filter(([, full]) => !full).map(([path]) => path);
+        assert.deepEqual(empty, [], `${route}: every field is filled by some answer`);
+      }
+    },
+    assertErrorsAnswered() {
+      for (const [route, spec] of specs) {
+        for (const status of spec?.errors ?? []) {
+          assert.ok(answered.get(route)?.has(status), `${route} answers ${status}`);
+        }
+      }
+    },
+  };
+}
+
+/** The edges a query parameter's JSON Schema names: its enum, or an integer's or number's bounds. */
+function queryEdges(schema: Json, what: string): QueryEdges {
+  if (schema.enum) return { good: schema.enum, bad: ["nope"] };
+  const bounded = schema.minimum !== undefined && schema.maximum !== undefined;
+  if (bounded && (schema.type === "integer" || schema.type === "number")) {
+    return {
+      good: [schema.minimum, schema.maximum].map(String),
+      bad: [schema.minimum - 1, schema.maximum + 1, ...(schema.type === "integer" ? [1.5] : []), "x"].map(String),
+    };
+  }
+  return assert.fail(`${what}: its schema names no edges (give them in queryEdges)`);
+}
+
+/**
+ * Marks each part of `value` by path (array items as `[]`): filled when it is an array or object with items, or a
+ * value other than null, in any answer marked.
+ */
+function markFilled(value: unknown, path: string, filled: Map<string, boolean>): void {
+  const items = Array.isArray(value) ? value : value !== null && typeof value === "object" ? Object.values(value) : [];
+  filled.set(path, (filled.get(path) ?? false) || (typeof value === "object" ? items.length > 0 : value !== null));
+  if (Array.isArray(value)) { for (const v of value) markFilled(v, `${path}[]`, filled); }
+  else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) markFilled(v, `${path}.${k}`, filled);
+  }
+}
+
+/**
+ * Fails on a null or an empty array or object anywhere in one answer, `value` (named `where`), every array item
+ * included, except at the paths in `mayBeNull` (such as `"model.versions[].live"`).
+ */
+export function assertFilled(value: unknown, where: string, mayBeNull: string[] = []): void {
+  if (value === null) return assert.ok(mayBeNull.includes(where), `${where} is null`);
+  if (typeof value !== "object") return;
+  const entries = Object.entries(value);
+  assert.ok(entries.length > 0, `${where} is empty`);
+  for (const [k, v] of entries) assertFilled(v, Array.isArray(value) ? `${where}[]` : `${where}.${k}`, mayBeNull);
 }

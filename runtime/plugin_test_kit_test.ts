@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { testPlugin } from "./plugin_test_kit.ts";
+import { Hono } from "hono";
+import { z } from "zod";
+import { describe } from "./openapi.ts";
+import { assertFilled, routeChecker, testPlugin } from "./plugin_test_kit.ts";
+import { definePlugin } from "./sdk.ts";
 import { FIXTURES, pageView } from "./testing.ts";
 
 // Sandboxes and the in-memory database outlive single ops by design; each harness stops what it started.
@@ -51,4 +55,50 @@ test("testPlugin() runs the plugin in its sandbox: its role cannot read the host
   assert.equal(tried.body.denied, true);
   assert.match(tried.body.error, /permission denied/);
   assert.deepEqual(await h.sql("select count(*)::int as n from host.events"), [{ n: 0 }]);
+});
+
+/** A described plugin app, served under `/api/demo` as the runtime serves it. */
+function demo(answer: { items: (string | null)[] }) {
+  const routes = new Hono()
+    .get(
+      "/items",
+      describe({
+        summary: "Items",
+        query: z.object({ limit: z.coerce.number().int().min(1).max(10).optional() }),
+        response: z.object({ items: z.array(z.string().nullable()) }),
+        errors: [400],
+      }),
+      (c) => {
+        const limit = Number(c.req.query("limit") ?? 1);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10) return c.json({ error: "limit must be 1..10" }, 400);
+        return c.json(answer);
+      },
+    )
+    .delete("/items", describe({ summary: "Clears them", status: 204 }), (c) => c.body(null, 204));
+  const plugin = definePlugin({ name: "demo", version: "1", subscribes: [], fetch: routes });
+  return { plugin, app: new Hono().route("/api/demo", routes) };
+}
+
+test("routeChecker() calls described routes, probes their query edges and proves every field filled", async () => {
+  const { plugin, app } = demo({ items: ["a", null] });
+  const routes = routeChecker(plugin, app);
+  assert.deepEqual(await routes.call("GET /items", "/items?limit=2"), { items: ["a", null] });
+  assert.throws(() => routes.assertCovered(), /every described route is called/);
+  assert.equal(await routes.call("DELETE /items", "/items"), undefined);
+  routes.assertCovered(); // `items[]` is filled by "a"
+  assert.throws(() => routes.assertErrorsAnswered(), /GET \/items answers 400/);
+  await routes.probeQuery("GET /items", "/items");
+  routes.assertErrorsAnswered();
+  await assert.rejects(routes.call("GET /nowhere", "/nowhere"), /GET \/nowhere is a route demo describes/);
+  await assert.rejects(routes.expect("GET /items", "/items?limit=0", 200), /expected 200, got 400/);
+  assert.throws(() => assertFilled({ items: ["a", null] }, "answer"), /answer\.items\[\] is null/);
+  assertFilled({ items: ["a", null] }, "answer", ["answer.items[]"]);
+});
+
+test("routeChecker() fails on a field no answer fills", async () => {
+  const { plugin, app } = demo({ items: [] });
+  const routes = routeChecker(plugin, app);
+  await routes.call("GET /items", "/items");
+  await routes.call("DELETE /items", "/items");
+  assert.throws(() => routes.assertCovered(), /GET \/items: every field is filled/);
 });

@@ -4,6 +4,7 @@
  * it). Without it they are skipped, except under `CI=true`, where they fail.
  * @module
  */
+import assert from "node:assert/strict";
 import { createLogger } from "./log.ts";
 import { type Runtime, type RuntimeOptions, startRuntime } from "./runtime.ts";
 import { openPglite, openPostgres, type Store } from "./store/mod.ts";
@@ -160,6 +161,15 @@ export async function postJson(rt: Runtime, path: string, body: unknown): Promis
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: res.status, body: await res.json() };
+}
+
+/** Ingests `events` through `/v1/events` in batches of 1000, failing on any rejected, and waits for every plugin. */
+export async function ingestAll(rt: Runtime, events: readonly unknown[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 1000) {
+    const batch = events.slice(i, i + 1000);
+    assert.deepEqual((await postJson(rt, "/v1/events", batch)).body, { accepted: batch.length, rejected: [] });
+  }
+  await waitForCatchUp(rt);
 }
 
 /** GETs JSON from the runtime's app in-process. */

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { describedRoutes } from "../../runtime/openapi.ts";
-import type { Runtime } from "../../runtime/runtime.ts";
+import { assertFilled, routeChecker } from "../../runtime/plugin_test_kit.ts";
 import {
   type Json,
   pluginsFolder,
@@ -11,43 +10,6 @@ import {
   withRuntime,
 } from "../../runtime/testing.ts";
 import plugin from "./mod.ts";
-
-/** Calls each described route as `METHOD /path` and checks its answer with the route's own response schema. */
-function routeChecker(rt: Runtime) {
-  assert.ok(typeof plugin.fetch === "object", "fetch is the plugin's Hono app, so its routes are described");
-  const specs = new Map(describedRoutes(plugin.fetch).map((r) => [`${r.method} ${r.path}`, r.spec]));
-  const called = new Set<string>();
-  return {
-    async call(route: string, url: string, body?: unknown): Promise<Json> {
-      const spec = specs.get(route);
-      assert.ok(spec, `${route} is a described route`);
-      if (body !== undefined) spec.body!.parse(body); // what the test sends is what the document asks for
-      const [method] = route.split(" ");
-      const res = await rt.app.request(`/api/fraud${url}`, {
-        method,
-        headers: { "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      assert.equal(res.status, spec.status ?? 200, `${route}: ${text}`);
-      called.add(route);
-      if (spec.status === 204) return assert.equal(text, "");
-      return spec.response!.parse(JSON.parse(text));
-    },
-    assertAllCalled() {
-      assert.deepEqual([...called].sort(), [...specs.keys()].sort());
-    },
-  };
-}
-
-/** Fails on a null or an empty array or object anywhere in `value`, except at the paths in `mayBeNull`. */
-function assertFilled(value: unknown, where: string, mayBeNull: string[] = []): void {
-  if (value === null) return assert.ok(mayBeNull.includes(where), `${where} is null`);
-  if (typeof value !== "object") return;
-  const entries = Object.entries(value);
-  assert.ok(entries.length > 0, `${where} is empty`);
-  for (const [k, v] of entries) assertFilled(v, Array.isArray(value) ? `${where}[]` : `${where}.${k}`, mayBeNull);
-}
 
 const HOUR = 3_600_000;
 const T0 = Date.parse("2026-04-01T00:00:00Z");
@@ -84,7 +46,7 @@ testEachBackend(
   async (backend) => {
     const pluginsDir = await pluginsFolder([{ name: "fraud", from: new URL("plugins/", REPO) }]);
     await withRuntime(backend, { pluginsDir }, async (rt) => {
-      const routes = routeChecker(rt);
+      const routes = routeChecker(plugin, rt.app);
       const { events, labels } = purchasesAndLabels();
       assert.equal((await postJson(rt, "/v1/events", events)).body.accepted, events.length);
       await waitForCatchUp(rt);
@@ -131,7 +93,7 @@ testEachBackend(
       const scored = await routes.call("POST /score", "/score", candidate);
       assert.equal(scored.flagged, true, JSON.stringify(scored));
       assertFilled(scored, "score");
-      routes.assertAllCalled();
+      routes.assertCovered();
     });
   },
 );

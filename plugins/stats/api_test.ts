@@ -1,129 +1,42 @@
-import assert from "node:assert/strict";
-import type { ZodType } from "zod";
-import { describedRoutes, ErrorBody, jsonSchema, type RoutedApp } from "../../runtime/openapi.ts";
-import type { Runtime } from "../../runtime/runtime.ts";
+import { type QueryEdges, routeChecker } from "../../runtime/plugin_test_kit.ts";
 import { Simulator } from "../../runtime/simulator/mod.ts";
-import {
-  type Json,
-  pluginsFolder,
-  postJson,
-  REPO,
-  testEachBackend,
-  waitForCatchUp,
-  withRuntime,
-} from "../../runtime/testing.ts";
+import { ingestAll, pluginsFolder, REPO, testEachBackend, withRuntime } from "../../runtime/testing.ts";
 import plugin from "./mod.ts";
 
-/** A request to one of the plugin's routes: its path under `/api/stats` with the query, and a JSON body. */
-type Call = { path: string; body?: unknown };
-
-async function call(rt: Runtime, method: string, { path, body }: Call): Promise<{ status: number; body: Json }> {
-  const res = await rt.app.request(`/api/stats${path}`, {
-    method,
-    ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === "" ? null : JSON.parse(text) };
-}
-
-/** Fails unless `res` has status `expected` (quoting the start of its body), and an error's body is an error's. */
-function assertStatus(res: { status: number; body: Json }, expected: number, what: string): void {
-  if (res.status !== expected) {
-    assert.fail(`${what}: expected ${expected}, got ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
-  }
-  if (expected >= 400) ErrorBody.parse(res.body);
-}
-
-/**
- * Marks each part of `value` by path (array items as `[]`): filled when it is an array or object with items, or a
- * value other than null. A schema is only proven on the fields the answers fill somewhere.
- */
-function markFilled(value: unknown, path: string, filled: Map<string, boolean>): void {
-  const items = Array.isArray(value) ? value : value !== null && typeof value === "object" ? Object.values(value) : [];
-  filled.set(path, (filled.get(path) ?? false) || (typeof value === "object" ? items.length > 0 : value !== null));
-  if (Array.isArray(value)) { for (const v of value) markFilled(v, `${path}[]`, filled); }
-  else if (value !== null && typeof value === "object") {
-    for (const [k, v] of Object.entries(value)) markFilled(v, `${path}.${k}`, filled);
-  }
-}
-
-/** Values of a query parameter the handler must answer 200 to, and values it must answer 400 to. */
-function probes(schema: Json): { good: string[]; bad: string[] } {
-  if (schema.enum) return { good: schema.enum, bad: ["nope"] };
-  if (schema.type === "integer") {
-    return {
-      good: [schema.minimum, schema.maximum].map(String),
-      bad: [schema.minimum - 1, schema.maximum + 1, 1.5, "x"],
-    };
-  }
-  return { good: ["2026-02-01T08:30:00Z"], bad: ["yesterday"] }; // the time parameters
-}
-
 const PLUGINS = new URL("plugins/", REPO);
+/** A time inside the events sent, and one that is no time. */
+const TIME: QueryEdges = { good: ["2026-02-01T08:30:00Z"], bad: ["yesterday"] };
 
 testEachBackend("every stats route answers what its OpenAPI description says", async (backend) => {
-  assert.equal(typeof plugin.fetch, "object", "stats hands over its Hono app");
-  const routes = describedRoutes(plugin.fetch as RoutedApp);
   await withRuntime(backend, { pluginsDir: await pluginsFolder([{ name: "stats", from: PLUGINS }]) }, async (rt) => {
     const sim = new Simulator({ seed: 11, users: 60, start: new Date("2026-02-01T08:00:00Z") });
     const events = sim.take(2500);
-    for (let i = 0; i < events.length; i += 1000) {
-      const batch = events.slice(i, i + 1000);
-      assert.deepEqual((await postJson(rt, "/v1/events", batch)).body, { accepted: batch.length, rejected: [] });
-    }
-    await waitForCatchUp(rt);
+    await ingestAll(rt, events);
     const [busiest] = await rt.store.query<{ user_id: string }>(
       "select user_id from host.events group by 1 order by count(*) desc, 1 limit 1",
     );
     const range = `from=${events[100].timestamp}&to=${events[2000].timestamp}`;
-    const calls: Record<string, Call[]> = {
-      "GET /overview": [{ path: "/overview" }, { path: `/overview?${range}` }],
-      "GET /timeseries": [{ path: `/timeseries?bucket=minute&${range}` }, { path: "/timeseries?bucket=day" }],
-      "GET /products": [{ path: "/products?limit=1000&sort=revenue" }],
-      "GET /products/trending": [{ path: "/products/trending?limit=100" }],
-      "GET /revenue": ["country", "category", "device"].map((by) => ({ path: `/revenue?by=${by}` })),
-      "GET /segments": [{ path: "/segments" }],
-      "GET /videos": [{ path: "/videos?limit=1000" }],
-      "GET /sessions": [{ path: "/sessions" }],
-      "GET /users/:user_id": [{ path: `/users/${busiest.user_id}` }, { path: `/users/${events[0].user_id}` }],
+    const calls: Record<string, string[]> = {
+      "GET /overview": ["/overview", `/overview?${range}`],
+      "GET /timeseries": [`/timeseries?bucket=minute&${range}`, "/timeseries?bucket=day"],
+      "GET /products": ["/products?limit=1000&sort=revenue"],
+      "GET /products/trending": ["/products/trending?limit=100"],
+      "GET /revenue": ["country", "category", "device"].map((by) => `/revenue?by=${by}`),
+      "GET /segments": ["/segments"],
+      "GET /videos": ["/videos?limit=1000"],
+      "GET /sessions": ["/sessions"],
+      "GET /users/:user_id": [`/users/${busiest.user_id}`, `/users/${events[0].user_id}`],
     };
-    const unknown: Record<string, Call> = { "GET /users/:user_id": { path: "/users/nobody" } };
-    assert.deepEqual(routes.map((r) => `${r.method} ${r.path}`).sort(), Object.keys(calls).sort(), "every route");
+    const unknown: Record<string, string> = { "GET /users/:user_id": "/users/nobody" };
 
-    for (const { method, path, spec } of routes) {
-      const route = `${method} ${path}`;
-      assert.ok(spec, `${route} describes itself`);
-      const answered = new Set<number>();
-      const filled = new Map<string, boolean>();
-      for (const c of calls[route]) {
-        const res = await call(rt, method, c);
-        assertStatus(res, spec.status ?? 200, `${route}: ${c.path}`);
-        if (spec.status === 204) assert.equal(res.body, null, `${route} answers no body`);
-        else {
-          (spec.response as ZodType).parse(res.body);
-          markFilled(res.body, "", filled);
-        }
-      }
-      const empty = [...filled].filter(([, full]) => !full).map(([p]) => p);
-      assert.deepEqual(empty, [], `${route}: every field is filled by some answer`);
+    const routes = routeChecker(plugin, rt.app, { queryEdges: { from: TIME, to: TIME } });
+    for (const [route, paths] of Object.entries(calls)) {
+      for (const path of paths) await routes.call(route, path);
       // Each documented query parameter takes the values its description names and refuses the others.
-      const query = spec.query ? jsonSchema(spec.query, "input").properties as Record<string, Json> : {};
-      for (const [name, schema] of Object.entries(query)) {
-        const { good, bad } = probes(schema);
-        for (const value of [...good, ...bad]) {
-          const url = new URL(calls[route][0].path, "http://x");
-          url.searchParams.set(name, value);
-          const res = await call(rt, method, { ...calls[route][0], path: url.pathname + url.search });
-          assertStatus(res, good.includes(value) ? 200 : 400, `${route}: ${name}=${value}`);
-          answered.add(res.status);
-        }
-      }
-      if (unknown[route]) {
-        const res = await call(rt, method, unknown[route]);
-        assertStatus(res, 404, `${route}: ${unknown[route].path}`);
-        answered.add(res.status);
-      }
-      for (const status of spec.errors ?? []) assert.ok(answered.has(status), `${route} answers ${status}`);
+      await routes.probeQuery(route, paths[0]);
     }
+    for (const [route, path] of Object.entries(unknown)) await routes.expect(route, path, 404);
+    routes.assertCovered();
+    routes.assertErrorsAnswered();
   });
 });
