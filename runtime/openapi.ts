@@ -66,12 +66,18 @@ export function describedRoutes(app: RoutedApp): DescribedRoute[] {
   const byKey = new Map<string, DescribedRoute>();
   for (const r of app.routes) {
     const key = `${r.method} ${r.path}`;
-    const spec = typeof r.handler === "function" ? specs.get(r.handler) ?? null : null;
+    const spec = specs.get(unwrapped(r.handler)) ?? null;
     const known = byKey.get(key);
     if (known) known.spec ??= spec;
     else byKey.set(key, { method: r.method, path: r.path, spec });
   }
   return [...byKey.values()].filter((r) => r.method !== "ALL" || r.spec !== null);
+}
+
+/** A handler as registered: Hono wraps a sub-app's handlers (`app.route()`) when the sub-app has its own onError. */
+function unwrapped(handler: unknown): object {
+  const inner = (handler as { __COMPOSED_HANDLER?: unknown } | null)?.__COMPOSED_HANDLER;
+  return (typeof inner === "function" ? inner : handler) as object;
 }
 
 /** The OpenAPI spelling of a Hono path: `/users/:id{[0-9]+}` → `/users/{id}`. */

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import * as api from "./host_api.ts";
-import { describedRoutes, openApiPath, type RoutedApp } from "./openapi.ts";
+import { Hono } from "hono";
+import { z } from "zod";
+import { describe, describedRoutes, openApiPath, openApiPaths, type RoutedApp } from "./openapi.ts";
 import type { PluginDefinition } from "./sdk.ts";
 import {
   BACKENDS,
@@ -25,6 +27,37 @@ function operations(doc: Json): string[] {
     Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`)
   );
 }
+
+Deno.test("describedRoutes() finds each route once, through sub-apps, and leaves middleware out", () => {
+  const sub = new Hono();
+  sub.onError((err, c) => c.json({ error: err.message }, 500)); // Hono then wraps the sub-app's handlers
+  sub.get(
+    "/items/:id{[0-9]+}",
+    describe({ summary: "One item", response: z.object({ id: z.number() }) }),
+    (c) => c.json({ id: Number(c.req.param("id")) }),
+  );
+  const app = new Hono();
+  app.use("*", async (_c, next) => await next());
+  app.get("/plain", (c) => c.text("no description"));
+  app.route("/v2", sub);
+  const routes = describedRoutes(app);
+  assert.deepEqual(routes.map((r) => [r.method, r.path, r.spec?.summary ?? null]), [
+    ["GET", "/plain", null],
+    ["GET", "/v2/items/:id{[0-9]+}", "One item"],
+  ]);
+  const paths = openApiPaths(routes, "/api/demo", "demo");
+  assert.deepEqual(Object.keys(paths), ["/api/demo/plain", "/api/demo/v2/items/{id}"]);
+  assert.deepEqual(paths["/api/demo/v2/items/{id}"].get.parameters, [
+    { name: "id", in: "path", required: true, schema: { type: "string" } },
+  ]);
+  assert.deepEqual(paths["/api/demo/v2/items/{id}"].get.responses["200"].content["application/json"].schema, {
+    type: "object",
+    properties: { id: { type: "number" } },
+    required: ["id"],
+    additionalProperties: false,
+  });
+  assert.equal(paths["/api/demo/plain"].get.summary, "Not described by its code");
+});
 
 Deno.test({
   name: "/api/openapi.json is valid OpenAPI 3.1 and lists every route of the host and of each plugin",
