@@ -11,7 +11,7 @@ Deno.test({
   async fn() {
     await using h = await testPlugin(new URL("./", import.meta.url));
     const routes = routeChecker(plugin, h.runtime.app);
-    const { events } = simulateHistory({ seed: 1, users: 400, start: new Date("2026-01-01T00:00:00Z"), days: 84 });
+    const { events } = simulateHistory({ seed: 1, users: 120, start: new Date("2026-01-01T00:00:00Z"), days: 84 });
     for (let i = 0; i < events.length; i += 900) await h.send(events.slice(i, i + 900));
     // The scheduled check trains the first model on its own; two trainings at once would refuse one.
     await waitFor("the scheduled first model", async () => (await h.get("/model")).status === 200, 60_000);
