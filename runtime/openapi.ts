@@ -85,8 +85,9 @@ export function openApiPath(honoPath: string): string {
   return honoPath.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?\??/g, "{$1}");
 }
 
+/** A part of an OpenAPI document, as JSON. */
 // deno-lint-ignore no-explicit-any
-type Json = any;
+export type Json = any;
 
 /** The JSON Schema (2020-12, as OpenAPI 3.1 uses) of a zod schema, as input (requests) or output (answers). */
 export function jsonSchema(schema: ZodType, io: "input" | "output"): Json {

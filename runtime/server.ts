@@ -16,7 +16,7 @@ import { RateLimiter } from "./rate_limit.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { httpMetrics } from "./observe.ts";
-import { describe, describedRoutes, openApiDocument, openApiPaths } from "./openapi.ts";
+import { describe, describedRoutes, type Json, openApiDocument, openApiPaths } from "./openapi.ts";
 import * as api from "./host_api.ts";
 import type { PluginHost } from "./plugin/mod.ts";
 import { isConnectionLost, type Store } from "./store/mod.ts";
@@ -204,7 +204,11 @@ export function createApp(ctx: ServerContext): Hono {
   mountDeadLetters(app, ctx);
   mountDashboard(app, ctx, ctx.closing);
   const openApi = describe({ summary: "This document: the host's routes and every plugin's, each under its tag" });
-  app.get("/api/openapi.json", openApi, (c) => c.json(document(ctx, app)));
+  let hostPaths: ReturnType<typeof openApiPaths> | null = null; // the host's routes are fixed once the app is built
+  app.get("/api/openapi.json", openApi, (c) => {
+    hostPaths ??= openApiPaths(describedRoutes(app), "", "host");
+    return c.json(document(ctx, hostPaths));
+  });
   app.all("/api/:plugin{[a-z][a-z0-9_]*}/*", (c) => routeToPlugin(c.req.raw, c.req.param("plugin")));
   app.all("/api/:plugin{[a-z][a-z0-9_]*}", (c) => routeToPlugin(c.req.raw, c.req.param("plugin")));
 
@@ -224,12 +228,12 @@ export function createApp(ctx: ServerContext): Hono {
   return app;
 }
 
-/** The OpenAPI document of everything `app` answers: the host's routes, then each loaded plugin's. */
-function document(ctx: ServerContext, app: Hono) {
+/** The OpenAPI document of everything the server answers: the host's routes, then each loaded plugin's. */
+function document(ctx: ServerContext, hostPaths: Record<string, Json>) {
   const sections = [{
     tag: "host",
     description: "Ingest, health, plugins, dead letters and the dashboard",
-    paths: openApiPaths(describedRoutes(app), "", "host"),
+    paths: hostPaths,
   }];
   for (const p of ctx.plugins.list()) {
     const paths = ctx.plugins.api(p.name);
@@ -244,13 +248,16 @@ function document(ctx: ServerContext, app: Hono) {
     ingestKey: { type: "http", scheme: "bearer", description: "an ingest key of INGEST_KEYS" },
     writeKey: { type: "http", scheme: "basic", description: "an ingest key as the user name (Segment's SDKs)" },
   };
-  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown }>>)) {
-    const security = path.startsWith("/v1/") && ctx.ingestKeys.length > 0
+  const requirement = (path: string) =>
+    path.startsWith("/v1/") && ctx.ingestKeys.length > 0
       ? [{ ingestKey: [] }, { writeKey: [] }]
       : path.startsWith("/api/") && ctx.apiTokens.length > 0
       ? [{ apiToken: [] }]
       : null;
-    if (security) { for (const op of Object.values(item)) op.security = security; }
+  // Copies: the operations are the cached host paths' and the plugins' manifests'.
+  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
+    const security = requirement(path);
+    if (security) doc.paths[path] = Object.fromEntries(Object.entries(item).map(([m, op]) => [m, { ...op, security }]));
   }
   return doc;
 }
