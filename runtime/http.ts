@@ -3,6 +3,7 @@
  * parameter parsing, bounded body reading, token checks.
  * @module
  */
+import type { Context } from "hono";
 import type { ZodType } from "zod";
 
 /** An error answered with `status` and `{ "error": message }`. */
@@ -10,6 +11,15 @@ export class HttpError extends Error {
   constructor(readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 503, message: string) {
     super(message);
   }
+}
+
+/**
+ * A Hono `onError` handler for plugins' apps: an {@linkcode HttpError} becomes its status and `{ "error" }`; any
+ * other error is thrown on, to the host, which answers it as the plugin's failure.
+ */
+export function answerHttpError(err: Error, c: Context): Response {
+  if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+  throw err;
 }
 
 /** Parses an optional integer query parameter within `min..max`; `fallback` when absent; 400 otherwise. */

@@ -186,8 +186,8 @@ export function routeChecker<C>(
   const routes = typeof plugin.fetch === "object" ? describedRoutes(plugin.fetch) : [];
   assert.ok(routes.length > 0, `${plugin.name}: fetch is a Hono app with routes, so they are described`);
   const specs = new Map(routes.map((r) => [`${r.method} ${r.path}`, r.spec]));
-  const called = new Set<string>();
   const answered = new Map<string, Set<number>>();
+  /** Per route called: each field of its answers, and whether one of them filled it. */
   const filled = new Map<string, Map<string, boolean>>();
 
   function specOf(route: string): RouteSpec {
@@ -221,7 +221,6 @@ export function routeChecker<C>(
     const spec = specOf(route);
     if (body !== undefined) spec.body!.parse(body); // what the test sends is what the document asks for
     const answer = await send(route, url, body, spec.status ?? 200);
-    called.add(route);
     if (!filled.has(route)) filled.set(route, new Map());
     if (answer !== null) markFilled(answer, "", filled.get(route)!);
     return parsed(route, spec, answer);
@@ -241,15 +240,17 @@ export function routeChecker<C>(
       const query = spec.query ? jsonSchema(spec.query, "input").properties as Record<string, Json> : {};
       for (const [name, schema] of Object.entries(query)) {
         const { good, bad } = opts.queryEdges?.[name] ?? queryEdges(schema, `${route}: ${name}`);
-        for (const value of [...good, ...bad]) {
+        const withValue = (value: string) => {
           const probe = new URL(url, "http://x");
           probe.searchParams.set(name, value);
-          await expect(route, probe.pathname + probe.search, good.includes(value) ? 200 : 400, body);
-        }
+          return probe.pathname + probe.search;
+        };
+        for (const value of good) await expect(route, withValue(value), 200, body);
+        for (const value of bad) await expect(route, withValue(value), 400, body);
       }
     },
     assertCovered() {
-      assert.deepEqual([...called].sort(), [...specs.keys()].sort(), "every described route is called");
+      assert.deepEqual([...filled.keys()].sort(), [...specs.keys()].sort(), "every described route is called");
       for (const [route, fields] of filled) {
         const empty = [...fields].filter(([, full]) => !full).map(([path]) => path);
         assert.deepEqual(empty, [], `${route}: every field is filled by some answer`);

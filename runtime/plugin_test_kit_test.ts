@@ -102,3 +102,39 @@ test("routeChecker() fails on a field no answer fills", async () => {
   await routes.call("DELETE /items", "/items");
   assert.throws(() => routes.assertCovered(), /GET \/items: every field is filled/);
 });
+
+test("routeChecker() refuses an answer, a body sent or an error body its schemas refuse, and probes an enum", async () => {
+  const Sort = z.enum(["a", "b"]);
+  const routes = new Hono()
+    .get(
+      "/bad",
+      describe({ summary: "Misdescribed", response: z.object({ name: z.string() }) }),
+      (c) => c.json({ name: 1 }),
+    )
+    .post(
+      "/things",
+      describe({
+        summary: "Takes a thing",
+        body: z.object({ name: z.string() }),
+        response: z.object({ ok: z.boolean() }),
+      }),
+      async (c) =>
+        typeof (await c.req.json()).name === "string" ? c.json({ ok: true }) : c.json({ message: "no" }, 400),
+    )
+    .get(
+      "/sorted",
+      describe({ summary: "Sorted", query: z.object({ sort: Sort.optional() }), response: z.object({ sort: Sort }) }),
+      (c) => {
+        const sort = Sort.safeParse(c.req.query("sort") ?? "a");
+        return sort.success ? c.json({ sort: sort.data }) : c.json({ error: "sort must be a or b" }, 400);
+      },
+    );
+  const plugin = definePlugin({ name: "demo", version: "1", subscribes: [], fetch: routes });
+  const checker = routeChecker(plugin, new Hono().route("/api/demo", routes));
+  await assert.rejects(checker.call("GET /bad", "/bad"), /expected string, received number/);
+  await assert.rejects(checker.call("POST /things", "/things", { name: 7 }), /expected string, received number/);
+  assert.deepEqual(await checker.call("POST /things", "/things", { name: "x" }), { ok: true });
+  await assert.rejects(checker.expect("POST /things", "/things", 400, {}), /"error"[\s\S]*expected string/);
+  await checker.probeQuery("GET /sorted", "/sorted"); // "a" and "b" answer 200, "nope" 400
+  assert.deepEqual(await checker.expect("GET /sorted", "/sorted?sort=nope", 400), { error: "sort must be a or b" });
+});

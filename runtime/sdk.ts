@@ -17,7 +17,7 @@ import type { Row } from "./store/store.ts";
 import type { RoutedApp } from "./openapi.ts";
 
 export type { Event, EventProperties } from "./event.ts";
-export { HttpError, intParam, parseBody, timeParam } from "./http.ts";
+export { answerHttpError, HttpError, intParam, parseBody, timeParam } from "./http.ts";
 export { type Interval, mergeSessions, SESSION_GAP_MS } from "./sessions.ts";
 export { atMs, fold, key } from "./fold.ts";
 export { decimalSum } from "./decimal.ts";

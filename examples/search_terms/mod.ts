@@ -7,7 +7,7 @@
  */
 import { type Context, Hono } from "hono";
 import { z, type ZodType } from "zod";
-import { atMs, definePlugin, describe, type Env, type Event, HttpError } from "@runtime/sdk";
+import { answerHttpError, atMs, definePlugin, describe, type Env, type Event, HttpError } from "@runtime/sdk";
 
 const count = (what: string) => z.number().int().min(0).describe(what);
 const rate = (what: string) => z.number().min(0).max(1).describe(`${what}, to 4 places`);
@@ -123,10 +123,7 @@ function queryOf<T>(c: Context, schema: ZodType<T>): T {
 
 const app = new Hono<{ Bindings: Env }>();
 
-app.onError((err, c) => {
-  if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
-  throw err;
-});
+app.onError(answerHttpError);
 
 app.get(
   "/terms",

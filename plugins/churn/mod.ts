@@ -6,7 +6,16 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { definePlugin, describe, type Env, type Event, HttpError, intParam, parseBody } from "@runtime/sdk";
+import {
+  answerHttpError,
+  definePlugin,
+  describe,
+  type Env,
+  type Event,
+  HttpError,
+  intParam,
+  parseBody,
+} from "@runtime/sdk";
 import { recordActivity } from "./activity.ts";
 import { AtRisk, AtRiskQuery, ModelReport, Scored, ScoreRequest, Trained, UserPath, UserScore } from "./api.ts";
 import { FEATURES, featuresOf, featuresOfActive, type Observation } from "./features.ts";
@@ -97,10 +106,7 @@ function justAfter(latest: string): string {
 const app = new Hono<{ Bindings: ChurnEnv }>();
 
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} /api/churn${c.req.path}` }, 404));
-app.onError((err, c) => {
-  if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
-  throw err;
-});
+app.onError(answerHttpError);
 
 app.get(
   "/at-risk",

@@ -57,6 +57,7 @@ testEachBackend(
       const since = alerts.alerts[1].created_at;
       const mine = await routes.call("GET /alerts", `/alerts?since=${since}&user_id=burst`);
       assert.ok(mine.alerts.length >= 1);
+      assert.deepEqual((await routes.call("GET /alerts", `/alerts?since=${since}&user_id=nobody`)).alerts, []);
       assertFilled(await routes.call("GET /rules", "/rules"), "rules");
 
       // A rule made, edited, then deleted: the history holds each definition, and null for the deletion.

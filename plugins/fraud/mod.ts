@@ -6,7 +6,17 @@
  * @module
  */
 import { Hono } from "hono";
-import { definePlugin, describe, type Env, type Event, HttpError, intParam, parseBody, timeParam } from "@runtime/sdk";
+import {
+  answerHttpError,
+  definePlugin,
+  describe,
+  type Env,
+  type Event,
+  HttpError,
+  intParam,
+  parseBody,
+  timeParam,
+} from "@runtime/sdk";
 import {
   Alerts,
   AlertsQuery,
@@ -135,10 +145,7 @@ async function queue(batch: Event[], env: Env): Promise<void> {
 const app = new Hono<{ Bindings: Env }>();
 
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} /api/fraud${c.req.path}` }, 404));
-app.onError((err, c) => {
-  if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
-  throw err;
-});
+app.onError(answerHttpError);
 
 app.get(
   "/alerts",

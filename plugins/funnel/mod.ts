@@ -6,7 +6,17 @@
  * @module
  */
 import { Hono } from "hono";
-import { definePlugin, describe, type Env, type Event, HttpError, intParam, parseBody, timeParam } from "@runtime/sdk";
+import {
+  answerHttpError,
+  definePlugin,
+  describe,
+  type Env,
+  type Event,
+  HttpError,
+  intParam,
+  parseBody,
+  timeParam,
+} from "@runtime/sdk";
 import * as api from "./api.ts";
 import { Definition, deleteDefinition, loadDefinitions, PROPERTY, saveDefinition } from "./definitions.ts";
 import { leads } from "./leads.ts";
@@ -22,10 +32,7 @@ async function queue(batch: Event[], env: Env): Promise<void> {
 const app = new Hono<{ Bindings: Env }>();
 
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} /api/funnel${c.req.path}` }, 404));
-app.onError((err, c) => {
-  if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
-  throw err;
-});
+app.onError(answerHttpError);
 
 const STEP_COLUMNS = ["view_at", "cart_at", "checkout_at", "purchase_at"];
 

@@ -4,6 +4,17 @@
  */
 import { z } from "zod";
 
+/** The widths of `/timeseries` buckets (ms). */
+export const BUCKETS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+/** The orders of `/products`. */
+export const PRODUCT_SORTS = ["views", "adds_to_cart", "purchases", "revenue", "conversion_rate"] as const;
+/** The dimensions of `/revenue`. */
+export const REVENUE_DIMENSIONS = ["country", "category", "device"] as const;
+/** The RFM segments, best first. */
+export const SEGMENTS = ["champion", "loyal", "potential", "at_risk", "lost"] as const;
+const Bucket = z.enum(Object.keys(BUCKETS) as (keyof typeof BUCKETS)[]);
+const Dimension = z.enum(REVENUE_DIMENSIONS);
+
 const count = z.number().int().min(0);
 const rate = z.number().min(0).describe("a ratio to 4 decimals; 0 when its denominator is 0");
 const money = z.number().describe("in the events' currency");
@@ -43,12 +54,12 @@ export const Overview = z.strictObject({
 
 /** `GET /timeseries` query. */
 export const TimeseriesQuery = RangeQuery.extend({
-  bucket: z.enum(["minute", "hour", "day"]).default("hour").describe("the bucket width; at most 10000 buckets"),
+  bucket: Bucket.default("hour").describe("the bucket width; at most 10000 buckets"),
 });
 
 /** `GET /timeseries`: dense buckets, empty ones with zeros. */
 export const Timeseries = z.strictObject({
-  bucket: z.enum(["minute", "hour", "day"]),
+  bucket: Bucket,
   buckets: z.array(z.strictObject({
     start: instant,
     events: count,
@@ -61,7 +72,7 @@ export const Timeseries = z.strictObject({
 /** `GET /products` query. */
 export const ProductsQuery = z.object({
   limit: limit(20, 1000, "how many products"),
-  sort: z.enum(["views", "adds_to_cart", "purchases", "revenue", "conversion_rate"]).default("views")
+  sort: z.enum(PRODUCT_SORTS).default("views")
     .describe("the field to sort by, largest first"),
 });
 
@@ -93,16 +104,16 @@ export const Trending = z.strictObject({
 
 /** `GET /revenue` query. */
 export const RevenueQuery = z.object({
-  by: z.enum(["country", "category", "device"]).default("country").describe("the dimension"),
+  by: Dimension.default("country").describe("the dimension"),
 });
 
 /** `GET /revenue`: largest revenue first; a missing key is 'unknown'. */
 export const Revenue = z.strictObject({
-  by: z.enum(["country", "category", "device"]),
+  by: Dimension,
   rows: z.array(z.strictObject({ key: z.string(), revenue: cents, purchases: count, users: count })),
 });
 
-const Segment = z.enum(["champion", "loyal", "potential", "at_risk", "lost"]);
+const Segment = z.enum(SEGMENTS);
 
 /** `GET /segments`: every user's RFM tier, every tier listed. */
 export const Segments = z.strictObject({

@@ -4,7 +4,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { definePlugin, describe, type Env, HttpError, intParam, timeParam } from "@runtime/sdk";
+import { answerHttpError, definePlugin, describe, type Env, HttpError, intParam, timeParam } from "@runtime/sdk";
 import * as api from "./api.ts";
 import { queue } from "./queue.ts";
 import { userRoutes } from "./users.ts";
@@ -12,10 +12,7 @@ import { userRoutes } from "./users.ts";
 const app = new Hono<{ Bindings: Env }>();
 
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} /api/stats${c.req.path}` }, 404));
-app.onError((err, c) => {
-  if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
-  throw err;
-});
+app.onError(answerHttpError);
 
 /**
  * SQL: the `user_hours` rows with an active minute in [the minute of $1, $2), either end open when null.
@@ -107,7 +104,6 @@ function ratio(a: number, b: number): number {
   return b === 0 ? 0 : round(a / b, 4);
 }
 
-const BUCKETS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 /** The most buckets one time series answers. */
 const MAX_BUCKETS = 10_000;
 
@@ -121,10 +117,10 @@ app.get(
   }),
   async (c) => {
     const bucket = c.req.query("bucket") ?? "hour";
-    if (!Object.hasOwn(BUCKETS, bucket)) {
+    if (!Object.hasOwn(api.BUCKETS, bucket)) {
       throw new HttpError(400, `bucket must be minute, hour or day, got '${bucket}'`);
     }
-    const width = BUCKETS[bucket as keyof typeof BUCKETS];
+    const width = api.BUCKETS[bucket as keyof typeof api.BUCKETS];
     const db = c.env.db;
     let from = timeParam(c.req.query("from"), "from");
     let to = timeParam(c.req.query("to"), "to");
@@ -187,8 +183,6 @@ app.get(
   },
 );
 
-const PRODUCT_SORTS = ["views", "adds_to_cart", "purchases", "revenue", "conversion_rate"] as const;
-
 app.get(
   "/products",
   describe({
@@ -200,8 +194,8 @@ app.get(
   async (c) => {
     const limit = intParam(c.req.query("limit"), "limit", 20, 1, 1000);
     const sort = c.req.query("sort") ?? "views";
-    if (!(PRODUCT_SORTS as readonly string[]).includes(sort)) {
-      throw new HttpError(400, `sort must be one of ${PRODUCT_SORTS.join(", ")}, got '${sort}'`);
+    if (!(api.PRODUCT_SORTS as readonly string[]).includes(sort)) {
+      throw new HttpError(400, `sort must be one of ${api.PRODUCT_SORTS.join(", ")}, got '${sort}'`);
     }
     const products = await c.env.db.query<Record<string, unknown>>(
       `with sold as (
@@ -251,8 +245,6 @@ app.get(
   },
 );
 
-const REVENUE_DIMENSIONS = ["country", "category", "device"] as const;
-
 app.get(
   "/revenue",
   describe({
@@ -263,8 +255,8 @@ app.get(
   }),
   async (c) => {
     const by = c.req.query("by") ?? "country";
-    if (!(REVENUE_DIMENSIONS as readonly string[]).includes(by)) {
-      throw new HttpError(400, `by must be one of ${REVENUE_DIMENSIONS.join(", ")}, got '${by}'`);
+    if (!(api.REVENUE_DIMENSIONS as readonly string[]).includes(by)) {
+      throw new HttpError(400, `by must be one of ${api.REVENUE_DIMENSIONS.join(", ")}, got '${by}'`);
     }
     const rows = await c.env.db.query(
       by === "category"

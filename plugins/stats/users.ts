@@ -23,7 +23,7 @@ export function userRoutes(app: Hono<{ Bindings: Env }>): void {
       const rows = await c.env.db.query<{ score: number; users: number }>(
         `select score::int8 as score, count(*)::int8 as users from (${RFM_SQL}) r group by 1`,
       );
-      const counts: Record<string, number> = { champion: 0, loyal: 0, potential: 0, at_risk: 0, lost: 0 };
+      const counts: Record<string, number> = Object.fromEntries(api.SEGMENTS.map((s) => [s, 0]));
       for (const r of rows) counts[segment(r.score)] += r.users;
       return c.json({ segments: Object.entries(counts).map(([segment, users]) => ({ segment, users })) });
     },
@@ -73,7 +73,7 @@ const saturate = (x: number, half: number) => x / (x + half);
  * Engagement, 0–100: a weighted blend of saturating scores for events (half at 50), sessions (half at 5),
  * purchases (half at 2) and average session length (half at 10 minutes), weighted 30/25/30/15.
  */
-export function engagementScore(
+function engagementScore(
   u: { events: number; sessions: number; purchases: number; avg_session_seconds: number },
 ) {
   return Math.round(
@@ -83,7 +83,7 @@ export function engagementScore(
 }
 
 /** RFM tier from the sum of recency, frequency and monetary quintile scores (3..15). */
-export function segment(score: number): string {
+function segment(score: number): string {
   if (score >= 13) return "champion";
   if (score >= 10) return "loyal";
   if (score >= 7) return "potential";
