@@ -5,7 +5,7 @@
  */
 import { relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PLUGIN_NAME } from "./sdk.ts";
+import { pluginNameProblem } from "./sdk.ts";
 
 /** A scaffold that cannot be written; its message is the one line shown. */
 export class ScaffoldError extends Error {}
@@ -38,11 +38,8 @@ export function parseArgs(args: string[]): ScaffoldArgs {
 
 /** Writes `<dir>/<name>/` and answers its path; refuses a bad name or an existing folder. */
 export async function scaffold({ name, dir }: ScaffoldArgs): Promise<string> {
-  if (!PLUGIN_NAME.test(name)) {
-    throw new ScaffoldError(
-      `Cannot create plugin: the name must match ${PLUGIN_NAME.source} (lowercase letter, then up to 30 of a-z 0-9 _), got '${name}'`,
-    );
-  }
+  const problem = pluginNameProblem(name);
+  if (problem) throw new ScaffoldError(`Cannot create plugin: ${problem}`);
   const folder = resolve(dir, name);
   if (await exists(folder)) throw new ScaffoldError(`Cannot create plugin: ${folder} already exists`);
   const kit = relative(folder, fileURLToPath(new URL("./plugin_test_kit.ts", import.meta.url))).split(sep).join("/");

@@ -75,8 +75,18 @@ test("new-plugin refuses a bad name and an existing folder with one line and exi
       assert.equal(refused.code, 1, name);
       assert.equal(
         refused.stderr,
-        `Cannot create plugin: the name must match ^[a-z][a-z0-9_]{0,30}$ (lowercase letter, then up to 30 of a-z 0-9 _), got '${name}'\n`,
+        `Cannot create plugin: a plugin name must match ^[a-z][a-z0-9_]{0,30}$, got '${name}'\n`,
       );
+    }
+    for (
+      const [name, why] of [
+        ["select", "it is an SQL keyword"],
+        ["pg_stats", "names starting with pg_ belong to PostgreSQL"],
+        ["public", "the database or the host already uses it"],
+      ]
+    ) {
+      const refused = await newPlugin(name, "--dir", dir);
+      assert.deepEqual([refused.code, refused.stderr], [1, `Cannot create plugin: '${name}' is reserved: ${why}\n`]);
     }
     assert.deepEqual([...Deno.readDirSync(dir)], []);
 

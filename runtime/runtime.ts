@@ -35,6 +35,8 @@ export interface RuntimeOptions {
   /** Sources pause while the slowest plugin lags the log by more than this (default {@linkcode MAX_LAG}). */
   maxLag?: number;
   logger?: Logger;
+  /** Check plugin SQL with the text guard before the database sees it (default true; tests turn it off). */
+  sqlTripwire?: boolean;
   /** An already open store (tests), left open by {@linkcode Runtime.stop}. */
   store?: Store;
 }
@@ -54,10 +56,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const ownsStore = opts.store === undefined;
   const metrics = new Metrics();
   const store = timedStore(opts.store ?? await openStore(opts), metrics);
-  const { hardened } = await migrateHost(store);
-  if (!hardened) {
+  const { superuser } = await migrateHost(store);
+  if (superuser && store.kind === "postgres") {
     logger.warn(
-      "database user is not a superuser: plpgsql and set_config stay open to plugin roles; the SQL guard still applies",
+      "connected to PostgreSQL as a superuser: the runtime needs less (CREATEROLE and its own database); " +
+        "deno task setup-db makes such a user (README: Deploying with PostgreSQL)",
     );
   }
   const log = new EventLog(store, metrics);
@@ -70,6 +73,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     pluginsDir: opts.pluginsDir,
     settings: opts.pluginSettings,
     retry: opts.retry,
+    sqlTripwire: opts.sqlTripwire,
   });
   await plugins.start();
   if (opts.watchPlugins) plugins.watch();

@@ -15,6 +15,7 @@ import type { Event } from "./event.ts";
 import type { Logger } from "./log.ts";
 import type { Row } from "./store/store.ts";
 import type { RoutedApp } from "./openapi.ts";
+import { pluginNameProblem } from "./plugin/names.ts";
 
 export type { Event, EventProperties } from "./event.ts";
 export { answerHttpError, HttpError, intParam, parseBody, timeParam } from "./http.ts";
@@ -120,15 +121,13 @@ export interface PluginDefinition<C = unknown> {
   limits?: Partial<Limits>;
 }
 
-/** The rule for plugin names. */
-export const PLUGIN_NAME = /^[a-z][a-z0-9_]{0,30}$/;
+export { PLUGIN_NAME, pluginNameProblem } from "./plugin/names.ts";
 
 /** Makes a plugin. Checks its shape so mistakes surface at load time, naming the plugin. */
 export function definePlugin<C = unknown>(definition: PluginDefinition<C>): PluginDefinition<C> {
   const { name, version, subscribes } = definition;
-  if (typeof name !== "string" || !PLUGIN_NAME.test(name)) {
-    throw new TypeError(`plugin name must match ${PLUGIN_NAME}, got '${name}'`);
-  }
+  const problem = pluginNameProblem(name);
+  if (problem) throw new TypeError(problem);
   if (typeof version !== "string" || version === "") {
     throw new TypeError(`plugin ${name}: version must be a non-empty string`);
   }

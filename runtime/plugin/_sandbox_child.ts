@@ -1,35 +1,37 @@
 /**
- * The sandbox process of one plugin. Started by the host as
- * `deno run --no-prompt --allow-read=<plugin dir>,<runtime dir> _sandbox_child.ts <mod.ts>`: it imports the
- * plugin, then gives up every permission, then serves the host's calls over stdin/stdout.
+ * The sandbox process of one plugin. Its entry (see `confine.ts`) imports the plugin statically, then calls
+ * {@linkcode serve}, which answers the host's calls over stdin/stdout. The process runs with every permission
+ * denied from its first instruction, so there is nothing for the plugin's code to keep or tamper with.
  */
 import { describedRoutes, openApiPaths } from "../openapi.ts";
 import type { Env, FetchHandler, PluginDefinition } from "../sdk.ts";
 import { type ChildMessage, type HostMessage, type Manifest, messageWriter, readMessages } from "./protocol.ts";
 
 const send = messageWriter<ChildMessage>(Deno.stdout.writable);
-// stdout is the wire: whatever the plugin prints goes to stderr, which the host logs.
-console.log = console.info = console.debug = console.error;
+let plugin: PluginDefinition;
+let fetchHandler: FetchHandler | undefined;
 
-// Taken before the plugin's code runs, so that code cannot replace them.
-const permissions = Deno.permissions;
-const revoke = permissions.revokeSync.bind(permissions);
-const query = permissions.querySync.bind(permissions);
-const exit = Deno.exit;
-const PERMISSIONS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const;
-
-const plugin = (await import(Deno.args[0])).default as PluginDefinition;
-/** The plugin's fetch handler: its `fetch`, or its Hono app's. */
-const fetchHandler: FetchHandler | undefined = typeof plugin?.fetch === "function"
-  ? plugin.fetch
-  : typeof plugin?.fetch?.fetch === "function"
-  ? plugin.fetch.fetch.bind(plugin.fetch)
-  : undefined;
-for (const name of PERMISSIONS) {
-  revoke({ name });
-  if (query({ name }).state === "granted") {
-    console.error(`sandbox: could not drop the ${name} permission; refusing to serve`);
-    exit(70);
+/** Serves the host's calls to `definition` (the plugin's default export) until stdin closes. */
+export async function serve(definition: PluginDefinition): Promise<void> {
+  plugin = definition;
+  /** The plugin's fetch handler: its `fetch`, or its Hono app's. */
+  fetchHandler = typeof plugin?.fetch === "function"
+    ? plugin.fetch
+    : typeof plugin?.fetch?.fetch === "function"
+    ? plugin.fetch.fetch.bind(plugin.fetch)
+    : undefined;
+  for await (const msg of readMessages<HostMessage>(Deno.stdin.readable)) {
+    if (msg.kind === "sql-reply") {
+      const p = pendingSql.get(msg.id);
+      pendingSql.delete(msg.id);
+      if (msg.ok) p?.resolve(msg.rows);
+      else p?.reject(new Error(msg.error));
+      continue;
+    }
+    handle(msg).then(
+      (result) => send({ kind: "reply", id: msg.id, ok: true, result }),
+      (e) => send({ kind: "reply", id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+    );
   }
 }
 
@@ -115,18 +117,4 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
       await plugin.scheduled!.run(envFor(msg.id, msg.watermark));
       return null;
   }
-}
-
-for await (const msg of readMessages<HostMessage>(Deno.stdin.readable)) {
-  if (msg.kind === "sql-reply") {
-    const p = pendingSql.get(msg.id);
-    pendingSql.delete(msg.id);
-    if (msg.ok) p?.resolve(msg.rows);
-    else p?.reject(new Error(msg.error));
-    continue;
-  }
-  handle(msg).then(
-    (result) => send({ kind: "reply", id: msg.id, ok: true, result }),
-    (e) => send({ kind: "reply", id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
-  );
 }

@@ -1,4 +1,5 @@
-import { PLUGIN_NAME } from "../sdk.ts";
+import { confinementProblem } from "./confine.ts";
+import { pluginNameProblem } from "./names.ts";
 
 /** A plugin folder found on disk. */
 export interface PluginSource {
@@ -8,8 +9,6 @@ export interface PluginSource {
   /** Migration files in apply order (by file name). */
   migrations: { name: string; sql: string }[];
 }
-
-const RESERVED = new Set(["host", "public", "information_schema", "plugins", "stream"]);
 
 /** Why a folder under the plugins directory could not be taken as a plugin. */
 export interface DiscoveryProblem {
@@ -23,7 +22,9 @@ export async function discoverPlugins(dir: string): Promise<{ plugins: PluginSou
   const plugins: PluginSource[] = [];
   const problems: DiscoveryProblem[] = [];
   const entries = [];
-  for await (const e of Deno.readDir(root)) if (e.isDirectory && !e.name.startsWith(".")) entries.push(e.name);
+  for await (const e of Deno.readDir(root)) {
+    if ((e.isDirectory || e.isSymlink) && !e.name.startsWith(".")) entries.push(e.name);
+  }
   for (const name of entries.sort()) {
     const found = await discoverPlugin(root, name);
     if (found && "error" in found) problems.push(found);
@@ -36,10 +37,15 @@ export async function discoverPlugins(dir: string): Promise<{ plugins: PluginSou
 export async function discoverPlugin(root: string, name: string): Promise<PluginSource | DiscoveryProblem | null> {
   const pluginDir = `${root}/${name}`;
   if (!await exists(`${pluginDir}/mod.ts`)) return null;
-  if (!PLUGIN_NAME.test(name) || RESERVED.has(name) || name.startsWith("pg_")) {
-    return { name, error: `folder name must match ${PLUGIN_NAME} and not be reserved, got '${name}'` };
+  const badName = pluginNameProblem(name);
+  if (badName) return { name, error: badName };
+  if ((await Deno.lstat(pluginDir)).isSymlink) {
+    return { name, error: "its folder is a symlink: a plugin's folder must lie in the plugins folder itself" };
   }
-  return { name, dir: pluginDir, modPath: `${pluginDir}/mod.ts`, migrations: await readMigrations(pluginDir) };
+  const modPath = `${pluginDir}/mod.ts`;
+  const unconfined = await confinementProblem(pluginDir, modPath);
+  if (unconfined) return { name, error: `plugin ${name} cannot be loaded: ${unconfined}` };
+  return { name, dir: pluginDir, modPath, migrations: await readMigrations(pluginDir) };
 }
 
 async function readMigrations(pluginDir: string): Promise<{ name: string; sql: string }[]> {

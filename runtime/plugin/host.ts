@@ -32,6 +32,8 @@ export interface PluginHostOptions {
   /** Raw settings per plugin name, validated by each plugin's own schema. */
   settings?: Record<string, unknown>;
   retry?: Partial<RetryPolicy>;
+  /** Check plugin SQL with the text guard first (default true); see `scope.ts`. */
+  sqlTripwire?: boolean;
 }
 
 const STATUSES: Status[] = ["starting", "running", "degraded", "disabled", "failed"];
@@ -90,6 +92,7 @@ export class PluginHost {
       metrics: this.#opts.metrics,
       retry: { ...DEFAULT_RETRY, ...this.#opts.retry },
       settings: this.#opts.settings?.[source.name] ?? {},
+      sqlTripwire: this.#opts.sqlTripwire,
     });
   }
 

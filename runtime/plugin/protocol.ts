@@ -3,6 +3,7 @@
  * The host calls the sandbox (`init`, `queue`, `fetch`); while serving a call the sandbox asks the
  * host to run SQL (`sql`), tagged with that call's id so the host runs it in the right transaction.
  */
+import { z } from "zod";
 import type { Event } from "../event.ts";
 import type { Limits, Panel } from "../sdk.ts";
 
@@ -32,6 +33,57 @@ export interface Manifest {
   api: Record<string, unknown> | null;
   /** How often its scheduled work runs (ms), or null without any. */
   scheduleMs: number | null;
+}
+
+const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
+
+/**
+ * The manifest a sandbox answers `init` with, as the host takes it: the sandbox's output is the plugin's to forge
+ * (its code can write to stdout), so nothing of it is trusted unchecked. The OpenAPI paths must lie under the
+ * plugin's own prefix; their operations are tagged with the plugin, whatever they said.
+ */
+export function parseManifest(name: string, value: unknown): Manifest {
+  const prefix = `/api/${name}`;
+  const operation = z.record(z.string(), z.unknown());
+  const schema = z.strictObject({
+    name: z.literal(name, `must be '${name}'`),
+    version: z.string().min(1).max(64),
+    subscribes: z.union([z.literal("*"), z.array(z.string().regex(/^[a-z][a-z0-9_.]{0,63}$/)).max(1000)]),
+    panels: z.array(z.strictObject({
+      title: z.string().min(1).max(200),
+      route: z.string().regex(/^\/[^\s]{0,500}$/, "must be a path under the plugin's prefix"),
+      kind: z.enum(["tiles", "timeseries", "bar", "table"]),
+    })).max(50),
+    limits: z.object({
+      timeoutMs: z.number().optional(),
+      memoryMb: z.number().optional(),
+      batchSize: z.number().optional(),
+      storageMb: z.number().optional(),
+    }),
+    hasQueue: z.boolean(),
+    hasFetch: z.boolean(),
+    api: z.record(
+      z.string().max(1000).refine((p) => p === prefix || p.startsWith(`${prefix}/`), `must lie under ${prefix}`),
+      z.partialRecord(z.enum(METHODS), operation),
+    ).nullable(),
+    scheduleMs: z.number().int().min(1000).max(2 ** 31 - 1).nullable(),
+  });
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`invalid manifest: ${issue.path.join(".") || "(the whole)"}: ${issue.message}`);
+  }
+  const manifest = parsed.data as Manifest;
+  if (manifest.api) {
+    for (const [path, item] of Object.entries(manifest.api) as [string, Record<string, Record<string, unknown>>][]) {
+      for (const [method, op] of Object.entries(item)) {
+        const id = op.operationId;
+        const operationId = typeof id === "string" && id.startsWith(`${name}_`) ? id : `${name}_${method}_${path}`;
+        item[method] = { ...op, tags: [name], operationId };
+      }
+    }
+  }
+  return manifest;
 }
 
 /** Host → sandbox. */

@@ -6,9 +6,9 @@ import type { Metrics } from "../metrics.ts";
 import { isConnectionLost, type Sql, type Store } from "../store/mod.ts";
 import type { PluginSource } from "./discover.ts";
 import type { Manifest, WireResponse } from "./protocol.ts";
-import { asPlugin, type Placement, provision } from "./provision.ts";
+import { type Placement, provision } from "./provision.ts";
 import { PluginError, type Sandbox, type SqlHandler } from "./sandbox.ts";
-import { checkStatement } from "./sql_guard.ts";
+import { PluginScope, runAlone } from "./scope.ts";
 import { Supervisor } from "./supervisor.ts";
 
 /** The largest request body passed to a plugin's routes. */
@@ -53,6 +53,8 @@ export interface RunnerContext {
   metrics: Metrics;
   retry: RetryPolicy;
   settings: unknown;
+  /** Check plugin SQL with the text guard before the database sees it (default true); see `scope.ts`. */
+  sqlTripwire?: boolean;
 }
 
 /**
@@ -110,7 +112,10 @@ export class PluginRunner {
   async start(): Promise<void> {
     try {
       await this.#supervisor.sandbox();
-      this.#placement = await provision(this.#ctx.store, this.#source, this.manifest!.version);
+      this.#placement = await provision(this.#ctx.store, this.#source, this.manifest!.version, {
+        timeoutMs: this.#supervisor.limits.timeoutMs,
+        tripwire: this.#ctx.sqlTripwire,
+      });
       await this.#loadCheckpoint();
     } catch (e) {
       this.status = "failed";
@@ -210,12 +215,8 @@ export class PluginRunner {
 
   /** SQL outside a batch (requests, scheduled work): each statement in its own transaction, as the plugin. */
   #sqlOnItsOwn(timeoutMs: number): SqlHandler {
-    return (text, params) => {
-      checkStatement(text);
-      return this.#ctx.store.transaction((tx) =>
-        asPlugin(tx, this.#placement!, () => tx.query(text, params), { timeoutMs, last: true })
-      );
-    };
+    const opts = { timeoutMs, tripwire: this.#ctx.sqlTripwire };
+    return (text, params) => runAlone(this.#ctx.store, this.#placement!, opts, text, params);
   }
 
   /** Runs the plugin's scheduled work every period while it is loaded; a failed run is logged, not fatal. */
@@ -357,17 +358,17 @@ export class PluginRunner {
     return subs === "*" || subs.includes(type);
   }
 
-  /** Runs the plugin's `queue` on `events` (JSON text) inside `tx`, as the plugin; nothing else runs in `tx` after. */
+  /** Runs the plugin's `queue` on `events` (JSON text) inside `tx`, in its scope; nothing else runs in `tx` after. */
   async #queueIn(tx: Sql, sandbox: Sandbox, events: string[], watermark: string | null): Promise<void> {
     const { timeoutMs } = this.#supervisor.limits;
-    const onSql: SqlHandler = (text, params) => {
-      checkStatement(text);
-      return tx.query(text, params);
-    };
-    await asPlugin(tx, this.#placement!, () => sandbox.queue(events, watermark, { timeoutMs, onSql }), {
-      timeoutMs,
-      last: true,
-    });
+    const scope = await PluginScope.enter(tx, this.#placement!, { timeoutMs, tripwire: this.#ctx.sqlTripwire });
+    try {
+      await sandbox.queue(events, watermark, { timeoutMs, onSql: (text, params) => scope.run(text, params) });
+    } catch (e) {
+      await scope.abandon();
+      throw e;
+    }
+    await scope.close();
   }
 
   #counted(events: number): void {

@@ -160,7 +160,7 @@ Deno.test({
         ["broken", "failed"],
         ["counter", "running"],
       ]);
-      assert.match(plugins[0].error, /folder name must match/);
+      assert.match(plugins[0].error, /^a plugin name must match/);
       assert.match(
         plugins[1].error,
         /sandbox exited \(code 1\): error: Uncaught \(in promise\) Error: broken on purpose/,

@@ -1,11 +1,10 @@
-import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Logger } from "../log.ts";
+import { CONFIG, sandboxEntry } from "./confine.ts";
 import { type ChildMessage, type HostMessage, lineWriter, queueCallLine, readMessages } from "./protocol.ts";
 
-const CHILD = fileURLToPath(new URL("./_sandbox_child.ts", import.meta.url));
-const RUNTIME_DIR = fileURLToPath(new URL("../", import.meta.url));
-const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
 const MAX_LOG_LINE = 2000;
+/** Every permission Deno has, each denied to the sandbox from its start. */
+const DENIED = ["read", "write", "net", "env", "run", "ffi", "sys", "import"].map((p) => `--deny-${p}`);
 
 /** Runs SQL for the sandbox while it serves one call. */
 export type SqlHandler = (text: string, params: unknown[]) => Promise<unknown[]>;
@@ -15,6 +14,8 @@ export interface SandboxOptions {
   name: string;
   modPath: string;
   memoryMb: number;
+  /** The sandbox's whole environment (see `sandboxEnv()`). */
+  env: Record<string, string>;
   log: Logger;
   onMetric?: (name: string, by: number) => void;
 }
@@ -33,8 +34,8 @@ export class PluginError extends Error {
 }
 
 /**
- * One plugin's sandbox: a `deno run` process with no permissions (it drops its read access to its
- * own folder once loaded), a V8 heap cap, and a time limit per call enforced by killing it.
+ * One plugin's sandbox: a `deno run` process with every permission denied from its start and an empty environment,
+ * a V8 heap cap, and a time limit per call enforced by killing it.
  */
 export class Sandbox {
   readonly #opts: SandboxOptions;
@@ -54,13 +55,12 @@ export class Sandbox {
 
   constructor(opts: SandboxOptions) {
     this.#opts = opts;
-    const mod = pathToFileURL(opts.modPath);
     this.#child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--quiet",
         "--no-prompt",
-        "--deny-import",
+        ...DENIED,
         // npm packages only from the cache, and the lockfile untouched: an import() cannot fetch from the
         // registry or write to deno.lock (the host caches deno.json's packages when it starts).
         "--cached-only",
@@ -68,15 +68,13 @@ export class Sandbox {
         `--config=${CONFIG}`,
         // A 4 MB young generation: batches make short-lived garbage, and V8's default keeps up to 48 MB of it.
         `--v8-flags=--max-old-space-size=${opts.memoryMb},--max-semi-space-size=4`,
-        `--allow-read=${fileURLToPath(new URL(".", mod))},${RUNTIME_DIR}`,
-        CHILD,
-        mod.href,
+        sandboxEntry(opts.modPath),
       ],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      // Deno's caches stay in memory: a plugin importing endless data: modules cannot fill the disk.
-      env: { NO_COLOR: "1", DENO_EMIT_CACHE_MODE: "disable", DENO_CACHE_DB_MODE: "disable" },
+      clearEnv: true,
+      env: opts.env,
     }).spawn();
     this.#write = lineWriter(this.#child.stdin);
     this.closed = Promise.all([this.#readMessages(), this.#readStderr(), this.#child.status]).then(([, , status]) => {
@@ -179,9 +177,10 @@ export class Sandbox {
         this.#opts.onMetric?.(String(msg.name), Number(msg.by) || 0);
         return;
       case "log":
-        this.#opts.log[msg.level in LEVELS ? msg.level : "info"](String(msg.msg).slice(0, MAX_LOG_LINE), {
-          ...msg.fields,
+        // The plugin's fields go under `fields`: they cannot stand in for the host's own (time, level, msg, plugin).
+        this.#opts.log[Object.hasOwn(LEVELS, msg.level) ? msg.level : "info"](String(msg.msg).slice(0, MAX_LOG_LINE), {
           plugin: this.#opts.name,
+          ...(msg.fields === undefined ? {} : { fields: msg.fields }),
         });
         return;
     }

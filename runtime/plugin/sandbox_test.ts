@@ -27,6 +27,7 @@ const ATTEMPTS: Record<string, RegExp> = {
   net: DENIED,
   listen: DENIED,
   run: DENIED,
+  run_path: /^Failed to spawn 'true': entity not found/, // an empty environment: not even PATH
   ffi: DENIED,
   import: DENIED,
   import_file: DENIED,

@@ -1,7 +1,8 @@
 import { type Logger, throttledLogger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { clampLimits, DEFAULT_LIMITS, type Limits } from "../sdk.ts";
-import type { Manifest } from "./protocol.ts";
+import { sandboxEnv } from "./confine.ts";
+import { type Manifest, parseManifest } from "./protocol.ts";
 import { Sandbox } from "./sandbox.ts";
 import { processUsage } from "./usage.ts";
 
@@ -90,14 +91,21 @@ export class Supervisor {
       name,
       modPath: this.#opts.modPath,
       memoryMb,
+      env: await sandboxEnv(),
       log: this.#output,
       onMetric: (metric, by) => this.#count(metric, by),
     });
     this.#sandbox = sandbox;
     this.#watching = this.#watch(sandbox, memoryCapBytes(memoryMb));
-    this.manifest = await sandbox.call({ op: "init", name, settings: this.#opts.settings }, {
+    const answer = await sandbox.call({ op: "init", name, settings: this.#opts.settings }, {
       timeoutMs: this.limits.timeoutMs,
-    }) as Manifest;
+    });
+    try {
+      this.manifest = parseManifest(name, answer);
+    } catch (e) {
+      sandbox.kill((e as Error).message);
+      throw new Error(`plugin ${name}: ${(e as Error).message}`);
+    }
     this.limits = clampLimits(this.manifest.limits);
     if (this.limits.memoryMb !== memoryMb) {
       // The heap cap is a process flag: start again with the plugin's own, without counting a restart.

@@ -6,9 +6,10 @@ const parsers = { [types.INT8]: Number, [types.NUMERIC]: Number };
 /**
  * Postgres settings for the embedded database. Shared buffers at 32 MB rather than 128 MB: PGlite touches them
  * all at start, and in the runtime's process they count against its memory; pages beyond them stay in the OS's
- * file cache.
+ * file cache. The search path is pg_catalog alone: the host names its own tables (host.), so nothing it runs
+ * resolves through a schema a plugin owns.
  */
-const START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=32MB"];
+const START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=32MB", "-c", "search_path=pg_catalog"];
 
 /** Opens the embedded database: persisted under `dataDir`, or in memory for `memory://`. */
 export async function openPglite(dataDir: string): Promise<Store> {

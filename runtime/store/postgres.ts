@@ -34,6 +34,9 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<St
   const pg = postgres(url, {
     max: maxConnections,
     onnotice: () => {},
+    // The host names everything it uses with its schema (host., pg_catalog.): nothing resolves through a schema a
+    // plugin owns, even one named like the database user ("$user" in the default search path).
+    connection: { search_path: "pg_catalog" },
     // Reconnect within a second once the server is back (the default backs off to 20 s, and while it waits each
     // query waits too).
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
@@ -59,7 +62,10 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<St
   const wrap = (t: postgres.Sql | postgres.TransactionSql): Sql => ({
     async query<T extends Row>(text: string, params: unknown[] = []) {
       const values = params.map((p) => Array.isArray(p) ? arrayLiteral(p) : p);
-      return [...await t.unsafe(text, values as postgres.ParameterOrJSON<never>[])] as unknown as T[];
+      // Always the extended protocol (postgres.js takes the simple one for a query without parameters): one
+      // statement, never a script.
+      const rows = await t.unsafe(text, values as postgres.ParameterOrJSON<never>[], { simple: false } as never);
+      return [...rows] as unknown as T[];
     },
     async exec(text: string) {
       await t.unsafe(text);

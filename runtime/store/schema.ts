@@ -1,3 +1,4 @@
+import { harden, HOST_LOCK, isSuperuser } from "./hardening.ts";
 import type { Store } from "./store.ts";
 
 /**
@@ -58,27 +59,32 @@ create table if not exists host.migrations (
 `;
 
 /**
- * Closes the ways a plugin role could act as another on a shared connection: functions (whose bodies,
- * SQL or procedural, can run \`SET ROLE\` written in ways no text check sees) and
- * \`set_config('role', ...)\`. Needs superuser; where the server's user is not one, the statement guard
- * in the plugin host (which refuses CREATE FUNCTION and CREATE PROCEDURE) still applies.
+ * Creates the host's tables if missing and takes from every role what a plugin's role must not have (see
+ * `hardening.ts`). Fails, saying what is open and how to close it, when the current user cannot: a least-privileged
+ * runtime user needs a superuser to have run `deno task setup-db` once.
  */
-const HARDENING = `
-revoke usage on language plpgsql from public;
-revoke usage on language sql from public;
-revoke execute on function pg_catalog.set_config(text, text, boolean) from public;
-revoke create on schema public from public;
-`;
-
-/** Creates the host's tables if missing and hardens the database against plugin roles. */
-export function migrateHost(store: Store): Promise<{ hardened: boolean }> {
+export function migrateHost(store: Store): Promise<{ superuser: boolean }> {
   return store.transaction(async (tx) => {
-    await tx.query("select pg_advisory_xact_lock(727001)"); // several runtimes may start at once
-    await tx.exec(HOST_SCHEMA);
-    const [{ su }] = await tx.query<{ su: boolean }>(
-      "select rolsuper as su from pg_roles where rolname = current_user",
+    const [{ locks }] = await tx.query<{ locks: boolean }>(
+      `select pg_catalog.has_function_privilege(current_user, '${HOST_LOCK}', 'execute') as locks`,
     );
-    if (su) await tx.exec(HARDENING);
-    return { hardened: su };
+    if (!locks) {
+      throw new Error(
+        `Cannot start: the database user may not call ${HOST_LOCK}; as a superuser, run deno task setup-db ` +
+          "(README: Deploying with PostgreSQL)",
+      );
+    }
+    await tx.query("select pg_catalog.pg_advisory_xact_lock(727001)"); // several runtimes may start at once
+    await tx.exec(HOST_SCHEMA);
+    const open = await harden(tx);
+    if (open.length > 0) {
+      throw new Error(
+        `Cannot start: every role of the database may still do what plugin roles must not (${open.length} ` +
+          `privileges, such as '${
+            open[0]
+          }'); as a superuser, run deno task setup-db (README: Deploying with PostgreSQL)`,
+      );
+    }
+    return { superuser: await isSuperuser(tx) };
   });
 }

@@ -2,12 +2,18 @@
 import { Hono } from "hono";
 import { definePlugin, type Env } from "@runtime/sdk";
 
-// While loading (when it may still read its folder and the runtime), try to keep that access for later.
+// While loading, tamper with what a permission drop inside the sandbox would use: there is none to fool, since the
+// sandbox starts with every permission denied.
 try {
   Object.assign(Deno.permissions, { revokeSync: () => ({ state: "granted" }), querySync: () => ({ state: "denied" }) });
 } catch {
   // frozen: fine
 }
+const iterate = Array.prototype[Symbol.iterator];
+Array.prototype[Symbol.iterator] = function () {
+  return iterate.call(this);
+};
+Object.defineProperty(Object.prototype, "path", { get: () => "/tmp", configurable: true });
 
 const attempts: Record<string, (env: Env) => Promise<unknown> | unknown> = {
   read: () => Deno.readTextFileSync("/etc/hostname"),
@@ -18,7 +24,8 @@ const attempts: Record<string, (env: Env) => Promise<unknown> | unknown> = {
   env_proc: () => Deno.readTextFileSync("/proc/self/environ"),
   net: () => fetch("http://127.0.0.1:45678/"),
   listen: () => Deno.listen({ port: 0 }),
-  run: () => new Deno.Command("true").outputSync(),
+  run: () => new Deno.Command("/bin/true").outputSync(),
+  run_path: () => new Deno.Command("true").outputSync(),
   ffi: () => Deno.dlopen("libc.so.6", {}),
   import: () => import(["http://127.0.0.1:45678", "x.ts"].join("/")),
   import_file: () => import(["file:///etc", "hostname"].join("/")),

@@ -1,0 +1,153 @@
+/**
+ * The wall around a plugin's SQL. Everything a plugin sends (its queries, `sql` templates and migrations) runs inside
+ * a transaction the host opened, as the plugin's role, with its schema first on a pinned search path, a statement
+ * timeout and, when the host says so, read-only. Three things hold that, none of them reading the plugin's text:
+ * - PostgreSQL's privileges: the role owns its schema and nothing else, and may not create temporary objects, use a
+ *   procedural or SQL language, or call the functions the host revokes (see `store/schema.ts`);
+ * - the extended query protocol: a call is one statement, so no `; commit; ...` rides along with it;
+ * - a check after every statement that the session is still the plugin's: same role, same session user, same search
+ *   path, timeout and read-only flag, and still the host's transaction (a marker set in it). A statement that changed
+ *   any of them (`reset role`, `commit`, `set search_path`, however spelled) fails its call and the transaction is
+ *   rolled back, which undoes what it set, before any other statement runs.
+ * The SQL text guard (`sql_guard.ts`) runs first, as a tripwire that gives a clear message, not as the wall.
+ */
+import type { Row, Sql } from "../store/mod.ts";
+import { checkStatement } from "./sql_guard.ts";
+
+/** A plugin's place in the database: its role and its schema (named after the plugin). */
+export interface Placement {
+  role: string;
+  schema: string;
+}
+
+/** How a plugin's statements run. */
+export interface ScopeOptions {
+  /** The statement timeout (ms); enforced by a PostgreSQL server, accepted but not enforced by PGlite. */
+  timeoutMs: number;
+  /** Writes refused (the plugin is over its storage quota). */
+  readOnly?: boolean;
+  /** Check each statement's text with the SQL guard first (default true): clear messages, not the wall. */
+  tripwire?: boolean;
+}
+
+/** A plugin's statement left its scope: its call fails and the transaction is rolled back. */
+export class ScopeViolation extends Error {}
+
+/** What the check after each statement reads; every name is qualified, so no object of the plugin's stands in. */
+const STATE = `select current_user as "user", session_user as "session",
+  pg_catalog.current_setting('search_path') as "path", pg_catalog.current_setting('statement_timeout') as "timeout",
+  pg_catalog.current_setting('transaction_read_only') as "readOnly",
+  pg_catalog.current_setting('analytics.scope', true) as "marker"`;
+
+type State = Record<"user" | "session" | "path" | "timeout" | "readOnly" | "marker", string | null>;
+
+/** Quotes an identifier for SQL text. */
+export function ident(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** A plugin's statements inside one host transaction; see the module's documentation. */
+export class PluginScope {
+  readonly #tx: Sql;
+  readonly #tripwire: boolean;
+  readonly #expected: State;
+  #tail: Promise<unknown> = Promise.resolve();
+  #violation: ScopeViolation | null = null;
+  #closed = false;
+
+  private constructor(tx: Sql, tripwire: boolean, expected: State) {
+    this.#tx = tx;
+    this.#tripwire = tripwire;
+    this.#expected = expected;
+  }
+
+  /** Switches `tx` to the plugin: its role, search path, timeout and marker, all local to the transaction. */
+  static async enter(tx: Sql, placement: Placement, opts: ScopeOptions): Promise<PluginScope> {
+    const marker = crypto.randomUUID().replaceAll("-", "");
+    await tx.exec([
+      `set local analytics.scope = '${marker}'`,
+      `set local search_path = ${ident(placement.schema)}, pg_catalog, pg_temp`,
+      `set local statement_timeout = ${Math.max(1, Math.round(opts.timeoutMs))}`,
+      ...(opts.readOnly ? ["set local transaction_read_only = on"] : []),
+      `set local role ${ident(placement.role)}`,
+    ].join("; "));
+    const [state] = await tx.query<State>(STATE);
+    if (state.user !== placement.role || state.marker !== marker) {
+      throw new Error(`could not switch to the role ${placement.role}: the session is ${state.user}`);
+    }
+    return new PluginScope(tx, opts.tripwire ?? true, state);
+  }
+
+  /** Runs one statement of the plugin's, after the ones before it, and checks the session after it. */
+  run<T extends Row = Row>(text: string, params: unknown[] = []): Promise<T[]> {
+    const result = this.#tail.then(() => this.#runNow<T>(text, params));
+    this.#tail = result.catch(() => {});
+    return result;
+  }
+
+  async #runNow<T extends Row>(text: string, params: unknown[]): Promise<T[]> {
+    if (this.#closed) throw new Error("the plugin's call has ended: no more of its SQL runs in it");
+    if (this.#violation) throw this.#violation;
+    if (typeof text !== "string") throw new TypeError("SQL text must be a string");
+    if (this.#tripwire) checkStatement(text);
+    const rows = await this.#tx.query<T>(text, params);
+    await this.#check();
+    return rows;
+  }
+
+  async #check(): Promise<void> {
+    let state: State | undefined;
+    try {
+      [state] = await this.#tx.query<State>(STATE);
+    } catch (e) {
+      throw this.#violate(`the session cannot be checked after its statement: ${(e as Error).message}`);
+    }
+    const changed = (Object.keys(this.#expected) as (keyof State)[]).filter((k) => state?.[k] !== this.#expected[k]);
+    if (changed.length > 0) {
+      const what = changed.includes("marker") ? "the host's transaction" : changed.join(", ");
+      throw this.#violate(
+        `a plugin's statement may not change ${what}: it runs as the plugin's role, in the host's transaction`,
+      );
+    }
+  }
+
+  #violate(message: string): ScopeViolation {
+    this.#violation ??= new ScopeViolation(message);
+    return this.#violation;
+  }
+
+  /** Refuses the plugin's later statements and waits for those under way: the transaction is being rolled back. */
+  async abandon(): Promise<void> {
+    this.#closed = true;
+    await this.#tail;
+  }
+
+  /**
+   * Ends the plugin's part of the transaction: waits for its statements to settle and refuses any later one, throws
+   * the violation if one left the scope, then clears what a statement may leave in the session (cursors held open,
+   * listeners, settings), so that nothing of it outlives the transaction on a shared connection. (A prepared
+   * statement may stay: it runs with the privileges of whoever executes it.)
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#tail;
+    if (this.#violation) throw this.#violation;
+    await this.#tx.exec("close all; unlisten *; reset all");
+  }
+}
+
+/** Runs one statement of a plugin's on its own, in its own transaction of `store`, within the plugin's scope. */
+export function runAlone<T extends Row>(
+  store: { transaction<R>(fn: (tx: Sql) => Promise<R>): Promise<R> },
+  placement: Placement,
+  opts: ScopeOptions,
+  text: string,
+  params: unknown[],
+): Promise<T[]> {
+  return store.transaction(async (tx) => {
+    const scope = await PluginScope.enter(tx, placement, opts);
+    const rows = await scope.run<T>(text, params);
+    await scope.close();
+    return rows;
+  });
+}
