@@ -73,6 +73,8 @@ export const PluginList = z.strictObject({
     subscribes: z.union([z.array(z.string()), z.literal("*")]),
     panels: z.array(Panel),
     error: z.string().nullable(),
+    storage_bytes: z.number().int().describe("the size of the plugin's tables and indexes, last measured"),
+    storage_limit_bytes: z.number().int().describe("its storage quota: past it, its writes are refused"),
   })),
   log: z.strictObject({
     head: z.number().int().describe("the last position written to the log"),

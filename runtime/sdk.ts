@@ -64,16 +64,19 @@ export interface Limits {
   memoryMb: number;
   /** Most events handed to one `queue` call. */
   batchSize: number;
+  /** Storage quota of the plugin's schema, tables and indexes (MiB): past it, its writes are refused. */
+  storageMb: number;
 }
 
 /** The defaults for {@linkcode Limits}. */
-export const DEFAULT_LIMITS: Limits = { timeoutMs: 10_000, memoryMb: 256, batchSize: 5000 };
+export const DEFAULT_LIMITS: Limits = { timeoutMs: 10_000, memoryMb: 256, batchSize: 5000, storageMb: 1024 };
 
 /** The range a plugin may choose its {@linkcode Limits} in; the host clamps to it. */
 export const LIMIT_RANGE: Record<keyof Limits, [number, number]> = {
   timeoutMs: [100, 60_000],
   memoryMb: [32, 2048],
   batchSize: [1, 10_000],
+  storageMb: [1, 65_536],
 };
 
 /** A plugin's limits: its own where given and sensible, clamped to {@linkcode LIMIT_RANGE}, else the defaults. */

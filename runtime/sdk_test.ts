@@ -3,10 +3,11 @@ import { clampLimits, DEFAULT_LIMITS, definePlugin, HttpError, intParam, timePar
 
 Deno.test("clampLimits() keeps a plugin's limits within the host's range", () => {
   assert.deepEqual(clampLimits({}), DEFAULT_LIMITS);
-  assert.deepEqual(clampLimits({ timeoutMs: 3_600_000, memoryMb: 1, batchSize: 500 }), {
+  assert.deepEqual(clampLimits({ timeoutMs: 3_600_000, memoryMb: 1, batchSize: 500, storageMb: 0 }), {
     timeoutMs: 60_000,
     memoryMb: 32,
     batchSize: 500,
+    storageMb: 1,
   });
   assert.deepEqual(clampLimits({ timeoutMs: Number.NaN, memoryMb: "9" as unknown as number }), DEFAULT_LIMITS);
 });

@@ -8,11 +8,12 @@ import assert from "node:assert/strict";
 import { createLogger } from "./log.ts";
 import { type Runtime, type RuntimeOptions, startRuntime } from "./runtime.ts";
 import { openPglite, openPostgres, type Store } from "./store/mod.ts";
+import { setUpLeastPrivilege } from "./store/hardening.ts";
 import type { Env } from "./sdk.ts";
 
 /** A storage backend tests run against. */
 export interface Backend {
-  name: "pglite" | "postgres";
+  name: "pglite" | "postgres" | "postgres-least";
   /** Whether tests on this backend run here. */
   enabled: boolean;
   /** Opens a fresh, empty store. */
@@ -42,6 +43,33 @@ export const BACKENDS: Backend[] = [
     }),
   },
 ];
+
+/**
+ * The test server with the runtime connected as a least-privileged user (LOGIN and CREATEROLE, owner of its
+ * database), set up as `deno task setup-db` does: for the tests of what plugins cannot do whatever the host's user.
+ */
+export const LEAST_PRIVILEGE: Backend = {
+  name: "postgres-least",
+  enabled: BACKENDS[1].enabled,
+  open: async () => openPostgres(await leastPrivilegeDatabase()),
+  fresh: async () => ({
+    databaseUrl: await leastPrivilegeDatabase(),
+    dataDir: await Deno.makeTempDir({ prefix: "rt-data-" }),
+  }),
+};
+
+async function leastPrivilegeDatabase(): Promise<string> {
+  const url = new URL(await freshDatabase());
+  const role = `rt_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`; // roles outlive a test database
+  const admin = await openPostgres(url.href, 1);
+  try {
+    await admin.transaction((tx) => setUpLeastPrivilege(tx, role));
+  } finally {
+    await admin.close();
+  }
+  url.username = role; // the test server trusts local connections: no password
+  return url.href;
+}
 
 /** Creates an empty database on the test server and answers its URL. */
 async function freshDatabase(): Promise<string> {

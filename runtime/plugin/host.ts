@@ -20,6 +20,9 @@ export interface PluginInfo {
   subscribes: string[] | "*";
   panels: Panel[];
   error: string | null;
+  /** The size of its schema's tables and indexes, last measured, and its quota. */
+  storage_bytes: number;
+  storage_limit_bytes: number;
 }
 
 /** What the host needs to run plugins. */
@@ -61,6 +64,9 @@ export class PluginHost {
           { plugin: r.name },
           r.lag,
         );
+        const labels = { plugin: r.name };
+        opts.metrics.set("plugin_storage_bytes", "Size of each plugin's tables and indexes", labels, r.storageBytes);
+        opts.metrics.set("plugin_storage_limit_bytes", "Each plugin's storage quota", labels, r.storageLimitBytes);
         for (const s of STATUSES) {
           opts.metrics.set(
             "plugin_status",
@@ -109,6 +115,8 @@ export class PluginHost {
       subscribes: [],
       panels: [],
       error: p.error,
+      storage_bytes: 0,
+      storage_limit_bytes: 0,
     });
   }
 
@@ -202,6 +210,8 @@ export class PluginHost {
       subscribes: r.manifest?.subscribes ?? [],
       panels: r.manifest?.panels ?? [],
       error: r.lastError,
+      storage_bytes: r.storageBytes,
+      storage_limit_bytes: r.storageLimitBytes,
     }));
     return [...infos, ...this.#broken].sort((a, b) => a.name.localeCompare(b.name));
   }

@@ -62,10 +62,7 @@ export function parseManifest(name: string, value: unknown): Manifest {
     }),
     hasQueue: z.boolean(),
     hasFetch: z.boolean(),
-    api: z.record(
-      z.string().max(1000).refine((p) => p === prefix || p.startsWith(`${prefix}/`), `must lie under ${prefix}`),
-      z.partialRecord(z.enum(METHODS), operation),
-    ).nullable(),
+    api: z.record(z.string().max(1000), z.partialRecord(z.enum(METHODS), operation)).nullable(),
     scheduleMs: z.number().int().min(1000).max(2 ** 31 - 1).nullable(),
   });
   const parsed = schema.safeParse(value);
@@ -74,6 +71,8 @@ export function parseManifest(name: string, value: unknown): Manifest {
     throw new Error(`invalid manifest: ${issue.path.join(".") || "(the whole)"}: ${issue.message}`);
   }
   const manifest = parsed.data as Manifest;
+  const foreign = Object.keys(manifest.api ?? {}).find((p) => p !== prefix && !p.startsWith(`${prefix}/`));
+  if (foreign !== undefined) throw new Error(`invalid manifest: api: the path ${foreign} does not lie under ${prefix}`);
   if (manifest.api) {
     for (const [path, item] of Object.entries(manifest.api) as [string, Record<string, Record<string, unknown>>][]) {
       for (const [method, op] of Object.entries(item)) {

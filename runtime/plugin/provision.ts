@@ -86,7 +86,6 @@ export async function provision(
       } catch (e) {
         throw new Error(`migration ${m.name} failed: ${(e as Error).message}`);
       }
-      await tx.exec("reset role");
       await tx.query("insert into host.migrations (plugin, name) values ($1, $2)", [source.name, m.name]);
     });
   }

@@ -20,6 +20,13 @@ const MAX_BATCH_CHARS = 4 * 1024 * 1024;
 /** Request headers never passed to a plugin: they carry the caller's credentials. */
 const PRIVATE_HEADERS = new Set(["authorization", "cookie", "proxy-authorization"]);
 
+const MIB = 1024 * 1024;
+
+/** The size of a schema: its tables and materialized views with their indexes and TOAST, and its sequences. */
+const STORAGE = `select coalesce(sum(pg_catalog.pg_total_relation_size(c.oid)), 0)::int8 as bytes
+  from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  where n.nspname = $1 and c.relkind in ('r', 'm', 'S')`;
+
 /** A plugin's state as `/api/plugins` shows it. */
 export type Status = "starting" | "running" | "degraded" | "disabled" | "failed";
 
@@ -69,11 +76,14 @@ export class PluginRunner {
   failed = 0;
   checkpoint = 0;
   lastError: string | null = null;
+  /** The size of the plugin's schema, last measured (after each batch, and each call that ran SQL). */
+  storageBytes = 0;
   readonly #source: PluginSource;
   readonly #ctx: RunnerContext;
   readonly #logger: Logger;
   readonly #supervisor: Supervisor;
   #placement: Placement | null = null;
+  #overQuota = false;
   #consecutiveFailures = 0;
   #deadLettersInRow = 0;
   #watermark: string | null = null;
@@ -103,6 +113,11 @@ export class PluginRunner {
     return this.#supervisor.manifest;
   }
 
+  /** The plugin's storage quota (bytes): past it, its writes are refused. */
+  get storageLimitBytes(): number {
+    return this.#supervisor.limits.storageMb * MIB;
+  }
+
   /** Events in the log that this plugin has not committed yet. */
   get lag(): number {
     return Math.max(0, this.#ctx.log.head - this.checkpoint);
@@ -117,6 +132,7 @@ export class PluginRunner {
         tripwire: this.#ctx.sqlTripwire,
       });
       await this.#loadCheckpoint();
+      await this.#measureStorage();
     } catch (e) {
       this.status = "failed";
       this.lastError = (e as Error).message;
@@ -124,7 +140,7 @@ export class PluginRunner {
       await this.#supervisor.kill("load failed");
       return;
     }
-    this.status = "running";
+    if (!this.#overQuota) this.status = "running";
     this.#unsubscribe = this.#ctx.log.onAppend(() => this.#wake?.());
     const everyMs = this.manifest!.scheduleMs;
     const schedule = everyMs ? this.#schedule(everyMs) : Promise.resolve();
@@ -150,6 +166,7 @@ export class PluginRunner {
     if (this.status !== "running" && this.status !== "degraded") {
       return Promise.reject(new Error(`plugin ${this.name} is ${this.status}`));
     }
+    if (this.#overQuota) return Promise.reject(new Error(this.lastError!));
     return new Promise((resolve, reject) => {
       this.#replays.push({ row, claim, resolve, reject });
       this.#wake?.();
@@ -194,7 +211,7 @@ export class PluginRunner {
     try {
       const sandbox = await this.#supervisor.sandbox();
       const { timeoutMs } = this.#supervisor.limits;
-      const onSql = this.#sqlOnItsOwn(timeoutMs);
+      const { onSql, ran } = this.#sqlOnItsOwn(timeoutMs);
       const res = await sandbox.call({
         op: "fetch",
         request: {
@@ -205,6 +222,7 @@ export class PluginRunner {
         },
         watermark: this.#ctx.log.watermark,
       }, { timeoutMs, onSql }) as WireResponse;
+      if (ran()) await this.#measureStorage().catch(() => {});
       return toResponse(this.name, res);
     } catch (e) {
       if (!(e instanceof PluginError)) throw e;
@@ -213,10 +231,42 @@ export class PluginRunner {
     }
   }
 
-  /** SQL outside a batch (requests, scheduled work): each statement in its own transaction, as the plugin. */
-  #sqlOnItsOwn(timeoutMs: number): SqlHandler {
-    const opts = { timeoutMs, tripwire: this.#ctx.sqlTripwire };
-    return (text, params) => runAlone(this.#ctx.store, this.#placement!, opts, text, params);
+  /**
+   * SQL outside a batch (requests, scheduled work): each statement in its own transaction, as the plugin, read-only
+   * while it is over its storage quota; `ran` tells whether any statement was sent.
+   */
+  #sqlOnItsOwn(timeoutMs: number): { onSql: SqlHandler; ran: () => boolean } {
+    const opts = { timeoutMs, readOnly: this.#overQuota, tripwire: this.#ctx.sqlTripwire };
+    let statements = 0;
+    return {
+      onSql: (text, params) => {
+        statements++;
+        return runAlone(this.#ctx.store, this.#placement!, opts, text, params);
+      },
+      ran: () => statements > 0,
+    };
+  }
+
+  /**
+   * Measures the plugin's schema against its quota. Past it, the plugin is degraded: its batches wait and its own
+   * statements run read-only, until it is back under (its tables were trimmed, or its quota raised and it reloaded).
+   */
+  async #measureStorage(): Promise<void> {
+    const [{ bytes }] = await this.#ctx.store.query<{ bytes: number }>(STORAGE, [this.#placement!.schema]);
+    this.storageBytes = bytes;
+    const over = bytes > this.storageLimitBytes;
+    if (over) {
+      const mib = (n: number) => (n / MIB).toFixed(1);
+      this.lastError = `storage quota exceeded: ${mib(bytes)} MiB used of ${mib(this.storageLimitBytes)} MiB; ` +
+        "its writes are refused until it is under";
+      this.status = "degraded";
+      if (!this.#overQuota) this.#logger.error("plugin over its storage quota: writes refused", { bytes });
+    } else if (this.#overQuota) {
+      this.status = "running";
+      this.lastError = null;
+      this.#logger.info("plugin back under its storage quota", { bytes });
+    }
+    this.#overQuota = over;
   }
 
   /** Runs the plugin's scheduled work every period while it is loaded; a failed run is logged, not fatal. */
@@ -228,10 +278,10 @@ export class PluginRunner {
       try {
         const sandbox = await this.#supervisor.sandbox();
         const { timeoutMs } = this.#supervisor.limits;
-        await sandbox.call({ op: "scheduled", watermark: this.#ctx.log.watermark }, {
-          timeoutMs,
-          onSql: this.#sqlOnItsOwn(timeoutMs),
-        });
+        const { onSql, ran } = this.#sqlOnItsOwn(timeoutMs);
+        await sandbox.call({ op: "scheduled", watermark: this.#ctx.log.watermark }, { timeoutMs, onSql }).finally(
+          () => ran() ? this.#measureStorage().catch(() => {}) : undefined,
+        );
         this.#ctx.metrics.observe(
           "plugin_scheduled_seconds",
           "Duration of plugins' scheduled work",
@@ -268,6 +318,10 @@ export class PluginRunner {
 
   /** Takes the next batch through the plugin (or a replay first), or waits when there is none. */
   async #step(state: { attempts: number; isolateUntil: number }): Promise<void> {
+    if (this.#overQuota) {
+      await this.#measureStorage();
+      if (this.#overQuota) return await sleep(this.#ctx.retry.pollMs, this.#stopping.signal);
+    }
     if (this.#replays.length > 0) return await this.#replayNext();
     if (this.checkpoint >= this.#ctx.log.head) return await this.#idle();
     const size = this.checkpoint < state.isolateUntil ? 1 : this.#supervisor.limits.batchSize;
@@ -280,42 +334,47 @@ export class PluginRunner {
       this.#consecutiveFailures = 0;
       this.#deadLettersInRow = 0;
       this.status = "running";
-      return;
     } catch (e) {
-      if (this.#stopping.signal.aborted || e instanceof CheckpointMoved) throw e;
-      // The sandbox was stopped for another call (a request past its time limit): not this batch's fault.
-      if (e instanceof PluginError && e.collateral) return;
-      const error = (e as Error).message;
-      if (isConnectionLost(e) || !await this.#storeHealthy()) {
-        this.#logger.error("database unavailable; will retry", { error });
-        return await sleep(this.#backoff(1), this.#stopping.signal);
-      }
-      state.attempts++;
-      this.failed++;
-      this.#consecutiveFailures++;
-      this.lastError = error;
-      this.status = "degraded";
-      this.#ctx.metrics.inc("plugin_batch_failures_total", "Failed plugin batches", { plugin: this.name });
-      this.#logger.warn("batch failed", { error, events: rows.length, attempt: state.attempts });
-      if (state.attempts >= this.#ctx.retry.attempts) {
-        state.attempts = 0;
-        if (rows.length > 1) state.isolateUntil = rows[rows.length - 1].position;
-        else {
-          await this.#deadLetter(rows[0], error);
-          this.#consecutiveFailures = 0;
-          if (++this.#deadLettersInRow >= this.#ctx.retry.disableAfter) {
-            // Failing every event, not a few bad ones: stop before the whole log lands in the dead letters.
-            this.status = "disabled";
-            this.#logger.error("plugin disabled: consecutive events all failed", {
-              deadLetters: this.#deadLettersInRow,
-            });
-            await this.#supervisor.kill("disabled");
-            return;
-          }
+      return await this.#failed(e, rows, state);
+    }
+    await this.#measureStorage().catch((e) => this.#logger.warn("cannot measure storage", { error: e.message }));
+  }
+
+  /** A batch failed: retried with backoff, then event by event, then dead-lettered; the plugin disabled at last. */
+  async #failed(e: unknown, rows: LoggedEvent[], state: { attempts: number; isolateUntil: number }): Promise<void> {
+    if (this.#stopping.signal.aborted || e instanceof CheckpointMoved) throw e;
+    // The sandbox was stopped for another call (a request past its time limit): not this batch's fault.
+    if (e instanceof PluginError && e.collateral) return;
+    const error = (e as Error).message;
+    if (isConnectionLost(e) || !await this.#storeHealthy()) {
+      this.#logger.error("database unavailable; will retry", { error });
+      return await sleep(this.#backoff(1), this.#stopping.signal);
+    }
+    state.attempts++;
+    this.failed++;
+    this.#consecutiveFailures++;
+    this.lastError = error;
+    this.status = "degraded";
+    this.#ctx.metrics.inc("plugin_batch_failures_total", "Failed plugin batches", { plugin: this.name });
+    this.#logger.warn("batch failed", { error, events: rows.length, attempt: state.attempts });
+    if (state.attempts >= this.#ctx.retry.attempts) {
+      state.attempts = 0;
+      if (rows.length > 1) state.isolateUntil = rows[rows.length - 1].position;
+      else {
+        await this.#deadLetter(rows[0], error);
+        this.#consecutiveFailures = 0;
+        if (++this.#deadLettersInRow >= this.#ctx.retry.disableAfter) {
+          // Failing every event, not a few bad ones: stop before the whole log lands in the dead letters.
+          this.status = "disabled";
+          this.#logger.error("plugin disabled: consecutive events all failed", {
+            deadLetters: this.#deadLettersInRow,
+          });
+          await this.#supervisor.kill("disabled");
+          return;
         }
       }
-      await sleep(this.#backoff(this.#consecutiveFailures), this.#stopping.signal);
     }
+    await sleep(this.#backoff(this.#consecutiveFailures), this.#stopping.signal);
   }
 
   async #loadCheckpoint(): Promise<void> {
@@ -337,9 +396,10 @@ export class PluginRunner {
     // Started before the transaction: with PGlite, an open transaction holds the whole database.
     const sandbox = needsPlugin ? await this.#supervisor.sandbox() : null;
     await this.#ctx.store.transaction(async (tx) => {
-      // The checkpoint first: then the plugin's role needs no resetting before the commit.
-      await this.#saveCheckpoint(tx, rows[0].position - 1, upTo);
+      // The checkpoint last, once the plugin's statements are done and checked: a plugin that ended the transaction
+      // early (a COMMIT of its own) committed only its own writes, never the checkpoint of a batch that failed.
       if (sandbox) await this.#queueIn(tx, sandbox, batch, watermark);
+      await this.#saveCheckpoint(tx, rows[0].position - 1, upTo);
     });
     this.checkpoint = upTo;
     this.#watermark = watermark;
@@ -358,7 +418,7 @@ export class PluginRunner {
     return subs === "*" || subs.includes(type);
   }
 
-  /** Runs the plugin's `queue` on `events` (JSON text) inside `tx`, in its scope; nothing else runs in `tx` after. */
+  /** Runs the plugin's `queue` on `events` (JSON text) inside `tx`, in its scope; `tx` is the host's again after. */
   async #queueIn(tx: Sql, sandbox: Sandbox, events: string[], watermark: string | null): Promise<void> {
     const { timeoutMs } = this.#supervisor.limits;
     const scope = await PluginScope.enter(tx, this.#placement!, { timeoutMs, tripwire: this.#ctx.sqlTripwire });
@@ -435,14 +495,31 @@ export class PluginRunner {
   }
 }
 
+/** Response headers a plugin may not set: they would act on the dashboard's origin (its cookies, its policy). */
+const HOST_ONLY_HEADERS = new Set(["set-cookie", "set-cookie2", "content-security-policy", "x-content-type-options"]);
+
+/**
+ * Served with every plugin answer: the browser runs no script of it and loads nothing for it, as if in a sandboxed
+ * frame of another origin, so a plugin's HTML cannot act on the dashboard's origin, where the read token lives.
+ */
+const PLUGIN_ANSWER_HEADERS: [string, string][] = [
+  ["content-security-policy", "sandbox; default-src 'none'; frame-ancestors 'none'"],
+  ["x-content-type-options", "nosniff"],
+];
+
 /** A plugin's answer as a Response; statuses that carry no body get none, nonsense statuses a 502. */
 function toResponse(plugin: string, res: WireResponse): Response {
+  if (typeof res !== "object" || res === null || !Array.isArray(res.headers) || typeof res.body !== "string") {
+    return json(502, { error: `plugin ${plugin} answered something that is not a response` });
+  }
   if (!Number.isInteger(res.status) || res.status < 200 || res.status > 599) {
     return json(502, { error: `plugin ${plugin} answered status ${res.status}` });
   }
   const empty = res.status === 204 || res.status === 205 || res.status === 304;
   try {
-    return new Response(empty ? null : res.body, { status: res.status, headers: res.headers });
+    const headers = new Headers(res.headers.filter(([name]) => !HOST_ONLY_HEADERS.has(String(name).toLowerCase())));
+    for (const [name, value] of PLUGIN_ANSWER_HEADERS) headers.set(name, value);
+    return new Response(empty ? null : res.body, { status: res.status, headers });
   } catch (e) {
     return json(502, { error: `plugin ${plugin} answered an invalid response: ${(e as Error).message}` });
   }

@@ -1,6 +1,13 @@
 import type { Logger } from "../log.ts";
 import { CONFIG, sandboxEntry } from "./confine.ts";
-import { type ChildMessage, type HostMessage, lineWriter, queueCallLine, readMessages } from "./protocol.ts";
+import {
+  type ChildMessage,
+  type HostMessage,
+  lineWriter,
+  MAX_MESSAGE,
+  queueCallLine,
+  readMessages,
+} from "./protocol.ts";
 
 const MAX_LOG_LINE = 2000;
 /** Every permission Deno has, each denied to the sandbox from its start. */
@@ -167,9 +174,17 @@ export class Sandbox {
         const run = onSql
           ? Promise.resolve().then(() => onSql(msg.text, msg.params))
           : Promise.reject(new Error("no call in progress"));
+        const fail = (error: string) => this.#send({ kind: "sql-reply", id: msg.id, ok: false, error });
         run.then(
-          (rows) => this.#send({ kind: "sql-reply", id: msg.id, ok: true, rows }),
-          (e) => this.#send({ kind: "sql-reply", id: msg.id, ok: false, error: (e as Error).message }),
+          (rows) => {
+            const line = JSON.stringify({ kind: "sql-reply", id: msg.id, ok: true, rows });
+            // The wire's limit is the cap on a result: past it, the plugin is told to page, not stopped.
+            if (line.length > MAX_MESSAGE - 1024) {
+              return fail(`the result is over ${MAX_MESSAGE / 1024 / 1024} MiB of JSON: page it (limit and a key)`);
+            }
+            return this.#write(line);
+          },
+          (e) => fail((e as Error).message),
         ).catch(() => {});
         return;
       }

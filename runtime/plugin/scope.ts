@@ -123,8 +123,8 @@ export class PluginScope {
   }
 
   /**
-   * Ends the plugin's part of the transaction: waits for its statements to settle and refuses any later one, throws
-   * the violation if one left the scope, then clears what a statement may leave in the session (cursors held open,
+   * Ends the plugin's part of the transaction, which is the host's again after: waits for its statements to settle
+   * and refuses any later one, throws the violation if one left the scope, then clears what a statement may leave in the session (cursors held open,
    * listeners, settings), so that nothing of it outlives the transaction on a shared connection. (A prepared
    * statement may stay: it runs with the privileges of whoever executes it.)
    */
@@ -132,7 +132,7 @@ export class PluginScope {
     this.#closed = true;
     await this.#tail;
     if (this.#violation) throw this.#violation;
-    await this.#tx.exec("close all; unlisten *; reset all");
+    await this.#tx.exec("close all; unlisten *; reset all; reset role");
   }
 }
 

@@ -1,9 +1,9 @@
 /**
- * The statement guard for plugin SQL. Postgres privileges decide what a plugin's role may touch; this
- * guard keeps the plugin from leaving its role (RESET ROLE, SET ROLE, SET SESSION AUTHORIZATION) or
- * the host's transaction (COMMIT, BEGIN ...), which privileges alone cannot forbid on a shared connection.
- * Functions and procedures are refused outright: their bodies are strings (E'', U&'', built at run time
- * in plpgsql) that can hide a role change from any text check.
+ * The SQL text guard: a tripwire, not the wall. What a plugin's SQL may do is decided by the database (its role's
+ * privileges, one statement per call, the session checked after each: see `scope.ts`); this guard reads the text
+ * first so that the common mistakes (transaction control, role changes, functions, COPY) fail with a message that
+ * says what and why, instead of the database's. It reads SQL by PostgreSQL's lexical rules, and also splits
+ * migration files into statements, each then sent on its own.
  */
 
 /** Raised for plugin SQL that the guard refuses; the message says what and why. */
@@ -37,37 +37,86 @@ const FORBIDDEN: [RegExp, string][] = [
   [/\bset_config\b/, "set_config()"],
 ];
 
+/** A piece of SQL text as PostgreSQL's lexer reads it. */
+interface Piece {
+  kind: "code" | "string" | "identifier" | "comment";
+  /** For strings and quoted identifiers, their content (escapes of U& identifiers decoded); else the text. */
+  text: string;
+  /** The text as written. */
+  raw: string;
+}
+
+/** Characters of an unquoted identifier (PostgreSQL: letters, digits, `_`, `$`, and any non-ASCII). */
+const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
+const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+
 /**
- * Splits a SQL script into statements, respecting quoted strings, quoted identifiers, dollar-quoted
- * bodies and comments. Empty statements are dropped.
+ * Reads SQL text into pieces by PostgreSQL's lexical rules: `--` comments end at a line feed or a carriage return;
+ * block comments nest; `'...'` strings double their quotes and `E'...'` ones also take backslash escapes; a dollar
+ * quote starts only where `$` cannot be part of an identifier (`x$$` is one identifier).
  */
-export function splitStatements(script: string): string[] {
-  const out: string[] = [];
-  let start = 0;
+function* lex(sql: string): Generator<Piece> {
   let i = 0;
-  const n = script.length;
+  let code = 0;
+  const n = sql.length;
+  function* flush(to: number): Generator<Piece> {
+    if (to > code) yield { kind: "code", text: sql.slice(code, to), raw: sql.slice(code, to) };
+  }
   while (i < n) {
-    const c = script[i];
-    const next = script[i + 1];
-    if (c === "'" || c === '"') {
-      i = skipQuoted(script, i, c);
-    } else if (c === "-" && next === "-") {
-      const end = script.indexOf("\n", i);
-      i = end < 0 ? n : end + 1;
-    } else if (c === "/" && next === "*") {
-      i = skipBlockComment(script, i);
-    } else if (c === "$") {
-      const tag = /^\$[A-Za-z_]*\$/.exec(script.slice(i, i + 64))?.[0];
+    const c = sql[i];
+    const prev = sql[i - 1] ?? "";
+    let end = -1;
+    let piece: Piece | null = null;
+    if (c === "-" && sql[i + 1] === "-") {
+      end = i + 2;
+      while (end < n && sql[end] !== "\n" && sql[end] !== "\r") end++;
+      piece = { kind: "comment", text: " ", raw: sql.slice(i, end) };
+    } else if (c === "/" && sql[i + 1] === "*") {
+      end = skipBlockComment(sql, i);
+      piece = { kind: "comment", text: " ", raw: sql.slice(i, end) };
+    } else if (c === "'") {
+      const escapes = /[eE]/.test(prev) && !IDENT_CHAR.test(sql[i - 2] ?? "");
+      end = skipQuoted(sql, i, "'", escapes);
+      piece = { kind: "string", text: unquote(sql.slice(i + 1, end - 1), "'"), raw: sql.slice(i, end) };
+    } else if (c === '"') {
+      end = skipQuoted(sql, i, '"', false);
+      let text = unquote(sql.slice(i + 1, end - 1), '"');
+      if (/^[uU]&$/.test(sql.slice(i - 2, i)) && !IDENT_CHAR.test(sql[i - 3] ?? "")) text = decodeUnicode(text);
+      piece = { kind: "identifier", text, raw: sql.slice(i, end) };
+    } else if (c === "$" && !IDENT_CHAR.test(prev)) {
+      const tag = DOLLAR_TAG.exec(sql.slice(i, i + 64))?.[0];
       if (tag) {
-        const end = script.indexOf(tag, i + tag.length);
-        i = end < 0 ? n : end + tag.length;
-      } else i++;
-    } else if (c === ";") {
-      pushStatement(out, script.slice(start, i));
-      start = ++i;
+        const close = sql.indexOf(tag, i + tag.length);
+        end = close < 0 ? n : close + tag.length;
+        piece = { kind: "string", text: sql.slice(i + tag.length, close < 0 ? n : close), raw: sql.slice(i, end) };
+      }
+    }
+    if (piece) {
+      yield* flush(i);
+      yield piece;
+      i = code = end;
     } else i++;
   }
-  pushStatement(out, script.slice(start));
+  yield* flush(n);
+}
+
+/** Splits a SQL script into statements at the semicolons PostgreSQL would split it at; empty ones are dropped. */
+export function splitStatements(script: string): string[] {
+  const out: string[] = [];
+  let current = "";
+  for (const piece of lex(script)) {
+    if (piece.kind !== "code") {
+      current += piece.raw;
+      continue;
+    }
+    const parts = piece.raw.split(";");
+    current += parts[0];
+    for (const part of parts.slice(1)) {
+      pushStatement(out, current);
+      current = part;
+    }
+  }
+  pushStatement(out, current);
   return out;
 }
 
@@ -88,25 +137,36 @@ export function checkStatement(text: string): void {
   }
 }
 
-/** Checks every statement of a script (a migration file); returns the statements. */
-export function checkScript(script: string): string[] {
-  const statements = splitStatements(script);
-  for (const s of statements) checkStatement(s);
-  return statements;
-}
-
-/** Lower-cases, drops comments (inside strings too, as a function body would be parsed) and quotes. */
-function normalize(text: string): string {
-  let s = text.toLowerCase().replace(/--[^\n]*/g, " ");
-  for (let prev = ""; prev !== s;) {
-    prev = s;
-    s = s.replace(/\/\*(?:(?!\/\*)[\s\S])*?\*\//g, " ");
+/**
+ * Lower-cases, drops comments and quotes: what the guard's patterns read. A string's content is read the same way
+ * (one level deep), as a function body would be parsed.
+ */
+function normalize(text: string, depth = 0): string {
+  let out = "";
+  for (const piece of lex(text)) {
+    if (piece.kind === "code") out += piece.text.toLowerCase();
+    else if (piece.kind === "identifier") out += piece.text.toLowerCase();
+    else if (piece.kind === "string") out += depth === 0 ? ` '${normalize(piece.text, 1)}' ` : " '' ";
+    else out += " ";
   }
-  return s.replaceAll('"', "");
+  return out;
 }
 
-function skipQuoted(s: string, i: number, quote: string): number {
-  const escapes = quote === "'" && /[eE]/.test(s[i - 1] ?? "") && !/[A-Za-z0-9_]/.test(s[i - 2] ?? "");
+/** A quoted text's content: the doubled quote read as one. */
+function unquote(body: string, quote: string): string {
+  return body.replaceAll(quote + quote, quote);
+}
+
+/** Decodes the `\XXXX` and `\+XXXXXX` escapes of a `U&"..."` identifier. */
+function decodeUnicode(text: string): string {
+  return text.replace(/\\(\\|[0-9A-Fa-f]{4}|\+[0-9A-Fa-f]{6})/g, (_, code: string) => {
+    if (code === "\\") return "\\";
+    const point = parseInt(code.replace("+", ""), 16);
+    return point <= 0x10ffff ? String.fromCodePoint(point) : "";
+  });
+}
+
+function skipQuoted(s: string, i: number, quote: string, escapes: boolean): number {
   for (let j = i + 1; j < s.length; j++) {
     if (escapes && s[j] === "\\") j++;
     else if (s[j] === quote) {

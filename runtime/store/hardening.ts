@@ -67,3 +67,40 @@ export async function harden(sql: Sql): Promise<string[]> {
   }
   return await openPrivileges(sql);
 }
+
+/**
+ * Makes the current database ready for a least-privileged runtime user `role`, as a superuser: the role (login,
+ * CREATEROLE, nothing more; created if missing, with `password` when given), owning the database, PUBLIC hardened,
+ * and the host's lock function granted back to it. Answers the statements it ran, passwords masked.
+ */
+export async function setUpLeastPrivilege(sql: Sql, role: string, password?: string): Promise<string[]> {
+  if (!await isSuperuser(sql)) throw new Error("setting up the database needs a superuser's connection");
+  const done: string[] = [];
+  const run = async (statement: string, shown = statement) => {
+    await sql.exec(statement);
+    done.push(shown);
+  };
+  const name = quoteIdent(role);
+  const [exists] = await sql.query("select 1 from pg_catalog.pg_roles where rolname = $1", [role]);
+  const attributes = "login createrole nosuperuser nocreatedb noreplication nobypassrls";
+  const secret = password === undefined ? "" : ` password ${quoteLiteral(password)}`;
+  const masked = password === undefined ? "" : " password '…'";
+  await run(
+    `${exists ? "alter" : "create"} role ${name} ${attributes}${secret}`,
+    `… role ${name} ${attributes}${masked}`,
+  );
+  const [{ db }] = await sql.query<{ db: string }>("select pg_catalog.current_database() as db");
+  await run(`alter database ${quoteIdent(db)} owner to ${name}`);
+  for (const revoke of await openPrivileges(sql)) await run(revoke);
+  await run(`grant execute on function ${HOST_LOCK} to ${name}`);
+  done[0] = done[0].replace("…", exists ? "alter" : "create");
+  return done;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}

@@ -64,8 +64,21 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<St
       const values = params.map((p) => Array.isArray(p) ? arrayLiteral(p) : p);
       // Always the extended protocol (postgres.js takes the simple one for a query without parameters): one
       // statement, never a script.
-      const rows = await t.unsafe(text, values as postgres.ParameterOrJSON<never>[], { simple: false } as never);
-      return [...rows] as unknown as T[];
+      const rows: unknown = await t.unsafe(
+        text,
+        values as postgres.ParameterOrJSON<never>[],
+        { simple: false } as never,
+      );
+      if (!Array.isArray(rows)) {
+        // COPY with the client: postgres.js answers a stream and the connection waits on it. Ending it at once (no
+        // rows in, the rows out drained) lets the COPY finish and the connection answer queries again.
+        const stream = rows as { end?: () => void; resume?: () => void; on?: (e: string, f: () => void) => void };
+        stream.on?.("error", () => {});
+        if (typeof stream.end === "function") stream.end();
+        else stream.resume?.();
+        throw new Error("COPY with the client is not supported: a statement answers rows");
+      }
+      return [...rows] as T[];
     },
     async exec(text: string) {
       await t.unsafe(text);

@@ -1,0 +1,2 @@
+create table notes (id int primary key);
+create table blob (data text not null);
