@@ -34,7 +34,7 @@ export function timedStore(store: Store, metrics: Metrics): Store {
     metrics.inc("db_errors_total", "Database statements and transactions that failed", labels(op), 0);
   }
   const wrap = (sql: Sql): Sql => ({
-    query: (text, params) => timed("query", () => sql.query(text, params)),
+    query: (text, params, opts) => timed("query", () => sql.query(text, params, opts)),
     exec: (text) => timed("exec", () => sql.exec(text)),
   });
   return {

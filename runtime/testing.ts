@@ -72,7 +72,7 @@ async function leastPrivilegeDatabase(): Promise<string> {
 }
 
 /** Creates an empty database on the test server and answers its URL. */
-async function freshDatabase(): Promise<string> {
+export async function freshDatabase(): Promise<string> {
   if (!TEST_DATABASE_URL) throw new Error("CI=true but TEST_DATABASE_URL is not set: server-Postgres tests cannot run");
   const admin = await openPostgres(TEST_DATABASE_URL, 1);
   const name = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;

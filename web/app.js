@@ -65,6 +65,11 @@ function table(caption, columns, rows) {
   );
 }
 
+/** Bytes as MiB with one decimal. */
+function mib(bytes) {
+  return (bytes / 1024 / 1024).toFixed(1);
+}
+
 /** An empty or error state that says what to do. */
 function note(kind, text, hint) {
   return h(
@@ -351,6 +356,7 @@ const views = {
           ["lag", "lag"],
           ["processed", "processed"],
           ["failed", "failed"],
+          ["storage_bytes", "storage", (bytes, p) => `${mib(bytes)} of ${mib(p.storage_limit_bytes)} MiB`],
           ["error", "last error"],
         ], plugins),
       ),

@@ -79,6 +79,8 @@ export async function provision(
         m.name,
       ]);
       if (done) return;
+      // Recorded first: its deferred trigger fails any COMMIT a statement of the file sends (see store/schema.ts).
+      await tx.query("insert into host.migrations (plugin, name) values ($1, $2)", [source.name, m.name]);
       try {
         const scope = await PluginScope.enter(tx, placement, opts);
         for (const s of statements) await scope.run(s);
@@ -86,7 +88,6 @@ export async function provision(
       } catch (e) {
         throw new Error(`migration ${m.name} failed: ${(e as Error).message}`);
       }
-      await tx.query("insert into host.migrations (plugin, name) values ($1, $2)", [source.name, m.name]);
     });
   }
   return placement;

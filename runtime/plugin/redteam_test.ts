@@ -74,6 +74,11 @@ function attacks(user: string): Record<string, Attack[]> {
       `set U&"\\0072ole" to ${user}`,
       "reset -- a comment ended by a carriage return\r role",
       "/* nested /* comment */ */ reset role",
+      "RESET\tROLE",
+      "reset/**/role",
+      "set role = default",
+      `set role '${user}'`,
+      `set role E'${user}'`,
     ].map((text): Attack => ({ steps: [text], refused: WALL })).concat([
       `select pg_catalog.set_config('role', '${user}', false)`,
       `select '--', pg_catalog.set_config('role', '${user}', false)`,
@@ -87,7 +92,14 @@ function attacks(user: string): Record<string, Attack[]> {
         "set statement_timeout = 0",
         "set transaction_read_only = on",
       ].map((text) => ({ steps: [text], refused: /may not change/ })),
-      { steps: ["set datestyle = 'SQL, DMY'", "set timezone = 'Pacific/Kiritimati'", "set extra_float_digits = -15"] },
+      {
+        steps: [
+          "set datestyle = 'SQL, DMY'",
+          "set timezone = 'Pacific/Kiritimati'",
+          "set extra_float_digits = -15",
+          "set session characteristics as transaction read only",
+        ],
+      },
       { steps: ["declare c cursor with hold for select * from notes", "listen redteam"] },
     ],
     "temporary objects": [
@@ -206,23 +218,37 @@ for (const backend of ATTACK_BACKENDS) {
             }
           });
         }
-        await t.step("in a batch: commit, then the host's tables", async () => {
-          const statements = [
+        const batches: Record<string, string[]> = {
+          "commit, then the host's tables": [
+            "insert into notes (id) values (100)",
             "commit",
             "update host.checkpoints set position = 0 where plugin = 'counter'",
             "insert into counter.counts (type, n) values ('forged', 1)",
             "reset role",
             "select pg_catalog.pg_advisory_lock(727001)",
-          ];
-          const attack = { event_id: "attack1", type: "attack", user_id: "x", timestamp: "2026-03-01T09:00:00Z" };
-          await ingest(rt, [{ ...attack, properties: { statements } }]);
-          // Every try of its batch rolled back: the event ends in the intruder's dead letters, its note unwritten.
-          const letters = (await getJson(rt, "/api/dead-letters?stage=plugin:intruder")).body;
-          assert.equal(letters.items[0]?.payload.event_id, "attack1");
-          assert.match(letters.items[0].reason, /may not change the host's transaction/);
-          assert.deepEqual((await getJson(rt, "/api/intruder/notes")).body, { n: 0 });
-          await assertIntact(rt, "a batch that commits");
-        });
+          ],
+          // A COMMIT that fails still ends the transaction: what follows must not run outside it, as the host.
+          "a deferred constraint of its own fails the commit": [
+            "create table if not exists twice (x int unique deferrable initially deferred)",
+            "insert into twice (x) values (1), (1)",
+            "commit",
+            "update host.checkpoints set position = 0 where plugin = 'counter'",
+            "select count(*) from host.events",
+          ],
+        };
+        for (const [name, statements] of Object.entries(batches)) {
+          await t.step(`in a batch: ${name}`, async () => {
+            const id = `attack-${serial++}`;
+            const attack = { event_id: id, type: "attack", user_id: "x", timestamp: "2026-03-01T09:00:00Z" };
+            await ingest(rt, [{ ...attack, properties: { statements } }]);
+            // Every try of its batch rolled back: the event ends in the intruder's dead letters, its writes undone.
+            const letters = (await getJson(rt, "/api/dead-letters?stage=plugin:intruder")).body;
+            assert.equal(letters.items[0]?.payload.event_id, id);
+            assert.match(letters.items[0].reason, /may not change the host's transaction/);
+            assert.deepEqual((await getJson(rt, "/api/intruder/notes")).body, { n: 0 });
+            await assertIntact(rt, name);
+          });
+        }
       });
     },
   });
@@ -440,7 +466,7 @@ Deno.test({
   },
 });
 
-for (const backend of BACKENDS) {
+for (const backend of ATTACK_BACKENDS) {
   Deno.test({
     name: `[${backend.name}] red team: a plugin past its storage quota is degraded and its writes refused`,
     ignore: !backend.enabled,
@@ -482,6 +508,58 @@ for (const backend of BACKENDS) {
       } finally {
         await rt.stop();
       }
+    },
+  });
+}
+
+Deno.test({
+  name: "[pglite, on disk] red team: a plugin's statement past its time limit stops the database, not the host",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "intruder" }, { name: "counter" }]);
+    const { dataDir } = await BACKENDS[0].fresh();
+    await withRuntime(BACKENDS[0], { pluginsDir, dataDir, store: undefined, sqlTripwire: false }, async (rt) => {
+      await ingest(rt, views(2));
+      // Minutes of work on the database's thread, and a COPY waiting for rows that never come.
+      for (
+        const statement of ["select count(*) from pg_catalog.generate_series(1, 10000000000)", "copy notes from stdin"]
+      ) {
+        const attack = rt.app.request("/api/intruder/run", {
+          method: "POST",
+          body: JSON.stringify({ statements: [statement] }),
+        });
+        // The host answers meanwhile; ingest waits for the database, which is back within the intruder's 5 s limit.
+        assert.equal((await rt.app.request("/healthz")).status, 200);
+        await ingest(rt, views(1));
+        const answer = await attack;
+        const body = await answer.json();
+        if (answer.status === 200) assert.match(body.results[0].error, /statement timeout|restarted/, statement);
+        else assert.match(body.error, /exceeded the 5000 ms time limit/, statement);
+        await assertIntact(rt, statement);
+      }
+    });
+  },
+});
+
+for (const [backend, warns] of [[BACKENDS[1], true], [LEAST_PRIVILEGE, false]] as const) {
+  Deno.test({
+    name: `[${backend.name}] the runtime ${
+      warns ? "warns that it has more privilege than it needs" : "starts quietly"
+    }`,
+    ignore: !backend.enabled,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+      const lines: string[] = [];
+      const logger = createLogger("info", {}, (line) => lines.push(line));
+      await withRuntime(backend, { pluginsDir, logger }, async (rt) => {
+        await ingest(rt, views(1));
+        const warning = lines.map((l) => JSON.parse(l)).find((l) => /as a superuser/.test(l.msg));
+        assert.equal(warning?.level, warns ? "warn" : undefined);
+        if (warns) assert.match(warning.msg, /deno task setup-db makes such a user/);
+      });
     },
   });
 }

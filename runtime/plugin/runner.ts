@@ -396,10 +396,9 @@ export class PluginRunner {
     // Started before the transaction: with PGlite, an open transaction holds the whole database.
     const sandbox = needsPlugin ? await this.#supervisor.sandbox() : null;
     await this.#ctx.store.transaction(async (tx) => {
-      // The checkpoint last, once the plugin's statements are done and checked: a plugin that ended the transaction
-      // early (a COMMIT of its own) committed only its own writes, never the checkpoint of a batch that failed.
-      if (sandbox) await this.#queueIn(tx, sandbox, batch, watermark);
+      // The checkpoint first: its deferred trigger fails any COMMIT the plugin sends (see store/schema.ts).
       await this.#saveCheckpoint(tx, rows[0].position - 1, upTo);
+      if (sandbox) await this.#queueIn(tx, sandbox, batch, watermark);
     });
     this.checkpoint = upTo;
     this.#watermark = watermark;

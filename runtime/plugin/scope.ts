@@ -22,7 +22,7 @@ export interface Placement {
 
 /** How a plugin's statements run. */
 export interface ScopeOptions {
-  /** The statement timeout (ms); enforced by a PostgreSQL server, accepted but not enforced by PGlite. */
+  /** The longest a statement may run (ms): a server's `statement_timeout`; PGlite is stopped and opened again. */
   timeoutMs: number;
   /** Writes refused (the plugin is over its storage quota). */
   readOnly?: boolean;
@@ -49,14 +49,16 @@ export function ident(name: string): string {
 /** A plugin's statements inside one host transaction; see the module's documentation. */
 export class PluginScope {
   readonly #tx: Sql;
+  readonly #timeoutMs: number;
   readonly #tripwire: boolean;
   readonly #expected: State;
   #tail: Promise<unknown> = Promise.resolve();
   #violation: ScopeViolation | null = null;
   #closed = false;
 
-  private constructor(tx: Sql, tripwire: boolean, expected: State) {
+  private constructor(tx: Sql, timeoutMs: number, tripwire: boolean, expected: State) {
     this.#tx = tx;
+    this.#timeoutMs = timeoutMs;
     this.#tripwire = tripwire;
     this.#expected = expected;
   }
@@ -75,7 +77,7 @@ export class PluginScope {
     if (state.user !== placement.role || state.marker !== marker) {
       throw new Error(`could not switch to the role ${placement.role}: the session is ${state.user}`);
     }
-    return new PluginScope(tx, opts.tripwire ?? true, state);
+    return new PluginScope(tx, opts.timeoutMs, opts.tripwire ?? true, state);
   }
 
   /** Runs one statement of the plugin's, after the ones before it, and checks the session after it. */
@@ -90,16 +92,26 @@ export class PluginScope {
     if (this.#violation) throw this.#violation;
     if (typeof text !== "string") throw new TypeError("SQL text must be a string");
     if (this.#tripwire) checkStatement(text);
-    const rows = await this.#tx.query<T>(text, params);
-    await this.#check();
+    let rows: T[] = [];
+    let failure: unknown = undefined;
+    try {
+      rows = await this.#tx.query<T>(text, params, { timeoutMs: this.#timeoutMs });
+    } catch (e) {
+      failure = e;
+    }
+    // Checked after a failed statement too: a COMMIT that fails (a deferred constraint) still ends the transaction.
+    await this.#check(failure !== undefined);
+    if (failure !== undefined) throw failure;
     return rows;
   }
 
-  async #check(): Promise<void> {
+  async #check(afterError: boolean): Promise<void> {
     let state: State | undefined;
     try {
       [state] = await this.#tx.query<State>(STATE);
     } catch (e) {
+      // After a failed statement the transaction refuses every statement until it ends: the scope is intact.
+      if (afterError && /current transaction is aborted/.test((e as Error).message)) return;
       throw this.#violate(`the session cannot be checked after its statement: ${(e as Error).message}`);
     }
     const changed = (Object.keys(this.#expected) as (keyof State)[]).filter((k) => state?.[k] !== this.#expected[k]);

@@ -25,7 +25,7 @@ export const HOST_LOCK = "pg_catalog.pg_advisory_xact_lock(bigint)";
 /** Each privilege PUBLIC still holds that a plugin's role must not have, as the statement that takes it away. */
 export async function openPrivileges(sql: Sql): Promise<string[]> {
   const rows = await sql.query<{ revoke: string }>(
-    `select 'revoke execute on function ' || p.oid::pg_catalog.regprocedure::text || ' from public' as revoke
+    `select 'revoke execute on function pg_catalog.' || p.oid::pg_catalog.regprocedure::text || ' from public' as revoke
      from pg_catalog.pg_proc p
      where p.pronamespace = 'pg_catalog'::pg_catalog.regnamespace and ${DENIED_FUNCTIONS}
        and pg_catalog.has_function_privilege('public', p.oid, 'execute')
@@ -71,7 +71,7 @@ export async function harden(sql: Sql): Promise<string[]> {
 /**
  * Makes the current database ready for a least-privileged runtime user `role`, as a superuser: the role (login,
  * CREATEROLE, nothing more; created if missing, with `password` when given), owning the database, PUBLIC hardened,
- * and the host's lock function granted back to it. Answers the statements it ran, passwords masked.
+ * and the host's lock function and `plpgsql` (for its one trigger function) granted back to it. Answers the statements it ran, passwords masked.
  */
 export async function setUpLeastPrivilege(sql: Sql, role: string, password?: string): Promise<string[]> {
   if (!await isSuperuser(sql)) throw new Error("setting up the database needs a superuser's connection");
@@ -93,6 +93,8 @@ export async function setUpLeastPrivilege(sql: Sql, role: string, password?: str
   await run(`alter database ${quoteIdent(db)} owner to ${name}`);
   for (const revoke of await openPrivileges(sql)) await run(revoke);
   await run(`grant execute on function ${HOST_LOCK} to ${name}`);
+  // For the host's own trigger function (store/schema.ts); plugin roles are not members of the runtime's role.
+  await run(`grant usage on language plpgsql to ${name}`);
   done[0] = done[0].replace("…", exists ? "alter" : "create");
   return done;
 }

@@ -8,6 +8,10 @@ import type { Store } from "./store.ts";
  * - `plugins`: the registry of loaded plugins and their roles.
  * - `checkpoints`: per plugin and source, the last position whose effects that plugin committed.
  * - `migrations`: which of each plugin's migration files were applied.
+ * A plugin's work runs inside a host transaction that writes one of the last three (its checkpoint, the dead letter it
+ * replays, the migration it applies) before the plugin's statements; their deferred trigger fails a COMMIT issued
+ * while the plugin's scope is open, so a plugin that sends `commit` rolls back the whole transaction, its own writes
+ * included.
  */
 const HOST_SCHEMA = `
 create schema if not exists host;
@@ -56,6 +60,23 @@ create table if not exists host.migrations (
   applied_at timestamptz not null default now(),
   primary key (plugin, name)
 );
+create or replace function host.only_the_host_commits() returns trigger language plpgsql as $$
+begin
+  -- A plugin's scope is open (scope.ts): the COMMIT is the plugin's, not the host's, which closes the scope first.
+  if coalesce(pg_catalog.current_setting('analytics.scope', true), '') <> '' then
+    raise exception 'a plugin may not end the host''s transaction: it runs inside it';
+  end if;
+  return null;
+end $$;
+do $$ declare t text; begin
+  foreach t in array array['checkpoints', 'dead_letters', 'migrations'] loop
+    if not exists (select 1 from pg_catalog.pg_trigger
+                   where tgname = 'only_the_host_commits' and tgrelid = ('host.' || t)::pg_catalog.regclass) then
+      execute pg_catalog.format('create constraint trigger only_the_host_commits after insert or update on host.%I
+        deferrable initially deferred for each row execute function host.only_the_host_commits()', t);
+    end if;
+  end loop;
+end $$;
 `;
 
 /**

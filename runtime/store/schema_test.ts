@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { testEachBackend } from "../testing.ts";
+import { BACKENDS, freshDatabase, REPO, testEachBackend } from "../testing.ts";
+import { openPostgres } from "./postgres.ts";
 import { openPrivileges } from "./hardening.ts";
 import { migrateHost } from "./schema.ts";
 
@@ -61,3 +62,48 @@ testEachBackend(
     }
   },
 );
+
+Deno.test({
+  name: "[postgres] a least-privileged user refuses to start on an unprepared database; deno task setup-db prepares it",
+  ignore: !BACKENDS[1].enabled,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const adminUrl = await freshDatabase();
+    const role = `rt_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const admin = await openPostgres(adminUrl, 1);
+    const [{ db }] = await admin.query<{ db: string }>("select pg_catalog.current_database() as db");
+    await admin.exec(`create role ${role} login createrole; alter database ${db} owner to ${role}`);
+    const asRole = new URL(adminUrl);
+    asRole.username = role;
+    const store = await openPostgres(asRole.href, 1);
+    try {
+      // It takes what an owner may (temporary tables), then says what is still open and how to close it.
+      await assert.rejects(
+        migrateHost(store),
+        /^Error: Cannot start: every role of the database may still do what plugin roles must not \(\d+ privileges, such as 'revoke execute on function pg_catalog\.lo_close\(integer\) from public'\); as a superuser, run deno task setup-db/,
+      );
+      const setup = await new Deno.Command(Deno.execPath(), {
+        args: ["task", "-q", "setup-db", role],
+        cwd: REPO,
+        env: { DATABASE_URL: adminUrl, NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const printed = new TextDecoder().decode(setup.stdout);
+      assert.equal(setup.code, 0, new TextDecoder().decode(setup.stderr));
+      assert.match(printed, new RegExp(`^alter role "${role}" login createrole nosuperuser`, "m"));
+      assert.match(printed, /^revoke execute on function pg_catalog\.set_config\(text,text,boolean\) from public;$/m);
+      assert.match(printed, /^revoke usage on language plpgsql from public;$/m);
+      assert.match(
+        printed,
+        new RegExp(`^grant execute on function pg_catalog.pg_advisory_xact_lock\\(bigint\\) to "${role}";$`, "m"),
+      );
+      assert.deepEqual(await migrateHost(store), { superuser: false });
+      assert.deepEqual(await openPrivileges(store), []);
+    } finally {
+      await store.close();
+      await admin.close();
+    }
+  },
+});

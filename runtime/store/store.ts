@@ -3,8 +3,11 @@ export type Row = Record<string, unknown>;
 
 /** SQL on one connection or transaction. Results are plain values: int8 and numeric come back as numbers. */
 export interface Sql {
-  /** Runs one statement with `$1..$n` parameters and returns its rows. */
-  query<T extends Row = Row>(text: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * Runs one statement with `$1..$n` parameters and returns its rows. With `timeoutMs`, the statement may not run
+   * longer (a plugin's: a server enforces its `statement_timeout`; embedded PGlite is stopped and opened again).
+   */
+  query<T extends Row = Row>(text: string, params?: unknown[], opts?: { timeoutMs?: number }): Promise<T[]>;
   /** Runs a script of statements without parameters. */
   exec(text: string): Promise<void>;
 }

@@ -1,0 +1,56 @@
+/**
+ * The embedded database's thread: PGlite runs here, off the runtime's own thread, so that a long statement holds
+ * only the database, and the runtime can stop this worker (and open the database again) when a plugin's statement
+ * runs past its time limit. Messages: `{ id, op: "open" | "query" | "exec" | "close", ... }` in, `{ id, ok, value }`
+ * or `{ id, ok: false, error }` out.
+ */
+import { PGlite, types } from "@electric-sql/pglite";
+
+/** What the runtime asks of the worker. */
+export type WorkerRequest =
+  | { id: number; op: "open"; dataDir: string | null; startParams: string[] }
+  | { id: number; op: "query"; text: string; params: unknown[] }
+  | { id: number; op: "exec"; text: string }
+  | { id: number; op: "close" };
+
+/** What the worker answers: a value, or the error's message and PostgreSQL fields. */
+export type WorkerReply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: Record<string, unknown> & { message: string } };
+
+const parsers = { [types.INT8]: Number, [types.NUMERIC]: Number };
+let db: PGlite | null = null;
+
+async function handle(request: WorkerRequest): Promise<unknown> {
+  switch (request.op) {
+    case "open":
+      db = await PGlite.create(request.dataDir ?? undefined, { parsers, startParams: request.startParams });
+      return null;
+    case "query":
+      return (await db!.query(request.text, request.params)).rows;
+    case "exec":
+      await db!.exec(request.text);
+      return null;
+    case "close":
+      await db?.close();
+      db = null;
+      return null;
+  }
+}
+
+const scope = self as unknown as {
+  onmessage: (e: MessageEvent<WorkerRequest>) => void;
+  postMessage: (reply: WorkerReply) => void;
+};
+scope.onmessage = (e) => {
+  const request = e.data;
+  handle(request).then(
+    (value) => scope.postMessage({ id: request.id, ok: true, value }),
+    (err) => {
+      const fields = Object.fromEntries(
+        Object.entries(err ?? {}).filter(([, v]) => v === null || typeof v !== "object" && typeof v !== "function"),
+      );
+      scope.postMessage({ id: request.id, ok: false, error: { ...fields, message: String(err?.message ?? err) } });
+    },
+  );
+};
