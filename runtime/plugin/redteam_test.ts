@@ -235,6 +235,12 @@ for (const backend of ATTACK_BACKENDS) {
             "update host.checkpoints set position = 0 where plugin = 'counter'",
             "select count(*) from host.events",
           ],
+          // The host's trigger must not resolve its operators through the plugin's schema.
+          "an operator of its own in place of the host trigger's": [
+            "create operator <> (leftarg = text, rightarg = text, function = pg_catalog.texteq)",
+            "insert into notes (id) values (101)",
+            "commit",
+          ],
         };
         for (const [name, statements] of Object.entries(batches)) {
           await t.step(`in a batch: ${name}`, async () => {
@@ -249,6 +255,27 @@ for (const backend of ATTACK_BACKENDS) {
             await assertIntact(rt, name);
           });
         }
+        // Its deferred checks run as itself, before the host's COMMIT: an exclusion constraint rechecked at commit
+        // evaluates the plugin's index expression (a domain whose check runs SQL when it is not the plugin's role).
+        await t.step("in a batch: a deferred recheck that would run its SQL as the host", async () => {
+          const payload = "select pg_catalog.setval(''leak'', (select count(*) from host.events))";
+          const statements = [
+            "create sequence if not exists leak",
+            `create domain pwn as text check (current_user::text <> session_user::text or ` +
+            `pg_catalog.length(pg_catalog.query_to_xml('${payload}', true, false, '')::text) > 0)`,
+            "create table ex (x text, exclude using btree ((x::pwn) with operator(pg_catalog.=)) " +
+            "deferrable initially deferred)",
+            "insert into ex (x) values ('a')",
+            "insert into ex (x) values ('a')",
+            "delete from ex where ctid = '(0,1)'",
+          ];
+          const id = `attack-${serial++}`;
+          const attack = { event_id: id, type: "attack", user_id: "x", timestamp: "2026-03-01T09:00:00Z" };
+          await ingest(rt, [{ ...attack, properties: { statements } }]);
+          const [leak] = await run(rt, ["select last_value, is_called from leak"]);
+          assert.deepEqual(leak, { ok: true, rows: [{ last_value: 1, is_called: false }] });
+          await assertIntact(rt, "a deferred recheck");
+        });
       });
     },
   });
@@ -357,6 +384,7 @@ Deno.test({
     await plugin("nested", "");
     await Deno.symlink("/etc", `${pluginsDir}/nested/lib/etc`);
     await plugin("outside", `import secret from "${secret}" with { type: "json" };\nconsole.log(secret);`);
+    await plugin("later", `export const steal = () => import("file://${secret}", { with: { type: "json" } });`);
     await copyPlugin(new URL("counter/", FIXTURES), `${secret}.plugin`);
     await Deno.symlink(`${secret}.plugin`, `${pluginsDir}/aliased`);
     await withRuntime(BACKENDS[0], { pluginsDir, apiTokens: ["t0ken-for-readers"] }, async (rt) => {
@@ -367,6 +395,12 @@ Deno.test({
       assert.equal(
         errors.outside,
         `plugin outside cannot be loaded: it imports ${secret}, outside its folder: a plugin may import its own ` +
+          "files, the SDK and npm packages",
+      );
+      // A literal dynamic import loads without read permission, as a static one does: refused the same way.
+      assert.equal(
+        errors.later,
+        `plugin later cannot be loaded: it imports ${secret}, outside its folder: a plugin may import its own ` +
           "files, the SDK and npm packages",
       );
       assert.deepEqual([errors.counter, errors.intruder], [null, null]);
@@ -501,7 +535,14 @@ for (const backend of ATTACK_BACKENDS) {
         assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, { attack: 1, page_view: 2 });
         assert.equal(intruder().lag, 3);
         // An operator trims its table: it is back under, running, and catches up.
-        await rt.store.exec("truncate intruder.blob");
+        // As the plugin's role: a least-privileged host is a member of it, without its privileges (NOINHERIT).
+        const [{ role }] = await rt.store.query<{ role: string }>(
+          "select role from host.plugins where name = 'intruder'",
+        );
+        await rt.store.transaction(async (tx) => {
+          await tx.exec(`set local role "${role}"`);
+          await tx.exec("truncate intruder.blob");
+        });
         await waitForCatchUp(rt);
         assert.deepEqual([intruder().status, intruder().error], ["running", null]);
         assert.deepEqual((await getJson(rt, "/api/intruder/notes")).body, { n: 1 });

@@ -136,7 +136,7 @@ export class PluginScope {
 
   /**
    * Ends the plugin's part of the transaction, which is the host's again after: waits for its statements to settle
-   * and refuses any later one, throws the violation if one left the scope, then clears what a statement may leave in the session (cursors held open,
+   * and refuses any later one, throws the violation if one left the scope, runs its deferred checks, then clears what a statement may leave in the session (cursors held open,
    * listeners, settings), so that nothing of it outlives the transaction on a shared connection. (A prepared
    * statement may stay: it runs with the privileges of whoever executes it.)
    */
@@ -144,6 +144,11 @@ export class PluginScope {
     this.#closed = true;
     await this.#tail;
     if (this.#violation) throw this.#violation;
+    // The plugin's deferred checks (constraints, exclusion rechecks that evaluate its index expressions) run now, as
+    // its role and within its time, not at the host's COMMIT as the host. The marker is cleared first so that the
+    // host's own deferred trigger (store/schema.ts) lets this transaction commit.
+    await this.#tx.exec("set local analytics.scope = ''");
+    await this.#tx.query("set constraints all immediate", [], { timeoutMs: this.#timeoutMs });
     await this.#tx.exec("close all; unlisten *; reset all; reset role");
   }
 }

@@ -82,7 +82,8 @@ export async function setUpLeastPrivilege(sql: Sql, role: string, password?: str
   };
   const name = quoteIdent(role);
   const [exists] = await sql.query("select 1 from pg_catalog.pg_roles where rolname = $1", [role]);
-  const attributes = "login createrole nosuperuser nocreatedb noreplication nobypassrls";
+  // NOINHERIT: it is a member of every plugin's role (to act as one with SET ROLE), not a holder of their privileges.
+  const attributes = "login createrole noinherit nosuperuser nocreatedb noreplication nobypassrls";
   const secret = password === undefined ? "" : ` password ${quoteLiteral(password)}`;
   const masked = password === undefined ? "" : " password '…'";
   await run(

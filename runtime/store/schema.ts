@@ -60,10 +60,12 @@ create table if not exists host.migrations (
   applied_at timestamptz not null default now(),
   primary key (plugin, name)
 );
-create or replace function host.only_the_host_commits() returns trigger language plpgsql as $$
+create or replace function host.only_the_host_commits() returns trigger language plpgsql
+  set search_path = pg_catalog as $$
 begin
   -- A plugin's scope is open (scope.ts): the COMMIT is the plugin's, not the host's, which closes the scope first.
-  if coalesce(pg_catalog.current_setting('analytics.scope', true), '') <> '' then
+  -- Every name is pg_catalog's: the plugin's operators (its schema is on its search path) cannot stand in.
+  if pg_catalog.current_setting('analytics.scope', true) operator(pg_catalog.<>) '' then
     raise exception 'a plugin may not end the host''s transaction: it runs inside it';
   end if;
   return null;

@@ -92,7 +92,7 @@ Deno.test({
       }).output();
       const printed = new TextDecoder().decode(setup.stdout);
       assert.equal(setup.code, 0, new TextDecoder().decode(setup.stderr));
-      assert.match(printed, new RegExp(`^alter role "${role}" login createrole nosuperuser`, "m"));
+      assert.match(printed, new RegExp(`^alter role "${role}" login createrole noinherit nosuperuser`, "m"));
       assert.match(printed, /^revoke execute on function pg_catalog\.set_config\(text,text,boolean\) from public;$/m);
       assert.match(printed, /^revoke usage on language plpgsql from public;$/m);
       assert.match(
