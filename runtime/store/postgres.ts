@@ -59,7 +59,7 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<St
       ),
     },
   });
-  const wrap = (t: postgres.Sql): Sql => ({
+  const wrap = (t: postgres.Sql | postgres.TransactionSql): Sql => ({
     async query<T extends Row>(text: string, params: unknown[] = []) {
       const values = params.map((p) => Array.isArray(p) ? arrayLiteral(p) : p);
       // Always the extended protocol (postgres.js takes the simple one for a query without parameters): one
@@ -88,25 +88,24 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<St
   return {
     kind: "postgres",
     ...wrap(pg),
-    transaction: (fn) => reservedTransaction(pg, wrap, fn),
+    transaction: (fn) => guardedTransaction(pg, wrap, fn),
     close: () => pg.end({ timeout: 5 }),
   };
 }
 
 /**
- * Runs `fn` in a transaction on a connection reserved for it, with BEGIN, COMMIT and ROLLBACK sent here. Not
- * postgres.js' `begin()`: that one gives its connection back to the pool as soon as the server says no transaction is
- * open, so a statement that ends the transaction early (a plugin's COMMIT, even a failed one) would send the rest of
- * `fn`'s statements to a connection in other hands, or leave them waiting forever. Once the connection is lost,
- * nothing more is written to it (porsager/postgres#1208: a write to a lost connection can end the process).
+ * Runs `fn` in a transaction that writes nothing more to its connection once the connection is lost. postgres.js
+ * 3.4.9 would write its ROLLBACK (or COMMIT, or the next statement) to the lost connection from a `setImmediate`,
+ * where the TypeError it meets cannot be caught and ends the process (porsager/postgres#1208). Its `begin` rejects
+ * by itself when the connection closes, so the callback is left waiting instead.
  */
-async function reservedTransaction<T>(
+async function guardedTransaction<T>(
   pg: postgres.Sql,
-  wrap: (t: postgres.Sql) => Sql,
+  wrap: (t: postgres.TransactionSql) => Sql,
   fn: (tx: Sql) => Promise<T>,
 ): Promise<T> {
-  const reserved = await pg.reserve();
   let lost = false;
+  const never = new Promise<never>(() => {});
   const guard = async <R>(run: () => Promise<R>): Promise<R> => {
     if (lost) throw new Error("the database connection was lost during the transaction");
     try {
@@ -116,23 +115,26 @@ async function reservedTransaction<T>(
       throw e;
     }
   };
-  const sql = wrap(reserved);
-  const tx: Sql = {
-    query: (text, params, opts) => guard(() => sql.query(text, params, opts)),
-    exec: (text) => guard(() => sql.exec(text)),
-  };
-  try {
-    await tx.exec("begin");
-    const result = await fn(tx);
-    await tx.exec("commit");
+  const begun = pg.begin(async (t) => {
+    const sql = wrap(t);
+    const tx: Sql = {
+      query: <R extends Row>(text: string, params?: unknown[]) => guard(() => sql.query<R>(text, params)),
+      exec: (text: string) => guard(() => sql.exec(text)),
+    };
+    let result: T;
+    try {
+      result = await fn(tx);
+    } catch (e) {
+      if (lost) return await never;
+      throw e;
+    }
+    if (lost) return await never;
     return result;
-  } catch (e) {
-    if (!lost) await reserved.unsafe("rollback").catch(() => {});
-    throw e;
-  } finally {
-    // A lost connection went back to the pool's closed ones by itself.
-    if (!lost) reserved.release();
-  }
+  });
+  begun.catch(() => {
+    lost = true;
+  });
+  return await begun as T;
 }
 
 /** Whether `e` means a database connection is gone: closed by either side, or its server shutting down. */
