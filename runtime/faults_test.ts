@@ -12,6 +12,7 @@ import {
   postJson,
   REPO,
   spawnRuntime,
+  tempDir,
   testEachBackend,
   waitFor,
   waitForCatchUp,
@@ -94,7 +95,7 @@ Deno.test({
       await cluster.start();
       const rt = spawnRuntime({
         DATABASE_URL: cluster.url,
-        DATA_DIR: await Deno.makeTempDir({ prefix: "rt-data-" }),
+        DATA_DIR: await tempDir("rt-data-"),
         PLUGINS_DIR: await pluginsFolder(ALL_PLUGINS),
       });
       await rt.ready();

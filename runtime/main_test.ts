@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { openPglite } from "./store/mod.ts";
-import { pluginsFolder, spawnRuntime, waitFor } from "./testing.ts";
+import { pluginsFolder, spawnRuntime, tempDir, waitFor } from "./testing.ts";
 
 const INGEST_KEY = "ingest-secret-7f3a";
 const API_TOKEN = "read-secret-91cd";
@@ -11,7 +11,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const dataDir = await Deno.makeTempDir({ prefix: "rt-main-" });
+    const dataDir = await tempDir("rt-main-");
     const rt = spawnRuntime({
       DATA_DIR: dataDir,
       PLUGINS_DIR: await pluginsFolder([{ name: "sleepy" }]),

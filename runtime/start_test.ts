@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { spawnRuntime, waitFor } from "./testing.ts";
+import { spawnRuntime, tempDir, waitFor } from "./testing.ts";
 
 Deno.test({
   name: "the start command, with its defaults, serves the page and the simulator's traffic within seconds",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const dataDir = await Deno.makeTempDir({ prefix: "rt-start-" });
+    const dataDir = await tempDir("rt-start-");
     // Only DATA_DIR and the port differ from a new user's `deno task start`; SIMULATE is left to its default.
     const rt = spawnRuntime({ DATA_DIR: `${dataDir}/data`, SIMULATE: "" });
     try {
@@ -43,7 +43,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const dataDir = await Deno.makeTempDir({ prefix: "rt-sim-" });
+    const dataDir = await tempDir("rt-sim-");
     const rt = spawnRuntime({ DATA_DIR: dataDir, SIMULATE: "0" });
     try {
       await rt.ready(30_000);

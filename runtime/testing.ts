@@ -23,6 +23,18 @@ export interface Backend {
 }
 
 const TEST_DATABASE_URL = Deno.env.get("TEST_DATABASE_URL");
+
+/**
+ * Every temporary folder of this test process (data dirs, plugin folders) lives under one root, removed
+ * when the process ends: runs of the suite and the bench would otherwise fill the disk.
+ */
+const TEMP_ROOT = Deno.makeTempDirSync({ prefix: "rt-test-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(TEMP_ROOT, { recursive: true }));
+
+/** A new empty folder, removed with the others when the test process ends. */
+export function tempDir(prefix: string): Promise<string> {
+  return Deno.makeTempDir({ dir: TEMP_ROOT, prefix });
+}
 const IN_CI = Deno.env.get("CI") === "true";
 
 /** Embedded PGlite (in memory) and, when configured, a PostgreSQL server. */
@@ -31,7 +43,7 @@ export const BACKENDS: Backend[] = [
     name: "pglite",
     enabled: true,
     open: () => openPglite("memory://"),
-    fresh: async () => ({ dataDir: await Deno.makeTempDir({ prefix: "rt-data-" }) }),
+    fresh: async () => ({ dataDir: await tempDir("rt-data-") }),
   },
   {
     name: "postgres",
@@ -39,7 +51,7 @@ export const BACKENDS: Backend[] = [
     open: async () => openPostgres(await freshDatabase()),
     fresh: async () => ({
       databaseUrl: await freshDatabase(),
-      dataDir: await Deno.makeTempDir({ prefix: "rt-data-" }),
+      dataDir: await tempDir("rt-data-"),
     }),
   },
 ];
@@ -54,7 +66,7 @@ export const LEAST_PRIVILEGE: Backend = {
   open: async () => openPostgres(await leastPrivilegeDatabase()),
   fresh: async () => ({
     databaseUrl: await leastPrivilegeDatabase(),
-    dataDir: await Deno.makeTempDir({ prefix: "rt-data-" }),
+    dataDir: await tempDir("rt-data-"),
   }),
 };
 
@@ -92,7 +104,7 @@ export const FIXTURES = new URL("./testdata/plugins/", import.meta.url);
 
 /** Makes a temporary plugins folder holding copies of the named fixture (or repository) plugins. */
 export async function pluginsFolder(plugins: { name: string; from?: URL }[]): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "rt-plugins-" });
+  const dir = await tempDir("rt-plugins-");
   for (const p of plugins) await copyPlugin(new URL(`${p.name}/`, p.from ?? FIXTURES), `${dir}/${p.name}`);
   return dir;
 }

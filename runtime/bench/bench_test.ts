@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { REPO } from "../testing.ts";
+import { REPO, tempDir } from "../testing.ts";
 
 Deno.test({
   name: "deno task bench runs its scenarios at a small scale and writes the table and the JSON report",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const out = `${await Deno.makeTempDir({ prefix: "bench-" })}/bench.json`;
+    const out = `${await tempDir("bench-")}/bench.json`;
     const args = ["--events", "3000", "--backlog", "2000", "--naive", "300", "--seconds", "1.5", "--rates", "400"];
     const run = await new Deno.Command(Deno.execPath(), {
       args: [

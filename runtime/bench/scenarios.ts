@@ -6,7 +6,7 @@
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { startMockCluster } from "../kafka/mock_cluster.ts";
 import { openPglite, openPostgres } from "../store/mod.ts";
-import { type Backend, waitFor } from "../testing.ts";
+import { type Backend, tempDir, waitFor } from "../testing.ts";
 import { batches, paced, postAll } from "./load.ts";
 import { consumeNaively, prepareNaive } from "./naive.ts";
 import { batchCosts, BenchRuntime, round } from "./process.ts";
@@ -113,7 +113,7 @@ export async function kafkaThroughput(backend: Backend, events: number): Promise
         await rt.stop();
       }
     };
-    const none = await Deno.makeTempDir({ prefix: "bench-none-" });
+    const none = await tempDir("bench-none-");
     return [
       await consume("kafka → postgres, host only (no plugins)", { PLUGINS_DIR: none }),
       await consume("throughput kafka → postgres", {}),
@@ -153,7 +153,7 @@ export async function latency(name: string, backend: Backend, rates: number[], s
  */
 export async function backlog(backend: Backend, events: number): Promise<Row[]> {
   const env = await freshEnv(backend);
-  const loader = await BenchRuntime.start({ ...env, PLUGINS_DIR: await Deno.makeTempDir({ prefix: "bench-none-" }) });
+  const loader = await BenchRuntime.start({ ...env, PLUGINS_DIR: await tempDir("bench-none-") });
   const loading = performance.now();
   try {
     await postAll(loader.url, events);

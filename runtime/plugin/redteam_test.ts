@@ -18,6 +18,7 @@ import {
   pluginsFolder,
   postJson,
   startTestRuntime,
+  tempDir,
   waitFor,
   waitForCatchUp,
   withRuntime,
@@ -386,7 +387,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const secret = await Deno.makeTempFile({ prefix: "rt-secret-", suffix: ".json" });
+    const secret = `${await tempDir("rt-secret-")}/secret.json`;
     await Deno.writeTextFile(secret, '{ "token": "s3cret" }');
     const pluginsDir = await pluginsFolder([{ name: "intruder" }, { name: "counter" }]);
     const plugin = async (name: string, source: string) => {

@@ -7,6 +7,7 @@ import {
   pluginsFolder,
   postJson,
   startTestRuntime,
+  tempDir,
   testEachBackend,
   waitFor,
   waitForCatchUp,
@@ -103,7 +104,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const dataDir = await Deno.makeTempDir({ prefix: "rt-data-" });
+    const dataDir = await tempDir("rt-data-");
     const pluginsDir = await pluginsFolder([{ name: "poison" }]);
     const run = async (ids: string[]) => {
       const rt = await startTestRuntime(BACKENDS[0], { pluginsDir, dataDir, store: undefined });
