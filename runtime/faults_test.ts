@@ -73,7 +73,9 @@ function postInBackground(url: string, sim: Simulator) {
 function caughtUp(url: string, timeoutMs = 60_000): Promise<Json> {
   return waitFor("the plugins to catch up", async () => {
     const body = await (await fetch(`${url}/api/plugins`)).json();
-    return body.plugins.every((p: Json) => p.status === "running" && p.lag === 0) ? body : null;
+    if (body.plugins.every((p: Json) => p.status === "running" && p.lag === 0)) return body;
+    // Said on a timeout: where each plugin stands.
+    throw new Error(JSON.stringify(body.plugins.map((p: Json) => [p.name, p.status, p.lag, p.error])));
   }, timeoutMs);
 }
 

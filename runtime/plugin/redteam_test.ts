@@ -26,16 +26,6 @@ import {
 
 const ATTACK_BACKENDS: Backend[] = [...BACKENDS, LEAST_PRIVILEGE];
 
-/**
- * Statements that end the transaction are tried with the text guard off on PGlite only. On a server, postgres.js
- * hands a transaction's connection back to its pool as soon as the server reports the transaction ended, so the
- * host's next statement of that transaction (its check) can wait forever: there, the guard's refusal of transaction
- * control is what stops them (it is tested with the guard on in sandbox_test.ts).
- */
-const ENDS_TRANSACTION = /(^|;|\r)\s*(commit|rollback|abort|end)\b/i;
-const endsTransactionHere = (backend: Backend, text: string) =>
-  backend.name !== "pglite" && ENDS_TRANSACTION.test(text);
-
 /** What the intruder is after, tried after each attack: every one must fail. */
 const PROBES = [
   "select count(*) from host.events",
@@ -53,7 +43,7 @@ interface Attack {
 const WALL = /may not change|permission denied|must be|must have admin option|not allowed|cannot/;
 
 /** The classes of escape, each with its variants; `user` is the host's database user. */
-function attacks(user: string): Record<string, Attack[]> {
+function attacks(user: string, backend: Backend): Record<string, Attack[]> {
   return {
     "several statements in one call": [
       "select 1; commit; select count(*) from host.events",
@@ -113,6 +103,16 @@ function attacks(user: string): Record<string, Attack[]> {
       },
       { steps: ["declare c cursor with hold for select * from notes", "listen redteam"] },
     ],
+    // On a server the host's connection would wait on rows that never come. PGlite answers a COPY to the client
+    // with no rows, and one from it holds the database's thread: the on-disk test below stops that one.
+    "copy with the client": backend.name === "pglite"
+      ? ["copy notes to stdout", "copy (select 1) to stdout with (format binary)"].map((text) => ({ steps: [text] }))
+      : [
+        "copy notes from stdin",
+        "copy notes (id) from stdin with (format csv)",
+        "copy notes to stdout",
+        "copy (select 1) to stdout with (format binary)",
+      ].map((text): Attack => ({ steps: [text], refused: /COPY with the client is not supported/ })),
     "temporary objects": [
       "create temp table counts (type text, n int8)",
       "create temporary table pg_roles (rolname text)",
@@ -210,13 +210,9 @@ for (const backend of ATTACK_BACKENDS) {
       await withRuntime(backend, { pluginsDir, sqlTripwire: false }, async (rt) => {
         await ingest(rt, views(3));
         const [{ user }] = await rt.store.query<{ user: string }>("select current_user as user");
-        for (const [name, variants] of Object.entries(attacks(user))) {
+        for (const [name, variants] of Object.entries(attacks(user, backend))) {
           await t.step(name, async () => {
             for (const attack of variants) {
-              const texts = attack.steps.map((s) => typeof s === "string" ? s : s.text);
-              if (texts.length === 1 && texts.some((x) => !x.includes(";") && endsTransactionHere(backend, x))) {
-                continue;
-              }
               const label = JSON.stringify(attack.steps);
               const results = await run(rt, [...attack.steps, ...PROBES]);
               const steps = results.slice(0, attack.steps.length);
@@ -258,7 +254,6 @@ for (const backend of ATTACK_BACKENDS) {
           ],
         };
         for (const [name, statements] of Object.entries(batches)) {
-          if (statements.some((x) => endsTransactionHere(backend, x))) continue;
           await t.step(`in a batch: ${name}`, async () => {
             const id = `attack-${serial++}`;
             const attack = { event_id: id, type: "attack", user_id: "x", timestamp: "2026-03-01T09:00:00Z" };
@@ -312,9 +307,6 @@ for (const backend of ATTACK_BACKENDS) {
         reset: "reset role; create table host.stolen (x int);",
         several: "create table c (x int); create table d (y int)", // this one is fine
       };
-      for (const [name, sql] of Object.entries(smugglers)) {
-        if (endsTransactionHere(backend, sql.split(/;/).slice(1).join(";"))) delete smugglers[name];
-      }
       for (const [name, sql] of Object.entries(smugglers)) {
         const dir = `${pluginsDir}/smuggle_${name}`;
         await Deno.mkdir(`${dir}/migrations`, { recursive: true });

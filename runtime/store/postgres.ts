@@ -29,11 +29,30 @@ const ARRAYS: Record<number, (x: string) => unknown> = {
   3807: JSON.parse, // jsonb[]
 };
 
-/** Connects to a PostgreSQL server; int8 and numeric are parsed to numbers, as on PGlite. */
+/**
+ * Connects to a PostgreSQL server; int8 and numeric are parsed to numbers, as on PGlite. Transactions (all of the
+ * plugins' SQL, and the host's writes) run on up to `maxConnections` connections of their own (see `Lane`); queries
+ * outside a transaction (the host's reads) share a pool of half as many.
+ */
 export async function openPostgres(url: string, maxConnections = 10): Promise<Store> {
-  const pg = postgres(url, {
-    max: maxConnections,
+  const pg = postgres(url, clientOptions(Math.max(1, Math.ceil(maxConnections / 2))));
+  await pg.unsafe("select 1");
+  const lanes = new Lanes(url, maxConnections);
+  return {
+    kind: "postgres",
+    ...wrap(pg),
+    transaction: (fn) => lanes.transaction(fn),
+    close: async () => {
+      await Promise.all([pg.end({ timeout: 5 }), lanes.close()]);
+    },
+  };
+}
+
+function clientOptions(max: number, onclose?: () => void) {
+  return {
+    max,
     onnotice: () => {},
+    ...(onclose ? { onclose } : {}),
     // The host names everything it uses with its schema (host., pg_catalog.): nothing resolves through a schema a
     // plugin owns, even one named like the database user ("$user" in the default search path).
     connection: { search_path: "pg_catalog" },
@@ -58,8 +77,11 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<St
         ]),
       ),
     },
-  });
-  const wrap = (t: postgres.Sql | postgres.TransactionSql): Sql => ({
+  };
+}
+
+function wrap(t: postgres.Sql): Sql {
+  return {
     async query<T extends Row>(text: string, params: unknown[] = []) {
       const values = params.map((p) => Array.isArray(p) ? arrayLiteral(p) : p);
       // Always the extended protocol (postgres.js takes the simple one for a query without parameters): one
@@ -70,71 +92,188 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<St
         { simple: false } as never,
       );
       if (!Array.isArray(rows)) {
-        // COPY with the client: postgres.js answers a stream and the connection waits on it. Ending it at once (no
-        // rows in, the rows out drained) lets the COPY finish and the connection answer queries again.
-        const stream = rows as { end?: () => void; resume?: () => void; on?: (e: string, f: () => void) => void };
-        stream.on?.("error", () => {});
-        if (typeof stream.end === "function") stream.end();
-        else stream.resume?.();
-        throw new Error("COPY with the client is not supported: a statement answers rows");
+        // COPY with the client: postgres.js answers a stream, and the connection waits on it.
+        const stream = rows as {
+          readable?: boolean;
+          resume?: () => void;
+          destroy?: (e: Error) => void;
+          on?: (event: string, f: () => void) => void;
+        };
+        if (stream.readable) {
+          stream.resume?.(); // rows out: drained, the COPY ends and the connection answers queries again
+          throw new CopyWithClient();
+        }
+        // Rows in: a COPY from the client sent with the extended protocol leaves the server waiting for a Sync that
+        // postgres.js will not send, so the connection cannot be used again. It is failed here and closed by its
+        // owner (see `Lane`).
+        stream.on?.("error", () => {}); // the stream's echo of the error below, which is thrown from here
+        stream.destroy?.(new CopyWithClient());
+        throw new CopyWithClient(true);
       }
       return [...rows] as T[];
     },
     async exec(text: string) {
       await t.unsafe(text);
     },
-  });
-  await pg.unsafe("select 1");
-  return {
-    kind: "postgres",
-    ...wrap(pg),
-    transaction: (fn) => guardedTransaction(pg, wrap, fn),
-    close: () => pg.end({ timeout: 5 }),
   };
 }
 
 /**
- * Runs `fn` in a transaction that writes nothing more to its connection once the connection is lost. postgres.js
- * 3.4.9 would write its ROLLBACK (or COMMIT, or the next statement) to the lost connection from a `setImmediate`,
- * where the TypeError it meets cannot be caught and ends the process (porsager/postgres#1208). Its `begin` rejects
- * by itself when the connection closes, so the callback is left waiting instead.
+ * A connection for transactions, as a client of one connection (postgres.js allows BEGIN and COMMIT of one's own
+ * only there), with one statement in flight at a time. Not postgres.js' `begin()` or `reserve()`:
+ * - `begin()` gives its connection back to the pool as soon as the server reports no open transaction, so a
+ *   statement that ends the transaction early (a plugin's COMMIT, even a failed one) sends the rest of the
+ *   transaction, the host's own ROLLBACK included, to a connection in other hands;
+ * - neither tells when its connection is lost. A statement written to a lost connection can fail where nothing can
+ *   catch it and end the process (porsager/postgres#1208), or never settle (written between the socket's error and
+ *   its close); one queued while the connection was being lost would run later on a new session, outside the
+ *   transaction. The client's `onclose` tells: from then on the lane sends nothing more in its transaction, and the
+ *   statement in flight fails.
  */
-async function guardedTransaction<T>(
-  pg: postgres.Sql,
-  wrap: (t: postgres.TransactionSql) => Sql,
-  fn: (tx: Sql) => Promise<T>,
-): Promise<T> {
-  let lost = false;
-  const never = new Promise<never>(() => {});
-  const guard = async <R>(run: () => Promise<R>): Promise<R> => {
-    if (lost) throw new Error("the database connection was lost during the transaction");
-    try {
-      return await run();
-    } catch (e) {
-      if (isConnectionLost(e)) lost = true;
-      throw e;
-    }
-  };
-  const begun = pg.begin(async (t) => {
-    const sql = wrap(t);
-    const tx: Sql = {
-      query: <R extends Row>(text: string, params?: unknown[]) => guard(() => sql.query<R>(text, params)),
-      exec: (text: string) => guard(() => sql.exec(text)),
-    };
-    let result: T;
-    try {
-      result = await fn(tx);
-    } catch (e) {
-      if (lost) return await never;
-      throw e;
-    }
-    if (lost) return await never;
+class Lane {
+  readonly pg: postgres.Sql;
+  readonly sql: Sql;
+  /** Whether its connection was lost: the lane is then closed, not used again. */
+  lost = false;
+  /** Why the connection cannot be used again (it is then closed, not given back). */
+  broken?: Error;
+  #abandon?: (e: Error) => void;
+  #turn: Promise<unknown> = Promise.resolve();
+
+  constructor(url: string) {
+    this.pg = postgres(url, clientOptions(1, () => this.#closed()));
+    this.sql = wrap(this.pg);
+  }
+
+  /** Runs `run` once the statement before it settled, unless the connection is lost. */
+  send<R>(run: (sql: Sql) => Promise<R>): Promise<R> {
+    const result = this.#turn.then(() => this.#send(run));
+    this.#turn = result.catch(() => {});
     return result;
+  }
+
+  async #send<R>(run: (sql: Sql) => Promise<R>): Promise<R> {
+    if (this.lost) throw connectionLost();
+    if (this.broken) throw this.broken;
+    const abandoned = new Promise<never>((_, reject) => this.#abandon = reject);
+    try {
+      return await Promise.race([run(this.sql), abandoned]);
+    } catch (e) {
+      // The socket's error comes before the client sees it close: nothing more is written to it either way.
+      if (isConnectionLost(e)) this.lost = true;
+      if (e instanceof CopyWithClient && e.breaks) this.broken = e;
+      throw e;
+    } finally {
+      this.#abandon = undefined;
+    }
+  }
+
+  #closed(): void {
+    this.lost = true;
+    this.#abandon?.(connectionLost());
+  }
+}
+
+/** Up to `max` lanes, made when first needed; a transaction waits for a free one. */
+class Lanes {
+  #all = new Set<Lane>();
+  #free: Lane[] = [];
+  #waiting: ((lane: Lane) => void)[] = [];
+
+  constructor(readonly url: string, readonly max: number) {}
+
+  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    const lane = await this.#take();
+    const tx: Sql = {
+      query: (text, params, opts) => lane.send((sql) => sql.query(text, params, opts)),
+      exec: (text) => lane.send((sql) => sql.exec(text)),
+    };
+    try {
+      await tx.exec("begin");
+      const result = await fn(tx);
+      await tx.exec("commit");
+      return result;
+    } catch (e) {
+      // A lost connection's transaction ended on the server. Otherwise roll back (outside a transaction, as after a
+      // plugin's COMMIT, that only warns).
+      if (!lane.lost && !lane.broken) await rollBack(lane);
+      throw e;
+    } finally {
+      // A connection that was lost (its socket may still be closing), or cannot roll back, is not used again.
+      if (lane.lost || lane.broken) this.#drop(lane);
+      else this.#give(lane);
+    }
+  }
+
+  async close(): Promise<void> {
+    const lanes = [...this.#all];
+    this.#all.clear();
+    this.#free = [];
+    await Promise.all(lanes.map((lane) => lane.pg.end({ timeout: 5 })));
+  }
+
+  #take(): Promise<Lane> {
+    let free = this.#free.pop();
+    while (free?.lost) { // closed while it waited
+      this.#retire(free);
+      free = this.#free.pop();
+    }
+    if (free) return Promise.resolve(free);
+    if (this.#all.size < this.max) return Promise.resolve(this.#make());
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #make(): Lane {
+    const lane = new Lane(this.url);
+    this.#all.add(lane);
+    return lane;
+  }
+
+  #retire(lane: Lane): void {
+    this.#all.delete(lane);
+    lane.pg.end({ timeout: 0 }).catch(() => {}); // its connection is gone or unusable: nothing to wait for
+  }
+
+  #give(lane: Lane): void {
+    const next = this.#waiting.shift();
+    if (next) next(lane);
+    else this.#free.push(lane);
+  }
+
+  #drop(lane: Lane): void {
+    this.#retire(lane);
+    const next = this.#waiting.shift();
+    if (next) next(this.#make());
+  }
+}
+
+/** Rolls back `lane`'s transaction; a rollback that fails or takes over 5 s marks the lane broken. */
+async function rollBack(lane: Lane): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("the connection did not answer a ROLLBACK within 5 s")), 5_000);
   });
-  begun.catch(() => {
-    lost = true;
+  try {
+    await Promise.race([lane.send((sql) => sql.exec("rollback")), late]);
+  } catch (e) {
+    lane.broken ??= e as Error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A COPY to or from the client, which the runtime does not use; `breaks` when it leaves its connection unusable. */
+class CopyWithClient extends Error {
+  constructor(readonly breaks = false) {
+    super("COPY with the client is not supported: a statement answers rows");
+  }
+}
+
+/** The error of a statement that cannot be sent: its transaction's connection is gone. */
+function connectionLost(): Error {
+  return Object.assign(new Error("the database connection was lost during the transaction"), {
+    code: "CONNECTION_CLOSED",
   });
-  return await begun as T;
 }
 
 /** Whether `e` means a database connection is gone: closed by either side, or its server shutting down. */
