@@ -139,16 +139,29 @@ export async function openPglite(dataDir: string): Promise<Store> {
     exec: (text) => exclusive(() => sql.exec(text)),
     transaction: (fn) =>
       exclusive(async () => {
-        await sql.exec("begin");
-        let result;
+        let ended = false;
+        // A `tx` kept past its transaction must not reach the next one.
+        const open = () => {
+          if (ended) throw new Error("the transaction has ended");
+        };
+        const tx: Sql = {
+          query: (text, params, opts) => (open(), sql.query(text, params, opts)),
+          exec: (text) => (open(), sql.exec(text)),
+        };
         try {
-          result = await fn(sql);
-        } catch (e) {
-          await sql.exec("rollback").catch(() => {});
-          throw e;
+          await sql.exec("begin");
+          let result;
+          try {
+            result = await fn(tx);
+          } catch (e) {
+            await sql.exec("rollback").catch(() => {});
+            throw e;
+          }
+          await sql.exec("commit");
+          return result;
+        } finally {
+          ended = true;
         }
-        await sql.exec("commit");
-        return result;
       }),
     close: () => exclusive(() => db.close()),
   };

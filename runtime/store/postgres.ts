@@ -19,6 +19,9 @@ const ARRAYS: Record<number, (x: string) => unknown> = {
   1022: asNumber, // float8[]
   1231: asNumber, // numeric[]
   1009: asText, // text[]
+  1003: asText, // name[]
+  1002: asText, // char[]
+  1028: asNumber, // oid[]
   1015: asText, // varchar[]
   1014: asText, // bpchar[]
   2951: asText, // uuid[]
@@ -53,6 +56,12 @@ function clientOptions(max: number, onclose?: () => void) {
     max,
     onnotice: () => {},
     ...(onclose ? { onclose } : {}),
+    // A connection lives until it is lost or closed here: postgres.js' default lifetime (30 to 60 minutes) would end
+    // one between two statements of a transaction, and run the next on a new session outside it.
+    max_lifetime: null,
+    // No lookup of array types at connect: the runtime parses the arrays it knows (below), and a connection lost
+    // during that lookup rejects a promise no one holds, which ends the process.
+    fetch_types: false,
     // The host names everything it uses with its schema (host., pg_catalog.): nothing resolves through a schema a
     // plugin owns, even one named like the database user ("$user" in the default search path).
     connection: { search_path: "pg_catalog" },
@@ -86,19 +95,12 @@ function wrap(t: postgres.Sql): Sql {
       const values = params.map((p) => Array.isArray(p) ? arrayLiteral(p) : p);
       // Always the extended protocol (postgres.js takes the simple one for a query without parameters): one
       // statement, never a script.
-      const rows: unknown = await t.unsafe(
-        text,
-        values as postgres.ParameterOrJSON<never>[],
-        { simple: false } as never,
-      );
+      const pending = t.unsafe(text, values as postgres.ParameterOrJSON<never>[], { simple: false } as never);
+      listenFromTheStart(pending as unknown as { resolve: (x: unknown) => void });
+      const rows: unknown = await pending;
       if (!Array.isArray(rows)) {
         // COPY with the client: postgres.js answers a stream, and the connection waits on it.
-        const stream = rows as {
-          readable?: boolean;
-          resume?: () => void;
-          destroy?: (e: Error) => void;
-          on?: (event: string, f: () => void) => void;
-        };
+        const stream = rows as { readable?: boolean; resume?: () => void; destroy?: (e: Error) => void };
         if (stream.readable) {
           stream.resume?.(); // rows out: drained, the COPY ends and the connection answers queries again
           throw new CopyWithClient();
@@ -106,7 +108,6 @@ function wrap(t: postgres.Sql): Sql {
         // Rows in: a COPY from the client sent with the extended protocol leaves the server waiting for a Sync that
         // postgres.js will not send, so the connection cannot be used again. It is failed here and closed by its
         // owner (see `Lane`).
-        stream.on?.("error", () => {}); // the stream's echo of the error below, which is thrown from here
         stream.destroy?.(new CopyWithClient());
         throw new CopyWithClient(true);
       }
@@ -115,6 +116,23 @@ function wrap(t: postgres.Sql): Sql {
     async exec(text: string) {
       await t.unsafe(text);
     },
+  };
+}
+
+/**
+ * Makes a COPY's stream listen for errors from the moment postgres.js answers it. postgres.js destroys that stream
+ * with the statement's error (a COPY TO STDOUT failing halfway, a statement timeout), and Node streams emit the error
+ * on the next tick, before an `await` resumes: unheard, it would end the process. The statement fails all the same
+ * (`wrap` answers an error for every COPY). Reaches into postgres.js 3.4.9's `Query.resolve`, pinned in deno.json.
+ */
+function listenFromTheStart(query: { resolve: (x: unknown) => void }): void {
+  const resolve = query.resolve;
+  query.resolve = (x) => {
+    const stream = x as { on?: unknown };
+    if (!Array.isArray(x) && typeof stream?.on === "function") {
+      (x as { on: (e: string, f: () => void) => void }).on("error", () => {});
+    }
+    resolve(x);
   };
 }
 
@@ -178,15 +196,22 @@ class Lane {
 class Lanes {
   #all = new Set<Lane>();
   #free: Lane[] = [];
-  #waiting: ((lane: Lane) => void)[] = [];
+  #waiting: ((lane: Lane | null) => void)[] = [];
+  #closed = false;
 
   constructor(readonly url: string, readonly max: number) {}
 
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     const lane = await this.#take();
+    let ended = false;
+    const send = <R>(run: (sql: Sql) => Promise<R>): Promise<R> => {
+      // A `tx` kept past its transaction must not reach the lane's next one.
+      if (ended) return Promise.reject(new Error("the transaction has ended"));
+      return lane.send(run);
+    };
     const tx: Sql = {
-      query: (text, params, opts) => lane.send((sql) => sql.query(text, params, opts)),
-      exec: (text) => lane.send((sql) => sql.exec(text)),
+      query: (text, params, opts) => send((sql) => sql.query(text, params, opts)),
+      exec: (text) => send((sql) => sql.exec(text)),
     };
     try {
       await tx.exec("begin");
@@ -199,20 +224,33 @@ class Lanes {
       if (!lane.lost && !lane.broken) await rollBack(lane);
       throw e;
     } finally {
+      ended = true;
       // A connection that was lost (its socket may still be closing), or cannot roll back, is not used again.
-      if (lane.lost || lane.broken) this.#drop(lane);
+      if (lane.lost || lane.broken || this.#closed) this.#drop(lane);
       else this.#give(lane);
     }
   }
 
+  /** Ends the free lanes, and the others as their transactions end; transactions not yet begun fail. */
   async close(): Promise<void> {
-    const lanes = [...this.#all];
-    this.#all.clear();
+    this.#closed = true;
+    const free = this.#free;
     this.#free = [];
-    await Promise.all(lanes.map((lane) => lane.pg.end({ timeout: 5 })));
+    for (const waiter of this.#waiting.splice(0)) waiter(null);
+    await Promise.all(free.map((lane) => {
+      this.#all.delete(lane);
+      return lane.pg.end({ timeout: 5 });
+    }));
   }
 
-  #take(): Promise<Lane> {
+  async #take(): Promise<Lane> {
+    const lane = await this.#next();
+    if (!lane) throw Object.assign(new Error("the database is closed"), { code: "CONNECTION_ENDED" });
+    return lane;
+  }
+
+  #next(): Promise<Lane | null> {
+    if (this.#closed) return Promise.resolve(null);
     let free = this.#free.pop();
     while (free?.lost) { // closed while it waited
       this.#retire(free);
@@ -243,7 +281,7 @@ class Lanes {
   #drop(lane: Lane): void {
     this.#retire(lane);
     const next = this.#waiting.shift();
-    if (next) next(this.#make());
+    if (next) next(this.#closed ? null : this.#make());
   }
 }
 
