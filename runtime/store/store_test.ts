@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { BACKENDS, freshDatabase, testEachBackend, waitFor } from "../testing.ts";
 import { arrayLiteral, isConnectionLost, openPostgres, parseArray } from "./postgres.ts";
-import type { Sql } from "./store.ts";
+import type { Sql, Store } from "./store.ts";
 
 Deno.test("arrayLiteral() quotes, escapes and nests", () => {
   assert.equal(arrayLiteral(["a", 'b"c', "d\\e", null, "x,y"]), '{"a","b\\"c","d\\\\e",NULL,"x,y"}');
@@ -75,6 +75,26 @@ Deno.test("parseArray() reads NULLs, quotes, escapes and nesting", () => {
 
 const POSTGRES = BACKENDS[1];
 
+/**
+ * A test on a fresh server database holding `public.t (x int)`, opened with one connection for transactions (and
+ * one for the rest): were a transaction's connection handed to others, they would have it.
+ */
+function serverTest(name: string, fn: (store: Store) => Promise<void>): void {
+  Deno.test({
+    name: `[postgres] ${name}`,
+    ignore: !POSTGRES.enabled,
+    async fn() {
+      const store = await openPostgres(await freshDatabase(), 1);
+      try {
+        await store.exec("create table public.t (x int)");
+        await fn(store);
+      } finally {
+        await store.close();
+      }
+    },
+  });
+}
+
 /** Fails after 10 s: a statement the driver never answers would otherwise hang the test run. */
 function within10s<T>(what: string, p: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -84,99 +104,71 @@ function within10s<T>(what: string, p: Promise<T>): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
-Deno.test({
-  name: "[postgres] a transaction keeps its connection after a COMMIT inside it, and the next one starts clean",
-  ignore: !POSTGRES.enabled,
-  async fn() {
-    // One connection for transactions: were it handed back at the COMMIT, the waiting query would take it.
-    const store = await openPostgres(await freshDatabase(), 1);
-    try {
-      await store.exec("create table public.t (x int)");
-      const [pids, inTransaction] = await within10s(
-        "a transaction with a COMMIT inside it",
-        store.transaction(async (tx) => {
-          const [before] = await tx.query<{ pid: number }>("select pg_backend_pid() as pid");
-          await tx.query("insert into public.t values (1)");
-          // Another caller waits for a connection meanwhile, with a statement the driver describes first.
-          const other = store.query("select pg_catalog.pg_sleep($1)", [0.2]);
-          await tx.query("commit");
-          const [after] = await tx.query<{ pid: number }>("select pg_backend_pid() + $1::int as pid", [0]);
-          await other;
-          const [open] = await tx.query<{ open: boolean }>("select txid_current_if_assigned() is not null as open");
-          await tx.query("insert into public.t values (2)");
-          return [[before.pid, after.pid], open.open];
-        }),
-      );
-      assert.equal(pids[0], pids[1]);
-      assert.equal(inTransaction, false); // the insert after the COMMIT ran in a transaction of its own
-      await within10s("the next transaction", store.transaction((tx) => tx.query("insert into public.t values (3)")));
-      const rows = await store.query<{ x: number }>("select x from public.t order by x");
-      assert.deepEqual(rows.map((r) => r.x), [1, 2, 3]);
-    } finally {
-      await store.close();
-    }
-  },
-});
-
-Deno.test({
-  name: "[postgres] COPY with the client fails its statement and its transaction; the next transaction runs",
-  ignore: !POSTGRES.enabled,
-  async fn() {
-    const store = await openPostgres(await freshDatabase(), 1);
-    try {
-      await store.exec("create table public.t (x int)");
-      for (
-        const copy of [
-          "copy public.t from stdin",
-          "copy public.t (x) from stdin with (format csv)",
-          "copy public.t to stdout",
-          // Fails halfway, once postgres.js has answered the stream: its error must not end the process.
-          "copy (select 1 / (x - 3) from pg_catalog.generate_series(1, 5) x) to stdout",
-          "copy (select pg_catalog.repeat('x', 100000) || (1 / (x - 300))::text " +
-          "from pg_catalog.generate_series(1, 500) x) to stdout",
-        ]
-      ) {
-        await assert.rejects(
-          within10s(
-            copy,
-            store.transaction(async (tx) => {
-              await tx.query("insert into public.t values (1)");
-              await tx.query(copy);
-            }),
-          ),
-          /^Error: COPY with the client is not supported/,
-          copy,
-        );
-        await within10s(`a transaction after ${copy}`, store.transaction((tx) => tx.query("select 1")));
-      }
-      assert.deepEqual(await store.query("select x from public.t"), []);
-    } finally {
-      await store.close();
-    }
-  },
-});
-
-Deno.test({
-  name: "[postgres] a transaction whose connection is lost fails without sending more; the next one runs",
-  ignore: !POSTGRES.enabled,
-  async fn() {
-    const store = await openPostgres(await freshDatabase(), 1);
-    try {
-      await store.exec("create table public.t (x int)");
-      const lost = store.transaction(async (tx) => {
+serverTest(
+  "a transaction keeps its connection after a COMMIT inside it, and the next one starts clean",
+  async (store) => {
+    const [pids, inTransaction] = await within10s(
+      "a transaction with a COMMIT inside it",
+      store.transaction(async (tx) => {
+        const [before] = await tx.query<{ pid: number }>("select pg_backend_pid() as pid");
         await tx.query("insert into public.t values (1)");
-        const [{ pid }] = await tx.query<{ pid: number }>("select pg_backend_pid() as pid");
-        await store.query("select pg_terminate_backend($1)", [pid]);
-        await waitFor("the connection to close", () => tx.query("select 1").then(() => false, () => true));
+        // Another caller waits for a connection meanwhile, with a statement the driver describes first.
+        const other = store.query("select pg_catalog.pg_sleep($1)", [0.2]);
+        await tx.query("commit");
+        const [after] = await tx.query<{ pid: number }>("select pg_backend_pid() + $1::int as pid", [0]);
+        await other;
+        const [open] = await tx.query<{ open: boolean }>("select txid_current_if_assigned() is not null as open");
         await tx.query("insert into public.t values (2)");
-      });
-      const error = await within10s("the lost transaction", lost.then(() => null, (e) => e));
-      assert.ok(isConnectionLost(error), String(error));
-      await within10s("the next transaction", store.transaction((tx) => tx.query("insert into public.t values (3)")));
-      const rows = await store.query<{ x: number }>("select x from public.t order by x");
-      assert.deepEqual(rows.map((r) => r.x), [3]);
-    } finally {
-      await store.close();
-    }
+        return [[before.pid, after.pid], open.open];
+      }),
+    );
+    assert.equal(pids[0], pids[1]);
+    assert.equal(inTransaction, false); // the insert after the COMMIT ran in a transaction of its own
+    await within10s("the next transaction", store.transaction((tx) => tx.query("insert into public.t values (3)")));
+    const rows = await store.query<{ x: number }>("select x from public.t order by x");
+    assert.deepEqual(rows.map((r) => r.x), [1, 2, 3]);
   },
+);
+
+serverTest("COPY with the client fails its statement and its transaction; the next transaction runs", async (store) => {
+  for (
+    const copy of [
+      "copy public.t from stdin",
+      "copy public.t (x) from stdin with (format csv)",
+      "copy public.t to stdout",
+      // Fails halfway, once postgres.js has answered the stream: its error must not end the process.
+      "copy (select 1 / (x - 3) from pg_catalog.generate_series(1, 5) x) to stdout",
+      "copy (select pg_catalog.repeat('x', 100000) || (1 / (x - 300))::text " +
+      "from pg_catalog.generate_series(1, 500) x) to stdout",
+    ]
+  ) {
+    await assert.rejects(
+      within10s(
+        copy,
+        store.transaction(async (tx) => {
+          await tx.query("insert into public.t values (1)");
+          await tx.query(copy);
+        }),
+      ),
+      /^Error: COPY with the client is not supported/,
+      copy,
+    );
+    await within10s(`a transaction after ${copy}`, store.transaction((tx) => tx.query("select 1")));
+  }
+  assert.deepEqual(await store.query("select x from public.t"), []);
+});
+
+serverTest("a transaction whose connection is lost fails without sending more; the next one runs", async (store) => {
+  const lost = store.transaction(async (tx) => {
+    await tx.query("insert into public.t values (1)");
+    const [{ pid }] = await tx.query<{ pid: number }>("select pg_backend_pid() as pid");
+    await store.query("select pg_terminate_backend($1)", [pid]);
+    await waitFor("the connection to close", () => tx.query("select 1").then(() => false, () => true));
+    await tx.query("insert into public.t values (2)");
+  });
+  const error = await within10s("the lost transaction", lost.then(() => null, (e) => e));
+  assert.ok(isConnectionLost(error), String(error));
+  await within10s("the next transaction", store.transaction((tx) => tx.query("insert into public.t values (3)")));
+  const rows = await store.query<{ x: number }>("select x from public.t order by x");
+  assert.deepEqual(rows.map((r) => r.x), [3]);
 });
