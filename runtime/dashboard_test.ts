@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BACKENDS, getJson, pageView, pluginsFolder, postJson, withRuntime } from "./testing.ts";
+import { BACKENDS, getJson, pageView, pluginsFolder, postJson, withRuntime } from "../tests/support/harness.ts";
 
 /** Reads server-sent events from a response body, one parsed `update` at a time. */
 async function* updates(body: ReadableStream<Uint8Array>) {

@@ -11,7 +11,7 @@ import {
   waitFor,
   waitForCatchUp,
   withRuntime,
-} from "./testing.ts";
+} from "../tests/support/harness.ts";
 
 const late = { event_id: "late", type: "login", user_id: "u1", timestamp: "2026-03-01 10:05" };
 

@@ -3,7 +3,7 @@ import type { Event } from "./event.ts";
 import { EventLog } from "./event_log.ts";
 import { Metrics } from "./metrics.ts";
 import { migrateHost } from "./store/mod.ts";
-import { testEachBackend } from "./testing.ts";
+import { testEachBackend } from "../tests/support/harness.ts";
 
 const event = (id: string, timestamp = "2026-05-01T00:00:00.000Z"): Event => ({
   event_id: id,

@@ -11,7 +11,7 @@ import {
   waitFor,
   waitForCatchUp,
   withRuntime,
-} from "./testing.ts";
+} from "../tests/support/harness.ts";
 
 testEachBackend(
   "/metrics: rejections by reason, DB latency by store, HTTP by route, the process, progress, zeros from the start",

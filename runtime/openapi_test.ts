@@ -15,7 +15,7 @@ import {
   REPO,
   waitForCatchUp,
   withRuntime,
-} from "./testing.ts";
+} from "../tests/support/harness.ts";
 
 const SHIPPED = ["churn", "fraud", "funnel", "stats"];
 const embedded = BACKENDS[0];

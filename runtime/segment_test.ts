@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import type { Runtime } from "./runtime.ts";
 import { segmentToEvent, snakeCase } from "./segment.ts";
-import { BACKENDS, getJson, type Json, pluginsFolder, postJson, waitForCatchUp, withRuntime } from "./testing.ts";
+import {
+  BACKENDS,
+  getJson,
+  type Json,
+  pluginsFolder,
+  postJson,
+  waitForCatchUp,
+  withRuntime,
+} from "../tests/support/harness.ts";
 
 const at = (minute: number) => `2026-03-01T10:${String(minute).padStart(2, "0")}:00.000Z`;
 

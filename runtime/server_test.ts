@@ -9,7 +9,7 @@ import {
   postJson,
   waitForCatchUp,
   withRuntime,
-} from "./testing.ts";
+} from "../tests/support/harness.ts";
 
 for (const backend of BACKENDS) {
   const test = (name: string, fn: (rt: Parameters<Parameters<typeof withRuntime>[2]>[0]) => Promise<void>) =>

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ZodType } from "zod";
-import { testPlugin } from "../../runtime/plugin_test_kit.ts";
+import { testPlugin } from "@runtime/testing";
 import { TermList, TermStats } from "./mod.ts";
 
 /** An event of user `user` at `time` on 2026-03-01 (UTC), in `session` unless it is null. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { assertFilled, routeChecker, testPlugin } from "../../runtime/plugin_test_kit.ts";
+import { assertFilled, routeChecker, testPlugin } from "@runtime/testing";
 import { simulateHistory } from "../../runtime/simulator/mod.ts";
-import { waitFor } from "../../runtime/testing.ts";
+import { waitFor } from "../../tests/support/harness.ts";
 import plugin from "./mod.ts";
 
 Deno.test({

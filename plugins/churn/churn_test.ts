@@ -10,7 +10,7 @@ import {
   waitFor,
   waitForCatchUp,
   withRuntime,
-} from "../../runtime/testing.ts";
+} from "../../tests/support/harness.ts";
 import { FEATURES } from "./features.ts";
 
 const PLUGINS = new URL("plugins/", REPO);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Event } from "@runtime/sdk";
-import { pluginDatabase } from "../../runtime/testing.ts";
+import { pluginDatabase } from "../../tests/support/harness.ts";
 import plugin from "./mod.ts";
 import { FEATURES } from "./features.ts";
 

@@ -1,6 +1,6 @@
 // Scoring cost: the features of a batch's users at the latest event time, and the model on them, on an embedded
 // database holding a simulated history.
-import { pluginDatabase } from "../../runtime/testing.ts";
+import { pluginDatabase } from "../../tests/support/harness.ts";
 import { simulateHistory } from "../../runtime/simulator/mod.ts";
 import plugin from "./mod.ts";
 import { featuresOf, featuresOfActive } from "./features.ts";

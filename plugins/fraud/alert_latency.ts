@@ -2,7 +2,14 @@
 // reports the time from an event being received to its alert being committed.
 // `deno run -A plugins/fraud/alert_latency.ts [plugins, comma-separated] [events/s]`
 import { simulateHistory } from "../../runtime/simulator/mod.ts";
-import { BACKENDS, pluginsFolder, postJson, REPO, startTestRuntime, waitForCatchUp } from "../../runtime/testing.ts";
+import {
+  BACKENDS,
+  pluginsFolder,
+  postJson,
+  REPO,
+  startTestRuntime,
+  waitForCatchUp,
+} from "../../tests/support/harness.ts";
 const names = (Deno.args[0] ?? "fraud").split(",");
 const pluginsDir = await pluginsFolder(names.map((name) => ({ name, from: new URL("plugins/", REPO) })));
 const rt = await startTestRuntime(BACKENDS[0], { pluginsDir });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { assertFilled, routeChecker } from "../../runtime/plugin_test_kit.ts";
+import { assertFilled, routeChecker } from "@runtime/testing";
 import {
   type Json,
   pluginsFolder,
@@ -8,7 +8,7 @@ import {
   testEachBackend,
   waitForCatchUp,
   withRuntime,
-} from "../../runtime/testing.ts";
+} from "../../tests/support/harness.ts";
 import plugin from "./mod.ts";
 
 const HOUR = 3_600_000;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Event } from "@runtime/sdk";
-import { pluginDatabase } from "../../runtime/testing.ts";
+import { pluginDatabase } from "../../tests/support/harness.ts";
 import plugin from "./mod.ts";
 
 Deno.test("a purchase is judged against first sightings to the millisecond", async () => {

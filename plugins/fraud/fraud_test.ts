@@ -12,7 +12,7 @@ import {
   testEachBackend,
   waitForCatchUp,
   withRuntime,
-} from "../../runtime/testing.ts";
+} from "../../tests/support/harness.ts";
 
 const PLUGINS = new URL("plugins/", REPO);
 

@@ -1,6 +1,6 @@
-import { type QueryEdges, routeChecker } from "../../runtime/plugin_test_kit.ts";
+import { type QueryEdges, routeChecker } from "@runtime/testing";
 import { Simulator } from "../../runtime/simulator/mod.ts";
-import { ingestAll, pluginsFolder, REPO, testEachBackend, withRuntime } from "../../runtime/testing.ts";
+import { ingestAll, pluginsFolder, REPO, testEachBackend, withRuntime } from "../../tests/support/harness.ts";
 import plugin from "./mod.ts";
 
 const PLUGINS = new URL("plugins/", REPO);

@@ -10,7 +10,7 @@ import {
   startTestRuntime,
   testEachBackend,
   waitForCatchUp,
-} from "../../runtime/testing.ts";
+} from "../../tests/support/harness.ts";
 import { likelihood } from "./leads.ts";
 import {
   expectedLeadCandidates,
@@ -18,7 +18,7 @@ import {
   expectedSessions,
   expectedSummary,
   type FunnelSpec,
-} from "./recompute.ts";
+} from "../../tests/oracles/funnel.ts";
 
 const PLUGINS = new URL("plugins/", REPO);
 

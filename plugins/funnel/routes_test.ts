@@ -9,7 +9,7 @@ import {
   testEachBackend,
   waitForCatchUp,
   withRuntime,
-} from "../../runtime/testing.ts";
+} from "../../tests/support/harness.ts";
 
 const PLUGINS = new URL("plugins/", REPO);
 const T0 = Date.parse("2026-05-01T10:00:00Z");

@@ -10,7 +10,7 @@ import {
   expectedTrending,
   expectedUser,
   expectedVideos,
-} from "./recompute.ts";
+} from "../../tests/oracles/stats.ts";
 import {
   getJson,
   type Json,
@@ -20,7 +20,7 @@ import {
   startTestRuntime,
   testEachBackend,
   waitForCatchUp,
-} from "../../runtime/testing.ts";
+} from "../../tests/support/harness.ts";
 
 const PLUGINS = new URL("plugins/", REPO);
 

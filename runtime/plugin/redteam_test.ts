@@ -22,7 +22,7 @@ import {
   waitFor,
   waitForCatchUp,
   withRuntime,
-} from "../testing.ts";
+} from "../../tests/support/harness.ts";
 
 const ATTACK_BACKENDS: Backend[] = [...BACKENDS, LEAST_PRIVILEGE];
 

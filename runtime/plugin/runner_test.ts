@@ -12,7 +12,7 @@ import {
   waitFor,
   waitForCatchUp,
   withRuntime,
-} from "../testing.ts";
+} from "../../tests/support/harness.ts";
 
 const event = (id: string, properties: Record<string, unknown> = {}, timestamp = "2026-03-01T10:00:00Z") => ({
   event_id: id,

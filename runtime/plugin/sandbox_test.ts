@@ -10,7 +10,7 @@ import {
   waitFor,
   waitForCatchUp,
   withRuntime,
-} from "../testing.ts";
+} from "../../tests/support/harness.ts";
 
 const DENIED = /^Requires (read|write|env|net|run|ffi|import) access/;
 const REFUSED_BY_POSTGRES = /^permission denied for (schema|language)/;

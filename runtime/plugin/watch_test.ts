@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { BACKENDS, getJson, pageView, pluginsFolder, postJson, scrape, waitFor, withRuntime } from "../testing.ts";
+import {
+  BACKENDS,
+  getJson,
+  pageView,
+  pluginsFolder,
+  postJson,
+  scrape,
+  waitFor,
+  withRuntime,
+} from "../../tests/support/harness.ts";
 import type { Runtime } from "../runtime.ts";
 
 const QUIET_MS = 150;

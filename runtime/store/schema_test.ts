@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BACKENDS, freshDatabase, REPO, testEachBackend } from "../testing.ts";
+import { BACKENDS, freshDatabase, REPO, testEachBackend } from "../../tests/support/harness.ts";
 import { openPostgres } from "./postgres.ts";
 import { openPrivileges } from "./hardening.ts";
 import { migrateHost } from "./schema.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BACKENDS, freshDatabase, testEachBackend, waitFor } from "../testing.ts";
+import { BACKENDS, freshDatabase, testEachBackend, waitFor } from "../../tests/support/harness.ts";
 import { arrayLiteral, isConnectionLost, openPostgres, parseArray } from "./postgres.ts";
 import type { Sql, Store } from "./store.ts";
 

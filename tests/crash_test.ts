@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { expectedOverview } from "../plugins/stats/recompute.ts";
-import type { Event } from "./event.ts";
-import { rng, Simulator } from "./simulator/mod.ts";
-import { openPglite, openPostgres } from "./store/mod.ts";
-import { pluginsFolder, REPO, spawnRuntime, testEachBackend, waitFor } from "./testing.ts";
+import { expectedOverview } from "./oracles/stats.ts";
+import type { Event } from "../runtime/event.ts";
+import { rng, Simulator } from "../runtime/simulator/mod.ts";
+import { openPglite, openPostgres } from "../runtime/store/mod.ts";
+import { pluginsFolder, REPO, spawnRuntime, testEachBackend, waitFor } from "./support/harness.ts";
 
 const ROUNDS = 10;
 

@@ -15,12 +15,20 @@
 import assert from "node:assert/strict";
 import { basename, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { describedRoutes, ErrorBody, jsonSchema, type RouteSpec } from "./openapi.ts";
-import type { PluginInfo } from "./plugin/host.ts";
-import type { Runtime } from "./runtime.ts";
-import type { PluginDefinition } from "./sdk.ts";
-import type { Row } from "./store/mod.ts";
-import { BACKENDS, copyPlugin, getJson, type Json, postJson, startTestRuntime, waitForCatchUp } from "./testing.ts";
+import { describedRoutes, ErrorBody, jsonSchema, type RouteSpec } from "../runtime/openapi.ts";
+import type { PluginInfo } from "../runtime/plugin/host.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import type { PluginDefinition } from "../runtime/sdk.ts";
+import type { Row } from "../runtime/store/mod.ts";
+import {
+  BACKENDS,
+  copyPlugin,
+  getJson,
+  type Json,
+  postJson,
+  startTestRuntime,
+  waitForCatchUp,
+} from "../tests/support/harness.ts";
 
 /** What {@linkcode testPlugin} is started with. */
 export interface TestPluginOptions {

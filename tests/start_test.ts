@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawnRuntime, tempDir, waitFor } from "./testing.ts";
+import { spawnRuntime, tempDir, waitFor } from "./support/harness.ts";
 
 Deno.test({
   name: "the start command, with its defaults, serves the page and the simulator's traffic within seconds",

@@ -2,13 +2,13 @@
  * `deno task setup-db <role>`: run once, as a superuser, to let the runtime connect to PostgreSQL with the least
  * privilege it needs. `DATABASE_URL` is a superuser's URL of the runtime's database; the role is created (or
  * altered) with LOGIN and CREATEROLE only, made the database's owner, and every role of the database loses what a
- * plugin's role must not have (see `store/hardening.ts`). The password, if any, comes from `RUNTIME_DB_PASSWORD`.
+ * plugin's role must not have (see `runtime/store/hardening.ts`). The password, if any, comes from `RUNTIME_DB_PASSWORD`.
  * Then start the runtime with `DATABASE_URL` naming that role.
  * @module
  */
-import { openPostgres } from "./store/mod.ts";
-import { setUpLeastPrivilege } from "./store/hardening.ts";
-import { PLUGIN_NAME } from "./plugin/names.ts";
+import { openPostgres } from "../runtime/store/mod.ts";
+import { setUpLeastPrivilege } from "../runtime/store/hardening.ts";
+import { PLUGIN_NAME } from "../runtime/plugin/names.ts";
 
 const USAGE = "usage: DATABASE_URL=postgres://<superuser>@<host>/<database> deno task setup-db <role>";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { BACKENDS, getJson, postJson, REPO, waitForCatchUp, withRuntime } from "./testing.ts";
+import { BACKENDS, getJson, postJson, REPO, waitForCatchUp, withRuntime } from "../tests/support/harness.ts";
 
 const ROOT = fileURLToPath(REPO);
 const SCRIPT = fileURLToPath(new URL("./new_plugin.ts", import.meta.url));

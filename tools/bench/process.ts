@@ -3,7 +3,7 @@
  * through its HTTP API and `/proc`, stopped with SIGTERM.
  * @module
  */
-import { type RuntimeProcess, spawnRuntime, waitFor } from "../testing.ts";
+import { type RuntimeProcess, spawnRuntime, waitFor } from "../../tests/support/harness.ts";
 
 /** One plugin as `/api/plugins` lists it (the fields the benchmarks read). */
 interface PluginProgress {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
-import { expectedOverview } from "../../plugins/stats/recompute.ts";
-import { rng, Simulator } from "../simulator/mod.ts";
-import { openPglite, openPostgres } from "../store/mod.ts";
+import { expectedOverview } from "./oracles/stats.ts";
+import { rng, Simulator } from "../runtime/simulator/mod.ts";
+import { openPglite, openPostgres } from "../runtime/store/mod.ts";
 import {
   type Backend,
   BACKENDS,
@@ -12,8 +12,8 @@ import {
   type RuntimeProcess,
   spawnRuntime,
   waitFor,
-} from "../testing.ts";
-import { type MockCluster, mockClusterAvailable, startMockCluster } from "./mock_cluster.ts";
+} from "./support/harness.ts";
+import { type MockCluster, mockClusterAvailable, startMockCluster } from "./support/kafka_mock_cluster.ts";
 
 const TOPIC = "user-events";
 const ENABLED = Deno.env.get("CI") === "true" || await mockClusterAvailable();

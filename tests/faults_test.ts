@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { expectedSessions, expectedSummary } from "../plugins/funnel/recompute.ts";
-import { expectedOverview, expectedUser } from "../plugins/stats/recompute.ts";
-import { createPgCluster, pgBin } from "./_pg_cluster.ts";
-import type { Event } from "./event.ts";
-import { rng, Simulator } from "./simulator/mod.ts";
-import { openPostgres } from "./store/mod.ts";
+import { expectedSessions, expectedSummary } from "./oracles/funnel.ts";
+import { expectedOverview, expectedUser } from "./oracles/stats.ts";
+import { createPgCluster, pgBin } from "./support/pg_cluster.ts";
+import type { Event } from "../runtime/event.ts";
+import { rng, Simulator } from "../runtime/simulator/mod.ts";
+import { openPostgres } from "../runtime/store/mod.ts";
 import {
   getJson,
   type Json,
@@ -17,7 +17,7 @@ import {
   waitFor,
   waitForCatchUp,
   withRuntime,
-} from "./testing.ts";
+} from "./support/harness.ts";
 
 const IN_CI = Deno.env.get("CI") === "true";
 const PLUGINS = new URL("plugins/", REPO);

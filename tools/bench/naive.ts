@@ -5,8 +5,8 @@
  * the ratio to it understates the difference.
  * @module
  */
-import type { Event } from "../event.ts";
-import type { Store } from "../store/mod.ts";
+import type { Event } from "../../runtime/event.ts";
+import type { Store } from "../../runtime/store/mod.ts";
 
 const SCHEMA = `
 create schema naive;

@@ -5,11 +5,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createLogger } from "./log.ts";
-import { type Runtime, type RuntimeOptions, startRuntime } from "./runtime.ts";
-import { openPglite, openPostgres, type Store } from "./store/mod.ts";
-import { setUpLeastPrivilege } from "./store/hardening.ts";
-import type { Env } from "./sdk.ts";
+import { createLogger } from "../../runtime/log.ts";
+import { type Runtime, type RuntimeOptions, startRuntime } from "../../runtime/runtime.ts";
+import { openPglite, openPostgres, type Store } from "../../runtime/store/mod.ts";
+import { setUpLeastPrivilege } from "../../runtime/store/hardening.ts";
+import type { Env } from "../../runtime/sdk.ts";
 
 /** A storage backend tests run against. */
 export interface Backend {
@@ -99,8 +99,8 @@ export async function freshDatabase(): Promise<string> {
 }
 
 /** The repository's own folders. */
-export const REPO = new URL("../", import.meta.url);
-export const FIXTURES = new URL("./testdata/plugins/", import.meta.url);
+export const REPO = new URL("../../", import.meta.url);
+export const FIXTURES = new URL("../../runtime/testdata/plugins/", import.meta.url);
 
 /** Makes a temporary plugins folder holding copies of the named fixture (or repository) plugins. */
 export async function pluginsFolder(plugins: { name: string; from?: URL }[]): Promise<string> {

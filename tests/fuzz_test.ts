@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { Fuzz, fuzzHeaders, type FuzzRequest } from "./_fuzz.ts";
-import { fuzzIngestBody, fuzzRouteRequest } from "./_fuzz_requests.ts";
-import type { Runtime } from "./runtime.ts";
+import { Fuzz, fuzzHeaders, type FuzzRequest } from "./support/fuzz.ts";
+import { fuzzIngestBody, fuzzRouteRequest } from "./support/fuzz_requests.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import {
   getJson,
   type Json,
@@ -11,7 +11,7 @@ import {
   testEachBackend,
   waitForCatchUp,
   withRuntime,
-} from "./testing.ts";
+} from "./support/harness.ts";
 
 /** `FUZZ_SEED` and `FUZZ_CASES` reproduce a run; `FUZZ_CASE=n` replays case n alone. */
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 20_260_701);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { REPO, tempDir } from "../testing.ts";
+import { REPO, tempDir } from "../../tests/support/harness.ts";
 
 Deno.test({
   name: "deno task bench runs its scenarios at a small scale and writes the table and the JSON report",
@@ -12,7 +12,7 @@ Deno.test({
       args: [
         "run",
         "--allow-all",
-        "runtime/bench/main.ts",
+        "tools/bench/main.ts",
         ...args,
         "--only",
         "embedded,naive,latency,backlog",

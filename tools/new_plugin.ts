@@ -3,9 +3,8 @@
  * a route, a panel, a README and a passing test) that counts events per type. Start from it and change what it counts.
  * @module
  */
-import { relative, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
-import { pluginNameProblem } from "./sdk.ts";
+import { resolve } from "node:path";
+import { pluginNameProblem } from "../runtime/sdk.ts";
 
 /** A scaffold that cannot be written; its message is the one line shown. */
 export class ScaffoldError extends Error {}
@@ -42,12 +41,11 @@ export async function scaffold({ name, dir }: ScaffoldArgs): Promise<string> {
   if (problem) throw new ScaffoldError(`Cannot create plugin: ${problem}`);
   const folder = resolve(dir, name);
   if (await exists(folder)) throw new ScaffoldError(`Cannot create plugin: ${folder} already exists`);
-  const kit = relative(folder, fileURLToPath(new URL("./plugin_test_kit.ts", import.meta.url))).split(sep).join("/");
   await Deno.mkdir(`${folder}/migrations`, { recursive: true });
   await Deno.writeTextFile(`${folder}/mod.ts`, modTs(name));
   await Deno.writeTextFile(`${folder}/migrations/001_init.sql`, MIGRATION);
   await Deno.writeTextFile(`${folder}/README.md`, readme(name));
-  await Deno.writeTextFile(`${folder}/${name}_test.ts`, testTs(name, kit.startsWith(".") ? kit : `./${kit}`));
+  await Deno.writeTextFile(`${folder}/${name}_test.ts`, testTs(name));
   return folder;
 }
 
@@ -126,9 +124,9 @@ deno test --allow-all plugins/${name}/
 \`\`\`
 `;
 
-const testTs = (name: string, kit: string) =>
+const testTs = (name: string) =>
   `import assert from "node:assert/strict";
-import { testPlugin } from "${kit}";
+import { testPlugin } from "@runtime/testing";
 import { Counts } from "./mod.ts";
 
 const event = (id: string, type: string) => ({

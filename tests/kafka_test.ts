@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
-import { expectedOverview } from "../../plugins/stats/recompute.ts";
-import type { KafkaConfig } from "../config.ts";
-import type { Event } from "../event.ts";
-import type { Runtime } from "../runtime.ts";
-import { rng, Simulator } from "../simulator/mod.ts";
+import { expectedOverview } from "./oracles/stats.ts";
+import type { KafkaConfig } from "../runtime/config.ts";
+import type { Event } from "../runtime/event.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { rng, Simulator } from "../runtime/simulator/mod.ts";
 import {
   BACKENDS,
   getJson,
@@ -14,8 +14,8 @@ import {
   startTestRuntime,
   waitFor,
   waitForCatchUp,
-} from "../testing.ts";
-import { mockClusterAvailable, startMockCluster } from "./mock_cluster.ts";
+} from "./support/harness.ts";
+import { mockClusterAvailable, startMockCluster } from "./support/kafka_mock_cluster.ts";
 
 const TOPIC = "user-events";
 // Under CI the mock cluster must be buildable: a missing librdkafka fails the tests rather than skipping them.

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mockClusterAvailable, startMockCluster } from "./kafka/mock_cluster.ts";
+import { mockClusterAvailable, startMockCluster } from "./support/kafka_mock_cluster.ts";
 import {
   BACKENDS,
   pluginsFolder,
@@ -9,7 +9,7 @@ import {
   startTestRuntime,
   waitFor,
   waitForCatchUp,
-} from "./testing.ts";
+} from "./support/harness.ts";
 
 const available = await new Deno.Command("docker-compose", { args: ["version"], stdout: "null", stderr: "null" })
   .output().then((o) => o.success, () => false);

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { z } from "zod";
-import { describe } from "./openapi.ts";
-import { assertFilled, routeChecker, testPlugin } from "./plugin_test_kit.ts";
-import { definePlugin } from "./sdk.ts";
-import { FIXTURES, pageView } from "./testing.ts";
+import { describe } from "../runtime/openapi.ts";
+import { assertFilled, routeChecker, testPlugin } from "./mod.ts";
+import { definePlugin } from "../runtime/sdk.ts";
+import { FIXTURES, pageView } from "../tests/support/harness.ts";
 
 // Sandboxes and the in-memory database outlive single ops by design; each harness stops what it started.
 const test = (name: string, fn: () => Promise<void>) =>

@@ -2,7 +2,7 @@
  * `deno task bench`: the runtime end to end, each scenario on a fresh database with the four shipped plugins.
  * Prints a table and writes the figures as JSON (default `test-results/bench.json`).
  *
- *   deno run -A runtime/bench/main.ts [--events 100000] [--backlog 1000000] [--seconds 10]
+ *   deno run -A tools/bench/main.ts [--events 100000] [--backlog 1000000] [--seconds 10]
  *     [--rates 1000,5000,20000] [--naive 5000] [--only embedded,postgres,kafka,latency,backlog,naive] [--out FILE]
  *
  * Server-Postgres scenarios need `TEST_DATABASE_URL` (a superuser URL: each scenario creates its own database);
@@ -11,8 +11,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { mockClusterAvailable } from "../kafka/mock_cluster.ts";
-import { BACKENDS } from "../testing.ts";
+import { mockClusterAvailable } from "../../tests/support/kafka_mock_cluster.ts";
+import { BACKENDS } from "../../tests/support/harness.ts";
 import { backlog, kafkaThroughput, latency, naive, type Row, throughput } from "./scenarios.ts";
 
 const { values: flags } = parseArgs({

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { openPglite } from "./store/mod.ts";
-import { pluginsFolder, spawnRuntime, tempDir, waitFor } from "./testing.ts";
+import { openPglite } from "../runtime/store/mod.ts";
+import { pluginsFolder, spawnRuntime, tempDir, waitFor } from "./support/harness.ts";
 
 const INGEST_KEY = "ingest-secret-7f3a";
 const API_TOKEN = "read-secret-91cd";

@@ -2,7 +2,7 @@
  * The requests the fuzz test (`fuzz_test.ts`) makes: bodies for `POST /v1/events`, and requests to every route of
  * the host and of the four plugins, each starting from a valid request and made odd with {@linkcode Fuzz}.
  */
-import { Fuzz, fuzzBody, fuzzHeaders, type FuzzRequest } from "./_fuzz.ts";
+import { Fuzz, fuzzBody, fuzzHeaders, type FuzzRequest } from "./fuzz.ts";
 
 /** A body for `POST /v1/events`, as JSON (one event, an array, or `{ events }`) or as malformed raw input. */
 export function fuzzIngestBody(f: Fuzz, id: () => string): NonNullable<FuzzRequest["body"]> {

@@ -4,9 +4,9 @@
  * @module
  */
 import { Kafka, logLevel, Partitioners } from "kafkajs";
-import { startMockCluster } from "../kafka/mock_cluster.ts";
-import { openPglite, openPostgres } from "../store/mod.ts";
-import { type Backend, tempDir, waitFor } from "../testing.ts";
+import { startMockCluster } from "../../tests/support/kafka_mock_cluster.ts";
+import { openPglite, openPostgres } from "../../runtime/store/mod.ts";
+import { type Backend, tempDir, waitFor } from "../../tests/support/harness.ts";
 import { batches, paced, postAll } from "./load.ts";
 import { consumeNaively, prepareNaive } from "./naive.ts";
 import { batchCosts, BenchRuntime, round } from "./process.ts";
