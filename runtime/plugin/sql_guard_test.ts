@@ -36,7 +36,11 @@ Deno.test("checkStatement() allows queries and DDL on the plugin's own tables, v
       "create view v as select function_name from t",
       "alter table t add column reset_count int", // 'reset' inside an identifier is fine
     ]
-  ) checkStatement(sql);
+  ) {
+    checkStatement(sql);
+    // The same statement with a role change added is refused: the guard read it, it did not wave it through.
+    assert.throws(() => checkStatement(`${sql}; reset role`), SqlGuardError, sql);
+  }
 });
 
 Deno.test("checkStatement() refuses role changes and transaction control, however written", () => {
