@@ -4,6 +4,7 @@
  * @module
  */
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { ZodType } from "zod";
 
 /** An error answered with `status` and `{ "error": message }`. */
@@ -14,11 +15,24 @@ export class HttpError extends Error {
 }
 
 /**
- * A Hono `onError` handler for plugins' apps: an {@linkcode HttpError} becomes its status and `{ "error" }`; any
- * other error is thrown on, to the host, which answers it as the plugin's failure.
+ * The answer to an error that carries its status: an {@linkcode HttpError}, or Hono's `HTTPException` (thrown by
+ * Hono's own middleware; its response when it has one, else its status and `{ "error" }`). Null for other errors.
+ */
+export function statusAnswer(err: Error, c: Context): Response | null {
+  if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+  if (err instanceof HTTPException) {
+    return err.res ?? c.json({ error: err.message || `HTTP ${err.status}` }, err.status);
+  }
+  return null;
+}
+
+/**
+ * A Hono `onError` handler for plugins' apps: an {@linkcode HttpError} (or Hono's `HTTPException`) becomes its status
+ * and `{ "error" }`; any other error is thrown on, to the host, which answers it as the plugin's failure.
  */
 export function answerHttpError(err: Error, c: Context): Response {
-  if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+  const answer = statusAnswer(err, c);
+  if (answer) return answer;
   throw err;
 }
 

@@ -9,7 +9,7 @@ import { mountDashboard } from "./dashboard.ts";
 import { mountDeadLetters } from "./dead_letters.ts";
 import type { EventLog } from "./event_log.ts";
 import type { KafkaSource } from "./kafka/mod.ts";
-import { bearerToken, HttpError, matchesSecret, readJsonBody } from "./http.ts";
+import { bearerToken, HttpError, matchesSecret, readJsonBody, statusAnswer } from "./http.ts";
 import { batchItems, ingest, MAX_BODY_BYTES, type Sink } from "./ingest.ts";
 import { ingestSegment, SEGMENT_CALLS, segmentMessages } from "./segment.ts";
 import { RateLimiter } from "./rate_limit.ts";
@@ -70,7 +70,8 @@ export function createApp(ctx: ServerContext): Hono {
   app.use("*", httpMetrics(ctx.metrics));
 
   app.onError(async (err, c) => {
-    if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+    const answer = statusAnswer(err, c);
+    if (answer) return answer;
     if (isConnectionLost(err) || !await storeAnswers(ctx.store)) return databaseDown(c, err);
     ctx.logger.error("request failed", { path: c.req.path, error: err.message, stack: err.stack });
     return c.json({ error: "internal error" }, 500);
