@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import postgres from "postgres";
 import type { Row, Sql, Store } from "./store.ts";
 
@@ -128,10 +129,7 @@ function wrap(t: postgres.Sql): Sql {
 function listenFromTheStart(query: { resolve: (x: unknown) => void }): void {
   const resolve = query.resolve;
   query.resolve = (x) => {
-    const stream = x as { on?: unknown };
-    if (!Array.isArray(x) && typeof stream?.on === "function") {
-      (x as { on: (e: string, f: () => void) => void }).on("error", () => {});
-    }
+    if (x instanceof EventEmitter) x.on("error", () => {}); // a COPY's stream; rows are an array
     resolve(x);
   };
 }
