@@ -2,11 +2,11 @@
  * `deno task start`: the runtime from the environment's configuration, serving HTTP, with the built-in
  * simulator feeding it when configured.
  */
-import { ConfigError, loadConfig } from "./config.ts";
-import { ingest } from "./ingest.ts";
-import { createLogger } from "./log.ts";
+import { ConfigError, loadConfig } from "./core/config.ts";
+import { ingest } from "./core/ingest.ts";
+import { createLogger } from "./observability/logger.ts";
 import { MAX_LAG, startRuntime } from "./runtime.ts";
-import { drive, Simulator } from "./simulator/mod.ts";
+import { drive, Simulator } from "./sources/simulator/mod.ts";
 
 let config;
 try {

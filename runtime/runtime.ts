@@ -3,15 +3,15 @@
  * @module
  */
 import type { Hono } from "hono";
-import type { KafkaConfig } from "./config.ts";
-import { EventLog } from "./event_log.ts";
-import { REJECT_REASONS, type Sink } from "./ingest.ts";
-import { createKafka, KafkaSink, KafkaSource } from "./kafka/mod.ts";
-import { createLogger, type Logger } from "./log.ts";
-import { Metrics } from "./metrics.ts";
-import { processMetrics, progressMetrics, timedStore } from "./observe.ts";
+import type { KafkaConfig } from "./core/config.ts";
+import { EventLog } from "./core/event_log.ts";
+import { REJECT_REASONS, type Sink } from "./core/ingest.ts";
+import { createKafka, KafkaSink, KafkaSource } from "./sources/kafka/mod.ts";
+import { createLogger, type Logger } from "./observability/logger.ts";
+import { Metrics } from "./observability/metrics.ts";
+import { processMetrics, progressMetrics, timedStore } from "./observability/observe.ts";
 import { PluginHost, type RetryPolicy } from "./plugin/mod.ts";
-import { createApp, type RuntimeParts } from "./server.ts";
+import { createApp, type RuntimeParts } from "./http/app.ts";
 import { migrateHost, openStore, type Store } from "./store/mod.ts";
 
 /** Sources pause while the slowest plugin is this far behind the log (events). */

@@ -15,10 +15,10 @@
 import assert from "node:assert/strict";
 import { basename, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { describedRoutes, ErrorBody, jsonSchema, type RouteSpec } from "../runtime/openapi.ts";
+import { describedRoutes, ErrorBody, jsonSchema, type RouteSpec } from "../runtime/http/openapi.ts";
 import type { PluginInfo } from "../runtime/plugin/host.ts";
 import type { Runtime } from "../runtime/runtime.ts";
-import type { PluginDefinition } from "../runtime/sdk.ts";
+import type { PluginDefinition } from "../runtime/sdk/mod.ts";
 import type { Row } from "../runtime/store/mod.ts";
 import {
   BACKENDS,

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { z } from "zod";
-import { describe } from "../runtime/openapi.ts";
+import { describe } from "../runtime/http/openapi.ts";
 import { assertFilled, routeChecker, testPlugin } from "./mod.ts";
-import { definePlugin } from "../runtime/sdk.ts";
+import { definePlugin } from "../runtime/sdk/mod.ts";
 import { FIXTURES, pageView } from "../tests/support/harness.ts";
 
 // Sandboxes and the in-memory database outlive single ops by design; each harness stops what it started.

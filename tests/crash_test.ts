@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { expectedOverview } from "./oracles/stats.ts";
-import type { Event } from "../runtime/event.ts";
-import { rng, Simulator } from "../runtime/simulator/mod.ts";
+import type { Event } from "../runtime/core/event.ts";
+import { rng, Simulator } from "../runtime/sources/simulator/mod.ts";
 import { openPglite, openPostgres } from "../runtime/store/mod.ts";
 import { pluginsFolder, REPO, spawnRuntime, testEachBackend, waitFor } from "./support/harness.ts";
 

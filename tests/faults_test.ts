@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { expectedSessions, expectedSummary } from "./oracles/funnel.ts";
 import { expectedOverview, expectedUser } from "./oracles/stats.ts";
 import { createPgCluster, pgBin } from "./support/pg_cluster.ts";
-import type { Event } from "../runtime/event.ts";
-import { rng, Simulator } from "../runtime/simulator/mod.ts";
+import type { Event } from "../runtime/core/event.ts";
+import { rng, Simulator } from "../runtime/sources/simulator/mod.ts";
 import { openPostgres } from "../runtime/store/mod.ts";
 import {
   getJson,

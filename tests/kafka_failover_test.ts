@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { expectedOverview } from "./oracles/stats.ts";
-import { rng, Simulator } from "../runtime/simulator/mod.ts";
+import { rng, Simulator } from "../runtime/sources/simulator/mod.ts";
 import { openPglite, openPostgres } from "../runtime/store/mod.ts";
 import {
   type Backend,

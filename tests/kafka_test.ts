@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { expectedOverview } from "./oracles/stats.ts";
-import type { KafkaConfig } from "../runtime/config.ts";
-import type { Event } from "../runtime/event.ts";
+import type { KafkaConfig } from "../runtime/core/config.ts";
+import type { Event } from "../runtime/core/event.ts";
 import type { Runtime } from "../runtime/runtime.ts";
-import { rng, Simulator } from "../runtime/simulator/mod.ts";
+import { rng, Simulator } from "../runtime/sources/simulator/mod.ts";
 import {
   BACKENDS,
   getJson,

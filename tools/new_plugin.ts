@@ -4,7 +4,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import { pluginNameProblem } from "../runtime/sdk.ts";
+import { pluginNameProblem } from "../runtime/sdk/mod.ts";
 
 /** A scaffold that cannot be written; its message is the one line shown. */
 export class ScaffoldError extends Error {}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { Simulator } from "../runtime/simulator/mod.ts";
+import { Simulator } from "../runtime/sources/simulator/mod.ts";
 import {
   BACKENDS,
   FIXTURES,

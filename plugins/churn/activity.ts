@@ -4,7 +4,7 @@
  * the host, serially for every plugin) touches each of those once; spend stays an exact decimal sum.
  */
 import { atMs, decimalSum, type Env, type Event, fold, type Interval, key, mergeSessions } from "@runtime/sdk";
-import { dayOf } from "./fold.ts";
+import { dayOf } from "./buckets.ts";
 import type { Model } from "./model.ts";
 
 type Db = Env["db"];

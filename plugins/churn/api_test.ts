@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { assertFilled, routeChecker, testPlugin } from "@runtime/testing";
-import { simulateHistory } from "../../runtime/simulator/mod.ts";
+import { simulateHistory } from "../../runtime/sources/simulator/mod.ts";
 import { waitFor } from "../../tests/support/harness.ts";
 import plugin from "./mod.ts";
 

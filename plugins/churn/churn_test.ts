@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { rng, simulateHistory } from "../../runtime/simulator/mod.ts";
+import { rng, simulateHistory } from "../../runtime/sources/simulator/mod.ts";
 import {
   BACKENDS,
   getJson,

@@ -1,6 +1,6 @@
 // Model quality on a simulated history: posts it into an embedded runtime, trains, and prints the holdout ROC-AUC
 // of each candidate. `deno run -A plugins/churn/evaluate.ts [seed] [users]`
-import { simulateHistory } from "../../runtime/simulator/mod.ts";
+import { simulateHistory } from "../../runtime/sources/simulator/mod.ts";
 import {
   BACKENDS,
   pluginsFolder,

@@ -1,7 +1,7 @@
 // Scoring cost: the features of a batch's users at the latest event time, and the model on them, on an embedded
 // database holding a simulated history.
 import { pluginDatabase } from "../../tests/support/harness.ts";
-import { simulateHistory } from "../../runtime/simulator/mod.ts";
+import { simulateHistory } from "../../runtime/sources/simulator/mod.ts";
 import plugin from "./mod.ts";
 import { featuresOf, featuresOfActive } from "./features.ts";
 import { predict, trainCart, trainLogistic } from "./model.ts";

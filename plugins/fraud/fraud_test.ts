@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { Event } from "../../runtime/event.ts";
+import type { Event } from "../../runtime/core/event.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
-import { FRAUD_PATTERNS, simulateHistory } from "../../runtime/simulator/mod.ts";
+import { FRAUD_PATTERNS, simulateHistory } from "../../runtime/sources/simulator/mod.ts";
 import {
   BACKENDS,
   getJson,

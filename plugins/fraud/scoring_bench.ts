@@ -1,6 +1,6 @@
 // Scoring cost per purchase: the context queries and the rules, on an embedded database holding a simulated history.
 import { pluginDatabase } from "../../tests/support/harness.ts";
-import { simulateHistory } from "../../runtime/simulator/mod.ts";
+import { simulateHistory } from "../../runtime/sources/simulator/mod.ts";
 import type { Event } from "@runtime/sdk";
 import plugin from "./mod.ts";
 import { contexts, type Probe } from "./context.ts";

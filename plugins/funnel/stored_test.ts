@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Event } from "@runtime/sdk";
 import { openPglite } from "../../runtime/store/mod.ts";
-import { rng } from "../../runtime/simulator/mod.ts";
+import { rng } from "../../runtime/sources/simulator/mod.ts";
 import { pluginDatabase, REPO } from "../../tests/support/harness.ts";
 import funnel from "./mod.ts";
 import { cartValue, sortLikeSql, type Stored } from "./stored.ts";

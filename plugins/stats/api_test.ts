@@ -1,5 +1,5 @@
 import { type QueryEdges, routeChecker } from "@runtime/testing";
-import { Simulator } from "../../runtime/simulator/mod.ts";
+import { Simulator } from "../../runtime/sources/simulator/mod.ts";
 import { ingestAll, pluginsFolder, REPO, testEachBackend, withRuntime } from "../../tests/support/harness.ts";
 import plugin from "./mod.ts";
 

@@ -5,7 +5,7 @@
  * are exact decimals (see `decimal.ts`), as they were when SQL summed every event.
  */
 import { atMs, decimalSum, type Env, type Event, fold, key } from "@runtime/sdk";
-import { hourOf, minuteOf } from "./fold.ts";
+import { hourOf, minuteOf } from "./buckets.ts";
 import { updateSessions } from "./sessions.ts";
 
 type Db = Env["db"];

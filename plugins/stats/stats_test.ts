@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Runtime } from "../../runtime/runtime.ts";
-import { rng, Simulator } from "../../runtime/simulator/mod.ts";
+import { rng, Simulator } from "../../runtime/sources/simulator/mod.ts";
 import {
   expectedOverview,
   expectedProducts,

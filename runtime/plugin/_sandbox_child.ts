@@ -3,8 +3,8 @@
  * {@linkcode serve}, which answers the host's calls over stdin/stdout. The process runs with every permission
  * denied from its first instruction, so there is nothing for the plugin's code to keep or tamper with.
  */
-import { describedRoutes, openApiPaths } from "../openapi.ts";
-import type { Env, FetchHandler, PluginDefinition } from "../sdk.ts";
+import { describedRoutes, openApiPaths } from "../http/openapi.ts";
+import type { Env, FetchHandler, PluginDefinition } from "../sdk/mod.ts";
 import { type ChildMessage, type HostMessage, type Manifest, messageWriter, readMessages } from "./protocol.ts";
 
 const send = messageWriter<ChildMessage>(Deno.stdout.writable);

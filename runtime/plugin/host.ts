@@ -1,7 +1,7 @@
-import type { EventLog, LoggedEvent } from "../event_log.ts";
-import type { Logger } from "../log.ts";
-import type { Metrics } from "../metrics.ts";
-import type { Panel } from "../sdk.ts";
+import type { EventLog, LoggedEvent } from "../core/event_log.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { Panel } from "../sdk/mod.ts";
 import type { Sql, Store } from "../store/mod.ts";
 import { discoverPlugin, discoverPlugins, type DiscoveryProblem, type PluginSource } from "./discover.ts";
 import { DEFAULT_RETRY, PluginRunner, type RetryPolicy, type Status } from "./runner.ts";

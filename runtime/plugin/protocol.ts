@@ -4,8 +4,8 @@
  * host to run SQL (`sql`), tagged with that call's id so the host runs it in the right transaction.
  */
 import { z } from "zod";
-import type { Event } from "../event.ts";
-import type { Limits, Panel } from "../sdk.ts";
+import type { Event } from "../core/event.ts";
+import type { Limits, Panel } from "../sdk/mod.ts";
 
 /** An HTTP request or response as it crosses the wire. */
 export interface WireRequest {

@@ -1,12 +1,12 @@
 /**
- * The red team: a hostile plugin (`testdata/plugins/intruder`) tries each known way out of its sandbox, with
+ * The red team: a hostile plugin (`tests/fixtures/plugins/intruder`) tries each known way out of its sandbox, with
  * variants, next to a victim plugin (`counter`). Each test shows the attack refused and the victim's data, the
  * host's log and its ingest intact. The database tests run with the SQL text guard off, so what refuses them is the
  * database's wall (`scope.ts`, `store/hardening.ts`), on PGlite and on a PostgreSQL server with the host connected
  * as a superuser and as a least-privileged user (LOGIN, CREATEROLE).
  */
 import assert from "node:assert/strict";
-import { createLogger } from "../log.ts";
+import { createLogger } from "../observability/logger.ts";
 import type { Runtime } from "../runtime.ts";
 import {
   type Backend,

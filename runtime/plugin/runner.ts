@@ -1,8 +1,8 @@
-import type { EventLog, LoggedEvent } from "../event_log.ts";
-import { insertDeadLetters } from "../event_log.ts";
-import { readTextBody } from "../http.ts";
-import type { Logger } from "../log.ts";
-import type { Metrics } from "../metrics.ts";
+import type { EventLog, LoggedEvent } from "../core/event_log.ts";
+import { insertDeadLetters } from "../core/event_log.ts";
+import { readTextBody } from "../http/errors.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import { isConnectionLost, type Sql, type Store } from "../store/mod.ts";
 import type { PluginSource } from "./discover.ts";
 import type { Manifest, WireResponse } from "./protocol.ts";

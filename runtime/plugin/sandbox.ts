@@ -1,4 +1,4 @@
-import type { Logger } from "../log.ts";
+import type { Logger } from "../observability/logger.ts";
 import { CONFIG, sandboxEntry } from "./confine.ts";
 import {
   type ChildMessage,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLogger } from "../log.ts";
+import { createLogger } from "../observability/logger.ts";
 import {
   BACKENDS,
   getJson,

@@ -1,6 +1,6 @@
-import { type Logger, throttledLogger } from "../log.ts";
-import type { Metrics } from "../metrics.ts";
-import { clampLimits, DEFAULT_LIMITS, type Limits } from "../sdk.ts";
+import { type Logger, throttledLogger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { clampLimits, DEFAULT_LIMITS, type Limits } from "../sdk/mod.ts";
 import { sandboxEnv } from "./confine.ts";
 import { type Manifest, parseManifest } from "./protocol.ts";
 import { Sandbox } from "./sandbox.ts";

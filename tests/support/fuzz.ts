@@ -2,7 +2,7 @@
  * Random and malformed input for the fuzz test (`fuzz_test.ts`): odd strings and numbers, any JSON, mutations of a
  * valid value, malformed bodies and odd headers. Everything comes from one seeded generator, so a seed reproduces it.
  */
-import { rng } from "../../runtime/simulator/mod.ts";
+import { rng } from "../../runtime/sources/simulator/mod.ts";
 
 /** A request to make, as plain data (so a failure can print it). */
 export interface FuzzRequest {

@@ -5,11 +5,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createLogger } from "../../runtime/log.ts";
+import { createLogger } from "../../runtime/observability/logger.ts";
 import { type Runtime, type RuntimeOptions, startRuntime } from "../../runtime/runtime.ts";
 import { openPglite, openPostgres, type Store } from "../../runtime/store/mod.ts";
 import { setUpLeastPrivilege } from "../../runtime/store/hardening.ts";
-import type { Env } from "../../runtime/sdk.ts";
+import type { Env } from "../../runtime/sdk/mod.ts";
 
 /** A storage backend tests run against. */
 export interface Backend {
@@ -100,7 +100,7 @@ export async function freshDatabase(): Promise<string> {
 
 /** The repository's own folders. */
 export const REPO = new URL("../../", import.meta.url);
-export const FIXTURES = new URL("../../runtime/testdata/plugins/", import.meta.url);
+export const FIXTURES = new URL("../fixtures/plugins/", import.meta.url);
 
 /** Makes a temporary plugins folder holding copies of the named fixture (or repository) plugins. */
 export async function pluginsFolder(plugins: { name: string; from?: URL }[]): Promise<string> {

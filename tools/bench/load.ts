@@ -3,8 +3,8 @@
  * the latency from ingest to committed by every plugin measured per request.
  * @module
  */
-import type { Event } from "../../runtime/event.ts";
-import { Simulator } from "../../runtime/simulator/mod.ts";
+import type { Event } from "../../runtime/core/event.ts";
+import { Simulator } from "../../runtime/sources/simulator/mod.ts";
 import type { BenchRuntime } from "./process.ts";
 
 /** Events per request when posting as fast as possible. */

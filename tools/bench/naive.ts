@@ -5,7 +5,7 @@
  * the ratio to it understates the difference.
  * @module
  */
-import type { Event } from "../../runtime/event.ts";
+import type { Event } from "../../runtime/core/event.ts";
 import type { Store } from "../../runtime/store/mod.ts";
 
 const SCHEMA = `

@@ -1,0 +1,223 @@
+/**
+ * The canonical event: its schema, its limits, and validation of untrusted input into it.
+ * @module
+ */
+import { z } from "zod";
+import { MAX_YEAR, MIN_YEAR } from "../http/errors.ts";
+
+/** Event types the runtime knows; other well-formed types are accepted as custom. */
+export const KNOWN_TYPES = [
+  "page_view",
+  "product_view",
+  "search",
+  "add_to_cart",
+  "remove_from_cart",
+  "checkout",
+  "purchase",
+  "login",
+  "logout",
+  "signup",
+  "video_play",
+  "video_progress",
+  "video_complete",
+] as const;
+
+/** The largest event accepted, serialized as JSON. */
+export const MAX_EVENT_BYTES = 32 * 1024;
+
+const ISO_WITH_OFFSET =
+  /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)$/;
+
+/** Whether the calendar date of an ISO string exists (V8 rolls 2026-02-30 over to March). */
+function isRealDate(iso: string): boolean {
+  const day = iso.slice(0, 10);
+  const d = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === day;
+}
+
+/** Whether the instant falls in the years {@linkcode MIN_YEAR}..{@linkcode MAX_YEAR} UTC. */
+function inYearRange(iso: string): boolean {
+  const year = new Date(iso).getUTCFullYear();
+  return year >= MIN_YEAR && year <= MAX_YEAR;
+}
+
+/** The deepest nesting of arrays and objects accepted in an item. */
+export const MAX_DEPTH = 32;
+
+/** Whether `value` nests arrays and objects deeper than `max` (checked without recursion). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Messages that tell a missing field from a mistyped one. */
+const required = (expected: string) => ({
+  error: (issue: { input?: unknown }) => issue.input === undefined ? "is required" : expected,
+});
+
+/**
+ * Caps on the numbers plugins compute with, so that any sum or product of them they make stays finite (a price of
+ * 1e308 times a quantity of 2 is out of range for Postgres' double precision, and Infinity for JavaScript).
+ */
+export const MAX_MONEY = 1e12;
+export const MAX_QUANTITY = 1e6;
+export const MAX_SECONDS = 1e9;
+
+const money = z.number({ error: "must be a number" }).finite().min(0, "must be ≥ 0").max(MAX_MONEY, "must be ≤ 1e12");
+const quantity = z.number({ error: "must be an integer ≥ 1" }).int("must be an integer ≥ 1").min(1, "must be ≥ 1")
+  .max(MAX_QUANTITY, "must be ≤ 1e6");
+const seconds = z.number().finite().min(0, "must be ≥ 0").max(MAX_SECONDS, "must be ≤ 1e9");
+
+const Item = z.object({
+  product_id: z.string().min(1).max(128).optional(),
+  price: money,
+  quantity,
+}).passthrough();
+
+const Properties = z.object({
+  product_id: z.string().min(1).max(128).optional(),
+  category: z.string().max(128).optional(),
+  price: money.optional(),
+  quantity: quantity.optional(),
+  amount: money.optional(),
+  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code like 'EUR'").optional(),
+  country: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 alpha-2 code like 'DE'").optional(),
+  device: z.string().max(64).optional(),
+  page: z.string().max(2048).optional(),
+  query: z.string().max(1024).optional(),
+  video_id: z.string().max(128).optional(),
+  position_s: seconds.optional(),
+  duration_s: seconds.optional(),
+  items: z.array(Item).max(1000).optional(),
+}, { error: "must be an object" }).passthrough();
+
+/** An event as it arrives on `/v1/events`. */
+export const EventSchema = z.strictObject({
+  event_id: z.string(required("must be a string")).min(1, "must not be empty").max(128, "must be ≤ 128 chars"),
+  type: z.string(required("must be a string")).regex(/^[a-z][a-z0-9_.]{0,63}$/, "must match [a-z][a-z0-9_.]{0,63}"),
+  user_id: z.string(required("must be a string")).min(1, "must not be empty").max(128, "must be ≤ 128 chars"),
+  session_id: z.string({ error: "must be a string" }).min(1).max(128, "must be ≤ 128 chars").optional(),
+  timestamp: z.string(required("must be an ISO-8601 string")).regex(
+    ISO_WITH_OFFSET,
+    "must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z",
+  ).refine(isRealDate, "is not a valid date").refine(
+    inYearRange,
+    `must be within the years ${MIN_YEAR} to ${MAX_YEAR} UTC`,
+  ),
+  properties: Properties.default({}),
+}, {
+  error: (issue) => issue.code === "unrecognized_keys" ? "unknown field (custom data goes in properties)" : undefined,
+});
+
+/** Properties of an event: the known ones typed, any others kept as sent. */
+export type EventProperties = z.infer<typeof Properties>;
+
+/** A validated, canonical event. `timestamp` is normalized to UTC ISO-8601 with milliseconds. */
+export interface Event {
+  event_id: string;
+  type: string;
+  user_id: string;
+  session_id?: string;
+  timestamp: string;
+  properties: EventProperties;
+}
+
+/** The outcome of validating one untrusted item. */
+export type Validated = { ok: true; event: Event } | { ok: false; error: string };
+
+/** Validates one untrusted item into a canonical {@linkcode Event}, or says why not. */
+export function validateEvent(raw: unknown): Validated {
+  if (nestsDeeperThan(raw, MAX_DEPTH)) return { ok: false, error: `event nests deeper than ${MAX_DEPTH} levels` };
+  const size = jsonSize(raw);
+  if (size > MAX_EVENT_BYTES) {
+    return { ok: false, error: `event is ${size} bytes serialized, over the ${MAX_EVENT_BYTES} byte limit` };
+  }
+  if (!everyString(raw, isStorable)) {
+    // U+FEFF is valid Unicode, but embedded PGlite drops it from the start of a text value it reads back, so an
+    // event_id starting with one would escape de-duplication there (and keys would not round-trip).
+    return everyString(raw, (s) => s.isWellFormed() && !s.includes("\0"))
+      ? { ok: false, error: "strings must not contain U+FEFF (a byte order mark)" }
+      : { ok: false, error: "strings must be well-formed Unicode without NUL characters" };
+  }
+  const parsed = EventSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, error: describe(parsed.error) };
+  const e = parsed.data;
+  const properties = { ...e.properties };
+  if (e.type === "purchase" && properties.amount === undefined) {
+    if (!properties.items || properties.items.length === 0) {
+      return { ok: false, error: "properties.amount: a purchase needs an amount (or items with price and quantity)" };
+    }
+    properties.amount = round2(properties.items.reduce((sum, i) => sum + i.price * i.quantity, 0));
+    if (properties.amount > MAX_MONEY) {
+      return { ok: false, error: "properties.items: the purchase's amount (Σ price × quantity) must be ≤ 1e12" };
+    }
+  }
+  const event: Event = {
+    event_id: e.event_id,
+    type: e.type,
+    user_id: e.user_id,
+    timestamp: new Date(e.timestamp).toISOString(),
+    properties,
+  };
+  if (e.session_id !== undefined) event.session_id = e.session_id;
+  // Normalizing can add bytes (milliseconds, a computed amount): the stored form must fit too.
+  const stored = jsonSize(event);
+  if (stored > MAX_EVENT_BYTES) {
+    return { ok: false, error: `event is ${stored} bytes once normalized, over the ${MAX_EVENT_BYTES} byte limit` };
+  }
+  return { ok: true, event };
+}
+
+/** Whether a string can be stored in Postgres text and jsonb, and read back the same on both backends. */
+function isStorable(s: string): boolean {
+  return s.isWellFormed() && !s.includes("\0") && !s.includes("\ufeff");
+}
+
+/** Whether every string (keys too) in `value` passes `ok`. */
+function everyString(value: unknown, ok: (s: string) => boolean): boolean {
+  if (typeof value === "string") return ok(value);
+  if (Array.isArray(value)) return value.every((v) => everyString(v, ok));
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).every(([k, v]) => ok(k) && everyString(v, ok));
+  }
+  return true;
+}
+
+/**
+ * A copy of `value` that Postgres can store: lone surrogates and NUL become U+FFFD; anything nested
+ * deeper than {@linkcode MAX_DEPTH} is replaced by a note saying so.
+ */
+export function toStorable(value: unknown, depth = 0): unknown {
+  if (depth >= MAX_DEPTH && value !== null && typeof value === "object") {
+    return `[nested deeper than ${MAX_DEPTH} levels]`;
+  }
+  if (typeof value === "string") return value.toWellFormed().replaceAll("\0", "\uFFFD");
+  if (Array.isArray(value)) return value.map((v) => toStorable(v, depth + 1));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [toStorable(k), toStorable(v, depth + 1)]));
+  }
+  return value;
+}
+
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue.code === "invalid_type" && issue.path.length === 0) return "event must be a JSON object";
+  if (issue.code === "unrecognized_keys") return `${issue.keys.join(", ")}: ${issue.message}`;
+  return `${issue.path.join(".")}: ${issue.message}`;
+}
+
+/** The UTF-8 size of `raw` as JSON; counted exactly only when it might be over the limit (a char is ≤ 3 bytes). */
+function jsonSize(raw: unknown): number {
+  const text = JSON.stringify(raw) ?? "";
+  return text.length * 3 <= MAX_EVENT_BYTES ? text.length : new TextEncoder().encode(text).length;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}

@@ -1,0 +1,305 @@
+/**
+ * The durable event log: every accepted event, once, in commit order. Appends are group-committed: while
+ * one transaction is in flight, the next requests gather and commit together. Each commit takes one lock,
+ * so positions are dense and become visible in order, which lets readers checkpoint by position.
+ *
+ * Readers get events as JSON text, never parsed on the host: plugins parse them in their own processes.
+ * The latest events stay in memory ({@linkcode RECENT_EVENTS}), so readers that keep up, and readers
+ * catching up side by side, do not read them back from the database.
+ * @module
+ */
+import { type Event, toStorable } from "./event.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { Sql, Store } from "../store/mod.ts";
+
+/** An item refused at some stage, kept with its reason. */
+export interface DeadLetter {
+  stage: string;
+  reason: string;
+  payload: unknown;
+}
+
+/** One logged event with its position; the event itself stays JSON text. */
+export interface LoggedEvent {
+  position: number;
+  type: string;
+  /** Event time, UTC ISO-8601 with milliseconds (as validated events carry it). */
+  timestamp: string;
+  /** The whole event as JSON text. */
+  json: string;
+}
+
+/** How many of the latest logged events are kept in memory for readers. */
+export const RECENT_EVENTS = 50_000;
+
+/**
+ * Where appended events came from in a partitioned source (Kafka): the append commits only if the
+ * partition's stored offset is still `from`, and moves it to `to`, in the same transaction.
+ */
+export interface SourceRange {
+  topic: string;
+  partition: number;
+  /** The stored offset expected (-1 when none yet). */
+  from: number;
+  to: number;
+}
+
+/** The partition's stored offset was not where the appender expected: someone else moved it. */
+export class SourceMoved extends Error {}
+
+/** What one append did. */
+export interface AppendResult {
+  /** Events new to the log. */
+  stored: number;
+  /** Events whose event_id the log already held (or that repeated within the append). */
+  duplicates: number;
+}
+
+const APPEND_LOCK = 727002;
+
+interface Pending {
+  events: Event[];
+  deadLetters: DeadLetter[];
+  source?: SourceRange;
+  resolve: (r: AppendResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** The log over the host's `events` table, with dead letters written in the same transactions. */
+export class EventLog {
+  readonly #store: Store;
+  readonly #metrics: Metrics;
+  #queue: Pending[] = [];
+  #flushing: Promise<void> | null = null;
+  #listeners = new Set<() => void>();
+  #head = 0;
+  #watermark: string | null = null;
+  /** Recently appended or read events by position; the oldest inserted go first. */
+  readonly #recent = new Map<number, LoggedEvent>();
+
+  constructor(store: Store, metrics: Metrics) {
+    this.#store = store;
+    this.#metrics = metrics;
+  }
+
+  /** Reads the current head; call once before use. */
+  async open(): Promise<void> {
+    const [row] = await this.#store.query<{ head: number; wm: Date | string | null }>(
+      "select coalesce(max(position), 0) as head, max(ts) as wm from host.events",
+    );
+    this.#head = row.head;
+    this.#watermark = row.wm === null ? null : new Date(row.wm).toISOString();
+  }
+
+  /** Catches up with appends made by other processes on the same database. */
+  async refresh(): Promise<void> {
+    const [row] = await this.#store.query<{ head: number | null; wm: Date | string | null }>(
+      "select max(position) as head, max(ts) as wm from host.events where position > $1",
+      [this.#head],
+    );
+    if (row.head === null) return;
+    this.#head = Math.max(this.#head, row.head);
+    const wm = row.wm === null ? null : new Date(row.wm).toISOString();
+    if (wm !== null && (this.#watermark === null || wm > this.#watermark)) this.#watermark = wm;
+    for (const fn of this.#listeners) fn();
+  }
+
+  /** The stored offset of a source partition: the last one whose events are in the log (-1 when none). */
+  async sourceOffset(topic: string, partition: number): Promise<number> {
+    const [row] = await this.#store.query<{ offset: number }>(
+      `select "offset" from host.source_offsets where topic = $1 and partition = $2`,
+      [topic, partition],
+    );
+    return row?.offset ?? -1;
+  }
+
+  /** The highest committed position known to this process. */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** The latest event time committed: the runtime's "now" in event time. */
+  get watermark(): string | null {
+    return this.#watermark;
+  }
+
+  /** Calls `fn` after each commit that stored events. Returns an unsubscribe function. */
+  onAppend(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /**
+   * Durably appends `events` (de-duplicated by event_id) and `deadLetters`, and moves `source`'s offset,
+   * all in one transaction; resolves after commit. Rejects with {@linkcode SourceMoved} when `source`'s
+   * offset was not at `from`.
+   */
+  append(events: Event[], deadLetters: DeadLetter[] = [], source?: SourceRange): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ events, deadLetters, source, resolve, reject });
+      this.#flushing ??= this.#flush();
+    });
+  }
+
+  /** Reads up to `limit` events after position `after`, in order: from memory when all of them are there. */
+  async read(after: number, limit: number): Promise<LoggedEvent[]> {
+    const upTo = Math.min(after + limit, this.#head);
+    const cached: LoggedEvent[] = [];
+    for (let p = after + 1; p <= upTo; p++) {
+      const e = this.#recent.get(p);
+      if (e === undefined) break;
+      cached.push(e);
+    }
+    if (cached.length > 0 && cached.length === upTo - after) return cached;
+    const rows = await this.#store.query<{ position: number; type: string; ts: Date | string; json: string }>(
+      `select position, type, ts, body::text as json from host.events
+       where position > $1 and position <= $2 order by position`,
+      [after, after + limit],
+    );
+    const read = rows.map((r) => ({
+      position: r.position,
+      type: r.type,
+      timestamp: new Date(r.ts).toISOString(),
+      json: r.json,
+    }));
+    this.#remember(read);
+    return read;
+  }
+
+  /** Keeps `events` in memory for the next readers, forgetting the oldest kept beyond {@linkcode RECENT_EVENTS}. */
+  #remember(events: LoggedEvent[]): void {
+    for (const e of events) this.#recent.set(e.position, e);
+    let excess = this.#recent.size - RECENT_EVENTS;
+    for (const position of this.#recent.keys()) {
+      if (excess-- <= 0) break;
+      this.#recent.delete(position);
+    }
+  }
+
+  /** The latest event time at or before `position` (for a reader's watermark when it resumes). */
+  async watermarkAt(position: number): Promise<string | null> {
+    const [row] = await this.#store.query<{ wm: Date | string | null }>(
+      "select max(ts) as wm from host.events where position <= $1",
+      [position],
+    );
+    return row.wm === null ? null : new Date(row.wm).toISOString();
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const group = this.#queue;
+      this.#queue = [];
+      try {
+        await this.#commitGroup(group);
+      } catch (e) {
+        if (group.length === 1) group[0].reject(e as Error);
+        else {
+          // One request's failure must not fail the others it was grouped with: retry each alone.
+          for (const p of group) await this.#commitGroup([p]).catch((e) => p.reject(e as Error));
+        }
+      }
+    }
+    this.#flushing = null;
+  }
+
+  async #commitGroup(group: Pending[]): Promise<void> {
+    const started = performance.now();
+    const { results, head, fresh, json } = await this.#store.transaction((tx) => this.#commit(tx, group));
+    const m = this.#metrics;
+    m.observe(
+      "db_commit_seconds",
+      "Latency of durable commits to the event log",
+      { op: "append" },
+      (performance.now() - started) / 1000,
+    );
+    m.inc("events_accepted_total", "Events new to the log", {}, fresh.length);
+    m.inc(
+      "events_duplicate_total",
+      "Valid events whose event_id was already logged",
+      {},
+      results.reduce((n, r) => n + r.duplicates, 0),
+    );
+    const letters = group.reduce((n, p) => n + p.deadLetters.length, 0);
+    if (letters > 0) m.inc("dead_letters_total", "Items sent to the dead letters", { stage: "ingest" }, letters);
+    this.#head = Math.max(this.#head, head + fresh.length);
+    for (const e of fresh) {
+      if (this.#watermark === null || e.timestamp > this.#watermark) this.#watermark = e.timestamp;
+    }
+    this.#remember(
+      fresh.map((e, i) => ({ position: head + 1 + i, type: e.type, timestamp: e.timestamp, json: json[i] })),
+    );
+    group.forEach((p, i) => p.resolve(results[i]));
+    if (fresh.length > 0) { for (const fn of this.#listeners) fn(); }
+  }
+
+  async #commit(
+    tx: Sql,
+    group: Pending[],
+  ): Promise<{ results: AppendResult[]; head: number; fresh: Event[]; json: string[] }> {
+    await tx.query(`select pg_advisory_xact_lock(${APPEND_LOCK})`);
+    const ids = group.flatMap((p) => p.events.map((e) => e.event_id));
+    const known = new Set(
+      ids.length === 0 ? [] : (await tx.query<{ event_id: string }>(
+        "select event_id from host.events where event_id = any($1::text[])",
+        [ids],
+      )).map((r) => r.event_id),
+    );
+    const [{ head }] = await tx.query<{ head: number }>(
+      "select coalesce(max(position), 0) as head from host.events",
+    );
+    const fresh: Event[] = [];
+    const results = group.map((p) => {
+      let stored = 0;
+      for (const e of p.events) {
+        if (known.has(e.event_id)) continue;
+        known.add(e.event_id);
+        fresh.push(e);
+        stored++;
+      }
+      return { stored, duplicates: p.events.length - stored };
+    });
+    const json = fresh.map((e) => JSON.stringify(e));
+    if (fresh.length > 0) {
+      // One JSON array rather than a text[] of JSON: Postgres parses it faster than an array literal.
+      await tx.query(
+        `insert into host.events (position, event_id, type, user_id, ts, body)
+         select $1::bigint + n, e->>'event_id', e->>'type', e->>'user_id', (e->>'timestamp')::timestamptz, e
+         from jsonb_array_elements($2::jsonb) with ordinality as x(e, n)`,
+        [head, `[${json.join(",")}]`],
+      );
+    }
+    const letters = group.flatMap((p) => p.deadLetters);
+    if (letters.length > 0) await insertDeadLetters(tx, letters);
+    for (const { source } of group) if (source) await moveOffset(tx, source);
+    return { results, head, fresh, json };
+  }
+}
+
+/** Moves a partition's stored offset from `from` to `to`, or throws {@linkcode SourceMoved}. */
+async function moveOffset(tx: Sql, s: SourceRange): Promise<void> {
+  const moved = s.from === -1
+    ? await tx.query(
+      `insert into host.source_offsets (topic, partition, "offset") values ($1, $2, $3)
+       on conflict (topic, partition) do nothing returning "offset"`,
+      [s.topic, s.partition, s.to],
+    )
+    : await tx.query(
+      `update host.source_offsets set "offset" = $4, updated_at = now()
+       where topic = $1 and partition = $2 and "offset" = $3 returning "offset"`,
+      [s.topic, s.partition, s.from, s.to],
+    );
+  if (moved.length === 0) throw new SourceMoved(`${s.topic}/${s.partition}: stored offset is no longer ${s.from}`);
+}
+
+/** Writes dead letters (in the caller's transaction). */
+export async function insertDeadLetters(sql: Sql, letters: DeadLetter[]): Promise<void> {
+  await sql.query(
+    `insert into host.dead_letters (stage, reason, payload)
+     select stage, reason, payload::jsonb from unnest($1::text[], $2::text[], $3::text[]) as x(stage, reason, payload)`,
+    [
+      letters.map((l) => toStorable(l.stage)),
+      letters.map((l) => toStorable(l.reason)),
+      letters.map((l) => JSON.stringify(toStorable(l.payload ?? null))),
+    ],
+  );
+}

@@ -1,0 +1,87 @@
+/**
+ * The web dashboard's side of the host: its static files from `web/`, and `/api/stream`, server-sent events
+ * that tell the page when the data changed (an append to the log, or a plugin committing), so it refreshes
+ * within a second instead of polling.
+ */
+import type { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { HttpError } from "./errors.ts";
+import { describe } from "./openapi.ts";
+import type { RuntimeParts } from "./app.ts";
+
+const WEB_DIR = new URL("../../web/", import.meta.url);
+
+/** The dashboard's files and their content types; nothing else under `web/` is served. */
+const FILES: Record<string, string> = {
+  "index.html": "text/html; charset=utf-8",
+  "app.js": "text/javascript; charset=utf-8",
+  "charts.js": "text/javascript; charset=utf-8",
+  "dom.js": "text/javascript; charset=utf-8",
+  "style.css": "text/css; charset=utf-8",
+  "docs.html": "text/html; charset=utf-8",
+  "docs.js": "text/javascript; charset=utf-8",
+};
+
+/** The page loads only its own files and talks only to its own origin; it cannot be framed. */
+const SECURITY_HEADERS = {
+  "content-security-policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; " +
+    "form-action 'self'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+};
+
+/** How often the stream looks for a change (ms), and how often it sends a heartbeat when nothing changes. */
+const CHECK_MS = 250;
+const HEARTBEAT_MS = 15_000;
+
+/** What the stream sends: where the log and each plugin stand. */
+function snapshot(parts: Pick<RuntimeParts, "log" | "plugins">) {
+  return {
+    head: parts.log.head,
+    watermark: parts.log.watermark,
+    plugins: parts.plugins.list().map((p) => ({ name: p.name, status: p.status, lag: p.lag, processed: p.processed })),
+  };
+}
+
+/** Adds `/api/stream`, `/` and `/assets/<file>` to `app`; streams end when `closing` aborts. */
+export function mountDashboard(app: Hono, parts: Pick<RuntimeParts, "log" | "plugins">, closing: AbortSignal): void {
+  const stream = describe({
+    summary: "Server-sent events: 'update' with where the log and each plugin stand, whenever that changes",
+    contentType: "text/event-stream",
+  });
+  app.get("/api/stream", stream, (c) =>
+    streamSSE(c, async (stream) => {
+      let last = "";
+      let quietSince = Date.now();
+      let id = 0;
+      while (!stream.aborted && !closing.aborted) {
+        const now = JSON.stringify(snapshot(parts));
+        if (now !== last) {
+          await stream.writeSSE({ event: "update", data: now, id: String(++id) });
+          last = now;
+          quietSince = Date.now();
+        } else if (Date.now() - quietSince > HEARTBEAT_MS) {
+          await stream.writeSSE({ event: "heartbeat", data: "{}" });
+          quietSince = Date.now();
+        }
+        await stream.sleep(CHECK_MS);
+      }
+    }));
+
+  const serve = async (name: string) => {
+    if (!Object.hasOwn(FILES, name)) throw new HttpError(404, `no dashboard file '${name}'`);
+    const type = FILES[name];
+    return new Response(await Deno.readFile(new URL(name, WEB_DIR)), {
+      headers: { "content-type": type, "cache-control": "no-cache", ...SECURITY_HEADERS },
+    });
+  };
+  app.get("/", describe({ summary: "The dashboard", contentType: "text/html" }), () => serve("index.html"));
+  const docs = describe({
+    summary: "The API documentation, rendered from /api/openapi.json",
+    contentType: "text/html",
+  });
+  app.get("/docs", docs, () => serve("docs.html"));
+  const asset = describe({ summary: "A file of the dashboard or the docs page", errors: [404], contentType: "*/*" });
+  app.get("/assets/:file", asset, (c) => serve(c.req.param("file")));
+}

@@ -1,0 +1,123 @@
+/**
+ * The schemas of the host's own routes, as `/api/openapi.json` publishes them. Each route's handler describes
+ * itself with these (see {@linkcode describe}); the host's OpenAPI test checks live answers against them.
+ * @module
+ */
+import { z } from "zod";
+import { EventSchema } from "../core/event.ts";
+import { MAX_BATCH } from "../core/ingest.ts";
+
+/** The version of the host's API, as the OpenAPI document states it. */
+export const API_VERSION = "1.0.0";
+
+/** `POST /v1/events`: one event, an array, or `{ "events": [...] }`. Each item is checked on its own. */
+export const IngestBody = z.union([
+  EventSchema,
+  z.array(EventSchema).max(MAX_BATCH),
+  z.object({ events: z.array(EventSchema).max(MAX_BATCH) }),
+]).describe(`at most ${MAX_BATCH} events and 1 MiB; an invalid item is rejected alone, into the dead letters`);
+
+/** What an ingest answers. */
+export const IngestAnswer = z.strictObject({
+  accepted: z.number().int().describe("valid items durably stored (or acknowledged by Kafka), duplicates included"),
+  rejected: z.array(z.strictObject({ index: z.number().int(), error: z.string() })),
+});
+
+/** A message of Segment's tracking API (analytics.js and friends); see the README for the mapping. */
+const SegmentMessage = z.looseObject({
+  messageId: z.string().describe("becomes event_id"),
+  type: z.enum(["track", "page", "screen", "identify", "group", "alias"]).optional().describe("in a batch"),
+  userId: z.string().optional(),
+  anonymousId: z.string().optional().describe("the user when there is no userId"),
+  event: z.string().optional().describe("track: the event name, mapped to a type"),
+  name: z.string().optional(),
+  properties: z.record(z.string(), z.unknown()).optional(),
+  traits: z.record(z.string(), z.unknown()).optional(),
+  context: z.record(z.string(), z.unknown()).optional().describe("country and device are read from here"),
+  timestamp: z.string().optional(),
+});
+
+/** `POST /v1/batch`. */
+export const SegmentBatch = z.looseObject({
+  batch: z.array(SegmentMessage).max(MAX_BATCH),
+  context: z.record(z.string(), z.unknown()).optional().describe("merged under each message's context"),
+  sentAt: z.string().optional(),
+});
+
+/** `POST /v1/<call>`: one message; its type is the route's. */
+export const SegmentSingle = SegmentMessage;
+
+/** What Segment's endpoints answer: an ingest's answer, with Segment's `success`. */
+export const SegmentAnswer = IngestAnswer.extend({ success: z.literal(true) });
+
+export const Health = z.strictObject({ status: z.literal("ok") });
+export const Ready = z.strictObject({ status: z.literal("ready") });
+
+/** A panel as the dashboard reads it. */
+const Panel = z.strictObject({
+  title: z.string(),
+  route: z.string(),
+  kind: z.enum(["tiles", "timeseries", "bar", "table"]),
+});
+
+/** `GET /api/plugins`. */
+export const PluginList = z.strictObject({
+  plugins: z.array(z.strictObject({
+    name: z.string(),
+    version: z.string().nullable(),
+    status: z.enum(["starting", "running", "degraded", "disabled", "failed"]),
+    processed: z.number().int(),
+    failed: z.number().int(),
+    lag: z.number().int().describe("events accepted but not yet committed by the plugin"),
+    checkpoint: z.number().int().describe("the last log position whose effects the plugin committed"),
+    subscribes: z.union([z.array(z.string()), z.literal("*")]),
+    panels: z.array(Panel),
+    error: z.string().nullable(),
+    storage_bytes: z.number().int().describe("the size of the plugin's tables and indexes, last measured"),
+    storage_limit_bytes: z.number().int().describe("its storage quota: past it, its writes are refused"),
+  })),
+  log: z.strictObject({
+    head: z.number().int().describe("the last position written to the log"),
+    watermark: z.string().nullable().describe("the latest event time in the log"),
+  }),
+  source: z.union([
+    z.strictObject({ kind: z.literal("http") }),
+    z.strictObject({
+      kind: z.literal("kafka"),
+      partitions: z.array(z.strictObject({
+        topic: z.string(),
+        partition: z.number().int(),
+        offset: z.number().int(),
+        lag: z.number().int(),
+      })),
+    }),
+  ]),
+});
+
+/** `GET /api/dead-letters`. */
+export const DeadLetterQuery = z.object({
+  limit: z.int().min(1).max(1000).default(100),
+  stage: z.string().optional().describe("'ingest' or 'plugin:<name>'"),
+  state: z.enum(["pending", "replayed"]).optional(),
+});
+
+export const DeadLetterList = z.strictObject({
+  total: z.number().int(),
+  items: z.array(z.strictObject({
+    id: z.number().int(),
+    stage: z.string(),
+    reason: z.string(),
+    payload: z.unknown().describe("the item as received, or the event as logged"),
+    created_at: z.string(),
+    replayed_at: z.string().nullable(),
+  })),
+});
+
+/** `POST /api/dead-letters/replay`. */
+export const ReplayAnswer = z.strictObject({
+  replayed: z.number().int(),
+  events: z.number().int(),
+  skipped: z.array(z.strictObject({ id: z.number().int(), reason: z.string() })),
+  failed: z.array(z.strictObject({ id: z.number().int(), error: z.string() })),
+  last_id: z.number().int().nullable().describe("pass as `after` for the next page of a stage"),
+});

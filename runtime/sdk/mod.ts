@@ -1,0 +1,148 @@
+/**
+ * The plugin SDK: what a plugin's `mod.ts` imports. A plugin is a plain value made by
+ * {@linkcode definePlugin}: a name, a version, the event types it subscribes to, a `queue` handler for
+ * batches of events, a `fetch` handler for its HTTP routes, and optional dashboard panels.
+ *
+ * ```ts
+ * import { definePlugin } from "@runtime/sdk";
+ * export default definePlugin({ name: "hello", version: "1.0.0", subscribes: ["page_view"],
+ *   async queue(batch, env) { await env.db.sql`insert into views select count(*) from unnest(${batch.map((e) => e.event_id)}::text[])`; } });
+ * ```
+ * @module
+ */
+import type { ZodType } from "zod";
+import type { Event } from "../core/event.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Row } from "../store/store.ts";
+import type { RoutedApp } from "../http/openapi.ts";
+import { pluginNameProblem } from "../plugin/names.ts";
+
+export type { Event, EventProperties } from "../core/event.ts";
+export { answerHttpError, HttpError, intParam, parseBody, timeParam } from "../http/errors.ts";
+export { type Interval, mergeSessions, SESSION_GAP_MS } from "./sessions.ts";
+export { atMs, fold, key } from "./fold.ts";
+export { decimalSum } from "./decimal.ts";
+export { describe, type RouteSpec } from "../http/openapi.ts";
+export type { Logger } from "../observability/logger.ts";
+export type { Row } from "../store/store.ts";
+
+/** SQL on the plugin's own schema, as the plugin's own role. In `queue`, inside the batch's transaction. */
+export interface Db {
+  /** Tagged template: interpolated values become parameters (`$1..$n`), never SQL text. */
+  sql<T extends Row = Row>(strings: TemplateStringsArray, ...values: unknown[]): Promise<T[]>;
+  /** One statement with `$1..$n` parameters. */
+  query<T extends Row = Row>(text: string, params?: unknown[]): Promise<T[]>;
+}
+
+/** Plugin metrics, exported by the host on `/metrics` labelled with the plugin's name. */
+export interface Metrics {
+  /** Adds `by` (default 1) to the counter `name`. */
+  increment(name: string, by?: number): void;
+}
+
+/** What a handler is given. `watermark` is "now" in event time: the latest event time committed. */
+export interface Env<C = unknown> {
+  db: Db;
+  log: Logger;
+  config: C;
+  metrics: Metrics;
+  watermark: string | null;
+}
+
+/** A dashboard panel: the dashboard reads `route` (under `/api/<plugin>`) and renders it as `kind`. */
+export interface Panel {
+  title: string;
+  route: string;
+  kind: "tiles" | "timeseries" | "bar" | "table";
+}
+
+/** Resource limits of a plugin's sandbox. */
+export interface Limits {
+  /** Longest a batch or a request may take before the sandbox is stopped (ms). */
+  timeoutMs: number;
+  /** Heap cap of the sandbox (MiB). */
+  memoryMb: number;
+  /** Most events handed to one `queue` call. */
+  batchSize: number;
+  /** Storage quota of the plugin's schema, tables and indexes (MiB): past it, its writes are refused. */
+  storageMb: number;
+}
+
+/** The defaults for {@linkcode Limits}. */
+export const DEFAULT_LIMITS: Limits = { timeoutMs: 10_000, memoryMb: 256, batchSize: 5000, storageMb: 1024 };
+
+/** The range a plugin may choose its {@linkcode Limits} in; the host clamps to it. */
+export const LIMIT_RANGE: Record<keyof Limits, [number, number]> = {
+  timeoutMs: [100, 60_000],
+  memoryMb: [32, 2048],
+  batchSize: [1, 10_000],
+  storageMb: [1, 65_536],
+};
+
+/** A plugin's limits: its own where given and sensible, clamped to {@linkcode LIMIT_RANGE}, else the defaults. */
+export function clampLimits(requested: Partial<Limits>): Limits {
+  const out = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(LIMIT_RANGE) as (keyof Limits)[]) {
+    const v = requested[key];
+    const [lo, hi] = LIMIT_RANGE[key];
+    if (typeof v === "number" && Number.isFinite(v)) out[key] = Math.min(hi, Math.max(lo, Math.round(v)));
+  }
+  return out;
+}
+
+/** Work a plugin runs on a timer, such as retraining a model. */
+export interface Scheduled<C = unknown> {
+  /** How often (ms, 1000..2^31 − 1) the host runs it; the first run comes one period after the plugin loads. */
+  everyMs: number;
+  /** Runs outside any batch: each statement commits on its own, as in `fetch`. */
+  run: (env: Env<C>) => Promise<void>;
+}
+
+/** Answers a request to one of a plugin's routes. */
+export type FetchHandler<C = unknown> = (request: Request, env: Env<C>) => Response | Promise<Response>;
+
+/** A plugin, as its `mod.ts` default-exports it. */
+export interface PluginDefinition<C = unknown> {
+  /** Lower-case identifier; also its schema, its route prefix `/api/<name>` and its folder name. */
+  name: string;
+  version: string;
+  /** Event types handed to `queue`, or "*" for all. */
+  subscribes: readonly string[] | "*";
+  /** Validates the plugin's settings (`PLUGIN_<NAME>` JSON in the host's environment). */
+  config?: ZodType<C>;
+  /** Handles a batch of events; its SQL commits in one transaction with the plugin's checkpoint. */
+  queue?: (batch: Event[], env: Env<C>) => Promise<void>;
+  /**
+   * Handles a request to `/api/<name>/*`, with the path relative to that prefix: a Hono app, whose routes (and
+   * their {@linkcode describe}d schemas) also make the plugin's part of `/api/openapi.json`, or a bare fetch
+   * function, listed there as one undescribed catch-all route.
+   */
+  fetch?: FetchHandler<C> | { fetch: FetchHandler<C>; routes: RoutedApp["routes"] };
+  /** Work run on a timer while the plugin is loaded. */
+  scheduled?: Scheduled<C>;
+  panels?: readonly Panel[];
+  limits?: Partial<Limits>;
+}
+
+export { PLUGIN_NAME, pluginNameProblem } from "../plugin/names.ts";
+
+/** Makes a plugin. Checks its shape so mistakes surface at load time, naming the plugin. */
+export function definePlugin<C = unknown>(definition: PluginDefinition<C>): PluginDefinition<C> {
+  const { name, version, subscribes } = definition;
+  const problem = pluginNameProblem(name);
+  if (problem) throw new TypeError(problem);
+  if (typeof version !== "string" || version === "") {
+    throw new TypeError(`plugin ${name}: version must be a non-empty string`);
+  }
+  if (subscribes !== "*" && !Array.isArray(subscribes)) {
+    throw new TypeError(`plugin ${name}: subscribes must be an array of event types or "*"`);
+  }
+  const { scheduled } = definition;
+  // Timers longer than 2^31 − 1 ms fire at once, so the period is bounded (about 24 days).
+  if (
+    scheduled && !(Number.isInteger(scheduled.everyMs) && scheduled.everyMs >= 1000 && scheduled.everyMs <= 2 ** 31 - 1)
+  ) {
+    throw new TypeError(`plugin ${name}: scheduled.everyMs must be 1000..${2 ** 31 - 1}, got ${scheduled.everyMs}`);
+  }
+  return Object.freeze({ ...definition });
+}
