@@ -8,7 +8,7 @@ import { EventLog } from "./core/event_log.ts";
 import { REJECT_REASONS, type Sink } from "./core/ingest.ts";
 import { createKafka, KafkaSink, KafkaSource } from "./sources/kafka/mod.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
-import { Metrics } from "./observability/metrics.ts";
+import { MetricsRegistry } from "./observability/metrics.ts";
 import { processMetrics, progressMetrics, timedStore } from "./observability/observe.ts";
 import { PluginHost, type RetryPolicy } from "./plugin/mod.ts";
 import { createApp, type RuntimeParts } from "./http/app.ts";
@@ -54,7 +54,7 @@ export interface Runtime extends RuntimeParts {
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const logger = opts.logger ?? createLogger("info");
   const ownsStore = opts.store === undefined;
-  const metrics = new Metrics();
+  const metrics = new MetricsRegistry();
   const store = timedStore(opts.store ?? await openStore(opts), metrics);
   const { superuser } = await migrateHost(store);
   if (superuser && store.kind === "postgres") {
@@ -63,11 +63,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         "deno task setup-db makes such a user (README: Deploying with PostgreSQL)",
     );
   }
-  const log = new EventLog(store, metrics);
-  await log.open();
+  const eventLog = new EventLog(store, metrics);
+  await eventLog.open();
   const plugins = new PluginHost({
     store,
-    log,
+    eventLog,
     logger,
     metrics,
     pluginsDir: opts.pluginsDir,
@@ -78,27 +78,27 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   await plugins.start();
   if (opts.watchPlugins) plugins.watch();
   processMetrics(metrics, { store: store.kind, source: opts.kafka ? "kafka" : "http" });
-  progressMetrics(metrics, { log, plugins }, REJECT_REASONS);
+  progressMetrics(metrics, { eventLog, plugins }, REJECT_REASONS);
   const maxLag = opts.maxLag ?? MAX_LAG;
-  let sink: Sink = (events, letters) => log.append(events, letters);
+  let sink: Sink = (events, letters) => eventLog.append(events, letters);
   let source: KafkaSource | null = null;
   let producer: KafkaSink | null = null;
   if (opts.kafka) {
     const kafka = createKafka(opts.kafka, logger);
-    producer = new KafkaSink(kafka, opts.kafka, log);
+    producer = new KafkaSink(kafka, opts.kafka, eventLog);
     await producer.start();
     sink = producer.sink;
     source = new KafkaSource({
       kafka,
       config: opts.kafka,
-      log,
+      eventLog,
       metrics,
       logger,
       paused: () => plugins.maxLag > maxLag,
     });
     await source.start();
   }
-  const parts = { store, log, sink, source, plugins, metrics, logger };
+  const parts = { store, eventLog, sink, source, plugins, metrics, logger };
   const closing = new AbortController();
   const app = createApp({
     ...parts,

@@ -9,7 +9,7 @@
  * ```
  *
  * {@linkcode routeChecker} and {@linkcode assertFilled} hold a plugin's live answers to the schemas its routes
- * declare with `describe()`.
+ * declare with `describeRoute()`.
  * @module
  */
 import assert from "node:assert/strict";

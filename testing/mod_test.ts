@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { z } from "zod";
-import { describe } from "../runtime/http/openapi.ts";
+import { describeRoute } from "../runtime/http/openapi.ts";
 import { assertFilled, routeChecker, testPlugin } from "./mod.ts";
 import { definePlugin } from "../runtime/sdk/mod.ts";
 import { FIXTURES, pageView } from "../tests/support/harness.ts";
@@ -62,7 +62,7 @@ function demo(answer: { items: (string | null)[] }) {
   const routes = new Hono()
     .get(
       "/items",
-      describe({
+      describeRoute({
         summary: "Items",
         query: z.object({ limit: z.coerce.number().int().min(1).max(10).optional() }),
         response: z.object({ items: z.array(z.string().nullable()) }),
@@ -74,7 +74,7 @@ function demo(answer: { items: (string | null)[] }) {
         return c.json(answer);
       },
     )
-    .delete("/items", describe({ summary: "Clears them", status: 204 }), (c) => c.body(null, 204));
+    .delete("/items", describeRoute({ summary: "Clears them", status: 204 }), (c) => c.body(null, 204));
   const plugin = definePlugin({ name: "demo", version: "1", subscribes: [], fetch: routes });
   return { plugin, app: new Hono().route("/api/demo", routes) };
 }
@@ -108,12 +108,12 @@ test("routeChecker() refuses an answer, a body sent or an error body its schemas
   const routes = new Hono()
     .get(
       "/bad",
-      describe({ summary: "Misdescribed", response: z.object({ name: z.string() }) }),
+      describeRoute({ summary: "Misdescribed", response: z.object({ name: z.string() }) }),
       (c) => c.json({ name: 1 }),
     )
     .post(
       "/things",
-      describe({
+      describeRoute({
         summary: "Takes a thing",
         body: z.object({ name: z.string() }),
         response: z.object({ ok: z.boolean() }),
@@ -123,7 +123,11 @@ test("routeChecker() refuses an answer, a body sent or an error body its schemas
     )
     .get(
       "/sorted",
-      describe({ summary: "Sorted", query: z.object({ sort: Sort.optional() }), response: z.object({ sort: Sort }) }),
+      describeRoute({
+        summary: "Sorted",
+        query: z.object({ sort: Sort.optional() }),
+        response: z.object({ sort: Sort }),
+      }),
       (c) => {
         const sort = Sort.safeParse(c.req.query("sort") ?? "a");
         return sort.success ? c.json({ sort: sort.data }) : c.json({ error: "sort must be a or b" }, 400);

@@ -136,7 +136,7 @@ Deno.test({
         timestamp: "2026-01-01T00:00:00Z",
       }));
       assert.equal((await postJson(rt, "/v1/events", events)).body.accepted, 3);
-      await waitFor("the events through Kafka into the log", () => rt.log.head === 3, 60_000);
+      await waitFor("the events through Kafka into the log", () => rt.eventLog.head === 3, 60_000);
       await waitForCatchUp(rt);
       await waitFor("a sandbox memory reading", () => rt.metrics.value("plugin_memory_bytes", { plugin: "counter" }));
       await waitFor("partition lag", () => rt.source!.partitions().length === 2);

@@ -55,7 +55,7 @@ function itemsOf(sent: Uint8Array | string): unknown[] {
   return [body];
 }
 
-function describe(i: number, req: FuzzRequest): string {
+function describeRoute(i: number, req: FuzzRequest): string {
   const body = bodyBytes(req.body);
   const shown = typeof body === "string" ? body : body ? `bytes ${[...body]}` : "";
   return `case ${i} (FUZZ_SEED=${SEED} FUZZ_CASE=${i}): ${req.method} ${req.url} ${JSON.stringify(req.headers)} ${
@@ -81,14 +81,14 @@ async function run(rt: Runtime, i: number, ledger: Ledger): Promise<void> {
   try {
     res = await rt.app.request(req.url, { method: req.method, headers: req.headers, body });
   } catch (e) {
-    ledger.failures.push(`${describe(i, req)} → threw ${(e as Error).stack}`);
+    ledger.failures.push(`${describeRoute(i, req)} → threw ${(e as Error).stack}`);
     return;
   }
   const text = res.headers.get("content-type")?.startsWith("text/event-stream")
     ? (await res.body?.cancel(), "")
     : await res.text();
   if (res.status >= 500) {
-    ledger.failures.push(`${describe(i, req)} → ${res.status} ${text.slice(0, 300)}`);
+    ledger.failures.push(`${describeRoute(i, req)} → ${res.status} ${text.slice(0, 300)}`);
     return;
   }
   const path = req.url.split("?")[0];
@@ -102,7 +102,7 @@ async function run(rt: Runtime, i: number, ledger: Ledger): Promise<void> {
   const wrong = answer.accepted + answer.rejected.length !== items.length ||
     rejectedAt.size !== answer.rejected.length ||
     answer.rejected.some((r) => !(r.index >= 0 && r.index < items.length) || !r.error);
-  if (wrong) ledger.failures.push(`${describe(i, req)} → an answer that does not add up: ${text.slice(0, 300)}`);
+  if (wrong) ledger.failures.push(`${describeRoute(i, req)} → an answer that does not add up: ${text.slice(0, 300)}`);
   ledger.rejected += answer.rejected.length;
   items.forEach((item, k) => {
     if (!rejectedAt.has(k)) ledger.accepted.add((item as { event_id: string }).event_id);
@@ -134,7 +134,7 @@ testEachBackend(
       try {
         await runAll(bare, all.filter((i) => i < CASES / 2), ledger);
         // Exact: the log holds each accepted event once, the dead letters each rejected item.
-        assert.equal(bare.log.head, ledger.accepted.size);
+        assert.equal(bare.eventLog.head, ledger.accepted.size);
         const [{ n }] = await store.query<{ n: number }>("select count(*)::int8 as n from host.events");
         assert.equal(n, ledger.accepted.size);
         assert.equal((await getJson(bare, "/api/dead-letters?stage=ingest")).body.total, ledger.rejected);

@@ -83,7 +83,7 @@ async function drained(rt: Runtime, kafka: Kafka, expectedInLog: number): Promis
   } finally {
     await admin.disconnect();
   }
-  await waitFor(`${expectedInLog} events in the log`, () => rt.log.head === expectedInLog);
+  await waitFor(`${expectedInLog} events in the log`, () => rt.eventLog.head === expectedInLog);
   await waitForCatchUp(rt);
 }
 
@@ -215,9 +215,9 @@ Deno.test({
         let heldBack = 0;
         await waitFor("the slow plugin to finish", async () => {
           const [slow] = rt.plugins.list();
-          if (slow.lag > 50 && rt.log.head < events.length) heldBack++;
+          if (slow.lag > 50 && rt.eventLog.head < events.length) heldBack++;
           await new Promise((r) => setTimeout(r, 50));
-          return rt.log.head === events.length && slow.lag === 0;
+          return rt.eventLog.head === events.length && slow.lag === 0;
         }, 120_000);
         assert.ok(heldBack > 10, `the source was seen waiting ${heldBack} times`);
         assert.equal((await rt.store.query("select count(*)::int8 as n from slow.seen"))[0].n, events.length);

@@ -66,14 +66,14 @@ const modTs = (name: string) =>
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { definePlugin, describe, type Env } from "@runtime/sdk";
+import { definePlugin, describeRoute, type Env } from "@runtime/sdk";
 
 /** The answer of \`GET /counts\`, published in \`/api/openapi.json\`. */
 export const Counts = z.object({ counts: z.array(z.object({ type: z.string(), events: z.number().int() })) });
 
 const app = new Hono<{ Bindings: Env }>();
 
-app.get("/counts", describe({ summary: "Events seen per type, most first", response: Counts }), async (c) => {
+app.get("/counts", describeRoute({ summary: "Events seen per type, most first", response: Counts }), async (c) => {
   const counts = await c.env.db.sql<{ type: string; events: number }>\`
     select type, events from counts order by events desc, type\`;
   return c.json({ counts });

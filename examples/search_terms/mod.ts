@@ -7,7 +7,7 @@
  */
 import { type Context, Hono } from "hono";
 import { z, type ZodType } from "zod";
-import { answerHttpError, atMs, definePlugin, describe, type Env, type Event, HttpError } from "@runtime/sdk";
+import { answerHttpError, atMs, definePlugin, describeRoute, type Env, type Event, HttpError } from "@runtime/sdk";
 
 const count = (what: string) => z.number().int().min(0).describe(what);
 const rate = (what: string) => z.number().min(0).max(1).describe(`${what}, to 4 places`);
@@ -127,7 +127,12 @@ app.onError(answerHttpError);
 
 app.get(
   "/terms",
-  describe({ summary: "Search terms with their conversion", query: TermsQuery, response: TermList, errors: [400] }),
+  describeRoute({
+    summary: "Search terms with their conversion",
+    query: TermsQuery,
+    response: TermList,
+    errors: [400],
+  }),
   async (c) => {
     const { limit, sort } = queryOf(c, TermsQuery);
     return c.json({ sort, terms: await termStats(c.env.db, { sort, limit }) });
@@ -136,7 +141,7 @@ app.get(
 
 app.get(
   "/terms/:term",
-  describe({
+  describeRoute({
     summary: "One search term's numbers",
     params: z.object({ term: z.string().describe("the term, matched trimmed and lower-cased") }),
     response: TermStats,

@@ -1,6 +1,6 @@
 /**
  * What the churn routes take and answer, as zod schemas: the handlers parse their input with them, and
- * `describe()` publishes them in the OpenAPI document.
+ * `describeRoute()` publishes them in the OpenAPI document.
  */
 import { z } from "zod";
 import { FEATURES } from "./features.ts";

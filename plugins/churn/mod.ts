@@ -9,7 +9,7 @@ import { z } from "zod";
 import {
   answerHttpError,
   definePlugin,
-  describe,
+  describeRoute,
   type Env,
   type Event,
   HttpError,
@@ -110,7 +110,7 @@ app.onError(answerHttpError);
 
 app.get(
   "/at-risk",
-  describe({ summary: "Users most likely to churn", query: AtRiskQuery, response: AtRisk, errors: [400] }),
+  describeRoute({ summary: "Users most likely to churn", query: AtRiskQuery, response: AtRisk, errors: [400] }),
   async (c) => {
     const limit = intParam(c.req.query("limit"), "limit", 50, 1, 1000);
     const raw = c.req.query("min_score") ?? "0.5";
@@ -129,7 +129,7 @@ app.get(
 
 app.get(
   "/users/:user_id",
-  describe({ summary: "A user's churn score and features", params: UserPath, response: UserScore, errors: [404] }),
+  describeRoute({ summary: "A user's churn score and features", params: UserPath, response: UserScore, errors: [404] }),
   async (c) => {
     const user = c.req.param("user_id");
     const latest = await clockOf(c.env.db);
@@ -151,7 +151,11 @@ app.get(
 
 app.get(
   "/model",
-  describe({ summary: "The live model, its holdout metrics, and every version", response: ModelReport, errors: [404] }),
+  describeRoute({
+    summary: "The live model, its holdout metrics, and every version",
+    response: ModelReport,
+    errors: [404],
+  }),
   async (c) => {
     const models = await c.env.db.query<StoredModel>("select * from models order by version desc");
     const live = models.find((m) => m.live);
@@ -180,7 +184,7 @@ app.get(
 
 app.post(
   "/train",
-  describe({
+  describeRoute({
     summary: "Train a model on the history so far; it goes live if at least as good",
     response: Trained,
     status: 201,
@@ -197,7 +201,7 @@ app.post(
 
 app.post(
   "/score",
-  describe({
+  describeRoute({
     summary: "Score given features with the live model",
     body: ScoreRequest,
     response: Scored,

@@ -1,6 +1,6 @@
 /**
  * What the fraud routes take and answer, as zod schemas: the handlers parse their bodies with them, and
- * `describe()` publishes them in the OpenAPI document.
+ * `describeRoute()` publishes them in the OpenAPI document.
  */
 import { z } from "zod";
 import { FEATURES } from "./model.ts";

@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import {
   answerHttpError,
   definePlugin,
-  describe,
+  describeRoute,
   type Env,
   type Event,
   HttpError,
@@ -149,7 +149,7 @@ app.onError(answerHttpError);
 
 app.get(
   "/alerts",
-  describe({
+  describeRoute({
     summary: "Alerts: flagged purchases with their reasons, newest first",
     query: AlertsQuery,
     response: Alerts,
@@ -171,7 +171,7 @@ app.get(
 
 app.post(
   "/score",
-  describe({
+  describeRoute({
     summary: "Score a candidate purchase without storing it",
     body: Candidate,
     response: Scored,
@@ -195,13 +195,13 @@ app.post(
 
 app.get(
   "/rules",
-  describe({ summary: "The rules, the threshold and the ruleset's version", response: Ruleset }),
+  describeRoute({ summary: "The rules, the threshold and the ruleset's version", response: Ruleset }),
   async (c) => c.json(await ruleset(c.env.db)),
 );
 
 app.get(
   "/rules/history",
-  describe({ summary: "Every change of every rule, newest first", response: RuleHistory }),
+  describeRoute({ summary: "Every change of every rule, newest first", response: RuleHistory }),
   async (c) =>
     c.json({
       changes: await c.env.db.query(
@@ -212,7 +212,7 @@ app.get(
 
 app.put(
   "/rules/:rule_id",
-  describe({
+  describeRoute({
     summary: "Create or replace a rule; the ruleset's version moves on",
     params: RulePath,
     body: Rule,
@@ -246,7 +246,7 @@ app.put(
 
 app.delete(
   "/rules/:rule_id",
-  describe({ summary: "Delete a rule; its history is kept", params: RulePath, status: 204, errors: [404] }),
+  describeRoute({ summary: "Delete a rule; its history is kept", params: RulePath, status: 204, errors: [404] }),
   async (c) => {
     const [gone] = await c.env.db.query<{ ruleset: number }>(
       `with gone as (delete from rules where rule_id = $1 returning rule_id, version),
@@ -263,7 +263,7 @@ app.delete(
 
 app.put(
   "/threshold",
-  describe({
+  describeRoute({
     summary: "Set the score at which a purchase is flagged",
     body: Threshold,
     response: ThresholdSet,
@@ -281,7 +281,7 @@ app.put(
 
 app.post(
   "/labels",
-  describe({
+  describeRoute({
     summary: "Label purchases as fraud or not, for the learned model",
     body: Labels,
     response: Labelled,
@@ -305,7 +305,7 @@ app.post(
 
 app.post(
   "/model/train",
-  describe({
+  describeRoute({
     summary: "Train a learned model on the labels; enabled only if it catches more",
     response: Trained,
     status: 201,
@@ -316,7 +316,7 @@ app.post(
 
 app.get(
   "/model",
-  describe({ summary: "The learned model's features and every version", response: Models, errors: [404] }),
+  describeRoute({ summary: "The learned model's features and every version", response: Models, errors: [404] }),
   async (c) => {
     const models = await c.env.db.query(
       "select version, trained_at, enabled, metrics from models order by version desc",

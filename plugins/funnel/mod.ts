@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import {
   answerHttpError,
   definePlugin,
-  describe,
+  describeRoute,
   type Env,
   type Event,
   HttpError,
@@ -38,7 +38,7 @@ const STEP_COLUMNS = ["view_at", "cart_at", "checkout_at", "purchase_at"];
 
 app.get(
   "/summary",
-  describe({
+  describeRoute({
     summary: "The default shopping funnel per session, and cart abandonment",
     query: api.SummaryQuery,
     response: api.Summary,
@@ -86,7 +86,7 @@ app.get(
 
 app.get(
   "/hot-leads",
-  describe({
+  describeRoute({
     summary: "Users who recently abandoned a cart, most likely to buy first",
     query: api.HotLeadsQuery,
     response: api.HotLeads,
@@ -101,7 +101,7 @@ app.get(
 
 app.get(
   "/users/:user_id/sessions",
-  describe({
+  describeRoute({
     summary: "A user's sessions with their funnel steps and events",
     params: api.UserParams,
     query: api.UserSessionsQuery,
@@ -146,7 +146,7 @@ app.get(
 
 app.post(
   "/definitions",
-  describe({
+  describeRoute({
     summary: "Create or replace a custom funnel",
     description: "Answers 201 for a new funnel, 200 when it replaces the funnel of the same name.",
     body: Definition,
@@ -162,13 +162,13 @@ app.post(
 
 app.get(
   "/definitions",
-  describe({ summary: "The custom funnels", response: api.Definitions }),
+  describeRoute({ summary: "The custom funnels", response: api.Definitions }),
   async (c) => c.json({ definitions: await loadDefinitions(c.env.db) }),
 );
 
 app.get(
   "/definitions/:name",
-  describe({ summary: "One custom funnel", params: api.NameParams, response: api.SavedDefinition, errors: [404] }),
+  describeRoute({ summary: "One custom funnel", params: api.NameParams, response: api.SavedDefinition, errors: [404] }),
   async (c) => {
     const [d] = await loadDefinitions(c.env.db, c.req.param("name"));
     return d ? c.json(d) : c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
@@ -177,7 +177,7 @@ app.get(
 
 app.delete(
   "/definitions/:name",
-  describe({ summary: "Delete a custom funnel", params: api.NameParams, status: 204, errors: [404] }),
+  describeRoute({ summary: "Delete a custom funnel", params: api.NameParams, status: 204, errors: [404] }),
   async (c) => {
     const deleted = await deleteDefinition(c.env.db, c.req.param("name"));
     return deleted ? c.body(null, 204) : c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
@@ -200,7 +200,7 @@ function reportQuery(query: (name: string) => string | undefined) {
 
 app.get(
   "/definitions/:name/report",
-  describe({
+  describeRoute({
     summary: "A custom funnel's report: per step users, conversion, drop-off and time to convert",
     params: api.NameParams,
     query: api.ReportQuery,
@@ -218,7 +218,7 @@ app.get(
 /** An unsaved funnel's report: the definition in the body, the query as for a saved one. */
 app.post(
   "/report",
-  describe({
+  describeRoute({
     summary: "The report of an unsaved funnel, given in the body",
     query: api.ReportQuery,
     body: Definition,

@@ -4,7 +4,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { answerHttpError, definePlugin, describe, type Env, HttpError, intParam, timeParam } from "@runtime/sdk";
+import { answerHttpError, definePlugin, describeRoute, type Env, HttpError, intParam, timeParam } from "@runtime/sdk";
 import * as api from "./api.ts";
 import { queue } from "./queue.ts";
 import { userRoutes } from "./users.ts";
@@ -31,7 +31,7 @@ const ACTIVE_IN_RANGE = `
 
 app.get(
   "/overview",
-  describe({
+  describeRoute({
     summary: "KPIs over a range of event time",
     query: api.RangeQuery,
     response: api.Overview,
@@ -109,7 +109,7 @@ const MAX_BUCKETS = 10_000;
 
 app.get(
   "/timeseries",
-  describe({
+  describeRoute({
     summary: "Events, revenue and users per minute, hour or day",
     query: api.TimeseriesQuery,
     response: api.Timeseries,
@@ -185,7 +185,7 @@ app.get(
 
 app.get(
   "/products",
-  describe({
+  describeRoute({
     summary: "Products by views, adds to cart, purchases and revenue",
     query: api.ProductsQuery,
     response: api.Products,
@@ -221,7 +221,7 @@ const TRENDING_MINUTES = 5;
 
 app.get(
   "/products/trending",
-  describe({
+  describeRoute({
     summary: "The most viewed products in the last 5 minutes of event time",
     query: api.TrendingQuery,
     response: api.Trending,
@@ -247,7 +247,7 @@ app.get(
 
 app.get(
   "/revenue",
-  describe({
+  describeRoute({
     summary: "Revenue by country, category or device",
     query: api.RevenueQuery,
     response: api.Revenue,
@@ -275,7 +275,7 @@ app.get(
 
 app.get(
   "/videos",
-  describe({
+  describeRoute({
     summary: "Videos by plays, with completion and drop-off",
     query: api.VideosQuery,
     response: api.Videos,
@@ -315,7 +315,7 @@ const PAGE_EDGES = [0, 1, 2, 3, 6, 11];
 
 app.get(
   "/sessions",
-  describe({ summary: "Distributions of session length and pages per session", response: api.Sessions }),
+  describeRoute({ summary: "Distributions of session length and pages per session", response: api.Sessions }),
   async (c) => {
     const [durations, pages] = await Promise.all([
       c.env.db.query<{ bucket: number; sessions: number }>(

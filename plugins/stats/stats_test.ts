@@ -105,7 +105,7 @@ testEachBackend(
         const res = await postJson(rt, "/v1/events", [...w, ...dups]);
         assert.deepEqual(res.body, { accepted: w.length + dups.length, rejected: [] });
       }
-      assert.equal(rt.log.head, 6000);
+      assert.equal(rt.eventLog.head, 6000);
       const [first, middle, last] = [events[0], events[3000], events[5999]].map((e) => e.timestamp);
       ranges.push([first, middle], [middle, null], [middle, last]);
       // The busiest users, and some with a single event.

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Hono } from "hono";
-import { describe, type Env } from "@runtime/sdk";
+import { describeRoute, type Env } from "@runtime/sdk";
 import * as api from "./api.ts";
 
 /** RFM over all users: each of recency, frequency and monetary scored 1–5 by quintile (ties share a score). */
@@ -18,7 +18,7 @@ const RFM_SQL = `
 export function userRoutes(app: Hono<{ Bindings: Env }>): void {
   app.get(
     "/segments",
-    describe({ summary: "Users per RFM segment", response: api.Segments }),
+    describeRoute({ summary: "Users per RFM segment", response: api.Segments }),
     async (c) => {
       const rows = await c.env.db.query<{ score: number; users: number }>(
         `select score::int8 as score, count(*)::int8 as users from (${RFM_SQL}) r group by 1`,
@@ -31,7 +31,12 @@ export function userRoutes(app: Hono<{ Bindings: Env }>): void {
 
   app.get(
     "/users/:user_id",
-    describe({ summary: "One user's stats and segment", params: api.UserParams, response: api.User, errors: [404] }),
+    describeRoute({
+      summary: "One user's stats and segment",
+      params: api.UserParams,
+      response: api.User,
+      errors: [404],
+    }),
     async (c) => {
       const [user] = await c.env.db.query<{
         user_id: string;

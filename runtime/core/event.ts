@@ -146,7 +146,7 @@ export function validateEvent(raw: unknown): Validated {
       : { ok: false, error: "strings must be well-formed Unicode without NUL characters" };
   }
   const parsed = EventSchema.safeParse(raw);
-  if (!parsed.success) return { ok: false, error: describe(parsed.error) };
+  if (!parsed.success) return { ok: false, error: zodProblem(parsed.error) };
   const e = parsed.data;
   const properties = { ...e.properties };
   if (e.type === "purchase" && properties.amount === undefined) {
@@ -205,7 +205,7 @@ export function toStorable(value: unknown, depth = 0): unknown {
   return value;
 }
 
-function describe(error: z.ZodError): string {
+function zodProblem(error: z.ZodError): string {
   const issue = error.issues[0];
   if (issue.code === "invalid_type" && issue.path.length === 0) return "event must be a JSON object";
   if (issue.code === "unrecognized_keys") return `${issue.keys.join(", ")}: ${issue.message}`;

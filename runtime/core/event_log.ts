@@ -9,7 +9,7 @@
  * @module
  */
 import { type Event, toStorable } from "./event.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import type { MetricsRegistry } from "../observability/metrics.ts";
 import type { Sql, Store } from "../store/mod.ts";
 
 /** An item refused at some stage, kept with its reason. */
@@ -68,7 +68,7 @@ interface Pending {
 /** The log over the host's `events` table, with dead letters written in the same transactions. */
 export class EventLog {
   readonly #store: Store;
-  readonly #metrics: Metrics;
+  readonly #metrics: MetricsRegistry;
   #queue: Pending[] = [];
   #flushing: Promise<void> | null = null;
   #listeners = new Set<() => void>();
@@ -77,7 +77,7 @@ export class EventLog {
   /** Recently appended or read events by position; the oldest inserted go first. */
   readonly #recent = new Map<number, LoggedEvent>();
 
-  constructor(store: Store, metrics: Metrics) {
+  constructor(store: Store, metrics: MetricsRegistry) {
     this.#store = store;
     this.#metrics = metrics;
   }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Event } from "./event.ts";
 import { EventLog } from "./event_log.ts";
-import { Metrics } from "../observability/metrics.ts";
+import { MetricsRegistry } from "../observability/metrics.ts";
 import { migrateHost } from "../store/mod.ts";
 import { testEachBackend } from "../../tests/support/harness.ts";
 
@@ -19,7 +19,7 @@ testEachBackend(
     const store = await backend.open();
     try {
       await migrateHost(store);
-      const log = new EventLog(store, new Metrics());
+      const log = new EventLog(store, new MetricsRegistry());
       await log.open();
       let wakes = 0;
       log.onAppend(() => wakes++);

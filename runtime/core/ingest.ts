@@ -6,7 +6,7 @@
 import { type Event, validateEvent } from "./event.ts";
 import type { DeadLetter } from "./event_log.ts";
 import { HttpError } from "../http/errors.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import type { MetricsRegistry } from "../observability/metrics.ts";
 
 /** The largest request body accepted on `/v1/events`. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -49,7 +49,7 @@ export function rejectReason(error: string): RejectReason {
 }
 
 /** Counts rejected items in `events_rejected_total{reason}`. */
-export function countRejected(metrics: Metrics, reasons: RejectReason[]): void {
+export function countRejected(metrics: MetricsRegistry, reasons: RejectReason[]): void {
   for (const reason of reasons) metrics.inc("events_rejected_total", "Items rejected at ingest, by reason", { reason });
 }
 
@@ -78,7 +78,7 @@ export function validateItems(items: unknown[], where: (index: number) => Record
 }
 
 /** Validates `items` and hands them to `sink`; resolves once the sink has them durably. */
-export async function ingest(sink: Sink, items: unknown[], metrics: Metrics): Promise<IngestResult> {
+export async function ingest(sink: Sink, items: unknown[], metrics: MetricsRegistry): Promise<IngestResult> {
   const { valid, rejected, letters } = validateItems(items);
   await sink(valid, letters);
   metrics.inc("events_received_total", "Items received for ingest", {}, items.length);

@@ -6,7 +6,7 @@
 import type { DeadLetter } from "./event_log.ts";
 import { HttpError } from "../http/errors.ts";
 import { countRejected, type IngestResult, MAX_BATCH, rejectReason, type Sink, validateItems } from "./ingest.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import type { MetricsRegistry } from "../observability/metrics.ts";
 
 /** The message types of Segment's spec, each with its own route (`/v1/track`, ...) besides `/v1/batch`. */
 export const SEGMENT_CALLS = ["track", "page", "screen", "identify", "group", "alias"] as const;
@@ -155,7 +155,7 @@ function mapTrackProperties(type: string, p: Obj): void {
 export async function ingestSegment(
   sink: Sink,
   messages: unknown[],
-  metrics: Metrics,
+  metrics: MetricsRegistry,
   receivedAt = new Date().toISOString(),
 ): Promise<IngestResult & { success: true }> {
   const mapped = messages.map((m) => segmentToEvent(m, receivedAt));

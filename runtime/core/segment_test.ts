@@ -242,7 +242,7 @@ runtimeTest("Segment batches and single calls land as the same events as their n
       rejected: [],
     });
     assert.deepEqual((await postJson(rt, "/v1/track", singleCalls[0][1])).body.accepted, 1);
-    assert.equal(rt.log.head, 9);
+    assert.equal(rt.eventLog.head, 9);
     await waitForCatchUp(rt);
     assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, {
       purchase: 1,
@@ -285,7 +285,7 @@ runtimeTest("a malformed Segment message is rejected with its reason and dead-le
         ["ingest", "timestamp: must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z", "bad-time"],
       ],
     );
-    assert.equal(rt.log.head, 1);
+    assert.equal(rt.eventLog.head, 1);
 
     const notJson = await postJson(rt, "/v1/batch", "{not json");
     assert.equal(notJson.status, 400);
@@ -317,7 +317,7 @@ runtimeTest("with INGEST_KEYS set, Segment's basic auth with a write key is acce
     assert.equal(ok.status, 200);
     assert.deepEqual(await ok.json(), { success: true, accepted: 1, rejected: [] });
     assert.equal((await post("Bearer w1")).status, 200);
-    assert.equal(rt.log.head, 2);
+    assert.equal(rt.eventLog.head, 2);
     // Basic auth stays a /v1 thing: /api still wants its bearer token.
     const read = await rt.app.request("/api/plugins", { headers: { authorization: basic("r1") } });
     assert.equal(read.status, 401);

@@ -14,9 +14,9 @@ import { batchItems, ingest, MAX_BODY_BYTES, type Sink } from "../core/ingest.ts
 import { ingestSegment, SEGMENT_CALLS, segmentMessages } from "../core/segment.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import type { MetricsRegistry } from "../observability/metrics.ts";
 import { httpMetrics } from "../observability/observe.ts";
-import { describe, describedRoutes, type Json, openApiDocument, openApiPaths } from "./openapi.ts";
+import { describedRoutes, describeRoute, type Json, openApiDocument, openApiPaths } from "./openapi.ts";
 import * as api from "./schemas.ts";
 import type { PluginHost } from "../plugin/mod.ts";
 import { isConnectionLost, type Store } from "../store/mod.ts";
@@ -24,13 +24,13 @@ import { isConnectionLost, type Store } from "../store/mod.ts";
 /** The runtime's parts, as the routes and the runtime's handle both expose them. */
 export interface RuntimeParts {
   store: Store;
-  log: EventLog;
+  eventLog: EventLog;
   /** Where ingested events go: the log, or Kafka when it is the source. */
   sink: Sink;
   /** The Kafka consumer, when Kafka is the source. */
   source: KafkaSource | null;
   plugins: PluginHost;
-  metrics: Metrics;
+  metrics: MetricsRegistry;
   logger: Logger;
 }
 
@@ -150,7 +150,7 @@ export function createApp(ctx: ServerContext): Hono {
 
   app.post(
     "/v1/events",
-    describe({ summary: "Ingest events", body: api.IngestBody, response: api.IngestAnswer, errors: [400, 413] }),
+    describeRoute({ summary: "Ingest events", body: api.IngestBody, response: api.IngestAnswer, errors: [400, 413] }),
     async (c) => {
       const items = batchItems(await readJsonBody(c.req.raw, MAX_BODY_BYTES));
       return c.json(await ingest(ctx.sink, items, ctx.metrics));
@@ -158,7 +158,7 @@ export function createApp(ctx: ServerContext): Hono {
   );
   // Segment's (and RudderStack's) HTTP tracking API; see segment.ts for the mapping.
   for (const call of ["batch", ...SEGMENT_CALLS] as const) {
-    const segment = describe({
+    const segment = describeRoute({
       summary: call === "batch" ? "Ingest a batch of Segment messages" : `Ingest one Segment '${call}' call`,
       body: call === "batch" ? api.SegmentBatch : api.SegmentSingle,
       response: api.SegmentAnswer,
@@ -170,8 +170,8 @@ export function createApp(ctx: ServerContext): Hono {
     });
   }
 
-  app.get("/healthz", describe({ summary: "Liveness", response: api.Health }), (c) => c.json({ status: "ok" }));
-  const readiness = describe({
+  app.get("/healthz", describeRoute({ summary: "Liveness", response: api.Health }), (c) => c.json({ status: "ok" }));
+  const readiness = describeRoute({
     summary: "Readiness: 200 only when the store, the source and every plugin are ready",
     response: api.Ready,
     errors: [503],
@@ -188,23 +188,23 @@ export function createApp(ctx: ServerContext): Hono {
     for (const p of ctx.plugins.list()) if (p.status === "failed") problems.push(`plugin ${p.name} failed: ${p.error}`);
     return problems.length ? c.json({ status: "not ready", problems }, 503) : c.json({ status: "ready" });
   });
-  const metricsSpec = describe({ summary: "Prometheus metrics", contentType: "text/plain; version=0.0.4" });
+  const metricsSpec = describeRoute({ summary: "Prometheus metrics", contentType: "text/plain; version=0.0.4" });
   app.get(
     "/metrics",
     metricsSpec,
     (c) => c.text(ctx.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
   );
 
-  const pluginList = describe({ summary: "Every plugin with its status and progress", response: api.PluginList });
+  const pluginList = describeRoute({ summary: "Every plugin with its status and progress", response: api.PluginList });
   app.get("/api/plugins", pluginList, (c) =>
     c.json({
       plugins: ctx.plugins.list(),
-      log: { head: ctx.log.head, watermark: ctx.log.watermark },
+      log: { head: ctx.eventLog.head, watermark: ctx.eventLog.watermark },
       source: ctx.source ? { kind: "kafka", partitions: ctx.source.partitions() } : { kind: "http" },
     }));
   mountDeadLetters(app, ctx);
   mountDashboard(app, ctx, ctx.closing);
-  const openApi = describe({ summary: "This document: the host's routes and every plugin's, each under its tag" });
+  const openApi = describeRoute({ summary: "This document: the host's routes and every plugin's, each under its tag" });
   let hostPaths: ReturnType<typeof openApiPaths> | null = null; // the host's routes are fixed once the app is built
   app.get("/api/openapi.json", openApi, (c) => {
     hostPaths ??= openApiPaths(describedRoutes(app), "", "host");

@@ -27,7 +27,7 @@ for (const backend of BACKENDS) {
     const res = await postJson(rt, "/v1/events", "{not json");
     assert.equal(res.status, 400);
     assert.match(res.body.error, /^body is not valid JSON/);
-    assert.equal(rt.log.head, 0);
+    assert.equal(rt.eventLog.head, 0);
   });
 
   test("POST /v1/events answers 413 above 1 MiB and above 1000 events", async (rt) => {
@@ -41,7 +41,7 @@ for (const backend of BACKENDS) {
     assert.equal(tooMany.body.error, "a request holds at most 1000 events, got 1001");
     const exactly = await postJson(rt, "/v1/events", many.slice(0, MAX_BATCH));
     assert.deepEqual(exactly.body, { accepted: 1000, rejected: [] });
-    assert.equal(rt.log.head, 1000);
+    assert.equal(rt.eventLog.head, 1000);
   });
 
   test("POST /v1/events takes one event, an array, or { events }, and answers rejections by index", async (rt) => {
@@ -127,7 +127,7 @@ for (const backend of BACKENDS) {
     assert.deepEqual(first.body, { accepted: 3, rejected: [] });
     const later = await postJson(rt, "/v1/events", pageView("dup", { timestamp: "2026-03-05T10:00:00Z" }));
     assert.deepEqual(later.body, { accepted: 1, rejected: [] });
-    assert.equal(rt.log.head, 2);
+    assert.equal(rt.eventLog.head, 2);
     await waitForCatchUp(rt);
     assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, { page_view: 2 });
     assert.equal(rt.metrics.value("events_duplicate_total"), 2);

@@ -6,7 +6,7 @@
 import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { HttpError } from "./errors.ts";
-import { describe } from "./openapi.ts";
+import { describeRoute } from "./openapi.ts";
 import type { RuntimeParts } from "./app.ts";
 
 const WEB_DIR = new URL("../../web/", import.meta.url);
@@ -36,17 +36,21 @@ const CHECK_MS = 250;
 const HEARTBEAT_MS = 15_000;
 
 /** What the stream sends: where the log and each plugin stand. */
-function snapshot(parts: Pick<RuntimeParts, "log" | "plugins">) {
+function snapshot(parts: Pick<RuntimeParts, "eventLog" | "plugins">) {
   return {
-    head: parts.log.head,
-    watermark: parts.log.watermark,
+    head: parts.eventLog.head,
+    watermark: parts.eventLog.watermark,
     plugins: parts.plugins.list().map((p) => ({ name: p.name, status: p.status, lag: p.lag, processed: p.processed })),
   };
 }
 
 /** Adds `/api/stream`, `/` and `/assets/<file>` to `app`; streams end when `closing` aborts. */
-export function mountDashboard(app: Hono, parts: Pick<RuntimeParts, "log" | "plugins">, closing: AbortSignal): void {
-  const stream = describe({
+export function mountDashboard(
+  app: Hono,
+  parts: Pick<RuntimeParts, "eventLog" | "plugins">,
+  closing: AbortSignal,
+): void {
+  const stream = describeRoute({
     summary: "Server-sent events: 'update' with where the log and each plugin stand, whenever that changes",
     contentType: "text/event-stream",
   });
@@ -76,12 +80,16 @@ export function mountDashboard(app: Hono, parts: Pick<RuntimeParts, "log" | "plu
       headers: { "content-type": type, "cache-control": "no-cache", ...SECURITY_HEADERS },
     });
   };
-  app.get("/", describe({ summary: "The dashboard", contentType: "text/html" }), () => serve("index.html"));
-  const docs = describe({
+  app.get("/", describeRoute({ summary: "The dashboard", contentType: "text/html" }), () => serve("index.html"));
+  const docs = describeRoute({
     summary: "The API documentation, rendered from /api/openapi.json",
     contentType: "text/html",
   });
   app.get("/docs", docs, () => serve("docs.html"));
-  const asset = describe({ summary: "A file of the dashboard or the docs page", errors: [404], contentType: "*/*" });
+  const asset = describeRoute({
+    summary: "A file of the dashboard or the docs page",
+    errors: [404],
+    contentType: "*/*",
+  });
   app.get("/assets/:file", asset, (c) => serve(c.req.param("file")));
 }

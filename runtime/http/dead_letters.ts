@@ -14,7 +14,7 @@ import type { LoggedEvent } from "../core/event_log.ts";
 import { HttpError, intParam, parseBody } from "./errors.ts";
 import { MAX_BATCH, validateItems } from "../core/ingest.ts";
 import { DeadLetterList, DeadLetterQuery, ReplayAnswer } from "./schemas.ts";
-import { describe } from "./openapi.ts";
+import { describeRoute } from "./openapi.ts";
 import type { RuntimeParts } from "./app.ts";
 import type { Sql } from "../store/mod.ts";
 
@@ -50,7 +50,7 @@ export interface ReplayResult {
 
 /** Adds the dead-letter routes to `app`. */
 export function mountDeadLetters(app: Hono, ctx: RuntimeParts): void {
-  const list = describe({
+  const list = describeRoute({
     summary: "Dead letters, newest first",
     query: DeadLetterQuery,
     response: DeadLetterList,
@@ -82,7 +82,7 @@ export function mountDeadLetters(app: Hono, ctx: RuntimeParts): void {
     return c.json({ total, items });
   });
 
-  const replaying = describe({
+  const replaying = describeRoute({
     summary: "Replay dead letters by id or by stage, once their cause is fixed",
     body: ReplayRequest,
     response: ReplayAnswer,

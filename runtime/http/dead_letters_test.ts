@@ -113,11 +113,11 @@ testEachBackend(
         "the payload was stored with NUL, broken Unicode or deep nesting replaced: give a corrected payload",
         "the payload was stored with NUL, broken Unicode or deep nesting replaced: give a corrected payload",
       ]);
-      assert.equal(rt.log.head, 0);
+      assert.equal(rt.eventLog.head, 0);
       const [first] = asStored.body.failed;
       const corrected = await replay(rt, { ids: [first.id], payloads: { [first.id]: pageView("nul") } });
       assert.deepEqual(corrected.body.replayed, 1);
-      assert.equal(rt.log.head, 1);
+      assert.equal(rt.eventLog.head, 1);
     });
   },
 );

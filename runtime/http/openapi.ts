@@ -2,7 +2,7 @@
  * OpenAPI from zod. A route describes itself beside its handler, in the Hono app that serves it:
  *
  * ```ts
- * app.get("/top", describe({ summary: "Top terms", query: z.object({ limit: z.number().int().optional() }),
+ * app.get("/top", describeRoute({ summary: "Top terms", query: z.object({ limit: z.number().int().optional() }),
  *   response: z.object({ terms: z.array(Term) }) }), async (c) => ...);
  * ```
  *
@@ -38,7 +38,7 @@ const specs = new WeakMap<object, RouteSpec>();
 
 /** A pass-through middleware that carries `spec` for {@linkcode describedRoutes}. */
 // deno-lint-ignore no-explicit-any
-export function describe(spec: RouteSpec): MiddlewareHandler<any> {
+export function describeRoute(spec: RouteSpec): MiddlewareHandler<any> {
   const middleware: MiddlewareHandler = async (_c, next) => {
     await next();
   };

@@ -3,7 +3,7 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import * as api from "./schemas.ts";
 import { Hono } from "hono";
 import { z } from "zod";
-import { describe, describedRoutes, openApiPath, openApiPaths, type RoutedApp } from "./openapi.ts";
+import { describedRoutes, describeRoute, openApiPath, openApiPaths, type RoutedApp } from "./openapi.ts";
 import type { PluginDefinition } from "../sdk/mod.ts";
 import {
   BACKENDS,
@@ -33,7 +33,7 @@ Deno.test("describedRoutes() finds each route once, through sub-apps, and leaves
   sub.onError((err, c) => c.json({ error: err.message }, 500)); // Hono then wraps the sub-app's handlers
   sub.get(
     "/items/:id{[0-9]+}",
-    describe({ summary: "One item", response: z.object({ id: z.number() }) }),
+    describeRoute({ summary: "One item", response: z.object({ id: z.number() }) }),
     (c) => c.json({ id: Number(c.req.param("id")) }),
   );
   const app = new Hono();

@@ -1,6 +1,6 @@
 /**
  * The schemas of the host's own routes, as `/api/openapi.json` publishes them. Each route's handler describes
- * itself with these (see {@linkcode describe}); the host's OpenAPI test checks live answers against them.
+ * itself with these (see {@linkcode describeRoute}); the host's OpenAPI test checks live answers against them.
  * @module
  */
 import { z } from "zod";

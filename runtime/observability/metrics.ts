@@ -14,7 +14,7 @@ interface Family {
 }
 
 /** A set of metric families rendered together on `/metrics`. */
-export class Metrics {
+export class MetricsRegistry {
   readonly #families = new Map<string, Family>();
   readonly #collectors: (() => void)[] = [];
 

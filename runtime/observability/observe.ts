@@ -5,14 +5,14 @@
  */
 import type { MiddlewareHandler } from "hono";
 import process from "node:process";
-import type { Metrics } from "./metrics.ts";
+import type { MetricsRegistry } from "./metrics.ts";
 import type { Sql, Store } from "../store/mod.ts";
 
 /**
  * The store with every statement and transaction timed: `db_query_seconds{store, op}` (`op` is `query`, `exec` or
  * `transaction`) and `db_errors_total{store, op}`. A transaction's time includes its statements and its commit.
  */
-export function timedStore(store: Store, metrics: Metrics): Store {
+export function timedStore(store: Store, metrics: MetricsRegistry): Store {
   const labels = (op: string) => ({ store: store.kind, op });
   const timed = async <T>(op: string, run: () => Promise<T>): Promise<T> => {
     const started = performance.now();
@@ -52,7 +52,7 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
  * where `route` is the matched route's pattern (a plugin's routes are `/api/:plugin/*`), so that made-up paths and
  * methods cannot create new series. A stream's time is the time to its first byte.
  */
-export function httpMetrics(metrics: Metrics): MiddlewareHandler {
+export function httpMetrics(metrics: MetricsRegistry): MiddlewareHandler {
   return async (c, next) => {
     const started = performance.now();
     try {
@@ -82,7 +82,7 @@ export interface RuntimeInfo {
  * Gauges of the process, read at each scrape: resident memory, V8 heap, CPU time, start time (uptime is
  * `time() - process_start_time_seconds`), and `runtime_info` with the Deno and V8 versions, store and source.
  */
-export function processMetrics(metrics: Metrics, info: RuntimeInfo): void {
+export function processMetrics(metrics: MetricsRegistry, info: RuntimeInfo): void {
   const started = Date.now() / 1000 - performance.now() / 1000;
   metrics.set("process_start_time_seconds", "When the process started (Unix time, seconds)", {}, started);
   metrics.set(
@@ -107,7 +107,7 @@ export function processMetrics(metrics: Metrics, info: RuntimeInfo): void {
 
 /** What {@linkcode progressMetrics} reads. */
 export interface Progress {
-  log: { head: number; watermark: string | null };
+  eventLog: { head: number; watermark: string | null };
   plugins: { list(): { name: string; checkpoint: number }[] };
 }
 
@@ -116,7 +116,7 @@ export interface Progress {
  * checkpoint; and every plugin's counters and each rejection reason at 0 from the start, so that `rate()` and
  * `increase()` see their first failure.
  */
-export function progressMetrics(metrics: Metrics, progress: Progress, rejectReasons: readonly string[]): void {
+export function progressMetrics(metrics: MetricsRegistry, progress: Progress, rejectReasons: readonly string[]): void {
   for (const reason of rejectReasons) {
     metrics.inc("events_rejected_total", "Items rejected at ingest, by reason", { reason }, 0);
   }
@@ -132,7 +132,7 @@ export function progressMetrics(metrics: Metrics, progress: Progress, rejectReas
     metrics.inc("dead_letters_replayed_total", "Dead letters replayed", { stage }, 0);
   }
   metrics.collect(() => {
-    const { head, watermark } = progress.log;
+    const { head, watermark } = progress.eventLog;
     metrics.set("log_head_position", "The last position in the event log known to this process", {}, head);
     if (watermark !== null) {
       metrics.set(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Metrics } from "./metrics.ts";
+import { MetricsRegistry } from "./metrics.ts";
 import { timedStore } from "./observe.ts";
 import { openPglite } from "../store/mod.ts";
 import {
@@ -90,7 +90,7 @@ testEachBackend(
 );
 
 Deno.test("timedStore() times statements and transactions by store, and counts the failed ones", async () => {
-  const metrics = new Metrics();
+  const metrics = new MetricsRegistry();
   const store = timedStore(await openPglite("memory://"), metrics);
   try {
     await store.query("select 1");

@@ -1,6 +1,6 @@
 import type { EventLog, LoggedEvent } from "../core/event_log.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import type { MetricsRegistry } from "../observability/metrics.ts";
 import type { Panel } from "../sdk/mod.ts";
 import type { Sql, Store } from "../store/mod.ts";
 import { discoverPlugin, discoverPlugins, type DiscoveryProblem, type PluginSource } from "./discover.ts";
@@ -28,9 +28,9 @@ export interface PluginInfo {
 /** What the host needs to run plugins. */
 export interface PluginHostOptions {
   store: Store;
-  log: EventLog;
+  eventLog: EventLog;
   logger: Logger;
-  metrics: Metrics;
+  metrics: MetricsRegistry;
   pluginsDir: string;
   /** Raw settings per plugin name, validated by each plugin's own schema. */
   settings?: Record<string, unknown>;
@@ -93,7 +93,7 @@ export class PluginHost {
   #runner(source: PluginSource): PluginRunner {
     return new PluginRunner(source, {
       store: this.#opts.store,
-      log: this.#opts.log,
+      eventLog: this.#opts.eventLog,
       logger: this.#opts.logger,
       metrics: this.#opts.metrics,
       retry: { ...DEFAULT_RETRY, ...this.#opts.retry },

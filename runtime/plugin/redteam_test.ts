@@ -194,9 +194,9 @@ async function assertIntact(rt: Runtime, what: string): Promise<void> {
   assert.equal(after.body.counts.forged, undefined, what);
   assert.match(after.body.watermark, /^2026-03-01T10:00:\d\d\.000Z$/, what);
   const [log] = await rt.store.query<{ n: number }>("select count(*)::int8 as n from host.events");
-  assert.equal(log.n, rt.log.head, what);
+  assert.equal(log.n, rt.eventLog.head, what);
   const counter = rt.plugins.list().find((p) => p.name === "counter")!;
-  assert.deepEqual([counter.status, counter.checkpoint], ["running", rt.log.head], what);
+  assert.deepEqual([counter.status, counter.checkpoint], ["running", rt.eventLog.head], what);
 }
 
 for (const backend of ATTACK_BACKENDS) {

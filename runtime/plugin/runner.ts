@@ -2,7 +2,7 @@ import type { EventLog, LoggedEvent } from "../core/event_log.ts";
 import { insertDeadLetters } from "../core/event_log.ts";
 import { readTextBody } from "../http/errors.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import type { MetricsRegistry } from "../observability/metrics.ts";
 import { isConnectionLost, type Sql, type Store } from "../store/mod.ts";
 import type { PluginSource } from "./discover.ts";
 import type { Manifest, WireResponse } from "./protocol.ts";
@@ -55,9 +55,9 @@ export const DEFAULT_RETRY: RetryPolicy = {
 /** What the host gives a runner. */
 export interface RunnerContext {
   store: Store;
-  log: EventLog;
+  eventLog: EventLog;
   logger: Logger;
-  metrics: Metrics;
+  metrics: MetricsRegistry;
   retry: RetryPolicy;
   settings: unknown;
   /** Check plugin SQL with the text guard before the database sees it (default true); see `scope.ts`. */
@@ -120,7 +120,7 @@ export class PluginRunner {
 
   /** Events in the log that this plugin has not committed yet. */
   get lag(): number {
-    return Math.max(0, this.#ctx.log.head - this.checkpoint);
+    return Math.max(0, this.#ctx.eventLog.head - this.checkpoint);
   }
 
   /** Loads the plugin (sandbox, schema, role, migrations, checkpoint) and starts feeding it. */
@@ -141,7 +141,7 @@ export class PluginRunner {
       return;
     }
     if (!this.#overQuota) this.status = "running";
-    this.#unsubscribe = this.#ctx.log.onAppend(() => this.#wake?.());
+    this.#unsubscribe = this.#ctx.eventLog.onAppend(() => this.#wake?.());
     const everyMs = this.manifest!.scheduleMs;
     const schedule = everyMs ? this.#schedule(everyMs) : Promise.resolve();
     this.#loop = Promise.all([this.#run(), schedule]).then(() => {});
@@ -220,7 +220,7 @@ export class PluginRunner {
           headers: [...request.headers].filter(([name]) => !PRIVATE_HEADERS.has(name)),
           body,
         },
-        watermark: this.#ctx.log.watermark,
+        watermark: this.#ctx.eventLog.watermark,
       }, { timeoutMs, onSql }) as WireResponse;
       if (ran()) await this.#measureStorage().catch(() => {});
       return toResponse(this.name, res);
@@ -279,7 +279,7 @@ export class PluginRunner {
         const sandbox = await this.#supervisor.sandbox();
         const { timeoutMs } = this.#supervisor.limits;
         const { onSql, ran } = this.#sqlOnItsOwn(timeoutMs);
-        await sandbox.call({ op: "scheduled", watermark: this.#ctx.log.watermark }, { timeoutMs, onSql }).finally(
+        await sandbox.call({ op: "scheduled", watermark: this.#ctx.eventLog.watermark }, { timeoutMs, onSql }).finally(
           () => ran() ? this.#measureStorage().catch(() => {}) : undefined,
         );
         this.#ctx.metrics.observe(
@@ -323,9 +323,9 @@ export class PluginRunner {
       if (this.#overQuota) return await sleep(this.#ctx.retry.pollMs, this.#stopping.signal);
     }
     if (this.#replays.length > 0) return await this.#replayNext();
-    if (this.checkpoint >= this.#ctx.log.head) return await this.#idle();
+    if (this.checkpoint >= this.#ctx.eventLog.head) return await this.#idle();
     const size = this.checkpoint < state.isolateUntil ? 1 : this.#supervisor.limits.batchSize;
-    const rows = fitChars(await this.#ctx.log.read(this.checkpoint, size), MAX_BATCH_CHARS);
+    const rows = fitChars(await this.#ctx.eventLog.read(this.checkpoint, size), MAX_BATCH_CHARS);
     if (rows.length === 0) return await this.#idle();
     try {
       await this.#commit(rows);
@@ -383,7 +383,7 @@ export class PluginRunner {
       [this.name],
     );
     this.checkpoint = row.position;
-    this.#watermark = await this.#ctx.log.watermarkAt(this.checkpoint);
+    this.#watermark = await this.#ctx.eventLog.watermarkAt(this.checkpoint);
   }
 
   async #commit(rows: LoggedEvent[]): Promise<void> {
@@ -475,7 +475,7 @@ export class PluginRunner {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         // Not woken: another runtime may have appended to a shared database.
-        this.#ctx.log.refresh().catch(() => {}).finally(done);
+        this.#ctx.eventLog.refresh().catch(() => {}).finally(done);
       }, this.#ctx.retry.pollMs);
       function done() {
         clearTimeout(timer);

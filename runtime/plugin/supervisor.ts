@@ -1,5 +1,5 @@
 import { type Logger, throttledLogger } from "../observability/logger.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import type { MetricsRegistry } from "../observability/metrics.ts";
 import { clampLimits, DEFAULT_LIMITS, type Limits } from "../sdk/mod.ts";
 import { sandboxEnv } from "./confine.ts";
 import { type Manifest, parseManifest } from "./protocol.ts";
@@ -28,7 +28,7 @@ export interface SupervisorOptions {
   modPath: string;
   settings: unknown;
   logger: Logger;
-  metrics: Metrics;
+  metrics: MetricsRegistry;
   /** Delay before the n-th restart (ms). */
   backoff: (restarts: number) => number;
 }

@@ -22,7 +22,7 @@ export { answerHttpError, HttpError, intParam, parseBody, timeParam } from "../h
 export { type Interval, mergeSessions, SESSION_GAP_MS } from "./sessions.ts";
 export { atMs, fold, key } from "./fold.ts";
 export { decimalSum } from "./decimal.ts";
-export { describe, type RouteSpec } from "../http/openapi.ts";
+export { describeRoute, type RouteSpec } from "../http/openapi.ts";
 export type { Logger } from "../observability/logger.ts";
 export type { Row } from "../store/store.ts";
 
@@ -114,7 +114,7 @@ export interface PluginDefinition<C = unknown> {
   queue?: (batch: Event[], env: Env<C>) => Promise<void>;
   /**
    * Handles a request to `/api/<name>/*`, with the path relative to that prefix: a Hono app, whose routes (and
-   * their {@linkcode describe}d schemas) also make the plugin's part of `/api/openapi.json`, or a bare fetch
+   * their {@linkcode describeRoute}d schemas) also make the plugin's part of `/api/openapi.json`, or a bare fetch
    * function, listed there as one undescribed catch-all route.
    */
   fetch?: FetchHandler<C> | { fetch: FetchHandler<C>; routes: RoutedApp["routes"] };

@@ -11,7 +11,7 @@ import {
   validateItems,
 } from "../../core/ingest.ts";
 import type { Logger } from "../../observability/logger.ts";
-import type { Metrics } from "../../observability/metrics.ts";
+import type { MetricsRegistry } from "../../observability/metrics.ts";
 
 /** One partition assigned to this process, as `/api/plugins` and `/metrics` show it. */
 export interface PartitionState {
@@ -27,8 +27,8 @@ export interface PartitionState {
 export interface KafkaSourceOptions {
   kafka: Kafka;
   config: KafkaConfig;
-  log: EventLog;
-  metrics: Metrics;
+  eventLog: EventLog;
+  metrics: MetricsRegistry;
   logger: Logger;
   /** Back-pressure: while it answers true, no batch is appended (the consumer keeps its group alive). */
   paused: () => boolean;
@@ -157,7 +157,7 @@ export class KafkaSource {
       const ends = await this.#admin.fetchTopicOffsets(topic);
       const [committed] = await this.#admin.fetchOffsets({ groupId: this.#opts.config.group, topics: [topic] });
       for (const partition of partitions) {
-        const offset = await this.#opts.log.sourceOffset(topic, partition);
+        const offset = await this.#opts.eventLog.sourceOffset(topic, partition);
         const high = Number(ends.find((e) => e.partition === partition)?.high ?? 0);
         next.set(`${topic}/${partition}`, { topic, partition, offset, lag: Math.max(0, high - offset - 1) });
         const resumeAt = Number(committed?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
@@ -200,13 +200,13 @@ export class KafkaSource {
     const last = Number(batch.lastOffset());
     let stored = -1;
     for (let attempt = 1;; attempt++) {
-      stored = this.#partitions.get(key)?.offset ?? await this.#opts.log.sourceOffset(topic, partition);
+      stored = this.#partitions.get(key)?.offset ?? await this.#opts.eventLog.sourceOffset(topic, partition);
       if (first > stored + 1 && await this.#rewind(consumer, topic, partition, stored)) return;
       const fresh = batch.messages.filter((m) => Number(m.offset) > stored);
       if (fresh.length === 0) break;
       const { events, letters, reasons, messages } = decode(topic, partition, fresh);
       try {
-        await this.#opts.log.append(events, letters, { topic, partition, from: stored, to: last });
+        await this.#opts.eventLog.append(events, letters, { topic, partition, from: stored, to: last });
       } catch (e) {
         // Another consumer appended this partition meanwhile (a rebalance in flight): re-read and skip it.
         if (!(e instanceof SourceMoved) || attempt >= 3) throw e;

@@ -12,16 +12,16 @@ import type { Sink } from "../../core/ingest.ts";
 export class KafkaSink {
   readonly #producer: Producer;
   readonly #topic: string;
-  readonly #log: EventLog;
+  readonly #eventLog: EventLog;
 
-  constructor(kafka: Kafka, config: KafkaConfig, log: EventLog) {
+  constructor(kafka: Kafka, config: KafkaConfig, eventLog: EventLog) {
     this.#producer = kafka.producer({
       idempotent: config.idempotent,
       // Java-compatible murmur2 on the key: a user lands in the same partition as with other clients.
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.#topic = config.topics[0];
-    this.#log = log;
+    this.#eventLog = eventLog;
   }
 
   /** Connects the producer. */
@@ -39,7 +39,7 @@ export class KafkaSink {
       });
     }
     // After the send: a client retrying a failed request must not find its rejects stored twice.
-    if (deadLetters.length > 0) await this.#log.append([], deadLetters);
+    if (deadLetters.length > 0) await this.#eventLog.append([], deadLetters);
   };
 
   /** Flushes and disconnects. */
