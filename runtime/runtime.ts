@@ -60,7 +60,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   if (superuser && store.kind === "postgres") {
     logger.warn(
       "connected to PostgreSQL as a superuser: the runtime needs less (CREATEROLE and its own database); " +
-        "deno task setup-db makes such a user (README: Deploying with PostgreSQL)",
+        "deno task setup-db makes such a user (docs/operations.md: Deploying with Kafka and PostgreSQL)",
     );
   }
   const eventLog = new EventLog(store, metrics);

@@ -9,12 +9,12 @@
  * ```
  *
  * {@linkcode routeChecker} and {@linkcode assertFilled} hold a plugin's live answers to the schemas its routes
- * declare with `describeRoute()`.
+ * declare with `describeRoute()`. {@linkcode testEachBackend} runs a test on embedded PGlite and on a PostgreSQL
+ * server; {@linkcode pluginDatabase} gives a plugin's migrated schema alone, to call its handlers directly; the
+ * simulator ({@linkcode Simulator}, {@linkcode simulateHistory}) makes realistic traffic to send.
  * @module
  */
 import assert from "node:assert/strict";
-import { basename, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { describedRoutes, ErrorBody, jsonSchema, type RouteSpec } from "../runtime/http/openapi.ts";
 import type { PluginInfo } from "../runtime/plugin/host.ts";
 import type { Runtime } from "../runtime/runtime.ts";
@@ -29,11 +29,68 @@ import {
   startTestRuntime,
   waitForCatchUp,
 } from "../tests/support/harness.ts";
+import { folderName, folderUrl } from "./_folder.ts";
+
+export { type PluginDatabase, pluginDatabase } from "./plugin_database.ts";
+/** The traffic simulator: seeded random numbers, shopping sessions, and weeks of history with ground truth. */
+export {
+  FRAUD_PATTERNS,
+  type FraudPattern,
+  type HistoryOptions,
+  type Labels,
+  rng,
+  simulateHistory,
+  Simulator,
+  type SimulatorOptions,
+} from "../runtime/sources/simulator/mod.ts";
+/** Waiting on a condition with a deadline, never for a fixed time; and the untyped JSON of an answer. */
+export { type Json, waitFor } from "../tests/support/harness.ts";
+
+/** A database a plugin is tested on: embedded PGlite (in memory), or a PostgreSQL server (`TEST_DATABASE_URL`). */
+export type TestBackend = "pglite" | "postgres";
+
+/** The harness's backend named `name`; fails when it cannot run here. */
+function backendNamed(name: TestBackend) {
+  const backend = BACKENDS.find((b) => b.name === name);
+  if (!backend?.enabled) {
+    throw new Error(`cannot test on ${name}: set TEST_DATABASE_URL to a PostgreSQL superuser URL`);
+  }
+  return backend;
+}
+
+/**
+ * Registers `fn` as one test per {@linkcode TestBackend}, named `[pglite] name` and `[postgres] name`, for
+ * answers that depend on what the database driver makes of `numeric`, `jsonb` or `timestamptz`. The PostgreSQL one
+ * runs when `TEST_DATABASE_URL` names a server (a superuser URL; each test gets a fresh database), is ignored
+ * otherwise, and fails under `CI=true` without it. Pass the backend on to {@linkcode testPlugin}.
+ *
+ * ```ts
+ * testEachBackend("counts page views", async (backend) => {
+ *   await using h = await testPlugin(new URL("./", import.meta.url), { backend });
+ * });
+ * ```
+ */
+export function testEachBackend(name: string, fn: (backend: TestBackend) => Promise<void>): void {
+  for (const backend of BACKENDS) {
+    if (backend.name !== "pglite" && backend.name !== "postgres") continue;
+    const named: TestBackend = backend.name;
+    Deno.test({
+      name: `[${named}] ${name}`,
+      ignore: !backend.enabled,
+      // The plugin's sandbox and database outlive single ops by design; the harness stops what it started.
+      sanitizeOps: false,
+      sanitizeResources: false,
+      fn: () => fn(named),
+    });
+  }
+}
 
 /** What {@linkcode testPlugin} is started with. */
 export interface TestPluginOptions {
   /** The plugin's settings, as `PLUGIN_<NAME>` would hold them (parsed by its `config` schema). */
   settings?: unknown;
+  /** The database to run on: a fresh in-memory PGlite (the default), or a fresh database on the test server. */
+  backend?: TestBackend;
 }
 
 /** An answer of the plugin (or the host): its status and body, parsed when it is JSON, else its text. */
@@ -57,6 +114,8 @@ export interface PluginHarness extends AsyncDisposable {
   get(path: string): Promise<Answer>;
   /** POSTs `body` as JSON to the plugin's route `path` (relative to `/api/<name>`). */
   post(path: string, body: unknown): Promise<Answer>;
+  /** Calls the plugin's route `path` (relative to `/api/<name>`) with any method, headers and body (a PUT, a DELETE, a body that is not JSON). */
+  request(path: string, init?: RequestInit): Promise<Answer>;
   /** Runs one statement as the host, with the plugin's schema first on the search path: for assertions. */
   sql<T extends Row = Row>(text: string, params?: unknown[]): Promise<T[]>;
   /** The plugin as `/api/plugins` lists it: status, processed, failed, lag, panels, error. */
@@ -75,22 +134,15 @@ async function call(rt: Runtime, path: string, init?: RequestInit): Promise<Answ
   return { status: res.status, body: json && text !== "" ? JSON.parse(text) : text };
 }
 
-/** A folder as a `file:` URL ending in `/`; a string is a path, relative to the working directory. */
-function folderUrl(folder: URL | string): URL {
-  const url = typeof folder === "string" ? pathToFileURL(resolve(folder)) : new URL(folder);
-  if (!url.pathname.endsWith("/")) url.pathname += "/";
-  return url;
-}
-
 /** Starts a runtime holding only the plugin in `folder` (named after it) and answers a harness around it. */
 export async function testPlugin(folder: URL | string, opts: TestPluginOptions = {}): Promise<PluginHarness> {
   const from = folderUrl(folder);
-  const name = basename(decodeURIComponent(from.pathname));
+  const name = folderName(from);
   const pluginsDir = await Deno.makeTempDir({ prefix: "rt-plugin-test-" });
   let rt: Runtime;
   try {
     await copyPlugin(from, `${pluginsDir}/${name}`);
-    rt = await startTestRuntime(BACKENDS[0], {
+    rt = await startTestRuntime(backendNamed(opts.backend ?? "pglite"), {
       pluginsDir,
       pluginSettings: opts.settings === undefined ? {} : { [name]: opts.settings },
     });
@@ -118,6 +170,7 @@ export async function testPlugin(folder: URL | string, opts: TestPluginOptions =
       return res;
     },
     get: (path) => call(runtime, route(path)),
+    request: (path, init) => call(runtime, route(path), init),
     post: (path, body) =>
       call(runtime, route(path), {
         method: "POST",

@@ -106,7 +106,7 @@ Counts events per type (it subscribes to every type). Made by \`deno task new-pl
 ## Routes
 
 - \`GET /api/${name}/counts\`: \`{ counts: [{ type, events }] }\`, most events first.
-- Described with \`describe\` in mod.ts, so it is listed in \`/api/openapi.json\` (and the docs at \`/docs\`).
+- Described with \`describeRoute\` in mod.ts, so it is listed in \`/api/openapi.json\` (and the docs at \`/docs\`).
 - Panel "Events per type" (a table on the dashboard), from \`/counts\`.
 
 ## Tables

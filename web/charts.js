@@ -1,8 +1,30 @@
-// Small SVG charts: a line chart of time series and a horizontal bar chart. No library, no network.
+// @ts-check
+/// <reference lib="dom" />
+/**
+ * Small SVG charts: a line chart of time series and a horizontal bar chart. No library, no network.
+ * @module
+ */
 
 const NS = "http://www.w3.org/2000/svg";
 const COLORS = ["#1f6feb", "#d9480f", "#2b8a3e", "#862e9c", "#e67700", "#0b7285"];
 
+/**
+ * A moment of a time series: `t` in ms since the epoch, and each series' value then.
+ * @typedef {{ t: number, values: Record<string, number> }} Point
+ */
+
+/**
+ * A bar: its label, its length, and text shown after the value.
+ * @typedef {{ label: string, value: number, note?: string }} Bar
+ */
+
+/**
+ * An SVG element with attributes and, optionally, text.
+ * @param {string} name
+ * @param {Record<string, string | number>} [attrs]
+ * @param {string} [text]
+ * @returns {SVGElement}
+ */
 function el(name, attrs = {}, text) {
   const e = document.createElementNS(NS, name);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
@@ -10,7 +32,11 @@ function el(name, attrs = {}, text) {
   return e;
 }
 
-/** A legend for series names, colored as the chart draws them. */
+/**
+ * A legend for series names, colored as the chart draws them.
+ * @param {string[]} names
+ * @returns {HTMLDivElement}
+ */
 function legend(names) {
   const div = document.createElement("div");
   div.className = "legend";
@@ -26,6 +52,10 @@ function legend(names) {
 /**
  * A line chart: `points` are `{ t: ms, values: { series: number } }`, `series` the names to draw.
  * Returns a figure with the chart, its legend and a text summary for screen readers.
+ * @param {string} title
+ * @param {Point[]} points
+ * @param {string[]} series
+ * @returns {HTMLElement}
  */
 export function lineChart(title, points, series) {
   const figure = document.createElement("figure");
@@ -34,13 +64,16 @@ export function lineChart(title, points, series) {
   const svg = el("svg", { class: "chart", viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": title });
   const max = Math.max(1, ...points.flatMap((p) => series.map((s) => p.values[s] ?? 0)));
   const t0 = points[0]?.t ?? 0, t1 = points.at(-1)?.t ?? 1;
+  /** @param {number} t */
   const x = (t) => left + ((t - t0) / Math.max(1, t1 - t0)) * (w - left - 8);
+  /** @param {number} v */
   const y = (v) => top + (1 - v / max) * (h - top - bottom);
   svg.append(el("line", { class: "axis", x1: left, y1: h - bottom, x2: w - 8, y2: h - bottom }));
   for (const v of [0, max / 2, max]) {
     svg.append(el("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end" }, formatNumber(v)));
   }
   if (points.length) {
+    /** @param {number} t */
     const label = (t) => new Date(t).toISOString().slice(11, 16);
     svg.append(el("text", { x: left, y: h - 6 }, label(t0)));
     svg.append(el("text", { x: w - 8, y: h - 6, "text-anchor": "end" }, label(t1)));
@@ -53,7 +86,12 @@ export function lineChart(title, points, series) {
   return figure;
 }
 
-/** A horizontal bar chart of `rows` (`{ label, value, note? }`), with the values as text beside the bars. */
+/**
+ * A horizontal bar chart of `rows` (`{ label, value, note? }`), with the values as text beside the bars.
+ * @param {string} title
+ * @param {Bar[]} rows
+ * @returns {SVGElement}
+ */
 export function barChart(title, rows) {
   const w = 640, rowH = 26, left = 150, right = 130;
   const h = rows.length * rowH + 4;
@@ -76,7 +114,11 @@ export function barChart(title, rows) {
   return svg;
 }
 
-/** A number for people: thousands separated, at most 2 decimals. */
+/**
+ * A number for people: thousands separated, at most 2 decimals; anything else as a string.
+ * @param {unknown} v
+ * @returns {string}
+ */
 export function formatNumber(v) {
   if (typeof v !== "number" || !Number.isFinite(v)) return String(v);
   return v.toLocaleString("en-US", { maximumFractionDigits: Math.abs(v) < 1 && v !== 0 ? 4 : 2 });

@@ -5,9 +5,9 @@
  * however late or out of order they arrive.
  * @module
  */
-import { type Context, Hono } from "hono";
-import { z, type ZodType } from "zod";
-import { answerHttpError, atMs, definePlugin, describeRoute, type Env, type Event, HttpError } from "@runtime/sdk";
+import { Hono } from "hono";
+import { z } from "zod";
+import { answerHttpError, atMs, definePlugin, describeRoute, type Env, type Event } from "@runtime/sdk";
 
 const count = (what: string) => z.number().int().min(0).describe(what);
 const rate = (what: string) => z.number().min(0).max(1).describe(`${what}, to 4 places`);
@@ -111,16 +111,6 @@ function termStats(db: Env["db"], opts: { term?: string; sort?: string; limit?: 
   );
 }
 
-/** The request's query parameters parsed by `schema`, or a 400 saying what was wrong. */
-function queryOf<T>(c: Context, schema: ZodType<T>): T {
-  const raw = c.req.query();
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  const [issue] = parsed.error.issues;
-  const name = String(issue.path[0]);
-  throw new HttpError(400, `${name}: ${issue.message}, got '${raw[name]}'`);
-}
-
 const app = new Hono<{ Bindings: Env }>();
 
 app.onError(answerHttpError);
@@ -134,7 +124,7 @@ app.get(
     errors: [400],
   }),
   async (c) => {
-    const { limit, sort } = queryOf(c, TermsQuery);
+    const { limit, sort } = c.req.valid("query");
     return c.json({ sort, terms: await termStats(c.env.db, { sort, limit }) });
   },
 );

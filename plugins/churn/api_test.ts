@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { assertFilled, routeChecker, testPlugin } from "@runtime/testing";
-import { simulateHistory } from "../../runtime/sources/simulator/mod.ts";
-import { waitFor } from "../../tests/support/harness.ts";
+import { assertFilled, routeChecker, simulateHistory, testPlugin, waitFor } from "@runtime/testing";
 import plugin from "./mod.ts";
 
 Deno.test({

@@ -6,16 +6,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import {
-  answerHttpError,
-  definePlugin,
-  describeRoute,
-  type Env,
-  type Event,
-  HttpError,
-  intParam,
-  parseBody,
-} from "@runtime/sdk";
+import { answerHttpError, definePlugin, describeRoute, type Env, type Event, HttpError, parseBody } from "@runtime/sdk";
 import { recordActivity } from "./activity.ts";
 import { AtRisk, AtRiskQuery, ModelReport, Scored, ScoreRequest, Trained, UserPath, UserScore } from "./api.ts";
 import { FEATURES, featuresOf, featuresOfActive, type Observation } from "./features.ts";
@@ -112,12 +103,7 @@ app.get(
   "/at-risk",
   describeRoute({ summary: "Users most likely to churn", query: AtRiskQuery, response: AtRisk, errors: [400] }),
   async (c) => {
-    const limit = intParam(c.req.query("limit"), "limit", 50, 1, 1000);
-    const raw = c.req.query("min_score") ?? "0.5";
-    const minScore = Number(raw);
-    if (raw === "" || !(minScore >= 0 && minScore <= 1)) {
-      throw new HttpError(400, `min_score must be a number 0..1, got '${raw}'`);
-    }
+    const { limit, min_score: minScore } = c.req.valid("query");
     const model = await liveModel(c.env.db);
     const users = await c.env.db.query(
       `select user_id, score, reasons from scores where score >= $1 order by score desc, user_id limit $2`,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DecisionTreeClassifier } from "ml-cart";
-import { rng } from "../../runtime/sources/simulator/mod.ts";
+import { rng } from "@runtime/testing";
 import { FEATURES } from "./features.ts";
 import { importance, prAuc, predict, rocAuc, type Sample, trainCart, trainLogistic } from "./model.ts";
 import { promotion } from "./train.ts";

@@ -1,44 +1,40 @@
 import assert from "node:assert/strict";
 import type { Event } from "@runtime/sdk";
-import { pluginDatabase } from "../../tests/support/harness.ts";
+import { pluginDatabase } from "@runtime/testing";
 import plugin from "./mod.ts";
 import { FEATURES } from "./features.ts";
 
 Deno.test("queue() scores a batch's users just after its latest event, milliseconds included", async () => {
-  const { env, store } = await pluginDatabase(new URL("./", import.meta.url), "churn");
-  try {
-    const model = {
-      kind: "logistic",
-      mean: FEATURES.map(() => 0),
-      std: FEATURES.map(() => 1),
-      weights: [0, ...FEATURES.map(() => 0.1)],
-    };
-    await store.query(
-      `insert into models (version, kind, trained_at, as_of, samples, metrics, model, live)
-       values (1, 'logistic', now(), now(), 0, '{}', $1::jsonb, true)`,
-      [JSON.stringify(model)],
-    );
-    const event = (id: string, timestamp: string): Event => ({
-      event_id: id,
-      type: "page_view",
-      user_id: "u1",
-      session_id: "s1",
-      timestamp,
-      properties: {},
-    });
-    // Two batches on one day: the second scores u1 as of just after 10:05:00.750, when its session is over.
-    for (const batch of [[event("e1", "2026-03-02T10:00:00.250Z")], [event("e2", "2026-03-02T10:05:00.750Z")]]) {
-      await store.exec("begin");
-      await plugin.queue!(batch, env as never);
-      await store.exec("commit");
-    }
-    const [s] = await store.query<{ as_of: Date; features: Record<string, number> }>(
-      "select as_of, features from churn.scores where user_id = 'u1'",
-    );
-    assert.equal(s.as_of.toISOString(), "2026-03-02T10:05:00.751Z");
-    assert.equal(s.features.sessions_30d, 1);
-    assert.equal(s.features.avg_session_min_30d, 5);
-  } finally {
-    await store.close();
+  await using db = await pluginDatabase(new URL("./", import.meta.url));
+  const model = {
+    kind: "logistic",
+    mean: FEATURES.map(() => 0),
+    std: FEATURES.map(() => 1),
+    weights: [0, ...FEATURES.map(() => 0.1)],
+  };
+  await db.query(
+    `insert into models (version, kind, trained_at, as_of, samples, metrics, model, live)
+     values (1, 'logistic', now(), now(), 0, '{}', $1::jsonb, true)`,
+    [JSON.stringify(model)],
+  );
+  const event = (id: string, timestamp: string): Event => ({
+    event_id: id,
+    type: "page_view",
+    user_id: "u1",
+    session_id: "s1",
+    timestamp,
+    properties: {},
+  });
+  // Two batches on one day: the second scores u1 as of just after 10:05:00.750, when its session is over.
+  for (const batch of [[event("e1", "2026-03-02T10:00:00.250Z")], [event("e2", "2026-03-02T10:05:00.750Z")]]) {
+    await db.exec("begin");
+    await plugin.queue!(batch, db.env as never);
+    await db.exec("commit");
   }
+  const [s] = await db.query<{ as_of: Date; features: Record<string, number> }>(
+    "select as_of, features from churn.scores where user_id = 'u1'",
+  );
+  assert.equal(s.as_of.toISOString(), "2026-03-02T10:05:00.751Z");
+  assert.equal(s.features.sessions_30d, 1);
+  assert.equal(s.features.avg_session_min_30d, 5);
 });

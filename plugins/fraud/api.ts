@@ -2,6 +2,7 @@
  * What the fraud routes take and answer, as zod schemas: the handlers parse their bodies with them, and
  * `describeRoute()` publishes them in the OpenAPI document.
  */
+import { queryTime } from "@runtime/sdk";
 import { z } from "zod";
 import { FEATURES } from "./model.ts";
 import { Rule } from "./rules.ts";
@@ -19,7 +20,7 @@ function storedRule<S extends z.ZodRawShape>(extra: S) {
 
 /** `GET /alerts`' query. */
 export const AlertsQuery = z.object({
-  since: z.iso.datetime({ offset: true }).optional().describe("only alerts created at or after this moment"),
+  since: queryTime("only alerts created at or after this moment"),
   limit: z.coerce.number().int().min(1).max(1000).default(50).describe("most alerts answered, 1..1000 (default 50)"),
   user_id: z.string().optional().describe("only this user's alerts"),
 });

@@ -1,14 +1,5 @@
 import assert from "node:assert/strict";
-import { assertFilled, routeChecker } from "@runtime/testing";
-import {
-  type Json,
-  pluginsFolder,
-  postJson,
-  REPO,
-  testEachBackend,
-  waitForCatchUp,
-  withRuntime,
-} from "../../tests/support/harness.ts";
+import { assertFilled, type Json, routeChecker, testEachBackend, testPlugin } from "@runtime/testing";
 import plugin from "./mod.ts";
 
 const HOUR = 3_600_000;
@@ -44,57 +35,54 @@ function purchasesAndLabels() {
 testEachBackend(
   "fraud: every route answers what its described response schema says, field by field",
   async (backend) => {
-    const pluginsDir = await pluginsFolder([{ name: "fraud", from: new URL("plugins/", REPO) }]);
-    await withRuntime(backend, { pluginsDir }, async (rt) => {
-      const routes = routeChecker(plugin, rt.app);
-      const { events, labels } = purchasesAndLabels();
-      assert.equal((await postJson(rt, "/v1/events", events)).body.accepted, events.length);
-      await waitForCatchUp(rt);
+    await using h = await testPlugin(new URL("./", import.meta.url), { backend });
+    const routes = routeChecker(plugin, h.runtime.app);
+    const { events, labels } = purchasesAndLabels();
+    assert.equal((await h.send(events)).body.accepted, events.length);
 
-      const alerts = await routes.call("GET /alerts", "/alerts?limit=10");
-      assert.deepEqual(alerts.alerts.map((a: Json) => a.event_id).sort(), ["b3", "b4"]);
-      assertFilled(alerts, "alerts");
-      const since = alerts.alerts[1].created_at;
-      const mine = await routes.call("GET /alerts", `/alerts?since=${since}&user_id=burst`);
-      assert.ok(mine.alerts.length >= 1);
-      assert.deepEqual((await routes.call("GET /alerts", `/alerts?since=${since}&user_id=nobody`)).alerts, []);
-      assertFilled(await routes.call("GET /rules", "/rules"), "rules");
+    const alerts = await routes.call("GET /alerts", "/alerts?limit=10");
+    assert.deepEqual(alerts.alerts.map((a: Json) => a.event_id).sort(), ["b3", "b4"]);
+    assertFilled(alerts, "alerts");
+    const since = alerts.alerts[1].created_at;
+    const mine = await routes.call("GET /alerts", `/alerts?since=${since}&user_id=burst`);
+    assert.ok(mine.alerts.length >= 1);
+    assert.deepEqual((await routes.call("GET /alerts", `/alerts?since=${since}&user_id=nobody`)).alerts, []);
+    assertFilled(await routes.call("GET /rules", "/rules"), "rules");
 
-      // A rule made, edited, then deleted: the history holds each definition, and null for the deletion.
-      const big = { kind: "amount_vs_store", params: { percentile: 0.99, multiple: 3 }, points: 40 };
-      assertFilled(await routes.call("PUT /rules/:rule_id", "/rules/big_spender", big), "saved");
-      const edited = await routes.call("PUT /rules/:rule_id", "/rules/big_spender", { ...big, enabled: false });
-      assert.deepEqual([edited.version, edited.enabled], [2, false]);
-      await routes.call("DELETE /rules/:rule_id", "/rules/big_spender");
-      const history = await routes.call("GET /rules/history", "/rules/history");
-      assert.deepEqual(history.changes.slice(0, 3).map((c: Json) => [c.version, c.definition?.enabled ?? null]), [
-        [3, null],
-        [2, false],
-        [1, true],
-      ]);
-      assertFilled(history, "history", ["history.changes[].definition"]);
-      assertFilled(await routes.call("PUT /threshold", "/threshold", { threshold: 60 }), "threshold");
+    // A rule made, edited, then deleted: the history holds each definition, and null for the deletion.
+    const big = { kind: "amount_vs_store", params: { percentile: 0.99, multiple: 3 }, points: 40 };
+    assertFilled(await routes.call("PUT /rules/:rule_id", "/rules/big_spender", big), "saved");
+    const edited = await routes.call("PUT /rules/:rule_id", "/rules/big_spender", { ...big, enabled: false });
+    assert.deepEqual([edited.version, edited.enabled], [2, false]);
+    await routes.call("DELETE /rules/:rule_id", "/rules/big_spender");
+    const history = await routes.call("GET /rules/history", "/rules/history");
+    assert.deepEqual(history.changes.slice(0, 3).map((c: Json) => [c.version, c.definition?.enabled ?? null]), [
+      [3, null],
+      [2, false],
+      [1, true],
+    ]);
+    assertFilled(history, "history", ["history.changes[].definition"]);
+    assertFilled(await routes.call("PUT /threshold", "/threshold", { threshold: 60 }), "threshold");
 
-      const labelled = await routes.call("POST /labels", "/labels", {
-        labels: [...labels, { event_id: "nope", fraud: true }],
-      });
-      assert.deepEqual(labelled, { labelled: labels.length, unknown: ["nope"] });
-      // Trained twice: the first model is enabled (the rules miss every 9.00), so the second is compared with it.
-      const first = await routes.call("POST /model/train", "/model/train");
-      assert.equal(first.enabled, true, first.metrics.decision);
-      const second = await routes.call("POST /model/train", "/model/train");
-      assertFilled(second, "train");
-      assertFilled(await routes.call("GET /model", "/model"), "model", ["model.models[].metrics.enabled_model"]);
-
-      const candidate = {
-        user_id: "u1",
-        timestamp: new Date(T0 + 300 * HOUR).toISOString(),
-        properties: { amount: 9 },
-      };
-      const scored = await routes.call("POST /score", "/score", candidate);
-      assert.equal(scored.flagged, true, JSON.stringify(scored));
-      assertFilled(scored, "score");
-      routes.assertCovered();
+    const labelled = await routes.call("POST /labels", "/labels", {
+      labels: [...labels, { event_id: "nope", fraud: true }],
     });
+    assert.deepEqual(labelled, { labelled: labels.length, unknown: ["nope"] });
+    // Trained twice: the first model is enabled (the rules miss every 9.00), so the second is compared with it.
+    const first = await routes.call("POST /model/train", "/model/train");
+    assert.equal(first.enabled, true, first.metrics.decision);
+    const second = await routes.call("POST /model/train", "/model/train");
+    assertFilled(second, "train");
+    assertFilled(await routes.call("GET /model", "/model"), "model", ["model.models[].metrics.enabled_model"]);
+
+    const candidate = {
+      user_id: "u1",
+      timestamp: new Date(T0 + 300 * HOUR).toISOString(),
+      properties: { amount: 9 },
+    };
+    const scored = await routes.call("POST /score", "/score", candidate);
+    assert.equal(scored.flagged, true, JSON.stringify(scored));
+    assertFilled(scored, "score");
+    routes.assertCovered();
   },
 );

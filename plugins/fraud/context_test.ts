@@ -1,43 +1,39 @@
 import assert from "node:assert/strict";
 import type { Event } from "@runtime/sdk";
-import { pluginDatabase } from "../../tests/support/harness.ts";
+import { pluginDatabase } from "@runtime/testing";
 import plugin from "./mod.ts";
 
 Deno.test("a purchase is judged against first sightings to the millisecond", async () => {
-  const { env, store } = await pluginDatabase(new URL("./", import.meta.url), "fraud");
-  try {
-    const event = (
-      id: string,
-      type: string,
-      timestamp: string,
-      properties: Event["properties"],
-      user_id = "u1",
-    ): Event => ({ event_id: id, type, user_id, timestamp, properties });
-    // The account is 300 ms short of 3 days old at the purchase, from a new country and device: not yet
-    // established, so new_country_device does not fire (it would with the first sighting cut to the second).
-    const batches = [
-      [event("e1", "page_view", "2026-03-01T00:00:00.600Z", { country: "DE", device: "mobile" })],
-      [event("e2", "purchase", "2026-03-04T00:00:00.300Z", { amount: 20, country: "FR", device: "tablet" })],
-      // The control: the same story 300 ms later is an established account, and the rule fires.
-      [event("e3", "page_view", "2026-03-01T00:00:00.600Z", { country: "DE", device: "mobile" }, "u2")],
-      [event("e4", "purchase", "2026-03-04T00:00:00.900Z", { amount: 20, country: "FR", device: "tablet" }, "u2")],
-    ];
-    for (const batch of batches) {
-      await store.exec("begin");
-      await plugin.queue!(batch, env);
-      await store.exec("commit");
-    }
-    const [p] = await store.query<{ score: number; reasons: string[] }>(
-      "select score, reasons from fraud.purchases where event_id = 'e2'",
-    );
-    assert.deepEqual(p, { score: 0, reasons: [] });
-    const [control] = await store.query<{ score: number; reasons: string[] }>(
-      "select score, reasons from fraud.purchases where event_id = 'e4'",
-    );
-    assert.ok(control.score > 0, JSON.stringify(control));
-    const fired = /^new_country_device: a country and a device first seen in the last \d+ h on an account 3 days old$/;
-    assert.ok(control.reasons.some((r) => fired.test(r)), JSON.stringify(control));
-  } finally {
-    await store.close();
+  await using db = await pluginDatabase(new URL("./", import.meta.url));
+  const event = (
+    id: string,
+    type: string,
+    timestamp: string,
+    properties: Event["properties"],
+    user_id = "u1",
+  ): Event => ({ event_id: id, type, user_id, timestamp, properties });
+  // The account is 300 ms short of 3 days old at the purchase, from a new country and device: not yet
+  // established, so new_country_device does not fire (it would with the first sighting cut to the second).
+  const batches = [
+    [event("e1", "page_view", "2026-03-01T00:00:00.600Z", { country: "DE", device: "mobile" })],
+    [event("e2", "purchase", "2026-03-04T00:00:00.300Z", { amount: 20, country: "FR", device: "tablet" })],
+    // The control: the same story 300 ms later is an established account, and the rule fires.
+    [event("e3", "page_view", "2026-03-01T00:00:00.600Z", { country: "DE", device: "mobile" }, "u2")],
+    [event("e4", "purchase", "2026-03-04T00:00:00.900Z", { amount: 20, country: "FR", device: "tablet" }, "u2")],
+  ];
+  for (const batch of batches) {
+    await db.exec("begin");
+    await plugin.queue!(batch, db.env);
+    await db.exec("commit");
   }
+  const [p] = await db.query<{ score: number; reasons: string[] }>(
+    "select score, reasons from fraud.purchases where event_id = 'e2'",
+  );
+  assert.deepEqual(p, { score: 0, reasons: [] });
+  const [control] = await db.query<{ score: number; reasons: string[] }>(
+    "select score, reasons from fraud.purchases where event_id = 'e4'",
+  );
+  assert.ok(control.score > 0, JSON.stringify(control));
+  const fired = /^new_country_device: a country and a device first seen in the last \d+ h on an account 3 days old$/;
+  assert.ok(control.reasons.some((r) => fired.test(r)), JSON.stringify(control));
 });

@@ -13,7 +13,6 @@ import {
   type Env,
   type Event,
   HttpError,
-  intParam,
   parseBody,
   timeParam,
 } from "@runtime/sdk";
@@ -156,9 +155,7 @@ app.get(
     errors: [400],
   }),
   async (c) => {
-    const since = timeParam(c.req.query("since"), "since");
-    const limit = intParam(c.req.query("limit"), "limit", 50, 1, 1000);
-    const user = c.req.query("user_id") || null;
+    const { since = null, limit, user_id: user = null } = c.req.valid("query");
     const alerts = await c.env.db.query(
       `select alert_id, event_id, user_id, score, reasons, amount, event_time, created_at, ruleset from alerts
      where ($1::timestamptz is null or created_at >= $1) and ($3::text is null or user_id = $3)

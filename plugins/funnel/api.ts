@@ -2,6 +2,7 @@
  * The schemas of the funnel routes, as `/api/openapi.json` publishes them: what each route takes and, field by
  * field, what it answers. Request bodies are `Definition` itself; `api_test.ts` checks live answers against these.
  */
+import { queryTime } from "@runtime/sdk";
 import { z } from "zod";
 import { PROPERTY, ResolvedStep } from "./definitions.ts";
 import { ORDERS } from "./match.ts";
@@ -13,8 +14,7 @@ const rate = z.number().min(0).describe("a ratio to 4 decimals; 0 when its denom
 const instant = z.string()
   .refine((s) => !Number.isNaN(Date.parse(s)) && new Date(s).toISOString() === s, "must be a UTC ISO-8601 time")
   .meta({ format: "date-time" }).describe("UTC, ISO-8601 with milliseconds");
-const time = (what: string) =>
-  z.string().optional().describe(`${what}: an ISO-8601 time, years 1000..8999 (e.g. 2026-05-01T10:00:00Z)`);
+const time = (what: string) => queryTime(`${what}: an ISO-8601 time, years 1000..8999 (e.g. 2026-05-01T10:00:00Z)`);
 const limit = (fallback: number, min: number, max: number, what: string) =>
   z.coerce.number().int().min(min).max(max).default(fallback).describe(`${what}, ${min}..${max} (default ${fallback})`);
 const DefaultStep = z.enum(DEFAULT_STEPS.map((s) => s.step));
@@ -112,7 +112,7 @@ export const Definitions = z.strictObject({ definitions: z.array(SavedDefinition
 export const ReportQuery = z.object({
   from: time("users entering the funnel at or after this time"),
   to: time("users entering before this time"),
-  breakdown: z.string().regex(PROPERTY).optional()
+  breakdown: z.string().regex(PROPERTY, "must be a property name such as country or device").optional()
     .describe("a property of the entering event to break the counts down by, such as country"),
   dropped_limit: limit(20, 0, 1000, "how many users who dropped before each step to list"),
 });

@@ -1,9 +1,7 @@
-import { type QueryEdges, routeChecker } from "@runtime/testing";
-import { Simulator } from "../../runtime/sources/simulator/mod.ts";
-import { ingestAll, pluginsFolder, REPO, testEachBackend, withRuntime } from "../../tests/support/harness.ts";
+import assert from "node:assert/strict";
+import { type QueryEdges, routeChecker, Simulator, testEachBackend, testPlugin } from "@runtime/testing";
 import plugin from "./mod.ts";
 
-const PLUGINS = new URL("plugins/", REPO);
 /** A time inside the events sent, and one that is no time. */
 const TIME: QueryEdges = { good: ["2026-02-01T08:30:00Z"], bad: ["yesterday"] };
 /** A property name to break a report down by, and one that is no name. */
@@ -20,52 +18,54 @@ const FUNNEL = {
 };
 
 testEachBackend("every funnel route answers what its OpenAPI description says", async (backend) => {
-  await withRuntime(backend, { pluginsDir: await pluginsFolder([{ name: "funnel", from: PLUGINS }]) }, async (rt) => {
-    const sim = new Simulator({ seed: 11, users: 60, start: new Date("2026-02-01T08:00:00Z") });
-    const events = sim.take(2500);
-    await ingestAll(rt, events);
-    // The user with the most sessions, and the one with the most events outside any explicit session.
-    const [explicit, inferred] = await Promise.all(["is not null", "is null"].map(async (test) => {
-      const [row] = await rt.store.query<{ user_id: string }>(
-        `select user_id from funnel.events where session_id ${test} group by 1 order by count(*) desc, 1 limit 1`,
-      );
-      return row.user_id;
-    }));
-    const range = `from=${events[100].timestamp}&to=${events[2000].timestamp}`;
-    const report = `breakdown=country&dropped_limit=1000`;
-    const calls: Record<string, Call[]> = {
-      "GET /summary": [{ path: "/summary" }, { path: `/summary?${range}` }],
-      "GET /hot-leads": [{ path: "/hot-leads?limit=1000&hours=24" }],
-      "GET /users/:user_id/sessions": [explicit, inferred].map((u) => ({ path: `/users/${u}/sessions?limit=200` })),
-      "POST /definitions": [{ path: "/definitions", body: FUNNEL }],
-      "GET /definitions": [{ path: "/definitions" }],
-      "GET /definitions/:name": [{ path: `/definitions/${FUNNEL.name}` }],
-      "GET /definitions/:name/report": [
-        { path: `/definitions/${FUNNEL.name}/report?${report}` },
-        { path: `/definitions/${FUNNEL.name}/report?${report}&${range}` },
-      ],
-      "POST /report": [`/report?${report}`, `/report?${report}&${range}`].map((path) => ({ path, body: FUNNEL })),
-      // Deleting goes last: the routes before it read the funnel it deletes.
-      "DELETE /definitions/:name": [{ path: `/definitions/${FUNNEL.name}` }],
-    };
-    const unknown: Record<string, Call> = {
-      "GET /users/:user_id/sessions": { path: "/users/nobody/sessions" },
-      "GET /definitions/:name": { path: "/definitions/nope" },
-      "DELETE /definitions/:name": { path: "/definitions/nope" },
-      "GET /definitions/:name/report": { path: "/definitions/nope/report" },
-    };
-    /** A one-step funnel, which the routes taking a funnel refuse. */
-    const oneStep = { name: "x", steps: ["page_view"] };
+  await using h = await testPlugin(new URL("./", import.meta.url), { backend });
+  const sim = new Simulator({ seed: 11, users: 60, start: new Date("2026-02-01T08:00:00Z") });
+  const events = sim.take(2500);
+  for (let i = 0; i < events.length; i += 1000) {
+    const batch = events.slice(i, i + 1000);
+    assert.deepEqual((await h.send(batch)).body, { accepted: batch.length, rejected: [] });
+  }
+  // The user with the most sessions, and the one with the most events outside any explicit session.
+  const [explicit, inferred] = await Promise.all(["is not null", "is null"].map(async (test) => {
+    const [row] = await h.sql<{ user_id: string }>(
+      `select user_id from funnel.events where session_id ${test} group by 1 order by count(*) desc, 1 limit 1`,
+    );
+    return row.user_id;
+  }));
+  const range = `from=${events[100].timestamp}&to=${events[2000].timestamp}`;
+  const report = `breakdown=country&dropped_limit=1000`;
+  const calls: Record<string, Call[]> = {
+    "GET /summary": [{ path: "/summary" }, { path: `/summary?${range}` }],
+    "GET /hot-leads": [{ path: "/hot-leads?limit=1000&hours=24" }],
+    "GET /users/:user_id/sessions": [explicit, inferred].map((u) => ({ path: `/users/${u}/sessions?limit=200` })),
+    "POST /definitions": [{ path: "/definitions", body: FUNNEL }],
+    "GET /definitions": [{ path: "/definitions" }],
+    "GET /definitions/:name": [{ path: `/definitions/${FUNNEL.name}` }],
+    "GET /definitions/:name/report": [
+      { path: `/definitions/${FUNNEL.name}/report?${report}` },
+      { path: `/definitions/${FUNNEL.name}/report?${report}&${range}` },
+    ],
+    "POST /report": [`/report?${report}`, `/report?${report}&${range}`].map((path) => ({ path, body: FUNNEL })),
+    // Deleting goes last: the routes before it read the funnel it deletes.
+    "DELETE /definitions/:name": [{ path: `/definitions/${FUNNEL.name}` }],
+  };
+  const unknown: Record<string, Call> = {
+    "GET /users/:user_id/sessions": { path: "/users/nobody/sessions" },
+    "GET /definitions/:name": { path: "/definitions/nope" },
+    "DELETE /definitions/:name": { path: "/definitions/nope" },
+    "GET /definitions/:name/report": { path: "/definitions/nope/report" },
+  };
+  /** A one-step funnel, which the routes taking a funnel refuse. */
+  const oneStep = { name: "x", steps: ["page_view"] };
 
-    const routes = routeChecker(plugin, rt.app, { queryEdges: { from: TIME, to: TIME, breakdown: PROPERTY } });
-    for (const [route, cs] of Object.entries(calls)) {
-      for (const c of cs) await routes.call(route, c.path, c.body);
-      // Each documented query parameter takes the values its description names and refuses the others.
-      await routes.probeQuery(route, cs[0].path, cs[0].body);
-      if (cs[0].body !== undefined) await routes.expect(route, cs[0].path, 400, oneStep);
-      if (unknown[route]) await routes.expect(route, unknown[route].path, 404);
-    }
-    routes.assertCovered();
-    routes.assertErrorsAnswered();
-  });
+  const routes = routeChecker(plugin, h.runtime.app, { queryEdges: { from: TIME, to: TIME, breakdown: PROPERTY } });
+  for (const [route, cs] of Object.entries(calls)) {
+    for (const c of cs) await routes.call(route, c.path, c.body);
+    // Each documented query parameter takes the values its description names and refuses the others.
+    await routes.probeQuery(route, cs[0].path, cs[0].body);
+    if (cs[0].body !== undefined) await routes.expect(route, cs[0].path, 400, oneStep);
+    if (unknown[route]) await routes.expect(route, unknown[route].path, 404);
+  }
+  routes.assertCovered();
+  routes.assertErrorsAnswered();
 });

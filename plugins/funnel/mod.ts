@@ -6,19 +6,10 @@
  * @module
  */
 import { Hono } from "hono";
-import {
-  answerHttpError,
-  definePlugin,
-  describeRoute,
-  type Env,
-  type Event,
-  HttpError,
-  intParam,
-  parseBody,
-  timeParam,
-} from "@runtime/sdk";
+import type { z } from "zod";
+import { answerHttpError, definePlugin, describeRoute, type Env, type Event, parseBody } from "@runtime/sdk";
 import * as api from "./api.ts";
-import { Definition, deleteDefinition, loadDefinitions, PROPERTY, saveDefinition } from "./definitions.ts";
+import { Definition, deleteDefinition, loadDefinitions, saveDefinition } from "./definitions.ts";
 import { leads } from "./leads.ts";
 import { ratio, report } from "./report.ts";
 import { DEFAULT_STEPS, sessionsOf } from "./sessions.ts";
@@ -45,8 +36,7 @@ app.get(
     errors: [400],
   }),
   async (c) => {
-    const from = timeParam(c.req.query("from"), "from");
-    const to = timeParam(c.req.query("to"), "to");
+    const { from = null, to = null } = c.req.valid("query");
     const [row] = await c.env.db.query<Record<string, number | null>>(
       `select count(*)::int8 as sessions,
        ${DEFAULT_STEPS.map((_, k) => `count(*) filter (where reached >= ${k + 1})::int8 as s${k}`).join(", ")},
@@ -93,8 +83,7 @@ app.get(
     errors: [400],
   }),
   async (c) => {
-    const limit = intParam(c.req.query("limit"), "limit", 20, 1, 1000);
-    const hours = intParam(c.req.query("hours"), "hours", 24, 1, 24 * 90);
+    const { limit, hours } = c.req.valid("query");
     return c.json(await leads(c.env.db, c.env.watermark, hours, limit));
   },
 );
@@ -109,7 +98,7 @@ app.get(
     errors: [400, 404],
   }),
   async (c) => {
-    const limit = intParam(c.req.query("limit"), "limit", 20, 1, 200);
+    const { limit } = c.req.valid("query");
     const user = c.req.param("user_id");
     const sessions = await c.env.db.query<Record<string, unknown> & { session_key: string; reached: number }>(
       `select session_key, case when session_key like 's:%' then substr(session_key, 3) end as session_id,
@@ -184,17 +173,13 @@ app.delete(
   },
 );
 
-/** The report's query parameters. */
-function reportQuery(query: (name: string) => string | undefined) {
-  const breakdown = query("breakdown") || null;
-  if (breakdown !== null && !PROPERTY.test(breakdown)) {
-    throw new HttpError(400, `breakdown must be a property name such as country or device, got '${breakdown}'`);
-  }
+/** A report's options from its query. */
+function reportOptions(query: z.output<typeof api.ReportQuery>) {
   return {
-    from: timeParam(query("from"), "from"),
-    to: timeParam(query("to"), "to"),
-    breakdown,
-    droppedLimit: intParam(query("dropped_limit"), "dropped_limit", 20, 0, 1000),
+    from: query.from ?? null,
+    to: query.to ?? null,
+    breakdown: query.breakdown ?? null,
+    droppedLimit: query.dropped_limit,
   };
 }
 
@@ -208,7 +193,7 @@ app.get(
     errors: [400, 404],
   }),
   async (c) => {
-    const q = reportQuery((n) => c.req.query(n));
+    const q = reportOptions(c.req.valid("query"));
     const [d] = await loadDefinitions(c.env.db, c.req.param("name"));
     if (!d) return c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
     return c.json(await report(c.env.db, d, q));
@@ -226,7 +211,7 @@ app.post(
     errors: [400],
   }),
   async (c) => {
-    const q = reportQuery((n) => c.req.query(n));
+    const q = reportOptions(c.req.valid("query"));
     return c.json(await report(c.env.db, await parseBody(c.req.raw, Definition), q));
   },
 );

@@ -1,17 +1,6 @@
 import assert from "node:assert/strict";
-import type { Runtime } from "../../runtime/runtime.ts";
-import {
-  getJson,
-  type Json,
-  pluginsFolder,
-  postJson,
-  REPO,
-  testEachBackend,
-  waitForCatchUp,
-  withRuntime,
-} from "../../tests/support/harness.ts";
+import { type Json, type PluginHarness, type TestBackend, testEachBackend, testPlugin } from "@runtime/testing";
 
-const PLUGINS = new URL("plugins/", REPO);
 const T0 = Date.parse("2026-05-01T10:00:00Z");
 let seq = 0;
 
@@ -27,30 +16,27 @@ function ev(user: string, type: string, minute: number, properties: Json = {}, s
   };
 }
 
-async function send(rt: Runtime, events: unknown[]) {
-  const res = await postJson(rt, "/v1/events", events);
+async function send(h: PluginHarness, events: unknown[]) {
+  const res = await h.send(events);
   assert.deepEqual(res.body, { accepted: events.length, rejected: [] });
-  await waitForCatchUp(rt);
 }
 
 /** Users per step and the users listed as dropped before each step. */
-async function report(rt: Runtime, definition: Json, query = "") {
-  const res = await postJson(rt, `/api/funnel/report?dropped_limit=100${query}`, { name: "adhoc", ...definition });
+async function report(h: PluginHarness, definition: Json, query = "") {
+  const res = await h.post(`/report?dropped_limit=100${query}`, { name: "adhoc", ...definition });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return res.body;
 }
 const users = (r: Json) => r.steps.map((s: Json) => s.users);
 
-async function withFunnel(
-  backend: Parameters<Parameters<typeof testEachBackend>[1]>[0],
-  fn: (rt: Runtime) => Promise<void>,
-) {
-  await withRuntime(backend, { pluginsDir: await pluginsFolder([{ name: "funnel", from: PLUGINS }]) }, fn);
+async function withFunnel(backend: TestBackend, fn: (h: PluginHarness) => Promise<void>) {
+  await using h = await testPlugin(new URL("./", import.meta.url), { backend });
+  await fn(h);
 }
 
 testEachBackend("funnel definitions are created, replaced, listed, deleted and validated", async (backend) => {
-  await withFunnel(backend, async (rt) => {
-    const created = await postJson(rt, "/api/funnel/definitions", { name: "buy", steps: ["page_view", "purchase"] });
+  await withFunnel(backend, async (h) => {
+    const created = await h.post("/definitions", { name: "buy", steps: ["page_view", "purchase"] });
     assert.equal(created.status, 201);
     assert.deepEqual(
       { ...created.body, created_at: undefined, updated_at: undefined },
@@ -63,7 +49,7 @@ testEachBackend("funnel definitions are created, replaced, listed, deleted and v
         updated_at: undefined,
       },
     );
-    const replaced = await postJson(rt, "/api/funnel/definitions", {
+    const replaced = await h.post("/definitions", {
       name: "buy",
       steps: [{ type: "add_to_cart", where: { category: "books" } }, "purchase"],
       order: "strict",
@@ -71,11 +57,11 @@ testEachBackend("funnel definitions are created, replaced, listed, deleted and v
     });
     assert.equal(replaced.status, 200);
     assert.equal(replaced.body.created_at, created.body.created_at);
-    const listed = (await getJson(rt, "/api/funnel/definitions")).body.definitions;
+    const listed = (await h.get("/definitions")).body.definitions;
     assert.deepEqual(listed.map((d: Json) => [d.name, d.order, d.steps[0].where]), [["buy", "strict", {
       category: "books",
     }]]);
-    assert.equal((await getJson(rt, "/api/funnel/definitions/buy")).body.window_seconds, 60);
+    assert.equal((await h.get("/definitions/buy")).body.window_seconds, 60);
 
     const bad: [unknown, RegExp][] = [
       [{ name: "x", steps: ["page_view"] }, /steps: a funnel has 2 to 8 steps/],
@@ -89,25 +75,28 @@ testEachBackend("funnel definitions are created, replaced, listed, deleted and v
       ["not json at all", /JSON/],
     ];
     for (const [body, message] of bad) {
-      const res = await postJson(rt, "/api/funnel/definitions", body);
+      // A string is sent as it is: "not json at all" is a body that is not JSON.
+      const res = typeof body === "string"
+        ? await h.request("/definitions", { method: "POST", headers: { "content-type": "application/json" }, body })
+        : await h.post("/definitions", body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.match(res.body.error, message);
     }
     for (const q of ["breakdown=a%20b", "dropped_limit=-1", "from=yesterday"]) {
-      assert.equal((await getJson(rt, `/api/funnel/definitions/buy/report?${q}`)).status, 400, q);
+      assert.equal((await h.get(`/definitions/buy/report?${q}`)).status, 400, q);
     }
-    assert.equal((await getJson(rt, "/api/funnel/definitions/nope/report")).status, 404);
-    const del = await rt.app.request("/api/funnel/definitions/buy", { method: "DELETE" });
+    assert.equal((await h.get("/definitions/nope/report")).status, 404);
+    const del = await h.request("/definitions/buy", { method: "DELETE" });
     assert.equal(del.status, 204);
-    assert.equal((await rt.app.request("/api/funnel/definitions/buy", { method: "DELETE" })).status, 404);
-    assert.equal((await getJson(rt, "/api/funnel/definitions/buy")).status, 404);
+    assert.equal((await h.request("/definitions/buy", { method: "DELETE" })).status, 404);
+    assert.equal((await h.get("/definitions/buy")).status, 404);
   });
 });
 
 testEachBackend("custom funnel reports: order modes, windows, repeated steps, filters, breakdown", async (backend) => {
-  await withFunnel(backend, async (rt) => {
+  await withFunnel(backend, async (h) => {
     const DE = { country: "DE" }, FR = { country: "FR" };
-    await send(rt, [
+    await send(h, [
       // a: the whole funnel in order, 5 then 15 minutes apart.
       ev("a", "page_view", 0, DE),
       ev("a", "add_to_cart", 5, { ...DE, category: "books" }),
@@ -128,7 +117,7 @@ testEachBackend("custom funnel reports: order modes, windows, repeated steps, fi
       ev("e", "purchase", 3, DE),
     ]);
     const steps = ["page_view", "add_to_cart", "purchase"];
-    const seq = await report(rt, { steps, window_seconds: 1800 }, "&breakdown=country");
+    const seq = await report(h, { steps, window_seconds: 1800 }, "&breakdown=country");
     assert.deepEqual(users(seq), [4, 3, 2]); // a, b, c, e enter; a, b, e add to cart; a, e buy
     assert.deepEqual(seq.steps.map((s: Json) => s.drop_off), [0, 1, 1]);
     assert.deepEqual(seq.steps.map((s: Json) => s.dropped_users), [[], ["c"], ["b"]]);
@@ -139,20 +128,20 @@ testEachBackend("custom funnel reports: order modes, windows, repeated steps, fi
       by: "country",
       rows: [{ key: "DE", users: [2, 2, 2], conversion_rate: 1 }, { key: "FR", users: [2, 1, 0], conversion_rate: 0 }],
     });
-    assert.deepEqual(users(await report(rt, { steps, window_seconds: 7200 })), [4, 4, 2]); // c's cart now counts
-    assert.deepEqual(users(await report(rt, { steps, order: "strict" })), [4, 3, 1]); // e's search breaks it
-    assert.deepEqual(users(await report(rt, { steps, order: "any", window_seconds: 1800 })), [5, 3, 3]); // d enters
+    assert.deepEqual(users(await report(h, { steps, window_seconds: 7200 })), [4, 4, 2]); // c's cart now counts
+    assert.deepEqual(users(await report(h, { steps, order: "strict" })), [4, 3, 1]); // e's search breaks it
+    assert.deepEqual(users(await report(h, { steps, order: "any", window_seconds: 1800 })), [5, 3, 3]); // d enters
     // Repeated steps need distinct events; a property filter narrows a step.
-    assert.deepEqual(users(await report(rt, { steps: ["page_view", "page_view"] })), [4, 0]);
-    const books = await report(rt, { steps: [{ type: "add_to_cart", where: { category: "books" } }, "purchase"] });
+    assert.deepEqual(users(await report(h, { steps: ["page_view", "page_view"] })), [4, 0]);
+    const books = await report(h, { steps: [{ type: "add_to_cart", where: { category: "books" } }, "purchase"] });
     assert.deepEqual(users(books), [1, 1]);
     // The range bounds when users enter, not when they convert.
     const from = new Date(T0 + 60_000).toISOString();
-    assert.deepEqual(users(await report(rt, { steps }, `&from=${from}`)), [0, 0, 0]);
-    assert.deepEqual(users(await report(rt, { steps: ["add_to_cart", "purchase"] }, `&from=${from}`)), [4, 2]);
+    assert.deepEqual(users(await report(h, { steps }, `&from=${from}`)), [0, 0, 0]);
+    assert.deepEqual(users(await report(h, { steps: ["add_to_cart", "purchase"] }, `&from=${from}`)), [4, 2]);
     // A saved funnel reports the same as the unsaved one.
-    await postJson(rt, "/api/funnel/definitions", { name: "seq", steps, window_seconds: 1800 });
-    const saved = (await getJson(rt, "/api/funnel/definitions/seq/report?breakdown=country&dropped_limit=100")).body;
+    await h.post("/definitions", { name: "seq", steps, window_seconds: 1800 });
+    const saved = (await h.get("/definitions/seq/report?breakdown=country&dropped_limit=100")).body;
     assert.deepEqual({ ...saved, name: "adhoc" }, seq);
   });
 });
@@ -160,8 +149,8 @@ testEachBackend("custom funnel reports: order modes, windows, repeated steps, fi
 testEachBackend(
   "sessions: the default funnel per session, late events merging sessions, hot leads",
   async (backend) => {
-    await withFunnel(backend, async (rt) => {
-      await send(rt, [
+    await withFunnel(backend, async (h) => {
+      await send(h, [
         // x: an explicit session through to purchase, and an inferred one abandoning at checkout.
         ev("x", "page_view", 0, {}, "s1"),
         ev("x", "add_to_cart", 2, { price: 20, quantity: 2 }, "s1"),
@@ -183,24 +172,24 @@ testEachBackend(
         // v moves the watermark to 200: the others' sessions have ended, their carts are abandoned.
         ev("v", "page_view", 200),
       ]);
-      let w = (await getJson(rt, "/api/funnel/users/w/sessions")).body.sessions;
+      let w = (await h.get("/users/w/sessions")).body.sessions;
       assert.equal(w.length, 2);
-      await send(rt, [ev("w", "add_to_cart", 20)]);
-      w = (await getJson(rt, "/api/funnel/users/w/sessions")).body.sessions;
+      await send(h, [ev("w", "add_to_cart", 20)]);
+      w = (await h.get("/users/w/sessions")).body.sessions;
       assert.deepEqual(w.map((s: Json) => [s.events, s.duration_s, s.furthest_step, s.abandoned_cart]), [
         [3, 2400, "add_to_cart", true],
       ]);
 
-      const x = (await getJson(rt, "/api/funnel/users/x/sessions")).body.sessions;
+      const x = (await h.get("/users/x/sessions")).body.sessions;
       assert.deepEqual(x.map((s: Json) => [s.session_id, s.events, s.furthest_step, s.cart_value]), [
         [null, 3, "checkout", 50],
         ["s1", 4, "purchase", 40],
       ]);
       assert.deepEqual(x[1].timeline.map((e: Json) => e.type), ["page_view", "add_to_cart", "checkout", "purchase"]);
       assert.deepEqual(x[1].steps.map((s: Json) => s.step), ["view", "add_to_cart", "checkout", "purchase"]);
-      assert.equal((await getJson(rt, "/api/funnel/users/nobody/sessions")).status, 404);
+      assert.equal((await h.get("/users/nobody/sessions")).status, 404);
 
-      const summary = (await getJson(rt, "/api/funnel/summary")).body;
+      const summary = (await h.get("/summary")).body;
       // Sessions: x:s1, x inferred, y, z twice, w, v: 7, all with a view; carts after a view in x, x, y, z, w.
       assert.equal(summary.sessions, 7);
       assert.deepEqual(summary.steps.map((s: Json) => s.sessions), [7, 5, 2, 1]);
@@ -208,7 +197,7 @@ testEachBackend(
       assert.equal(summary.steps[1].median_seconds_from_previous, 60); // 120, 60, 60, 60, 1200 s
       assert.equal(summary.cart_abandonment_rate, 0.8); // 4 of 5 carted sessions bought nothing
 
-      const { leads, window } = (await getJson(rt, "/api/funnel/hot-leads?hours=24")).body;
+      const { leads, window } = (await h.get("/hot-leads?hours=24")).body;
       assert.equal(window.to, new Date(T0 + 200 * 60_000).toISOString()); // the watermark, not the wall clock
       assert.deepEqual(leads.map((l: Json) => [l.user_id, l.furthest_step, l.prior_purchases]), [
         ["x", "checkout", 1], // reached checkout and bought before: ranked first

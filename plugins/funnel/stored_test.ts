@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import type { Event } from "@runtime/sdk";
-import { openPglite } from "../../runtime/store/mod.ts";
-import { rng } from "../../runtime/sources/simulator/mod.ts";
-import { pluginDatabase, REPO } from "../../tests/support/harness.ts";
+import { pluginDatabase, rng } from "@runtime/testing";
 import funnel from "./mod.ts";
 import { cartValue, sortLikeSql, type Stored } from "./stored.ts";
 
@@ -12,67 +10,55 @@ Deno.test("cartValue() multiplies as numeric and rounds once, as SQL's ::float8 
   for (let i = 0; i < 200; i++) cases.push([Math.round(random() * 1e7) / 1e3, 1 + Math.floor(random() * 1000)]);
   for (let i = 0; i < 50; i++) cases.push([random() * 1000, 1 + Math.floor(random() * 10)]);
   assert.equal(cartValue(0.1, 3), 0.3); // 0.30000000000000004 in float arithmetic
-  const store = await openPglite("memory://");
-  try {
-    const [{ values }] = await store.query<{ values: number[] }>(
-      "select array_agg((p * q)::float8 order by i) as values from unnest($1::numeric[], $2::numeric[]) with ordinality as c(p, q, i)",
-      [cases.map(([p]) => p), cases.map(([, q]) => q)],
-    );
-    assert.deepEqual(cases.map(([p, q]) => cartValue(p, q)), values);
-  } finally {
-    await store.close();
-  }
+  await using db = await pluginDatabase(new URL("./", import.meta.url));
+  const [{ values }] = await db.query<{ values: number[] }>(
+    "select array_agg((p * q)::float8 order by i) as values from unnest($1::numeric[], $2::numeric[]) with ordinality as c(p, q, i)",
+    [cases.map(([p]) => p), cases.map(([, q]) => q)],
+  );
+  assert.deepEqual(cases.map(([p, q]) => cartValue(p, q)), values);
 });
 
 Deno.test("sortLikeSql() orders by time, then event_id as the database collates it", async () => {
-  const { env, store } = await pluginDatabase(new URL("plugins/funnel/", REPO), "funnel");
-  try {
-    const ids = ["b", "B", "a-1", "a1", "_", "é", "Z", "a"];
-    const event = (event_id: string, ts: number): Stored => ({
-      event_id,
-      user_id: "u",
-      session_id: null,
-      ts,
-      type: "page_view",
-      value: 0,
-      country: null,
-      device: null,
-    });
-    const group = [...ids.map((id) => event(id, 1000)), event("zz", 999), event("0", 1001)];
-    await sortLikeSql(env.db, [group]);
-    const [{ sorted }] = await store.query<{ sorted: string[] }>(
-      "select array_agg(id order by id) as sorted from unnest($1::text[]) as id",
-      [ids],
-    );
-    assert.deepEqual(group.map((e) => e.event_id), ["zz", ...sorted, "0"]);
-  } finally {
-    await store.close();
-  }
+  await using db = await pluginDatabase(new URL("./", import.meta.url));
+  const ids = ["b", "B", "a-1", "a1", "_", "é", "Z", "a"];
+  const event = (event_id: string, ts: number): Stored => ({
+    event_id,
+    user_id: "u",
+    session_id: null,
+    ts,
+    type: "page_view",
+    value: 0,
+    country: null,
+    device: null,
+  });
+  const group = [...ids.map((id) => event(id, 1000)), event("zz", 999), event("0", 1001)];
+  await sortLikeSql(db.env.db, [group]);
+  const [{ sorted }] = await db.query<{ sorted: string[] }>(
+    "select array_agg(id order by id) as sorted from unnest($1::text[]) as id",
+    [ids],
+  );
+  assert.deepEqual(group.map((e) => e.event_id), ["zz", ...sorted, "0"]);
 });
 
 Deno.test("a session's steps follow (time, event_id) when events share a time across batches", async () => {
-  const { env, store } = await pluginDatabase(new URL("plugins/funnel/", REPO), "funnel");
-  try {
-    const at = "2026-03-01T10:00:00.000Z";
-    const e = (event_id: string, type: string): Event => ({
-      event_id,
-      type,
-      user_id: "u1",
-      session_id: "s1",
-      timestamp: at,
-      properties: type === "add_to_cart" ? { price: 0.1, quantity: 3 } : {},
-    });
-    // The view comes first, but the add_to_cart at the same instant sorts before it: no step 2.
-    for (const batch of [[e("e2", "page_view")], [e("e1", "add_to_cart")]]) {
-      await store.exec("begin");
-      await funnel.queue!(batch, env);
-      await store.exec("commit");
-    }
-    const [s] = await store.query<{ reached: number; events: number; cart_value: number }>(
-      "select reached, events, cart_value from funnel.sessions",
-    );
-    assert.deepEqual(s, { reached: 1, events: 2, cart_value: 0.3 });
-  } finally {
-    await store.close();
+  await using db = await pluginDatabase(new URL("./", import.meta.url));
+  const at = "2026-03-01T10:00:00.000Z";
+  const e = (event_id: string, type: string): Event => ({
+    event_id,
+    type,
+    user_id: "u1",
+    session_id: "s1",
+    timestamp: at,
+    properties: type === "add_to_cart" ? { price: 0.1, quantity: 3 } : {},
+  });
+  // The view comes first, but the add_to_cart at the same instant sorts before it: no step 2.
+  for (const batch of [[e("e2", "page_view")], [e("e1", "add_to_cart")]]) {
+    await db.exec("begin");
+    await funnel.queue!(batch, db.env);
+    await db.exec("commit");
   }
+  const [s] = await db.query<{ reached: number; events: number; cart_value: number }>(
+    "select reached, events, cart_value from funnel.sessions",
+  );
+  assert.deepEqual(s, { reached: 1, events: 2, cart_value: 0.3 });
 });

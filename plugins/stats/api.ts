@@ -2,6 +2,7 @@
  * The schemas of the stats routes, as `/api/openapi.json` publishes them: what each route takes and, field by field,
  * what it answers. `api_test.ts` checks live answers against them.
  */
+import { queryTime } from "@runtime/sdk";
 import { z } from "zod";
 
 /** The widths of `/timeseries` buckets (ms). */
@@ -23,8 +24,7 @@ const cents = z.number().describe("in the events' currency, to cents");
 const instant = z.string()
   .refine((s) => !Number.isNaN(Date.parse(s)) && new Date(s).toISOString() === s, "must be a UTC ISO-8601 time")
   .meta({ format: "date-time" }).describe("UTC, ISO-8601 with milliseconds");
-const time = (what: string) =>
-  z.string().optional().describe(`${what}: an ISO-8601 time, years 1000..8999 (e.g. 2026-05-01T10:00:00Z)`);
+const time = (what: string) => queryTime(`${what}: an ISO-8601 time, years 1000..8999 (e.g. 2026-05-01T10:00:00Z)`);
 const limit = (fallback: number, max: number, what: string) =>
   z.coerce.number().int().min(1).max(max).default(fallback).describe(`${what}, 1..${max} (default ${fallback})`);
 

@@ -1,42 +1,42 @@
-import { type QueryEdges, routeChecker } from "@runtime/testing";
-import { Simulator } from "../../runtime/sources/simulator/mod.ts";
-import { ingestAll, pluginsFolder, REPO, testEachBackend, withRuntime } from "../../tests/support/harness.ts";
+import assert from "node:assert/strict";
+import { type QueryEdges, routeChecker, Simulator, testEachBackend, testPlugin } from "@runtime/testing";
 import plugin from "./mod.ts";
 
-const PLUGINS = new URL("plugins/", REPO);
 /** A time inside the events sent, and one that is no time. */
 const TIME: QueryEdges = { good: ["2026-02-01T08:30:00Z"], bad: ["yesterday"] };
 
 testEachBackend("every stats route answers what its OpenAPI description says", async (backend) => {
-  await withRuntime(backend, { pluginsDir: await pluginsFolder([{ name: "stats", from: PLUGINS }]) }, async (rt) => {
-    const sim = new Simulator({ seed: 11, users: 60, start: new Date("2026-02-01T08:00:00Z") });
-    const events = sim.take(2500);
-    await ingestAll(rt, events);
-    const [busiest] = await rt.store.query<{ user_id: string }>(
-      "select user_id from host.events group by 1 order by count(*) desc, 1 limit 1",
-    );
-    const range = `from=${events[100].timestamp}&to=${events[2000].timestamp}`;
-    const calls: Record<string, string[]> = {
-      "GET /overview": ["/overview", `/overview?${range}`],
-      "GET /timeseries": [`/timeseries?bucket=minute&${range}`, "/timeseries?bucket=day"],
-      "GET /products": ["/products?limit=1000&sort=revenue"],
-      "GET /products/trending": ["/products/trending?limit=100"],
-      "GET /revenue": ["country", "category", "device"].map((by) => `/revenue?by=${by}`),
-      "GET /segments": ["/segments"],
-      "GET /videos": ["/videos?limit=1000"],
-      "GET /sessions": ["/sessions"],
-      "GET /users/:user_id": [`/users/${busiest.user_id}`, `/users/${events[0].user_id}`],
-    };
-    const unknown: Record<string, string> = { "GET /users/:user_id": "/users/nobody" };
+  await using h = await testPlugin(new URL("./", import.meta.url), { backend });
+  const sim = new Simulator({ seed: 11, users: 60, start: new Date("2026-02-01T08:00:00Z") });
+  const events = sim.take(2500);
+  for (let i = 0; i < events.length; i += 1000) {
+    const batch = events.slice(i, i + 1000);
+    assert.deepEqual((await h.send(batch)).body, { accepted: batch.length, rejected: [] });
+  }
+  const [busiest] = await h.sql<{ user_id: string }>(
+    "select user_id from host.events group by 1 order by count(*) desc, 1 limit 1",
+  );
+  const range = `from=${events[100].timestamp}&to=${events[2000].timestamp}`;
+  const calls: Record<string, string[]> = {
+    "GET /overview": ["/overview", `/overview?${range}`],
+    "GET /timeseries": [`/timeseries?bucket=minute&${range}`, "/timeseries?bucket=day"],
+    "GET /products": ["/products?limit=1000&sort=revenue"],
+    "GET /products/trending": ["/products/trending?limit=100"],
+    "GET /revenue": ["country", "category", "device"].map((by) => `/revenue?by=${by}`),
+    "GET /segments": ["/segments"],
+    "GET /videos": ["/videos?limit=1000"],
+    "GET /sessions": ["/sessions"],
+    "GET /users/:user_id": [`/users/${busiest.user_id}`, `/users/${events[0].user_id}`],
+  };
+  const unknown: Record<string, string> = { "GET /users/:user_id": "/users/nobody" };
 
-    const routes = routeChecker(plugin, rt.app, { queryEdges: { from: TIME, to: TIME } });
-    for (const [route, paths] of Object.entries(calls)) {
-      for (const path of paths) await routes.call(route, path);
-      // Each documented query parameter takes the values its description names and refuses the others.
-      await routes.probeQuery(route, paths[0]);
-    }
-    for (const [route, path] of Object.entries(unknown)) await routes.expect(route, path, 404);
-    routes.assertCovered();
-    routes.assertErrorsAnswered();
-  });
+  const routes = routeChecker(plugin, h.runtime.app, { queryEdges: { from: TIME, to: TIME } });
+  for (const [route, paths] of Object.entries(calls)) {
+    for (const path of paths) await routes.call(route, path);
+    // Each documented query parameter takes the values its description names and refuses the others.
+    await routes.probeQuery(route, paths[0]);
+  }
+  for (const [route, path] of Object.entries(unknown)) await routes.expect(route, path, 404);
+  routes.assertCovered();
+  routes.assertErrorsAnswered();
 });

@@ -4,7 +4,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { answerHttpError, definePlugin, describeRoute, type Env, HttpError, intParam, timeParam } from "@runtime/sdk";
+import { answerHttpError, definePlugin, describeRoute, type Env, HttpError } from "@runtime/sdk";
 import * as api from "./api.ts";
 import { queue } from "./queue.ts";
 import { userRoutes } from "./users.ts";
@@ -38,8 +38,7 @@ app.get(
     errors: [400],
   }),
   async (c) => {
-    const from = timeParam(c.req.query("from"), "from");
-    const to = timeParam(c.req.query("to"), "to");
+    const { from = null, to = null } = c.req.valid("query");
     const db = c.env.db;
     const inRange = `($1::timestamptz is null or minute >= date_trunc('minute', $1::timestamptz, 'UTC'))
                    and ($2::timestamptz is null or minute < $2::timestamptz)`;
@@ -116,14 +115,12 @@ app.get(
     errors: [400],
   }),
   async (c) => {
-    const bucket = c.req.query("bucket") ?? "hour";
-    if (!Object.hasOwn(api.BUCKETS, bucket)) {
-      throw new HttpError(400, `bucket must be minute, hour or day, got '${bucket}'`);
-    }
-    const width = api.BUCKETS[bucket as keyof typeof api.BUCKETS];
+    const query = c.req.valid("query");
+    const bucket = query.bucket;
+    const width = api.BUCKETS[bucket];
     const db = c.env.db;
-    let from = timeParam(c.req.query("from"), "from");
-    let to = timeParam(c.req.query("to"), "to");
+    let from = query.from ?? null;
+    let to = query.to ?? null;
     if (from === null || to === null) {
       const [span] = await db.query<{ first: string | null; last: string | null }>(
         "select min(minute) as first, max(minute) as last from minute_counts",
@@ -192,11 +189,7 @@ app.get(
     errors: [400],
   }),
   async (c) => {
-    const limit = intParam(c.req.query("limit"), "limit", 20, 1, 1000);
-    const sort = c.req.query("sort") ?? "views";
-    if (!(api.PRODUCT_SORTS as readonly string[]).includes(sort)) {
-      throw new HttpError(400, `sort must be one of ${api.PRODUCT_SORTS.join(", ")}, got '${sort}'`);
-    }
+    const { limit, sort } = c.req.valid("query");
     const products = await c.env.db.query<Record<string, unknown>>(
       `with sold as (
        select product_id, count(distinct event_id)::int8 as purchases, sum(price * quantity) as revenue
@@ -228,7 +221,7 @@ app.get(
     errors: [400],
   }),
   async (c) => {
-    const limit = intParam(c.req.query("limit"), "limit", 10, 1, 100);
+    const { limit } = c.req.valid("query");
     const now = c.env.watermark;
     if (now === null) return c.json({ window: null, products: [] });
     // The last 5 whole minutes up to the watermark's minute, in event time: replays answer the same.
@@ -254,10 +247,7 @@ app.get(
     errors: [400],
   }),
   async (c) => {
-    const by = c.req.query("by") ?? "country";
-    if (!(api.REVENUE_DIMENSIONS as readonly string[]).includes(by)) {
-      throw new HttpError(400, `by must be one of ${api.REVENUE_DIMENSIONS.join(", ")}, got '${by}'`);
-    }
+    const { by } = c.req.valid("query");
     const rows = await c.env.db.query(
       by === "category"
         ? `select coalesce(p.category, 'unknown') as key, round(sum(i.price * i.quantity), 2) as revenue,
@@ -282,7 +272,7 @@ app.get(
     errors: [400],
   }),
   async (c) => {
-    const limit = intParam(c.req.query("limit"), "limit", 20, 1, 1000);
+    const { limit } = c.req.valid("query");
     const videos = await c.env.db.query<{ video_id: string }>(
       `select video_id, sum(plays)::int8 as plays, count(*)::int8 as views,
        count(*) filter (where completed)::int8 as completions,

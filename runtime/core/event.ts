@@ -3,7 +3,6 @@
  * @module
  */
 import { z } from "zod";
-import { MAX_YEAR, MIN_YEAR } from "../http/errors.ts";
 
 /** Event types the runtime knows; other well-formed types are accepted as custom. */
 export const KNOWN_TYPES = [
@@ -35,9 +34,17 @@ function isRealDate(iso: string): boolean {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === day;
 }
 
-/** Whether the instant falls in the years {@linkcode MIN_YEAR}..{@linkcode MAX_YEAR} UTC. */
-function inYearRange(iso: string): boolean {
-  const year = new Date(iso).getUTCFullYear();
+/**
+ * The years event times and time parameters may fall in. Postgres and JavaScript write the same ISO-8601 only for
+ * the years 1 to 9999, and plugins compute windows around these times (a day later, 30 days earlier), so the
+ * accepted range keeps a wide margin inside that.
+ */
+export const MIN_YEAR = 1000;
+export const MAX_YEAR = 8999;
+
+/** Whether the instant (ISO-8601 or ms) falls in the years {@linkcode MIN_YEAR}..{@linkcode MAX_YEAR} UTC. */
+export function inYearRange(time: string | number): boolean {
+  const year = new Date(time).getUTCFullYear(); // NaN for an invalid time: out of range
   return year >= MIN_YEAR && year <= MAX_YEAR;
 }
 

@@ -4,10 +4,11 @@
  * within a second instead of polling.
  */
 import type { Hono } from "hono";
+import { secureHeaders } from "hono/secure-headers";
 import { streamSSE } from "hono/streaming";
 import { HttpError } from "./errors.ts";
 import { describeRoute } from "./openapi.ts";
-import type { RuntimeParts } from "./app.ts";
+import type { RuntimeParts } from "./context.ts";
 
 const WEB_DIR = new URL("../../web/", import.meta.url);
 
@@ -17,19 +18,34 @@ const FILES: Record<string, string> = {
   "app.js": "text/javascript; charset=utf-8",
   "charts.js": "text/javascript; charset=utf-8",
   "dom.js": "text/javascript; charset=utf-8",
+  "api.js": "text/javascript; charset=utf-8",
+  "widgets.js": "text/javascript; charset=utf-8",
+  "views/live.js": "text/javascript; charset=utf-8",
+  "views/funnel.js": "text/javascript; charset=utf-8",
+  "views/users.js": "text/javascript; charset=utf-8",
+  "views/at_risk.js": "text/javascript; charset=utf-8",
+  "views/fraud.js": "text/javascript; charset=utf-8",
+  "views/products.js": "text/javascript; charset=utf-8",
+  "views/pipeline.js": "text/javascript; charset=utf-8",
+  "views/plugin_panels.js": "text/javascript; charset=utf-8",
   "style.css": "text/css; charset=utf-8",
   "docs.html": "text/html; charset=utf-8",
   "docs.js": "text/javascript; charset=utf-8",
 };
 
 /** The page loads only its own files and talks only to its own origin; it cannot be framed. */
-const SECURITY_HEADERS = {
-  "content-security-policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; " +
-    "form-action 'self'; frame-ancestors 'none'",
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "x-frame-options": "DENY",
-};
+const securityHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    imgSrc: ["'self'", "data:"],
+    objectSrc: ["'none'"],
+    baseUri: ["'none'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+  },
+  xFrameOptions: "DENY",
+  referrerPolicy: "no-referrer",
+});
 
 /** How often the stream looks for a change (ms), and how often it sends a heartbeat when nothing changes. */
 const CHECK_MS = 250;
@@ -77,9 +93,10 @@ export function mountDashboard(
     if (!Object.hasOwn(FILES, name)) throw new HttpError(404, `no dashboard file '${name}'`);
     const type = FILES[name];
     return new Response(await Deno.readFile(new URL(name, WEB_DIR)), {
-      headers: { "content-type": type, "cache-control": "no-cache", ...SECURITY_HEADERS },
+      headers: { "content-type": type, "cache-control": "no-cache" },
     });
   };
+  for (const path of ["/", "/docs", "/assets/*"]) app.use(path, securityHeaders);
   app.get("/", describeRoute({ summary: "The dashboard", contentType: "text/html" }), () => serve("index.html"));
   const docs = describeRoute({
     summary: "The API documentation, rendered from /api/openapi.json",
@@ -91,5 +108,6 @@ export function mountDashboard(
     errors: [404],
     contentType: "*/*",
   });
-  app.get("/assets/:file", asset, (c) => serve(c.req.param("file")));
+  // `{.+}` also matches a file in a folder (`views/live.js`); FILES alone decides what is served.
+  app.get("/assets/:file{.+}", asset, (c) => serve(c.req.param("file")));
 }

@@ -11,11 +11,11 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { MAX_DEPTH } from "../core/event.ts";
 import type { LoggedEvent } from "../core/event_log.ts";
-import { HttpError, intParam, parseBody } from "./errors.ts";
+import { parseBody } from "./body.ts";
 import { MAX_BATCH, validateItems } from "../core/ingest.ts";
 import { DeadLetterList, DeadLetterQuery, ReplayAnswer } from "./schemas.ts";
 import { describeRoute } from "./openapi.ts";
-import type { RuntimeParts } from "./app.ts";
+import type { RuntimeParts } from "./context.ts";
 import type { Sql } from "../store/mod.ts";
 
 /** A dead letter as stored. */
@@ -57,15 +57,7 @@ export function mountDeadLetters(app: Hono, ctx: RuntimeParts): void {
     errors: [400],
   });
   app.get("/api/dead-letters", list, async (c) => {
-    const limit = intParam(c.req.query("limit"), "limit", 100, 1, 1000);
-    const stage = c.req.query("stage");
-    if (stage !== undefined && (stage === "" || stage.length > 64)) {
-      throw new HttpError(400, "stage must be 1..64 characters");
-    }
-    const state = c.req.query("state");
-    if (state !== undefined && state !== "pending" && state !== "replayed") {
-      throw new HttpError(400, `state must be pending or replayed, got '${state}'`);
-    }
+    const { limit, stage, state } = c.req.valid("query");
     const where: string[] = [];
     const params: unknown[] = [];
     if (stage) where.push(`stage = $${params.push(stage)}`);

@@ -12,16 +12,23 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import { findTargetHandler } from "hono/utils/handler";
 import { z, type ZodObject, type ZodType } from "zod";
+import { inYearRange, MAX_YEAR, MIN_YEAR } from "../core/event.ts";
+import { HttpError } from "./errors.ts";
 
 /** What a route says of itself. Schemas are zod; the document holds their JSON Schema. */
-export interface RouteSpec {
+export interface RouteSpec<Q extends ZodObject = ZodObject> {
   summary: string;
   description?: string;
   /** The path parameters (`:name` in the path); each is a string unless given here. */
   params?: ZodObject;
-  /** The query parameters, as they arrive: strings (use `z.coerce` or describe the format). */
-  query?: ZodObject;
+  /**
+   * The query parameters, as they arrive: strings (use `z.coerce`, or {@linkcode queryTime} for a time). The route
+   * validates each request's query with it: a query it refuses is a 400 naming each problem, and the handler reads
+   * the parsed value with `c.req.valid("query")`. An empty value (`?limit=`) counts as absent.
+   */
+  query?: Q;
   /** The JSON request body. */
   body?: ZodType;
   /** The success answer's body: JSON unless `contentType` says otherwise. */
@@ -36,14 +43,55 @@ export interface RouteSpec {
 
 const specs = new WeakMap<object, RouteSpec>();
 
-/** A pass-through middleware that carries `spec` for {@linkcode describedRoutes}. */
-// deno-lint-ignore no-explicit-any
-export function describeRoute(spec: RouteSpec): MiddlewareHandler<any> {
-  const middleware: MiddlewareHandler = async (_c, next) => {
+/** What a described route's handler reads with `c.req.valid("query")`: its query, parsed. */
+export type ValidQuery<Q extends ZodObject> = {
+  in: { query: Record<string, string | string[]> };
+  out: { query: z.output<Q> };
+};
+
+/**
+ * The middleware of a route that describes itself: it carries `spec` for {@linkcode describedRoutes} (and so the
+ * OpenAPI document), and validates the request's query with `spec.query`, so what the document says and what the
+ * route takes are one schema.
+ */
+export function describeRoute<Q extends ZodObject = ZodObject<Record<never, never>>>(
+  spec: RouteSpec<Q>,
+  // deno-lint-ignore no-explicit-any
+): MiddlewareHandler<any, string, ValidQuery<Q>> {
+  const query = spec.query;
+  const middleware: MiddlewareHandler = async (c, next) => {
+    if (query) c.req.addValidatedData("query", parseQuery(query, c.req.query()));
     await next();
   };
-  specs.set(middleware, spec);
+  specs.set(middleware, spec as RouteSpec);
   return middleware;
+}
+
+/** A request's query parsed by `schema`, empty values taken as absent; 400 naming each problem otherwise. */
+function parseQuery<Q extends ZodObject>(schema: Q, raw: Record<string, string>): z.output<Q> {
+  const given = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== ""));
+  const parsed = schema.safeParse(given);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => {
+    const name = String(i.path[0] ?? "query");
+    return Object.hasOwn(given, name) ? `${name}: ${i.message}, got '${given[name]}'` : `${name}: ${i.message}`;
+  });
+  throw new HttpError(400, problems.join("; "));
+}
+
+/**
+ * A time as a query parameter: any ISO-8601 time within the years {@linkcode MIN_YEAR}..{@linkcode MAX_YEAR}
+ * (`2026-05-01T10:00:00Z`, `2026-05-01`), parsed to UTC ISO-8601 with milliseconds; optional.
+ */
+export function queryTime(description: string) {
+  return z.string()
+    .refine(
+      (raw) => inYearRange(Date.parse(raw)),
+      `must be an ISO-8601 time within the years ${MIN_YEAR} to ${MAX_YEAR}`,
+    )
+    .transform((raw) => new Date(Date.parse(raw)).toISOString())
+    .optional()
+    .describe(description);
 }
 
 /** A route as an app answers it: method, Hono path and its spec (null when it does not describe itself). */
@@ -66,18 +114,12 @@ export function describedRoutes(app: RoutedApp): DescribedRoute[] {
   const byKey = new Map<string, DescribedRoute>();
   for (const r of app.routes) {
     const key = `${r.method} ${r.path}`;
-    const spec = specs.get(unwrapped(r.handler)) ?? null;
+    const spec = specs.get(findTargetHandler(r.handler as Parameters<typeof findTargetHandler>[0])) ?? null;
     const known = byKey.get(key);
     if (known) known.spec ??= spec;
     else byKey.set(key, { method: r.method, path: r.path, spec });
   }
   return [...byKey.values()].filter((r) => r.method !== "ALL" || r.spec !== null);
-}
-
-/** A handler as registered: Hono wraps a sub-app's handlers (`app.route()`) when the sub-app has its own onError. */
-function unwrapped(handler: unknown): object {
-  const inner = (handler as { __COMPOSED_HANDLER?: unknown } | null)?.__COMPOSED_HANDLER;
-  return (typeof inner === "function" ? inner : handler) as object;
 }
 
 /** The OpenAPI spelling of a Hono path: `/users/:id{[0-9]+}` → `/users/{id}`. */

@@ -3,30 +3,20 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import * as api from "./schemas.ts";
 import { Hono } from "hono";
 import { z } from "zod";
-import { describedRoutes, describeRoute, openApiPath, openApiPaths, type RoutedApp } from "./openapi.ts";
-import type { PluginDefinition } from "../sdk/mod.ts";
+import { describedRoutes, describeRoute, openApiPath, openApiPaths, queryTime } from "./openapi.ts";
+import { answerHttpError } from "./errors.ts";
 import {
   BACKENDS,
   getJson,
-  type Json,
   pageView,
   pluginsFolder,
   postJson,
-  REPO,
   waitForCatchUp,
   withRuntime,
 } from "../../tests/support/harness.ts";
 
-const SHIPPED = ["churn", "fraud", "funnel", "stats"];
 const embedded = BACKENDS[0];
 const options = { sanitizeOps: false, sanitizeResources: false };
-
-/** Every operation of a document, as `METHOD /path`. */
-function operations(doc: Json): string[] {
-  return Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) =>
-    Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`)
-  );
-}
 
 Deno.test("describedRoutes() finds each route once, through sub-apps, and leaves middleware out", () => {
   const sub = new Hono();
@@ -59,67 +49,15 @@ Deno.test("describedRoutes() finds each route once, through sub-apps, and leaves
   assert.equal(paths["/api/demo/plain"].get.summary, "Not described by its code");
 });
 
-Deno.test({
-  name: "/api/openapi.json is valid OpenAPI 3.1 and lists every route of the host and of each plugin",
-  ...options,
-  async fn() {
-    const plugins = [...SHIPPED.map((name) => ({ name, from: new URL("plugins/", REPO) })), { name: "counter" }];
-    await withRuntime(embedded, { pluginsDir: await pluginsFolder(plugins) }, async (rt) => {
-      const { status, body: doc } = await getJson(rt, "/api/openapi.json");
-      assert.equal(status, 200);
-      const result = await new Validator().validate(doc);
-      assert.deepEqual(result, { valid: true });
-      assert.equal(doc.openapi, "3.1.0");
-      assert.deepEqual(doc.tags.map((t: Json) => t.name), ["host", "churn", "counter", "fraud", "funnel", "stats"]);
-      const listed = new Set(operations(doc));
-
-      // The host: every route its app answers (middleware and the plugins' catch-all aside), each described.
-      const host = describedRoutes(rt.app);
-      assert.ok(host.length >= 15, `the host answers ${host.length} routes`);
-      for (const r of host) {
-        assert.ok(listed.has(`${r.method} ${openApiPath(r.path)}`), `${r.method} ${r.path} is listed`);
-        assert.ok(r.spec, `${r.method} ${r.path} describes itself`);
-      }
-      for (const path of ["/v1/events", "/v1/batch", "/v1/track", "/api/plugins", "/api/dead-letters", "/docs"]) {
-        assert.ok(doc.paths[path], `${path} is listed`);
-      }
-
-      // Each shipped plugin: every route of its app, under /api/<name> and its tag, each described.
-      for (const name of SHIPPED) {
-        const plugin = (await import(new URL(`plugins/${name}/mod.ts`, REPO).href)).default as PluginDefinition;
-        assert.equal(typeof plugin.fetch, "object", `${name} hands over its Hono app`);
-        const routes = describedRoutes(plugin.fetch as RoutedApp);
-        assert.ok(routes.length > 0);
-        for (const r of routes) {
-          const path = openApiPath(`/api/${name}${r.path === "/" ? "" : r.path}`);
-          const op = doc.paths[path]?.[r.method.toLowerCase()];
-          assert.ok(op, `${r.method} ${path} is listed`);
-          assert.deepEqual(op.tags, [name]);
-          assert.ok(r.spec, `${name}: ${r.method} ${r.path} describes itself`);
-          assert.equal(op.summary, r.spec.summary);
-        }
-        const ours = operations(doc).filter((o) => o.split(" ")[1].startsWith(`/api/${name}/`));
-        assert.equal(ours.length, routes.length, `${name} lists only its own routes`);
-      }
-
-      // A plugin with a bare fetch function: one undescribed catch-all, which the server does answer.
-      assert.deepEqual(Object.keys(doc.paths).filter((p) => p.startsWith("/api/counter")), ["/api/counter/{path}"]);
-      assert.equal(doc.paths["/api/counter/{path}"].get.summary, "Not described by its code");
-      assert.equal((await getJson(rt, "/api/counter/counts")).status, 200);
-
-      // Every listed GET without path parameters answers with a status its route documents (a 404 only where it
-      // says so).
-      for (const op of listed) {
-        const [method, path] = op.split(" ");
-        if (method !== "GET" || path.includes("{") || path === "/api/stream") continue;
-        const res = await rt.app.request(path);
-        await res.body?.cancel();
-        const documented = Object.keys(doc.paths[path].get.responses);
-        assert.ok(documented.includes(String(res.status)), `${path} answered ${res.status}, documents ${documented}`);
-      }
-      assert.equal((await getJson(rt, "/api/stats/no-such-route")).status, 404);
-    });
-  },
+Deno.test("describedRoutes() finds a route's description under two nested sub-apps that each have onError", () => {
+  const inner = new Hono().onError((err, c) => c.json({ error: err.message }, 500));
+  inner.get("/deep", describeRoute({ summary: "Deep" }), (c) => c.text("deep"));
+  const middle = new Hono().onError((err, c) => c.json({ error: err.message }, 500));
+  middle.route("/b", inner);
+  const app = new Hono().route("/a", middle);
+  assert.deepEqual(describedRoutes(app).map((r) => [r.method, r.path, r.spec?.summary ?? null]), [
+    ["GET", "/a/b/deep", "Deep"],
+  ]);
 });
 
 Deno.test({
@@ -172,3 +110,38 @@ for (const backend of BACKENDS) {
     },
   });
 }
+
+Deno.test("openApiPath() writes Hono's path parameters, patterns and optional marks the OpenAPI way", () => {
+  assert.equal(openApiPath("/users/:id{[0-9]+}"), "/users/{id}");
+  assert.equal(openApiPath("/a/:x/b/:y?"), "/a/{x}/b/{y}");
+  assert.equal(openApiPath("/plain"), "/plain");
+});
+
+Deno.test("describeRoute() validates the query with its schema: parsed values for the handler, a 400 naming each problem", async () => {
+  const query = z.object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    sort: z.enum(["a", "b"]).optional(),
+    from: queryTime("the start"),
+  });
+  const app = new Hono().onError(answerHttpError);
+  app.get("/items", describeRoute({ summary: "Items", query }), (c) => c.json(c.req.valid("query")));
+  const answer = async (path: string) => {
+    const res = await app.request(path);
+    return [res.status, await res.json()];
+  };
+  assert.deepEqual(await answer("/items"), [200, { limit: 20 }]);
+  assert.deepEqual(await answer("/items?limit=&sort="), [200, { limit: 20 }]); // empty values count as absent
+  assert.deepEqual(await answer("/items?limit=7&sort=b&from=2026-01-01T01:00:00%2B01:00"), [
+    200,
+    { limit: 7, sort: "b", from: "2026-01-01T00:00:00.000Z" },
+  ]);
+  const [status, body] = await answer("/items?limit=500&sort=c&from=10000-01-01");
+  assert.equal(status, 400);
+  assert.match(
+    body.error,
+    /^limit: .*100.*, got '500'; sort: .*, got 'c'; from: must be an ISO-8601 time within the years 1000 to 8999, got '10000-01-01'$/,
+  );
+  assert.deepEqual(await answer("/items?limit=1.5"), [400, {
+    error: "limit: Invalid input: expected int, received number, got '1.5'",
+  }]);
+});

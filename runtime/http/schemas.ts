@@ -23,7 +23,7 @@ export const IngestAnswer = z.strictObject({
   rejected: z.array(z.strictObject({ index: z.number().int(), error: z.string() })),
 });
 
-/** A message of Segment's tracking API (analytics.js and friends); see the README for the mapping. */
+/** A message of Segment's tracking API (analytics.js and friends); see docs/api.md, "Segment-compatible ingestion", for the mapping. */
 const SegmentMessage = z.looseObject({
   messageId: z.string().describe("becomes event_id"),
   type: z.enum(["track", "page", "screen", "identify", "group", "alias"]).optional().describe("in a batch"),
@@ -96,9 +96,9 @@ export const PluginList = z.strictObject({
 
 /** `GET /api/dead-letters`. */
 export const DeadLetterQuery = z.object({
-  limit: z.int().min(1).max(1000).default(100),
-  stage: z.string().optional().describe("'ingest' or 'plugin:<name>'"),
-  state: z.enum(["pending", "replayed"]).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe("how many letters, 1..1000 (default 100)"),
+  stage: z.string().min(1).max(64).optional().describe("'ingest' or 'plugin:<name>'"),
+  state: z.enum(["pending", "replayed"]).optional().describe("pending (not replayed yet) or replayed"),
 });
 
 export const DeadLetterList = z.strictObject({

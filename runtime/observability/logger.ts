@@ -2,7 +2,7 @@
  * Structured logging: one JSON object per line on stderr, with a level.
  * @module
  */
-import { RateLimiter } from "../http/rate_limit.ts";
+import { RateLimiter } from "../core/rate_limiter.ts";
 
 /** Log levels, least to most severe. */
 export type Level = "debug" | "info" | "warn" | "error";

@@ -1,6 +1,6 @@
 import type { EventLog, LoggedEvent } from "../core/event_log.ts";
 import { insertDeadLetters } from "../core/event_log.ts";
-import { readTextBody } from "../http/errors.ts";
+import { readTextBody } from "../http/body.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
 import { isConnectionLost, type Sql, type Store } from "../store/mod.ts";

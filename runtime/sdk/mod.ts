@@ -18,11 +18,13 @@ import type { RoutedApp } from "../http/openapi.ts";
 import { pluginNameProblem } from "../plugin/names.ts";
 
 export type { Event, EventProperties } from "../core/event.ts";
-export { answerHttpError, HttpError, intParam, parseBody, timeParam } from "../http/errors.ts";
+export { answerHttpError, HttpError } from "../http/errors.ts";
+export { parseBody } from "../http/body.ts";
+export { intParam, timeParam } from "../http/query.ts";
 export { type Interval, mergeSessions, SESSION_GAP_MS } from "./sessions.ts";
 export { atMs, fold, key } from "./fold.ts";
 export { decimalSum } from "./decimal.ts";
-export { describeRoute, type RouteSpec } from "../http/openapi.ts";
+export { describeRoute, queryTime, type RouteSpec } from "../http/openapi.ts";
 export type { Logger } from "../observability/logger.ts";
 export type { Row } from "../store/store.ts";
 

@@ -3,7 +3,7 @@
  * no temporary objects (they would shadow other tables for the rest of the session), no SQL or procedural language
  * (a function body is a string that can hide anything), and none of the functions below. The runtime applies this
  * when it connects as a superuser; for a least-privileged runtime user, a superuser applies it once with
- * `deno task setup-db` (see README, "Deploying with PostgreSQL").
+ * `deno task setup-db` (see docs/operations.md, "Deploying with Kafka and PostgreSQL").
  * @module
  */
 import type { Sql } from "./store.ts";

@@ -94,7 +94,7 @@ export function migrateHost(store: Store): Promise<{ superuser: boolean }> {
     if (!locks) {
       throw new Error(
         `Cannot start: the database user may not call ${HOST_LOCK}; as a superuser, run deno task setup-db ` +
-          "(README: Deploying with PostgreSQL)",
+          "(docs/operations.md: Deploying with Kafka and PostgreSQL)",
       );
     }
     await tx.query("select pg_catalog.pg_advisory_xact_lock(727001)"); // several runtimes may start at once
@@ -105,7 +105,7 @@ export function migrateHost(store: Store): Promise<{ superuser: boolean }> {
         `Cannot start: every role of the database may still do what plugin roles must not (${open.length} ` +
           `privileges, such as '${
             open[0]
-          }'); as a superuser, run deno task setup-db (README: Deploying with PostgreSQL)`,
+          }'); as a superuser, run deno task setup-db (docs/operations.md: Deploying with Kafka and PostgreSQL)`,
       );
     }
     return { superuser: await isSuperuser(tx) };

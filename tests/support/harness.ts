@@ -9,7 +9,6 @@ import { createLogger } from "../../runtime/observability/logger.ts";
 import { type Runtime, type RuntimeOptions, startRuntime } from "../../runtime/runtime.ts";
 import { openPglite, openPostgres, type Store } from "../../runtime/store/mod.ts";
 import { setUpLeastPrivilege } from "../../runtime/store/hardening.ts";
-import type { Env } from "../../runtime/sdk/mod.ts";
 
 /** A storage backend tests run against. */
 export interface Backend {
@@ -305,22 +304,4 @@ export function testEachBackend(name: string, fn: (backend: Backend) => Promise<
       fn: () => fn(backend),
     });
   }
-}
-
-/**
- * A plugin's schema on an in-memory PGlite with its migrations applied, and an `env` to call its handlers with
- * directly (no sandbox, no role): for benchmarks of a plugin's own code.
- */
-export async function pluginDatabase(folder: URL, schema: string): Promise<{ store: Store; env: Env }> {
-  const store = await openPglite("memory://");
-  await store.exec(`create schema ${schema}; set search_path = ${schema}`);
-  const files = [];
-  for await (const f of Deno.readDir(new URL("migrations/", folder))) files.push(f.name);
-  for (const name of files.sort()) await store.exec(await Deno.readTextFile(new URL(`migrations/${name}`, folder)));
-  const db: Env["db"] = {
-    query: (text, params) => store.query(text, params),
-    sql: (strings, ...values) => store.query(strings.reduce((t, s, i) => t + "$" + i + s), values),
-  };
-  const logger = createLogger("error");
-  return { store, env: { db, log: logger, config: {}, metrics: { increment() {} }, watermark: null } };
 }

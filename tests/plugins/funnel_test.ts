@@ -10,15 +10,15 @@ import {
   startTestRuntime,
   testEachBackend,
   waitForCatchUp,
-} from "../../tests/support/harness.ts";
-import { likelihood } from "./leads.ts";
+} from "../support/harness.ts";
+import { likelihood } from "../../plugins/funnel/leads.ts";
 import {
   expectedLeadCandidates,
   expectedReport,
   expectedSessions,
   expectedSummary,
   type FunnelSpec,
-} from "../../tests/oracles/funnel.ts";
+} from "../oracles/funnel.ts";
 
 const PLUGINS = new URL("plugins/", REPO);
 

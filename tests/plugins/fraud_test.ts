@@ -9,10 +9,9 @@ import {
   pluginsFolder,
   postJson,
   REPO,
-  testEachBackend,
   waitForCatchUp,
   withRuntime,
-} from "../../tests/support/harness.ts";
+} from "../support/harness.ts";
 
 const PLUGINS = new URL("plugins/", REPO);
 
@@ -126,107 +125,3 @@ Deno.test({
     });
   },
 });
-
-const at = (minute: number) => new Date(Date.parse("2026-04-01T10:00:00Z") + minute * 60_000).toISOString();
-const purchase = (
-  id: string,
-  user: string,
-  minute: number,
-  amount: number,
-  where = { country: "DE", device: "mobile" },
-) => ({
-  event_id: id,
-  type: "purchase",
-  user_id: user,
-  timestamp: at(minute),
-  properties: { amount, ...where },
-});
-
-testEachBackend(
-  "fraud rules are data: edited at run time, versioned, and only firing rules make alerts",
-  async (backend) => {
-    await fraudRuntime(backend, async (rt) => {
-      // A calm user: four ordinary purchases. Never alerted.
-      const calm = [1, 2, 3, 4].map((k) => purchase(`c${k}`, "calm", k * 1440, 40 + k));
-      // A burst: five purchases seconds apart.
-      const burst = [0, 1, 2, 3, 4].map((k) => ({
-        ...purchase(`b${k}`, "burst", 0, 50),
-        timestamp: new Date(Date.parse(at(0)) + k * 5000).toISOString(),
-      }));
-      await postJson(rt, "/v1/events", [...calm, ...burst]);
-      await waitForCatchUp(rt);
-      let alerts = (await getJson(rt, "/api/fraud/alerts")).body.alerts;
-      assert.deepEqual(alerts.map((a: Json) => a.event_id).sort(), ["b3", "b4"]); // the 4th and 5th within 120 s
-      assert.match(alerts.find((a: Json) => a.event_id === "b4").reasons[0], /^velocity: 5 purchases within 120 s/);
-
-      // Score a candidate without storing it; then loosen the velocity rule: the same candidate is no longer flagged.
-      const candidate = {
-        user_id: "burst",
-        timestamp: new Date(Date.parse(at(0)) + 25_000).toISOString(),
-        properties: { amount: 50 },
-      };
-      const before = (await postJson(rt, "/api/fraud/score", candidate)).body;
-      assert.equal(before.flagged, true);
-      const edit = await rt.app.request("/api/fraud/rules/velocity", {
-        method: "PUT",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ kind: "velocity", params: { window_s: 120, max_count: 10 }, points: 60 }),
-      });
-      assert.equal(edit.status, 200);
-      const edited = await edit.json();
-      assert.equal(edited.version, 2);
-      const after = (await postJson(rt, "/api/fraud/score", candidate)).body;
-      assert.deepEqual([after.flagged, after.score, after.ruleset], [false, 0, before.ruleset + 1]);
-      const history = (await getJson(rt, "/api/fraud/rules/history")).body.changes;
-      assert.deepEqual(history[0], { ...history[0], rule_id: "velocity", version: 2 });
-
-      // Bad rules and thresholds are refused with the reason.
-      const bad = await rt.app.request("/api/fraud/rules/velocity", {
-        method: "PUT",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ kind: "velocity", params: { window_s: -1 }, points: 60 }),
-      });
-      assert.equal(bad.status, 400);
-      assert.match((await bad.json()).error, /params\.window_s/);
-      assert.equal((await postJson(rt, "/api/fraud/score", { user_id: "x" })).status, 400);
-      for (const timestamp of ["+010000-01-01T00:00:00Z", "-000001-01-01T00:00:00Z", "1", "yesterday"]) {
-        const res = await postJson(rt, "/api/fraud/score", { user_id: "x", timestamp, properties: { amount: 1 } });
-        assert.equal(res.status, 400, timestamp);
-      }
-      // A rule deleted and made again carries on its version history.
-      assert.equal((await rt.app.request("/api/fraud/rules/velocity", { method: "DELETE" })).status, 204);
-      const again = await rt.app.request("/api/fraud/rules/velocity", {
-        method: "PUT",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ kind: "velocity", params: { window_s: 120, max_count: 10 }, points: 60 }),
-      });
-      assert.equal(again.status, 200);
-      assert.equal((await again.json()).version, 4); // 1 made, 2 edited, 3 deleted, 4 made again
-      // The same purchase labelled twice in one request: the last label counts.
-      const labelled = await postJson(rt, "/api/fraud/labels", {
-        labels: [{ event_id: "b1", fraud: false }, { event_id: "b1", fraud: true }],
-      });
-      assert.deepEqual(labelled.body, { labelled: 1, unknown: [] });
-
-      // A purchase far above the store's range with the threshold raised past every rule: scored, not alerted.
-      await rt.app.request("/api/fraud/threshold", {
-        method: "PUT",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ threshold: 1000 }),
-      });
-      await postJson(rt, "/v1/events", [purchase("big", "calm", 6 * 1440, 50_000)]);
-      await waitForCatchUp(rt);
-      alerts = (await getJson(rt, "/api/fraud/alerts")).body.alerts;
-      assert.deepEqual(alerts.map((a: Json) => a.event_id).sort(), ["b3", "b4"]);
-      assert.ok(alerts.every((a: Json) => a.user_id !== "calm"));
-      const scored = (await postJson(rt, "/api/fraud/score", {
-        user_id: "calm",
-        timestamp: at(7 * 1440),
-        properties: { amount: 50_000 },
-      })).body;
-      assert.ok(
-        scored.score > 0 && !scored.flagged && scored.reasons.some((r: string) => r.startsWith("amount_vs_user")),
-      );
-    });
-  },
-);

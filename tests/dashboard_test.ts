@@ -10,7 +10,7 @@ import {
   REPO,
   waitForCatchUp,
   withRuntime,
-} from "../tests/support/harness.ts";
+} from "./support/harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);

@@ -1,14 +1,7 @@
 // Model quality on a simulated history: posts it into an embedded runtime, trains, and prints the holdout ROC-AUC
-// of each candidate. `deno run -A plugins/churn/evaluate.ts [seed] [users]`
-import { simulateHistory } from "../../runtime/sources/simulator/mod.ts";
-import {
-  BACKENDS,
-  pluginsFolder,
-  postJson,
-  REPO,
-  startTestRuntime,
-  waitForCatchUp,
-} from "../../tests/support/harness.ts";
+// of each candidate. `deno run -A tools/churn_evaluate.ts [seed] [users]`
+import { simulateHistory } from "../runtime/sources/simulator/mod.ts";
+import { BACKENDS, pluginsFolder, postJson, REPO, startTestRuntime, waitForCatchUp } from "../tests/support/harness.ts";
 const pluginsDir = await pluginsFolder([{ name: "churn", from: new URL("plugins/", REPO) }]);
 const rt = await startTestRuntime(BACKENDS[0], { pluginsDir });
 const seed = Number(Deno.args[0] ?? 1);

@@ -1,13 +1,12 @@
 // Scoring cost: the features of a batch's users at the latest event time, and the model on them, on an embedded
-// database holding a simulated history.
-import { pluginDatabase } from "../../tests/support/harness.ts";
-import { simulateHistory } from "../../runtime/sources/simulator/mod.ts";
-import plugin from "./mod.ts";
-import { featuresOf, featuresOfActive } from "./features.ts";
-import { predict, trainCart, trainLogistic } from "./model.ts";
-import { snapshotAt } from "./features.ts";
+// database holding a simulated history. `deno bench -A tools/bench/churn_scoring_bench.ts`
+import { pluginDatabase, simulateHistory } from "@runtime/testing";
+import plugin from "../../plugins/churn/mod.ts";
+import { featuresOf, featuresOfActive } from "../../plugins/churn/features.ts";
+import { predict, trainCart, trainLogistic } from "../../plugins/churn/model.ts";
+import { snapshotAt } from "../../plugins/churn/features.ts";
 
-const { env } = await pluginDatabase(new URL("./", import.meta.url), "churn");
+const { env } = await pluginDatabase(new URL("../../plugins/churn/", import.meta.url));
 const db = env.db;
 const { events } = simulateHistory({ seed: 1, users: 400, start: new Date("2026-01-01T00:00:00Z"), days: 60 });
 for (let i = 0; i < events.length; i += 1000) await plugin.queue!(events.slice(i, i + 1000), env as never);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RateLimiter } from "./rate_limit.ts";
+import { RateLimiter } from "./rate_limiter.ts";
 
 Deno.test("RateLimiter lets a key burst to its rate, then keeps it to it, and keys apart", () => {
   const limiter = new RateLimiter(2);

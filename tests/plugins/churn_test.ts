@@ -10,8 +10,8 @@ import {
   waitFor,
   waitForCatchUp,
   withRuntime,
-} from "../../tests/support/harness.ts";
-import { FEATURES } from "./features.ts";
+} from "../support/harness.ts";
+import { FEATURES } from "../../plugins/churn/features.ts";
 
 const PLUGINS = new URL("plugins/", REPO);
 

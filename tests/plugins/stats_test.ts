@@ -10,7 +10,7 @@ import {
   expectedTrending,
   expectedUser,
   expectedVideos,
-} from "../../tests/oracles/stats.ts";
+} from "../oracles/stats.ts";
 import {
   getJson,
   type Json,
@@ -20,7 +20,7 @@ import {
   startTestRuntime,
   testEachBackend,
   waitForCatchUp,
-} from "../../tests/support/harness.ts";
+} from "../support/harness.ts";
 
 const PLUGINS = new URL("plugins/", REPO);
 

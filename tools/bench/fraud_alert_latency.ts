@@ -1,6 +1,6 @@
 // How soon alerts are written: replays a simulated history into an in-process runtime at a fixed rate and
 // reports the time from an event being received to its alert being committed.
-// `deno run -A plugins/fraud/alert_latency.ts [plugins, comma-separated] [events/s]`
+// `deno run -A tools/bench/fraud_alert_latency.ts [plugins, comma-separated] [events/s]`
 import { simulateHistory } from "../../runtime/sources/simulator/mod.ts";
 import {
   BACKENDS,

@@ -1,6 +1,7 @@
 /**
  * Per-key rate limiting: a token bucket per key, refilled at `perSecond` and holding at most one second's worth,
- * so a key may burst to its rate and then keeps to it.
+ * so a key may burst to its rate and then keeps to it. HTTP routes limit requests per key with it, the logger lines
+ * per message.
  * @module
  */
 

@@ -1,12 +1,12 @@
 // Scoring cost per purchase: the context queries and the rules, on an embedded database holding a simulated history.
-import { pluginDatabase } from "../../tests/support/harness.ts";
-import { simulateHistory } from "../../runtime/sources/simulator/mod.ts";
+// `deno bench -A tools/bench/fraud_scoring_bench.ts`
 import type { Event } from "@runtime/sdk";
-import plugin from "./mod.ts";
-import { contexts, type Probe } from "./context.ts";
-import { evaluate, type Rule } from "./rules.ts";
+import { pluginDatabase, simulateHistory } from "@runtime/testing";
+import plugin from "../../plugins/fraud/mod.ts";
+import { contexts, type Probe } from "../../plugins/fraud/context.ts";
+import { evaluate, type Rule } from "../../plugins/fraud/rules.ts";
 
-const { env } = await pluginDatabase(new URL("./", import.meta.url), "fraud");
+const { env } = await pluginDatabase(new URL("../../plugins/fraud/", import.meta.url));
 const db = env.db;
 const { events } = simulateHistory({ seed: 1, users: 400, start: new Date("2026-01-01T00:00:00Z"), days: 60 });
 for (let i = 0; i < events.length; i += 1000) await plugin.queue!(events.slice(i, i + 1000), env);

@@ -1,0 +1,82 @@
+/**
+ * Request bodies read within a byte limit, as text, as JSON, or as JSON checked by a zod schema: 413 past the limit
+ * (refused before parsing), 400 for what is not UTF-8, not JSON or not what the schema asks.
+ * @module
+ */
+import type { ZodType } from "zod";
+import { HttpError } from "./errors.ts";
+
+/** Reads a request body as UTF-8 text, refusing more than `maxBytes` (413) and invalid UTF-8 (400). */
+export async function readTextBody(request: Request, maxBytes: number): Promise<string> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) throw new HttpError(413, `body is ${declared} bytes, over the ${maxBytes} byte limit`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    for await (const chunk of request.body) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw new HttpError(413, `body is over the ${maxBytes} byte limit`);
+      chunks.push(chunk);
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new HttpError(400, "body is not valid UTF-8");
+  }
+}
+
+/** Reads a request body as JSON, refusing more than `maxBytes` before parsing (413) and non-JSON (400). */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  const text = await readTextBody(request, maxBytes);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, `body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Parses a request body as JSON checked by a zod `schema`: 413 over `maxBytes` (1 MiB by default, refused before
+ * parsing), 400 when it is not JSON, or naming each problem.
+ */
+export async function parseBody<T>(request: Request, schema: ZodType<T>, maxBytes = 1024 * 1024): Promise<T> {
+  const text = await readTextBody(request, maxBytes);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "body must be JSON");
+  }
+  // JSON escapes can spell what PostgreSQL text cannot hold; refused here, not by the database as a server error.
+  if (!storableStrings(raw)) {
+    throw new HttpError(400, "body: strings must be well-formed Unicode without NUL characters");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+  }
+  return parsed.data;
+}
+
+/** Whether every string (keys too) in a parsed JSON value is well-formed Unicode without NUL (checked without recursion). */
+function storableStrings(value: unknown): boolean {
+  const ok = (s: string) => s.isWellFormed() && !s.includes("\0");
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string" && !ok(v)) return false;
+    if (v === null || typeof v !== "object") continue;
+    for (const [k, x] of Object.entries(v)) {
+      if (!ok(k)) return false;
+      stack.push(x);
+    }
+  }
+  return true;
+}

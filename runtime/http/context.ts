@@ -1,0 +1,36 @@
+/**
+ * What the host's routes read from: the runtime's parts and the server's settings.
+ * @module
+ */
+import type { EventLog } from "../core/event_log.ts";
+import type { Sink } from "../core/ingest.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { MetricsRegistry } from "../observability/metrics.ts";
+import type { PluginHost } from "../plugin/mod.ts";
+import type { KafkaSource } from "../sources/kafka/mod.ts";
+import type { Store } from "../store/mod.ts";
+
+/** The runtime's parts, as the routes and the runtime's handle both expose them. */
+export interface RuntimeParts {
+  store: Store;
+  eventLog: EventLog;
+  /** Where ingested events go: the log, or Kafka when it is the source. */
+  sink: Sink;
+  /** The Kafka consumer, when Kafka is the source. */
+  source: KafkaSource | null;
+  plugins: PluginHost;
+  metrics: MetricsRegistry;
+  logger: Logger;
+}
+
+/** Everything the routes read from. */
+export interface ServerContext extends RuntimeParts {
+  ingestKeys: string[];
+  apiTokens: string[];
+  /** Requests per second per key on /v1 and /api; 0 for no limit. */
+  rateLimit: number;
+  /** Origins allowed to call /v1 and /api from a browser. */
+  corsOrigins: string[];
+  /** Aborted when the runtime shuts down: open streams end, so the HTTP server can stop. */
+  closing: AbortSignal;
+}

@@ -1,0 +1,80 @@
+/**
+ * Tokens on `/v1` (ingest keys) and `/api` (read tokens). A request presents its credential as a bearer token, as
+ * `?access_token=` on `GET /api/stream` (a browser's EventSource cannot send a header), or, on `/v1`, as the user
+ * name of HTTP basic auth (Segment's SDKs send their write key so).
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import { timingSafeEqual } from "hono/utils/buffer";
+import { HttpError } from "../errors.ts";
+
+/** The bearer token of a request, if any. */
+export function bearerToken(request: Request): string | null {
+  const header = request.headers.get("authorization") ?? "";
+  const m = /^Bearer\s+(.+)$/i.exec(header);
+  return m ? m[1].trim() : null;
+}
+
+/** The token of `GET /api/stream?access_token=`. */
+function streamToken(request: Request): string | null {
+  const url = new URL(request.url);
+  return request.method === "GET" && url.pathname === "/api/stream" ? url.searchParams.get("access_token") : null;
+}
+
+/** The write key of Segment's SDKs on `/v1`: the username of HTTP basic auth, whose password is empty. */
+function writeKey(request: Request): string | null {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(request.headers.get("authorization") ?? "");
+  if (!m || !new URL(request.url).pathname.startsWith("/v1/")) return null;
+  try {
+    const user = new TextDecoder().decode(Uint8Array.from(atob(m[1]), (ch) => ch.charCodeAt(0))).split(":")[0];
+    return user === "" ? null : user;
+  } catch {
+    return null; // not base64: no credential
+  }
+}
+
+/** The credential a request presents, in any of the forms above; null when it presents none. */
+export function credential(request: Request): string | null {
+  return bearerToken(request) ?? streamToken(request) ?? writeKey(request);
+}
+
+/** Whether `presented` equals one of `secrets`, each compared in constant time (every secret is compared). */
+export async function matchesSecret(presented: string, secrets: string[]): Promise<boolean> {
+  const matches = await Promise.all(secrets.map((secret) => timingSafeEqual(presented, secret)));
+  return matches.includes(true);
+}
+
+/** What {@linkcode requireSecret} checks. */
+export interface SecretRule {
+  /** The secrets accepted; none means the routes are open. */
+  secrets: string[];
+  /** The secrets of the other kind, refused with a 403 that says so rather than a 401. */
+  others: string[];
+  /** The routes, as messages name them (`/v1`, `/api`). */
+  what: string;
+  /** The kind of secret needed, as messages name it (`an ingest key`). */
+  kind: string;
+}
+
+/**
+ * Requires one of `rule.secrets` when any are set: 401 without a credential or with an unknown one, 403 with a secret
+ * of the other kind (an ingest key on /api, a read token on /v1).
+ */
+export function requireSecret(rule: SecretRule): MiddlewareHandler {
+  return async (c, next) => {
+    if (rule.secrets.length > 0) {
+      const token = credential(c.req.raw);
+      if (token === null) {
+        const basic = rule.what === "/v1" ? " (or Segment's 'Basic', the key as user name)" : "";
+        throw new HttpError(401, `${rule.what} requires 'Authorization: Bearer <token>'${basic}`);
+      }
+      if (!await matchesSecret(token, rule.secrets)) {
+        if (await matchesSecret(token, rule.others)) {
+          throw new HttpError(403, `${rule.what} needs ${rule.kind}, not the other kind`);
+        }
+        throw new HttpError(401, `${rule.what}: unknown token`);
+      }
+    }
+    await next();
+  };
+}

@@ -1,0 +1,96 @@
+// @ts-check
+/// <reference lib="dom" />
+/**
+ * The "Funnel" view: the default shopping funnel per session, and the users per step of a chosen custom funnel.
+ * @module
+ */
+import { barChart } from "../charts.js";
+import { h } from "../dom.js";
+import { note, pct, section, tiles } from "../widgets.js";
+
+/** @import { ViewContext } from "../app.js" */
+
+/**
+ * `GET /api/funnel/summary`: the default funnel per session.
+ * @typedef {object} FunnelSummary
+ * @property {number} sessions
+ * @property {number} cart_abandonment_rate
+ * @property {{ step: string, sessions: number, conversion_from_start: number }[]} steps
+ */
+
+/**
+ * `GET /api/funnel/definitions`.
+ * @typedef {{ definitions: { name: string }[] }} FunnelDefinitions
+ */
+
+/**
+ * `GET /api/funnel/definitions/:name/report`.
+ * @typedef {{ steps: { step: number, type: string, users: number, drop_off: number }[] }} FunnelReport
+ */
+
+/**
+ * The default funnel, then the custom funnel chosen in its select (kept in `ctx.state.selectedFunnel`).
+ * @param {ViewContext} ctx
+ * @returns {Promise<Node[]>}
+ */
+export async function funnelView(ctx) {
+  const [summary, { definitions }] = await Promise.all([
+    /** @type {Promise<FunnelSummary>} */ (ctx.api("/api/funnel/summary")),
+    /** @type {Promise<FunnelDefinitions>} */ (ctx.api("/api/funnel/definitions")),
+  ]);
+  const out = [section(
+    "Shopping funnel (per session)",
+    tiles([
+      ["sessions", summary.sessions],
+      ["cart_abandonment_rate", summary.cart_abandonment_rate, pct(summary.cart_abandonment_rate)],
+    ]),
+    summary.sessions === 0 ? note("empty", "No sessions yet.") : barChart(
+      "sessions per funnel step",
+      summary.steps.map((s, k) => ({
+        label: s.step,
+        value: s.sessions,
+        // Conversion from the first step, and the sessions lost since the one before.
+        note: k === 0
+          ? pct(s.conversion_from_start)
+          : `${pct(s.conversion_from_start)} −${summary.steps[k - 1].sessions - s.sessions}`,
+      })),
+    ),
+  )];
+  if (definitions.length === 0) {
+    out.push(section(
+      "Custom funnels",
+      note(
+        "empty",
+        "No custom funnels yet.",
+        'Create one: POST /api/funnel/definitions {"name": "buy", "steps": ["product_view", "purchase"]}',
+      ),
+    ));
+    return out;
+  }
+  const chosen = definitions.find((d) => d.name === ctx.state.selectedFunnel) ?? definitions[0];
+  const select = h(
+    "select",
+    { id: "funnel-select", "aria-label": "Custom funnel" },
+    definitions.map((d) => h("option", { value: d.name, selected: d.name === chosen.name ? "" : undefined }, d.name)),
+  );
+  select.addEventListener("change", () => {
+    ctx.state.selectedFunnel = select.value;
+    ctx.render();
+  });
+  const report = /** @type {FunnelReport} */ (
+    await ctx.api(`/api/funnel/definitions/${encodeURIComponent(chosen.name)}/report`)
+  );
+  out.push(section(
+    "Custom funnels",
+    select,
+    barChart(
+      `users per step of ${chosen.name}`,
+      report.steps.map((s) => ({
+        label: `${s.step}. ${s.type}`,
+        value: s.users,
+        note: s.step === 1 ? "" : `−${s.drop_off}`,
+      })),
+    ),
+  ));
+  return out;
+}

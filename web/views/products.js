@@ -1,0 +1,68 @@
+// @ts-check
+/// <reference lib="dom" />
+/**
+ * The "Products" view: the top products by revenue, and revenue by country and by category.
+ * @module
+ */
+import { barChart } from "../charts.js";
+import { h } from "../dom.js";
+import { note, pct, section, table } from "../widgets.js";
+
+/** @import { ViewContext } from "../app.js" */
+
+/**
+ * A product as `GET /api/stats/products` lists it.
+ * @typedef {object} Product
+ * @property {string} product_id
+ * @property {string | null} category
+ * @property {number} views
+ * @property {number} adds_to_cart
+ * @property {number} purchases
+ * @property {number} revenue
+ * @property {number} conversion_rate
+ */
+
+/**
+ * `GET /api/stats/revenue?by=...`: largest revenue first.
+ * @typedef {{ rows: { key: string, revenue: number }[] }} Revenue
+ */
+
+/**
+ * The 20 products with the most revenue, then revenue by country and by category side by side.
+ * @param {ViewContext} ctx
+ * @returns {Promise<Node[]>}
+ */
+export async function productsView(ctx) {
+  const [{ products }, country, category] = await Promise.all([
+    /** @type {Promise<{ products: Product[] }>} */ (ctx.api("/api/stats/products?limit=20&sort=revenue")),
+    /** @type {Promise<Revenue>} */ (ctx.api("/api/stats/revenue?by=country")),
+    /** @type {Promise<Revenue>} */ (ctx.api("/api/stats/revenue?by=category")),
+  ]);
+  if (products.length === 0) return [note("empty", "No product events yet.")];
+  return [
+    section(
+      "Top products by revenue",
+      table("20 highest", [
+        ["product_id", "product"],
+        ["category", "category"],
+        ["views", "views"],
+        ["adds_to_cart", "adds"],
+        ["purchases", "purchases"],
+        ["revenue", "revenue"],
+        ["conversion_rate", "conversion", pct],
+      ], products),
+    ),
+    h(
+      "div",
+      { class: "grid" },
+      section(
+        "Revenue by country",
+        barChart("revenue by country", country.rows.map((r) => ({ label: r.key, value: r.revenue }))),
+      ),
+      section(
+        "Revenue by category",
+        barChart("revenue by category", category.rows.map((r) => ({ label: r.key, value: r.revenue }))),
+      ),
+    ),
+  ];
+}
