@@ -17,9 +17,12 @@
 import assert from "node:assert/strict";
 import { describedRoutes, ErrorBody, jsonSchema, type RouteSpec } from "../runtime/http/openapi.ts";
 import type { PluginInfo } from "../runtime/plugin/host.ts";
+import type { Status } from "../runtime/plugin/runner.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { PluginDefinition } from "../runtime/sdk/mod.ts";
-import type { Row } from "../runtime/store/mod.ts";
+import type { Row, Sql, Store } from "../runtime/store/mod.ts";
+
+export type { PluginInfo, Row, Sql, Status, Store };
 import {
   BACKENDS,
   copyPlugin,
@@ -38,6 +41,7 @@ export {
   type FraudPattern,
   type HistoryOptions,
   type Labels,
+  type Product,
   rng,
   simulateHistory,
   Simulator,
@@ -95,8 +99,18 @@ export interface TestPluginOptions {
 
 /** An answer of the plugin (or the host): its status and body, parsed when it is JSON, else its text. */
 export interface Answer {
+  /** The HTTP status. */
   status: number;
+  /** The body: parsed JSON, or the text when it is not JSON. */
   body: Json;
+}
+
+/** What a test reaches of the runtime beyond the harness: its app, to call in-process, and its database. */
+export interface TestRuntime {
+  /** The runtime's Hono app: every route, the host's and the plugins'. */
+  readonly app: RequestApp;
+  /** The runtime's database, as the host (a superuser): for assertions the plugin's role could not make. */
+  readonly store: Store;
 }
 
 /** A running plugin under test; stop it with {@linkcode PluginHarness.stop} or `await using`. */
@@ -104,7 +118,7 @@ export interface PluginHarness extends AsyncDisposable {
   /** The plugin's name (its folder's name). */
   readonly name: string;
   /** The runtime it runs in, for what the harness does not cover. */
-  readonly runtime: Runtime;
+  readonly runtime: TestRuntime;
   /**
    * Posts events to `/v1/events` and waits until the plugin has committed them. Fails when any is rejected at
    * ingest, unless `allowRejected`; answers the ingest result.
@@ -200,7 +214,9 @@ export async function testPlugin(folder: URL | string, opts: TestPluginOptions =
 
 /** Query values a route must answer 200 to (`good`) and 400 to (`bad`). */
 export interface QueryEdges {
+  /** Values answered 200. */
   good: string[];
+  /** Values answered 400. */
   bad: string[];
 }
 
@@ -232,6 +248,7 @@ export interface RouteChecker {
 
 /** The app that serves a plugin's routes under `/api/<name>`: the runtime's `app`, or a harness's `runtime.app`. */
 export interface RequestApp {
+  /** Answers a request in-process, as Hono's `app.request()` does. */
   request(url: string, init?: RequestInit): Response | Promise<Response>;
 }
 

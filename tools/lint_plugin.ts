@@ -90,44 +90,39 @@ function literalParts(node: Node | undefined): string[] | null {
   return null;
 }
 
+/** A rule on the imports (static, re-exports, dynamic) of the files it `applies` to. */
+function importRule(
+  applies: (file: string[]) => boolean,
+  problemOf: (file: string[], specifier: string) => string | null,
+): Deno.lint.Rule {
+  return {
+    create(context) {
+      const file = segments(context.filename);
+      if (!file || !applies(file)) return {};
+      const check = (node: Node) => {
+        const specifier = specifierOf(node);
+        const problem = specifier === null ? null : problemOf(file, specifier);
+        if (problem) context.report({ node, message: problem });
+      };
+      return {
+        ImportDeclaration: check,
+        ExportNamedDeclaration: check,
+        ExportAllDeclaration: check,
+        ImportExpression: check,
+      };
+    },
+  };
+}
+
 /** The rules, as `deno lint` loads them. */
 const plugin: Deno.lint.Plugin = {
   name: "runtime",
   rules: {
-    "plugin-imports": {
-      create(context) {
-        const file = segments(context.filename);
-        if (!file || (file[0] !== "plugins" && file[0] !== "examples") || file.length < 3) return {};
-        const check = (node: Node) => {
-          const specifier = specifierOf(node);
-          const problem = specifier === null ? null : pluginImportProblem(file, specifier);
-          if (problem) context.report({ node, message: problem });
-        };
-        return {
-          ImportDeclaration: check,
-          ExportNamedDeclaration: check,
-          ExportAllDeclaration: check,
-          ImportExpression: check,
-        };
-      },
-    },
-    "host-imports": {
-      create(context) {
-        const file = segments(context.filename);
-        if (!file || file[0] !== "runtime") return {};
-        const check = (node: Node) => {
-          const specifier = specifierOf(node);
-          const problem = specifier === null ? null : hostImportProblem(file, specifier);
-          if (problem) context.report({ node, message: problem });
-        };
-        return {
-          ImportDeclaration: check,
-          ExportNamedDeclaration: check,
-          ExportAllDeclaration: check,
-          ImportExpression: check,
-        };
-      },
-    },
+    "plugin-imports": importRule(
+      (file) => (file[0] === "plugins" || file[0] === "examples") && file.length >= 3,
+      pluginImportProblem,
+    ),
+    "host-imports": importRule((file) => file[0] === "runtime", hostImportProblem),
     "error-message": {
       create(context) {
         const file = segments(context.filename);

@@ -93,7 +93,7 @@ async function render() {
   renders.rendering = true;
   renders.lastRender = Date.now();
   const [name, arg] = location.hash.replace(/^#\//, "").split("/");
-  const view = VIEWS[name] ? name : "live";
+  const view = Object.hasOwn(VIEWS, name) ? name : "live"; // not "constructor" and the like
   for (const a of document.querySelectorAll("nav a")) {
     a.toggleAttribute("aria-current", a.getAttribute("href") === `#/${view}`);
     if (a.getAttribute("href") === `#/${view}`) a.setAttribute("aria-current", "page");

@@ -122,16 +122,70 @@ export const EventSchema = z.strictObject({
   error: (issue) => issue.code === "unrecognized_keys" ? "unknown field (custom data goes in properties)" : undefined,
 });
 
-/** Properties of an event: the known ones typed, any others kept as sent. */
-export type EventProperties = z.infer<typeof Properties>;
+/** An item of a purchase or a cart: a product at a price, so many times. */
+export interface EventItem {
+  /** The product, 1..128 characters. */
+  product_id?: string;
+  /** The unit price, a number 0..1e12. */
+  price: number;
+  /** How many, an integer 1..1e6. */
+  quantity: number;
+  /** Anything else the sender put on the item, kept as sent. */
+  [key: string]: unknown;
+}
+
+/** Properties of an event: the known ones typed and bounded, any others kept as sent. */
+export interface EventProperties {
+  /** The product viewed, carted or bought, 1..128 characters. */
+  product_id?: string;
+  /** The product's category, at most 128 characters. */
+  category?: string;
+  /** A unit price, a number 0..1e12. */
+  price?: number;
+  /** How many, an integer 1..1e6. */
+  quantity?: number;
+  /** A purchase's total, a number 0..1e12. */
+  amount?: number;
+  /** An ISO 4217 currency code, such as `EUR`. */
+  currency?: string;
+  /** An ISO 3166 alpha-2 country code, such as `DE`. */
+  country?: string;
+  /** The device, such as `mobile`, at most 64 characters. */
+  device?: string;
+  /** The page's path or URL, at most 2048 characters. */
+  page?: string;
+  /** A search's text, at most 1024 characters. */
+  query?: string;
+  /** The video played, at most 128 characters. */
+  video_id?: string;
+  /** How far into the video, in seconds (0..1e9). */
+  position_s?: number;
+  /** The video's length, in seconds (0..1e9). */
+  duration_s?: number;
+  /** A purchase's or a cart's items, at most 1000. */
+  items?: EventItem[];
+  /** Anything else the sender put in `properties`, kept as sent. */
+  [key: string]: unknown;
+}
+
+// The schema and the interfaces above say the same: each is assignable to the other.
+type Parsed = z.infer<typeof Properties>;
+const _schemaFitsType = (p: Parsed): EventProperties => p;
+const _typeFitsSchema = (p: EventProperties): Parsed => p;
 
 /** A validated, canonical event. `timestamp` is normalized to UTC ISO-8601 with milliseconds. */
 export interface Event {
+  /** Unique per event, 1..128 characters: a duplicate counts once. */
   event_id: string;
+  /** `[a-z][a-z0-9_.]{0,63}`: one of {@linkcode KNOWN_TYPES}, or a custom type. */
   type: string;
+  /** The person, 1..128 characters. */
   user_id: string;
+  /** The session the sender assigned, if any; else sessions are inferred from gaps. */
   session_id?: string;
+  /** Event time, UTC ISO-8601 with milliseconds. */
   timestamp: string;
+  /** What happened, in detail. */
   properties: EventProperties;
 }
 

@@ -8,6 +8,7 @@ import { HTTPException } from "hono/http-exception";
 
 /** An error answered with `status` and `{ "error": message }`. */
 export class HttpError extends Error {
+  /** An error to answer with `status`, and `message` for a person to read (what was expected, what was got). */
   constructor(readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 503, message: string) {
     super(message);
   }

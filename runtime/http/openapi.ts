@@ -19,7 +19,9 @@ import { HttpError } from "./errors.ts";
 
 /** What a route says of itself. Schemas are zod; the document holds their JSON Schema. */
 export interface RouteSpec<Q extends ZodObject = ZodObject> {
+  /** One line: what the route does. */
   summary: string;
+  /** More, when one line is not enough. */
   description?: string;
   /** The path parameters (`:name` in the path); each is a string unless given here. */
   params?: ZodObject;
@@ -83,7 +85,7 @@ function parseQuery<Q extends ZodObject>(schema: Q, raw: Record<string, string>)
  * A time as a query parameter: any ISO-8601 time within the years {@linkcode MIN_YEAR}..{@linkcode MAX_YEAR}
  * (`2026-05-01T10:00:00Z`, `2026-05-01`), parsed to UTC ISO-8601 with milliseconds; optional.
  */
-export function queryTime(description: string) {
+export function queryTime(description: string): z.ZodOptional<z.ZodPipe<z.ZodString, z.ZodTransform<string, string>>> {
   return z.string()
     .refine(
       (raw) => inYearRange(Date.parse(raw)),
@@ -103,6 +105,7 @@ export interface DescribedRoute {
 
 /** What {@linkcode describedRoutes} reads of a Hono app. */
 export interface RoutedApp {
+  /** The app's routes and middleware, as Hono lists them. */
   routes: readonly { method: string; path: string; handler: unknown }[];
 }
 

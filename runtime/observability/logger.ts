@@ -11,9 +11,13 @@ const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 /** A structured logger; `fields` are merged into the line. */
 export interface Logger {
+  /** Detail for whoever debugs: written only at level `debug`. */
   debug(msg: string, fields?: Record<string, unknown>): void;
+  /** What happened, in the normal course. */
   info(msg: string, fields?: Record<string, unknown>): void;
+  /** Something went wrong and was handled; someone may want to look. */
   warn(msg: string, fields?: Record<string, unknown>): void;
+  /** Something failed. */
   error(msg: string, fields?: Record<string, unknown>): void;
   /** A logger whose lines carry `fields` too. */
   with(fields: Record<string, unknown>): Logger;

@@ -9,19 +9,29 @@ import { QUIET_MS, watchPluginFolders } from "./watch.ts";
 
 /** One plugin as `/api/plugins` lists it. */
 export interface PluginInfo {
+  /** The plugin's name: its folder's, its schema's and its route prefix's. */
   name: string;
+  /** Its version, null before its manifest is known. */
   version: string | null;
+  /** Where it stands; `degraded` and `disabled` after failures, `failed` when it cannot load. */
   status: Status;
+  /** Events it committed. */
   processed: number;
+  /** Events it dead-lettered. */
   failed: number;
+  /** Events accepted but not yet committed by it. */
   lag: number;
   /** The last log position whose effects the plugin committed. */
   checkpoint: number;
+  /** The event types it is handed, or "*" for all. */
   subscribes: string[] | "*";
+  /** What the dashboard shows of it. */
   panels: Panel[];
+  /** Why it is not running, when it is not. */
   error: string | null;
   /** The size of its schema's tables and indexes, last measured, and its quota. */
   storage_bytes: number;
+  /** The quota of its schema, in bytes. */
   storage_limit_bytes: number;
 }
 

@@ -28,6 +28,7 @@ const STORAGE = `select coalesce(sum(pg_catalog.pg_total_relation_size(c.oid)), 
   where n.nspname = $1 and c.relkind in ('r', 'm', 'S')`;
 
 /** A plugin's state as `/api/plugins` shows it. */
+/** A plugin's state, as `/api/plugins` shows it. */
 export type Status = "starting" | "running" | "degraded" | "disabled" | "failed";
 
 /** How failures are retried. */

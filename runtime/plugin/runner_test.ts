@@ -85,7 +85,9 @@ Deno.test({
     const pluginsDir = await pluginsFolder([{ name: "poison" }]);
     await withRuntime(BACKENDS[0], { pluginsDir }, async (rt) => {
       const spin = getJson(rt, "/api/poison/spin");
-      await new Promise((r) => setTimeout(r, 200));
+      const spinning = async () =>
+        (await rt.store.query<{ n: number }>("select count(*)::int as n from poison.spins"))[0];
+      await waitFor("the sandbox busy with the runaway request", async () => (await spinning()).n === 1);
       await postJson(rt, "/v1/events", [event("x1"), event("x2")]);
       const { status, body } = await spin;
       assert.equal(status, 502);

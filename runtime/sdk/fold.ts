@@ -16,10 +16,10 @@ export function fold<T, V>(items: T[], key: (t: T) => string, init: (t: T) => V,
 }
 
 /** A group key of several parts, unambiguous whatever characters the parts hold (null apart from ""). */
-export const key = (...parts: (string | number | undefined | null)[]) => JSON.stringify(parts);
+export const key = (...parts: (string | number | undefined | null)[]): string => JSON.stringify(parts);
 
 /**
  * SQL for the instant an int8 expression holds in epoch milliseconds, exact in every year (to_timestamp's
  * float8 is exact for whole seconds only; the milliseconds are added as an interval, in UTC terms).
  */
-export const atMs = (ms: string) => `(to_timestamp(${ms} / 1000) + ${ms} % 1000 * interval '1 millisecond')`;
+export const atMs = (ms: string): string => `(to_timestamp(${ms} / 1000) + ${ms} % 1000 * interval '1 millisecond')`;

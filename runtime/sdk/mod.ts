@@ -17,7 +17,7 @@ import type { Row } from "../store/store.ts";
 import type { RoutedApp } from "../http/openapi.ts";
 import { pluginNameProblem } from "../plugin/names.ts";
 
-export type { Event, EventProperties } from "../core/event.ts";
+export type { Event, EventItem, EventProperties } from "../core/event.ts";
 export { answerHttpError, HttpError } from "../http/errors.ts";
 export { parseBody } from "../http/body.ts";
 export { intParam, timeParam } from "../http/query.ts";
@@ -25,8 +25,9 @@ export { type Interval, mergeSessions, SESSION_GAP_MS } from "./sessions.ts";
 export { atMs, fold, key } from "./fold.ts";
 export { decimalSum } from "./decimal.ts";
 export { describeRoute, queryTime, type RouteSpec } from "../http/openapi.ts";
-export type { Logger } from "../observability/logger.ts";
+export type { Level, Logger } from "../observability/logger.ts";
 export type { Row } from "../store/store.ts";
+export type { RoutedApp, ValidQuery } from "../http/openapi.ts";
 
 /** SQL on the plugin's own schema, as the plugin's own role. In `queue`, inside the batch's transaction. */
 export interface Db {
@@ -44,17 +45,25 @@ export interface Metrics {
 
 /** What a handler is given. `watermark` is "now" in event time: the latest event time committed. */
 export interface Env<C = unknown> {
+  /** SQL on the plugin's own schema, as its own role. */
   db: Db;
+  /** The plugin's logger: its lines reach the host's log, named after the plugin. */
   log: Logger;
+  /** The plugin's settings, as its `config` schema parsed them (`PLUGIN_<NAME>` in the host's environment). */
   config: C;
+  /** The plugin's counters on `/metrics`. */
   metrics: Metrics;
+  /** The latest event time committed (UTC ISO-8601), null before any event. */
   watermark: string | null;
 }
 
 /** A dashboard panel: the dashboard reads `route` (under `/api/<plugin>`) and renders it as `kind`. */
 export interface Panel {
+  /** The panel's heading. */
   title: string;
+  /** The route it reads, under `/api/<plugin>` (`/top`). */
   route: string;
+  /** How it is drawn: tiles of numbers, a line over time, bars, or a table. */
   kind: "tiles" | "timeseries" | "bar" | "table";
 }
 
@@ -101,12 +110,14 @@ export interface Scheduled<C = unknown> {
 }
 
 /** Answers a request to one of a plugin's routes. */
+/** A bare fetch function: a request (its path relative to `/api/<name>`) in, a response out. */
 export type FetchHandler<C = unknown> = (request: Request, env: Env<C>) => Response | Promise<Response>;
 
 /** A plugin, as its `mod.ts` default-exports it. */
 export interface PluginDefinition<C = unknown> {
   /** Lower-case identifier; also its schema, its route prefix `/api/<name>` and its folder name. */
   name: string;
+  /** The plugin's version, shown in `/api/plugins` and the OpenAPI document. */
   version: string;
   /** Event types handed to `queue`, or "*" for all. */
   subscribes: readonly string[] | "*";
@@ -122,7 +133,9 @@ export interface PluginDefinition<C = unknown> {
   fetch?: FetchHandler<C> | { fetch: FetchHandler<C>; routes: RoutedApp["routes"] };
   /** Work run on a timer while the plugin is loaded. */
   scheduled?: Scheduled<C>;
+  /** What the dashboard shows of the plugin. */
   panels?: readonly Panel[];
+  /** The limits the plugin asks for; the host clamps each to {@linkcode LIMIT_RANGE}. */
   limits?: Partial<Limits>;
 }
 

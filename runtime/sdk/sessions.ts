@@ -10,7 +10,9 @@ export const SESSION_GAP_MS = 30 * 60 * 1000;
 
 /** A stretch of one user's activity in event time (ms), with whatever a plugin counts in it. */
 export interface Interval {
+  /** The first event's time, epoch ms. */
   start: number;
+  /** The last event's time, epoch ms. */
   end: number;
 }
 

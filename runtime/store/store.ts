@@ -14,8 +14,10 @@ export interface Sql {
 
 /** The runtime's database: PGlite embedded, or a PostgreSQL server. The SQL is the same. */
 export interface Store extends Sql {
+  /** Which database it is: embedded PGlite or a PostgreSQL server. */
   readonly kind: "pglite" | "postgres";
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /** Closes its connections (or the embedded database); nothing runs after. */
   close(): Promise<void>;
 }

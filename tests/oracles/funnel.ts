@@ -129,6 +129,22 @@ export async function expectedLeadCandidates(sql: Sql, hours: number) {
   );
 }
 
+/**
+ * A lead's score as the funnel's README defines it, written from that table: 0.35 for a session that reached
+ * checkout (else 0.15), 0.1 per earlier purchase up to 0.3, 0.2 × (1 − hours since it ended / `hours`), and
+ * 0.15 × min(1, events / 20); to 4 decimals.
+ */
+export function expectedLeadScore(
+  c: { reached: number; prior_purchases: number; hours_ago: number; events: number },
+  hours: number,
+): number {
+  const furthest = c.reached >= 3 ? 0.35 : 0.15;
+  const loyalty = 0.1 * Math.min(3, c.prior_purchases);
+  const recency = 0.2 * Math.max(0, 1 - c.hours_ago / hours);
+  const engagement = 0.15 * Math.min(1, c.events / 20);
+  return Math.round((furthest + loyalty + recency + engagement) * 1e4) / 1e4;
+}
+
 /** A funnel as the recomputation takes it. */
 export interface FunnelSpec {
   steps: { type: string; where: Record<string, unknown> }[];

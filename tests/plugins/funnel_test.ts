@@ -11,9 +11,9 @@ import {
   testEachBackend,
   waitForCatchUp,
 } from "../support/harness.ts";
-import { likelihood } from "../../plugins/funnel/leads.ts";
 import {
   expectedLeadCandidates,
+  expectedLeadScore,
   expectedReport,
   expectedSessions,
   expectedSummary,
@@ -103,7 +103,7 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
   assert.ok(candidates.length > 5);
   assert.deepEqual(
     leads.map((l: Json) => [l.user_id, l.session_key, l.prior_purchases, l.events, l.score]).sort(),
-    candidates.map((c) => [c.user_id, c.session_key, c.prior_purchases, c.events, likelihood(c, 6).score]).sort(),
+    candidates.map((c) => [c.user_id, c.session_key, c.prior_purchases, c.events, expectedLeadScore(c, 6)]).sort(),
   );
   const scores = leads.map((l: Json) => l.score);
   assert.deepEqual(scores, [...scores].sort((a, b) => b - a), "hot leads are ranked by score");

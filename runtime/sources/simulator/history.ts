@@ -9,14 +9,18 @@ import { rng, Simulator } from "./simulator.ts";
 
 /** The injected fraud patterns. */
 export const FRAUD_PATTERNS = ["amount_outlier", "burst", "new_geo_device", "card_testing"] as const;
+/** One of the injected fraud patterns. */
 export type FraudPattern = typeof FRAUD_PATTERNS[number];
 
 /** What shapes a history. */
 export interface HistoryOptions {
+  /** The seed: the same seed makes the same history. */
   seed: number;
+  /** How many users join over the history. */
   users: number;
   /** Event time of day 0 (midnight UTC is best). */
   start: Date;
+  /** How many days of history. */
   days: number;
   /**
    * Share of settled users who churn, fading out over weeks (some only after the history ends). Besides, most

@@ -14,8 +14,11 @@ export function rng(seed: number): () => number {
 
 /** A product of the simulated store. */
 export interface Product {
+  /** Its id, such as `p042`. */
   product_id: string;
+  /** One of the store's five categories. */
   category: string;
+  /** Its unit price. */
   price: number;
 }
 
@@ -53,6 +56,7 @@ const QUERIES = [
 
 /** What shapes the traffic. */
 export interface SimulatorOptions {
+  /** The seed: the same seed makes the same traffic. */
   seed: number;
   /** Size of the user base. */
   users?: number;
@@ -88,6 +92,7 @@ interface Session {
  * a seed. About 30% of sessions carry no session_id, to exercise inactivity-based sessions.
  */
 export class Simulator {
+  /** The store's catalogue. */
   readonly products: Product[];
   readonly #random: () => number;
   readonly #opts: Required<Omit<SimulatorOptions, "start">>;
@@ -96,6 +101,7 @@ export class Simulator {
   #seq = 0;
   #sessionSeq = 0;
 
+  /** A simulator of `opts.users` users (2000 by default), deterministic for `opts.seed`. */
   constructor(opts: SimulatorOptions) {
     this.#opts = { users: 2000, concurrency: 40, live: false, userPrefix: "u", ...opts };
     this.#random = rng(opts.seed);
