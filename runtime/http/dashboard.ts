@@ -45,6 +45,7 @@ const securityHeaders = secureHeaders({
   },
   xFrameOptions: "DENY",
   referrerPolicy: "no-referrer",
+  strictTransportSecurity: false, // HTTPS and its policy (subdomains included or not) are the proxy's to decide
 });
 
 /** How often the stream looks for a change (ms), and how often it sends a heartbeat when nothing changes. */

@@ -56,6 +56,7 @@ Deno.test({
       assert.match(page.headers.get("content-security-policy")!, /default-src 'self'.*frame-ancestors 'none'/);
       assert.equal(page.headers.get("x-content-type-options"), "nosniff");
       assert.equal(page.headers.get("x-frame-options"), "DENY");
+      assert.equal(page.headers.get("strict-transport-security"), null); // the proxy's to set, over HTTPS
       assert.match(await page.text(), /<script type="module" src="\/assets\/app.js">/);
       // Every file of web/ is served (the page's modules import one another by these paths), by its type.
       const types: Record<string, string> = { js: "text/javascript", css: "text/css", html: "text/html" };
