@@ -1,22 +1,47 @@
 /**
- * Request bodies read within a byte limit, as text, as JSON, or as JSON checked by a zod schema: 413 past the limit
- * (refused before parsing), 400 for what is not UTF-8, not JSON or not what the schema asks.
+ * Request bodies read within a byte limit (of the body decoded, when it arrives gzip- or deflate-encoded), as text,
+ * as JSON, or as JSON checked by a zod schema: 413 past the limit (refused before parsing), 400 for what is not
+ * UTF-8, not JSON or not what the schema asks.
  * @module
  */
 import type { ZodType } from "zod";
 import { HttpError } from "./errors.ts";
 
-/** Reads a request body as UTF-8 text, refusing more than `maxBytes` (413) and invalid UTF-8 (400). */
+/** The content codings a body may arrive in (`Content-Encoding`), as the streams that decode them. */
+const DECODERS: Record<string, () => DecompressionStream> = {
+  gzip: () => new DecompressionStream("gzip"),
+  "x-gzip": () => new DecompressionStream("gzip"),
+  deflate: () => new DecompressionStream("deflate"),
+};
+
+/**
+ * Reads a request body as UTF-8 text, decoding `Content-Encoding: gzip` or `deflate` (415 for another coding),
+ * refusing more than `maxBytes` of it decoded (413: reading stops there, so a small zip bomb costs the cap and no
+ * more), a coding that does not decode (400) and invalid UTF-8 (400).
+ */
 export async function readTextBody(request: Request, maxBytes: number): Promise<string> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > maxBytes) throw new HttpError(413, `body is ${declared} bytes, over the ${maxBytes} byte limit`);
+  const coding = (request.headers.get("content-encoding") ?? "").trim().toLowerCase();
+  if (coding !== "" && coding !== "identity" && !Object.hasOwn(DECODERS, coding)) {
+    throw new HttpError(415, `Content-Encoding must be gzip, deflate or identity, got '${coding.slice(0, 64)}'`);
+  }
   const chunks: Uint8Array[] = [];
   let size = 0;
   if (request.body) {
-    for await (const chunk of request.body) {
-      size += chunk.byteLength;
-      if (size > maxBytes) throw new HttpError(413, `body is over the ${maxBytes} byte limit`);
-      chunks.push(chunk);
+    const decoder = Object.hasOwn(DECODERS, coding) ? DECODERS[coding]() : null;
+    const body = decoder ? request.body.pipeThrough(decoder) : request.body;
+    try {
+      for await (const chunk of body) {
+        size += chunk.byteLength;
+        if (size > maxBytes) {
+          throw new HttpError(413, `body is over the ${maxBytes} byte limit${decoder ? " once decoded" : ""}`);
+        }
+        chunks.push(chunk);
+      }
+    } catch (e) {
+      if (e instanceof HttpError || !decoder) throw e;
+      throw new HttpError(400, `body is not valid ${coding}: ${(e as Error).message}`);
     }
   }
   const bytes = new Uint8Array(size);

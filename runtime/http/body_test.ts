@@ -3,6 +3,8 @@ import { z } from "zod";
 import { HttpError } from "./errors.ts";
 import { parseBody, readJsonBody, readTextBody } from "./body.ts";
 
+const MIB = 1024 * 1024;
+
 /** A request whose body never ends, counting the chunks it was asked for. */
 function endless(headers: Record<string, string> = {}) {
   const pulled = { chunks: 0, cancelled: false };
@@ -49,4 +51,44 @@ Deno.test("readJsonBody() and parseBody() refuse oversized bodies before parsing
       bad,
     );
   }
+});
+
+/** `text` encoded with `coding` (gzip or deflate). */
+async function encoded(text: string | Uint8Array, coding: "gzip" | "deflate"): Promise<Uint8Array<ArrayBuffer>> {
+  const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream(coding));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+Deno.test("readTextBody() decodes gzip and deflate bodies, and refuses other codings and broken ones", async () => {
+  const post = (body: Uint8Array | string, coding: string) =>
+    new Request("http://x/", { method: "POST", body: body as BodyInit, headers: { "content-encoding": coding } });
+  const text = '{"batch":[{"type":"track","event":"Order Completed"}]}';
+  assert.equal(await readTextBody(post(await encoded(text, "gzip"), "gzip"), 1024), text);
+  assert.equal(await readTextBody(post(await encoded(text, "gzip"), "x-gzip"), 1024), text);
+  assert.equal(await readTextBody(post(await encoded(text, "deflate"), "deflate"), 1024), text);
+  assert.equal(await readTextBody(post(text, "identity"), 1024), text);
+  await assert.rejects(
+    readTextBody(post(text, "br"), 1024),
+    new HttpError(415, "Content-Encoding must be gzip, deflate or identity, got 'br'"),
+  );
+  await assert.rejects(
+    readTextBody(post(text, "gzip"), 1024), // says gzip, is not
+    (e: HttpError) => e.status === 400 && /^body is not valid gzip/.test(e.message),
+  );
+});
+
+Deno.test("readTextBody() stops decoding a zip bomb at the cap: 413, having decoded little more than the cap", async () => {
+  const bomb = await encoded(new Uint8Array(64 * 1024 * 1024), "gzip"); // 64 MiB of zeros, about 64 KiB encoded
+  assert.ok(bomb.byteLength < 100 * 1024, `${bomb.byteLength} bytes encoded`);
+  const before = Deno.memoryUsage().rss;
+  await assert.rejects(
+    readTextBody(
+      new Request("http://x/", { method: "POST", body: bomb, headers: { "content-encoding": "gzip" } }),
+      MIB,
+    ),
+    new HttpError(413, "body is over the 1048576 byte limit once decoded"),
+  );
+  const grown = Deno.memoryUsage().rss - before;
+  assert.ok(grown < 32 * MIB, `the process grew ${grown} bytes decoding it`);
 });
