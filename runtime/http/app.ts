@@ -13,7 +13,7 @@ import type { ServerContext } from "./context.ts";
 import { mountDashboard } from "./dashboard.ts";
 import { mountDeadLetters } from "./dead_letters.ts";
 import { mountHealth } from "./health.ts";
-import { mountIngest } from "./ingest.ts";
+import { mountIngest, segmentKeyInRequest } from "./ingest.ts";
 import { requireSecret } from "./middleware/auth.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
 import { urlGuard } from "./middleware/url_guard.ts";
@@ -37,7 +37,7 @@ export function createApp(ctx: ServerContext): Hono {
         cors({
           origin: ctx.corsOrigins.includes("*") ? "*" : ctx.corsOrigins,
           allowMethods: ["GET", "POST", "PUT", "DELETE"],
-          allowHeaders: ["authorization", "content-type"],
+          allowHeaders: ["authorization", "content-type", "content-encoding", "x-retry-count"],
           maxAge: 600,
         }),
       );
@@ -45,7 +45,13 @@ export function createApp(ctx: ServerContext): Hono {
     app.use(
       prefix,
       prefix === "/v1/*"
-        ? requireSecret({ secrets: ctx.ingestKeys, others: ctx.apiTokens, what: "/v1", kind: "an ingest key" })
+        ? requireSecret({
+          secrets: ctx.ingestKeys,
+          others: ctx.apiTokens,
+          what: "/v1",
+          kind: "an ingest key",
+          keyInRequest: segmentKeyInRequest,
+        })
         : requireSecret({ secrets: ctx.apiTokens, others: ctx.ingestKeys, what: "/api", kind: "an API token" }),
     );
     if (ctx.rateLimit > 0) app.use(prefix, rateLimit(ctx.rateLimit, limiter));

@@ -1,19 +1,48 @@
 /**
- * Ingest over HTTP: `POST /v1/events` (our events) and Segment's (and RudderStack's) tracking API on `/v1/batch`,
- * `/v1/track`, … (see core/segment.ts for the mapping). Both validate item by item and answer once the valid items
- * are durably stored (or acknowledged by Kafka).
+ * Ingest over HTTP: `POST /v1/events` (our events) and Segment's (and RudderStack's) tracking API, as their SDKs
+ * call it unchanged: `/v1/batch` and `/v1/<call>` (Node SDKs, the HTTP API), analytics.js' short paths (`/v1/t`,
+ * `/v1/p`, … and `/v1/b` for a batch), its settings document (`/v1/projects/<key>/settings`) and its client metrics
+ * (`/v1/m`, accepted and dropped). Bodies may be gzip- or deflate-encoded and are JSON whatever their content type
+ * says (analytics.js sends `text/plain` to skip a preflight; RudderStack's SDK labels gzipped JSON as a form). See
+ * core/segment.ts for the mapping.
  * @module
  */
 import type { Hono } from "hono";
 import { batchItems, ingest, MAX_BODY_BYTES } from "../core/ingest.ts";
-import { ingestSegment, SEGMENT_CALLS, segmentMessages } from "../core/segment.ts";
+import { ingestSegment, SEGMENT_CALLS, type SegmentCall, segmentMessages } from "../core/segment.ts";
 import { readJsonBody } from "./body.ts";
 import type { RuntimeParts } from "./context.ts";
+import { HttpError } from "./errors.ts";
+import { requireRequestKey } from "./middleware/auth.ts";
 import { describeRoute } from "./openapi.ts";
 import * as api from "./schemas.ts";
 
+/** analytics.js' paths for each call: the call's initial (`/v1/t` for track), and `b` for a batch. */
+export const SHORT_PATHS: Record<string, SegmentCall | "batch"> = {
+  b: "batch",
+  t: "track",
+  p: "page",
+  s: "screen",
+  i: "identify",
+  g: "group",
+  a: "alias",
+};
+
+/**
+ * Whether a request to `/v1` may carry its write key in its body or path rather than its headers: analytics.js'
+ * calls (the key in the JSON, beside a basic-auth header it drops when it has no key), its settings request (a plain
+ * GET naming the key), and its client metrics (no key at all; nothing is stored).
+ */
+export function segmentKeyInRequest(request: Request): boolean {
+  const path = new URL(request.url).pathname;
+  if (request.method === "GET") return /^\/v1\/projects\/[^/]+\/settings$/.test(path);
+  const name = path.slice("/v1/".length);
+  return request.method === "POST" && (Object.hasOwn(SHORT_PATHS, name) || name === "batch" || name === "m" ||
+    (SEGMENT_CALLS as readonly string[]).includes(name));
+}
+
 /** Adds the `/v1` routes to `app`. */
-export function mountIngest(app: Hono, ctx: Pick<RuntimeParts, "sink" | "metrics">): void {
+export function mountIngest(app: Hono, ctx: Pick<RuntimeParts, "sink" | "metrics"> & { ingestKeys: string[] }): void {
   app.post(
     "/v1/events",
     describeRoute({ summary: "Ingest events", body: api.IngestBody, response: api.IngestAnswer, errors: [400, 413] }),
@@ -22,16 +51,77 @@ export function mountIngest(app: Hono, ctx: Pick<RuntimeParts, "sink" | "metrics
       return c.json(await ingest(ctx.sink, items, ctx.metrics));
     },
   );
-  for (const call of ["batch", ...SEGMENT_CALLS] as const) {
+  const paths: [string, SegmentCall | "batch"][] = [
+    ["batch", "batch"],
+    ...SEGMENT_CALLS.map((call) => [call, call] as [string, SegmentCall]),
+    ...Object.entries(SHORT_PATHS),
+  ];
+  for (const [path, call] of paths) {
+    const short = path.length === 1 ? ` (analytics.js: /v1/${path})` : "";
     const segment = describeRoute({
-      summary: call === "batch" ? "Ingest a batch of Segment messages" : `Ingest one Segment '${call}' call`,
+      summary: call === "batch"
+        ? `Ingest a batch of Segment messages${short}`
+        : `Ingest one Segment '${call}' call${short}`,
       body: call === "batch" ? api.SegmentBatch : api.SegmentSingle,
       response: api.SegmentAnswer,
-      errors: [400, 413],
+      errors: [400, 413, 415],
     });
-    app.post(`/v1/${call}`, segment, async (c) => {
-      const messages = segmentMessages(await readJsonBody(c.req.raw, MAX_BODY_BYTES), call);
-      return c.json(await ingestSegment(ctx.sink, messages, ctx.metrics));
+    app.post(`/v1/${path}`, segment, async (c) => {
+      const body = await readJsonBody(c.req.raw, MAX_BODY_BYTES);
+      await requireRequestKey(c.req.raw, (body as { writeKey?: unknown } | null)?.writeKey);
+      return c.json(await ingestSegment(ctx.sink, segmentMessages(body, call), ctx.metrics));
     });
   }
+  const metrics = describeRoute({
+    summary: "analytics.js' own client metrics: accepted and dropped (the settings document turns them off)",
+    response: api.SegmentDropped,
+    errors: [400, 413, 415],
+  });
+  app.post("/v1/m", metrics, async (c) => {
+    await readJsonBody(c.req.raw, MAX_BODY_BYTES); // read within the limits, then dropped: nothing of it is stored
+    return c.json({ success: true });
+  });
+  const settings = describeRoute({
+    summary: "The settings document analytics.js loads: its events come here, and it loads nothing from elsewhere",
+    response: api.SegmentSettings,
+    errors: [401, 403],
+  });
+  app.get("/v1/projects/:writeKey/settings", settings, async (c) => {
+    const writeKey = c.req.param("writeKey");
+    await requireRequestKey(c.req.raw, writeKey);
+    if (writeKey.length > 256) {
+      throw new HttpError(400, `writeKey must be at most 256 characters, got ${writeKey.length}`);
+    }
+    const url = new URL(c.req.url);
+    const forwarded = c.req.header("x-forwarded-proto")?.split(",")[0].trim();
+    const protocol = forwarded === "https" || forwarded === "http" ? forwarded : url.protocol.slice(0, -1);
+    return c.json(segmentSettings(writeKey, `${url.host}/v1`, protocol));
+  });
+}
+
+/**
+ * The settings document of `writeKey`: Segment.io (the only destination) delivering to `apiHost` over `protocol`,
+ * no other destination, plugin or middleware to load, and analytics.js' own metrics off (they would go to Segment).
+ */
+export function segmentSettings(writeKey: string, apiHost: string, protocol: string) {
+  return {
+    integrations: {
+      "Segment.io": {
+        apiKey: writeKey,
+        apiHost,
+        protocol,
+        unbundledIntegrations: [],
+        addBundledMetadata: true,
+        maybeBundledConfigIds: {},
+      },
+    },
+    plan: { track: { __default: { enabled: true, integrations: {} } }, identify: { __default: { enabled: true } } },
+    edgeFunction: {},
+    analyticsNextEnabled: true,
+    middlewareSettings: {},
+    enabledMiddleware: {},
+    metrics: { sampleRate: 0 },
+    legacyVideoPluginsEnabled: false,
+    remotePlugins: [],
+  };
 }

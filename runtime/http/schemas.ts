@@ -50,6 +50,22 @@ export const SegmentSingle = SegmentMessage;
 /** What Segment's endpoints answer: an ingest's answer, with Segment's `success`. */
 export const SegmentAnswer = IngestAnswer.extend({ success: z.literal(true) });
 
+/** What `/v1/m` answers: analytics.js' client metrics are dropped. */
+export const SegmentDropped = z.strictObject({ success: z.literal(true) });
+
+/** The settings document analytics.js loads (the part of Segment's it reads). */
+export const SegmentSettings = z.looseObject({
+  integrations: z.strictObject({
+    "Segment.io": z.looseObject({
+      apiKey: z.string().describe("the write key"),
+      apiHost: z.string().describe("where its events go: this host's /v1, without the scheme"),
+      protocol: z.enum(["http", "https"]),
+    }),
+  }).describe("Segment.io only: no other destination is loaded"),
+  metrics: z.looseObject({ sampleRate: z.literal(0) }).describe("analytics.js' own metrics off"),
+  remotePlugins: z.array(z.never()),
+});
+
 export const Health = z.strictObject({ status: z.literal("ok") });
 export const Ready = z.strictObject({ status: z.literal("ready") });
 

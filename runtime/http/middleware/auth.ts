@@ -44,6 +44,34 @@ export async function matchesSecret(presented: string, secrets: string[]): Promi
   return matches.includes(true);
 }
 
+/** Requests whose credential is in their body or path (Segment's `writeKey`), with the rule it must pass once read. */
+const inBody = new WeakMap<Request, SecretRule>();
+
+/**
+ * Checks the write key a request carries in its body or path (analytics.js sends `writeKey` in its JSON, and asks
+ * for its settings by key) when it presented no other credential, by the rule {@linkcode requireSecret} deferred to
+ * it: 401 without one or with an unknown one, 403 with a secret of the other kind. A request that presented a
+ * credential in its headers, or needs none, passes.
+ */
+export async function requireRequestKey(request: Request, writeKey: unknown): Promise<void> {
+  const rule = inBody.get(request);
+  if (rule) await check(rule, typeof writeKey === "string" && writeKey !== "" ? writeKey : null);
+}
+
+/** 401 or 403 unless `token` is one of `rule.secrets`. */
+async function check(rule: SecretRule, token: string | null): Promise<void> {
+  if (token === null) {
+    const basic = rule.what === "/v1" ? " (or Segment's 'Basic', the key as user name, or its writeKey)" : "";
+    throw new HttpError(401, `${rule.what} requires 'Authorization: Bearer <token>'${basic}`);
+  }
+  if (!await matchesSecret(token, rule.secrets)) {
+    if (await matchesSecret(token, rule.others)) {
+      throw new HttpError(403, `${rule.what} needs ${rule.kind}, not the other kind`);
+    }
+    throw new HttpError(401, `${rule.what}: unknown token`);
+  }
+}
+
 /** What {@linkcode requireSecret} checks. */
 export interface SecretRule {
   /** The secrets accepted; none means the routes are open. */
@@ -54,26 +82,24 @@ export interface SecretRule {
   what: string;
   /** The kind of secret needed, as messages name it (`an ingest key`). */
   kind: string;
+  /**
+   * Whether a request without a credential in its headers may carry it in its body or path, for its route to check
+   * with {@linkcode requireRequestKey} once it has read it (Segment's routes, for analytics.js).
+   */
+  keyInRequest?: (request: Request) => boolean;
 }
 
 /**
  * Requires one of `rule.secrets` when any are set: 401 without a credential or with an unknown one, 403 with a secret
- * of the other kind (an ingest key on /api, a read token on /v1).
+ * of the other kind (an ingest key on /api, a read token on /v1). A request that may carry its key in its body or path
+ * and presents none in its headers goes on to its route, which must check that key ({@linkcode requireRequestKey}).
  */
 export function requireSecret(rule: SecretRule): MiddlewareHandler {
   return async (c, next) => {
     if (rule.secrets.length > 0) {
       const token = credential(c.req.raw);
-      if (token === null) {
-        const basic = rule.what === "/v1" ? " (or Segment's 'Basic', the key as user name)" : "";
-        throw new HttpError(401, `${rule.what} requires 'Authorization: Bearer <token>'${basic}`);
-      }
-      if (!await matchesSecret(token, rule.secrets)) {
-        if (await matchesSecret(token, rule.others)) {
-          throw new HttpError(403, `${rule.what} needs ${rule.kind}, not the other kind`);
-        }
-        throw new HttpError(401, `${rule.what}: unknown token`);
-      }
+      if (token === null && rule.keyInRequest?.(c.req.raw)) inBody.set(c.req.raw, rule);
+      else await check(rule, token);
     }
     await next();
   };

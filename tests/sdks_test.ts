@@ -1,0 +1,97 @@
+/**
+ * The official tracking SDKs from npm, unchanged, against the started runtime over real HTTP: Segment's Node SDK
+ * (JSON, basic auth, the key also in the body) and RudderStack's (gzipped JSON labelled as a form, basic auth).
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Analytics } from "@segment/analytics-node";
+import RudderAnalytics from "@rudderstack/rudder-sdk-node";
+import type { Runtime } from "../runtime/runtime.ts";
+import { BACKENDS, pluginsFolder, waitForCatchUp, withRuntime } from "./support/harness.ts";
+
+const options = { sanitizeOps: false, sanitizeResources: false };
+
+/** The runtime served over HTTP on a free port while `fn` runs, with one ingest key. */
+async function served(fn: (rt: Runtime, url: string) => Promise<void>): Promise<void> {
+  const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+  await withRuntime(BACKENDS[0], { pluginsDir, ingestKeys: ["wk-sdk"], apiTokens: ["read"] }, async (rt) => {
+    const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, rt.app.fetch);
+    try {
+      await fn(rt, `http://127.0.0.1:${server.addr.port}`);
+    } finally {
+      await server.shutdown();
+    }
+  });
+}
+
+/** The log as `type user amount currency`, oldest first. */
+async function logged(rt: Runtime): Promise<string[]> {
+  const rows = await rt.store.query<{ type: string; user_id: string; properties: Record<string, unknown> }>(
+    "select type, user_id, body->'properties' as properties from host.events order by position",
+  );
+  return rows.map((r) => [r.type, r.user_id, r.properties.amount ?? "", r.properties.currency ?? ""].join(" ").trim());
+}
+
+Deno.test({
+  name: "Segment's Node SDK (@segment/analytics-node) delivers every call, authenticated by its write key",
+  ...options,
+  async fn() {
+    await served(async (rt, url) => {
+      const analytics = new Analytics({ writeKey: "wk-sdk", host: url, flushInterval: 50 });
+      const failures: unknown[] = [];
+      analytics.on("error", (e) => failures.push(e));
+      analytics.identify({ userId: "u1", traits: { plan: "pro" } });
+      analytics.page({ userId: "u1", name: "Home", properties: { path: "/" } });
+      analytics.track({ userId: "u1", event: "Product Viewed", properties: { product_id: "p1", price: 20 } });
+      analytics.track({
+        userId: "u1",
+        event: "Order Completed",
+        properties: { revenue: 40, currency: "eur", products: [{ product_id: "p1", price: 20, quantity: 2 }] },
+      });
+      await analytics.closeAndFlush({ timeout: 20_000 });
+      assert.deepEqual(failures, []);
+      assert.deepEqual(await logged(rt), ["identify u1", "page_view u1", "product_view u1", "purchase u1 40 EUR"]);
+      await waitForCatchUp(rt);
+      const counts = await rt.app.request("/api/counter/counts", { headers: { authorization: "Bearer read" } });
+      assert.deepEqual((await counts.json()).counts, { identify: 1, page_view: 1, product_view: 1, purchase: 1 });
+    });
+  },
+});
+
+Deno.test({
+  name: "RudderStack's Node SDK (@rudderstack/rudder-sdk-node) delivers gzipped batches, authenticated by its key",
+  ...options,
+  async fn() {
+    await served(async (rt, url) => {
+      const failures: unknown[] = [];
+      const client = new RudderAnalytics("wk-sdk", {
+        dataPlaneUrl: url,
+        flushInterval: 50,
+        errorHandler: (e: unknown) => failures.push(e),
+      });
+      const sent = (call: (done: (err?: unknown) => void) => void) =>
+        new Promise<void>((resolve, reject) => call((err) => err ? reject(err) : resolve()));
+      await sent((done) => client.identify({ userId: "u2", traits: { plan: "free" } }, done));
+      const more = [
+        sent((done) => client.page({ userId: "u2", name: "Home", properties: { path: "/" } }, done)),
+        sent((done) =>
+          client.track({ userId: "u2", event: "Product Added", properties: { product_id: "p9", price: 5 } }, done)
+        ),
+        sent((done) =>
+          client.track({ userId: "u2", event: "Order Completed", properties: { total: 5, currency: "USD" } }, done)
+        ),
+      ];
+      await client.flush();
+      await Promise.all(more);
+      assert.deepEqual(failures, []);
+      assert.deepEqual((await logged(rt)).sort(), [
+        "add_to_cart u2",
+        "identify u2",
+        "page_view u2",
+        "purchase u2 5 USD",
+      ]);
+      const letters = await rt.app.request("/api/dead-letters", { headers: { authorization: "Bearer read" } });
+      assert.equal((await letters.json()).total, 0);
+    });
+  },
+});
