@@ -15,6 +15,8 @@ const OPERATIONS = [
   "DELETE /api/fraud/rules/{rule_id}",
   "DELETE /api/funnel/definitions/{name}",
   "GET /",
+  "GET /analytics-next/bundles/{file}",
+  "GET /analytics.js/v1/{writeKey}/analytics.min.js",
   "GET /api/churn/at-risk",
   "GET /api/churn/model",
   "GET /api/churn/users/{user_id}",

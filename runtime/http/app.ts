@@ -10,6 +10,7 @@ import { cors } from "hono/cors";
 import { RateLimiter } from "../core/rate_limiter.ts";
 import { httpMetrics } from "../observability/observe.ts";
 import type { ServerContext } from "./context.ts";
+import { mountAnalyticsJs } from "./analytics_js.ts";
 import { mountDashboard } from "./dashboard.ts";
 import { mountDeadLetters } from "./dead_letters.ts";
 import { mountHealth } from "./health.ts";
@@ -57,6 +58,7 @@ export function createApp(ctx: ServerContext): Hono {
     if (ctx.rateLimit > 0) app.use(prefix, rateLimit(ctx.rateLimit, limiter));
   }
   mountIngest(app, ctx);
+  mountAnalyticsJs(app);
   mountHealth(app, ctx);
   mountDeadLetters(app, ctx);
   mountDashboard(app, ctx, ctx.closing);

@@ -15,6 +15,7 @@ import type { RuntimeParts } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { requireRequestKey } from "./middleware/auth.ts";
 import { describeRoute } from "./openapi.ts";
+import { publicOrigin } from "./analytics_js.ts";
 import * as api from "./schemas.ts";
 
 /** analytics.js' paths for each call: the call's initial (`/v1/t` for track), and `b` for a batch. */
@@ -92,10 +93,8 @@ export function mountIngest(app: Hono, ctx: Pick<RuntimeParts, "sink" | "metrics
     if (writeKey.length > 256) {
       throw new HttpError(400, `writeKey must be at most 256 characters, got ${writeKey.length}`);
     }
-    const url = new URL(c.req.url);
-    const forwarded = c.req.header("x-forwarded-proto")?.split(",")[0].trim();
-    const protocol = forwarded === "https" || forwarded === "http" ? forwarded : url.protocol.slice(0, -1);
-    return c.json(segmentSettings(writeKey, `${url.host}/v1`, protocol));
+    const [protocol, host] = publicOrigin(c.req.raw).split("://");
+    return c.json(segmentSettings(writeKey, `${host}/v1`, protocol));
   });
 }
 

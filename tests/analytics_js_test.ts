@@ -1,0 +1,98 @@
+/**
+ * analytics.js (`@segment/analytics-next`, unchanged) in Chromium, on a shop's page of another origin, with the
+ * runtime as its only host: the page adds one script tag; the settings, the bundle and every event come from and go
+ * to the runtime, through CORS preflights and the write key, and nothing is asked of any other host.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { type Browser, chromium } from "playwright-core";
+import type { Runtime } from "../runtime/runtime.ts";
+import { BACKENDS, pluginsFolder, waitFor, withRuntime } from "./support/harness.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
+
+/** The shop's page: the runtime's one script tag, then the calls a shop makes. */
+const shopPage = (runtime: string) =>
+  `<!doctype html>
+<html><head><title>Shop</title>
+<script src="${runtime}/analytics.js/v1/wk-web/analytics.min.js"></script>
+<script>
+  analytics.page();
+  analytics.identify("u-web", { plan: "pro" });
+  analytics.track("Product Added", { product_id: "p1", price: 42.5, quantity: 1 });
+  analytics.track("Order Completed", { order_id: "o1", total: 42.5, currency: "eur",
+    products: [{ product_id: "p1", price: 42.5, quantity: 1 }] });
+</script></head><body>shop</body></html>`;
+
+/** The log as `type user`, by event time then position. */
+async function logged(rt: Runtime): Promise<string[]> {
+  const rows = await rt.store.query<{ type: string; user_id: string }>(
+    "select type, user_id from host.events order by ts, position",
+  );
+  return rows.map((r) => `${r.type} ${r.user_id}`);
+}
+
+Deno.test({
+  name: "analytics.js in Chromium on another origin delivers page, identify and track to the runtime, and only there",
+  ignore: !hasChromium && Deno.env.get("CI") !== "true",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+    const shop = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+      const page = shopPage(`http://127.0.0.1:${runtimePort}`);
+      const path = new URL(req.url).pathname;
+      if (path === "/favicon.ico") return new Response(null, { status: 204 });
+      return path === "/"
+        ? new Response(page, { headers: { "content-type": "text/html" } })
+        : new Response("not found", { status: 404 });
+    });
+    const shopOrigin = `http://127.0.0.1:${shop.addr.port}`;
+    let runtimePort = 0;
+    const opts = { pluginsDir, ingestKeys: ["wk-web"], corsOrigins: [shopOrigin] };
+    await withRuntime(BACKENDS[0], opts, async (rt) => {
+      const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, rt.app.fetch);
+      runtimePort = server.addr.port;
+      let browser: Browser | null = null;
+      try {
+        browser = await chromium.launch({
+          executablePath: CHROMIUM,
+          args: [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+          ],
+        });
+        const page = await browser.newPage();
+        const elsewhere: string[] = [];
+        page.on("request", (r) => {
+          const url = new URL(r.url());
+          if (url.hostname !== "127.0.0.1") elsewhere.push(r.url());
+        });
+        page.on("console", (m) => m.type() === "error" && elsewhere.push(`console: ${m.text()}`));
+        page.on("response", (r) => r.status() >= 400 && elsewhere.push(`${r.status()} ${r.url()}`));
+        await page.goto(`${shopOrigin}/`);
+        await waitFor("the page's four calls in the log", async () => (await logged(rt)).length === 4, 30_000);
+        // The buffered calls replay in order; by the time the page call is sent, the identify has named the user.
+        assert.deepEqual(await logged(rt), [
+          "page_view u-web",
+          "identify u-web",
+          "add_to_cart u-web",
+          "purchase u-web",
+        ]);
+        const [purchase] = await rt.store.query<{ p: Record<string, unknown> }>(
+          "select body->'properties' as p from host.events where type = 'purchase'",
+        );
+        assert.deepEqual([purchase.p.amount, purchase.p.currency], [42.5, "EUR"]);
+        assert.deepEqual(elsewhere, [], "nothing asked of another host, no failed request, no error in the console");
+      } finally {
+        await browser?.close();
+        await server.shutdown();
+      }
+    });
+    await shop.shutdown();
+  },
+});
