@@ -7,13 +7,16 @@ import assert from "node:assert/strict";
 import { Analytics } from "@segment/analytics-node";
 import RudderAnalytics from "@rudderstack/rudder-sdk-node";
 import type { Runtime } from "../runtime/runtime.ts";
-import { BACKENDS, pluginsFolder, waitForCatchUp, withRuntime } from "./support/harness.ts";
+import { BACKENDS, pluginsFolder, REPO, waitForCatchUp, withRuntime } from "./support/harness.ts";
 
 const options = { sanitizeOps: false, sanitizeResources: false };
 
-/** The runtime served over HTTP on a free port while `fn` runs, with one ingest key. */
-async function served(fn: (rt: Runtime, url: string) => Promise<void>): Promise<void> {
-  const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+/** The runtime served over HTTP on a free port while `fn` runs, with one ingest key (and the counter, or `plugins`). */
+async function served(
+  fn: (rt: Runtime, url: string) => Promise<void>,
+  plugins: { name: string; from?: URL }[] = [{ name: "counter" }],
+): Promise<void> {
+  const pluginsDir = await pluginsFolder(plugins);
   await withRuntime(BACKENDS[0], { pluginsDir, ingestKeys: ["wk-sdk"], apiTokens: ["read"] }, async (rt) => {
     const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, rt.app.fetch);
     try {
@@ -93,5 +96,40 @@ Deno.test({
       const letters = await rt.app.request("/api/dead-letters", { headers: { authorization: "Bearer read" } });
       assert.equal((await letters.json()).total, 0);
     });
+  },
+});
+
+Deno.test({
+  name: "Segment's Node SDK: a checkout handler's events in one millisecond make every funnel step, in arrival order",
+  ...options,
+  async fn() {
+    await served(async (rt, url) => {
+      // One batch: the SDK sends batches concurrently, and arrival is the order the runtime keeps.
+      const analytics = new Analytics({ writeKey: "wk-sdk", host: url, flushAt: 100, flushInterval: 60_000 });
+      // Each user views, then one handler adds to cart, starts checkout and completes the order in the same
+      // millisecond; the SDK gives each a random messageId, so only arrival says which came first.
+      const users = Array.from({ length: 12 }, (_, i) => `buyer-${i}`);
+      for (const [i, userId] of users.entries()) {
+        const at = new Date(Date.UTC(2026, 2, 1, 10, i));
+        analytics.track({ userId, event: "Product Viewed", timestamp: at, properties: { product_id: "p1", price: 9 } });
+        const same = new Date(at.getTime() + 60_000);
+        analytics.track({
+          userId,
+          event: "Product Added",
+          timestamp: same,
+          properties: { product_id: "p1", price: 9 },
+        });
+        analytics.track({ userId, event: "Checkout Started", timestamp: same, properties: {} });
+        analytics.track({ userId, event: "Order Completed", timestamp: same, properties: { revenue: 9 } });
+      }
+      await analytics.closeAndFlush({ timeout: 20_000 });
+      await waitForCatchUp(rt);
+      const res = await rt.app.request("/api/funnel/summary", { headers: { authorization: "Bearer read" } });
+      const summary = await res.json();
+      assert.deepEqual(
+        summary.steps.map((s: { step: string; sessions: number }) => [s.step, s.sessions]),
+        [["view", 12], ["add_to_cart", 12], ["checkout", 12], ["purchase", 12]],
+      );
+    }, [{ name: "funnel", from: new URL("plugins/", REPO) }]);
   },
 });

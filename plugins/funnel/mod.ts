@@ -115,7 +115,7 @@ app.get(
        and ((s.session_key like 's:%' and e.session_id = substr(s.session_key, 3))
          or (s.session_key like 'a:%' and e.session_id is null and e.ts between s.started_at and s.ended_at))
      where s.user_id = $1 and s.session_key = any($2::text[])
-     order by e.ts, e.event_id`,
+     order by e.ts, e.position, e.event_id`,
       [user, sessions.map((s) => s.session_key)],
     );
     return c.json({

@@ -48,9 +48,9 @@ function pageSql(d: Definition): { text: string; stepParams: unknown[] } {
       order by user_id limit ${PAGE_USERS}
     )
     select e.user_id,
-      array_agg((extract(epoch from e.ts) * 1000)::int8 order by e.ts, e.event_id) as ts,
-      array_agg(${mask} order by e.ts, e.event_id) as masks,
-      array_agg(e.properties->>$4::text order by e.ts, e.event_id) as keys
+      array_agg((extract(epoch from e.ts) * 1000)::int8 order by e.ts, e.position, e.event_id) as ts,
+      array_agg(${mask} order by e.ts, e.position, e.event_id) as masks,
+      array_agg(e.properties->>$4::text order by e.ts, e.position, e.event_id) as keys
     from events e join entrants using (user_id)
     where ($6::text[] is null or type = any($6::text[])) and ($1::timestamptz is null or e.ts >= $1)
       and ($2::timestamptz is null or e.ts <= $2::timestamptz + ${d.window_seconds} * interval '1 second')

@@ -1,7 +1,7 @@
 /**
  * The events a session is computed from: those stored before the batch, read back as one JSON text, and the
  * batch's own, taken as they are in the sandbox rather than read back. Both are put in the order SQL sorts
- * events in (time, then event_id), and the batch's cart values are computed exactly as SQL computes them
+ * events in (time, then position in the log, then event_id), and the batch's cart values are computed exactly as SQL computes them
  * from the stored properties, so a session comes out as if every event had been read from the table.
  */
 import type { Env, Event } from "@runtime/sdk";
@@ -14,6 +14,8 @@ export type Stored = {
   user_id: string;
   session_id: string | null;
   ts: number;
+  /** The event's place in the host's log (arrival); null for events stored before positions were kept. */
+  position: number | null;
   type: string;
   /** Price × quantity of an add_to_cart, else 0. */
   value: number;
@@ -32,7 +34,7 @@ export const atMs = (ms: string) => `(to_timestamp(${ms} / 1000) + ${ms} % 1000 
  * events rather than an object per row, several times cheaper for it. {@linkcode parseStored} reads it back.
  */
 export const STORED_JSON = `json_build_array(e.event_id, e.user_id, e.session_id,
-  (extract(epoch from e.ts) * 1000)::int8, e.type,
+  (extract(epoch from e.ts) * 1000)::int8, e.position, e.type,
   case when e.type = 'add_to_cart'
     then coalesce((e.properties->>'price')::numeric * coalesce((e.properties->>'quantity')::numeric, 1), 0)
     else 0 end::float8,
@@ -40,12 +42,15 @@ export const STORED_JSON = `json_build_array(e.event_id, e.user_id, e.session_id
 
 /** The events in a JSON array of {@linkcode STORED_JSON} arrays. */
 export function parseStored(json: string): Stored[] {
-  type Row = [string, string, string | null, number, string, number, string | null, string | null];
-  return (JSON.parse(json) as Row[]).map(([event_id, user_id, session_id, ts, type, value, country, device]) => ({
+  type Row = [string, string, string | null, number, number | null, string, number, string | null, string | null];
+  return (JSON.parse(json) as Row[]).map((
+    [event_id, user_id, session_id, ts, position, type, value, country, device],
+  ) => ({
     event_id,
     user_id,
     session_id,
     ts,
+    position,
     type,
     value,
     country,
@@ -61,6 +66,7 @@ export function storedOf(e: Event): Stored {
     user_id: e.user_id,
     session_id: e.session_id ?? null,
     ts: Date.parse(e.timestamp),
+    position: e.position ?? null,
     type: e.type,
     value: e.type === "add_to_cart" && p.price !== undefined ? cartValue(p.price, p.quantity ?? 1) : 0,
     country: p.country ?? null,
@@ -88,15 +94,19 @@ export function cartValue(price: number, quantity: number): number {
 }
 
 /**
- * Sorts each group's events as SQL's `order by ts, event_id` does. Equal times are rare; the event_ids of
- * those are ranked by SQL (one query for all), since their order is the database's collation.
+ * Sorts each group's events as SQL's `order by ts, position, event_id` does: by time, then by arrival (a handler
+ * sending several events in one millisecond), a missing position last. Events of equal time without positions are
+ * rare (stored before positions were kept); their event_ids are ranked by SQL (one query for all), since their order
+ * is the database's collation.
  */
 export async function sortLikeSql(db: Db, groups: Stored[][]): Promise<void> {
+  const byPosition = (a: Stored, b: Stored) =>
+    a.position === b.position ? 0 : a.position === null ? 1 : b.position === null ? -1 : a.position - b.position;
   const tied = new Set<string>();
   for (const g of groups) {
-    g.sort((a, b) => a.ts - b.ts);
+    g.sort((a, b) => a.ts - b.ts || byPosition(a, b));
     for (let i = 1; i < g.length; i++) {
-      if (g[i].ts === g[i - 1].ts) tied.add(g[i].event_id).add(g[i - 1].event_id);
+      if (g[i].ts === g[i - 1].ts && byPosition(g[i], g[i - 1]) === 0) tied.add(g[i].event_id).add(g[i - 1].event_id);
     }
   }
   if (tied.size === 0) return;
@@ -105,5 +115,7 @@ export async function sortLikeSql(db: Db, groups: Stored[][]): Promise<void> {
     [[...tied]],
   );
   const rank = new Map((JSON.parse(ids) as string[]).map((id, i) => [id, i]));
-  for (const g of groups) g.sort((a, b) => a.ts - b.ts || rank.get(a.event_id)! - rank.get(b.event_id)!);
+  for (const g of groups) {
+    g.sort((a, b) => a.ts - b.ts || byPosition(a, b) || (rank.get(a.event_id) ?? 0) - (rank.get(b.event_id) ?? 0));
+  }
 }

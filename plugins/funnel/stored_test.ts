@@ -18,7 +18,7 @@ Deno.test("cartValue() multiplies as numeric and rounds once, as SQL's ::float8 
   assert.deepEqual(cases.map(([p, q]) => cartValue(p, q)), values);
 });
 
-Deno.test("sortLikeSql() orders by time, then event_id as the database collates it", async () => {
+Deno.test("sortLikeSql() orders by time, then event_id as the database collates it, for events without positions", async () => {
   await using db = await pluginDatabase(new URL("./", import.meta.url));
   const ids = ["b", "B", "a-1", "a1", "_", "é", "Z", "a"];
   const event = (event_id: string, ts: number): Stored => ({
@@ -26,6 +26,7 @@ Deno.test("sortLikeSql() orders by time, then event_id as the database collates 
     user_id: "u",
     session_id: null,
     ts,
+    position: null,
     type: "page_view",
     value: 0,
     country: null,
@@ -38,6 +39,55 @@ Deno.test("sortLikeSql() orders by time, then event_id as the database collates 
     [ids],
   );
   assert.deepEqual(group.map((e) => e.event_id), ["zz", ...sorted, "0"]);
+});
+
+Deno.test("sortLikeSql() orders events of equal time by their position in the log, those without one last", async () => {
+  await using db = await pluginDatabase(new URL("./", import.meta.url));
+  const event = (event_id: string, ts: number, position: number | null): Stored => ({
+    event_id,
+    user_id: "u",
+    session_id: null,
+    ts,
+    position,
+    type: "page_view",
+    value: 0,
+    country: null,
+    device: null,
+  });
+  const group = [
+    event("a", 1000, 9),
+    event("z", 1000, 3),
+    event("m", 1000, null),
+    event("b", 1000, 5),
+    event("y", 999, 10),
+  ];
+  await sortLikeSql(db.env.db, [group]);
+  assert.deepEqual(group.map((e) => e.event_id), ["y", "z", "b", "a", "m"]);
+});
+
+Deno.test("a session's steps follow arrival when events share a time, in one batch or across batches", async () => {
+  await using db = await pluginDatabase(new URL("./", import.meta.url));
+  const at = "2026-03-01T10:00:00.000Z";
+  const e = (event_id: string, type: string, position: number): Event => ({
+    event_id,
+    type,
+    user_id: "u1",
+    session_id: "s1",
+    timestamp: at,
+    properties: type === "add_to_cart" ? { price: 0.1, quantity: 3 } : {},
+    position,
+  });
+  // Random ids, as SDKs make them, against arrival: the ids alone would put the purchase first.
+  const batches = [[e("f3", "page_view", 1)], [e("c9", "add_to_cart", 2), e("b4", "checkout", 3)], [
+    e("a0", "purchase", 4),
+  ]];
+  for (const batch of batches) {
+    await db.exec("begin");
+    await funnel.queue!(batch, db.env);
+    await db.exec("commit");
+  }
+  const [s] = await db.query<{ reached: number; events: number }>("select reached, events from funnel.sessions");
+  assert.deepEqual(s, { reached: 4, events: 4 });
 });
 
 Deno.test("a session's steps follow (time, event_id) when events share a time across batches", async () => {

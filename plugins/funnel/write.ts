@@ -29,11 +29,11 @@ export async function writeBatch(db: Db, batch: Event[], sessions: SessionRow[])
          has_purchase = excluded.has_purchase, cart_value = excluded.cart_value, country = excluded.country,
          device = excluded.device
      )
-     insert into events (event_id, user_id, session_id, ts, type, properties)
-     select event_id, user_id, session_id, ${atMs("ms")}, type, properties
+     insert into events (event_id, user_id, session_id, ts, position, type, properties)
+     select event_id, user_id, session_id, ${atMs("ms")}, position, type, properties
      from rows from (unnest($16::text[]), unnest($17::text[]), unnest($18::text[]), unnest($19::int8[]),
-                     unnest($20::text[]), jsonb_array_elements($21::jsonb))
-       as e(event_id, user_id, session_id, ms, type, properties)`,
+                     unnest($20::int8[]), unnest($21::text[]), jsonb_array_elements($22::jsonb))
+       as e(event_id, user_id, session_id, ms, position, type, properties)`,
     [
       sessions.map((r) => r.user_id),
       sessions.map((r) => r.session_key),
@@ -54,6 +54,7 @@ export async function writeBatch(db: Db, batch: Event[], sessions: SessionRow[])
       batch.map((e) => e.user_id),
       batch.map((e) => e.session_id ?? null),
       batch.map((e) => Date.parse(e.timestamp)),
+      batch.map((e) => e.position ?? null),
       batch.map((e) => e.type),
       JSON.stringify(batch.map(({ properties: { items: _, ...rest } }) => rest)),
     ],

@@ -187,6 +187,11 @@ export interface Event {
   timestamp: string;
   /** What happened, in detail. */
   properties: EventProperties;
+  /**
+   * The event's place in the log, set on every event a plugin is handed: it increases with arrival, so events of
+   * equal `timestamp` are put in the order they came in by it (a handler that sends several in the same millisecond).
+   */
+  position?: number;
 }
 
 /** The outcome of validating one untrusted item. */

@@ -181,7 +181,7 @@ export class PluginRunner {
       let ran = false;
       await this.#ctx.store.transaction(async (tx) => {
         if (!await claim(tx) || !sandbox) return;
-        await this.#queueIn(tx, sandbox, [row.json], this.#watermark);
+        await this.#queueIn(tx, sandbox, [positioned(row)], this.#watermark);
         ran = true;
       });
       if (ran) this.#counted(1);
@@ -390,7 +390,7 @@ export class PluginRunner {
   async #commit(rows: LoggedEvent[]): Promise<void> {
     const started = performance.now();
     const upTo = rows[rows.length - 1].position;
-    const batch = rows.filter((r) => this.#takes(r.type)).map((r) => r.json);
+    const batch = rows.filter((r) => this.#takes(r.type)).map(positioned);
     let watermark = this.#watermark;
     for (const r of rows) if (watermark === null || r.timestamp > watermark) watermark = r.timestamp;
     const needsPlugin = batch.length > 0 && this.manifest!.hasQueue;
@@ -523,6 +523,14 @@ function toResponse(plugin: string, res: WireResponse): Response {
   } catch (e) {
     return json(502, { error: `plugin ${plugin} answered an invalid response: ${(e as Error).message}` });
   }
+}
+
+/**
+ * A logged event's JSON as a plugin is handed it: with its `position` in the log first, which orders events of equal
+ * time by arrival. (The logged JSON is a validated event object, which cannot hold a `position` of its own.)
+ */
+function positioned(row: LoggedEvent): string {
+  return `{"position":${row.position},${row.json.slice(1)}`;
 }
 
 /** The longest prefix of `rows` (at least one) whose JSON fits in `maxChars`. */

@@ -7,38 +7,38 @@ import type { Sql, Store } from "../../runtime/store/mod.ts";
 /** Every event of the raw log with its session key: `s:<session_id>`, or `a:<start ms>` by 30-minute gaps. */
 const SESSION_EVENTS = `
   with implicit as (
-    select event_id, user_id, ts, type, body,
+    select event_id, user_id, ts, position, type, body,
       coalesce(ts - lag(ts) over w >= interval '30 minutes', true) as starts
     from host.events where body->>'session_id' is null
-    window w as (partition by user_id order by ts, event_id)
+    window w as (partition by user_id order by ts, position)
   ), numbered as (
-    select *, sum(case when starts then 1 else 0 end) over (partition by user_id order by ts, event_id) as n
+    select *, sum(case when starts then 1 else 0 end) over (partition by user_id order by ts, position) as n
     from implicit
   )
-  select event_id, user_id, ts, type, body,
+  select event_id, user_id, ts, position, type, body,
     'a:' || (extract(epoch from min(ts) over (partition by user_id, n)) * 1000)::int8 as skey
   from numbered
   union all
-  select event_id, user_id, ts, type, body, 's:' || (body->>'session_id') from host.events
+  select event_id, user_id, ts, position, type, body, 's:' || (body->>'session_id') from host.events
   where body->>'session_id' is not null`;
 
-/** The first event of `types` after the previous step in each session, as (ts, event_id); stage by stage. */
+/** The first event of `types` after the previous step in each session, as (ts, position in the log); stage by stage. */
 const SESSIONS = `
   with se as materialized (${SESSION_EVENTS}),
   s0 as (
     select user_id, skey, min(ts) as started_at, max(ts) as ended_at, count(*) as events,
       bool_or(type = 'add_to_cart') as has_cart, bool_or(type = 'purchase') as has_purchase,
-      (array_agg(ts order by ts, event_id) filter (where type in ('page_view', 'product_view')))[1] as t1,
-      (array_agg(event_id order by ts, event_id) filter (where type in ('page_view', 'product_view')))[1] as i1
+      (array_agg(ts order by ts, position) filter (where type in ('page_view', 'product_view')))[1] as t1,
+      (array_agg(position order by ts, position) filter (where type in ('page_view', 'product_view')))[1] as i1
     from se group by 1, 2
   ),
   ${
   [["s1", "s0", "add_to_cart", 2], ["s2", "s1", "checkout", 3], ["s3", "s2", "purchase", 4]].map(([s, prev, type, k]) =>
     `${s} as (
-      select p.user_id, p.skey, (array_agg(e.ts order by e.ts, e.event_id))[1] as t${k},
-        (array_agg(e.event_id order by e.ts, e.event_id))[1] as i${k}
+      select p.user_id, p.skey, (array_agg(e.ts order by e.ts, e.position))[1] as t${k},
+        (array_agg(e.position order by e.ts, e.position))[1] as i${k}
       from ${prev} p left join se e on e.user_id = p.user_id and e.skey = p.skey and e.type = '${type}'
-        and (e.ts, e.event_id) > (p.t${Number(k) - 1}, p.i${Number(k) - 1})
+        and (e.ts, e.position) > (p.t${Number(k) - 1}, p.i${Number(k) - 1})
       group by 1, 2
     )`
   ).join(",\n")
@@ -96,7 +96,7 @@ export async function expectedSessions(sql: Sql, userId: string) {
     [userId],
   );
   const events = await sql.query<{ skey: string; event_id: string }>(
-    `select skey, event_id from (${SESSION_EVENTS}) e where user_id = $1 order by ts, event_id`,
+    `select skey, event_id from (${SESSION_EVENTS}) e where user_id = $1 order by ts, position`,
     [userId],
   );
   return sessions.map((s) => ({
@@ -165,29 +165,29 @@ function attemptsSql(f: FunnelSpec): string {
   if (f.order === "any") {
     const firsts = f.steps.map((_, i) =>
       `(select min(e.ts) from ev e where e.user_id = a.user_id and ${match("e", i)}
-          and (e.ts, e.event_id) >= (a.ts, a.event_id) and e.ts <= ${deadline}) as t${i}`
+          and (e.ts, e.position) >= (a.ts, a.position) and e.ts <= ${deadline}) as t${i}`
     );
-    return `select a.user_id, a.ts as start, a.event_id as start_id, a.p->>'country' as key,
+    return `select a.user_id, a.ts as start, a.position as start_id, a.p->>'country' as key,
         ${firsts.join(", ")}
       from ev a where (${f.steps.map((_, i) => `(${match("a", i)})`).join(" or ")}) and ${inRange}`;
   }
   // Sequential and strict: chain stage by stage, each stage the step's event after the previous one's.
-  const stages = [`c0 as (select a.user_id, a.ts as start, a.event_id as start_id, a.p->>'country' as key,
-      a.ts as t0, a.event_id as i0, a.rn as r0 from ev a where ${match("a", 0)} and ${inRange})`];
+  const stages = [`c0 as (select a.user_id, a.ts as start, a.position as start_id, a.p->>'country' as key,
+      a.ts as t0, a.position as i0, a.rn as r0 from ev a where ${match("a", 0)} and ${inRange})`];
   for (let i = 1; i < k; i++) {
     const prev = `c${i - 1}`;
     const carry = [...Array(i).keys()].map((j) => `c.t${j}, c.i${j}, c.r${j}`).join(", ");
     stages.push(
       f.order === "strict"
-        ? `c${i} as (select c.user_id, c.start, c.start_id, c.key, ${carry}, e.ts as t${i}, e.event_id as i${i},
+        ? `c${i} as (select c.user_id, c.start, c.start_id, c.key, ${carry}, e.ts as t${i}, e.position as i${i},
              e.rn as r${i}
            from ${prev} c left join ev e on e.user_id = c.user_id and e.rn = c.r${i - 1} + 1 and ${match("e", i)}
              and e.ts <= c.start + $3::float8 * interval '1 second')`
         : `c${i} as (select c.user_id, c.start, c.start_id, c.key, ${carry},
-             (array_agg(e.ts order by e.ts, e.event_id))[1] as t${i},
-             (array_agg(e.event_id order by e.ts, e.event_id))[1] as i${i}, null::int8 as r${i}
+             (array_agg(e.ts order by e.ts, e.position))[1] as t${i},
+             (array_agg(e.position order by e.ts, e.position))[1] as i${i}, null::int8 as r${i}
            from ${prev} c left join ev e on e.user_id = c.user_id and ${match("e", i)}
-             and (e.ts, e.event_id) > (c.t${i - 1}, c.i${i - 1}) and e.ts <= c.start + $3::float8 * interval '1 second'
+             and (e.ts, e.position) > (c.t${i - 1}, c.i${i - 1}) and e.ts <= c.start + $3::float8 * interval '1 second'
            group by c.user_id, c.start, c.start_id, c.key, ${carry})`,
     );
   }
@@ -201,13 +201,13 @@ export async function expectedReport(store: Store, f: FunnelSpec, from: string |
     // The raw log ranked per user, indexed, so the joins below stay linear.
     await tx.exec(`
       create temp table ev on commit drop as
-        select event_id, user_id, ts, body->'properties' as p, type,
-          row_number() over (partition by user_id order by ts, event_id) as rn
+        select event_id, user_id, ts, position, body->'properties' as p, type,
+          row_number() over (partition by user_id order by ts, position) as rn
         from host.events;
       create index on ev (user_id, rn);
       create index on ev (user_id, type, ts);
       analyze ev`);
-    return await tx.query<Record<string, string | null> & { user_id: string; start: string; start_id: string }>(
+    return await tx.query<Record<string, string | null> & { user_id: string; start: string; start_id: number }>(
       `${attemptsSql(f)} order by user_id, start, start_id`,
       [from, to, f.window_seconds, ...f.steps.flatMap((s) => [s.type, JSON.stringify(s.where)])],
     );
