@@ -3,6 +3,7 @@
  * and the rejected ones to the dead letters, in one transaction, before the answer.
  * @module
  */
+import { fromFlatShape } from "./shapes.ts";
 import { type Event, validateEvent } from "./event.ts";
 import type { DeadLetter } from "./event_log.ts";
 import { HttpError } from "../http/errors.ts";
@@ -62,7 +63,7 @@ export function validateItems(items: unknown[], where: (index: number) => Record
   const rejected: IngestResult["rejected"] = [];
   const letters: DeadLetter[] = [];
   items.forEach((item, index) => {
-    const v = validateEvent(item);
+    const v = validateEvent(fromFlatShape(item)); // a rejected item is kept as sent, not as mapped
     if (v.ok) valid.push(v.event);
     else {
       rejected.push({ index, error: v.error });

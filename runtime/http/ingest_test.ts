@@ -157,3 +157,50 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "POST /v1/events takes the pipelines' flat events as they are, and dead-letters a bad one as it was sent",
+  ...options,
+  async fn() {
+    await withKeys({}, async (rt) => {
+      const flat = [
+        {
+          event_id: "f1",
+          event_type: "product_view",
+          user_id: 7,
+          event_timestamp: "2026-03-01 10:00:00",
+          product_id: "p1",
+          product_price: 10,
+          device_type: "desktop",
+          country: "Germany",
+        },
+        { event_id: "f2", event_type: "purchase", user_id: 7, event_timestamp: "2026-03-01 10:05:00", total: 20 },
+        { event_id: "f3", event_type: "purchase", user_id: 7, event_timestamp: "soon", total: 20 },
+      ];
+      const res = await rt.app.request("/v1/events", { method: "POST", body: JSON.stringify(flat) });
+      assert.deepEqual(await res.json(), {
+        accepted: 2,
+        rejected: [{ index: 2, error: "timestamp: must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z" }],
+      });
+      const bodies = await rt.store.query<{ body: Json }>("select body from host.events order by position");
+      assert.deepEqual(bodies.map((r) => r.body), [
+        {
+          event_id: "f1",
+          type: "product_view",
+          user_id: "7",
+          timestamp: "2026-03-01T10:00:00.000Z",
+          properties: { product_id: "p1", price: 10, device: "desktop", country: "DE" },
+        },
+        {
+          event_id: "f2",
+          type: "purchase",
+          user_id: "7",
+          timestamp: "2026-03-01T10:05:00.000Z",
+          properties: { amount: 20 },
+        },
+      ]);
+      const [letter] = await rt.store.query<{ payload: Json }>("select payload from host.dead_letters");
+      assert.deepEqual(letter.payload, flat[2]);
+    });
+  },
+});
