@@ -39,7 +39,7 @@ if (config.simulate > 0) {
   logger.info("simulator on", { rate: config.simulate });
   simulation = drive(new Simulator({ seed: Date.now() % 1_000_000_000, live: true }), {
     rate: config.simulate,
-    sink: async (events) => void await ingest(runtime.sink, events, runtime.metrics),
+    sink: async (events) => void await ingest(runtime.sink, events, runtime.metrics, runtime.money),
     paused: () => runtime.plugins.maxLag > MAX_LAG,
     signal: stopping.signal,
   }).catch((e) => logger.error("simulator stopped", { error: (e as Error).message }));

@@ -2,6 +2,7 @@
  * The runtime assembled: store, event log, plugin host and HTTP app, started and stopped together.
  * @module
  */
+import type { Money } from "./core/money.ts";
 import type { Hono } from "hono";
 import type { KafkaConfig } from "./core/config.ts";
 import { EventLog } from "./core/event_log.ts";
@@ -17,6 +18,9 @@ import { migrateHost, openStore, type Store } from "./store/mod.ts";
 /** Sources pause while the slowest plugin is this far behind the log (events). */
 export const MAX_LAG = 50_000;
 
+/** Amounts as they come when no currency is configured: in euros, as the simulator's; no other currency taken. */
+export const DEFAULT_MONEY: Money = { base: "EUR", rates: {} };
+
 /** What a runtime is started with (a subset of the resolved config, plus test hooks). */
 export interface RuntimeOptions {
   dataDir: string;
@@ -30,6 +34,8 @@ export interface RuntimeOptions {
   /** Requests per second per key on /v1 and /api (0 or absent: no limit). */
   rateLimit?: number;
   corsOrigins?: string[];
+  /** The base currency and rates amounts are converted with (default: EUR, and no other currency taken). */
+  money?: Money;
   pluginSettings?: Record<string, unknown>;
   retry?: Partial<RetryPolicy>;
   /** Sources pause while the slowest plugin lags the log by more than this (default {@linkcode MAX_LAG}). */
@@ -83,6 +89,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   let sink: Sink = (events, letters) => eventLog.append(events, letters);
   let source: KafkaSource | null = null;
   let producer: KafkaSink | null = null;
+  const money = opts.money ?? DEFAULT_MONEY;
   if (opts.kafka) {
     const kafka = createKafka(opts.kafka, logger);
     producer = new KafkaSink(kafka, opts.kafka, eventLog);
@@ -94,11 +101,12 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       eventLog,
       metrics,
       logger,
+      money,
       paused: () => plugins.maxLag > maxLag,
     });
     await source.start();
   }
-  const parts = { store, eventLog, sink, source, plugins, metrics, logger };
+  const parts = { store, eventLog, sink, source, plugins, metrics, logger, money };
   const closing = new AbortController();
   const app = createApp({
     ...parts,

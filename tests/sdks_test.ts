@@ -17,7 +17,8 @@ async function served(
   plugins: { name: string; from?: URL }[] = [{ name: "counter" }],
 ): Promise<void> {
   const pluginsDir = await pluginsFolder(plugins);
-  await withRuntime(BACKENDS[0], { pluginsDir, ingestKeys: ["wk-sdk"], apiTokens: ["read"] }, async (rt) => {
+  const money = { base: "EUR", rates: { USD: 0.9 } };
+  await withRuntime(BACKENDS[0], { pluginsDir, ingestKeys: ["wk-sdk"], apiTokens: ["read"], money }, async (rt) => {
     const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, rt.app.fetch);
     try {
       await fn(rt, `http://127.0.0.1:${server.addr.port}`);

@@ -18,8 +18,8 @@ const Dimension = z.enum(REVENUE_DIMENSIONS);
 
 const count = z.number().int().min(0);
 const rate = z.number().min(0).describe("a ratio to 4 decimals; 0 when its denominator is 0");
-const money = z.number().describe("in the events' currency");
-const cents = z.number().describe("in the events' currency, to cents");
+const money = z.number().describe("in the base currency (BASE_CURRENCY)");
+const cents = z.number().describe("in the base currency (BASE_CURRENCY), to cents");
 /** A time as the routes write it: `Date.toISOString()`, UTC with milliseconds. */
 const instant = z.string()
   .refine((s) => !Number.isNaN(Date.parse(s)) && new Date(s).toISOString() === s, "must be a UTC ISO-8601 time")

@@ -3,6 +3,7 @@
  * @module
  */
 import { z } from "zod";
+import { type Money, parseRates } from "./money.ts";
 
 const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x !== ""));
 
@@ -27,6 +28,8 @@ const EnvSchema = z.object({
   RATE_LIMIT: z.coerce.number({ error: "must be a number of requests per second" })
     .min(0, "must be ≥ 0 requests per second").max(1_000_000, "must be ≤ 1000000 requests per second").default(0),
   CORS_ORIGINS: list.optional(),
+  BASE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code like EUR").default("EUR"),
+  CURRENCY_RATES: z.string().optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { error: "must be debug, info, warn or error" })
     .default("info"),
 });
@@ -49,6 +52,8 @@ export interface Config {
   rateLimit: number;
   /** Origins allowed to call /v1 and /api from a browser ("*" for any); none by default. */
   corsOrigins: string[];
+  /** The currency every amount is converted to at ingest, and the rates into it. */
+  money: Money;
   logLevel: "debug" | "info" | "warn" | "error";
   /** Raw per-plugin settings (`PLUGIN_<NAME>` holding JSON), validated by each plugin's own schema. */
   pluginSettings: Record<string, unknown>;
@@ -95,6 +100,12 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
   if (kafka && kafka.topics.length === 0) {
     throw new ConfigError("Cannot start: KAFKA_TOPICS must name at least one topic");
   }
+  let rates: Record<string, number>;
+  try {
+    rates = parseRates(e.CURRENCY_RATES ?? "", e.BASE_CURRENCY);
+  } catch (err) {
+    throw new ConfigError(`Cannot start: CURRENCY_RATES ${(err as Error).message}`);
+  }
   const embedded = e.DATABASE_URL === undefined && kafka === undefined;
   return {
     port: e.PORT,
@@ -109,6 +120,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     apiTokens: e.API_TOKENS ?? [],
     rateLimit: e.RATE_LIMIT,
     corsOrigins: e.CORS_ORIGINS ?? [],
+    money: { base: e.BASE_CURRENCY, rates },
     logLevel: e.LOG_LEVEL,
     pluginSettings: pluginSettings(env),
   };

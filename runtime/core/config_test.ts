@@ -15,9 +15,32 @@ Deno.test("loadConfig() resolves the documented defaults for fully embedded mode
     apiTokens: [],
     rateLimit: 0,
     corsOrigins: [],
+    money: { base: "EUR", rates: {} },
     logLevel: "info",
     pluginSettings: {},
   });
+});
+
+Deno.test("loadConfig() reads BASE_CURRENCY and CURRENCY_RATES, and refuses bad ones in one line", () => {
+  assert.deepEqual(loadConfig({ BASE_CURRENCY: "USD", CURRENCY_RATES: "EUR=1.08, GBP=1.27" }).money, {
+    base: "USD",
+    rates: { EUR: 1.08, GBP: 1.27 },
+  });
+  assert.throws(
+    () => loadConfig({ BASE_CURRENCY: "euro" }),
+    new ConfigError("Cannot start: BASE_CURRENCY must be an ISO 4217 code like EUR, got 'euro'"),
+  );
+  assert.throws(
+    () => loadConfig({ CURRENCY_RATES: "USD:0.9" }),
+    new ConfigError(
+      "Cannot start: CURRENCY_RATES must be a comma list of CODE=rate with positive rates, like USD=0.92,GBP=1.17; " +
+        "got 'USD:0.9'",
+    ),
+  );
+  assert.throws(
+    () => loadConfig({ CURRENCY_RATES: "EUR=1" }),
+    new ConfigError("Cannot start: CURRENCY_RATES names the base currency EUR, whose rate is 1"),
+  );
 });
 
 Deno.test("loadConfig() turns the simulator off by default with a server database", () => {

@@ -4,6 +4,7 @@
  * @module
  */
 import { fromFlatShape } from "./shapes.ts";
+import { inBaseCurrency, type Money } from "./money.ts";
 import { type Event, validateEvent } from "./event.ts";
 import type { DeadLetter } from "./event_log.ts";
 import { HttpError } from "../http/errors.ts";
@@ -58,12 +59,17 @@ export function countRejected(metrics: MetricsRegistry, reasons: RejectReason[])
 export type Sink = (events: Event[], deadLetters: DeadLetter[]) => Promise<unknown>;
 
 /** Splits untrusted items into valid events and rejections (with their dead letters). */
-export function validateItems(items: unknown[], where: (index: number) => Record<string, unknown> = () => ({})) {
+export function validateItems(
+  items: unknown[],
+  money: Money,
+  where: (index: number) => Record<string, unknown> = () => ({}),
+) {
   const valid: Event[] = [];
   const rejected: IngestResult["rejected"] = [];
   const letters: DeadLetter[] = [];
   items.forEach((item, index) => {
-    const v = validateEvent(fromFlatShape(item)); // a rejected item is kept as sent, not as mapped
+    const checked = validateEvent(fromFlatShape(item)); // a rejected item is kept as sent, not as mapped
+    const v = checked.ok ? inBaseCurrency(checked.event, money) : checked;
     if (v.ok) valid.push(v.event);
     else {
       rejected.push({ index, error: v.error });
@@ -79,8 +85,13 @@ export function validateItems(items: unknown[], where: (index: number) => Record
 }
 
 /** Validates `items` and hands them to `sink`; resolves once the sink has them durably. */
-export async function ingest(sink: Sink, items: unknown[], metrics: MetricsRegistry): Promise<IngestResult> {
-  const { valid, rejected, letters } = validateItems(items);
+export async function ingest(
+  sink: Sink,
+  items: unknown[],
+  metrics: MetricsRegistry,
+  money: Money,
+): Promise<IngestResult> {
+  const { valid, rejected, letters } = validateItems(items, money);
   await sink(valid, letters);
   metrics.inc("events_received_total", "Items received for ingest", {}, items.length);
   countRejected(metrics, rejected.map((r) => rejectReason(r.error)));

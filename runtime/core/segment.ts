@@ -7,6 +7,7 @@ import type { DeadLetter } from "./event_log.ts";
 import { HttpError } from "../http/errors.ts";
 import { countRejected, type IngestResult, MAX_BATCH, rejectReason, type Sink, validateItems } from "./ingest.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
+import type { Money } from "./money.ts";
 
 /** The message types of Segment's spec, each with its own route (`/v1/track`, ...) besides `/v1/batch`. */
 export const SEGMENT_CALLS = ["track", "page", "screen", "identify", "group", "alias"] as const;
@@ -156,11 +157,12 @@ export async function ingestSegment(
   sink: Sink,
   messages: unknown[],
   metrics: MetricsRegistry,
+  money: Money,
   receivedAt = new Date().toISOString(),
 ): Promise<IngestResult & { success: true }> {
   const mapped = messages.map((m) => segmentToEvent(m, receivedAt));
   const indexes = mapped.flatMap((m, i) => m.ok ? [i] : []);
-  const checked = validateItems(mapped.flatMap((m) => m.ok ? [m.item] : []));
+  const checked = validateItems(mapped.flatMap((m) => m.ok ? [m.item] : []), money);
   const rejected = checked.rejected.map((r) => ({ index: indexes[r.index], error: r.error }));
   const letters: DeadLetter[] = [...checked.letters];
   mapped.forEach((m, index) => {

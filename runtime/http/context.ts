@@ -4,6 +4,7 @@
  */
 import type { EventLog } from "../core/event_log.ts";
 import type { Sink } from "../core/ingest.ts";
+import type { Money } from "../core/money.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
 import type { PluginHost } from "../plugin/mod.ts";
@@ -21,6 +22,8 @@ export interface RuntimeParts {
   plugins: PluginHost;
   metrics: MetricsRegistry;
   logger: Logger;
+  /** The base currency and rates every amount is converted with at ingest. */
+  money: Money;
 }
 
 /** Everything the routes read from. */

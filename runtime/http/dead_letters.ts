@@ -187,7 +187,7 @@ async function replayIngest(
     batch = { ids: [], events: [] };
   };
   for (const { letter, items } of letters) {
-    const { valid, rejected } = validateItems(items);
+    const { valid, rejected } = validateItems(items, ctx.money);
     if (rejected.length > 0) {
       const { index, error } = rejected[0];
       result.failed.push({ id: letter.id, error: items.length > 1 ? `item ${index}: ${error}` : error });

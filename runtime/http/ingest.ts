@@ -43,13 +43,13 @@ export function segmentKeyInRequest(request: Request): boolean {
 }
 
 /** Adds the `/v1` routes to `app`. */
-export function mountIngest(app: Hono, ctx: Pick<RuntimeParts, "sink" | "metrics"> & { ingestKeys: string[] }): void {
+export function mountIngest(app: Hono, ctx: Pick<RuntimeParts, "sink" | "metrics" | "money">): void {
   app.post(
     "/v1/events",
     describeRoute({ summary: "Ingest events", body: api.IngestBody, response: api.IngestAnswer, errors: [400, 413] }),
     async (c) => {
       const items = batchItems(await readJsonBody(c.req.raw, MAX_BODY_BYTES));
-      return c.json(await ingest(ctx.sink, items, ctx.metrics));
+      return c.json(await ingest(ctx.sink, items, ctx.metrics, ctx.money));
     },
   );
   const paths: [string, SegmentCall | "batch"][] = [
@@ -70,7 +70,7 @@ export function mountIngest(app: Hono, ctx: Pick<RuntimeParts, "sink" | "metrics
     app.post(`/v1/${path}`, segment, async (c) => {
       const body = await readJsonBody(c.req.raw, MAX_BODY_BYTES);
       await requireRequestKey(c.req.raw, (body as { writeKey?: unknown } | null)?.writeKey);
-      return c.json(await ingestSegment(ctx.sink, segmentMessages(body, call), ctx.metrics));
+      return c.json(await ingestSegment(ctx.sink, segmentMessages(body, call), ctx.metrics, ctx.money));
     });
   }
   const metrics = describeRoute({

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { Money } from "../core/money.ts";
 import type { Runtime } from "../runtime.ts";
 import { BACKENDS, type Json, pluginsFolder, withRuntime } from "../../tests/support/harness.ts";
 
@@ -6,7 +7,7 @@ const options = { sanitizeOps: false, sanitizeResources: false };
 
 /** A runtime with the counter fixture and the given keys and origins. */
 const withKeys = async (
-  opts: { ingestKeys?: string[]; apiTokens?: string[]; corsOrigins?: string[] },
+  opts: { ingestKeys?: string[]; apiTokens?: string[]; corsOrigins?: string[]; money?: Money },
   fn: (rt: Runtime) => Promise<void>,
 ) => withRuntime(BACKENDS[0], { pluginsDir: await pluginsFolder([{ name: "counter" }]), ...opts }, fn);
 
@@ -189,18 +190,47 @@ Deno.test({
           type: "product_view",
           user_id: "7",
           timestamp: "2026-03-01T10:00:00.000Z",
-          properties: { product_id: "p1", price: 10, device: "desktop", country: "DE" },
+          properties: { product_id: "p1", price: 10, device: "desktop", country: "DE", currency: "EUR" },
         },
         {
           event_id: "f2",
           type: "purchase",
           user_id: "7",
           timestamp: "2026-03-01T10:05:00.000Z",
-          properties: { amount: 20 },
+          properties: { amount: 20, currency: "EUR" },
         },
       ]);
       const [letter] = await rt.store.query<{ payload: Json }>("select payload from host.dead_letters");
       assert.deepEqual(letter.payload, flat[2]);
+    });
+  },
+});
+
+Deno.test({
+  name: "amounts are stored in the base currency with what was sent kept; a currency without a rate is dead-lettered",
+  ...options,
+  async fn() {
+    await withKeys({ money: { base: "EUR", rates: { USD: 0.9 } } }, async (rt) => {
+      const at = "2026-03-01T10:00:00Z";
+      const items = [
+        { event_id: "usd", type: "purchase", user_id: "u", timestamp: at, properties: { amount: 40, currency: "USD" } },
+        { event_id: "eur", type: "purchase", user_id: "u", timestamp: at, properties: { amount: 40, currency: "EUR" } },
+        { event_id: "gbp", type: "purchase", user_id: "u", timestamp: at, properties: { amount: 40, currency: "GBP" } },
+      ];
+      const res = await rt.app.request("/v1/events", { method: "POST", body: JSON.stringify(items) });
+      const reason = "properties.currency: no rate for GBP into EUR (CURRENCY_RATES has USD)";
+      assert.deepEqual(await res.json(), { accepted: 2, rejected: [{ index: 2, error: reason }] });
+      const stored = await rt.store.query<{ p: Json }>(
+        "select body->'properties' as p from host.events order by position",
+      );
+      assert.deepEqual(stored.map((r) => r.p), [
+        { amount: 36, currency: "EUR", original_currency: "USD", original_amount: 40, fx_rate: 0.9 },
+        { amount: 40, currency: "EUR" },
+      ]);
+      const [letter] = await rt.store.query<{ reason: string; payload: Json }>(
+        "select reason, payload from host.dead_letters",
+      );
+      assert.deepEqual(letter, { reason, payload: items[2] });
     });
   },
 });

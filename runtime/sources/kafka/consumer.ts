@@ -1,3 +1,4 @@
+import type { Money } from "../../core/money.ts";
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { KafkaConfig } from "../../core/config.ts";
 import type { Event } from "../../core/event.ts";
@@ -30,6 +31,8 @@ export interface KafkaSourceOptions {
   eventLog: EventLog;
   metrics: MetricsRegistry;
   logger: Logger;
+  /** The base currency and rates every amount is converted with. */
+  money: Money;
   /** Back-pressure: while it answers true, no batch is appended (the consumer keeps its group alive). */
   paused: () => boolean;
 }
@@ -204,7 +207,7 @@ export class KafkaSource {
       if (first > stored + 1 && await this.#rewind(consumer, topic, partition, stored)) return;
       const fresh = batch.messages.filter((m) => Number(m.offset) > stored);
       if (fresh.length === 0) break;
-      const { events, letters, reasons, messages } = decode(topic, partition, fresh);
+      const { events, letters, reasons, messages } = decode(topic, partition, fresh, this.#opts.money);
       try {
         await this.#opts.eventLog.append(events, letters, { topic, partition, from: stored, to: last });
       } catch (e) {
@@ -262,8 +265,8 @@ export class KafkaSource {
   }
 }
 
-/** Messages to events and dead letters; each dead letter names its topic, partition and offset. */
-function decode(topic: string, partition: number, messages: KafkaMessage[]) {
+/** Messages to events (amounts in the base currency) and dead letters, each naming its topic, partition and offset. */
+function decode(topic: string, partition: number, messages: KafkaMessage[], money: Money) {
   const events: Event[] = [];
   const letters: DeadLetter[] = [];
   const reasons: RejectReason[] = [];
@@ -305,7 +308,7 @@ function decode(topic: string, partition: number, messages: KafkaMessage[]) {
       reject("too_large", `a message holds at most ${MAX_BATCH} events, got ${items.length}`, null);
       continue;
     }
-    const v = validateItems(items, (index) => ({ kafka: { ...kafka, index } }));
+    const v = validateItems(items, money, (index) => ({ kafka: { ...kafka, index } }));
     events.push(...v.valid);
     for (const l of v.letters) {
       reasons.push(rejectReason(l.reason));
