@@ -67,10 +67,10 @@ testEachBackend("a plugin dropped in later is migrated, routed and backfilled fr
     const listed = (await getJson(second, "/api/plugins")).body.plugins.map((p: { name: string }) => p.name);
     assert.deepEqual(listed, ["counter", "poison"]);
     assert.deepEqual(
-      (await store.query("select plugin, name from host.migrations order by plugin")).map((
+      (await store.query("select plugin, name from host.migrations order by plugin, name")).map((
         r,
       ) => [r.plugin, r.name]),
-      [["counter", "001_counts.sql"], ["poison", "001_seen.sql"]],
+      [["counter", "001_counts.sql"], ["poison", "001_seen.sql"], ["poison", "002_spins.sql"]],
     );
   } finally {
     await second.stop();
