@@ -5,12 +5,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { launchChromium, noBrowser } from "./support/browser.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { BACKENDS, pluginsFolder, waitFor, withRuntime } from "./support/harness.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 
 /** The shop's page: the runtime's one script tag, then the calls a shop makes. */
 const shopPage = (runtime: string) =>
@@ -35,7 +33,7 @@ async function logged(rt: Runtime): Promise<string[]> {
 
 Deno.test({
   name: "analytics.js in Chromium on another origin delivers page, identify and track to the runtime, and only there",
-  ignore: !hasChromium && Deno.env.get("CI") !== "true",
+  ignore: noBrowser,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -56,16 +54,7 @@ Deno.test({
       runtimePort = server.addr.port;
       let browser: Browser | null = null;
       try {
-        browser = await chromium.launch({
-          executablePath: CHROMIUM,
-          args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-          ],
-        });
+        browser = await launchChromium({ only127: true });
         const page = await browser.newPage();
         const elsewhere: string[] = [];
         page.on("request", (r) => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium, noBrowser } from "./support/browser.ts";
 import { Simulator } from "../runtime/sources/simulator/mod.ts";
 import {
   BACKENDS,
@@ -12,8 +13,6 @@ import {
   withRuntime,
 } from "./support/harness.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 const SHOTS = new URL("test-results/dashboard/", REPO);
 const VIEWS = ["live", "funnel", "users", "at-risk", "fraud", "products", "pipeline", "plugins"];
 
@@ -27,7 +26,7 @@ async function open(page: Page, base: string, view: string) {
 Deno.test({
   name: "the dashboard in a real browser: every view, the API's numbers, live updates, a plugin's panel",
   // Chromium comes from apt (`.ci/run` installs it); without it, and outside CI, this test cannot run here.
-  ignore: !hasChromium && Deno.env.get("CI") !== "true",
+  ignore: noBrowser,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -41,17 +40,7 @@ Deno.test({
       const base = `http://127.0.0.1:${server.addr.port}`;
       let browser: Browser | null = null;
       try {
-        browser = await chromium.launch({
-          executablePath: CHROMIUM,
-          args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-          ],
-        });
+        browser = await launchChromium();
         const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
         const errors: string[] = [];
         page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
@@ -141,7 +130,7 @@ Deno.test({
 
 Deno.test({
   name: "the dashboard and the docs page ask for an API token when the runtime requires one, then show the data",
-  ignore: !hasChromium && Deno.env.get("CI") !== "true",
+  ignore: noBrowser,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -157,10 +146,7 @@ Deno.test({
       const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, rt.app.fetch);
       let browser: Browser | null = null;
       try {
-        browser = await chromium.launch({
-          executablePath: CHROMIUM,
-          args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        });
+        browser = await launchChromium();
         const page = await browser.newPage();
         await open(page, `http://127.0.0.1:${server.addr.port}`, "live");
         assert.match(await page.textContent("#view") ?? "", /requires a read token/);
