@@ -4,6 +4,19 @@ import { pluginDatabase, rng } from "@runtime/testing";
 import funnel from "./mod.ts";
 import { cartValue, sortLikeSql, type Stored } from "./stored.ts";
 
+/** A stored page view of user `u` at `ts`, with its position in the log (none for rows from before positions). */
+const stored = (event_id: string, ts: number, position: number | null = null): Stored => ({
+  event_id,
+  user_id: "u",
+  session_id: null,
+  ts,
+  position,
+  type: "page_view",
+  value: 0,
+  country: null,
+  device: null,
+});
+
 Deno.test("cartValue() multiplies as numeric and rounds once, as SQL's ::float8 does", async () => {
   const random = rng(11);
   const cases: [number, number][] = [[0.1, 3], [19.99, 7], [1e-7, 3], [123456.789, 999_999], [0, 5], [2.675, 1]];
@@ -21,18 +34,7 @@ Deno.test("cartValue() multiplies as numeric and rounds once, as SQL's ::float8 
 Deno.test("sortLikeSql() orders by time, then event_id as the database collates it, for events without positions", async () => {
   await using db = await pluginDatabase(new URL("./", import.meta.url));
   const ids = ["b", "B", "a-1", "a1", "_", "é", "Z", "a"];
-  const event = (event_id: string, ts: number): Stored => ({
-    event_id,
-    user_id: "u",
-    session_id: null,
-    ts,
-    position: null,
-    type: "page_view",
-    value: 0,
-    country: null,
-    device: null,
-  });
-  const group = [...ids.map((id) => event(id, 1000)), event("zz", 999), event("0", 1001)];
+  const group = [...ids.map((id) => stored(id, 1000)), stored("zz", 999), stored("0", 1001)];
   await sortLikeSql(db.env.db, [group]);
   const [{ sorted }] = await db.query<{ sorted: string[] }>(
     "select array_agg(id order by id) as sorted from unnest($1::text[]) as id",
@@ -43,23 +45,12 @@ Deno.test("sortLikeSql() orders by time, then event_id as the database collates 
 
 Deno.test("sortLikeSql() orders events of equal time by their position in the log, those without one last", async () => {
   await using db = await pluginDatabase(new URL("./", import.meta.url));
-  const event = (event_id: string, ts: number, position: number | null): Stored => ({
-    event_id,
-    user_id: "u",
-    session_id: null,
-    ts,
-    position,
-    type: "page_view",
-    value: 0,
-    country: null,
-    device: null,
-  });
   const group = [
-    event("a", 1000, 9),
-    event("z", 1000, 3),
-    event("m", 1000, null),
-    event("b", 1000, 5),
-    event("y", 999, 10),
+    stored("a", 1000, 9),
+    stored("z", 1000, 3),
+    stored("m", 1000, null),
+    stored("b", 1000, 5),
+    stored("y", 999, 10),
   ];
   await sortLikeSql(db.env.db, [group]);
   assert.deepEqual(group.map((e) => e.event_id), ["y", "z", "b", "a", "m"]);
