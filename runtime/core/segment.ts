@@ -31,7 +31,8 @@ export const SPEC_EVENT_TYPES: Record<string, string> = {
 };
 
 type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+/** Whether `v` is a JSON object (not null, not an array). */
+export const isObject = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** A message mapped to a candidate event (still to validate), or why it cannot be. */
 export type Mapped = { ok: true; item: Obj } | { ok: false; error: string };

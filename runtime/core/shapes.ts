@@ -6,10 +6,9 @@
  * our own shape is left exactly as it is. The table in docs/api.md ("Flat events") lists every mapping.
  * @module
  */
-import { snakeCase } from "./segment.ts";
+import { isObject, snakeCase } from "./segment.ts";
 
 type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** The first of `keys` that `item` holds (not null), and its value. */
 function pick(item: Obj, keys: readonly string[]): [string, unknown] | undefined {

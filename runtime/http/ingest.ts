@@ -18,8 +18,13 @@ import { describeRoute } from "./openapi.ts";
 import { publicOrigin } from "./analytics_js.ts";
 import * as api from "./schemas.ts";
 
-/** analytics.js' paths for each call: the call's initial (`/v1/t` for track), and `b` for a batch. */
-export const SHORT_PATHS: Record<string, SegmentCall | "batch"> = {
+/**
+ * Segment's paths under `/v1` and what each takes: `batch` and each call by name (the Node SDKs, the HTTP API), and
+ * analytics.js' short paths, the call's initial (`t` for track) and `b` for a batch.
+ */
+export const SEGMENT_PATHS: Record<string, SegmentCall | "batch"> = {
+  batch: "batch",
+  ...Object.fromEntries(SEGMENT_CALLS.map((call) => [call, call])),
   b: "batch",
   t: "track",
   p: "page",
@@ -38,8 +43,7 @@ export function segmentKeyInRequest(request: Request): boolean {
   const path = new URL(request.url).pathname;
   if (request.method === "GET") return /^\/v1\/projects\/[^/]+\/settings$/.test(path);
   const name = path.slice("/v1/".length);
-  return request.method === "POST" && (Object.hasOwn(SHORT_PATHS, name) || name === "batch" || name === "m" ||
-    (SEGMENT_CALLS as readonly string[]).includes(name));
+  return request.method === "POST" && (Object.hasOwn(SEGMENT_PATHS, name) || name === "m");
 }
 
 /** Adds the `/v1` routes to `app`. */
@@ -52,12 +56,7 @@ export function mountIngest(app: Hono, ctx: Pick<RuntimeParts, "sink" | "metrics
       return c.json(await ingest(ctx.sink, items, ctx.metrics, ctx.money));
     },
   );
-  const paths: [string, SegmentCall | "batch"][] = [
-    ["batch", "batch"],
-    ...SEGMENT_CALLS.map((call) => [call, call] as [string, SegmentCall]),
-    ...Object.entries(SHORT_PATHS),
-  ];
-  for (const [path, call] of paths) {
+  for (const [path, call] of Object.entries(SEGMENT_PATHS)) {
     const short = path.length === 1 ? ` (analytics.js: /v1/${path})` : "";
     const segment = describeRoute({
       summary: call === "batch"

@@ -3,7 +3,7 @@
  * with a 400 that says what was expected and what was got.
  * @module
  */
-import { MAX_YEAR, MIN_YEAR } from "../core/event.ts";
+import { inYearRange, MAX_YEAR, MIN_YEAR } from "../core/event.ts";
 import { HttpError } from "./errors.ts";
 
 /** Parses an optional integer query parameter within `min..max`; `fallback` when absent; 400 otherwise. */
@@ -20,8 +20,7 @@ export function intParam(raw: string | undefined, name: string, fallback: number
 export function timeParam(raw: string | undefined, name: string): string | null {
   if (raw === undefined || raw === "") return null;
   const t = Date.parse(raw);
-  const year = new Date(t).getUTCFullYear();
-  if (Number.isNaN(t) || year < MIN_YEAR || year > MAX_YEAR) {
+  if (!inYearRange(t)) {
     throw new HttpError(
       400,
       `${name} must be an ISO-8601 timestamp within the years ${MIN_YEAR} to ${MAX_YEAR}, got '${raw}'`,
