@@ -102,11 +102,15 @@ const Properties = z.object({
   position_s: seconds.optional(),
   duration_s: seconds.optional(),
   items: z.array(Item).max(1000).optional(),
+  anonymous_id: z.string().min(1).max(128, "must be ≤ 128 chars").optional(),
+  previous_id: z.string().min(1).max(128, "must be ≤ 128 chars").optional(),
+  original_user_id: z.string().max(128).optional(), // the host's: whatever is sent is replaced (identity.ts)
 }, { error: "must be an object" }).passthrough();
 
 /** An event as it arrives on `/v1/events`. */
 export const EventSchema = z.strictObject({
-  event_id: z.string(required("must be a string")).min(1, "must not be empty").max(128, "must be ≤ 128 chars"),
+  event_id: z.string(required("must be a string")).min(1, "must not be empty").max(128, "must be ≤ 128 chars")
+    .refine((id) => !id.startsWith("$"), "must not start with '$' (the host's own entries do)"),
   type: z.string(required("must be a string")).regex(/^[a-z][a-z0-9_.]{0,63}$/, "must match [a-z][a-z0-9_.]{0,63}"),
   user_id: z.string(required("must be a string")).min(1, "must not be empty").max(128, "must be ≤ 128 chars"),
   session_id: z.string({ error: "must be a string" }).min(1).max(128, "must be ≤ 128 chars").optional(),
@@ -164,6 +168,15 @@ export interface EventProperties {
   duration_s?: number;
   /** A purchase's or a cart's items, at most 1000. */
   items?: EventItem[];
+  /** The id the user had before they were known (a device's, 1..128 characters): the event links it to `user_id`. */
+  anonymous_id?: string;
+  /** An `alias` event's earlier id of the user (1..128 characters), linked to `user_id`. */
+  previous_id?: string;
+  /**
+   * The `user_id` the event was sent with, when the host resolved it to another person (an id linked before): set
+   * by the host only.
+   */
+  original_user_id?: string;
   /** Anything else the sender put in `properties`, kept as sent. */
   [key: string]: unknown;
 }
@@ -179,7 +192,10 @@ export interface Event {
   event_id: string;
   /** `[a-z][a-z0-9_.]{0,63}`: one of {@linkcode KNOWN_TYPES}, or a custom type. */
   type: string;
-  /** The person, 1..128 characters. */
+  /**
+   * The person, 1..128 characters: as sent, or the person the sent id was linked to before (see `identify` and
+   * `alias` in the plugin contract), the sent id then kept in `properties.original_user_id`.
+   */
   user_id: string;
   /** The session the sender assigned, if any; else sessions are inferred from gaps. */
   session_id?: string;

@@ -1,5 +1,6 @@
 /**
- * The durable event log: every accepted event, once, in commit order. Appends are group-committed: while
+ * The durable event log: every accepted event, once, in commit order, with the host's merge entries among them
+ * (`identity.ts`). Appends are group-committed: while
  * one transaction is in flight, the next requests gather and commit together. Each commit takes one lock,
  * so positions are dense and become visible in order, which lets readers checkpoint by position.
  *
@@ -9,6 +10,7 @@
  * @module
  */
 import { type Event, toStorable } from "./event.ts";
+import { resolveIdentities } from "./identity.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
 import type { Sql, Store } from "../store/mod.ts";
 
@@ -204,7 +206,9 @@ export class EventLog {
 
   async #commitGroup(group: Pending[]): Promise<void> {
     const started = performance.now();
-    const { results, head, fresh, json } = await this.#store.transaction((tx) => this.#commit(tx, group));
+    const { results, head, fresh, entries, merges, json } = await this.#store.transaction((tx) =>
+      this.#commit(tx, group)
+    );
     const m = this.#metrics;
     m.observe(
       "db_commit_seconds",
@@ -212,7 +216,8 @@ export class EventLog {
       { op: "append" },
       (performance.now() - started) / 1000,
     );
-    m.inc("events_accepted_total", "Events new to the log", {}, fresh.length);
+    m.inc("events_accepted_total", "Events new to the log", {}, fresh);
+    if (merges > 0) m.inc("identity_merges_total", "Ids linked to a person (merge entries logged)", {}, merges);
     m.inc(
       "events_duplicate_total",
       "Valid events whose event_id was already logged",
@@ -221,21 +226,23 @@ export class EventLog {
     );
     const letters = group.reduce((n, p) => n + p.deadLetters.length, 0);
     if (letters > 0) m.inc("dead_letters_total", "Items sent to the dead letters", { stage: "ingest" }, letters);
-    this.#head = Math.max(this.#head, head + fresh.length);
-    for (const e of fresh) {
+    this.#head = Math.max(this.#head, head + entries.length);
+    for (const e of entries) {
       if (this.#watermark === null || e.timestamp > this.#watermark) this.#watermark = e.timestamp;
     }
     this.#remember(
-      fresh.map((e, i) => ({ position: head + 1 + i, type: e.type, timestamp: e.timestamp, json: json[i] })),
+      entries.map((e, i) => ({ position: head + 1 + i, type: e.type, timestamp: e.timestamp, json: json[i] })),
     );
     group.forEach((p, i) => p.resolve(results[i]));
-    if (fresh.length > 0) { for (const fn of this.#listeners) fn(); }
+    if (entries.length > 0) { for (const fn of this.#listeners) fn(); }
   }
 
   async #commit(
     tx: Sql,
     group: Pending[],
-  ): Promise<{ results: AppendResult[]; head: number; fresh: Event[]; json: string[] }> {
+  ): Promise<
+    { results: AppendResult[]; head: number; fresh: number; entries: Event[]; merges: number; json: string[] }
+  > {
     await tx.query(`select pg_advisory_xact_lock(${APPEND_LOCK})`);
     const ids = group.flatMap((p) => p.events.map((e) => e.event_id));
     const known = new Set(
@@ -258,8 +265,10 @@ export class EventLog {
       }
       return { stored, duplicates: p.events.length - stored };
     });
-    const json = fresh.map((e) => JSON.stringify(e));
-    if (fresh.length > 0) {
+    // Each event under its person, and a merge entry after each event that linked a new id (identity.ts).
+    const { entries, merges } = fresh.length > 0 ? await resolveIdentities(tx, fresh) : { entries: [], merges: 0 };
+    const json = entries.map((e) => JSON.stringify(e));
+    if (entries.length > 0) {
       // One JSON array rather than a text[] of JSON: Postgres parses it faster than an array literal.
       await tx.query(
         `insert into host.events (position, event_id, type, user_id, ts, body)
@@ -271,7 +280,7 @@ export class EventLog {
     const letters = group.flatMap((p) => p.deadLetters);
     if (letters.length > 0) await insertDeadLetters(tx, letters);
     for (const { source } of group) if (source) await moveOffset(tx, source);
-    return { results, head, fresh, json };
+    return { results, head, fresh: fresh.length, entries, merges, json };
   }
 }
 

@@ -114,6 +114,13 @@ export function segmentToEvent(message: unknown, receivedAt: string): Mapped {
     if (message.previousId !== undefined) properties.previous_id = message.previousId;
   }
 
+  // A message with both ids links them (identity.ts): analytics.js sends both on every call after identify().
+  const anonymous = message.anonymousId;
+  if (user !== anonymous && (typeof anonymous === "string" && anonymous !== "" || typeof anonymous === "number")) {
+    properties.anonymous_id ??= String(anonymous);
+  }
+  if (typeof properties.previous_id === "number") properties.previous_id = String(properties.previous_id);
+
   const location = isObject(context.location) ? context.location : {};
   if (typeof location.country === "string" && /^[a-z]{2}$/i.test(location.country)) {
     properties.country ??= location.country.toUpperCase();

@@ -83,6 +83,7 @@ const nativeEvents = [
       ],
       country: "DE",
       device: "mobile",
+      anonymous_id: "a1",
     },
   },
   {
@@ -233,7 +234,9 @@ runtimeTest("Segment batches and single calls land as the same events as their n
       assert.deepEqual((await postJson(rt, path, message)).body, { success: true, accepted: 1, rejected: [] }, path);
     }
     assert.deepEqual(await logged(rt), native);
-    assert.equal(native.length, 9);
+    // Nine events, and the merge of a1 into u1 after m1, the first message that carried both ids.
+    assert.deepEqual(native.map((e) => e.event_id), ["m1", "$merge:a1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9"]);
+    assert.deepEqual([native[2].user_id, native[2].properties.original_user_id], ["u1", "a1"]);
 
     // Segment's SDKs retry with the same messageId: acknowledged again, counted once.
     assert.deepEqual((await postJson(rt, "/v1/batch", segmentBatch)).body, {
@@ -242,7 +245,7 @@ runtimeTest("Segment batches and single calls land as the same events as their n
       rejected: [],
     });
     assert.deepEqual((await postJson(rt, "/v1/track", singleCalls[0][1])).body.accepted, 1);
-    assert.equal(rt.eventLog.head, 9);
+    assert.equal(rt.eventLog.head, 10);
     await waitForCatchUp(rt);
     assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, {
       purchase: 1,

@@ -5,6 +5,7 @@
  */
 import { describedRoutes, openApiPaths } from "../http/openapi.ts";
 import type { Env, FetchHandler, PluginDefinition } from "../sdk/mod.ts";
+import { runsOf } from "./merges.ts";
 import { type ChildMessage, type HostMessage, type Manifest, messageWriter, readMessages } from "./protocol.ts";
 
 const send = messageWriter<ChildMessage>(Deno.stdout.writable);
@@ -97,6 +98,7 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
         panels: [...(plugin.panels ?? [])],
         limits: plugin.limits ?? {},
         hasQueue: typeof plugin.queue === "function",
+        hasMerge: typeof plugin.merge === "function",
         hasFetch: fetchHandler !== undefined,
         api: fetchHandler && typeof plugin.fetch === "object" && Array.isArray(plugin.fetch.routes)
           ? openApiPaths(describedRoutes(plugin.fetch), `/api/${plugin.name}`, plugin.name)
@@ -105,9 +107,14 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
       };
       return manifest;
     }
-    case "queue":
-      await plugin.queue?.(msg.batch, envFor(msg.id, msg.watermark));
+    case "queue": {
+      const env = envFor(msg.id, msg.watermark);
+      for (const run of runsOf(msg.batch)) {
+        if ("merges" in run) await plugin.merge?.(run.merges, env);
+        else await plugin.queue?.(run.events, env);
+      }
       return null;
+    }
     case "fetch": {
       const { method, url, headers, body } = msg.request;
       const response = await fetchHandler!(new Request(url, { method, headers, body }), envFor(msg.id, msg.watermark));

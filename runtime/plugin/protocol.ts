@@ -28,6 +28,8 @@ export interface Manifest {
   panels: Panel[];
   limits: Partial<Limits>;
   hasQueue: boolean;
+  /** It handles identity merges (the SDK's `merge`). */
+  hasMerge: boolean;
   hasFetch: boolean;
   /** Its routes as OpenAPI paths (under `/api/<name>`), or null when `fetch` is a bare function. */
   api: Record<string, unknown> | null;
@@ -61,6 +63,7 @@ export function parseManifest(name: string, value: unknown): Manifest {
       storageMb: z.number().optional(),
     }),
     hasQueue: z.boolean(),
+    hasMerge: z.boolean(),
     hasFetch: z.boolean(),
     api: z.record(z.string().max(1000), z.partialRecord(z.enum(METHODS), operation)).nullable(),
     scheduleMs: z.number().int().min(1000).max(2 ** 31 - 1).nullable(),

@@ -469,6 +469,7 @@ Deno.test({
         panels: [],
         limits: {},
         hasQueue: false,
+        hasMerge: false,
         hasFetch: false,
         api: null,
         scheduleMs: null,

@@ -1,5 +1,6 @@
 import type { EventLog, LoggedEvent } from "../core/event_log.ts";
 import { insertDeadLetters } from "../core/event_log.ts";
+import { MERGE_TYPE } from "../core/identity.ts";
 import { readTextBody } from "../http/body.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
@@ -177,14 +178,15 @@ export class PluginRunner {
   async #replayNext(): Promise<void> {
     const { row, claim, resolve, reject } = this.#replays.shift()!;
     try {
-      const sandbox = this.manifest!.hasQueue && this.#takes(row.type) ? await this.#supervisor.sandbox() : null;
+      const m = this.manifest!;
+      const sandbox = (m.hasQueue || m.hasMerge) && this.#takes(row.type) ? await this.#supervisor.sandbox() : null;
       let ran = false;
       await this.#ctx.store.transaction(async (tx) => {
         if (!await claim(tx) || !sandbox) return;
         await this.#queueIn(tx, sandbox, [positioned(row)], this.#watermark);
         ran = true;
       });
-      if (ran) this.#counted(1);
+      if (ran && row.type !== MERGE_TYPE) this.#counted(1);
       resolve();
     } catch (e) {
       reject(e as Error);
@@ -390,10 +392,11 @@ export class PluginRunner {
   async #commit(rows: LoggedEvent[]): Promise<void> {
     const started = performance.now();
     const upTo = rows[rows.length - 1].position;
-    const batch = rows.filter((r) => this.#takes(r.type)).map(positioned);
+    const taken = rows.filter((r) => this.#takes(r.type));
+    const batch = taken.map(positioned);
     let watermark = this.#watermark;
     for (const r of rows) if (watermark === null || r.timestamp > watermark) watermark = r.timestamp;
-    const needsPlugin = batch.length > 0 && this.manifest!.hasQueue;
+    const needsPlugin = batch.length > 0 && (this.manifest!.hasQueue || this.manifest!.hasMerge);
     // Started before the transaction: with PGlite, an open transaction holds the whole database.
     const sandbox = needsPlugin ? await this.#supervisor.sandbox() : null;
     await this.#ctx.store.transaction(async (tx) => {
@@ -403,7 +406,7 @@ export class PluginRunner {
     });
     this.checkpoint = upTo;
     this.#watermark = watermark;
-    this.#counted(batch.length);
+    this.#counted(taken.filter((r) => r.type !== MERGE_TYPE).length);
     this.#ctx.metrics.observe(
       "plugin_batch_seconds",
       "Plugin batch latency, commit included",
@@ -412,13 +415,17 @@ export class PluginRunner {
     );
   }
 
-  /** Whether the plugin subscribes to events of `type`. */
+  /** Whether the plugin takes log entries of `type`: events it subscribes to, and merges when it handles them. */
   #takes(type: string): boolean {
+    if (type === MERGE_TYPE) return this.manifest!.hasMerge;
     const subs = this.manifest!.subscribes;
     return subs === "*" || subs.includes(type);
   }
 
-  /** Runs the plugin's `queue` on `events` (JSON text) inside `tx`, in its scope; `tx` is the host's again after. */
+  /**
+   * Runs the plugin's `queue` (and `merge`) on `events` (JSON text) inside `tx`, in its scope; `tx` is the host's
+   * again after.
+   */
   async #queueIn(tx: Sql, sandbox: Sandbox, events: string[], watermark: string | null): Promise<void> {
     const { timeoutMs } = this.#supervisor.limits;
     const scope = await PluginScope.enter(tx, this.#placement!, { timeoutMs, tripwire: this.#ctx.sqlTripwire });

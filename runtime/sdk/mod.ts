@@ -57,6 +57,24 @@ export interface Env<C = unknown> {
   watermark: string | null;
 }
 
+/**
+ * Two ids became one person (an `identify` or `alias` linked them): whatever the plugin keeps under `from`, the
+ * history before the link, now belongs to `into`. Events of `from` logged after the link already carry `into` as
+ * their `user_id`. Merges come in log order between batches' events, in the same transaction as them and the
+ * checkpoint; `from` never comes back as a user (its later events are `into`'s), and no `into` of one call is a
+ * `from` of the same call.
+ */
+export interface Merge {
+  /** The id merged away. */
+  from: string;
+  /** The person it now is. */
+  into: string;
+  /** When the link was made (the linking event's time). */
+  timestamp: string;
+  /** The merge's place in the log. */
+  position: number;
+}
+
 /** A dashboard panel: the dashboard reads `route` (under `/api/<plugin>`) and renders it as `kind`. */
 export interface Panel {
   /** The panel's heading. */
@@ -125,6 +143,12 @@ export interface PluginDefinition<C = unknown> {
   config?: ZodType<C>;
   /** Handles a batch of events; its SQL commits in one transaction with the plugin's checkpoint. */
   queue?: (batch: Event[], env: Env<C>) => Promise<void>;
+  /**
+   * Moves what the plugin keeps of each {@linkcode Merge}'s `from` to its `into`, so that its answers for a person
+   * include the history from before they were known. In the transaction of the batch it comes in. A plugin that
+   * keeps nothing per user needs none.
+   */
+  merge?: (merges: Merge[], env: Env<C>) => Promise<void>;
   /**
    * Handles a request to `/api/<name>/*`, with the path relative to that prefix: a Hono app, whose routes (and
    * their {@linkcode describeRoute}d schemas) also make the plugin's part of `/api/openapi.json`, or a bare fetch
