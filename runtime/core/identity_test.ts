@@ -16,6 +16,7 @@ const ev = (user_id: string, properties: EventProperties = {}, type = "page_view
 });
 
 testEachBackend("the log resolves linked ids to their person and logs a merge after each new link", async (backend) => {
+  seq = 0;
   const store = await backend.open();
   try {
     await migrateHost(store);
