@@ -57,7 +57,15 @@ export async function recordActivity(db: Db, batch: Event[]): Promise<Clock> {
       s.end = Math.max(s.end, t.ms);
     },
   );
-  const inferred = await inferredSessions(db, timed.filter(({ e }) => e.session_id === undefined));
+  const inferred = await mergeInferred(
+    db,
+    fold(
+      timed.filter(({ e }) => e.session_id === undefined),
+      ({ e }) => e.user_id,
+      ({ e }) => ({ user: e.user_id, parts: [] as Session[] }),
+      (u, t) => void u.parts.push(partOf(t)),
+    ),
+  );
   const latest = batch.reduce((t, e) => e.timestamp > t ? e.timestamp : t, batch[0].timestamp);
   const [clock] = await db.query<Clock>(
     `with days as (
@@ -69,21 +77,7 @@ export async function recordActivity(db: Db, batch: Event[]): Promise<Clock> {
          events = activity.events + excluded.events, views = activity.views + excluded.views,
          carts = activity.carts + excluded.carts, purchases = activity.purchases + excluded.purchases,
          spend = activity.spend + excluded.spend, last_ts = greatest(activity.last_ts, excluded.last_ts)
-     ), explicit as (
-       insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, carted, purchased)
-       select user_id, session_key, true, ${atMs("start_ms")}, ${atMs("end_ms")}, events, carted, purchased
-       from unnest($9::text[], $10::text[], $11::int8[], $12::int8[], $13::int4[], $14::bool[], $15::bool[])
-         as s(user_id, session_key, start_ms, end_ms, events, carted, purchased)
-       on conflict (user_id, session_key) do update set
-         started_at = least(sessions.started_at, excluded.started_at),
-         ended_at = greatest(sessions.ended_at, excluded.ended_at), events = sessions.events + excluded.events,
-         carted = sessions.carted or excluded.carted, purchased = sessions.purchased or excluded.purchased
-     ), inferred as (
-       insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, carted, purchased)
-       select user_id, 'a:' || lo, false, ${atMs("lo")}, ${atMs("hi")}, events, carted, purchased
-       from unnest($16::text[], $17::int8[], $18::int8[], $19::int4[], $20::bool[], $21::bool[])
-         as r(user_id, lo, hi, events, carted, purchased)
-     ), clock as (
+     ), explicit as (${SAVE_EXPLICIT(9)}), inferred as (${SAVE_INFERRED(16)}), clock as (
        insert into clock (id, latest) values (1, $22) on conflict (id) do update set latest = greatest(clock.latest, $22)
        returning latest, rescored
      )
@@ -99,19 +93,7 @@ export async function recordActivity(db: Db, batch: Event[]): Promise<Clock> {
       days.map((d) => d.amounts.length),
       days.map((d) => decimalSum(d.amounts)),
       days.map((d) => d.last),
-      explicit.map((s) => s.user),
-      explicit.map((s) => s.key),
-      explicit.map((s) => s.start),
-      explicit.map((s) => s.end),
-      explicit.map((s) => s.events),
-      explicit.map((s) => s.carted),
-      explicit.map((s) => s.purchased),
-      inferred.map((r) => r.user),
-      inferred.map((r) => r.start),
-      inferred.map((r) => r.end),
-      inferred.map((r) => r.events),
-      inferred.map((r) => r.carted),
-      inferred.map((r) => r.purchased),
+      ...sessionParams(explicit, inferred),
       latest,
     ],
   );
@@ -119,10 +101,58 @@ export async function recordActivity(db: Db, batch: Event[]): Promise<Clock> {
 }
 
 /** A session's span and what churn counts in it. */
-interface Session extends Interval {
+export interface Session extends Interval {
   events: number;
   carted: boolean;
   purchased: boolean;
+}
+
+/** A session row of one user; `key` (`s:<session_id>`) on an explicit one. */
+export type UserSession = Session & { user: string };
+export type KeyedSession = UserSession & { key: string };
+
+/** SQL: explicit sessions (parameters from `$p`, see {@linkcode sessionParams}) added to the stored row of their key. */
+const SAVE_EXPLICIT = (p: number) => `
+  insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, carted, purchased)
+  select user_id, session_key, true, ${atMs("start_ms")}, ${atMs("end_ms")}, events, carted, purchased
+  from unnest($${p}::text[], $${p + 1}::text[], $${p + 2}::int8[], $${p + 3}::int8[], $${p + 4}::int4[],
+              $${p + 5}::bool[], $${
+  p + 6
+}::bool[]) as s(user_id, session_key, start_ms, end_ms, events, carted, purchased)
+  on conflict (user_id, session_key) do update set
+    started_at = least(sessions.started_at, excluded.started_at),
+    ended_at = greatest(sessions.ended_at, excluded.ended_at), events = sessions.events + excluded.events,
+    carted = sessions.carted or excluded.carted, purchased = sessions.purchased or excluded.purchased`;
+
+/** SQL: inferred sessions (parameters from `$p`, after the explicit ones') written as they are. */
+const SAVE_INFERRED = (p: number) => `
+  insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, carted, purchased)
+  select user_id, 'a:' || lo, false, ${atMs("lo")}, ${atMs("hi")}, events, carted, purchased
+  from unnest($${p}::text[], $${p + 1}::int8[], $${p + 2}::int8[], $${p + 3}::int4[], $${p + 4}::bool[],
+              $${p + 5}::bool[]) as r(user_id, lo, hi, events, carted, purchased)`;
+
+/** The 13 parameters of {@linkcode SAVE_EXPLICIT} and {@linkcode SAVE_INFERRED}, in order. */
+function sessionParams(explicit: KeyedSession[], inferred: UserSession[]): unknown[] {
+  return [
+    explicit.map((s) => s.user),
+    explicit.map((s) => s.key),
+    explicit.map((s) => s.start),
+    explicit.map((s) => s.end),
+    explicit.map((s) => s.events),
+    explicit.map((s) => s.carted),
+    explicit.map((s) => s.purchased),
+    inferred.map((r) => r.user),
+    inferred.map((r) => r.start),
+    inferred.map((r) => r.end),
+    inferred.map((r) => r.events),
+    inferred.map((r) => r.carted),
+    inferred.map((r) => r.purchased),
+  ];
+}
+
+/** Writes sessions: explicit ones added to the stored row of their key, inferred ones as they are. */
+export async function saveSessions(db: Db, explicit: KeyedSession[], inferred: UserSession[]): Promise<void> {
+  await db.query(`with explicit as (${SAVE_EXPLICIT(1)}) ${SAVE_INFERRED(8)}`, sessionParams(explicit, inferred));
 }
 
 const combine = (into: Session, from: Session) => {
@@ -141,14 +171,11 @@ const partOf = ({ e, ms }: Timed): Session => ({
 });
 
 /**
- * The inferred sessions of events without a session_id: the stored ones they fall in or next to are deleted
- * and answered merged with them, to be written back.
+ * Inferred sessions with parts added (events, or another id's sessions merged in): the stored ones the parts fall in
+ * or next to are deleted and answered merged with them, to be written back.
  */
-async function inferredSessions(db: Db, events: Timed[]): Promise<(Session & { user: string })[]> {
-  if (events.length === 0) return [];
-  const users = fold(events, ({ e }) => e.user_id, ({ e }) => ({ user: e.user_id, parts: [] as Session[] }), (u, t) => {
-    u.parts.push(partOf(t));
-  });
+export async function mergeInferred(db: Db, users: { user: string; parts: Session[] }[]): Promise<UserSession[]> {
+  if (users.length === 0) return [];
   const old = await db.query<
     { i: number; lo: number; hi: number; events: number; carted: boolean; purchased: boolean }
   >(
@@ -163,7 +190,7 @@ async function inferredSessions(db: Db, events: Timed[]): Promise<(Session & { u
     [
       users.map((u) => u.user),
       users.map((u) => Math.min(...u.parts.map((p) => p.start))),
-      users.map((u) => Math.max(...u.parts.map((p) => p.start))),
+      users.map((u) => Math.max(...u.parts.map((p) => p.end))),
     ],
   );
   for (const o of old) {

@@ -6,8 +6,18 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { answerHttpError, definePlugin, describeRoute, type Env, type Event, HttpError, parseBody } from "@runtime/sdk";
+import {
+  answerHttpError,
+  definePlugin,
+  describeRoute,
+  type Env,
+  type Event,
+  HttpError,
+  type Merge,
+  parseBody,
+} from "@runtime/sdk";
 import { recordActivity } from "./activity.ts";
+import { moveActivity } from "./merge.ts";
 import { AtRisk, AtRiskQuery, ModelReport, Scored, ScoreRequest, Trained, UserPath, UserScore } from "./api.ts";
 import { FEATURES, featuresOf, featuresOfActive, type Observation } from "./features.ts";
 import { predict, round } from "./model.ts";
@@ -40,6 +50,17 @@ async function queue(batch: Event[], env: ChurnEnv): Promise<void> {
   } else {
     await saveScores(env.db, model, now, await featuresOf(env.db, [...new Set(batch.map((e) => e.user_id))], now));
   }
+}
+
+/** Moves the merged ids' activity to their persons, who are scored again when a model is live. */
+async function merge(merges: Merge[], env: ChurnEnv): Promise<void> {
+  await moveActivity(env.db, merges);
+  const [live] = await env.db.query<{ latest: string; version: number; model: StoredModel["model"] }>(
+    "select c.latest, m.version, m.model from clock c join models m on m.live",
+  );
+  if (live === undefined) return;
+  const now = justAfter(new Date(live.latest).toISOString());
+  await saveScores(env.db, live, now, await featuresOf(env.db, [...new Set(merges.map((m) => m.into))], now));
 }
 
 /** What scoring needs of a model. */
@@ -227,6 +248,7 @@ export default definePlugin({
   subscribes: "*",
   config: Config,
   queue,
+  merge,
   fetch: app,
   scheduled: { everyMs: 10_000, run: retrainIfDue },
   limits: { timeoutMs: 60_000 },

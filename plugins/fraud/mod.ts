@@ -5,6 +5,7 @@
  * with their reasons, in the batch's transaction.
  * @module
  */
+import { merge, personOf } from "./merge.ts";
 import { Hono } from "hono";
 import {
   answerHttpError,
@@ -178,7 +179,7 @@ app.post(
     const e = await parseBody(c.req.raw, Candidate);
     const probe: Probe = {
       event_id: e.event_id ?? "",
-      user_id: e.user_id,
+      user_id: await personOf(c.env.db, e.user_id),
       ts: timeParam(e.timestamp, "timestamp") ?? "",
       amount: e.properties.amount,
       country: e.properties.country ?? null,
@@ -330,6 +331,7 @@ export default definePlugin({
   version: "0.1.0",
   subscribes: "*",
   queue,
+  merge,
   fetch: app,
   panels: [{ title: "Fraud alerts", route: "/alerts?limit=20", kind: "table" }],
 });

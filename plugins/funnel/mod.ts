@@ -11,6 +11,7 @@ import { answerHttpError, definePlugin, describeRoute, type Env, type Event, par
 import * as api from "./api.ts";
 import { Definition, deleteDefinition, loadDefinitions, saveDefinition } from "./definitions.ts";
 import { leads } from "./leads.ts";
+import { merge } from "./merge.ts";
 import { ratio, report } from "./report.ts";
 import { DEFAULT_STEPS, sessionsOf } from "./sessions.ts";
 import { writeBatch } from "./write.ts";
@@ -221,6 +222,7 @@ export default definePlugin({
   version: "0.1.0",
   subscribes: "*",
   queue,
+  merge,
   fetch: app,
   panels: [
     { title: "Shopping funnel (per session)", route: "/summary", kind: "bar" },

@@ -72,15 +72,23 @@ export function splitByInactivity<T extends { ts: number }>(events: T[]): T[][] 
  * (call it before storing the batch's) and the batch's own. The inferred sessions it rebuilds are deleted;
  * `writeBatch` stores the answer.
  */
-export async function sessionsOf(db: Db, batch: Event[]): Promise<SessionRow[]> {
+export function sessionsOf(db: Db, batch: Event[]): Promise<SessionRow[]> {
   const events = batch.map(storedOf);
-  const explicit = groupBy(
-    events.filter((e) => e.session_id !== null),
-    (e) => JSON.stringify([e.user_id, e.session_id]),
-  );
-  const inferred = groupBy(events.filter((e) => e.session_id === null), (e) => e.user_id);
+  return sessionsAround(db, events, events);
+}
+
+/**
+ * Recomputes every session the `touched` events belong to or join, from the stored events and the `fresh` ones (not
+ * stored yet): the batch's, or, after a merge, none (the moved events are stored under their person already).
+ */
+export async function sessionsAround(db: Db, touched: Stored[], fresh: Stored[]): Promise<SessionRow[]> {
+  const explicitKey = (e: Stored) => JSON.stringify([e.user_id, e.session_id]);
+  const explicit = groupBy(touched.filter((e) => e.session_id !== null), explicitKey);
+  const inferred = groupBy(touched.filter((e) => e.session_id === null), (e) => e.user_id);
   const pairs = [...explicit.values()].map((g) => g[0]);
   const spans = [...inferred.values()].map((g) => g.map((e) => e.ts));
+  for (const g of [...explicit.values(), ...inferred.values()]) g.length = 0; // each group holds what is read
+  for (const e of fresh) (e.session_id === null ? inferred.get(e.user_id) : explicit.get(explicitKey(e)))!.push(e);
   // One statement for what is stored: the explicit sessions' events, and the inferred sessions the new events
   // fall in or next to (deleted, to be rebuilt over their whole span) with the events of those spans. The
   // lateral probes with offset 0 keep the planner from scanning the events table instead of its index.
@@ -118,11 +126,11 @@ export async function sessionsOf(db: Db, batch: Event[]): Promise<SessionRow[]> 
       SESSION_GAP_MS,
     ],
   );
-  for (const e of parseStored(stored.explicit)) explicit.get(JSON.stringify([e.user_id, e.session_id]))!.push(e);
+  for (const e of parseStored(stored.explicit)) explicit.get(explicitKey(e))!.push(e);
   for (const e of parseStored(stored.inferred)) inferred.get(e.user_id)!.push(e);
   await sortLikeSql(db, [...explicit.values(), ...inferred.values()]);
   const rows: SessionRow[] = [];
-  for (const g of explicit.values()) rows.push(summarize(g[0].user_id, `s:${g[0].session_id}`, g));
+  for (const g of explicit.values()) if (g.length > 0) rows.push(summarize(g[0].user_id, `s:${g[0].session_id}`, g));
   for (const g of inferred.values()) {
     for (const s of splitByInactivity(g)) rows.push(summarize(s[0].user_id, `a:${s[0].ts}`, s));
   }

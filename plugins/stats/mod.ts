@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { answerHttpError, definePlugin, describeRoute, type Env, HttpError } from "@runtime/sdk";
 import * as api from "./api.ts";
+import { merge } from "./merge.ts";
 import { queue } from "./queue.ts";
 import { userRoutes } from "./users.ts";
 
@@ -336,6 +337,7 @@ export default definePlugin({
   version: "0.1.0",
   subscribes: "*",
   queue,
+  merge,
   fetch: app,
   panels: [
     { title: "Overview", route: "/overview", kind: "tiles" },

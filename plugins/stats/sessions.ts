@@ -40,6 +40,11 @@ function partOf(e: Event): Session {
   };
 }
 
+/** A session row of one user, as written back: `key` is `s:<session_id>` for an explicit session. */
+export type UserSession = Session & { user: string };
+/** An explicit session row, with its key. */
+export type KeyedSession = UserSession & { key: string };
+
 /**
  * Adds the batch's events to their sessions: the explicit ones fold into one row each; the inferred ones the
  * events fall in or next to are taken out, merged with them, and written back with the explicit ones.
@@ -56,7 +61,18 @@ export async function updateSessions(db: Db, batch: Event[]): Promise<void> {
       s.end = Math.max(s.end, part.end);
     },
   );
-  const inferred = await inferredSessions(db, batch.filter((e) => e.session_id === undefined));
+  const inferred = fold(
+    batch.filter((e) => e.session_id === undefined),
+    (e) => e.user_id,
+    (e) => ({ user: e.user_id, parts: [] as Session[] }),
+    (u, e) => void u.parts.push(partOf(e)),
+  );
+  await saveSessions(db, explicit, await mergeInferred(db, inferred));
+}
+
+/** Writes sessions: explicit ones added to the stored row of their key, inferred ones as they are. */
+export async function saveSessions(db: Db, explicit: KeyedSession[], inferred: UserSession[]): Promise<void> {
+  if (explicit.length === 0 && inferred.length === 0) return;
   await db.query(
     `with inferred as (
        insert into sessions (user_id, session_key, explicit, started_at, ended_at, events, has_cart, has_purchase,
@@ -97,14 +113,11 @@ export async function updateSessions(db: Db, batch: Event[]): Promise<void> {
 }
 
 /**
- * The inferred sessions of events without a session_id: the stored ones they fall in or next to are deleted
- * and answered merged with them, to be written back.
+ * Inferred sessions with parts added (events, or sessions of another id merged in): the stored ones the parts fall in
+ * or next to are deleted and answered merged with them, to be written back.
  */
-async function inferredSessions(db: Db, events: Event[]): Promise<(Session & { user: string })[]> {
-  if (events.length === 0) return [];
-  const users = fold(events, (e) => e.user_id, (e) => ({ user: e.user_id, parts: [] as Session[] }), (u, e) => {
-    u.parts.push(partOf(e));
-  });
+export async function mergeInferred(db: Db, users: { user: string; parts: Session[] }[]): Promise<UserSession[]> {
+  if (users.length === 0) return [];
   // Times come back as epoch milliseconds (a Date from the driver would drop the milliseconds).
   const old = await db.query<
     { i: number; lo: number; hi: number; events: number; has_cart: boolean; has_purchase: boolean; pages: number }
@@ -119,7 +132,7 @@ async function inferredSessions(db: Db, events: Event[]): Promise<(Session & { u
     [
       users.map((u) => u.user),
       users.map((u) => Math.min(...u.parts.map((p) => p.start))),
-      users.map((u) => Math.max(...u.parts.map((p) => p.start))),
+      users.map((u) => Math.max(...u.parts.map((p) => p.end))),
     ],
   );
   for (const s of old) {

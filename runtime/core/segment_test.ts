@@ -235,7 +235,18 @@ runtimeTest("Segment batches and single calls land as the same events as their n
     }
     assert.deepEqual(await logged(rt), native);
     // Nine events, and the merge of a1 into u1 after m1, the first message that carried both ids.
-    assert.deepEqual(native.map((e) => e.event_id), ["m1", "$merge:a1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9"]);
+    assert.deepEqual(native.map((e) => e.event_id), [
+      "m1",
+      "$merge:a1",
+      "m2",
+      "m3",
+      "m4",
+      "m5",
+      "m6",
+      "m7",
+      "m8",
+      "m9",
+    ]);
     assert.deepEqual([native[2].user_id, native[2].properties.original_user_id], ["u1", "a1"]);
 
     // Segment's SDKs retry with the same messageId: acknowledged again, counted once.

@@ -1,15 +1,16 @@
 /**
- * The offline truth for tests: the funnel's answers recomputed from the raw log (`host.events`) with plain
+ * The offline truth for tests: the funnel's answers recomputed from the raw log (the raw log) with plain
  * SQL, sharing no code with the plugin.
  */
+import { logByPerson } from "./persons.ts";
 import type { Sql, Store } from "../../runtime/store/mod.ts";
 
 /** Every event of the raw log with its session key: `s:<session_id>`, or `a:<start ms>` by 30-minute gaps. */
-const SESSION_EVENTS = `
+const SESSION_EVENTS = (events: string) => `
   with implicit as (
     select event_id, user_id, ts, position, type, body,
       coalesce(ts - lag(ts) over w >= interval '30 minutes', true) as starts
-    from host.events where body->>'session_id' is null
+    from ${events} where body->>'session_id' is null
     window w as (partition by user_id order by ts, position)
   ), numbered as (
     select *, sum(case when starts then 1 else 0 end) over (partition by user_id order by ts, position) as n
@@ -19,12 +20,12 @@ const SESSION_EVENTS = `
     'a:' || (extract(epoch from min(ts) over (partition by user_id, n)) * 1000)::int8 as skey
   from numbered
   union all
-  select event_id, user_id, ts, position, type, body, 's:' || (body->>'session_id') from host.events
+  select event_id, user_id, ts, position, type, body, 's:' || (body->>'session_id') from ${events}
   where body->>'session_id' is not null`;
 
 /** The first event of `types` after the previous step in each session, as (ts, position in the log); stage by stage. */
-const SESSIONS = `
-  with se as materialized (${SESSION_EVENTS}),
+const SESSIONS = (events: string) => `
+  with se as materialized (${SESSION_EVENTS(events)}),
   s0 as (
     select user_id, skey, min(ts) as started_at, max(ts) as ended_at, count(*) as events,
       bool_or(type = 'add_to_cart') as has_cart, bool_or(type = 'purchase') as has_purchase,
@@ -51,6 +52,7 @@ const SESSIONS = `
 
 /** `/summary` recomputed. */
 export async function expectedSummary(sql: Sql, from: string | null, to: string | null) {
+  const events = await logByPerson(sql);
   const [r] = await sql.query<Record<string, number | null>>(
     `select count(*)::int8 as sessions,
        count(*) filter (where reached >= 1)::int8 as s0, count(*) filter (where reached >= 2)::int8 as s1,
@@ -60,7 +62,7 @@ export async function expectedSummary(sql: Sql, from: string | null, to: string 
        percentile_cont(0.5) within group (order by extract(epoch from purchase_at - checkout_at)) as w3,
        count(*) filter (where has_cart)::int8 as carted,
        count(*) filter (where has_cart and not has_purchase)::int8 as abandoned
-     from (${SESSIONS}) s
+     from (${SESSIONS(events)}) s
      where ($1::timestamptz is null or started_at >= $1) and ($2::timestamptz is null or started_at < $2)`,
     [from, to],
   );
@@ -88,15 +90,16 @@ export async function expectedSummary(sql: Sql, from: string | null, to: string 
 
 /** A session as the per-user view shows it, recomputed: its key, span, size, steps and events. */
 export async function expectedSessions(sql: Sql, userId: string) {
+  const events = await logByPerson(sql);
   const sessions = await sql.query<
     { skey: string; started_at: string; ended_at: string; events: number; reached: number }
   >(
     `select skey, started_at, ended_at, events::int8 as events, reached::int8 as reached
-     from (${SESSIONS}) s where user_id = $1 order by started_at desc, skey`,
+     from (${SESSIONS(events)}) s where user_id = $1 order by started_at desc, skey`,
     [userId],
   );
-  const events = await sql.query<{ skey: string; event_id: string }>(
-    `select skey, event_id from (${SESSION_EVENTS}) e where user_id = $1 order by ts, position`,
+  const timeline = await sql.query<{ skey: string; event_id: string }>(
+    `select skey, event_id from (${SESSION_EVENTS(events)}) e where user_id = $1 order by ts, position`,
     [userId],
   );
   return sessions.map((s) => ({
@@ -105,14 +108,15 @@ export async function expectedSessions(sql: Sql, userId: string) {
     ended_at: new Date(s.ended_at).toISOString(),
     events: s.events,
     reached: s.reached,
-    timeline: events.filter((e) => e.skey === s.skey).map((e) => e.event_id),
+    timeline: timeline.filter((e) => e.skey === s.skey).map((e) => e.event_id),
   }));
 }
 
 /** Abandoned-cart sessions recomputed, as the inputs of the hot-leads score. */
 export async function expectedLeadCandidates(sql: Sql, hours: number) {
+  const events = await logByPerson(sql);
   return await sql.query(
-    `with s as (${SESSIONS}), wm as (select max(ts) as wm from host.events),
+    `with s as (${SESSIONS(events)}), wm as (select max(ts) as wm from ${events}),
      recent as (
        select distinct on (s.user_id) s.* from s, wm
        where s.has_cart and not s.has_purchase and s.ended_at > wm.wm - $1::float8 * interval '1 hour'
@@ -195,15 +199,16 @@ function attemptsSql(f: FunnelSpec): string {
     select user_id, start, start_id, key, ${[...Array(k).keys()].map((i) => `t${i}`).join(", ")} from c${k - 1}`;
 }
 
-/** A custom funnel's report recomputed from `host.events`: the best attempt per user, then per-step numbers. */
+/** A custom funnel's report recomputed from the raw log: the best attempt per user, then per-step numbers. */
 export async function expectedReport(store: Store, f: FunnelSpec, from: string | null, to: string | null) {
+  const events = await logByPerson(store);
   const rows = await store.transaction(async (tx) => {
     // The raw log ranked per user, indexed, so the joins below stay linear.
     await tx.exec(`
       create temp table ev on commit drop as
         select event_id, user_id, ts, position, body->'properties' as p, type,
           row_number() over (partition by user_id order by ts, position) as rn
-        from host.events;
+        from ${events};
       create index on ev (user_id, rn);
       create index on ev (user_id, type, ts);
       analyze ev`);

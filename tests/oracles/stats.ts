@@ -2,14 +2,15 @@
  * The offline truth for tests: stats recomputed from the raw log with plain SQL and window functions,
  * sharing no code with the plugin.
  */
+import { logByPerson } from "./persons.ts";
 import type { Sql } from "../../runtime/store/mod.ts";
 
 /** The offline truth: sessions recomputed from the raw log with window functions, not the plugin's code. */
-const SESSIONS_SQL = `
+const SESSIONS_SQL = (events: string) => `
   with implicit as (
     select user_id, ts, type, ts - lag(ts) over (partition by user_id order by ts) >= interval '30 minutes'
              or lag(ts) over (partition by user_id order by ts) is null as starts
-    from host.events where body->>'session_id' is null
+    from ${events} where body->>'session_id' is null
   ), numbered as (
     select user_id, ts, type, sum(case when starts then 1 else 0 end) over (partition by user_id order by ts) as n
     from implicit
@@ -21,11 +22,12 @@ const SESSIONS_SQL = `
   union all
   select user_id, min(ts), max(ts), bool_or(type = 'add_to_cart'), bool_or(type = 'purchase'),
     count(*) filter (where type in ('page_view', 'product_view'))
-  from host.events where body->>'session_id' is not null
+  from ${events} where body->>'session_id' is not null
   group by user_id, body->>'session_id'`;
 
-/** `/overview` recomputed from `host.events`. */
+/** `/overview` recomputed from the raw log. */
 export async function expectedOverview(sql: Sql, from: string | null, to: string | null) {
+  const events = await logByPerson(sql);
   const inRange =
     `($1::timestamptz is null or date_trunc('minute', ts, 'UTC') >= date_trunc('minute', $1::timestamptz, 'UTC'))
                    and ($2::timestamptz is null or date_trunc('minute', ts, 'UTC') < $2::timestamptz)`;
@@ -33,17 +35,17 @@ export async function expectedOverview(sql: Sql, from: string | null, to: string
     `select count(*)::int8 as events, count(distinct user_id)::int8 as users,
        count(*) filter (where type = 'purchase')::int8 as purchases,
        coalesce(sum((body->'properties'->>'amount')::numeric) filter (where type = 'purchase'), 0) as revenue
-     from host.events where ${inRange}`,
+     from ${events} where ${inRange}`,
     [from, to],
   );
   const types = await sql.query<{ type: string; n: number }>(
-    `select type, count(*)::int8 as n from host.events where ${inRange} group by type order by type`,
+    `select type, count(*)::int8 as n from ${events} where ${inRange} group by type order by type`,
     [from, to],
   );
   const [{ sessions, carted, abandoned }] = await sql.query<{ sessions: number; carted: number; abandoned: number }>(
     `select count(*)::int8 as sessions, count(*) filter (where has_cart)::int8 as carted,
        count(*) filter (where has_cart and not has_purchase)::int8 as abandoned
-     from (${SESSIONS_SQL}) s
+     from (${SESSIONS_SQL(events)}) s
      where ($1::timestamptz is null or ended_at >= date_trunc('minute', $1::timestamptz, 'UTC'))
        and ($2::timestamptz is null or date_trunc('minute', started_at, 'UTC') < $2::timestamptz)`,
     [from, to],
@@ -71,18 +73,19 @@ export async function expectedOverview(sql: Sql, from: string | null, to: string
   };
 }
 
-/** `/users/:id` (its numbers) recomputed from `host.events`. */
+/** `/users/:id` (its numbers) recomputed from the raw log. */
 export async function expectedUser(sql: Sql, userId: string) {
+  const events = await logByPerson(sql);
   const [u] = await sql.query(
     `select user_id, count(*)::int8 as events, count(*) filter (where type = 'purchase')::int8 as purchases,
        coalesce(sum((body->'properties'->>'amount')::numeric) filter (where type = 'purchase'), 0) as spent,
        min(ts) as first_seen, max(ts) as last_seen
-     from host.events where user_id = $1 group by user_id`,
+     from ${events} where user_id = $1 group by user_id`,
     [userId],
   );
   const [s] = await sql.query<{ sessions: number; avg: number }>(
     `select count(*)::int8 as sessions, coalesce(avg(extract(epoch from ended_at - started_at)), 0)::float8 as avg
-     from (${SESSIONS_SQL}) s where user_id = $1`,
+     from (${SESSIONS_SQL(events)}) s where user_id = $1`,
     [userId],
   );
   return {
@@ -94,19 +97,20 @@ export async function expectedUser(sql: Sql, userId: string) {
   };
 }
 
-/** `/timeseries` recomputed from `host.events`, as the non-empty buckets of [from, to). */
+/** `/timeseries` recomputed from the raw log, as the non-empty buckets of [from, to). */
 export async function expectedTimeseries(sql: Sql, from: string, to: string, bucket: "minute" | "hour" | "day") {
+  const events = await logByPerson(sql);
   const rows = await sql.query<{ start: string; type: string; n: number; revenue: number; users: number }>(
     `select date_trunc($3, ts, 'UTC') as start, type, count(*)::int8 as n,
        coalesce(sum((body->'properties'->>'amount')::numeric) filter (where type = 'purchase'), 0) as revenue
-     from host.events
+     from ${events}
      where date_trunc('minute', ts, 'UTC') >= date_trunc('minute', $1::timestamptz, 'UTC')
        and date_trunc('minute', ts, 'UTC') < $2::timestamptz
      group by 1, 2 order by 1, 2`,
     [from, to, bucket],
   );
   const users = await sql.query<{ start: string; users: number }>(
-    `select date_trunc($3, ts, 'UTC') as start, count(distinct user_id)::int8 as users from host.events
+    `select date_trunc($3, ts, 'UTC') as start, count(distinct user_id)::int8 as users from ${events}
      where date_trunc('minute', ts, 'UTC') >= date_trunc('minute', $1::timestamptz, 'UTC')
        and date_trunc('minute', ts, 'UTC') < $2::timestamptz
      group by 1`,
@@ -128,72 +132,78 @@ export async function expectedTimeseries(sql: Sql, from: string, to: string, buc
   return [...out.values()];
 }
 
-const PURCHASE_LINES = `
-  select e.event_id, e.user_id, i->>'product_id' as product_id,
+const PURCHASE_LINES = (events: string) => `
+  select log.event_id, log.user_id, i->>'product_id' as product_id,
     (i->>'price')::numeric * (i->>'quantity')::int as revenue
-  from host.events e, jsonb_array_elements(e.body->'properties'->'items') i
-  where e.type = 'purchase' and i->>'product_id' is not null`;
+  from ${events}, jsonb_array_elements(log.body->'properties'->'items') i
+  where log.type = 'purchase' and i->>'product_id' is not null`;
 
-const CATEGORIES = `
+const CATEGORIES = (events: string) => `
   select body->'properties'->>'product_id' as product_id, max(body->'properties'->>'category') as category
-  from host.events where type in ('product_view', 'add_to_cart') group by 1`;
+  from ${events} where type in ('product_view', 'add_to_cart') group by 1`;
 
-/** `/products` numbers per product, recomputed from `host.events`. */
+/** `/products` numbers per product, recomputed from the raw log. */
 export async function expectedProducts(sql: Sql) {
+  const events = await logByPerson(sql);
   return await sql.query(
     `with touched as (
        select body->'properties'->>'product_id' as product_id,
          count(*) filter (where type = 'product_view')::int8 as views,
          count(*) filter (where type = 'add_to_cart')::int8 as adds
-       from host.events where type in ('product_view', 'add_to_cart') and body->'properties'->>'product_id' is not null
+       from ${events} where type in ('product_view', 'add_to_cart') and body->'properties'->>'product_id' is not null
        group by 1
      ), sold as (
        select product_id, count(distinct event_id)::int8 as purchases, sum(revenue) as revenue
-       from (${PURCHASE_LINES}) l group by 1
+       from (${PURCHASE_LINES(events)}) l group by 1
      )
      select coalesce(t.product_id, s.product_id) as product_id, c.category, coalesce(t.views, 0)::int8 as views,
        coalesce(t.adds, 0)::int8 as adds_to_cart, coalesce(s.purchases, 0)::int8 as purchases,
        round(coalesce(s.revenue, 0), 2) as revenue
      from touched t full join sold s on s.product_id = t.product_id
-       left join (${CATEGORIES}) c on c.product_id = coalesce(t.product_id, s.product_id)
+       left join (${CATEGORIES(events)}) c on c.product_id = coalesce(t.product_id, s.product_id)
      order by 1`,
   );
 }
 
-/** `/revenue?by=` rows recomputed from `host.events`. */
+/** `/revenue?by=` rows recomputed from the raw log. */
 export async function expectedRevenue(sql: Sql, by: "country" | "category" | "device") {
+  const events = await logByPerson(sql);
   return await sql.query(
     by === "category"
       ? `select coalesce(c.category, 'unknown') as key, round(sum(l.revenue), 2) as revenue,
            count(distinct l.event_id)::int8 as purchases, count(distinct l.user_id)::int8 as users
-         from (${PURCHASE_LINES}) l left join (${CATEGORIES}) c using (product_id)
+         from (${PURCHASE_LINES(events)}) l left join (${CATEGORIES(events)}) c using (product_id)
          group by 1 order by revenue desc, key`
       : `select coalesce(body->'properties'->>'${by}', 'unknown') as key,
            round(sum((body->'properties'->>'amount')::numeric), 2) as revenue, count(*)::int8 as purchases,
            count(distinct user_id)::int8 as users
-         from host.events where type = 'purchase' group by 1 order by revenue desc, key`,
+         from ${events} where type = 'purchase' group by 1 order by revenue desc, key`,
   );
 }
 
 /** `/products/trending` recomputed: product views in the 5 whole minutes ending with the latest event's minute. */
 export async function expectedTrending(sql: Sql, limit: number) {
-  const [{ wm }] = await sql.query<{ wm: string }>("select max(ts) as wm from host.events");
+  const events = await logByPerson(sql);
+  const [{ wm }] = await sql.query<{ wm: string }>(`select max(ts) as wm from ${events}`);
   const to = Math.floor(Date.parse(new Date(wm).toISOString()) / 60_000) * 60_000 + 60_000;
   const from = to - 5 * 60_000;
   const products = await sql.query(
     `select body->'properties'->>'product_id' as product_id, max(body->'properties'->>'category') as category,
        count(*)::int8 as views
-     from host.events where type = 'product_view' and ts >= $1 and ts < $2
+     from ${events} where type = 'product_view' and ts >= $1 and ts < $2
      group by 1 order by views desc, product_id limit $3`,
     [new Date(from).toISOString(), new Date(to).toISOString(), limit],
   );
   return { window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, products };
 }
 
-/** `/sessions` distributions recomputed from `host.events`. */
+/** `/sessions` distributions recomputed from the raw log. */
 export async function expectedSessionDistributions(sql: Sql) {
+  const events = await logByPerson(sql);
   const sessions = await sql.query<{ seconds: number; pages: number }>(
-    `select extract(epoch from ended_at - started_at)::float8 as seconds, pages::int8 as pages from (${SESSIONS_SQL}) s`,
+    `select extract(epoch from ended_at - started_at)::float8 as seconds, pages::int8 as pages from (${
+      SESSIONS_SQL(events)
+    }) s`,
   );
   const histogram = (edges: number[], values: number[]) =>
     edges.map((from, i) => ({
@@ -207,14 +217,15 @@ export async function expectedSessionDistributions(sql: Sql) {
   };
 }
 
-/** `/videos` recomputed from `host.events` (views: a user's plays of a video within one session). */
+/** `/videos` recomputed from the raw log (views: a user's plays of a video within one session). */
 export async function expectedVideos(sql: Sql, limit: number) {
+  const events = await logByPerson(sql);
   const views = `
     select body->'properties'->>'video_id' as video_id, user_id, coalesce(body->>'session_id', '') as skey,
       count(*) filter (where type = 'video_play') as plays,
       max(coalesce((body->'properties'->>'position_s')::numeric, 0)) as reached,
       max((body->'properties'->>'duration_s')::numeric) as duration, bool_or(type = 'video_complete') as done
-    from host.events where type in ('video_play', 'video_progress', 'video_complete')
+    from ${events} where type in ('video_play', 'video_progress', 'video_complete')
       and body->'properties'->>'video_id' is not null
     group by 1, 2, 3`;
   const videos = await sql.query<{ video_id: string }>(

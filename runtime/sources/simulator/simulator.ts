@@ -68,6 +68,11 @@ export interface SimulatorOptions {
   start?: Date;
   /** Stamp events with the wall clock instead of the simulated clock. */
   live?: boolean;
+  /**
+   * The share of sessions (0..1, default 0) a user starts signed out, under their device's anonymous id
+   * (`anon-<user id>`): before adding to cart they log in, and the login carries the anonymous id, which links it.
+   */
+  anonymous?: number;
 }
 
 type Step = "start" | "browse" | "viewed" | "carted" | "checkout" | "video" | "end";
@@ -84,6 +89,8 @@ interface Session {
   intent: number;
   /** Where the session comes from, when not the user's usual country and device. */
   where?: { country: string; device: string };
+  /** Signed out: events go under the device's anonymous id until the user logs in. */
+  anonymous: boolean;
 }
 
 /**
@@ -103,7 +110,7 @@ export class Simulator {
 
   /** A simulator of `opts.users` users (2000 by default), deterministic for `opts.seed`. */
   constructor(opts: SimulatorOptions) {
-    this.#opts = { users: 2000, concurrency: 40, live: false, userPrefix: "u", ...opts };
+    this.#opts = { users: 2000, concurrency: 40, live: false, userPrefix: "u", anonymous: 0, ...opts };
     this.#random = rng(opts.seed);
     this.products = CATEGORIES.flatMap(([category, lo, hi]) =>
       Array.from({ length: 25 }, (_, i) => ({
@@ -164,7 +171,7 @@ export class Simulator {
     switch (s.step) {
       case "start":
         s.step = "browse";
-        if (r < 0.25) return this.#event(s, at, "login", {});
+        if (r < 0.25 && !s.anonymous) return this.#event(s, at, "login", {});
         return this.#event(s, at, "page_view", { page: this.#pick(PAGES) });
       case "browse":
         if (r < 0.12) return this.#end(s, at);
@@ -185,6 +192,11 @@ export class Simulator {
         }
         return this.#viewProduct(s, at);
       case "viewed":
+        if (r < 0.5 * s.intent && s.anonymous) {
+          const anonymousId = this.#userId(s);
+          s.anonymous = false;
+          return this.#event(s, at, "login", { anonymous_id: anonymousId });
+        }
         if (r < 0.5 * s.intent) {
           const p = s.lastProduct!;
           const quantity = this.#random() < 0.85 ? 1 : 2;
@@ -261,7 +273,7 @@ export class Simulator {
     const event: Event = {
       event_id: `sim-${this.#opts.seed}-${++this.#seq}`,
       type,
-      user_id: `${this.#opts.userPrefix}${s.user}`,
+      user_id: this.#userId(s),
       timestamp: new Date(this.#opts.live ? Date.now() : at).toISOString(),
       properties: { ...props, country: user.country, device: user.device },
     };
@@ -269,12 +281,19 @@ export class Simulator {
     return event;
   }
 
+  /** The id a session's events go under: the user's, or their device's while signed out. */
+  #userId(s: Session): string {
+    return `${s.anonymous ? "anon-" : ""}${this.#opts.userPrefix}${s.user}`;
+  }
+
   #newSession(at: number, who?: number, intent = 1): Session {
     // A skewed user distribution: some users come back often, most rarely. Live, where a session's events come
     // seconds apart instead of minutes, users are drawn evenly, so no one buys several times a minute.
     const user = who ?? Math.floor(this.#opts.users * this.#random() ** (this.#opts.live ? 1 : 1.6));
     const id = this.#random() < 0.7 ? `s${this.#opts.seed}-${++this.#sessionSeq}` : undefined;
-    return { user, id, at, step: "start", cart: [], lastProduct: null, video: null, intent };
+    // Drawn only when asked for, so that traffic without anonymous sessions stays what it was for a seed.
+    const anonymous = this.#opts.anonymous > 0 && this.#random() < this.#opts.anonymous;
+    return { user, id, at, step: "start", cart: [], lastProduct: null, video: null, intent, anonymous };
   }
 
   #cartTotal(s: Session): number {

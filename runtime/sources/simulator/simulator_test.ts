@@ -90,3 +90,15 @@ Deno.test("simulateHistory() writes weeks of valid events and keeps its ground t
   }
   assert.ok(events.every((e) => !JSON.stringify(e).includes('fraud"') && !("label" in e.properties)));
 });
+
+Deno.test("Simulator with anonymous sessions: a signed-out user browses as their device, then logs in with its id", () => {
+  const events = new Simulator({ seed: 5, anonymous: 0.5 }).take(5000);
+  const logins = events.filter((e) => e.type === "login" && e.properties.anonymous_id !== undefined);
+  assert.ok(logins.length > 50, `${logins.length} linking logins`);
+  for (const login of logins) assert.equal(login.properties.anonymous_id, `anon-${login.user_id}`);
+  const anonymous = events.filter((e) => e.user_id.startsWith("anon-"));
+  assert.ok(anonymous.length > 500 && anonymous.length < 2500, `${anonymous.length} anonymous events`);
+  // No signed-out user carts: they log in first.
+  assert.equal(anonymous.filter((e) => e.type === "add_to_cart").length, 0);
+  assert.deepEqual(new Simulator({ seed: 5 }).take(100), new Simulator({ seed: 5, anonymous: 0 }).take(100));
+});
