@@ -8,19 +8,24 @@ import assert from "node:assert/strict";
 import type { Browser } from "playwright-core";
 import { launchChromium, noBrowser } from "./support/browser.ts";
 import type { Runtime } from "../runtime/runtime.ts";
-import { BACKENDS, pluginsFolder, waitFor, withRuntime } from "./support/harness.ts";
+import { BACKENDS, pluginsFolder, REPO, waitFor, waitForCatchUp, withRuntime } from "./support/harness.ts";
 
-/** The shop's page: the runtime's one script tag, then the calls a shop makes. */
-const shopPage = (runtime: string) =>
+/** The shop's pages: the runtime's one script tag, then the calls a shop makes, signed out (`/`) and at login. */
+const shopPage = (runtime: string, path: string) =>
   `<!doctype html>
 <html><head><title>Shop</title>
 <script src="${runtime}/analytics.js/v1/wk-web/analytics.min.js"></script>
-<script>
+<script>${
+    path === "/"
+      ? `
   analytics.page();
+  analytics.track("Product Viewed", { product_id: "p1", price: 42.5 });`
+      : `
   analytics.identify("u-web", { plan: "pro" });
   analytics.track("Product Added", { product_id: "p1", price: 42.5, quantity: 1 });
   analytics.track("Order Completed", { order_id: "o1", total: 42.5, currency: "eur",
-    products: [{ product_id: "p1", price: 42.5, quantity: 1 }] });
+    products: [{ product_id: "p1", price: 42.5, quantity: 1 }] });`
+  }
 </script></head><body>shop</body></html>`;
 
 /** The log as `type user`, by event time then position. */
@@ -32,18 +37,19 @@ async function logged(rt: Runtime): Promise<string[]> {
 }
 
 Deno.test({
-  name: "analytics.js in Chromium on another origin delivers page, identify and track to the runtime, and only there",
+  name:
+    "analytics.js in Chromium on another origin delivers page, identify and track to the runtime, and only there; " +
+    "the visitor's signed-out history becomes theirs at login",
   ignore: noBrowser,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+    const pluginsDir = await pluginsFolder([{ name: "counter" }, { name: "stats", from: new URL("plugins/", REPO) }]);
     const shop = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
-      const page = shopPage(`http://127.0.0.1:${runtimePort}`);
       const path = new URL(req.url).pathname;
       if (path === "/favicon.ico") return new Response(null, { status: 204 });
-      return path === "/"
-        ? new Response(page, { headers: { "content-type": "text/html" } })
+      return path === "/" || path === "/login"
+        ? new Response(shopPage(`http://127.0.0.1:${runtimePort}`, path), { headers: { "content-type": "text/html" } })
         : new Response("not found", { status: 404 });
     });
     const shopOrigin = `http://127.0.0.1:${shop.addr.port}`;
@@ -64,14 +70,32 @@ Deno.test({
         page.on("console", (m) => m.type() === "error" && elsewhere.push(`console: ${m.text()}`));
         page.on("response", (r) => r.status() >= 400 && elsewhere.push(`${r.status()} ${r.url()}`));
         await page.goto(`${shopOrigin}/`);
-        await waitFor("the page's four calls in the log", async () => (await logged(rt)).length === 4, 30_000);
-        // The buffered calls replay in order; by the time the page call is sent, the identify has named the user.
-        assert.deepEqual(await logged(rt), [
-          "page_view u-web",
-          "identify u-web",
+        await waitFor("the signed-out calls in the log", async () => (await logged(rt)).length === 2, 30_000);
+        const [anonymous] = await rt.store.query<{ id: string }>("select user_id as id from host.events limit 1");
+        assert.match(anonymous.id, /^[0-9a-f-]{36}$/); // analytics.js' anonymousId, a UUID kept in the browser
+        assert.deepEqual(await logged(rt), [`page_view ${anonymous.id}`, `product_view ${anonymous.id}`]);
+        await page.goto(`${shopOrigin}/login`);
+        await waitFor("the login page's calls in the log", async () => (await logged(rt)).length === 6, 30_000);
+        // After identify, every call carries the anonymousId too: the first to arrive links it, with a merge.
+        const log = await logged(rt);
+        assert.deepEqual(log.slice(0, 2), [`page_view ${anonymous.id}`, `product_view ${anonymous.id}`]);
+        assert.deepEqual(log.slice(2).sort(), [
+          "$merge u-web",
           "add_to_cart u-web",
+          "identify u-web",
           "purchase u-web",
         ]);
+        const merges = await rt.store.query(
+          "select body->'properties'->>'from' as from from host.events where type = '$merge'",
+        );
+        assert.deepEqual(merges, [{ from: anonymous.id }]);
+        await waitForCatchUp(rt);
+        const user = await rt.app.request("/api/stats/users/u-web");
+        assert.deepEqual(
+          (({ user_id, events, purchases, sessions }) => ({ user_id, events, purchases, sessions }))(await user.json()),
+          { user_id: "u-web", events: 5, purchases: 1, sessions: 1 },
+        );
+        assert.equal((await rt.app.request(`/api/stats/users/${anonymous.id}`)).status, 404);
         const [purchase] = await rt.store.query<{ p: Record<string, unknown> }>(
           "select body->'properties' as p from host.events where type = 'purchase'",
         );

@@ -19,6 +19,7 @@ import {
   expectedSummary,
   type FunnelSpec,
 } from "../oracles/funnel.ts";
+import { finalPersons, logByPerson } from "../oracles/persons.ts";
 
 const PLUGINS = new URL("plugins/", REPO);
 
@@ -122,7 +123,7 @@ testEachBackend(
         const res = await postJson(rt, "/api/funnel/definitions", { name, order, window_seconds, steps });
         assert.equal(res.status, 201, JSON.stringify(res.body));
       }
-      const sim = new Simulator({ seed: 11, users: 250, start: new Date("2026-03-01T08:00:00Z") });
+      const sim = new Simulator({ seed: 11, users: 250, anonymous: 0.3, start: new Date("2026-03-01T08:00:00Z") });
       const events = sim.take(6000);
       const random = rng(5);
       // Late and out of order: shuffle within windows of 500 events; duplicates: resend 10% with other times.
@@ -139,10 +140,14 @@ testEachBackend(
       ranges.push([first, middle], [middle, null]);
       for (const order of ["desc", "asc"]) {
         const rows = await store.query<{ user_id: string }>(
-          `select user_id from host.events group by user_id order by count(*) ${order}, user_id limit 2`,
+          `select user_id from ${await logByPerson(
+            store,
+          )} group by user_id order by count(*) ${order}, user_id limit 2`,
         );
         users.push(...rows.map((r) => r.user_id));
       }
+      // People with a history from before they logged in (signed-out sessions, linked at login).
+      users.push(...[...new Set((await finalPersons(store)).values())].slice(0, 3));
       await assertMatchesLog(rt, ranges, users);
     } finally {
       await rt.stop();

@@ -11,6 +11,7 @@ import {
   expectedUser,
   expectedVideos,
 } from "../oracles/stats.ts";
+import { finalPersons, logByPerson } from "../oracles/persons.ts";
 import {
   getJson,
   type Json,
@@ -72,7 +73,9 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
     "at_risk",
     "lost",
   ]);
-  const [{ n }] = await rt.store.query<{ n: number }>("select count(distinct user_id)::int8 as n from host.events");
+  const [{ n }] = await rt.store.query<{ n: number }>(
+    `select count(distinct user_id)::int8 as n from ${await logByPerson(rt.store)}`,
+  );
   assert.equal(segments.reduce((sum: number, s: { users: number }) => sum + s.users, 0), n);
   for (const user of users) {
     const { body } = await getJson(rt, `/api/stats/users/${user}`);
@@ -92,7 +95,7 @@ testEachBackend(
     const ranges: [string | null, string | null][] = [[null, null], [null, "2026-02-01T09:30:00.000Z"]];
     const users: string[] = [];
     try {
-      const sim = new Simulator({ seed: 7, users: 300, start: new Date("2026-02-01T08:00:00Z") });
+      const sim = new Simulator({ seed: 7, users: 300, anonymous: 0.3, start: new Date("2026-02-01T08:00:00Z") });
       const events = sim.take(6000);
       const random = rng(99);
       // Late and out of order: shuffle within windows of 400 events; duplicates: resend 10%, some days later.
@@ -105,16 +108,22 @@ testEachBackend(
         const res = await postJson(rt, "/v1/events", [...w, ...dups]);
         assert.deepEqual(res.body, { accepted: w.length + dups.length, rejected: [] });
       }
-      assert.equal(rt.eventLog.head, 6000);
+      // Signed-out sessions: their logins link ids, each once, with a merge entry in the log.
+      const persons = await finalPersons(store);
+      assert.ok(persons.size > 30, `${persons.size} ids linked`);
+      assert.equal(rt.eventLog.head, 6000 + persons.size);
       const [first, middle, last] = [events[0], events[3000], events[5999]].map((e) => e.timestamp);
       ranges.push([first, middle], [middle, null], [middle, last]);
       // The busiest users, and some with a single event.
       for (const order of ["desc", "asc"]) {
         const rows = await store.query<{ user_id: string }>(
-          `select user_id from host.events group by user_id order by count(*) ${order}, user_id limit 3`,
+          `select user_id from ${await logByPerson(
+            store,
+          )} group by user_id order by count(*) ${order}, user_id limit 3`,
         );
         users.push(...rows.map((r) => r.user_id));
       }
+      users.push(...[...new Set(persons.values())].slice(0, 3)); // people with a history from before they logged in
       await assertMatchesLog(rt, ranges, users);
       assert.equal((await getJson(rt, "/api/stats/users/nobody")).status, 404);
       for (const bad of ["yesterday", "0000-01-01T00:00:00Z", "-010000-01-01T00:00:00Z", "10000-01-01T00:00:00Z"]) {
