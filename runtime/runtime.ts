@@ -91,6 +91,15 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   let producer: KafkaSink | null = null;
   const money = opts.money ?? DEFAULT_MONEY;
   if (opts.kafka) {
+    for (const [topic, name] of Object.entries(opts.kafka.transforms)) {
+      if (!plugins.transform(name)) {
+        await plugins.stop();
+        if (ownsStore) await store.close();
+        throw new Error(
+          `Cannot start: KAFKA_TRANSFORMS sends topic ${topic} through plugin ${name}, which is not loaded with a transform`,
+        );
+      }
+    }
     const kafka = createKafka(opts.kafka, logger);
     producer = new KafkaSink(kafka, opts.kafka, eventLog);
     await producer.start();
@@ -103,6 +112,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       logger,
       money,
       paused: () => plugins.maxLag > maxLag,
+      transformFor: (topic) => {
+        const name = opts.kafka!.transforms[topic];
+        if (name === undefined) return undefined;
+        const transform = plugins.transform(name);
+        if (!transform) throw new Error(`topic ${topic}: plugin ${name} is not loaded with a transform`);
+        return transform;
+      },
     });
     await source.start();
   }

@@ -124,6 +124,11 @@ export interface PluginHarness extends AsyncDisposable {
    * ingest, unless `allowRejected`; answers the ingest result.
    */
   send(events: unknown[], opts?: { allowRejected?: boolean }): Promise<Answer>;
+  /**
+   * Posts `items` to `/v1/sources/<name>`, through the plugin's `transform`, and waits until every plugin has committed
+   * what it made; answers `{ accepted, rejected, dropped }`.
+   */
+  source(items: unknown[]): Promise<Answer>;
   /** GETs the plugin's route `path` (relative to `/api/<name>`). */
   get(path: string): Promise<Answer>;
   /** POSTs `body` as JSON to the plugin's route `path` (relative to `/api/<name>`). */
@@ -134,8 +139,8 @@ export interface PluginHarness extends AsyncDisposable {
   sql<T extends Row = Row>(text: string, params?: unknown[]): Promise<T[]>;
   /** The plugin as `/api/plugins` lists it: status, processed, failed, lag, panels, error. */
   plugin(): Promise<PluginInfo>;
-  /** The plugin's dead letters (stage `plugin:<name>`), newest first. */
-  deadLetters(): Promise<Json[]>;
+  /** The plugin's dead letters, newest first: of its `queue` (stage `plugin:<name>`), or of its `transform`. */
+  deadLetters(of?: "plugin" | "transform"): Promise<Json[]>;
   /** Stops the plugin, the runtime and its database, and removes the temporary plugins folder. */
   stop(): Promise<void>;
 }
@@ -183,6 +188,12 @@ export async function testPlugin(folder: URL | string, opts: TestPluginOptions =
       await waitForCatchUp(runtime);
       return res;
     },
+    async source(items) {
+      const res = await postJson(runtime, `/v1/sources/${name}`, items);
+      if (res.status !== 200) throw new Error(`/v1/sources/${name} answered ${res.status}: ${JSON.stringify(res.body)}`);
+      await waitForCatchUp(runtime);
+      return res;
+    },
     get: (path) => call(runtime, route(path)),
     request: (path, init) => call(runtime, route(path), init),
     post: (path, body) =>
@@ -203,8 +214,8 @@ export async function testPlugin(folder: URL | string, opts: TestPluginOptions =
       if (!info) throw new Error(`plugin ${name} is not listed by /api/plugins: is its name '${name}' in mod.ts?`);
       return info;
     },
-    async deadLetters() {
-      return (await getJson(runtime, `/api/dead-letters?stage=plugin:${name}`)).body.items;
+    async deadLetters(of = "plugin") {
+      return (await getJson(runtime, `/api/dead-letters?stage=${of}:${name}`)).body.items;
     },
     stop,
     [Symbol.asyncDispose]: stop,

@@ -33,6 +33,7 @@ function kafkaConfig(bootstrap: string): KafkaConfig {
     group: `g-${crypto.randomUUID().slice(0, 8)}`,
     idempotent: false,
     sessionTimeoutMs: 6000,
+    transforms: {},
   };
 }
 
@@ -260,5 +261,77 @@ Deno.test({
         await second.stop();
       }
     });
+  },
+});
+
+Deno.test({
+  name: "a topic in KAFKA_TRANSFORMS goes through its plugin's transform: Shopify orders from an outside producer",
+  ignore: !ENABLED,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const ORDERS = "shop-orders";
+    const cluster = await startMockCluster(1, { [TOPIC]: 1, [ORDERS]: 1 });
+    const kafka = client(cluster.bootstrap);
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const pluginsDir = await pluginsFolder([{ name: "shop_orders", from: new URL("examples/", REPO) }]);
+    const config = {
+      ...kafkaConfig(cluster.bootstrap),
+      topics: [TOPIC, ORDERS],
+      transforms: { [ORDERS]: "shop_orders" },
+    };
+    const rt = await startTestRuntime(BACKENDS[0], { pluginsDir, kafka: config });
+    try {
+      const order = (id: number, customer: { id: number } | null) => ({
+        id,
+        created_at: "2026-03-01T10:00:00Z",
+        currency: "EUR",
+        total_price: "20.00",
+        customer,
+        line_items: [{ sku: "MUG-1", price: "10.00", quantity: 2 }],
+      });
+      await producer.send({
+        topic: ORDERS,
+        messages: [order(1, { id: 7 }), order(2, null), order(3, { id: 8 })].map((o) => ({ value: JSON.stringify(o) })),
+      });
+      // The other topic's messages are events as they are, not orders.
+      await producer.send({
+        topic: TOPIC,
+        messages: [{ value: JSON.stringify(new Simulator({ seed: 3 }).take(1)[0]) }],
+      });
+      await waitFor("two orders and an event in the log", () => rt.eventLog.head === 3, 60_000);
+      const logged = await rt.store.query<{ id: string; user: string }>(
+        "select event_id as id, user_id as user from host.events where type = 'purchase' order by event_id",
+      );
+      assert.deepEqual(logged, [{ id: "shopify-order-1", user: "shopify-7" }, {
+        id: "shopify-order-3",
+        user: "shopify-8",
+      }]);
+      const letters = (await getJson(rt, "/api/dead-letters?stage=transform:shop_orders")).body.items;
+      assert.equal(letters.length, 1);
+      assert.equal(letters[0].reason, `${ORDERS}/0@1: a guest order has no customer id to count it under`);
+      assert.deepEqual(letters[0].payload.kafka, { topic: ORDERS, partition: 0, offset: 1, index: 0 });
+    } finally {
+      await producer.disconnect();
+      await rt.stop();
+      await cluster.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "start-up stops with one clear line when KAFKA_TRANSFORMS names a plugin without a transform",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+    const config = { ...kafkaConfig("127.0.0.1:1"), transforms: { [TOPIC]: "counter" } };
+    await assert.rejects(
+      startTestRuntime(BACKENDS[0], { pluginsDir, kafka: config }),
+      new Error(
+        "Cannot start: KAFKA_TRANSFORMS sends topic user-events through plugin counter, which is not loaded with a transform",
+      ),
+    );
   },
 });

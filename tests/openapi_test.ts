@@ -74,6 +74,7 @@ const OPERATIONS = [
   "POST /v1/page",
   "POST /v1/s",
   "POST /v1/screen",
+  "POST /v1/sources/{plugin}",
   "POST /v1/t",
   "POST /v1/track",
   "PUT /api/counter/{path}",

@@ -16,6 +16,7 @@ const EnvSchema = z.object({
   KAFKA_BROKERS: z.string().optional(),
   KAFKA_TOPICS: list.default(["user-events"]),
   KAFKA_GROUP: z.string().min(1).default("analytics-runtime"),
+  KAFKA_TRANSFORMS: list.optional(),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number({ error: "must be a number of milliseconds" }).int()
     .min(1000, "must be ≥ 1000 ms").max(300_000, "must be ≤ 300000 ms").default(10_000),
   KAFKA_IDEMPOTENT: z.enum(["true", "false"], { error: "must be true or false" }).default("true"),
@@ -68,6 +69,8 @@ export interface KafkaConfig {
   idempotent: boolean;
   /** How long the group waits for a silent member before handing its partitions to the others. */
   sessionTimeoutMs: number;
+  /** Topics whose messages go through a plugin's transform first: topic → plugin. */
+  transforms: Record<string, string>;
 }
 
 /** Raised for invalid configuration; its message is the one line printed before exiting. */
@@ -75,6 +78,22 @@ export class ConfigError extends Error {}
 
 /** Default simulator rate in fully embedded mode: enough to make the dashboard move. */
 export const DEFAULT_SIMULATE_RATE = 20;
+
+/** `topic=plugin` pairs, each topic one of `topics`: the plugin whose transform a topic's messages go through. */
+function parseTransforms(pairs: string[], topics: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const [topic, plugin, ...rest] = pair.split("=").map((x) => x.trim());
+    if (!topic || !plugin || rest.length > 0 || !/^[a-z][a-z0-9_]{0,30}$/.test(plugin)) {
+      throw new ConfigError(`Cannot start: KAFKA_TRANSFORMS must be a comma list of topic=plugin, got '${pair}'`);
+    }
+    if (!topics.includes(topic)) {
+      throw new ConfigError(`Cannot start: KAFKA_TRANSFORMS names topic '${topic}', which KAFKA_TOPICS does not list`);
+    }
+    out[topic] = plugin;
+  }
+  return out;
+}
 
 /** Parses the environment (or any string map) into a {@linkcode Config}; throws {@linkcode ConfigError}. */
 export function loadConfig(raw: Record<string, string | undefined>): Config {
@@ -93,6 +112,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     group: e.KAFKA_GROUP,
     idempotent: e.KAFKA_IDEMPOTENT === "true",
     sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+    transforms: parseTransforms(e.KAFKA_TRANSFORMS ?? [], e.KAFKA_TOPICS),
   };
   if (kafka && kafka.brokers.some((b) => !/^[^\s:/]+:\d{1,5}$/.test(b))) {
     throw new ConfigError(`Cannot start: KAFKA_BROKERS must be a comma list of host:port, got '${e.KAFKA_BROKERS}'`);

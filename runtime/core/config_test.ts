@@ -74,9 +74,12 @@ Deno.test("loadConfig() makes Kafka the source when KAFKA_BROKERS is set", () =>
     group: "analytics-runtime",
     idempotent: true,
     sessionTimeoutMs: 10_000,
+    transforms: {},
   });
   assert.equal(c.simulate, 0); // not fully embedded
   assert.equal(loadConfig({ KAFKA_BROKERS: "k:1", KAFKA_IDEMPOTENT: "false" }).kafka?.idempotent, false);
+  const orders = { KAFKA_BROKERS: "k:1", KAFKA_TOPICS: "events,orders", KAFKA_TRANSFORMS: "orders=shop_orders" };
+  assert.deepEqual(loadConfig(orders).kafka?.transforms, { orders: "shop_orders" });
 });
 
 Deno.test("loadConfig() turns hot reload on with PLUGINS_WATCH=true (deno task dev)", () => {
@@ -95,6 +98,14 @@ Deno.test("loadConfig() refuses bad input with one line naming the variable, the
     [{ DATABASE_URL: "mysql://x" }, "Cannot start: DATABASE_URL must be a postgres:// URL, got 'mysql://x'"],
     [{ SIMULATE: "-1" }, "Cannot start: SIMULATE must be ≥ 0 events per second, got '-1'"],
     [{ LOG_LEVEL: "loud" }, "Cannot start: LOG_LEVEL must be debug, info, warn or error, got 'loud'"],
+    [
+      { KAFKA_BROKERS: "k:1", KAFKA_TRANSFORMS: "orders" },
+      "Cannot start: KAFKA_TRANSFORMS must be a comma list of topic=plugin, got 'orders'",
+    ],
+    [
+      { KAFKA_BROKERS: "k:1", KAFKA_TRANSFORMS: "orders=shop_orders" },
+      "Cannot start: KAFKA_TRANSFORMS names topic 'orders', which KAFKA_TOPICS does not list",
+    ],
     [
       { KAFKA_BROKERS: "not a broker" },
       "Cannot start: KAFKA_BROKERS must be a comma list of host:port, got 'not a broker'",

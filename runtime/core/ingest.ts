@@ -38,12 +38,21 @@ export function batchItems(body: unknown): unknown[] {
 }
 
 /** Why an item was rejected at ingest: the `reason` label of `events_rejected_total`. */
-export const REJECT_REASONS = ["schema", "too_large", "too_deep", "encoding", "not_json", "empty"] as const;
+export const REJECT_REASONS = [
+  "schema",
+  "too_large",
+  "too_deep",
+  "encoding",
+  "not_json",
+  "empty",
+  "transform",
+] as const;
 /** One of {@linkcode REJECT_REASONS}. */
 export type RejectReason = typeof REJECT_REASONS[number];
 
 /** The class of a validation error from {@linkcode validateEvent}. */
 export function rejectReason(error: string): RejectReason {
+  if (error.startsWith("transform ")) return "transform";
   if (error.startsWith("event nests deeper")) return "too_deep";
   if (/^event is \d+ bytes/.test(error)) return "too_large";
   if (error.startsWith("strings must")) return "encoding";

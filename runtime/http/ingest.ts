@@ -8,7 +8,8 @@
  * @module
  */
 import type { Hono } from "hono";
-import { batchItems, ingest, MAX_BODY_BYTES } from "../core/ingest.ts";
+import { batchItems, countRejected, ingest, MAX_BODY_BYTES, rejectReason } from "../core/ingest.ts";
+import { transformItems } from "../core/transform.ts";
 import { ingestSegment, SEGMENT_CALLS, type SegmentCall, segmentMessages } from "../core/segment.ts";
 import { readJsonBody } from "./body.ts";
 import type { RuntimeParts } from "./context.ts";
@@ -47,13 +48,33 @@ export function segmentKeyInRequest(request: Request): boolean {
 }
 
 /** Adds the `/v1` routes to `app`. */
-export function mountIngest(app: Hono, ctx: Pick<RuntimeParts, "sink" | "metrics" | "money">): void {
+export function mountIngest(app: Hono, ctx: Pick<RuntimeParts, "sink" | "metrics" | "money" | "plugins">): void {
   app.post(
     "/v1/events",
     describeRoute({ summary: "Ingest events", body: api.IngestBody, response: api.IngestAnswer, errors: [400, 413] }),
     async (c) => {
       const items = batchItems(await readJsonBody(c.req.raw, MAX_BODY_BYTES));
       return c.json(await ingest(ctx.sink, items, ctx.metrics, ctx.money));
+    },
+  );
+  app.post(
+    "/v1/sources/:plugin",
+    describeRoute({
+      summary: "Ingest items of another shape, mapped to events by the plugin's transform",
+      body: api.SourceBody,
+      response: api.SourceAnswer,
+      errors: [400, 404, 413, 503],
+    }),
+    async (c) => {
+      const name = c.req.param("plugin");
+      const transform = ctx.plugins.transform(name);
+      if (!transform) throw new HttpError(404, `no plugin named '${name.slice(0, 64)}' with a transform is loaded`);
+      const items = batchItems(await readJsonBody(c.req.raw, MAX_BODY_BYTES));
+      const out = await transformItems(transform, items, ctx.money, (index) => ({ source: name, index }));
+      await ctx.sink(out.valid, out.letters);
+      ctx.metrics.inc("events_received_total", "Items received for ingest", {}, items.length);
+      countRejected(ctx.metrics, out.rejected.map((r) => rejectReason(r.error)));
+      return c.json({ accepted: out.valid.length, rejected: out.rejected, dropped: out.dropped });
     },
   );
   for (const [path, call] of Object.entries(SEGMENT_PATHS)) {

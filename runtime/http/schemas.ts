@@ -23,6 +23,18 @@ export const IngestAnswer = z.strictObject({
   rejected: z.array(z.strictObject({ index: z.number().int(), error: z.string() })),
 });
 
+/** What a plugin's transform takes on `/v1/sources/<plugin>`: items of any shape (each one, an array, or `{ events }`). */
+export const SourceBody = z.union([z.array(z.unknown()).max(MAX_BATCH), z.record(z.string(), z.unknown())]).describe(
+  `at most ${MAX_BATCH} items and 1 MiB, each mapped to events by the plugin's transform`,
+);
+
+/** What `/v1/sources/<plugin>` answers. */
+export const SourceAnswer = IngestAnswer.extend({
+  accepted: z.number().int().describe("events the transform made that are valid and durably stored"),
+  rejected: z.array(z.strictObject({ index: z.number().int().describe("the item's"), error: z.string() })),
+  dropped: z.number().int().describe("items the transform made no event of"),
+});
+
 /** A message of Segment's tracking API (analytics.js and friends); see docs/api.md, "Segment-compatible ingestion", for the mapping. */
 const SegmentMessage = z.looseObject({
   messageId: z.string().describe("becomes event_id"),

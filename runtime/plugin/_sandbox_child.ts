@@ -99,6 +99,7 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
         limits: plugin.limits ?? {},
         hasQueue: typeof plugin.queue === "function",
         hasMerge: typeof plugin.merge === "function",
+        hasTransform: typeof plugin.transform === "function",
         hasFetch: fetchHandler !== undefined,
         api: fetchHandler && typeof plugin.fetch === "object" && Array.isArray(plugin.fetch.routes)
           ? openApiPaths(describedRoutes(plugin.fetch), `/api/${plugin.name}`, plugin.name)
@@ -123,5 +124,18 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
     case "scheduled":
       await plugin.scheduled!.run(envFor(msg.id, msg.watermark));
       return null;
+    case "transform": {
+      const { db: _, ...env } = envFor(msg.id, msg.watermark);
+      const results = [];
+      for (const item of msg.items) {
+        try {
+          const out = await plugin.transform!(item, env);
+          results.push({ ok: true, events: out === null || out === undefined ? [] : Array.isArray(out) ? out : [out] });
+        } catch (e) {
+          results.push({ ok: false, error: e instanceof Error ? e.message : String(e) });
+        }
+      }
+      return results;
+    }
   }
 }

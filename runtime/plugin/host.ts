@@ -1,3 +1,4 @@
+import type { Transform } from "../core/transform.ts";
 import type { EventLog, LoggedEvent } from "../core/event_log.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
@@ -224,6 +225,13 @@ export class PluginHost {
       storage_limit_bytes: r.storageLimitBytes,
     }));
     return [...infos, ...this.#broken].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Plugin `name`'s transform, or undefined when no such plugin is loaded or it has no `transform`. */
+  transform(name: string): Transform | undefined {
+    const runner = this.#runners.get(name);
+    if (!runner?.manifest?.hasTransform) return undefined;
+    return { name, run: (items) => runner.transform(items) };
   }
 
   /** Routes a request to plugin `name`; `path` is relative to `/api/<name>`. Undefined when unknown. */

@@ -30,6 +30,8 @@ export interface Manifest {
   hasQueue: boolean;
   /** It handles identity merges (the SDK's `merge`). */
   hasMerge: boolean;
+  /** It maps foreign items to events (the SDK's `transform`), for `/v1/sources/<name>` and Kafka topics. */
+  hasTransform: boolean;
   hasFetch: boolean;
   /** Its routes as OpenAPI paths (under `/api/<name>`), or null when `fetch` is a bare function. */
   api: Record<string, unknown> | null;
@@ -64,6 +66,7 @@ export function parseManifest(name: string, value: unknown): Manifest {
     }),
     hasQueue: z.boolean(),
     hasMerge: z.boolean(),
+    hasTransform: z.boolean(),
     hasFetch: z.boolean(),
     api: z.record(z.string().max(1000), z.partialRecord(z.enum(METHODS), operation)).nullable(),
     scheduleMs: z.number().int().min(1000).max(2 ** 31 - 1).nullable(),
@@ -94,6 +97,7 @@ export type HostMessage =
   | { kind: "call"; id: number; op: "queue"; batch: Event[]; watermark: string | null }
   | { kind: "call"; id: number; op: "fetch"; request: WireRequest; watermark: string | null }
   | { kind: "call"; id: number; op: "scheduled"; watermark: string | null }
+  | { kind: "call"; id: number; op: "transform"; items: unknown[]; watermark: string | null }
   | { kind: "sql-reply"; id: number; ok: true; rows: unknown[] }
   | { kind: "sql-reply"; id: number; ok: false; error: string };
 

@@ -470,6 +470,7 @@ Deno.test({
         limits: {},
         hasQueue: false,
         hasMerge: false,
+        hasTransform: false,
         hasFetch: false,
         api: null,
         scheduleMs: null,

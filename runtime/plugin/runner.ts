@@ -1,6 +1,8 @@
 import type { EventLog, LoggedEvent } from "../core/event_log.ts";
 import { insertDeadLetters } from "../core/event_log.ts";
 import { MERGE_TYPE } from "../core/identity.ts";
+import { parseResults, type TransformResult } from "../core/transform.ts";
+import { HttpError } from "../http/errors.ts";
 import { readTextBody } from "../http/body.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
@@ -197,6 +199,42 @@ export class PluginRunner {
     for (const r of this.#replays.splice(0)) {
       r.reject(new Error(`plugin ${this.name} is ${this.status}, not replaying`));
     }
+  }
+
+  /**
+   * Runs `items` through the plugin's `transform`, one result per item. A call the sandbox does not survive (a time
+   * limit, a memory bomb, a crash) or answers with nonsense is tried again item by item, so only the items that cause
+   * it are refused. Throws an `HttpError` 503 while the plugin cannot serve.
+   */
+  async transform(items: unknown[]): Promise<TransformResult[]> {
+    if (this.status !== "running" && this.status !== "degraded") {
+      throw new HttpError(503, `plugin ${this.name} is ${this.status}${this.lastError ? `: ${this.lastError}` : ""}`);
+    }
+    if (!this.manifest?.hasTransform) throw new HttpError(404, `plugin ${this.name} has no transform`);
+    const once = async (batch: unknown[]): Promise<TransformResult[] | string> => {
+      try {
+        const sandbox = await this.#supervisor.sandbox();
+        const { timeoutMs } = this.#supervisor.limits;
+        const answer = await sandbox.call({ op: "transform", items: batch, watermark: this.#ctx.eventLog.watermark }, {
+          timeoutMs,
+        });
+        const results = parseResults(answer, batch.length);
+        if (results) this.#supervisor.succeeded();
+        return results ?? "it answered something that is not one result per item";
+      } catch (e) {
+        if (!(e instanceof PluginError)) throw e;
+        return e.message.replace(`plugin ${this.name}: `, ""); // the answer names the transform already
+      }
+    };
+    const all = await once(items);
+    if (typeof all !== "string") return all;
+    this.#logger.warn("transform failed; trying its items one by one", { error: all, items: items.length });
+    const results: TransformResult[] = [];
+    for (const item of items) {
+      const one = items.length === 1 ? all : await once([item]);
+      results.push(typeof one === "string" ? { ok: false, error: one } : one[0]);
+    }
+    return results;
   }
 
   /** Serves a request to the plugin's routes; `path` is relative to `/api/<name>`. */

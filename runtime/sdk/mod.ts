@@ -75,6 +75,9 @@ export interface Merge {
   position: number;
 }
 
+/** What a transform is given: an {@linkcode Env} without `db` (a transform maps what it is given, nothing more). */
+export type TransformEnv<C = unknown> = Omit<Env<C>, "db">;
+
 /** A dashboard panel: the dashboard reads `route` (under `/api/<plugin>`) and renders it as `kind`. */
 export interface Panel {
   /** The panel's heading. */
@@ -149,6 +152,13 @@ export interface PluginDefinition<C = unknown> {
    * keeps nothing per user needs none.
    */
   merge?: (merges: Merge[], env: Env<C>) => Promise<void>;
+  /**
+   * Maps one item of a shape the runtime does not know to events: for `POST /v1/sources/<name>` and the Kafka topics
+   * `KAFKA_TRANSFORMS` assigns to the plugin. Answers an event, several (at most 100), or none (null or `[]`: the item
+   * is dropped); what it answers is then validated like any event. Throwing refuses the item: it is dead-lettered
+   * (stage `transform:<name>`) with the error's message, and the other items go on.
+   */
+  transform?: (item: unknown, env: TransformEnv<C>) => unknown | Promise<unknown>;
   /**
    * Handles a request to `/api/<name>/*`, with the path relative to that prefix: a Hono app, whose routes (and
    * their {@linkcode describeRoute}d schemas) also make the plugin's part of `/api/openapi.json`, or a bare fetch

@@ -1,3 +1,4 @@
+import { type Transform, transformItems } from "../../core/transform.ts";
 import type { Money } from "../../core/money.ts";
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { KafkaConfig } from "../../core/config.ts";
@@ -35,6 +36,11 @@ export interface KafkaSourceOptions {
   money: Money;
   /** Back-pressure: while it answers true, no batch is appended (the consumer keeps its group alive). */
   paused: () => boolean;
+  /**
+   * The transform a topic's messages go through (see `KAFKA_TRANSFORMS`), undefined for none; it throws while the
+   * plugin cannot serve, and the batch is then retried.
+   */
+  transformFor?: (topic: string) => Transform | undefined;
 }
 
 /** How often partition ends are read to keep the lag current while nothing is consumed. */
@@ -207,7 +213,8 @@ export class KafkaSource {
       if (first > stored + 1 && await this.#rewind(consumer, topic, partition, stored)) return;
       const fresh = batch.messages.filter((m) => Number(m.offset) > stored);
       if (fresh.length === 0) break;
-      const { events, letters, reasons, messages } = decode(topic, partition, fresh, this.#opts.money);
+      const transform = this.#opts.transformFor?.(topic);
+      const { events, letters, reasons, messages } = await decode(topic, partition, fresh, this.#opts.money, transform);
       try {
         await this.#opts.eventLog.append(events, letters, { topic, partition, from: stored, to: last });
       } catch (e) {
@@ -265,8 +272,11 @@ export class KafkaSource {
   }
 }
 
-/** Messages to events (amounts in the base currency) and dead letters, each naming its topic, partition and offset. */
-function decode(topic: string, partition: number, messages: KafkaMessage[], money: Money) {
+/**
+ * Messages to events (amounts in the base currency, through the topic's transform if it has one) and dead letters, each
+ * naming its topic, partition and offset.
+ */
+async function decode(topic: string, partition: number, messages: KafkaMessage[], money: Money, transform?: Transform) {
   const events: Event[] = [];
   const letters: DeadLetter[] = [];
   const reasons: RejectReason[] = [];
@@ -308,10 +318,11 @@ function decode(topic: string, partition: number, messages: KafkaMessage[], mone
       reject("too_large", `a message holds at most ${MAX_BATCH} events, got ${items.length}`, null);
       continue;
     }
-    const v = validateItems(items, money, (index) => ({ kafka: { ...kafka, index } }));
+    const where = (index: number) => ({ kafka: { ...kafka, index } });
+    const v = transform ? await transformItems(transform, items, money, where) : validateItems(items, money, where);
     events.push(...v.valid);
     for (const l of v.letters) {
-      reasons.push(rejectReason(l.reason));
+      reasons.push(l.stage === "ingest" ? rejectReason(l.reason) : "transform");
       letters.push({ ...l, reason: `${topic}/${partition}@${m.offset}: ${l.reason}` });
     }
   }
