@@ -190,7 +190,9 @@ export async function testPlugin(folder: URL | string, opts: TestPluginOptions =
     },
     async source(items) {
       const res = await postJson(runtime, `/v1/sources/${name}`, items);
-      if (res.status !== 200) throw new Error(`/v1/sources/${name} answered ${res.status}: ${JSON.stringify(res.body)}`);
+      if (res.status !== 200) {
+        throw new Error(`/v1/sources/${name} answered ${res.status}: ${JSON.stringify(res.body)}`);
+      }
       await waitForCatchUp(runtime);
       return res;
     },

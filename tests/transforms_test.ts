@@ -61,6 +61,11 @@ Deno.test({
         dropped: 0,
       });
       assert.equal((await post("/v1/sources/rogue_source", { id: "ok-4" }, "wrong")).status, 401);
+      const webhook = await rt.app.request("/v1/sources/rogue_source?write_key=wk", {
+        method: "POST",
+        body: JSON.stringify({ id: "ok-5" }),
+      });
+      assert.equal((await webhook.json()).accepted, 1); // a webhook's URL carries the key
       assert.equal((await post("/v1/sources/counter", { id: "x" })).status, 404); // no transform
       assert.equal((await post("/v1/sources/nobody", { id: "x" })).status, 404);
       const login = { event_id: "e1", type: "login", user_id: "u", timestamp: "2026-05-01T10:00:00Z" };

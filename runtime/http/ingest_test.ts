@@ -60,15 +60,16 @@ Deno.test({
         "screen_view u1 m4",
         "group u1 m5",
         "alias u1 m6",
-        "purchase anon-1 m7",
-        "purchase anon-1 m8",
+        "$merge u1 $merge:anon-1", // the alias linked anon-1 to u1: its later calls are u1's
+        "purchase u1 m7",
+        "purchase u1 m8",
       ]);
       // Its client metrics are accepted and dropped: nothing is stored.
       assert.deepEqual(await post(rt, "/v1/m", { series: [{ type: "Counter", metric: "analytics_js.invoke" }] }), [
         200,
         { success: true },
       ]);
-      assert.equal(rt.eventLog.head, 8);
+      assert.equal(rt.eventLog.head, 9);
     });
   },
 });

@@ -1,7 +1,8 @@
 /**
  * Tokens on `/v1` (ingest keys) and `/api` (read tokens). A request presents its credential as a bearer token, as
- * `?access_token=` on `GET /api/stream` (a browser's EventSource cannot send a header), or, on `/v1`, as the user
- * name of HTTP basic auth (Segment's SDKs send their write key so).
+ * `?access_token=` on `GET /api/stream` (a browser's EventSource cannot send a header), as `?write_key=` on
+ * `POST /v1/sources/<plugin>` (a webhook can be given a URL, rarely a header), or, on `/v1`, as the user name of HTTP
+ * basic auth (Segment's SDKs send their write key so).
  * @module
  */
 import type { MiddlewareHandler } from "hono";
@@ -21,6 +22,14 @@ function streamToken(request: Request): string | null {
   return request.method === "GET" && url.pathname === "/api/stream" ? url.searchParams.get("access_token") : null;
 }
 
+/** The key of `POST /v1/sources/<plugin>?write_key=`. */
+function sourceKey(request: Request): string | null {
+  const url = new URL(request.url);
+  return request.method === "POST" && url.pathname.startsWith("/v1/sources/")
+    ? url.searchParams.get("write_key")
+    : null;
+}
+
 /** The write key of Segment's SDKs on `/v1`: the username of HTTP basic auth, whose password is empty. */
 function writeKey(request: Request): string | null {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(request.headers.get("authorization") ?? "");
@@ -35,7 +44,7 @@ function writeKey(request: Request): string | null {
 
 /** The credential a request presents, in any of the forms above; null when it presents none. */
 export function credential(request: Request): string | null {
-  return bearerToken(request) ?? streamToken(request) ?? writeKey(request);
+  return bearerToken(request) ?? streamToken(request) ?? sourceKey(request) ?? writeKey(request);
 }
 
 /** Whether `presented` equals one of `secrets`, each compared in constant time (every secret is compared). */
