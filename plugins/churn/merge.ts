@@ -2,8 +2,8 @@
  * Identity merges: an id's activity and sessions move to the person it was linked to, combined with the person's, as
  * if the events had carried the person's id from the start; the id's score goes (the person is scored instead).
  */
-import { type Env, fold, key, type Merge } from "@runtime/sdk";
-import { type KeyedSession, mergeInferred, saveSessions, type Session } from "./activity.ts";
+import { type Env, type Merge, movedSessions } from "@runtime/sdk";
+import { mergeInferred, saveSessions, type Session } from "./activity.ts";
 
 type Db = Env["db"];
 
@@ -45,16 +45,6 @@ export async function moveActivity(db: Db, merges: Merge[]): Promise<void> {
     carted,
     purchased,
   });
-  const explicit: KeyedSession[] = gone.filter((s) => s.explicit).map((s) => ({
-    user: s.into,
-    key: s.key,
-    ...part(s),
-  }));
-  const inferred = fold(
-    gone.filter((s) => !s.explicit),
-    (s) => key(s.into),
-    (s) => ({ user: s.into, parts: [] as Session[] }),
-    (u, s) => void u.parts.push(part(s)),
-  );
+  const { explicit, inferred } = movedSessions(gone, part);
   await saveSessions(db, explicit, await mergeInferred(db, inferred));
 }

@@ -2,8 +2,8 @@
  * Identity merges: what stats keeps under an id moves to the person it was linked to, combined with what the person
  * has, exactly as if the events had carried the person's id from the start.
  */
-import { type Env, fold, key, type Merge } from "@runtime/sdk";
-import { type KeyedSession, mergeInferred, saveSessions, type Session } from "./sessions.ts";
+import { type Env, type Merge, movedSessions } from "@runtime/sdk";
+import { mergeInferred, saveSessions, type Session } from "./sessions.ts";
 
 /** Moves each merge's user totals, active minutes, purchases, video views and sessions to its `into`. */
 export async function merge(merges: Merge[], env: Env): Promise<void> {
@@ -66,16 +66,6 @@ export async function merge(merges: Merge[], env: Env): Promise<void> {
     purchase: s.has_purchase,
     pages: s.pages,
   });
-  const explicit: KeyedSession[] = gone.filter((s) => s.explicit).map((s) => ({
-    user: s.into,
-    key: s.key,
-    ...part(s),
-  }));
-  const inferred = fold(
-    gone.filter((s) => !s.explicit),
-    (s) => key(s.into),
-    (s) => ({ user: s.into, parts: [] as Session[] }),
-    (u, s) => void u.parts.push(part(s)),
-  );
+  const { explicit, inferred } = movedSessions(gone, part);
   await saveSessions(env.db, explicit, await mergeInferred(env.db, inferred));
 }

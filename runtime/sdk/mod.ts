@@ -21,7 +21,7 @@ export type { Event, EventItem, EventProperties } from "../core/event.ts";
 export { answerHttpError, HttpError } from "../http/errors.ts";
 export { parseBody } from "../http/body.ts";
 export { intParam, timeParam } from "../http/query.ts";
-export { type Interval, mergeSessions, SESSION_GAP_MS } from "./sessions.ts";
+export { type Interval, mergeSessions, type MovedSession, movedSessions, SESSION_GAP_MS } from "./sessions.ts";
 export { atMs, fold, key } from "./fold.ts";
 export { decimalSum } from "./decimal.ts";
 export { describeRoute, queryTime, type RouteSpec } from "../http/openapi.ts";

@@ -33,3 +33,30 @@ export function mergeSessions<T extends Interval>(intervals: T[], combine: (into
   }
   return out;
 }
+
+/** A stored session row of an id merged away (see the SDK's `Merge`), as a plugin's `delete ... returning` gives it. */
+export interface MovedSession {
+  /** The person it now belongs to. */
+  into: string;
+  /** Its stored key (`s:<session_id>` for an explicit session). */
+  key: string;
+  /** Whether it is a session_id's rather than inferred from gaps. */
+  explicit: boolean;
+}
+
+/**
+ * Sessions of merged ids, ready to join their persons': explicit ones keyed as they were (to add to the person's of
+ * the same key), inferred ones gathered per person as parts for {@linkcode mergeSessions} with the person's nearby.
+ */
+export function movedSessions<R extends MovedSession, S extends Interval>(
+  rows: R[],
+  part: (row: R) => S,
+): { explicit: (S & { user: string; key: string })[]; inferred: { user: string; parts: S[] }[] } {
+  const inferred = new Map<string, S[]>();
+  const explicit: (S & { user: string; key: string })[] = [];
+  for (const row of rows) {
+    if (row.explicit) explicit.push({ ...part(row), user: row.into, key: row.key });
+    else inferred.set(row.into, [...inferred.get(row.into) ?? [], part(row)]);
+  }
+  return { explicit, inferred: [...inferred].map(([user, parts]) => ({ user, parts })) };
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mergeSessions, SESSION_GAP_MS } from "./sessions.ts";
+import { mergeSessions, movedSessions, SESSION_GAP_MS } from "./sessions.ts";
 
 const MIN = 60_000;
 type Counted = { start: number; end: number; events: number; cart: boolean };
@@ -33,4 +33,21 @@ Deno.test("mergeSessions() joins two sessions when a late event closes the gap b
   assert.equal(before.length, 2);
   const late = { ...points(20)[0], cart: true };
   assert.deepEqual(merge([...before, late]), [{ start: 0, end: 40 * MIN, events: 3, cart: true }]);
+});
+
+Deno.test("movedSessions() keeps explicit sessions by key and gathers inferred ones per person", () => {
+  const rows = [
+    { into: "p", key: "s:x", explicit: true, start: 1, end: 2 },
+    { into: "p", key: "a:5", explicit: false, start: 5, end: 6 },
+    { into: "q", key: "a:7", explicit: false, start: 7, end: 9 },
+    { into: "p", key: "a:8", explicit: false, start: 8, end: 8 },
+  ];
+  const moved = movedSessions(rows, (r) => ({ start: r.start, end: r.end }));
+  assert.deepEqual(moved, {
+    explicit: [{ start: 1, end: 2, user: "p", key: "s:x" }],
+    inferred: [
+      { user: "p", parts: [{ start: 5, end: 6 }, { start: 8, end: 8 }] },
+      { user: "q", parts: [{ start: 7, end: 9 }] },
+    ],
+  });
 });
