@@ -91,7 +91,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   let producer: KafkaSink | null = null;
   const money = opts.money ?? DEFAULT_MONEY;
   if (opts.kafka) {
-    for (const [topic, name] of Object.entries(opts.kafka.transforms)) {
+    for (const [topic, name] of opts.kafka.transforms) {
       if (!plugins.transform(name)) {
         await plugins.stop();
         if (ownsStore) await store.close();
@@ -113,7 +113,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       money,
       paused: () => plugins.maxLag > maxLag,
       transformFor: (topic) => {
-        const name = opts.kafka!.transforms[topic];
+        const name = opts.kafka!.transforms.get(topic);
         if (name === undefined) return undefined;
         const transform = plugins.transform(name);
         if (!transform) throw new Error(`topic ${topic}: plugin ${name} is not loaded with a transform`);

@@ -42,28 +42,27 @@ testEachBackend("identify and alias make one person in every plugin, history bef
     await waitForCatchUp(rt);
     assert.deepEqual((await postJson(rt, "/v1/events", late)).body.rejected, []);
 
-    // Two known users with histories become one; a second user on a linked device does not take its history.
+    // A guest id with a history (it never signed in) joins a signed-in user by alias. Links that name a signed-in user
+    // as the anonymous side are refused, whoever sends them, and so is a second user on a linked device.
     const linked = events.find((e) => e.type === "login" && e.properties.anonymous_id !== undefined)!;
+    const signedIn = new Set(events.filter((e) => e.properties.anonymous_id !== undefined).map((e) => e.user_id));
+    const [target, other] = [...signedIn].filter((u) => u !== linked.user_id);
+    const guest = events.find((e) => e.user_id.startsWith("u") && !signedIn.has(e.user_id))!.user_id;
     const end = Date.parse(events.at(-1)!.timestamp);
-    const [u1, u2] = ["u1", "u2"].map((u) => events.filter((e) => e.user_id === u).length);
-    assert.ok(u1 > 0 && u2 > 0, "u1 and u2 have histories");
+    const link = (id: string, type: string, user: string, properties: Event["properties"], ms: number): Event => ({
+      event_id: id,
+      type,
+      user_id: user,
+      timestamp: at(end + ms),
+      properties,
+    });
     const links: Event[] = [
-      {
-        event_id: "alias-1",
-        type: "alias",
-        user_id: "u2",
-        timestamp: at(end + 1000),
-        properties: { previous_id: "u1" },
-      },
-      {
-        event_id: "identify-other",
-        type: "identify",
-        user_id: "u3",
-        timestamp: at(end + 2000),
-        properties: { anonymous_id: linked.properties.anonymous_id },
-      },
+      link("alias-1", "alias", target, { previous_id: guest }, 1000),
+      link("identify-other", "identify", "u-other", { anonymous_id: linked.properties.anonymous_id }, 2000),
+      link("hijack-1", "identify", "mallory", { anonymous_id: target }, 3000),
+      link("hijack-2", "alias", "mallory", { previous_id: other }, 4000),
     ];
-    assert.deepEqual((await postJson(rt, "/v1/events", links)).body, { accepted: 2, rejected: [] });
+    assert.deepEqual((await postJson(rt, "/v1/events", links)).body, { accepted: 4, rejected: [] });
 
     // Fraud: a device buys four times in 30 s (the fourth is flagged), then its owner signs in.
     const t = end + 3_600_000;
@@ -96,8 +95,10 @@ testEachBackend("identify and alias make one person in every plugin, history bef
 
     // The links as an independent reading of the raw events sees them: every merged id has a person.
     const persons = await finalPersons(rt.store);
-    assert.equal(persons.get("u1"), "u2");
-    assert.equal(persons.get(linked.properties.anonymous_id!), linked.user_id); // not u3
+    assert.equal(persons.get(guest), target);
+    assert.equal(persons.get(linked.properties.anonymous_id!), linked.user_id); // not u-other
+    assert.equal(persons.get(target), undefined); // not mallory's
+    assert.equal(persons.get(other), undefined);
     assert.equal(persons.get("anon-fx"), "fx-person");
     const [{ merges }] = await rt.store.query<{ merges: number }>(
       "select count(*)::int8 as merges from host.events where type = '$merge'",
@@ -110,7 +111,7 @@ testEachBackend("identify and alias make one person in every plugin, history bef
     assert.deepEqual((await getJson(rt, "/api/stats/sessions")).body, await expectedSessionDistributions(rt.store));
     assert.deepEqual((await getJson(rt, "/api/funnel/summary")).body, await expectedSummary(rt.store, null, null));
     const merged = [...new Set(persons.values())].filter((p) => p !== "fx-person").slice(0, 6);
-    for (const person of ["u2", ...merged]) {
+    for (const person of [target, ...merged]) {
       const user = (await getJson(rt, `/api/stats/users/${person}`)).body;
       const { engagement_score: _, segment: __, ...numbers } = user;
       const expected = await expectedUser(rt.store, person);
@@ -128,7 +129,7 @@ testEachBackend("identify and alias make one person in every plugin, history bef
         assert.equal(churn.features[name], value, `churn ${name} of ${person}`);
       }
     }
-    for (const gone of ["u1", "anon-fx", [...persons.keys()].find((id) => id.startsWith("anon-u"))]) {
+    for (const gone of [guest, "anon-fx", [...persons.keys()].find((id) => id.startsWith("anon-u"))]) {
       assert.equal((await getJson(rt, `/api/stats/users/${gone}`)).status, 404, `${gone} is merged away`);
     }
     const [{ n }] = await rt.store.query<{ n: number }>(

@@ -33,7 +33,7 @@ function kafkaConfig(bootstrap: string): KafkaConfig {
     group: `g-${crypto.randomUUID().slice(0, 8)}`,
     idempotent: false,
     sessionTimeoutMs: 6000,
-    transforms: {},
+    transforms: new Map(),
   };
 }
 
@@ -279,7 +279,7 @@ Deno.test({
     const config = {
       ...kafkaConfig(cluster.bootstrap),
       topics: [TOPIC, ORDERS],
-      transforms: { [ORDERS]: "shop_orders" },
+      transforms: new Map([[ORDERS, "shop_orders"]]),
     };
     const rt = await startTestRuntime(BACKENDS[0], { pluginsDir, kafka: config });
     try {
@@ -326,7 +326,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const pluginsDir = await pluginsFolder([{ name: "counter" }]);
-    const config = { ...kafkaConfig("127.0.0.1:1"), transforms: { [TOPIC]: "counter" } };
+    const config = { ...kafkaConfig("127.0.0.1:1"), transforms: new Map([[TOPIC, "counter"]]) };
     await assert.rejects(
       startTestRuntime(BACKENDS[0], { pluginsDir, kafka: config }),
       new Error(

@@ -66,6 +66,24 @@ Deno.test({
         body: JSON.stringify({ id: "ok-5" }),
       });
       assert.equal((await webhook.json()).accepted, 1); // a webhook's URL carries the key
+      const empty = await rt.app.request("/v1/sources/rogue_source?write_key=", {
+        method: "POST",
+        headers: { authorization: "Bearer wk" },
+        body: JSON.stringify({ id: "ok-6", events: "not a list of events: the object is one item" }),
+      });
+      assert.equal((await empty.json()).accepted, 1);
+
+      // Replay: a refused item, corrected, goes through the transform again; the forged entry is refused again.
+      const envLetter = letters.find((l: Json) => l.payload.item?.id === "env");
+      const forgeLetter = letters.find((l: Json) => l.stage === "ingest");
+      const replayed = await post("/api/dead-letters/replay", {
+        ids: [envLetter.id, forgeLetter.id],
+        payloads: { [envLetter.id]: { id: "env-fixed" } },
+      });
+      const outcome = await replayed.json();
+      assert.deepEqual([outcome.replayed, outcome.events], [1, 1], JSON.stringify(outcome));
+      assert.deepEqual(outcome.failed.map((f: Json) => f.id), [forgeLetter.id]);
+      assert.equal((await rt.store.query("select 1 from host.events where event_id = 'env-fixed'")).length, 1);
       assert.equal((await post("/v1/sources/counter", { id: "x" })).status, 404); // no transform
       assert.equal((await post("/v1/sources/nobody", { id: "x" })).status, 404);
       const login = { event_id: "e1", type: "login", user_id: "u", timestamp: "2026-05-01T10:00:00Z" };

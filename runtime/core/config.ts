@@ -70,7 +70,7 @@ export interface KafkaConfig {
   /** How long the group waits for a silent member before handing its partitions to the others. */
   sessionTimeoutMs: number;
   /** Topics whose messages go through a plugin's transform first: topic → plugin. */
-  transforms: Record<string, string>;
+  transforms: Map<string, string>;
 }
 
 /** Raised for invalid configuration; its message is the one line printed before exiting. */
@@ -80,8 +80,8 @@ export class ConfigError extends Error {}
 export const DEFAULT_SIMULATE_RATE = 20;
 
 /** `topic=plugin` pairs, each topic one of `topics`: the plugin whose transform a topic's messages go through. */
-function parseTransforms(pairs: string[], topics: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+function parseTransforms(pairs: string[], topics: string[]): Map<string, string> {
+  const out = new Map<string, string>();
   for (const pair of pairs) {
     const [topic, plugin, ...rest] = pair.split("=").map((x) => x.trim());
     if (!topic || !plugin || rest.length > 0 || !/^[a-z][a-z0-9_]{0,30}$/.test(plugin)) {
@@ -90,7 +90,7 @@ function parseTransforms(pairs: string[], topics: string[]): Record<string, stri
     if (!topics.includes(topic)) {
       throw new ConfigError(`Cannot start: KAFKA_TRANSFORMS names topic '${topic}', which KAFKA_TOPICS does not list`);
     }
-    out[topic] = plugin;
+    out.set(topic, plugin);
   }
   return out;
 }

@@ -74,12 +74,12 @@ Deno.test("loadConfig() makes Kafka the source when KAFKA_BROKERS is set", () =>
     group: "analytics-runtime",
     idempotent: true,
     sessionTimeoutMs: 10_000,
-    transforms: {},
+    transforms: new Map(),
   });
   assert.equal(c.simulate, 0); // not fully embedded
   assert.equal(loadConfig({ KAFKA_BROKERS: "k:1", KAFKA_IDEMPOTENT: "false" }).kafka?.idempotent, false);
   const orders = { KAFKA_BROKERS: "k:1", KAFKA_TOPICS: "events,orders", KAFKA_TRANSFORMS: "orders=shop_orders" };
-  assert.deepEqual(loadConfig(orders).kafka?.transforms, { orders: "shop_orders" });
+  assert.deepEqual(loadConfig(orders).kafka?.transforms, new Map([["orders", "shop_orders"]]));
 });
 
 Deno.test("loadConfig() turns hot reload on with PLUGINS_WATCH=true (deno task dev)", () => {

@@ -266,7 +266,9 @@ export class EventLog {
       return { stored, duplicates: p.events.length - stored };
     });
     // Each event under its person, and a merge entry after each event that linked a new id (identity.ts).
-    const { entries, merges } = fresh.length > 0 ? await resolveIdentities(tx, fresh) : { entries: [], merges: 0 };
+    const { entries, merges } = fresh.length > 0
+      ? await resolveIdentities(tx, fresh, head)
+      : { entries: [], merges: 0 };
     const json = entries.map((e) => JSON.stringify(e));
     if (entries.length > 0) {
       // One JSON array rather than a text[] of JSON: Postgres parses it faster than an array literal.

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Event, EventProperties } from "./event.ts";
 import { EventLog } from "./event_log.ts";
+import { resolveLogged } from "./identity.ts";
 import { MetricsRegistry } from "../observability/metrics.ts";
 import { migrateHost } from "../store/mod.ts";
 import { testEachBackend } from "../../tests/support/harness.ts";
@@ -39,37 +40,63 @@ testEachBackend("the log resolves linked ids to their person and logs a merge af
       ["e1", "a1", null],
       ["e2", "a1", null], // the sender's original_user_id is not taken
       ["login-1", "u1", null],
-      ["$merge:a1", "u1", "a1"],
+      ["$merge@4", "u1", "a1"],
       ["e3", "u1", "a1"],
       ["e4", "u1", null],
       ["e5", "u2", null],
     ]);
 
-    // An alias moves u1, and a1 with it, to u3; a link back to a1 would be a cycle.
-    await log.append([ev("u3", { previous_id: "u1" }, "alias"), ev("a1"), ev("a1", { anonymous_id: "u3" })]);
-    // A chain in one append: a5 into u5, then u5 into u6.
-    await log.append([ev("u5", { anonymous_id: "a5" }), ev("u6", { previous_id: "u5" }, "alias"), ev("a5")]);
+    // An alias links a guest id that never signed in; signed-in ids cannot be taken, whoever names them.
+    await log.append([
+      ev("guest-7"),
+      ev("u3", { previous_id: "guest-7" }, "alias"),
+      ev("guest-7"),
+      ev("mallory", { anonymous_id: "u1" }, "identify"), // u1 signed in: not anyone's anonymous id
+      ev("mallory", { previous_id: "u2" }, "alias"), // u2 signed in (its identify) too
+      ev("mallory", { anonymous_id: "a1" }), // a1 is u1's already
+      ev("u1", { anonymous_id: "mallory" }), // mallory signed in: not merged into u1 either
+      ev("a5", { anonymous_id: "u1" }), // a5 as the user: u1 is known, so a5 cannot take it
+    ]);
     assert.deepEqual((await logged()).slice(7), [
-      ["e6", "u3", null],
-      ["$merge:u1", "u3", "u1"],
-      ["e7", "u3", "a1"],
-      ["e8", "u3", "a1"],
-      ["e9", "u5", null],
-      ["$merge:a5", "u5", "a5"],
-      ["e10", "u6", null],
-      ["$merge:u5", "u6", "u5"],
-      ["e11", "u6", "a5"],
+      ["e6", "guest-7", null],
+      ["e7", "u3", null],
+      ["$merge@10", "u3", "guest-7"],
+      ["e8", "u3", "guest-7"],
+      ["e9", "mallory", null],
+      ["e10", "mallory", null],
+      ["e11", "mallory", null],
+      ["e12", "u1", null],
+      ["e13", "a5", null],
     ]);
     assert.deepEqual(
-      await store.query("select id, person from host.identities order by id"),
-      [{ id: "a1", person: "u3" }, { id: "a5", person: "u6" }, { id: "u1", person: "u3" }, { id: "u5", person: "u6" }],
+      await store.query("select id, person, known from host.identities order by id"),
+      [
+        { id: "a1", person: "u1", known: false },
+        { id: "a5", person: "a5", known: true },
+        { id: "guest-7", person: "u3", known: false },
+        { id: "mallory", person: "mallory", known: true },
+        { id: "u1", person: "u1", known: true },
+        { id: "u2", person: "u2", known: true },
+        { id: "u3", person: "u3", known: true },
+      ],
     );
     assert.equal(log.head, 16);
-    const metrics = new MetricsRegistry();
-    const fresh = new EventLog(store, metrics); // another process on the same database sees the same links
+    const fresh = new EventLog(store, new MetricsRegistry()); // another process, same links
     await fresh.open();
-    await fresh.append([ev("a5"), ev("u1")]);
-    assert.deepEqual((await logged()).slice(16), [["e12", "u6", "a5"], ["e13", "u3", "u1"]]);
+    await fresh.append([ev("guest-7"), ev("a1")]);
+    assert.deepEqual((await logged()).slice(16), [["e14", "u3", "guest-7"], ["e15", "u1", "a1"]]);
+
+    // An event logged before its id was linked (a dead letter replayed now) is read back under the person.
+    const [first] = await log.read(0, 1);
+    assert.deepEqual(JSON.parse((await resolveLogged(store, first)).json), {
+      event_id: "e1",
+      type: "page_view",
+      user_id: "u1",
+      timestamp: first.timestamp,
+      properties: { original_user_id: "a1" },
+    });
+    const [unlinked] = await log.read(4, 1); // e3, of u1: nothing to resolve
+    assert.equal(await resolveLogged(store, unlinked), unlinked);
   } finally {
     await store.close();
   }

@@ -7,12 +7,23 @@
  */
 import type { Event } from "./event.ts";
 import type { DeadLetter } from "./event_log.ts";
-import type { IngestResult } from "./ingest.ts";
-import { validateItems } from "./ingest.ts";
+import { type IngestResult, MAX_BATCH, validateItems } from "./ingest.ts";
+import { HttpError } from "../http/errors.ts";
 import type { Money } from "./money.ts";
 
 /** The most events a transform may make of one item. */
 export const MAX_EVENTS_PER_ITEM = 100;
+/** The most events one request's (or Kafka message's) items may make together; the items past it are refused. */
+export const MAX_EVENTS_PER_REQUEST = 10 * MAX_BATCH;
+
+/** The items of a source's body: the items of an array, or the body itself (a webhook's object, whatever its keys). */
+export function sourceItems(body: unknown): unknown[] {
+  const items = Array.isArray(body) ? body : [body];
+  if (items.length > MAX_BATCH) {
+    throw new HttpError(413, `a request holds at most ${MAX_BATCH} items, got ${items.length}`);
+  }
+  return items;
+}
 
 /** What a transform made of one item: candidate events (none drops the item), or why it could not. */
 export type TransformResult = { ok: true; events: unknown[] } | { ok: false; error: string };
@@ -48,6 +59,9 @@ export async function transformItems(
   const letters: DeadLetter[] = [];
   let dropped = 0;
   results.forEach((r, index) => {
+    if (r.ok && candidates.length + r.events.length > MAX_EVENTS_PER_REQUEST) {
+      r = { ok: false, error: `the request's items made over ${MAX_EVENTS_PER_REQUEST} events: send fewer at once` };
+    }
     if (r.ok) {
       if (r.events.length === 0) dropped++;
       for (const e of r.events) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseResults, type Transform, transformItems } from "./transform.ts";
+import { parseResults, sourceItems, type Transform, transformItems } from "./transform.ts";
 
 const money = { base: "EUR", rates: {} };
 const at = "2026-05-01T10:00:00Z";
@@ -37,6 +37,32 @@ Deno.test("transformItems() validates what a transform makes, naming the item ea
       { source: "s", index: 3, transform: "fake", item: { event_id: "d-b", type: "Bad", user_id: "u", timestamp: at } },
     ],
   ]);
+});
+
+Deno.test("transformItems() refuses the items past the request's 10,000 events, and sourceItems() keeps a body whole", async () => {
+  const hundred: Transform = {
+    name: "hundred",
+    run: (items) =>
+      Promise.resolve(items.map((_, i) => ({
+        ok: true,
+        events: Array.from({ length: 100 }, (_, k) => ({
+          event_id: `${i}-${k}`,
+          type: "page_view",
+          user_id: "u",
+          timestamp: at,
+        })),
+      }))),
+  };
+  const out = await transformItems(hundred, new Array(102).fill({}), money);
+  assert.equal(out.valid.length, 10_000);
+  assert.deepEqual(out.rejected.map((r) => r.index), [100, 101]);
+  assert.equal(
+    out.rejected[0].error,
+    "transform hundred: the request's items made over 10000 events: send fewer at once",
+  );
+  assert.deepEqual(sourceItems({ events: [1, 2] }), [{ events: [1, 2] }]); // a webhook's object is one item
+  assert.deepEqual(sourceItems([{ a: 1 }, { b: 2 }]), [{ a: 1 }, { b: 2 }]);
+  assert.throws(() => sourceItems(new Array(1001).fill(0)), /at most 1000 items, got 1001/);
 });
 
 Deno.test("parseResults() takes a sandbox's answer only as one result per item, and caps the events per item", () => {

@@ -13,6 +13,8 @@ import { MAX_DEPTH } from "../core/event.ts";
 import type { LoggedEvent } from "../core/event_log.ts";
 import { parseBody } from "./body.ts";
 import { MAX_BATCH, validateItems } from "../core/ingest.ts";
+import { resolveLogged } from "../core/identity.ts";
+import { transformItems } from "../core/transform.ts";
 import { DeadLetterList, DeadLetterQuery, ReplayAnswer } from "./schemas.ts";
 import { describeRoute } from "./openapi.ts";
 import type { RuntimeParts } from "./context.ts";
@@ -116,6 +118,7 @@ async function replay(ctx: RuntimeParts, request: z.infer<typeof ReplayRequest>)
   }
   result.last_id = letters.length ? letters[letters.length - 1].id : null;
   const ingest: { letter: Letter; items: unknown[] }[] = [];
+  const transformed: { letter: Letter; plugin: string; item: unknown }[] = [];
   for (const letter of letters) {
     const corrected = request.payloads?.[String(letter.id)];
     if (letter.replayed) result.skipped.push({ id: letter.id, reason: "already replayed" });
@@ -126,6 +129,9 @@ async function replay(ctx: RuntimeParts, request: z.infer<typeof ReplayRequest>)
       } else if (corrected === undefined && alteredToStore(letter.payload)) {
         result.failed.push({ id: letter.id, error: ALTERED });
       } else ingest.push({ letter, items });
+    } else if (letter.stage.startsWith("transform:")) {
+      const item = corrected !== undefined ? corrected : (letter.payload as { item?: unknown } | null)?.item;
+      transformed.push({ letter, plugin: letter.stage.slice("transform:".length), item });
     } else if (letter.stage.startsWith("plugin:")) {
       if (corrected !== undefined) {
         result.failed.push({ id: letter.id, error: "a plugin's letter replays the logged event: it takes no payload" });
@@ -133,7 +139,36 @@ async function replay(ctx: RuntimeParts, request: z.infer<typeof ReplayRequest>)
     } else result.failed.push({ id: letter.id, error: `unknown stage '${letter.stage}'` });
   }
   await replayIngest(ctx, ingest, result);
+  await replayTransformed(ctx, transformed, result);
   return result;
+}
+
+/** Runs each transform letter's item (or its corrected payload) through its plugin's transform again, and ingests it. */
+async function replayTransformed(
+  ctx: RuntimeParts,
+  letters: { letter: Letter; plugin: string; item: unknown }[],
+  result: ReplayResult,
+): Promise<void> {
+  for (const { letter, plugin, item } of letters) {
+    const transform = ctx.plugins.transform(plugin);
+    if (!transform) {
+      result.failed.push({ id: letter.id, error: `no plugin named '${plugin}' with a transform is loaded` });
+      continue;
+    }
+    const out = await transformItems(transform, [item], ctx.money);
+    if (out.rejected.length > 0) {
+      result.failed.push({ id: letter.id, error: out.rejected[0].error });
+      continue;
+    }
+    await ctx.sink(out.valid, []);
+    const marked = await ctx.store.query(
+      "update host.dead_letters set replayed_at = now() where id = $1 and replayed_at is null returning id",
+      [letter.id],
+    );
+    ctx.metrics.inc("dead_letters_replayed_total", "Dead letters replayed", { stage: "transform" }, marked.length);
+    result.replayed += marked.length;
+    result.events += out.valid.length;
+  }
 }
 
 const ALTERED = "the payload was stored with NUL, broken Unicode or deep nesting replaced: give a corrected payload";
@@ -153,6 +188,8 @@ function alteredToStore(payload: unknown): boolean {
  */
 export function letterItems(letter: Pick<Letter, "reason" | "payload">): unknown[] | null {
   const p = letter.payload;
+  // An event a transform made, refused by validation: `{ source | kafka, index, transform, item }`.
+  if (p !== null && typeof p === "object" && "transform" in p && "item" in p) return [p.item];
   const fromKafka = /^[^/]+\/\d+@\d+: /.test(letter.reason) && p !== null && typeof p === "object" && "kafka" in p;
   if (!fromKafka) return [p];
   if ("item" in p) return [p.item];
@@ -207,7 +244,8 @@ async function replayToPlugin(ctx: RuntimeParts, letter: Letter, plugin: string,
     { position: number; type: string; ts: Date | string; json: string }
   >("select position, type, ts, body::text as json from host.events where event_id = $1", [eventId]);
   if (!found) return result.failed.push({ id: letter.id, error: `event '${eventId}' is not in the log` });
-  const row: LoggedEvent = { ...found, timestamp: new Date(found.ts).toISOString() };
+  // Under its person: the event's id may have been merged into one since it was logged.
+  const row: LoggedEvent = await resolveLogged(ctx.store, { ...found, timestamp: new Date(found.ts).toISOString() });
   let outcome = "replayed" as "replayed" | "already replayed" | "not reached";
   const claim = async (tx: Sql) => {
     const marked = await tx.query(

@@ -9,7 +9,7 @@
  */
 import type { Hono } from "hono";
 import { batchItems, countRejected, ingest, MAX_BODY_BYTES, rejectReason } from "../core/ingest.ts";
-import { transformItems } from "../core/transform.ts";
+import { sourceItems, transformItems } from "../core/transform.ts";
 import { ingestSegment, SEGMENT_CALLS, type SegmentCall, segmentMessages } from "../core/segment.ts";
 import { readJsonBody } from "./body.ts";
 import type { RuntimeParts } from "./context.ts";
@@ -69,7 +69,7 @@ export function mountIngest(app: Hono, ctx: Pick<RuntimeParts, "sink" | "metrics
       const name = c.req.param("plugin");
       const transform = ctx.plugins.transform(name);
       if (!transform) throw new HttpError(404, `no plugin named '${name.slice(0, 64)}' with a transform is loaded`);
-      const items = batchItems(await readJsonBody(c.req.raw, MAX_BODY_BYTES));
+      const items = sourceItems(await readJsonBody(c.req.raw, MAX_BODY_BYTES));
       const out = await transformItems(transform, items, ctx.money, (index) => ({ source: name, index }));
       await ctx.sink(out.valid, out.letters);
       ctx.metrics.inc("events_received_total", "Items received for ingest", {}, items.length);

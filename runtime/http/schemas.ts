@@ -23,7 +23,7 @@ export const IngestAnswer = z.strictObject({
   rejected: z.array(z.strictObject({ index: z.number().int(), error: z.string() })),
 });
 
-/** What a plugin's transform takes on `/v1/sources/<plugin>`: items of any shape (each one, an array, or `{ events }`). */
+/** What a plugin's transform takes on `/v1/sources/<plugin>`: items of any shape, an array of them or one. */
 export const SourceBody = z.union([z.array(z.unknown()).max(MAX_BATCH), z.record(z.string(), z.unknown())]).describe(
   `at most ${MAX_BATCH} items and 1 MiB, each mapped to events by the plugin's transform`,
 );

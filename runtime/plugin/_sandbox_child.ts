@@ -125,7 +125,7 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
       await plugin.scheduled!.run(envFor(msg.id, msg.watermark));
       return null;
     case "transform": {
-      const { db: _, ...env } = envFor(msg.id, msg.watermark);
+      const { db: _, watermark: __, ...env } = envFor(msg.id, null);
       const results = [];
       for (const item of msg.items) {
         try {

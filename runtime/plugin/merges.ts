@@ -10,8 +10,8 @@ import type { Merge } from "../sdk/mod.ts";
 export type Run = { events: Event[] } | { merges: Merge[] };
 
 /**
- * Splits `batch` into runs. Within a run of merges, a chain (a into b, then b into c) is given as its end (a into c,
- * b into c): no `into` of a run is another merge's `from`, so a plugin can apply the run as one set.
+ * Splits `batch` into runs. A run of merges can be applied as one set: an id merged away is never a person (see
+ * `identity.ts`), so no merge's `into` is another's `from`.
  */
 export function runsOf(batch: Event[]): Run[] {
   const runs: Run[] = [];
@@ -23,10 +23,8 @@ export function runsOf(batch: Event[]): Run[] {
       continue;
     }
     const merge = { from: String(e.properties.from), into: e.user_id, timestamp: e.timestamp, position: e.position! };
-    if (last && "merges" in last) {
-      for (const m of last.merges) if (m.into === merge.from) m.into = merge.into;
-      last.merges.push(merge);
-    } else runs.push({ merges: [merge] });
+    if (last && "merges" in last) last.merges.push(merge);
+    else runs.push({ merges: [merge] });
   }
   return runs;
 }

@@ -20,14 +20,14 @@ const merge = (from: string, into: string, position: number): Event => ({
   position,
 });
 
-Deno.test("runsOf() splits a batch into runs of events and of merges, in log order, chains given by their end", () => {
+Deno.test("runsOf() splits a batch into runs of events and of merges, in log order", () => {
   const runs = runsOf([
     event("e1", 1),
-    merge("a", "b", 2),
+    merge("a", "c", 2),
     merge("b", "c", 3),
     merge("x", "c", 4),
     event("e2", 5),
-    merge("c", "d", 6),
+    merge("y", "d", 6),
   ]);
   assert.deepEqual(runs.map((r) => "events" in r ? r.events.map((e) => e.event_id) : r.merges), [
     ["e1"],
@@ -37,6 +37,6 @@ Deno.test("runsOf() splits a batch into runs of events and of merges, in log ord
       { from: "x", into: "c", timestamp: at, position: 4 },
     ],
     ["e2"],
-    [{ from: "c", into: "d", timestamp: at, position: 6 }],
+    [{ from: "y", into: "d", timestamp: at, position: 6 }],
   ]);
 });

@@ -97,7 +97,7 @@ export type HostMessage =
   | { kind: "call"; id: number; op: "queue"; batch: Event[]; watermark: string | null }
   | { kind: "call"; id: number; op: "fetch"; request: WireRequest; watermark: string | null }
   | { kind: "call"; id: number; op: "scheduled"; watermark: string | null }
-  | { kind: "call"; id: number; op: "transform"; items: unknown[]; watermark: string | null }
+  | { kind: "call"; id: number; op: "transform"; items: unknown[] }
   | { kind: "sql-reply"; id: number; ok: true; rows: unknown[] }
   | { kind: "sql-reply"; id: number; ok: false; error: string };
 

@@ -203,38 +203,48 @@ export class PluginRunner {
 
   /**
    * Runs `items` through the plugin's `transform`, one result per item. A call the sandbox does not survive (a time
-   * limit, a memory bomb, a crash) or answers with nonsense is tried again item by item, so only the items that cause
-   * it are refused. Throws an `HttpError` 503 while the plugin cannot serve.
+   * limit, a memory bomb, a crash) or answers with nonsense is split in halves and tried again, down to single items,
+   * so only the items that cause it are refused. Throws an `HttpError` 503 while the plugin cannot serve.
    */
   async transform(items: unknown[]): Promise<TransformResult[]> {
     if (this.status !== "running" && this.status !== "degraded") {
       throw new HttpError(503, `plugin ${this.name} is ${this.status}${this.lastError ? `: ${this.lastError}` : ""}`);
     }
     if (!this.manifest?.hasTransform) throw new HttpError(404, `plugin ${this.name} has no transform`);
-    const once = async (batch: unknown[]): Promise<TransformResult[] | string> => {
+    const answer = await this.#transformOnce(items);
+    if (typeof answer !== "string") return answer;
+    this.#logger.warn("transform failed; trying its items in halves", { error: answer, items: items.length });
+    return await this.#transformSplit(items, answer);
+  }
+
+  /** `items` failed with `error`: each half tried again, down to single items, refused alone. */
+  async #transformSplit(items: unknown[], error: string): Promise<TransformResult[]> {
+    if (items.length === 1) return [{ ok: false, error }];
+    const halves = [items.slice(0, items.length >> 1), items.slice(items.length >> 1)];
+    const results: TransformResult[] = [];
+    for (const half of halves) {
+      const answer = await this.#transformOnce(half);
+      results.push(...(typeof answer === "string" ? await this.#transformSplit(half, answer) : answer));
+    }
+    return results;
+  }
+
+  /** One transform call: its checked results, or why it failed (a sandbox stopped for another call is tried again). */
+  async #transformOnce(items: unknown[]): Promise<TransformResult[] | string> {
+    for (let attempt = 1;; attempt++) {
       try {
         const sandbox = await this.#supervisor.sandbox();
         const { timeoutMs } = this.#supervisor.limits;
-        const answer = await sandbox.call({ op: "transform", items: batch, watermark: this.#ctx.eventLog.watermark }, {
-          timeoutMs,
-        });
-        const results = parseResults(answer, batch.length);
+        const answer = await sandbox.call({ op: "transform", items }, { timeoutMs });
+        const results = parseResults(answer, items.length);
         if (results) this.#supervisor.succeeded();
         return results ?? "it answered something that is not one result per item";
       } catch (e) {
         if (!(e instanceof PluginError)) throw e;
+        if (e.collateral && attempt < 3) continue; // another call's fault, not these items'
         return e.message.replace(`plugin ${this.name}: `, ""); // the answer names the transform already
       }
-    };
-    const all = await once(items);
-    if (typeof all !== "string") return all;
-    this.#logger.warn("transform failed; trying its items one by one", { error: all, items: items.length });
-    const results: TransformResult[] = [];
-    for (const item of items) {
-      const one = items.length === 1 ? all : await once([item]);
-      results.push(typeof one === "string" ? { ok: false, error: one } : one[0]);
     }
-    return results;
   }
 
   /** Serves a request to the plugin's routes; `path` is relative to `/api/<name>`. */

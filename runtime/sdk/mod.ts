@@ -61,8 +61,8 @@ export interface Env<C = unknown> {
  * Two ids became one person (an `identify` or `alias` linked them): whatever the plugin keeps under `from`, the
  * history before the link, now belongs to `into`. Events of `from` logged after the link already carry `into` as
  * their `user_id`. Merges come in log order between batches' events, in the same transaction as them and the
- * checkpoint; `from` never comes back as a user (its later events are `into`'s), and no `into` of one call is a
- * `from` of the same call.
+ * checkpoint. `from` never comes back as a user (its later events are `into`'s), and `into` is never merged away itself:
+ * only anonymous ids are, into a known user.
  */
 export interface Merge {
   /** The id merged away. */
@@ -75,8 +75,11 @@ export interface Merge {
   position: number;
 }
 
-/** What a transform is given: an {@linkcode Env} without `db` (a transform maps what it is given, nothing more). */
-export type TransformEnv<C = unknown> = Omit<Env<C>, "db">;
+/**
+ * What a transform is given: an {@linkcode Env} without `db` or `watermark`. A transform maps what it is given and
+ * nothing more, so the same item always makes the same events (a redelivered message, a replayed dead letter).
+ */
+export type TransformEnv<C = unknown> = Omit<Env<C>, "db" | "watermark">;
 
 /** A dashboard panel: the dashboard reads `route` (under `/api/<plugin>`) and renders it as `kind`. */
 export interface Panel {

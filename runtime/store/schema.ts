@@ -8,7 +8,8 @@ import type { Store } from "./store.ts";
  * - `plugins`: the registry of loaded plugins and their roles.
  * - `checkpoints`: per plugin and source, the last position whose effects that plugin committed.
  * - `migrations`: which of each plugin's migration files were applied.
- * - `identities`: each id linked to a person (see `core/identity.ts`), pointing at the person directly.
+ * - `identities`: each id linked to a person (`person` is another id), and each id known to have signed in (`known`),
+ *   which is never linked away (see `core/identity.ts`).
  * A plugin's work runs inside a host transaction that writes one of the last three (its checkpoint, the dead letter it
  * replays, the migration it applies) before the plugin's statements; their deferred trigger fails a COMMIT issued
  * while the plugin's scope is open, so a plugin that sends `commit` rolls back the whole transaction, its own writes
@@ -58,6 +59,7 @@ create table if not exists host.source_offsets (
 create table if not exists host.identities (
   id        text primary key,
   person    text not null,
+  known     boolean not null,
   linked_at timestamptz not null default now()
 );
 create index if not exists identities_by_person on host.identities (person);

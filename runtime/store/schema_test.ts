@@ -19,6 +19,7 @@ testEachBackend(
         "checkpoints",
         "dead_letters",
         "events",
+        "identities",
         "migrations",
         "plugins",
         "source_offsets",

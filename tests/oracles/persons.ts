@@ -1,6 +1,7 @@
 /**
  * The offline truth about identity: which person each logged event belongs to in the end, worked out here from the
- * links the raw events carry (in log order, each id linked once, no cycles), sharing no code with the host.
+ * links the raw events carry (in log order: an id that has been the user of a link is known and never merged away,
+ * any other id is merged once, into the first known user it is linked to), sharing no code with the host.
  */
 import type { Sql } from "../../runtime/store/mod.ts";
 
@@ -17,10 +18,13 @@ export async function finalPersons(sql: Pick<Sql, "query">): Promise<Map<string,
   );
   const parent = new Map<string, string>();
   const root = (id: string): string => parent.has(id) ? root(parent.get(id)!) : id;
+  const signedIn = new Set<string>();
   for (const l of links) {
     const sent = l.sent ?? l.user_id;
     const other = l.type === "alias" ? l.prev ?? l.anon : l.anon;
-    if (other === null || other === sent || parent.has(other) || root(sent) === other) continue;
+    if (other === null || other === sent) continue;
+    signedIn.add(sent).add(root(sent));
+    if (signedIn.has(other) || parent.has(other)) continue;
     parent.set(other, root(sent));
   }
   return new Map([...parent.keys()].map((id) => [id, root(id)]));

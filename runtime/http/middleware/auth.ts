@@ -25,9 +25,10 @@ function streamToken(request: Request): string | null {
 /** The key of `POST /v1/sources/<plugin>?write_key=`. */
 function sourceKey(request: Request): string | null {
   const url = new URL(request.url);
-  return request.method === "POST" && url.pathname.startsWith("/v1/sources/")
+  const key = request.method === "POST" && url.pathname.startsWith("/v1/sources/")
     ? url.searchParams.get("write_key")
     : null;
+  return key || null; // an empty one is none: Basic auth, if any, then counts
 }
 
 /** The write key of Segment's SDKs on `/v1`: the username of HTTP basic auth, whose password is empty. */

@@ -213,8 +213,9 @@ export class KafkaSource {
       if (first > stored + 1 && await this.#rewind(consumer, topic, partition, stored)) return;
       const fresh = batch.messages.filter((m) => Number(m.offset) > stored);
       if (fresh.length === 0) break;
-      const transform = this.#opts.transformFor?.(topic);
-      const { events, letters, reasons, messages } = await decode(topic, partition, fresh, this.#opts.money, transform);
+      const decoded = await this.#decode(topic, partition, fresh, payload);
+      if (decoded === null) return; // stopped, or the partition moved to another consumer
+      const { events, letters, reasons, messages } = decoded;
       try {
         await this.#opts.eventLog.append(events, letters, { topic, partition, from: stored, to: last });
       } catch (e) {
@@ -247,6 +248,31 @@ export class KafkaSource {
       });
     }
     await heartbeat();
+  }
+
+  /**
+   * Decodes messages, through the topic's transform if it has one. While the transform's plugin cannot serve (reloading,
+   * disabled), this partition waits and tries again, alive in the group; the other topics go on. Answers null when the
+   * consumer stops or loses the partition meanwhile.
+   */
+  async #decode(topic: string, partition: number, messages: KafkaMessage[], payload: EachBatchPayload) {
+    const { heartbeat, isRunning, isStale } = payload;
+    for (let waited = 0;; waited++) {
+      // A transform may take long (a slow item, items retried alone): the group hears from this member meanwhile.
+      const beat = setInterval(() => heartbeat().catch(() => {}), 3000);
+      try {
+        return await decode(topic, partition, messages, this.#opts.money, this.#opts.transformFor?.(topic));
+      } catch (e) {
+        if (waited === 0) {
+          this.#opts.logger.warn("cannot transform a batch; waiting for the plugin", { topic, error: String(e) });
+        }
+      } finally {
+        clearInterval(beat);
+      }
+      if (!isRunning() || isStale()) return null;
+      await heartbeat();
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 
   /**
