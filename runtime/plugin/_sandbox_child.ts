@@ -5,7 +5,7 @@
  */
 import { describedRoutes, openApiPaths } from "../http/openapi.ts";
 import type { Env, FetchHandler, PluginDefinition } from "../sdk/mod.ts";
-import { runsOf } from "./merges.ts";
+import { splitBatch } from "./merges.ts";
 import { type ChildMessage, type HostMessage, type Manifest, messageWriter, readMessages } from "./protocol.ts";
 
 const send = messageWriter<ChildMessage>(Deno.stdout.writable);
@@ -110,10 +110,9 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
     }
     case "queue": {
       const env = envFor(msg.id, msg.watermark);
-      for (const run of runsOf(msg.batch)) {
-        if ("merges" in run) await plugin.merge?.(run.merges, env);
-        else await plugin.queue?.(run.events, env);
-      }
+      const { merges, events } = splitBatch(msg.batch);
+      if (merges.length > 0) await plugin.merge?.(merges, env);
+      if (events.length > 0) await plugin.queue?.(events, env);
       return null;
     }
     case "fetch": {

@@ -1,30 +1,28 @@
 /**
- * A batch as the sandbox hands it to a plugin: runs of events for `queue`, and between them runs of merges for
- * `merge`, in log order. The log's merge entries are `identity.ts`'s.
+ * A batch as the sandbox hands it to a plugin: its merges (the log's merge entries, see `identity.ts`) to `merge`
+ * first, then its events to `queue`, those of an id the batch merges away already under the person. The plugin's state
+ * ends as if every event had come after the links: what `merge` moves and what `queue` adds are the same rows either
+ * way, and a batch costs one `merge` call and one `queue` call however many logins it holds.
  */
 import type { Event } from "../core/event.ts";
 import { MERGE_TYPE } from "../core/identity.ts";
 import type { Merge } from "../sdk/mod.ts";
 
-/** One run of a batch: consecutive events, or consecutive merges. */
-export type Run = { events: Event[] } | { merges: Merge[] };
-
-/**
- * Splits `batch` into runs. A run of merges can be applied as one set: an id merged away is never a person (see
- * `identity.ts`), so no merge's `into` is another's `from`.
- */
-export function runsOf(batch: Event[]): Run[] {
-  const runs: Run[] = [];
+/** Splits `batch` into its merges and its events, the events under the persons the batch's merges make. */
+export function splitBatch(batch: Event[]): { merges: Merge[]; events: Event[] } {
+  const merges: Merge[] = [];
   for (const e of batch) {
-    const last = runs[runs.length - 1];
-    if (e.type !== MERGE_TYPE) {
-      if (last && "events" in last) last.events.push(e);
-      else runs.push({ events: [e] });
-      continue;
+    if (e.type === MERGE_TYPE) {
+      merges.push({ from: String(e.properties.from), into: e.user_id, timestamp: e.timestamp, position: e.position! });
     }
-    const merge = { from: String(e.properties.from), into: e.user_id, timestamp: e.timestamp, position: e.position! };
-    if (last && "merges" in last) last.merges.push(merge);
-    else runs.push({ merges: [merge] });
   }
-  return runs;
+  // An id merged away is never a person (identity.ts): one step from `from` to `into` is the whole way.
+  const into = new Map(merges.map((m) => [m.from, m.into]));
+  const events = batch.filter((e) => e.type !== MERGE_TYPE).map((e) => {
+    const person = into.get(e.user_id);
+    return person === undefined
+      ? e
+      : { ...e, user_id: person, properties: { ...e.properties, original_user_id: e.user_id } };
+  });
+  return { merges, events };
 }

@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
 import type { Event } from "../core/event.ts";
-import { runsOf } from "./merges.ts";
+import { splitBatch } from "./merges.ts";
 
 const at = "2026-05-01T00:00:00.000Z";
-const event = (id: string, position: number): Event => ({
+const event = (id: string, user: string, position: number): Event => ({
   event_id: id,
   type: "page_view",
-  user_id: "u",
+  user_id: user,
   timestamp: at,
   properties: {},
   position,
 });
 const merge = (from: string, into: string, position: number): Event => ({
-  event_id: `$merge:${from}`,
+  event_id: `$merge@${position}`,
   type: "$merge",
   user_id: into,
   timestamp: at,
@@ -20,23 +20,21 @@ const merge = (from: string, into: string, position: number): Event => ({
   position,
 });
 
-Deno.test("runsOf() splits a batch into runs of events and of merges, in log order", () => {
-  const runs = runsOf([
-    event("e1", 1),
-    merge("a", "c", 2),
-    merge("b", "c", 3),
-    merge("x", "c", 4),
-    event("e2", 5),
-    merge("y", "d", 6),
+Deno.test("splitBatch() gives a batch's merges first, then its events, those of a merged id under the person", () => {
+  const { merges, events } = splitBatch([
+    event("e1", "a", 1),
+    merge("a", "u", 2),
+    event("e2", "u", 3),
+    event("e3", "b", 4),
+    merge("c", "v", 5),
   ]);
-  assert.deepEqual(runs.map((r) => "events" in r ? r.events.map((e) => e.event_id) : r.merges), [
-    ["e1"],
-    [
-      { from: "a", into: "c", timestamp: at, position: 2 },
-      { from: "b", into: "c", timestamp: at, position: 3 },
-      { from: "x", into: "c", timestamp: at, position: 4 },
-    ],
-    ["e2"],
-    [{ from: "y", into: "d", timestamp: at, position: 6 }],
+  assert.deepEqual(merges, [
+    { from: "a", into: "u", timestamp: at, position: 2 },
+    { from: "c", into: "v", timestamp: at, position: 5 },
+  ]);
+  assert.deepEqual(events.map((e) => [e.event_id, e.user_id, e.properties.original_user_id]), [
+    ["e1", "u", "a"],
+    ["e2", "u", undefined],
+    ["e3", "b", undefined],
   ]);
 });

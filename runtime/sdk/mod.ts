@@ -60,9 +60,9 @@ export interface Env<C = unknown> {
 /**
  * Two ids became one person (an `identify` or `alias` linked them): whatever the plugin keeps under `from`, the
  * history before the link, now belongs to `into`. Events of `from` logged after the link already carry `into` as
- * their `user_id`. Merges come in log order between batches' events, in the same transaction as them and the
- * checkpoint. `from` never comes back as a user (its later events are `into`'s), and `into` is never merged away itself:
- * only anonymous ids are, into a known user.
+ * their `user_id`. A batch's merges come to `merge` before its events go to `queue`, in the same transaction as them and
+ * the checkpoint; the batch's events of a `from` come to `queue` under `into` already. `from` never comes back as a user,
+ * and `into` is never merged away itself: only anonymous ids are, into a known user.
  */
 export interface Merge {
   /** The id merged away. */

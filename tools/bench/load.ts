@@ -10,9 +10,15 @@ import type { BenchRuntime } from "./process.ts";
 /** Events per request when posting as fast as possible. */
 const BATCH = 1000;
 
+/**
+ * The share of sessions that start signed out and are linked at login (`BENCH_ANONYMOUS`, default 0): with it, the
+ * figures include resolving identities and the plugins' merges.
+ */
+const ANONYMOUS = Number(Deno.env.get("BENCH_ANONYMOUS") ?? 0);
+
 /** Deterministic simulated traffic: `count` events in batches of `size`, made as they are needed. */
 export function* batches(count: number, size = BATCH, seed = 42): Generator<Event[]> {
-  const sim = new Simulator({ seed, users: 20_000, concurrency: 200 });
+  const sim = new Simulator({ seed, users: 20_000, concurrency: 200, anonymous: ANONYMOUS });
   for (let sent = 0; sent < count; sent += size) yield sim.take(Math.min(size, count - sent));
 }
 
