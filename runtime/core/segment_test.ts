@@ -237,7 +237,7 @@ runtimeTest("Segment batches and single calls land as the same events as their n
     // Nine events, and the merge of a1 into u1 after m1, the first message that carried both ids.
     assert.deepEqual(native.map((e) => e.event_id), [
       "m1",
-      "$merge:a1",
+      "$merge@2",
       "m2",
       "m3",
       "m4",

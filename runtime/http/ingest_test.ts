@@ -60,7 +60,7 @@ Deno.test({
         "screen_view u1 m4",
         "group u1 m5",
         "alias u1 m6",
-        "$merge u1 $merge:anon-1", // the alias linked anon-1 to u1: its later calls are u1's
+        "$merge u1 $merge@7", // the alias linked anon-1 to u1: its later calls are u1's
         "purchase u1 m7",
         "purchase u1 m8",
       ]);
