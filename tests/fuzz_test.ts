@@ -15,7 +15,7 @@ import {
 
 /** `FUZZ_SEED` and `FUZZ_CASES` reproduce a run; `FUZZ_CASE=n` replays case n alone. */
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 20_260_701);
-const CASES = Number(Deno.env.get("FUZZ_CASES") ?? 10_000);
+const CASES = Number(Deno.env.get("FUZZ_CASES") ?? 6_000);
 const ONLY = Deno.env.get("FUZZ_CASE");
 /** Requests in flight at once: concurrent requests are part of what is fuzzed. */
 const CONCURRENCY = 4;
