@@ -192,7 +192,7 @@ app.get(
 app.post(
   "/train",
   describeRoute({
-    summary: "Train a model on the history so far; it goes live if at least as good",
+    summary: "Train a model on the history so far; it goes live if strictly better on the same holdout",
     response: Trained,
     status: 201,
     errors: [409],

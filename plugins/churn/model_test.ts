@@ -47,11 +47,15 @@ Deno.test("trainLogistic() learns the direction of risk", () => {
   assert.ok(quiet > calm);
 });
 
-Deno.test("promotion(): a retrained model goes live only when at least as good on the same holdout", () => {
+Deno.test("promotion(): a retrained model goes live only when strictly better on the same holdout", () => {
   assert.deepEqual(promotion(0.8, null), { promote: true, decision: "first model" });
-  assert.equal(promotion(0.9, { version: 3, auc: 0.9 }).promote, true);
-  assert.deepEqual(promotion(0.85, { version: 3, auc: 0.9 }), {
-    promote: false,
-    decision: "kept live version 3: its AUC 0.9 > 0.85 on the same holdout",
+  assert.deepEqual(promotion(0.91, { version: 3, auc: 0.9 }), {
+    promote: true,
+    decision: "AUC 0.91 > 0.9 of live version 3 on the same holdout",
   });
+  assert.deepEqual(promotion(0.9, { version: 3, auc: 0.9 }), {
+    promote: false,
+    decision: "kept live version 3: its AUC 0.9 ≥ 0.9 on the same holdout",
+  });
+  assert.equal(promotion(0.85, { version: 3, auc: 0.9 }).promote, false);
 });

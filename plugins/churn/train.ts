@@ -1,7 +1,7 @@
 /**
  * Training: snapshots of every active user at past midnights of event time, labelled by whether they came
  * back within the horizon; a time-based split; CART against logistic regression and recency alone; the
- * winner goes live only if it beats the live model on the same holdout.
+ * winner goes live only if it beats the live model on the same holdout (strictly: a tie keeps the live one).
  */
 import { type Env, HttpError } from "@runtime/sdk";
 import type { Metrics } from "./api.ts";
@@ -133,20 +133,20 @@ export async function train(db: Db, now: string, cfg: TrainingConfig): Promise<S
 }
 
 /**
- * Whether a new model with holdout AUC `auc` replaces the live one, measured on the same holdout: only when
- * it is at least as good.
+ * Whether a new model with holdout AUC `auc` replaces the live one, measured on the same holdout: only when it is
+ * strictly better (a tie, such as retraining on the same history, keeps the live version and its scores).
  */
 export function promotion(
   auc: number,
   live: { version: number; auc: number } | null,
 ): { promote: boolean; decision: string } {
   if (!live) return { promote: true, decision: "first model" };
-  if (auc >= live.auc) {
-    return { promote: true, decision: `AUC ${auc} ≥ ${live.auc} of live version ${live.version} on the same holdout` };
+  if (auc > live.auc) {
+    return { promote: true, decision: `AUC ${auc} > ${live.auc} of live version ${live.version} on the same holdout` };
   }
   return {
     promote: false,
-    decision: `kept live version ${live.version}: its AUC ${live.auc} > ${auc} on the same holdout`,
+    decision: `kept live version ${live.version}: its AUC ${live.auc} ≥ ${auc} on the same holdout`,
   };
 }
 
