@@ -9,7 +9,7 @@
  */
 import type { Hono } from "hono";
 import { z } from "zod";
-import { MAX_DEPTH } from "../core/event.ts";
+import { type Event, MAX_DEPTH } from "../core/event.ts";
 import type { LoggedEvent } from "../core/event_log.ts";
 import { parseBody } from "./body.ts";
 import { MAX_BATCH, validateItems } from "../core/ingest.ts";
@@ -160,15 +160,23 @@ async function replayTransformed(
       result.failed.push({ id: letter.id, error: out.rejected[0].error });
       continue;
     }
-    await ctx.sink(out.valid, []);
-    const marked = await ctx.store.query(
-      "update host.dead_letters set replayed_at = now() where id = $1 and replayed_at is null returning id",
-      [letter.id],
-    );
-    ctx.metrics.inc("dead_letters_replayed_total", "Dead letters replayed", { stage: "transform" }, marked.length);
-    result.replayed += marked.length;
-    result.events += out.valid.length;
+    await settle(ctx, [letter.id], out.valid, "transform", result);
   }
+}
+
+/**
+ * Appends (or produces) `events`, then marks the letters `ids` replayed: a crash between leaves them pending, and
+ * replaying them again stores nothing twice (the log de-duplicates by event_id).
+ */
+async function settle(ctx: RuntimeParts, ids: number[], events: Event[], stage: string, result: ReplayResult) {
+  await ctx.sink(events, []);
+  const marked = await ctx.store.query(
+    "update host.dead_letters set replayed_at = now() where id = any($1::int8[]) and replayed_at is null returning id",
+    [ids],
+  );
+  ctx.metrics.inc("dead_letters_replayed_total", "Dead letters replayed", { stage }, marked.length);
+  result.replayed += marked.length;
+  result.events += events.length;
 }
 
 const ALTERED = "the payload was stored with NUL, broken Unicode or deep nesting replaced: give a corrected payload";
@@ -211,16 +219,7 @@ async function replayIngest(
   let batch: { ids: number[]; events: ReturnType<typeof validateItems>["valid"] } = { ids: [], events: [] };
   const flush = async () => {
     if (batch.ids.length === 0) return;
-    // Appended (or produced) first, marked after: a crash between leaves the letter pending, and replaying it
-    // again stores nothing twice (the log de-duplicates by event_id).
-    await ctx.sink(batch.events, []);
-    const marked = await ctx.store.query(
-      "update host.dead_letters set replayed_at = now() where id = any($1::int8[]) and replayed_at is null returning id",
-      [batch.ids],
-    );
-    ctx.metrics.inc("dead_letters_replayed_total", "Dead letters replayed", { stage: "ingest" }, marked.length);
-    result.replayed += marked.length;
-    result.events += batch.events.length;
+    await settle(ctx, batch.ids, batch.events, "ingest", result);
     batch = { ids: [], events: [] };
   };
   for (const { letter, items } of letters) {
