@@ -72,14 +72,19 @@ export async function record(db: Db, batch: Event[]): Promise<void> {
   );
 }
 
-/** The store's amount at each percentile, from the histogram (the upper edge of the bucket reaching it). */
-export function percentiles(rows: { bucket: number; n: number }[]): (p: number) => number {
-  const total = rows.reduce((s, r) => s + r.n, 0);
+/**
+ * The store's amount at each percentile, from the histogram (the upper edge of the bucket reaching it), without
+ * `excluded` (the purchase being judged, stored already: an outlier must not raise the bar it is measured against).
+ */
+export function percentiles(rows: { bucket: number; n: number }[], excluded?: number): (p: number) => number {
+  const own = excluded === undefined ? null : bucketOf(excluded);
+  const counts = rows.map((r) => ({ bucket: r.bucket, n: r.bucket === own ? r.n - 1 : r.n }));
+  const total = counts.reduce((s, r) => s + r.n, 0);
   return (p) => {
     let seen = 0;
-    for (const r of rows) {
+    for (const r of counts) {
       seen += r.n;
-      if (seen >= p * total) return Math.exp((r.bucket + 1) * BASE) - 1;
+      if (seen > 0 && seen >= p * total) return Math.exp((r.bucket + 1) * BASE) - 1;
     }
     return Infinity;
   };
@@ -112,17 +117,18 @@ type StoredContext = [
 ];
 
 /**
- * The context of each probe, from what is stored up to its time (the store's amounts as `storeAt`, or read).
+ * The context of each probe, from what is stored up to its time: the store's amounts (`amounts`, or read) without the
+ * probe's own when it is stored.
  * It comes back as one JSON text: the host hands over one value rather than a row of arrays per probe.
  */
 export async function contexts(
   db: Db,
   probes: Probe[],
   rules: Rule[],
-  storeAt?: (p: number) => number,
+  amounts?: { bucket: number; n: number }[],
 ): Promise<Context[]> {
   if (probes.length === 0) return [];
-  storeAt ??= percentiles(await storeAmounts(db));
+  const store = amounts ?? await storeAmounts(db);
   // First sightings in epoch ms (a driver's Date read back through Date.parse would drop the milliseconds).
   const seenMs = (at: string) => `(select (extract(epoch from first_seen) * 1000)::int8 ${at})`;
   const [{ rows: text }] = await db.query<{ rows: string }>(
@@ -171,7 +177,7 @@ export async function contexts(
       countrySeen: seen(r.country_seen, p.country),
       deviceSeen: seen(r.device_seen, p.device),
       accountSeen: r.account_seen === null ? ts : Math.min(ts, r.account_seen),
-      storeAt,
+      storeAt: percentiles(store, p.stored ? p.amount : undefined),
     };
   });
 }

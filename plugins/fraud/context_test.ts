@@ -37,3 +37,27 @@ Deno.test("a purchase is judged against first sightings to the millisecond", asy
   const fired = /^new_country_device: a country and a device first seen in the last \d+ h on an account 3 days old$/;
   assert.ok(control.reasons.some((r) => fired.test(r)), JSON.stringify(control));
 });
+
+Deno.test("a young store's outsized order is judged against the others, not against itself", async () => {
+  await using db = await pluginDatabase(new URL("./", import.meta.url));
+  const order = (i: number, amount: number): Event => ({
+    event_id: `o${i}`,
+    type: "purchase",
+    user_id: `buyer-${i}`,
+    timestamp: `2026-03-01T10:0${i}:00Z`,
+    properties: { amount },
+  });
+  // Seven orders of 20, then one of 500 (each batch on its own: the 500 is stored when it is judged).
+  for (const batch of [[0, 1, 2, 3, 4, 5, 6].map((i) => order(i, 20)), [order(7, 500)]]) {
+    await db.exec("begin");
+    await plugin.queue!(batch, db.env);
+    await db.exec("commit");
+  }
+  const [big] = await db.query<{ score: number; flagged: boolean; reasons: string[] }>(
+    "select score, flagged, reasons from fraud.purchases where event_id = 'o7'",
+  );
+  assert.equal(big.flagged, true, JSON.stringify(big));
+  assert.ok(big.reasons.some((r) => r.startsWith("amount_far_above_store: amount 500")), JSON.stringify(big));
+  const [small] = await db.query<{ score: number }>("select score from fraud.purchases where event_id = 'o6'");
+  assert.equal(Number(small.score), 0);
+});

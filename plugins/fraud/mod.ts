@@ -34,7 +34,7 @@ import {
   ThresholdSet,
   Trained,
 } from "./api.ts";
-import { contexts, percentiles, type Probe, record } from "./context.ts";
+import { contexts, type Probe, record } from "./context.ts";
 import { evaluate, Rule } from "./rules.ts";
 import { FEATURES, featuresOf, predict, type TreeNode } from "./model.ts";
 import { trainModel } from "./training.ts";
@@ -79,7 +79,7 @@ async function setup(db: Db): Promise<Setup> {
  */
 async function judge(db: Db, probes: Probe[]) {
   const set = await setup(db);
-  const ctx = await contexts(db, probes, set.rules, percentiles(set.amounts));
+  const ctx = await contexts(db, probes, set.rules, set.amounts);
   const results = ctx.map((c) => {
     const base = evaluate(set.rules.filter((r) => r.kind !== "model"), c);
     const features = featuresOf(c, base.score);
