@@ -21,19 +21,19 @@ import type { Sql } from "../store/mod.ts";
 export const MERGE_TYPE = "$merge";
 
 /** A link: what was kept under `from` now belongs to `into`. */
-export interface Link {
+interface Link {
   from: string;
   into: string;
 }
 
 /** The id an event links to its user, if any: its `anonymous_id`, or an `alias` event's `previous_id`. */
-export function linkedId(e: Event): string | null {
+function linkedId(e: Event): string | null {
   const id = e.type === "alias" ? e.properties.previous_id ?? e.properties.anonymous_id : e.properties.anonymous_id;
   return id === undefined || id === e.user_id ? null : id;
 }
 
 /** A merge as the log stores it: an event-shaped entry with the link's time, its id made of its position in the log. */
-export function mergeEntry({ from, into }: Link, timestamp: string, position: number): Event {
+function mergeEntry({ from, into }: Link, timestamp: string, position: number): Event {
   return { event_id: `$merge@${position}`, type: MERGE_TYPE, user_id: into, timestamp, properties: { from } };
 }
 
@@ -60,7 +60,7 @@ export async function resolveIdentities(
   const persons = new Map(rows.filter((r) => r.person !== r.id).map((r) => [r.id, r.person]));
   const known = new Set(rows.filter((r) => r.known).map((r) => r.id));
   const entries: Event[] = [];
-  const links: Link[] = [];
+  let merges = 0;
   const changed = new Map<string, { person: string; known: boolean }>(); // the rows to write, one per id
   for (const sent of events) {
     const linked = linkedId(sent);
@@ -78,7 +78,7 @@ export async function resolveIdentities(
     if (known.has(linked) || persons.has(linked)) continue;
     persons.set(linked, person);
     changed.set(linked, { person, known: false });
-    links.push({ from: linked, into: person });
+    merges++;
     entries.push(mergeEntry({ from: linked, into: person }, e.timestamp, head + entries.length + 1));
   }
   if (changed.size > 0) {
@@ -90,7 +90,7 @@ export async function resolveIdentities(
       [rows.map(([id]) => id), rows.map(([, r]) => r.person), rows.map(([, r]) => r.known)],
     );
   }
-  return { entries, merges: links.length };
+  return { entries, merges };
 }
 
 /**
