@@ -12,9 +12,12 @@ type Db = Env["db"];
 /** An event and its instant (ms). */
 type Timed = { e: Event; ms: number };
 
-/** The clock after a batch (its latest event time, in epoch ms; the day last rescored) and the live model. */
+/**
+ * The clock after a batch (the day last rescored; `now`, the end of the dense history before the batch, in epoch ms)
+ * and the live model.
+ */
 export type Clock = {
-  latest: number;
+  now: number | null;
   rescored: string | null;
   version: number | null;
   model: Model | null;
@@ -68,7 +71,7 @@ export async function recordActivity(db: Db, batch: Event[]): Promise<Clock> {
   );
   const latest = batch.reduce((t, e) => e.timestamp > t ? e.timestamp : t, batch[0].timestamp);
   const [clock] = await db.query<Clock>(
-    `with days as (
+    `with user_days as (
        insert into activity (user_id, day, events, views, carts, purchases, spend, last_ts)
        select user_id, date '1970-01-01' + day, events, views, carts, purchases, spend, ${atMs("last_ms")}
        from unnest($1::text[], $2::int4[], $3::int4[], $4::int4[], $5::int4[], $6::int4[], $7::numeric[], $8::int8[])
@@ -77,12 +80,18 @@ export async function recordActivity(db: Db, batch: Event[]): Promise<Clock> {
          events = activity.events + excluded.events, views = activity.views + excluded.views,
          carts = activity.carts + excluded.carts, purchases = activity.purchases + excluded.purchases,
          spend = activity.spend + excluded.spend, last_ts = greatest(activity.last_ts, excluded.last_ts)
+     ), totals as (
+       insert into days (day, events, last_ts)
+       select date '1970-01-01' + day, sum(events), ${atMs("max(last_ms)")}
+       from unnest($2::int4[], $3::int4[], $8::int8[]) as d(day, events, last_ms) group by day
+       on conflict (day) do update set events = days.events + excluded.events,
+         last_ts = greatest(days.last_ts, excluded.last_ts)
      ), explicit as (${SAVE_EXPLICIT(9)}), inferred as (${SAVE_INFERRED(16)}), clock as (
        insert into clock (id, latest) values (1, $22) on conflict (id) do update set latest = greatest(clock.latest, $22)
-       returning latest, rescored
+       returning now, rescored
      )
      -- The time in epoch ms: a Date from the driver would drop the milliseconds.
-     select (extract(epoch from c.latest) * 1000)::int8 as latest, c.rescored::text as rescored, m.version, m.model
+     select (extract(epoch from c.now) * 1000)::int8 as now, c.rescored::text as rescored, m.version, m.model
      from clock c left join models m on m.live`,
     [
       days.map((d) => d.user),

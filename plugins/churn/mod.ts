@@ -19,9 +19,11 @@ import {
 import { recordActivity } from "./activity.ts";
 import { moveActivity } from "./merge.ts";
 import { AtRisk, AtRiskQuery, ModelReport, Scored, ScoreRequest, Trained, UserPath, UserScore } from "./api.ts";
-import { FEATURES, featuresOf, featuresOfActive, type Observation } from "./features.ts";
-import { predict, round } from "./model.ts";
-import { liveModel, type StoredModel, train } from "./train.ts";
+import { FEATURES, featuresOf } from "./features.ts";
+import { round } from "./model.ts";
+import { describe, liveScorer, named, rescoreAll, saveScores, scorerOf, scoreWith } from "./scores.ts";
+import { denseSpan, planTraining } from "./span.ts";
+import { type StoredModel, train } from "./train.ts";
 
 /** Settings, from `PLUGIN_CHURN`. */
 const Config = z.strictObject({
@@ -29,6 +31,8 @@ const Config = z.strictObject({
   horizonDays: z.int().min(3).max(90).default(14),
   /** Days between two training snapshots. */
   stepDays: z.int().min(1).max(30).default(3),
+  /** The holdout ROC-AUC a model must add over recency alone and over the baseline to go live. */
+  minGain: z.number().min(0).max(0.2).default(0.02),
   /** Days of event time after which the scheduled check retrains. */
   retrainEveryDays: z.int().min(1).max(90).default(1),
 });
@@ -38,76 +42,41 @@ type Db = Env["db"];
 
 async function queue(batch: Event[], env: ChurnEnv): Promise<void> {
   const clock = await recordActivity(env.db, batch);
-  if (clock.version === null || clock.model === null) return;
-  const model = { version: clock.version, model: clock.model };
-  const latestIso = new Date(clock.latest).toISOString();
-  const now = justAfter(latestIso);
-  const today = latestIso.slice(0, 10);
+  const span = await denseSpan(env.db);
+  if (span === null) return;
+  const scorer = scorerOf(clock, env.config.horizonDays);
+  const latest = new Date(span.to).toISOString();
+  const now = justAfter(latest);
+  const today = latest.slice(0, 10);
+  await env.db.query("update clock set now = $1, rescored = $2::date", [latest, today]);
   if (clock.rescored !== today) {
     // A new day of event time: everyone's recency moved, so every active user is scored again.
-    await rescoreAll(env.db, model, now);
-    await env.db.query("update clock set rescored = $1::date", [today]);
+    await rescoreAll(env.db, scorer, now);
   } else {
-    await saveScores(env.db, model, now, await featuresOf(env.db, [...new Set(batch.map((e) => e.user_id))], now));
+    await saveScores(env.db, scorer, now, await featuresOf(env.db, [...new Set(batch.map((e) => e.user_id))], now));
   }
 }
 
-/** Moves the merged ids' activity to their persons, who are scored again when a model is live. */
+/** Moves the merged ids' activity to their persons, who are scored again. */
 async function merge(merges: Merge[], env: ChurnEnv): Promise<void> {
   await moveActivity(env.db, merges);
-  const [live] = await env.db.query<{ latest: string; version: number; model: StoredModel["model"] }>(
-    "select c.latest, m.version, m.model from clock c join models m on m.live",
-  );
-  if (live === undefined) return;
-  const now = justAfter(new Date(live.latest).toISOString());
-  await saveScores(env.db, live, now, await featuresOf(env.db, [...new Set(merges.map((m) => m.into))], now));
+  const latest = await clockOf(env.db);
+  if (latest === null) return;
+  const now = justAfter(latest);
+  const scorer = await liveScorer(env.db, env.config.horizonDays);
+  await saveScores(env.db, scorer, now, await featuresOf(env.db, [...new Set(merges.map((m) => m.into))], now));
 }
 
-/** What scoring needs of a model. */
-type Live = Pick<StoredModel, "version" | "model">;
-
-/** After a model goes live: every active user scored by it, as of the clock `latest`. */
-async function rescoreWith(db: Db, model: StoredModel, latest: string): Promise<void> {
-  await rescoreAll(db, model, justAfter(latest));
-  await db.query("update clock set rescored = $1::date", [latest.slice(0, 10)]);
+/** After a training: every active user scored by what is live now, as of the end of the dense history `latest`. */
+async function rescoreAfterTraining(env: ChurnEnv, latest: string): Promise<void> {
+  await rescoreAll(env.db, await liveScorer(env.db, env.config.horizonDays), justAfter(latest));
+  await env.db.query("update clock set rescored = $1::date", [latest.slice(0, 10)]);
 }
 
-/** Scores every user active at `now`; users no longer active lose their score. */
-async function rescoreAll(db: Db, model: Live, now: string): Promise<void> {
-  const observations = await featuresOfActive(db, now);
-  await db.query("delete from scores where not (user_id = any($1::text[]))", [observations.map((o) => o.user_id)]);
-  await saveScores(db, model, now, observations);
-}
-
-/** Saves the scores of `observations`; reasons and features go as one JSON array each (cheap for the host). */
-async function saveScores(db: Db, model: Live, now: string, observations: Observation[]): Promise<void> {
-  if (observations.length === 0) return;
-  const scored = observations.map((o) => ({ o, ...predict(model.model, o.x) }));
-  await db.query(
-    `insert into scores (user_id, score, reasons, features, model_version, as_of)
-     select user_id, score, reasons, features, $5, $6
-     from rows from (unnest($1::text[]), unnest($2::float8[]), jsonb_array_elements($3::jsonb),
-                     jsonb_array_elements($4::jsonb)) as s(user_id, score, reasons, features)
-     on conflict (user_id) do update set score = excluded.score, reasons = excluded.reasons,
-       features = excluded.features, model_version = excluded.model_version, as_of = excluded.as_of`,
-    [
-      scored.map((s) => s.o.user_id),
-      scored.map((s) => round(s.score)),
-      JSON.stringify(scored.map((s) => s.reasons)),
-      JSON.stringify(scored.map((s) => named(s.o.x))),
-      model.version,
-      now,
-    ],
-  );
-}
-
-/** Features by name. */
-const named = (x: number[]) => Object.fromEntries(FEATURES.map((f, j) => [f, x[j]]));
-
-/** The latest event time the plugin has seen: its "now". */
+/** The end of the dense history: the plugin's "now" (stray events far after it do not move it). */
 async function clockOf(db: Db): Promise<string | null> {
-  const [c] = await db.query<{ latest: string }>("select latest from clock");
-  return c ? new Date(c.latest).toISOString() : null;
+  const [c] = await db.query<{ now: string | null }>("select now from clock");
+  return c?.now ? new Date(c.now).toISOString() : null;
 }
 
 /** The moment live features are taken at: just after the latest event, so that event and its session count. */
@@ -125,12 +94,12 @@ app.get(
   describeRoute({ summary: "Users most likely to churn", query: AtRiskQuery, response: AtRisk, errors: [400] }),
   async (c) => {
     const { limit, min_score: minScore } = c.req.valid("query");
-    const model = await liveModel(c.env.db);
+    const scorer = await liveScorer(c.env.db, c.env.config.horizonDays);
     const users = await c.env.db.query(
       `select user_id, score, reasons from scores where score >= $1 order by score desc, user_id limit $2`,
       [minScore, limit],
     );
-    return c.json({ model_version: model?.version ?? null, as_of: await clockOf(c.env.db), users });
+    return c.json({ model_version: scorer.version, kind: scorer.kind, as_of: await clockOf(c.env.db), users });
   },
 );
 
@@ -143,14 +112,15 @@ app.get(
     const now = latest && justAfter(latest);
     const [o] = now ? await featuresOf(c.env.db, [user], now) : [];
     if (!o) return c.json({ error: `no activity for user '${user}' in the last 30 days of event time` }, 404);
-    const model = await liveModel(c.env.db);
-    const scored = model ? predict(model.model, o.x) : null;
+    const scorer = await liveScorer(c.env.db, c.env.config.horizonDays);
+    const { score, reasons } = scoreWith(scorer, o.x);
     return c.json({
       user_id: user,
       as_of: now,
-      model_version: model?.version ?? null,
-      score: scored ? round(scored.score) : null,
-      reasons: scored?.reasons ?? [],
+      model_version: scorer.version,
+      kind: scorer.kind,
+      score: round(score),
+      reasons,
       features: named(o.x),
     });
   },
@@ -159,24 +129,37 @@ app.get(
 app.get(
   "/model",
   describeRoute({
-    summary: "The live model, its holdout metrics, and every version",
+    summary: "What scores now (the baseline or a model), what training needs, and every version",
     response: ModelReport,
-    errors: [404],
   }),
   async (c) => {
     const models = await c.env.db.query<StoredModel>("select * from models order by version desc");
     const live = models.find((m) => m.live);
-    if (!live) return c.json({ error: "no model yet: POST /api/churn/train once there are weeks of history" }, 404);
+    const latest = models[0];
+    const scorer = await liveScorer(c.env.db, c.env.config.horizonDays);
+    const span = await denseSpan(c.env.db);
+    const plan = planTraining(span, c.env.config);
+    const [{ training_error: lastError }] = await c.env.db.query<{ training_error: string | null }>(
+      "select (select training_error from clock) as training_error",
+    );
+    const quality = live?.metrics ?? latest?.metrics.holdout.baseline ?? null;
     return c.json({
-      model_version: live.version,
-      kind: live.kind,
-      trained_at: live.trained_at,
-      as_of: live.as_of,
-      samples: live.samples,
-      auc: live.metrics.auc,
-      pr_auc: live.metrics.pr_auc,
-      feature_importance: live.metrics.feature_importance,
-      metrics: live.metrics,
+      kind: scorer.kind,
+      model_version: scorer.version,
+      description: describe(scorer),
+      trained_at: live?.trained_at ?? null,
+      as_of: live?.as_of ?? null,
+      samples: live?.samples ?? null,
+      auc: quality?.auc ?? null,
+      pr_auc: quality?.pr_auc ?? null,
+      feature_importance: live?.metrics.feature_importance ?? null,
+      metrics: live?.metrics ?? latest?.metrics ?? null,
+      training: {
+        needs: typeof plan === "string" ? plan : lastError,
+        horizon_days: typeof plan === "string" ? null : plan.horizonDays,
+        step_days: typeof plan === "string" ? null : plan.stepDays,
+        history: span && { from: new Date(span.from).toISOString(), to: new Date(span.to).toISOString() },
+      },
       versions: models.map((m) => ({
         version: m.version,
         kind: m.kind,
@@ -192,16 +175,14 @@ app.get(
 app.post(
   "/train",
   describeRoute({
-    summary: "Train a model on the history so far; it goes live if strictly better on the same holdout",
+    summary: "Train a model on the history so far; it goes live if it beats the baseline and the live model",
     response: Trained,
     status: 201,
     errors: [409],
   }),
   async (c) => {
-    const now = await clockOf(c.env.db);
-    if (!now) throw new HttpError(409, "not enough history to train: no events yet");
-    const m = await train(c.env.db, now, c.env.config);
-    if (m.live) await rescoreWith(c.env.db, m, now);
+    const m = await train(c.env.db, c.env.config);
+    await rescoreAfterTraining(c.env, m.as_of);
     return c.json({ model_version: m.version, kind: m.kind, live: m.live, metrics: m.metrics }, 201);
   },
 );
@@ -209,38 +190,48 @@ app.post(
 app.post(
   "/score",
   describeRoute({
-    summary: "Score given features with the live model",
+    summary: "Score given features with what is live (the baseline or a model)",
     body: ScoreRequest,
     response: Scored,
-    errors: [400, 409],
+    errors: [400],
   }),
   async (c) => {
     const { features } = await parseBody(c.req.raw, ScoreRequest);
-    const model = await liveModel(c.env.db);
-    if (!model) throw new HttpError(409, "no model yet: POST /api/churn/train once there are weeks of history");
-    const x = FEATURES.map((f) => features[f] as number);
-    const { score, reasons } = predict(model.model, x);
-    return c.json({ model_version: model.version, score: round(score), reasons });
+    const scorer = await liveScorer(c.env.db, c.env.config.horizonDays);
+    const { score, reasons } = scoreWith(scorer, FEATURES.map((f) => features[f] as number));
+    return c.json({ model_version: scorer.version, kind: scorer.kind, score: round(score), reasons });
   },
 );
 
-/** Retrains when the live model is `retrainEveryDays` of event time old (or there is none). */
+/**
+ * Trains once the history supports an honest time split, then again after `retrainEveryDays` of event time since
+ * the last attempt (kept or not, failed or not: else a candidate that loses would be trained at every check).
+ */
 async function retrainIfDue(env: ChurnEnv): Promise<void> {
-  const now = await clockOf(env.db);
-  if (!now) return;
-  // Due after `retrainEveryDays` of event time since the last training, kept or not (else a candidate that
-  // loses to the live model would be trained again at every check).
-  const [{ last }] = await env.db.query<{ last: string | null }>("select max(as_of) as last from models");
-  if (last && Date.parse(now) - Date.parse(last) < env.config.retrainEveryDays * 86_400_000) return;
+  const [clock] = await env.db.query<{ now: string | null; attempted: string | null }>(
+    "select now, attempted from clock",
+  );
+  if (!clock?.now) return;
+  const now = Date.parse(new Date(clock.now).toISOString());
+  if (
+    clock.attempted && now - Date.parse(new Date(clock.attempted).toISOString()) < env.config.retrainEveryDays * DAY
+  ) {
+    return;
+  }
+  if (typeof planTraining(await denseSpan(env.db), env.config) === "string") return; // too early: normal at first
+  await env.db.query("update clock set attempted = $1", [clock.now]);
   try {
-    const m = await train(env.db, now, env.config);
-    if (m.live) await rescoreWith(env.db, m, now);
+    const m = await train(env.db, env.config);
+    await rescoreAfterTraining(env, m.as_of);
+    await env.db.query("update clock set training_error = null");
     env.log.info("retrained", { version: m.version, live: m.live, auc: m.metrics.auc, decision: m.metrics.decision });
   } catch (e) {
-    if (e instanceof HttpError && e.status === 409) return; // not enough history yet: normal early on
-    throw e;
+    if (!(e instanceof HttpError && e.status === 409)) throw e;
+    await env.db.query("update clock set training_error = $1", [e.message]);
   }
 }
+
+const DAY = 86_400_000;
 
 export default definePlugin({
   name: "churn",

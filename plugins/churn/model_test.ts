@@ -47,15 +47,29 @@ Deno.test("trainLogistic() learns the direction of risk", () => {
   assert.ok(quiet > calm);
 });
 
-Deno.test("promotion(): a retrained model goes live only when strictly better on the same holdout", () => {
-  assert.deepEqual(promotion(0.8, null), { promote: true, decision: "first model" });
-  assert.deepEqual(promotion(0.91, { version: 3, auc: 0.9 }), {
-    promote: true,
+Deno.test("promotion(): a model goes live only when strictly better than the live one on the same holdout", () => {
+  assert.deepEqual(promotion(0.91, 0.8, { version: 3, auc: 0.9 }, 0.02), {
+    outcome: "promoted",
     decision: "AUC 0.91 > 0.9 of live version 3 on the same holdout",
   });
-  assert.deepEqual(promotion(0.9, { version: 3, auc: 0.9 }), {
-    promote: false,
+  assert.deepEqual(promotion(0.9, 0.8, { version: 3, auc: 0.9 }, 0.02), {
+    outcome: "kept",
     decision: "kept live version 3: its AUC 0.9 ≥ 0.9 on the same holdout",
   });
-  assert.equal(promotion(0.85, { version: 3, auc: 0.9 }).promote, false);
+  assert.equal(promotion(0.85, 0.8, { version: 3, auc: 0.9 }, 0.02).outcome, "kept");
+});
+
+Deno.test("promotion(): a model must beat the better simple score by 0.02 ROC-AUC, else the baseline scores", () => {
+  assert.deepEqual(promotion(0.83, 0.8, null, 0.02), {
+    outcome: "promoted",
+    decision: "AUC 0.83 ≥ 0.82 (the better simple score's 0.8 + 0.02) on the same holdout",
+  });
+  assert.deepEqual(promotion(0.81, 0.8, null, 0.02), {
+    outcome: "baseline",
+    decision: "the baseline scores: AUC 0.81 is under 0.82, the better simple score's 0.8 + 0.02, on the same " +
+      "holdout, so no model earns its complexity",
+  });
+  // A live model that no longer clears the bar on a newer holdout gives way to the baseline.
+  assert.equal(promotion(0.81, 0.8, { version: 3, auc: 0.815 }, 0.02).outcome, "baseline");
+  assert.equal(promotion(0.819, 0.8, { version: 3, auc: 0.83 }, 0.02).outcome, "kept");
 });

@@ -38,3 +38,40 @@ Deno.test("queue() scores a batch's users just after its latest event, milliseco
   assert.equal(s.features.sessions_30d, 1);
   assert.equal(s.features.avg_session_min_30d, 5);
 });
+
+Deno.test("queue() scores with the baseline before any model; a stray event a year ahead does not become now", async () => {
+  await using db = await pluginDatabase(new URL("./", import.meta.url));
+  const view = (id: string, user: string, timestamp: string): Event => ({
+    event_id: id,
+    type: "page_view",
+    user_id: user,
+    timestamp,
+    properties: {},
+  });
+  // Ada and Bob view a page every hour on March 1st; Cy's device has a clock a year ahead.
+  const hourly = (user: string) =>
+    Array.from(
+      { length: 20 },
+      (_, h) => view(`${user}${h}`, user, `2026-03-01T0${h}:00:00Z`.replace(/T0(\d\d)/, "T$1")),
+    );
+  const batches = [
+    [...hourly("ada"), ...hourly("bob")],
+    [view("a2", "ada", "2026-03-02T09:00:00Z"), view("c1", "cy", "2027-03-02T09:00:00Z")],
+  ];
+  for (const batch of batches) {
+    await db.exec("begin");
+    await plugin.queue!(batch, { ...db.env, config: { horizonDays: 14 } } as never);
+    await db.exec("commit");
+  }
+  const scores = await db.query<{ user_id: string; kind: string; model_version: number | null; as_of: Date }>(
+    "select user_id, kind, model_version, as_of from churn.scores order by user_id",
+  );
+  // Scored as of just after Ada's last event: the stray a year ahead is not "now" (and Cy has no past to score).
+  assert.deepEqual(
+    scores.map((s) => [s.user_id, s.kind, s.model_version, s.as_of.toISOString()]),
+    [
+      ["ada", "baseline", null, "2026-03-02T09:00:00.001Z"],
+      ["bob", "baseline", null, "2026-03-02T09:00:00.001Z"],
+    ],
+  );
+});

@@ -1,12 +1,15 @@
 /**
- * Training: snapshots of every active user at past midnights of event time, labelled by whether they came
- * back within the horizon; a time-based split; CART against logistic regression and recency alone; the
- * winner goes live only if it beats the live model on the same holdout (strictly: a tie keeps the live one).
+ * Training: snapshots of every active user at past midnights of the dense history, labelled by whether they came
+ * back within the horizon; a time-based split; CART against logistic regression, recency alone and the baseline. A
+ * model goes live only when it beats both simple scores by `minGain` ROC-AUC on the holdout, and the live model
+ * strictly; otherwise the live model stays, or the baseline does, and the decision says why.
  */
 import { type Env, HttpError } from "@runtime/sdk";
 import type { Metrics } from "./api.ts";
+import { baselineScore } from "./baseline.ts";
 import { FEATURES, snapshotAt } from "./features.ts";
 import { importance, type Model, prAuc, predict, rocAuc, round, trainCart, trainLogistic } from "./model.ts";
+import { denseSpan, planTraining } from "./span.ts";
 
 type Db = Env["db"];
 
@@ -16,15 +19,11 @@ export interface TrainingConfig {
   horizonDays: number;
   /** Days between two snapshot moments. */
   stepDays: number;
+  /** The holdout ROC-AUC a model must add over recency alone and over the baseline to go live. */
+  minGain: number;
 }
-
-const DAY = 86_400_000;
-/** Snapshots start once users can have this much history. */
-const WARMUP_DAYS = 14;
 /** The most samples a model is trained on (a deterministic subsample beyond). */
 const MAX_TRAINING_SAMPLES = 4000;
-/** Snapshot moments a training looks at, the latest ones (at 3 days a step, a year and a half). */
-const MAX_MOMENTS = 180;
 
 /** A model as stored, with its holdout metrics. */
 export type StoredModel = {
@@ -38,45 +37,26 @@ export type StoredModel = {
   live: boolean;
 };
 
-/** The live model, if any. */
+/** The live model, if any (none: the baseline scores). */
 export async function liveModel(db: Db): Promise<StoredModel | null> {
   const [m] = await db.query<StoredModel>("select * from models where live");
   return m ?? null;
 }
 
-/** The snapshot moments available at `now`: midnights whose horizon has fully passed. */
-async function snapshotMoments(db: Db, now: string, cfg: TrainingConfig): Promise<number[]> {
-  const [{ first }] = await db.query<{ first: string | null }>("select min(day)::text as first from activity");
-  if (first === null) return [];
-  const moments: number[] = [];
-  const last = Math.floor(Date.parse(now) / DAY) * DAY - cfg.horizonDays * DAY;
-  // The latest MAX_MOMENTS only: a history spanning centuries must not mean a snapshot query per step of it.
-  const from = Math.max(
-    Date.parse(`${first}T00:00:00Z`) + WARMUP_DAYS * DAY,
-    last - (MAX_MOMENTS - 1) * cfg.stepDays * DAY,
-  );
-  for (let t = from; t <= last; t += cfg.stepDays * DAY) moments.push(t);
-  return moments;
-}
-
-/** Trains on the history up to `now` (event time) and stores the result; the decision says if it went live. */
-export async function train(db: Db, now: string, cfg: TrainingConfig): Promise<StoredModel> {
-  const moments = await snapshotMoments(db, now, cfg);
-  // Hold out the latest quarter of moments; train only on moments whose labels were known by the first of them.
-  const holdoutFrom = moments[moments.length - Math.max(1, Math.round(moments.length / 4))];
-  const trainMoments = moments.filter((t) => t + cfg.horizonDays * DAY <= holdoutFrom);
-  if (trainMoments.length === 0) {
-    const need = WARMUP_DAYS + 2 * cfg.horizonDays + cfg.stepDays;
-    throw new HttpError(
-      409,
-      `not enough history to train: need about ${need} days of events (horizon ${cfg.horizonDays} days), ` +
-        `have snapshots at ${moments.length} moments`,
-    );
-  }
+/**
+ * Trains on the dense history and stores the result; the decision says what is live after it. Throws 409 when the
+ * history cannot support an honest time split yet, saying what it needs.
+ */
+export async function train(db: Db, cfg: TrainingConfig): Promise<StoredModel> {
+  const span = await denseSpan(db);
+  const plan = planTraining(span, cfg);
+  if (typeof plan === "string") throw new HttpError(409, `not enough history to train: ${plan}`);
+  const now = new Date(span!.to).toISOString();
+  const horizon = plan.horizonDays;
   const snapshots = async (ts: number[]) =>
-    (await Promise.all(ts.map((t) => snapshotAt(db, new Date(t).toISOString(), cfg.horizonDays)))).flat();
-  const training = subsample(await snapshots(trainMoments), MAX_TRAINING_SAMPLES);
-  const holdout = await snapshots(moments.filter((t) => t >= holdoutFrom));
+    (await Promise.all(ts.map((t) => snapshotAt(db, new Date(t).toISOString(), horizon)))).flat();
+  const training = subsample(await snapshots(plan.trainMoments), MAX_TRAINING_SAMPLES);
+  const holdout = await snapshots(plan.moments.filter((t) => t >= plan.holdoutFrom));
   if (new Set(training.map((s) => s.churned)).size < 2 || new Set(holdout.map((s) => s.churned)).size < 2) {
     throw new HttpError(409, "not enough history to train: the snapshots hold no churner or no returning user");
   }
@@ -88,41 +68,50 @@ export async function train(db: Db, now: string, cfg: TrainingConfig): Promise<S
   const cart = trainCart(training);
   const logistic = trainLogistic(training);
   const recencyColumn = FEATURES.indexOf("recency_days");
+  const live = await liveModel(db);
   const holdoutMetrics = {
     cart: judge((x) => predict(cart, x).score),
     logistic: judge((x) => predict(logistic, x).score),
     recency: judge((x) => x[recencyColumn]),
-    live: null as { auc: number; pr_auc: number } | null,
+    baseline: judge((x) => baselineScore(x, horizon).score),
+    live: live && judge((x) => predict(live.model, x).score),
   };
   const [model, kind] = holdoutMetrics.cart.auc >= holdoutMetrics.logistic.auc
     ? [cart, "cart" as const]
     : [logistic, "logistic" as const];
   const own = holdoutMetrics[kind];
-  const live = await liveModel(db);
-  if (live) holdoutMetrics.live = judge((x) => predict(live.model, x).score);
-  const { promote, decision } = promotion(own.auc, live && { version: live.version, auc: holdoutMetrics.live!.auc });
+  const { outcome, decision } = promotion(
+    own.auc,
+    Math.max(holdoutMetrics.recency.auc, holdoutMetrics.baseline.auc),
+    live && { version: live.version, auc: holdoutMetrics.live!.auc },
+    cfg.minGain,
+  );
   const metrics: Metrics = {
     ...own,
     holdout: holdoutMetrics,
     train_samples: training.length,
     holdout_samples: holdout.length,
     churn_rate: round(labels.filter(Boolean).length / labels.length),
+    horizon_days: horizon,
+    step_days: plan.stepDays,
     snapshots: {
-      from: new Date(moments[0]).toISOString(),
-      to: new Date(moments[moments.length - 1]).toISOString(),
-      holdout_from: new Date(holdoutFrom).toISOString(),
+      from: new Date(plan.moments[0]).toISOString(),
+      to: new Date(plan.moments[plan.moments.length - 1]).toISOString(),
+      holdout_from: new Date(plan.holdoutFrom).toISOString(),
     },
     feature_importance: importance(model),
     decision,
+    outcome,
   };
-  // One statement: the new version and the live flag move together. Two trainings finishing at once would
+  // One statement: the new version and the live flags move together. Two trainings finishing at once would
   // take the same version number: the second is refused.
   const [stored] = await db.query<StoredModel>(
-    `with retired as (update models set live = false where $5 and live returning version)
+    `with retired as (update models set live = false where $5 <> 'kept' and live returning version)
      insert into models (version, kind, trained_at, as_of, samples, metrics, model, live)
-     select coalesce((select max(version) from models), 0) + 1, $1, now(), $2, $3, $4::jsonb, $6::jsonb, $5
+     select coalesce((select max(version) from models), 0) + 1, $1, now(), $2, $3, $4::jsonb, $6::jsonb,
+       $5 = 'promoted'
      returning *`,
-    [kind, now, training.length, JSON.stringify(metrics), promote, JSON.stringify(model)],
+    [kind, now, training.length, JSON.stringify(metrics), outcome, JSON.stringify(model)],
   ).catch((e) => {
     if (/duplicate key/.test((e as Error).message)) {
       throw new HttpError(409, "another training finished first; try again");
@@ -132,21 +121,39 @@ export async function train(db: Db, now: string, cfg: TrainingConfig): Promise<S
   return stored;
 }
 
+/** What a training leaves live: the new model, the live model kept, or the baseline. */
+export type Outcome = "promoted" | "kept" | "baseline";
+
 /**
- * Whether a new model with holdout AUC `auc` replaces the live one, measured on the same holdout: only when it is
- * strictly better (a tie, such as retraining on the same history, keeps the live version and its scores).
+ * What goes live after a training, all measured on the same holdout: a new model with ROC-AUC `auc` replaces the live
+ * one only when strictly better (a tie, such as retraining on the same history, keeps the live version and its
+ * scores), and any model must beat the better simple score (`simple`: recency alone or the baseline) by `minGain`,
+ * or the baseline scores instead.
  */
 export function promotion(
   auc: number,
+  simple: number,
   live: { version: number; auc: number } | null,
-): { promote: boolean; decision: string } {
-  if (!live) return { promote: true, decision: "first model" };
-  if (auc > live.auc) {
-    return { promote: true, decision: `AUC ${auc} > ${live.auc} of live version ${live.version} on the same holdout` };
+  minGain: number,
+): { outcome: Outcome; decision: string } {
+  const bar = round(simple + minGain);
+  if (auc >= bar && (!live || auc > live.auc)) {
+    const over = live
+      ? `> ${live.auc} of live version ${live.version}`
+      : `≥ ${bar} (the better simple score's ${simple} + ${minGain})`;
+    return { outcome: "promoted", decision: `AUC ${auc} ${over} on the same holdout` };
   }
+  if (live && live.auc >= bar) {
+    return {
+      outcome: "kept",
+      decision: `kept live version ${live.version}: its AUC ${live.auc} ≥ ${auc} on the same holdout`,
+    };
+  }
+  const best = live && live.auc > auc ? `live version ${live.version}'s AUC ${live.auc}` : `AUC ${auc}`;
   return {
-    promote: false,
-    decision: `kept live version ${live.version}: its AUC ${live.auc} ≥ ${auc} on the same holdout`,
+    outcome: "baseline",
+    decision: `the baseline scores: ${best} is under ${bar}, the better simple score's ${simple} + ${minGain}, ` +
+      "on the same holdout, so no model earns its complexity",
   };
 }
 

@@ -1,7 +1,7 @@
 // @ts-check
 /// <reference lib="dom" />
 /**
- * The "At risk" view: the users the live churn model scores highest, with why.
+ * The "At risk" view: the users churn scores highest (by its baseline, or by a trained model), with why.
  * @module
  */
 import { note, pct, reasons, section, table, time, userLink } from "../widgets.js";
@@ -9,31 +9,24 @@ import { note, pct, reasons, section, table, time, userLink } from "../widgets.j
 /** @import { ViewContext } from "../app.js" */
 
 /**
- * `GET /api/churn/at-risk`: `model_version` is null before the first model.
+ * `GET /api/churn/at-risk`: `kind` says what scored (the baseline, or a model and its `model_version`).
  * @typedef {object} AtRisk
  * @property {number | null} model_version
+ * @property {"baseline" | "cart" | "logistic"} kind
  * @property {string | null} as_of
  * @property {{ user_id: string, score: number, reasons: string[] }[]} users
  */
 
 /**
- * The users at risk, highest score first; before a model is trained, how to train one.
+ * The users at risk, highest score first, and what scored them.
  * @param {ViewContext} ctx
  * @returns {Promise<Node[]>}
  */
 export async function atRiskView(ctx) {
   const r = /** @type {AtRisk} */ (await ctx.api("/api/churn/at-risk?limit=50&min_score=0"));
-  if (r.model_version === null) {
-    return [
-      note(
-        "empty",
-        "No churn model yet.",
-        "Load history (deno task simulate --history 84), then POST /api/churn/train.",
-      ),
-    ];
-  }
+  const by = r.kind === "baseline" ? "the baseline: recency against each user's rhythm" : `model v${r.model_version}`;
   return [section(
-    `Users at risk (model v${r.model_version}, as of ${time(r.as_of)})`,
+    `Users at risk (scored by ${by}, as of ${time(r.as_of)})`,
     r.users.length === 0
       ? note("empty", "Nobody at risk.")
       : table("highest score first", [["user_id", "user", userLink], ["score", "score", pct], [

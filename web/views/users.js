@@ -33,8 +33,8 @@ import { note, pct, reasons, section, table, tiles, time } from "../widgets.js";
  */
 
 /**
- * `GET /api/churn/users/:user_id`: `score` is null before the first model.
- * @typedef {{ score: number | null, reasons: string[] }} ChurnScore
+ * `GET /api/churn/users/:user_id`: the score, by the baseline or a model (`kind`).
+ * @typedef {{ score: number, kind: string, reasons: string[] }} ChurnScore
  */
 
 /**
@@ -89,10 +89,7 @@ export async function usersView(ctx, id) {
     part(
       "Churn risk",
       churn,
-      (c) =>
-        c.score === null
-          ? note("empty", "No churn model yet.", "POST /api/churn/train once there are weeks of history.")
-          : h("div", {}, tiles([["churn_score", c.score, pct(c.score)]]), reasons(c.reasons)),
+      (c) => h("div", {}, tiles([["churn_score", c.score, `${pct(c.score)} (${c.kind})`]]), reasons(c.reasons)),
     ),
     part(
       "Session timeline",
