@@ -14,6 +14,8 @@ import { processMetrics, progressMetrics, timedStore } from "./observability/obs
 import { PluginHost, type RetryPolicy } from "./plugin/mod.ts";
 import { createApp, type RuntimeParts } from "./http/app.ts";
 import { migrateHost, openStore, type Store } from "./store/mod.ts";
+import { NoticeFeed } from "./notices/mod.ts";
+import { WebhookDeliverer, type WebhookPolicy } from "./webhooks/mod.ts";
 
 /** Sources pause while the slowest plugin is this far behind the log (events). */
 export const MAX_LAG = 50_000;
@@ -38,6 +40,8 @@ export interface RuntimeOptions {
   money?: Money;
   pluginSettings?: Record<string, unknown>;
   retry?: Partial<RetryPolicy>;
+  /** How webhook deliveries are retried (`WEBHOOK_RETRY_BASE_MS`, `WEBHOOK_MAX_ATTEMPTS`). */
+  webhooks?: Partial<WebhookPolicy>;
   /** Sources pause while the slowest plugin lags the log by more than this (default {@linkcode MAX_LAG}). */
   maxLag?: number;
   logger?: Logger;
@@ -52,7 +56,7 @@ export interface Runtime extends RuntimeParts {
   app: Hono;
   /** Ends open streams (`/api/stream`), so that an HTTP server serving {@linkcode app} can shut down. */
   closeStreams(): void;
-  /** Stops the source, the plugins, then closes the store if the runtime opened it. */
+  /** Stops the webhook deliveries, the source, the plugins, then closes the store if the runtime opened it. */
   stop(): Promise<void>;
 }
 
@@ -71,6 +75,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   }
   const eventLog = new EventLog(store, metrics);
   await eventLog.open();
+  const notices = new NoticeFeed(store, logger);
+  const webhooks = new WebhookDeliverer({ store, logger, metrics, policy: opts.webhooks });
   const plugins = new PluginHost({
     store,
     eventLog,
@@ -80,6 +86,10 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     settings: opts.pluginSettings,
     retry: opts.retry,
     sqlTripwire: opts.sqlTripwire,
+    notified: () => {
+      notices.wake();
+      webhooks.wake();
+    },
   });
   await plugins.start();
   if (opts.watchPlugins) plugins.watch();
@@ -122,7 +132,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     });
     await source.start();
   }
-  const parts = { store, eventLog, sink, source, plugins, metrics, logger, money };
+  const parts = { store, eventLog, sink, source, plugins, metrics, logger, money, notices, webhooks };
+  webhooks.start();
   const closing = new AbortController();
   const app = createApp({
     ...parts,
@@ -138,9 +149,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     closeStreams: () => closing.abort(),
     async stop() {
       closing.abort();
+      await webhooks.stop(); // attempts in flight are given back, due again at the next start
       await source?.stop();
       await producer?.stop();
       await plugins.stop();
+      await notices.stop();
       if (ownsStore) await store.close();
     },
   };

@@ -35,6 +35,8 @@ import {
 import { folderName, folderUrl } from "./_folder.ts";
 
 export { type PluginDatabase, pluginDatabase } from "./plugin_database.ts";
+/** A notice as a plugin emits it (`env.notify(channel, payload)`), as {@linkcode PluginDatabase.notices} keeps it. */
+export type { Notice } from "../runtime/notices/notice.ts";
 /** The traffic simulator: seeded random numbers, shopping sessions, and weeks of history with ground truth. */
 export {
   FRAUD_PATTERNS,

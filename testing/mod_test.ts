@@ -5,6 +5,7 @@ import { answerHttpError, definePlugin, describeRoute, type Event } from "@runti
 import { assertFilled, pluginDatabase, routeChecker, testEachBackend, testPlugin } from "./mod.ts";
 import { FIXTURES, pageView } from "../tests/support/harness.ts";
 import counter from "../tests/fixtures/plugins/counter/mod.ts";
+import notifier from "../tests/fixtures/plugins/notifier/mod.ts";
 
 // Sandboxes and the in-memory database outlive single ops by design; each harness stops what it started.
 const test = (name: string, fn: () => Promise<void>) =>
@@ -87,6 +88,23 @@ test("pluginDatabase() migrates a plugin's schema alone, for calling its queue d
     { type: "search", n: 1 },
   ]);
   assert.deepEqual(await db.query("select current_schema() as schema"), [{ schema: "counter" }]);
+});
+
+test("pluginDatabase()'s env.notify keeps each notice, and refuses a bad one as the host does", async () => {
+  await using db = await pluginDatabase(new URL("notifier/", FIXTURES));
+  const event = (event_id: string, notify: string): Event => ({
+    event_id,
+    type: "page_view",
+    user_id: "u1",
+    timestamp: "2026-03-01T10:00:00Z",
+    properties: { notify },
+  });
+  await notifier.queue!([event("a", "ok"), event("b", "ok")], db.env as never);
+  assert.deepEqual(db.notices, [
+    { channel: "seen", payload: { event_id: "a" } },
+    { channel: "seen", payload: { event_id: "b" } },
+  ]);
+  await assert.rejects(notifier.queue!([event("c", "bad_channel")], db.env as never), /notify: the channel must match/);
 });
 
 /** A described plugin app, served under `/api/demo` as the runtime serves it. */

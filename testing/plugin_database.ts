@@ -4,6 +4,7 @@
  * @module
  */
 import { createLogger } from "../runtime/observability/logger.ts";
+import { type Notice, noticeProblem } from "../runtime/notices/notice.ts";
 import type { Env } from "../runtime/sdk/mod.ts";
 import { openPglite, type Row } from "../runtime/store/mod.ts";
 import { folderName, folderUrl } from "./_folder.ts";
@@ -12,8 +13,13 @@ import { folderName, folderUrl } from "./_folder.ts";
 export interface PluginDatabase extends AsyncDisposable {
   /** The schema's name: the plugin folder's name. */
   readonly schema: string;
-  /** What to call the plugin's handlers with: `db` on its schema, a quiet `log`, `config` `{}`, no-op `metrics`, no watermark. */
+  /**
+   * What to call the plugin's handlers with: `db` on its schema, a quiet `log`, `config` `{}`, no-op `metrics`, a
+   * `notify` that checks each notice as the host does and keeps it in {@linkcode PluginDatabase.notices}, no watermark.
+   */
   readonly env: Env;
+  /** What the handlers notified through `env.notify`, in order. */
+  readonly notices: Notice[];
   /** Runs one statement with `$1..$n` parameters as the host (the plugin's schema first on the search path). */
   query<T extends Row = Row>(text: string, params?: unknown[]): Promise<T[]>;
   /** Runs statements without parameters as the host: `begin` and `commit` around a `queue` call, as the host does. */
@@ -51,11 +57,26 @@ export async function pluginDatabase(folder: URL | string): Promise<PluginDataba
     query: (text, params) => store.query(text, params),
     sql: (strings, ...values) => store.query(strings.reduce((t, s, i) => t + "$" + i + s), values),
   };
-  const env: Env = { db, log: createLogger("error"), config: {}, metrics: { increment() {} }, watermark: null };
+  const notices: Notice[] = [];
+  const notify: Env["notify"] = (channel, payload) => {
+    const value = JSON.parse(JSON.stringify(payload) ?? "null");
+    const problem = noticeProblem(channel, value);
+    if (problem !== null) throw new TypeError(problem);
+    notices.push({ channel, payload: value });
+  };
+  const env: Env = {
+    db,
+    log: createLogger("error"),
+    config: {},
+    metrics: { increment() {} },
+    notify,
+    watermark: null,
+  };
   const close = () => store.close();
   return {
     schema,
     env,
+    notices,
     query: (text, params) => store.query(text, params),
     exec: (text) => store.exec(text),
     close,

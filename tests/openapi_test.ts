@@ -14,6 +14,7 @@ const OPERATIONS = [
   "DELETE /api/counter/{path}",
   "DELETE /api/fraud/rules/{rule_id}",
   "DELETE /api/funnel/definitions/{name}",
+  "DELETE /api/webhooks/{name}",
   "GET /",
   "GET /analytics-next/bundles/{file}",
   "GET /analytics.js/v1/{writeKey}/analytics.min.js",
@@ -44,6 +45,8 @@ const OPERATIONS = [
   "GET /api/stats/users/{user_id}",
   "GET /api/stats/videos",
   "GET /api/stream",
+  "GET /api/webhooks",
+  "GET /api/webhooks/{name}/deliveries",
   "GET /assets/{file}",
   "GET /docs",
   "GET /healthz",
@@ -80,6 +83,7 @@ const OPERATIONS = [
   "PUT /api/counter/{path}",
   "PUT /api/fraud/rules/{rule_id}",
   "PUT /api/fraud/threshold",
+  "PUT /api/webhooks/{name}",
 ];
 
 /** Every operation of a document, as `METHOD /path`. */

@@ -33,6 +33,12 @@ const EnvSchema = z.object({
   CURRENCY_RATES: z.string().optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { error: "must be debug, info, warn or error" })
     .default("info"),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number({ error: "must be a number of milliseconds 1..3600000" })
+    .int("must be a whole number of milliseconds 1..3600000").min(1, "must be 1..3600000 ms")
+    .max(3_600_000, "must be 1..3600000 ms").default(5000),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number({ error: "must be a number of attempts 1..100" })
+    .int("must be a whole number of attempts 1..100").min(1, "must be 1..100 attempts")
+    .max(100, "must be 1..100 attempts").default(15),
 });
 
 /** The fully resolved configuration the runtime runs with. */
@@ -56,6 +62,8 @@ export interface Config {
   /** The currency every amount is converted to at ingest, and the rates into it. */
   money: Money;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** How webhook deliveries are retried: the first wait (ms, doubling after each failure) and the attempts in all. */
+  webhooks: { retryBaseMs: number; maxAttempts: number };
   /** Raw per-plugin settings (`PLUGIN_<NAME>` holding JSON), validated by each plugin's own schema. */
   pluginSettings: Record<string, unknown>;
 }
@@ -142,6 +150,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     corsOrigins: e.CORS_ORIGINS ?? [],
     money: { base: e.BASE_CURRENCY, rates },
     logLevel: e.LOG_LEVEL,
+    webhooks: { retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, maxAttempts: e.WEBHOOK_MAX_ATTEMPTS },
     pluginSettings: pluginSettings(env),
   };
 }

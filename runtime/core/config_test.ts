@@ -17,8 +17,33 @@ Deno.test("loadConfig() resolves the documented defaults for fully embedded mode
     corsOrigins: [],
     money: { base: "EUR", rates: {} },
     logLevel: "info",
+    webhooks: { retryBaseMs: 5000, maxAttempts: 15 },
     pluginSettings: {},
   });
+});
+
+Deno.test("loadConfig() reads WEBHOOK_RETRY_BASE_MS and WEBHOOK_MAX_ATTEMPTS, and refuses bad ones in one line", () => {
+  assert.deepEqual(loadConfig({ WEBHOOK_RETRY_BASE_MS: "20", WEBHOOK_MAX_ATTEMPTS: "3" }).webhooks, {
+    retryBaseMs: 20,
+    maxAttempts: 3,
+  });
+  const cases: [Record<string, string>, string][] = [
+    [
+      { WEBHOOK_RETRY_BASE_MS: "soon" },
+      "Cannot start: WEBHOOK_RETRY_BASE_MS must be a number of milliseconds 1..3600000, got 'soon'",
+    ],
+    [{ WEBHOOK_RETRY_BASE_MS: "0" }, "Cannot start: WEBHOOK_RETRY_BASE_MS must be 1..3600000 ms, got '0'"],
+    [
+      { WEBHOOK_RETRY_BASE_MS: "1.5" },
+      "Cannot start: WEBHOOK_RETRY_BASE_MS must be a whole number of milliseconds 1..3600000, got '1.5'",
+    ],
+    [{ WEBHOOK_MAX_ATTEMPTS: "0" }, "Cannot start: WEBHOOK_MAX_ATTEMPTS must be 1..100 attempts, got '0'"],
+    [
+      { WEBHOOK_MAX_ATTEMPTS: "many" },
+      "Cannot start: WEBHOOK_MAX_ATTEMPTS must be a number of attempts 1..100, got 'many'",
+    ],
+  ];
+  for (const [env, message] of cases) assert.throws(() => loadConfig(env), new ConfigError(message));
 });
 
 Deno.test("loadConfig() reads BASE_CURRENCY and CURRENCY_RATES, and refuses bad ones in one line", () => {

@@ -20,6 +20,7 @@ import { rateLimit } from "./middleware/rate_limit.ts";
 import { urlGuard } from "./middleware/url_guard.ts";
 import { hostErrorHandler } from "./on_error.ts";
 import { mountPlugins } from "./plugins.ts";
+import { mountWebhooks } from "./webhooks.ts";
 
 export type { RuntimeParts, ServerContext } from "./context.ts";
 
@@ -61,6 +62,7 @@ export function createApp(ctx: ServerContext): Hono {
   mountAnalyticsJs(app);
   mountHealth(app, ctx);
   mountDeadLetters(app, ctx);
+  mountWebhooks(app, ctx);
   mountDashboard(app, ctx, ctx.closing);
   mountPlugins(app, ctx);
   return app;

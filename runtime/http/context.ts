@@ -7,9 +7,11 @@ import type { Sink } from "../core/ingest.ts";
 import type { Money } from "../core/money.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
+import type { NoticeFeed } from "../notices/mod.ts";
 import type { PluginHost } from "../plugin/mod.ts";
 import type { KafkaSource } from "../sources/kafka/mod.ts";
 import type { Store } from "../store/mod.ts";
+import type { WebhookDeliverer } from "../webhooks/mod.ts";
 
 /** The runtime's parts, as the routes and the runtime's handle both expose them. */
 export interface RuntimeParts {
@@ -24,6 +26,10 @@ export interface RuntimeParts {
   logger: Logger;
   /** The base currency and rates every amount is converted with at ingest. */
   money: Money;
+  /** The committed notices as they come (for `/api/stream`). */
+  notices: NoticeFeed;
+  /** The loop delivering notices to webhooks. */
+  webhooks: WebhookDeliverer;
 }
 
 /** Everything the routes read from. */

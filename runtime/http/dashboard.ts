@@ -1,7 +1,7 @@
 /**
  * The web dashboard's side of the host: its static files from `web/`, and `/api/stream`, server-sent events
  * that tell the page when the data changed (an append to the log, or a plugin committing), so it refreshes
- * within a second instead of polling.
+ * within a second instead of polling, and that carry each notice plugins commit from the moment it connected.
  */
 import type { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
@@ -64,29 +64,43 @@ function snapshot(parts: Pick<RuntimeParts, "eventLog" | "plugins">) {
 /** Adds `/api/stream`, `/` and `/assets/<file>` to `app`; streams end when `closing` aborts. */
 export function mountDashboard(
   app: Hono,
-  parts: Pick<RuntimeParts, "eventLog" | "plugins">,
+  parts: Pick<RuntimeParts, "eventLog" | "plugins" | "notices" | "logger">,
   closing: AbortSignal,
 ): void {
   const stream = describeRoute({
-    summary: "Server-sent events: 'update' with where the log and each plugin stand, whenever that changes",
+    summary: "Server-sent events: 'update' with where the log and each plugin stand, whenever that changes; " +
+      "'notice' with each notice a plugin commits",
     contentType: "text/event-stream",
   });
   app.get("/api/stream", stream, (c) =>
     streamSSE(c, async (stream) => {
-      let last = "";
-      let quietSince = Date.now();
-      let id = 0;
-      while (!stream.aborted && !closing.aborted) {
-        const now = JSON.stringify(snapshot(parts));
-        if (now !== last) {
-          await stream.writeSSE({ event: "update", data: now, id: String(++id) });
-          last = now;
-          quietSince = Date.now();
-        } else if (Date.now() - quietSince > HEARTBEAT_MS) {
-          await stream.writeSSE({ event: "heartbeat", data: "{}" });
-          quietSince = Date.now();
+      // Notices committed from now on; without the database, the stream goes on with updates alone.
+      const notices = await parts.notices.subscribe().catch((e) => {
+        parts.logger.warn("stream without notices: cannot read them", { error: (e as Error).message });
+        return null;
+      });
+      try {
+        let last = "";
+        let quietSince = Date.now();
+        let id = 0;
+        while (!stream.aborted && !closing.aborted && !notices?.overflowed) {
+          for (const notice of notices?.take() ?? []) {
+            await stream.writeSSE({ event: "notice", data: JSON.stringify(notice) });
+            quietSince = Date.now();
+          }
+          const now = JSON.stringify(snapshot(parts));
+          if (now !== last) {
+            await stream.writeSSE({ event: "update", data: now, id: String(++id) });
+            last = now;
+            quietSince = Date.now();
+          } else if (Date.now() - quietSince > HEARTBEAT_MS) {
+            await stream.writeSSE({ event: "heartbeat", data: "{}" });
+            quietSince = Date.now();
+          }
+          await (notices ? notices.wait(CHECK_MS) : stream.sleep(CHECK_MS));
         }
-        await stream.sleep(CHECK_MS);
+      } finally {
+        notices?.close();
       }
     }));
 

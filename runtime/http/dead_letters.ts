@@ -4,7 +4,8 @@
  * a plugin letter's event, already in the log, is run through that plugin again. Either way delivery stays exact:
  * ingest de-duplicates by event_id, and a plugin replay commits the plugin's writes in the same transaction that
  * marks the letter replayed, after checking that the plugin's checkpoint is past the event (else its own loop will
- * deliver it).
+ * deliver it). A webhook letter's delivery is put back to pending, with fresh attempts, in the transaction that
+ * marks the letter.
  * @module
  */
 import type { Hono } from "hono";
@@ -19,6 +20,7 @@ import { DeadLetterList, DeadLetterQuery, ReplayAnswer } from "./schemas.ts";
 import { describeRoute } from "./openapi.ts";
 import type { RuntimeParts } from "./context.ts";
 import type { Sql } from "../store/mod.ts";
+import { requeueDead } from "../webhooks/mod.ts";
 
 /** A dead letter as stored. */
 export type Letter = {
@@ -132,6 +134,10 @@ async function replay(ctx: RuntimeParts, request: z.infer<typeof ReplayRequest>)
     } else if (letter.stage.startsWith("transform:")) {
       const item = corrected !== undefined ? corrected : (letter.payload as { item?: unknown } | null)?.item;
       transformed.push({ letter, plugin: letter.stage.slice("transform:".length), item });
+    } else if (letter.stage.startsWith("webhook:")) {
+      if (corrected !== undefined) {
+        result.failed.push({ id: letter.id, error: "a webhook's letter sends the stored notice: it takes no payload" });
+      } else await replayToWebhook(ctx, letter, letter.stage.slice("webhook:".length), result);
     } else if (letter.stage.startsWith("plugin:")) {
       if (corrected !== undefined) {
         result.failed.push({ id: letter.id, error: "a plugin's letter replays the logged event: it takes no payload" });
@@ -274,5 +280,35 @@ async function replayToPlugin(ctx: RuntimeParts, letter: Letter, plugin: string,
   }
   result.replayed++;
   result.events++;
+  ctx.metrics.inc("dead_letters_replayed_total", "Dead letters replayed", { stage: letter.stage });
+}
+
+/** A delivery that cannot go back to pending: the letter stays as it was. */
+class NotRequeued extends Error {}
+
+/** Puts a webhook letter's dead delivery back to pending, in the transaction that marks the letter replayed. */
+async function replayToWebhook(ctx: RuntimeParts, letter: Letter, webhook: string, result: ReplayResult) {
+  const noticeId = (letter.payload as { id?: unknown } | null)?.id;
+  if (typeof noticeId !== "number") {
+    return result.failed.push({ id: letter.id, error: "the letter holds no notice id" });
+  }
+  try {
+    const marked = await ctx.store.transaction(async (tx) => {
+      const marked = await tx.query(
+        "update host.dead_letters set replayed_at = now() where id = $1 and replayed_at is null returning id",
+        [letter.id],
+      );
+      if (marked.length === 0) return false;
+      const problem = await requeueDead(tx, webhook, noticeId);
+      if (problem !== null) throw new NotRequeued(problem); // rolls the mark back
+      return true;
+    });
+    if (!marked) return result.skipped.push({ id: letter.id, reason: "already replayed" });
+  } catch (e) {
+    if (!(e instanceof NotRequeued)) throw e;
+    return result.failed.push({ id: letter.id, error: e.message });
+  }
+  ctx.webhooks.wake();
+  result.replayed++;
   ctx.metrics.inc("dead_letters_replayed_total", "Dead letters replayed", { stage: letter.stage });
 }

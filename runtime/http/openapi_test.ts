@@ -106,6 +106,12 @@ for (const backend of BACKENDS) {
         const replay = await postJson(rt, "/api/dead-letters/replay", { ids: [letters.items[0].id] });
         api.ReplayAnswer.parse(replay.body);
         assert.equal(replay.body.failed.length, 1); // the item is still invalid
+        const hook = { url: "https://example.com/hooks", secret: "x".repeat(24), plugin: "counter", channel: "seen" };
+        const saved = await rt.app.request("/api/webhooks/ops", { method: "PUT", body: JSON.stringify(hook) });
+        assert.equal(saved.status, 200);
+        api.Webhook.parse(await saved.json());
+        assert.equal(api.WebhookList.parse((await getJson(rt, "/api/webhooks")).body).webhooks.length, 1);
+        api.DeliveryList.parse((await getJson(rt, "/api/webhooks/ops/deliveries?status=dead")).body);
       });
     },
   });

@@ -6,6 +6,9 @@
 import { z } from "zod";
 import { EventSchema } from "../core/event.ts";
 import { MAX_BATCH } from "../core/ingest.ts";
+import { NOTICE_CHANNEL } from "../notices/mod.ts";
+import { PLUGIN_NAME } from "../plugin/names.ts";
+import { SECRET_RULE, secretBytes } from "../webhooks/mod.ts";
 
 /** The version of the host's API, as the OpenAPI document states it. */
 export const API_VERSION = "1.0.0";
@@ -125,7 +128,9 @@ export const PluginList = z.strictObject({
 /** `GET /api/dead-letters`. */
 export const DeadLetterQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe("how many letters, 1..1000 (default 100)"),
-  stage: z.string().min(1).max(64).optional().describe("'ingest' or 'plugin:<name>'"),
+  stage: z.string().min(1).max(80).optional().describe(
+    "'ingest', 'transform:<plugin>', 'plugin:<plugin>' or 'webhook:<webhook>'",
+  ),
   state: z.enum(["pending", "replayed"]).optional().describe("pending (not replayed yet) or replayed"),
 });
 
@@ -148,4 +153,67 @@ export const ReplayAnswer = z.strictObject({
   skipped: z.array(z.strictObject({ id: z.number().int(), reason: z.string() })),
   failed: z.array(z.strictObject({ id: z.number().int(), error: z.string() })),
   last_id: z.number().int().nullable().describe("pass as `after` for the next page of a stage"),
+});
+
+/** A webhook's name, in `/api/webhooks/:name`. */
+export const WEBHOOK_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
+
+/** `PUT /api/webhooks/:name`: where one plugin's notices of one channel go, and the secret that signs them. */
+export const WebhookBody = z.strictObject({
+  url: z.string().max(2048).refine(isWebhookUrl, "must be an http:// or https:// URL without user or password")
+    .describe("where each notice is POSTed; redirects are not followed"),
+  secret: z.string().refine((s) => secretBytes(s) !== null, SECRET_RULE).describe(
+    "signs each delivery (Standard Webhooks, HMAC-SHA256); never answered back",
+  ),
+  plugin: z.string().regex(PLUGIN_NAME, `must match ${PLUGIN_NAME.source}`).describe(
+    "the plugin whose notices it takes (it need not be loaded yet)",
+  ),
+  channel: z.string().regex(NOTICE_CHANNEL, `must match ${NOTICE_CHANNEL.source}`).describe("the notices' channel"),
+  enabled: z.boolean().default(true).describe("false: its notices get no deliveries, and pending ones wait"),
+});
+
+/** Whether `text` is an absolute http(s) URL that `fetch` takes (no credentials in it). */
+function isWebhookUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (url.protocol === "http:" || url.protocol === "https:") && url.username === "" && url.password === "";
+}
+
+/** A webhook as answered: never with its secret. */
+export const Webhook = z.strictObject({
+  name: z.string(),
+  url: z.string(),
+  plugin: z.string(),
+  channel: z.string(),
+  enabled: z.boolean(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+/** `GET /api/webhooks`. */
+export const WebhookList = z.strictObject({ webhooks: z.array(Webhook) });
+
+/** The path of one webhook. */
+export const WebhookPath = z.object({
+  name: z.string().regex(WEBHOOK_NAME).describe(`the webhook's name, ${WEBHOOK_NAME.source}`),
+});
+
+/** `GET /api/webhooks/:name/deliveries`. */
+export const DeliveryQuery = z.object({
+  status: z.enum(["pending", "retrying", "delivered", "dead"]).optional().describe("only deliveries in this state"),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe("how many, 1..1000 (default 100)"),
+});
+
+/** The delivery log of one webhook, newest first. */
+export const DeliveryList = z.strictObject({
+  deliveries: z.array(z.strictObject({
+    notice_id: z.number().int().describe("the notice's id: its webhook-id header"),
+    status: z.enum(["pending", "retrying", "delivered", "dead"]),
+    attempts: z.number().int(),
+    next_attempt_at: z.string().nullable().describe("when it is tried next; null once delivered or dead"),
+    last_status: z.number().int().nullable().describe("the receiver's HTTP status at the last attempt, if any"),
+    last_error: z.string().nullable(),
+    delivered_at: z.string().nullable(),
+    created_at: z.string(),
+  })),
 });

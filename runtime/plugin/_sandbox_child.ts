@@ -4,6 +4,7 @@
  * denied from its first instruction, so there is nothing for the plugin's code to keep or tamper with.
  */
 import { describedRoutes, openApiPaths } from "../http/openapi.ts";
+import { MAX_NOTICES_PER_CALL, noticeProblem } from "../notices/notice.ts";
 import type { Env, FetchHandler, PluginDefinition } from "../sdk/mod.ts";
 import { splitBatch } from "./merges.ts";
 import { type ChildMessage, type HostMessage, type Manifest, messageWriter, readMessages } from "./protocol.ts";
@@ -46,7 +47,46 @@ function hasNonFinite(value: unknown): boolean {
   return Array.isArray(value) && value.some(hasNonFinite);
 }
 
-function envFor(call: number, watermark: string | null): Env {
+/** What a call that may notify has notified: how many notices, and the first bad one, which fails the call. */
+interface Notified {
+  count: number;
+  error: string | null;
+}
+
+/**
+ * `env.notify` for `call`: checks the notice here, where the plugin gets a clear error at its call (the host checks
+ * again), and sends it. A bad one also fails the call, even if the plugin catches the error. Without `notified` (a
+ * request, a transform) it refuses.
+ */
+function notifier(call: number, notified: Notified | null): Env["notify"] {
+  return (channel, payload) => {
+    if (notified === null) {
+      throw new Error("env.notify works in queue, merge and scheduled only: a request or a transform notifies nothing");
+    }
+    let problem: string | null = null;
+    let value: unknown = payload; // not an object: noticeProblem says so
+    if (notified.count >= MAX_NOTICES_PER_CALL) problem = `notify: over ${MAX_NOTICES_PER_CALL} notices in one call`;
+    else if (payload !== null && typeof payload === "object") {
+      try {
+        value = JSON.parse(JSON.stringify(payload, (key, v) => {
+          if (typeof v === "number" && !Number.isFinite(v)) throw new TypeError(`'${key}' holds NaN or an infinity`);
+          return v;
+        }));
+      } catch (e) {
+        problem = `notify: the payload cannot be sent as JSON: ${(e as Error).message}`;
+      }
+    }
+    problem ??= noticeProblem(channel, value);
+    if (problem !== null) {
+      notified.error ??= problem;
+      throw new TypeError(problem);
+    }
+    notified.count++;
+    void send({ kind: "notice", call, channel, payload: value as Record<string, unknown> });
+  };
+}
+
+function envFor(call: number, watermark: string | null, notified: Notified | null = null): Env {
   const query = (text: string, params: unknown[] = []) =>
     new Promise<unknown[]>((resolve, reject) => {
       const bad = params.findIndex(hasNonFinite);
@@ -73,6 +113,7 @@ function envFor(call: number, watermark: string | null): Env {
     log: logger,
     config,
     metrics: { increment: (name: string, by = 1) => void send({ kind: "metric", name, by }) },
+    notify: notifier(call, notified),
     watermark,
   };
 }
@@ -109,10 +150,12 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
       return manifest;
     }
     case "queue": {
-      const env = envFor(msg.id, msg.watermark);
+      const notified: Notified = { count: 0, error: null };
+      const env = envFor(msg.id, msg.watermark, notified);
       const { merges, events } = splitBatch(msg.batch);
       if (merges.length > 0) await plugin.merge?.(merges, env);
       if (events.length > 0) await plugin.queue?.(events, env);
+      if (notified.error !== null) throw new Error(notified.error);
       return null;
     }
     case "fetch": {
@@ -120,11 +163,14 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
       const response = await fetchHandler!(new Request(url, { method, headers, body }), envFor(msg.id, msg.watermark));
       return { status: response.status, headers: [...response.headers], body: await response.text() };
     }
-    case "scheduled":
-      await plugin.scheduled!.run(envFor(msg.id, msg.watermark));
+    case "scheduled": {
+      const notified: Notified = { count: 0, error: null };
+      await plugin.scheduled!.run(envFor(msg.id, msg.watermark, notified));
+      if (notified.error !== null) throw new Error(notified.error);
       return null;
+    }
     case "transform": {
-      const { db: _, watermark: __, ...env } = envFor(msg.id, null);
+      const { db: _, watermark: __, notify: ___, ...env } = envFor(msg.id, null);
       const results = [];
       for (const item of msg.items) {
         try {

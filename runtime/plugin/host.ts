@@ -48,6 +48,8 @@ export interface PluginHostOptions {
   retry?: Partial<RetryPolicy>;
   /** Check plugin SQL with the text guard first (default true); see `scope.ts`. */
   sqlTripwire?: boolean;
+  /** Called after a plugin's notices were committed in this process. */
+  notified?: () => void;
 }
 
 const STATUSES: Status[] = ["starting", "running", "degraded", "disabled", "failed"];
@@ -110,6 +112,7 @@ export class PluginHost {
       retry: { ...DEFAULT_RETRY, ...this.#opts.retry },
       settings: this.#opts.settings?.[source.name] ?? {},
       sqlTripwire: this.#opts.sqlTripwire,
+      notified: this.#opts.notified,
     });
   }
 

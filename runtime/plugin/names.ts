@@ -17,6 +17,7 @@ const TAKEN = new Set([
   "openapi",
   "dead_letters",
   "docs",
+  "webhooks",
 ]);
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The wire between the host and a plugin's sandbox process: newline-delimited JSON over stdin/stdout.
  * The host calls the sandbox (`init`, `queue`, `fetch`); while serving a call the sandbox asks the
- * host to run SQL (`sql`), tagged with that call's id so the host runs it in the right transaction.
+ * host to run SQL (`sql`), and hands it the notices the plugin emits (`notice`), each tagged with that call's id so
+ * the host runs the SQL, and stores the notices, in the right transaction.
  */
 import { z } from "zod";
 import type { Event } from "../core/event.ts";
@@ -106,6 +107,7 @@ export type ChildMessage =
   | { kind: "reply"; id: number; ok: true; result: unknown }
   | { kind: "reply"; id: number; ok: false; error: string }
   | { kind: "sql"; id: number; call: number; text: string; params: unknown[] }
+  | { kind: "notice"; call: number; channel: string; payload: Record<string, unknown> }
   | { kind: "metric"; name: string; by: number }
   | { kind: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; fields?: Record<string, unknown> };
 

@@ -6,6 +6,7 @@ import { HttpError } from "../http/errors.ts";
 import { readTextBody } from "../http/body.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
+import { NoticeBatch, storeAtOnce, storeNotices } from "../notices/mod.ts";
 import { isConnectionLost, type Sql, type Store } from "../store/mod.ts";
 import type { PluginSource } from "./discover.ts";
 import type { Manifest, WireResponse } from "./protocol.ts";
@@ -66,6 +67,8 @@ export interface RunnerContext {
   settings: unknown;
   /** Check plugin SQL with the text guard before the database sees it (default true); see `scope.ts`. */
   sqlTripwire?: boolean;
+  /** Called after notices of the plugin's were committed in this process (their readers look at once). */
+  notified?: () => void;
 }
 
 /**
@@ -183,11 +186,13 @@ export class PluginRunner {
       const m = this.manifest!;
       const sandbox = (m.hasQueue || m.hasMerge) && this.#takes(row.type) ? await this.#supervisor.sandbox() : null;
       let ran = false;
+      let notices = 0;
       await this.#ctx.store.transaction(async (tx) => {
         if (!await claim(tx) || !sandbox) return;
-        await this.#queueIn(tx, sandbox, [positioned(row)], this.#watermark);
+        notices = await this.#queueIn(tx, sandbox, [positioned(row)], this.#watermark);
         ran = true;
       });
+      this.#noticed(notices);
       if (ran && row.type !== MERGE_TYPE) this.#counted(1);
       resolve();
     } catch (e) {
@@ -330,9 +335,15 @@ export class PluginRunner {
         const sandbox = await this.#supervisor.sandbox();
         const { timeoutMs } = this.#supervisor.limits;
         const { onSql, ran } = this.#sqlOnItsOwn(timeoutMs);
-        await sandbox.call({ op: "scheduled", watermark: this.#ctx.eventLog.watermark }, { timeoutMs, onSql }).finally(
-          () => ran() ? this.#measureStorage().catch(() => {}) : undefined,
-        );
+        // Its notices are stored as they come, each on its own, as its statements commit.
+        const notices = storeAtOnce(this.#ctx.store, this.name, (n) => this.#noticed(n));
+        const call = { op: "scheduled", watermark: this.#ctx.eventLog.watermark } as const;
+        try {
+          await sandbox.call(call, { timeoutMs, onSql, onNotice: notices.onNotice })
+            .finally(() => ran() ? this.#measureStorage().catch(() => {}) : undefined);
+        } finally {
+          await notices.settle(); // every notice taken is stored (or has failed) before the run counts as done
+        }
         this.#ctx.metrics.observe(
           "plugin_scheduled_seconds",
           "Duration of plugins' scheduled work",
@@ -447,11 +458,13 @@ export class PluginRunner {
     const needsPlugin = batch.length > 0 && (this.manifest!.hasQueue || this.manifest!.hasMerge);
     // Started before the transaction: with PGlite, an open transaction holds the whole database.
     const sandbox = needsPlugin ? await this.#supervisor.sandbox() : null;
+    let notices = 0;
     await this.#ctx.store.transaction(async (tx) => {
       // The checkpoint first: its deferred trigger fails any COMMIT the plugin sends (see store/schema.ts).
       await this.#saveCheckpoint(tx, rows[0].position - 1, upTo);
-      if (sandbox) await this.#queueIn(tx, sandbox, batch, watermark);
+      if (sandbox) notices = await this.#queueIn(tx, sandbox, batch, watermark);
     });
+    this.#noticed(notices);
     this.checkpoint = upTo;
     this.#watermark = watermark;
     this.#counted(taken.filter((r) => r.type !== MERGE_TYPE).length);
@@ -472,18 +485,33 @@ export class PluginRunner {
 
   /**
    * Runs the plugin's `queue` (and `merge`) on `events` (JSON text) inside `tx`, in its scope; `tx` is the host's
-   * again after.
+   * again after. Then stores the notices the call emitted, as the host, in `tx`: they commit with the batch or not at
+   * all. A bad notice fails the call. Answers how many notices it stored.
    */
-  async #queueIn(tx: Sql, sandbox: Sandbox, events: string[], watermark: string | null): Promise<void> {
+  async #queueIn(tx: Sql, sandbox: Sandbox, events: string[], watermark: string | null): Promise<number> {
     const { timeoutMs } = this.#supervisor.limits;
     const scope = await PluginScope.enter(tx, this.#placement!, { timeoutMs, tripwire: this.#ctx.sqlTripwire });
+    const notices = new NoticeBatch();
     try {
-      await sandbox.queue(events, watermark, { timeoutMs, onSql: (text, params) => scope.run(text, params) });
+      await sandbox.queue(events, watermark, {
+        timeoutMs,
+        onSql: (text, params) => scope.run(text, params),
+        onNotice: (message) => notices.add(message),
+      });
+      if (notices.error !== null) throw new PluginError(this.name, notices.error);
     } catch (e) {
       await scope.abandon();
       throw e;
     }
     await scope.close();
+    return await storeNotices(tx, this.name, notices.notices);
+  }
+
+  /** `count` notices of the plugin's were committed. */
+  #noticed(count: number): void {
+    if (count === 0) return;
+    this.#ctx.metrics.inc("notices_total", "Notices committed by each plugin", { plugin: this.name }, count);
+    this.#ctx.notified?.();
   }
 
   #counted(events: number): void {

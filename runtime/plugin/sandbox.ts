@@ -16,6 +16,16 @@ const DENIED = ["read", "write", "net", "env", "run", "ffi", "sys", "import"].ma
 /** Runs SQL for the sandbox while it serves one call. */
 export type SqlHandler = (text: string, params: unknown[]) => Promise<unknown[]>;
 
+/** Takes a `notice` message the sandbox sent during one call: untrusted, checked by the handler. */
+export type NoticeHandler = (message: unknown) => void;
+
+/** How one call runs: its time limit, and who serves its SQL and takes its notices (none: they are refused). */
+export interface CallOptions {
+  timeoutMs: number;
+  onSql?: SqlHandler;
+  onNotice?: NoticeHandler;
+}
+
 /** Where and how to start a plugin's sandbox. */
 export interface SandboxOptions {
   name: string;
@@ -50,7 +60,7 @@ export class Sandbox {
   readonly #write: (line: string) => Promise<void>;
   readonly #calls = new Map<
     number,
-    { resolve: (v: unknown) => void; reject: (e: Error) => void; onSql?: SqlHandler }
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; onSql?: SqlHandler; onNotice?: NoticeHandler }
   >();
   #nextId = 1;
   /** What the process last said on stderr: its last `error:` line (Deno's uncaught errors), else its last line. */
@@ -110,16 +120,16 @@ export class Sandbox {
   }
 
   /** Calls the sandbox; rejects with {@linkcode PluginError} on failure, and stops it after `timeoutMs`. */
-  call(body: CallBody<Call>, opts: { timeoutMs: number; onSql?: SqlHandler }): Promise<unknown> {
+  call(body: CallBody<Call>, opts: CallOptions): Promise<unknown> {
     return this.#call((id) => JSON.stringify({ kind: "call", id, ...body }), body.op, opts);
   }
 
   /** Calls the plugin's `queue` with events in JSON text (see {@linkcode queueCallLine}); as {@linkcode call}. */
-  queue(events: string[], watermark: string | null, opts: { timeoutMs: number; onSql: SqlHandler }): Promise<unknown> {
+  queue(events: string[], watermark: string | null, opts: CallOptions & { onSql: SqlHandler }): Promise<unknown> {
     return this.#call((id) => queueCallLine(id, watermark, events), "queue", opts);
   }
 
-  #call(line: (id: number) => string, op: string, opts: { timeoutMs: number; onSql?: SqlHandler }): Promise<unknown> {
+  #call(line: (id: number) => string, op: string, opts: CallOptions): Promise<unknown> {
     if (!this.alive) return Promise.reject(new PluginError(this.#opts.name, this.#exitReason!, true));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -131,7 +141,7 @@ export class Sandbox {
         this.#calls.delete(id);
         f(v);
       };
-      this.#calls.set(id, { resolve: done(resolve), reject: done(reject), onSql: opts.onSql });
+      this.#calls.set(id, { resolve: done(resolve), reject: done(reject), onSql: opts.onSql, onNotice: opts.onNotice });
       this.#write(line(id)).catch(() => {}); // a dead pipe surfaces via `closed`
     });
   }
@@ -188,6 +198,11 @@ export class Sandbox {
         ).catch(() => {});
         return;
       }
+      case "notice":
+        // Read in order with the call's reply, so the handler has every notice of a call before it ends. A notice
+        // of no call in progress, or of a call that takes none, is dropped.
+        this.#calls.get(msg.call)?.onNotice?.(msg);
+        return;
       case "metric":
         this.#opts.onMetric?.(String(msg.name), Number(msg.by) || 0);
         return;

@@ -53,6 +53,16 @@ export interface Env<C = unknown> {
   config: C;
   /** The plugin's counters on `/metrics`. */
   metrics: Metrics;
+  /**
+   * Emits a notice on `channel` (`[a-z][a-z0-9_]{0,31}`) with `payload`, a JSON object of at most 16 KiB serialized;
+   * at most 1,000 per call. The host stores it under the plugin's name: in `queue` and `merge`, in the batch's
+   * transaction, so it exists exactly when the batch committed (a batch that fails and is retried notifies once); in
+   * `scheduled`, at once, in a transaction of its own (as each statement there commits on its own). Committed notices
+   * go to `/api/stream` (event `notice`) and to the webhooks operators subscribed to the plugin's channel; the plugin
+   * has no say in where. A bad notice throws here, and fails the call even if caught. In `fetch` it throws: a request
+   * notifies nothing.
+   */
+  notify(channel: string, payload: Record<string, unknown>): void;
   /** The latest event time committed (UTC ISO-8601), null before any event. */
   watermark: string | null;
 }
@@ -76,10 +86,11 @@ export interface Merge {
 }
 
 /**
- * What a transform is given: an {@linkcode Env} without `db` or `watermark`. A transform maps what it is given and
- * nothing more, so the same item always makes the same events (a redelivered message, a replayed dead letter).
+ * What a transform is given: an {@linkcode Env} without `db`, `notify` or `watermark`. A transform maps what it is
+ * given and nothing more, so the same item always makes the same events (a redelivered message, a replayed dead
+ * letter).
  */
-export type TransformEnv<C = unknown> = Omit<Env<C>, "db" | "watermark">;
+export type TransformEnv<C = unknown> = Omit<Env<C>, "db" | "notify" | "watermark">;
 
 /** A dashboard panel: the dashboard reads `route` (under `/api/<plugin>`) and renders it as `kind`. */
 export interface Panel {
@@ -129,7 +140,7 @@ export function clampLimits(requested: Partial<Limits>): Limits {
 export interface Scheduled<C = unknown> {
   /** How often (ms, 1000..2^31 − 1) the host runs it; the first run comes one period after the plugin loads. */
   everyMs: number;
-  /** Runs outside any batch: each statement commits on its own, as in `fetch`. */
+  /** Runs outside any batch: each statement commits on its own, as in `fetch`, and each notice is stored at once. */
   run: (env: Env<C>) => Promise<void>;
 }
 

@@ -14,7 +14,14 @@ Deno.test("clampLimits() keeps a plugin's limits within the host's range", () =>
 
 Deno.test("definePlugin() names the plugin in what is wrong with it", () => {
   assert.throws(() => definePlugin({ name: "Bad Name", version: "1", subscribes: [] }), /plugin name must match/);
-  for (const [name, why] of [["user", "an SQL keyword"], ["pg_x", "belong to PostgreSQL"], ["host", "already uses"]]) {
+  for (
+    const [name, why] of [
+      ["user", "an SQL keyword"],
+      ["pg_x", "belong to PostgreSQL"],
+      ["host", "already uses"],
+      ["webhooks", "already uses"], // /api/webhooks is the host's
+    ]
+  ) {
     assert.throws(
       () => definePlugin({ name, version: "1", subscribes: [] }),
       new RegExp(`'${name}' is reserved: .*${why}`),

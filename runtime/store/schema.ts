@@ -10,6 +10,9 @@ import type { Store } from "./store.ts";
  * - `migrations`: which of each plugin's migration files were applied.
  * - `identities`: each id linked to a person (`person` is another id), and each id known to have signed in (`known`),
  *   which is never linked away (see `core/identity.ts`).
+ * - `notices`: what plugins notified, each committed with the batch that made it (see `notices/outbox.ts`).
+ * - `webhooks`: where operators send a plugin's notices of one channel, with the secret that signs them; and
+ *   `webhook_deliveries`, one per notice and webhook, with its attempts (see `webhooks/`).
  * A plugin's work runs inside a host transaction that writes one of the last three (its checkpoint, the dead letter it
  * replays, the migration it applies) before the plugin's statements; their deferred trigger fails a COMMIT issued
  * while the plugin's scope is open, so a plugin that sends `commit` rolls back the whole transaction, its own writes
@@ -63,6 +66,40 @@ create table if not exists host.identities (
   linked_at timestamptz not null default now()
 );
 create index if not exists identities_by_person on host.identities (person);
+create table if not exists host.notices (
+  id         bigint generated always as identity primary key,
+  plugin     text not null,
+  channel    text not null,
+  payload    jsonb not null,
+  created_at timestamptz not null default now()
+);
+create table if not exists host.webhooks (
+  name       text primary key,
+  url        text not null,
+  secret     text not null,
+  plugin     text not null,
+  channel    text not null,
+  enabled    boolean not null default true,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+create index if not exists webhooks_by_subject on host.webhooks (plugin, channel);
+create table if not exists host.webhook_deliveries (
+  webhook         text not null references host.webhooks (name) on delete cascade,
+  notice_id       bigint not null references host.notices (id) on delete cascade,
+  status          text not null default 'pending'
+                  check (status in ('pending', 'retrying', 'delivered', 'dead')),
+  attempts        int not null default 0,
+  next_attempt_at timestamptz default now(),
+  lease           uuid,
+  last_status     int,
+  last_error      text,
+  delivered_at    timestamptz,
+  created_at      timestamptz not null default now(),
+  primary key (webhook, notice_id)
+);
+create index if not exists webhook_deliveries_due on host.webhook_deliveries (next_attempt_at)
+  where status in ('pending', 'retrying');
 create table if not exists host.migrations (
   plugin     text not null,
   name       text not null,

@@ -21,8 +21,11 @@ testEachBackend(
         "events",
         "identities",
         "migrations",
+        "notices",
         "plugins",
         "source_offsets",
+        "webhook_deliveries",
+        "webhooks",
       ]);
       const role = `schema_test_${crypto.randomUUID().slice(0, 8)}`; // roles outlive a test database
       await store.exec(`create role ${role} nologin; create schema schema_test authorization ${role}`);
@@ -39,6 +42,8 @@ testEachBackend(
           ],
           ["select set_config('role', 'postgres', true)", /permission denied for function set_config/],
           ["select * from host.events", /permission denied for schema host/],
+          ["select secret from host.webhooks", /permission denied for schema host/],
+          ["insert into host.notices (plugin, channel, payload) values ('x', 'y', '{}')", /permission denied/],
           ["create temporary table pg_roles (rolname text)", /permission denied to create temporary tables/],
           ["select pg_catalog.pg_advisory_lock(727001)", /permission denied for function pg_advisory_lock/],
           ["select pg_catalog.pg_sleep(0)", /permission denied for function pg_sleep/],

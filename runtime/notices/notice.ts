@@ -1,0 +1,115 @@
+/**
+ * What a notice is, and what the host takes of one: a plugin calls `env.notify(channel, payload)`; the sandbox checks
+ * it for the plugin's sake (a clear error at the call), and the host checks again whatever arrives on the wire,
+ * since the sandbox is the plugin's to forge.
+ */
+
+/** A notice's channel: a lower-case letter, then up to 31 of a-z, 0-9 and `_`. */
+export const NOTICE_CHANNEL = /^[a-z][a-z0-9_]{0,31}$/;
+
+/** The largest payload, as UTF-8 JSON (bytes). */
+export const MAX_NOTICE_BYTES = 16 * 1024;
+
+/** The most notices one call (a batch, or one scheduled run) may emit. */
+export const MAX_NOTICES_PER_CALL = 1000;
+
+/** The deepest nesting of arrays and objects in a payload. */
+const MAX_DEPTH = 32;
+
+/** A notice as emitted: the plugin that emitted it is the host's to know, never the notice's to say. */
+export interface Notice {
+  /** What kind of notice it is, the plugin's to name: {@linkcode NOTICE_CHANNEL}. */
+  channel: string;
+  /** A JSON object, checked: at most {@linkcode MAX_NOTICE_BYTES} serialized, storable by Postgres. */
+  payload: Record<string, unknown>;
+}
+
+/** A notice as committed to `host.notices`, and as `/api/stream` sends it. */
+export interface StoredNotice extends Notice {
+  id: number;
+  plugin: string;
+  /** When its batch's transaction started (UTC ISO-8601). */
+  created_at: string;
+}
+
+/** Why `channel` and `payload` (a parsed JSON value) are not a notice, or null when they are. */
+export function noticeProblem(channel: unknown, payload: unknown): string | null {
+  if (typeof channel !== "string" || !NOTICE_CHANNEL.test(channel)) {
+    return `notify: the channel must match ${NOTICE_CHANNEL.source}, got ${shown(channel)}`;
+  }
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+    return `notify: the payload must be a JSON object, got ${Array.isArray(payload) ? "an array" : shown(payload)}`;
+  }
+  if (nestsDeeperThan(payload, MAX_DEPTH)) return `notify: the payload nests deeper than ${MAX_DEPTH} levels`;
+  const bytes = new TextEncoder().encode(JSON.stringify(payload)).length;
+  if (bytes > MAX_NOTICE_BYTES) {
+    return `notify: the payload is ${bytes} bytes serialized, over the ${MAX_NOTICE_BYTES} byte limit`;
+  }
+  if (!everyString(payload, (s) => s.isWellFormed() && !s.includes("\0"))) {
+    return "notify: the payload's strings must be well-formed Unicode without NUL characters";
+  }
+  return null;
+}
+
+/**
+ * The notices of one call, as the host takes them from the wire: each checked, at most
+ * {@linkcode MAX_NOTICES_PER_CALL}. The first problem is kept in `error` and fails the call; nothing after it is kept.
+ */
+export class NoticeBatch {
+  /** The notices taken, in the order emitted. */
+  readonly notices: Notice[] = [];
+  /** The first problem, which fails the call. */
+  error: string | null = null;
+
+  /** Takes one `notice` message of the sandbox's (untrusted); answers the notice when taken. */
+  add(message: unknown): Notice | null {
+    if (this.error !== null) return null;
+    const { channel, payload } = (message ?? {}) as Record<string, unknown>;
+    const problem = this.notices.length >= MAX_NOTICES_PER_CALL
+      ? `notify: over ${MAX_NOTICES_PER_CALL} notices in one call`
+      : noticeProblem(channel, payload);
+    if (problem !== null) {
+      this.error = problem;
+      return null;
+    }
+    const notice = { channel: channel as string, payload: payload as Record<string, unknown> };
+    this.notices.push(notice);
+    return notice;
+  }
+}
+
+/** A value as an error message shows it: a string quoted and cut short, a number as it is, anything else by kind. */
+function shown(value: unknown): string {
+  if (typeof value === "string") return `'${value.length > 80 ? `${value.slice(0, 77)}...` : value}'`;
+  if (value === null || value === undefined || typeof value === "number" || typeof value === "boolean") {
+    return String(value);
+  }
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
+/** Whether `value` nests arrays and objects deeper than `max` (checked without recursion). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Whether every string (keys too) in `value` passes `ok` (checked without recursion). */
+function everyString(value: unknown, ok: (s: string) => boolean): boolean {
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string" && !ok(v)) return false;
+    if (v === null || typeof v !== "object") continue;
+    for (const [k, x] of Object.entries(v)) {
+      if (!ok(k)) return false;
+      stack.push(x);
+    }
+  }
+  return true;
+}

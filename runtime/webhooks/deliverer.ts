@@ -1,0 +1,217 @@
+/**
+ * The deliverer: a loop in the host that claims due deliveries (see `deliveries.ts`) and POSTs each notice, signed
+ * (see `signing.ts`), to its webhook's URL. A 2xx answer delivers it; anything else (another status, redirects
+ * included, which are not followed; no answer within the time limit; no connection) is retried with backoff and
+ * jitter, up to the policy's attempts, after which the delivery is dead and dead-lettered.
+ */
+import type { Logger } from "../observability/logger.ts";
+import type { MetricsRegistry } from "../observability/metrics.ts";
+import type { Store } from "../store/mod.ts";
+import { DEFAULT_WEBHOOK_POLICY, retryAfterMs, retryDelayMs, type WebhookPolicy } from "./backoff.ts";
+import {
+  type Claim,
+  claimDue,
+  type Outcome,
+  recordDead,
+  recordDelivered,
+  recordRetry,
+  releaseClaim,
+} from "./deliveries.ts";
+import { signedHeaders, signingKey, webhookBody } from "./signing.ts";
+
+/** Attempts in flight at once, per process. */
+const CONCURRENCY = 16;
+/** How often the loop looks for due deliveries when not woken (ms). */
+const POLL_MS = 250;
+/** How much of a failed answer's body the log keeps (characters). */
+const MAX_ERROR_BODY = 200;
+
+/** What the deliverer needs. */
+export interface DelivererOptions {
+  store: Store;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  policy?: Partial<WebhookPolicy>;
+}
+
+/** Delivers committed notices to the webhooks subscribed to them; started and stopped with the runtime. */
+export class WebhookDeliverer {
+  readonly #store: Store;
+  readonly #logger: Logger;
+  readonly #metrics: MetricsRegistry;
+  readonly #policy: WebhookPolicy;
+  readonly #stopping = new AbortController();
+  readonly #inFlight = new Set<Promise<void>>();
+  #client: Deno.HttpClient | null = null;
+  #loop: Promise<void> | null = null;
+  #wake: (() => void) | null = null;
+  #failing = false;
+
+  constructor(opts: DelivererOptions) {
+    this.#store = opts.store;
+    this.#logger = opts.logger.with({ component: "webhooks" });
+    this.#metrics = opts.metrics;
+    this.#policy = { ...DEFAULT_WEBHOOK_POLICY, ...opts.policy };
+  }
+
+  /** Starts the loop. */
+  start(): void {
+    this.#client ??= Deno.createHttpClient({});
+    this.#loop ??= this.#run();
+  }
+
+  /** Looks for due deliveries now: a notice was committed, or a dead one put back. */
+  wake(): void {
+    this.#wake?.();
+  }
+
+  /** Stops the loop; attempts in flight are cut short and given back (due again at once, not counted). */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    this.#wake?.();
+    await this.#loop;
+    await Promise.all(this.#inFlight);
+    this.#client?.close();
+    this.#client = null;
+  }
+
+  async #run(): Promise<void> {
+    const leaseMs = this.#policy.timeoutMs + 30_000; // past the attempt's own limit, with room for recording it
+    while (!this.#stopping.signal.aborted) {
+      const free = CONCURRENCY - this.#inFlight.size;
+      let claimed: Claim[] = [];
+      if (free > 0) {
+        try {
+          claimed = await claimDue(this.#store, free, leaseMs);
+          if (this.#failing) this.#logger.info("webhook deliveries resumed");
+          this.#failing = false;
+        } catch (e) {
+          if (!this.#failing) this.#logger.warn("cannot claim webhook deliveries", { error: (e as Error).message });
+          this.#failing = true;
+        }
+      }
+      for (const claim of claimed) {
+        const attempt: Promise<void> = this.#attempt(claim)
+          .catch((e) => this.#logger.error("webhook delivery not recorded", { error: (e as Error).message }))
+          .finally(() => {
+            this.#inFlight.delete(attempt);
+            this.wake(); // a free slot
+          });
+        this.#inFlight.add(attempt);
+      }
+      if (claimed.length === free && free > 0) continue; // more may be due
+      await this.#idle();
+    }
+  }
+
+  /** One attempt of one delivery, and its outcome recorded. */
+  async #attempt(claim: Claim): Promise<void> {
+    const started = performance.now();
+    const sent = await this.#send(claim);
+    if (sent === "stopped") return await releaseClaim(this.#store, claim);
+    const { outcome, retryAfter } = sent;
+    const labels = { webhook: claim.webhook };
+    this.#metrics.observe(
+      "webhook_attempt_seconds",
+      "Webhook delivery attempts, answer included",
+      labels,
+      (performance.now() - started) / 1000,
+    );
+    const count = (result: string) =>
+      this.#metrics.inc("webhook_attempts_total", "Webhook delivery attempts by result", { ...labels, result });
+    if (outcome.error === null) {
+      count("delivered");
+      return await recordDelivered(this.#store, claim, outcome);
+    }
+    const { maxAttempts, retryBaseMs } = this.#policy;
+    if (claim.attempts < maxAttempts) {
+      count("retry");
+      const delay = Math.max(retryDelayMs(claim.attempts, retryBaseMs), retryAfter ?? 0);
+      this.#logger.debug("webhook delivery failed; will retry", { ...labels, attempts: claim.attempts, delay });
+      return await recordRetry(this.#store, claim, outcome, delay);
+    }
+    count("dead");
+    if (await recordDead(this.#store, claim, outcome)) {
+      this.#metrics.inc("dead_letters_total", "Items sent to the dead letters", { stage: `webhook:${claim.webhook}` });
+      this.#logger.warn("webhook delivery dead-lettered", {
+        ...labels,
+        notice: claim.notice.id,
+        attempts: claim.attempts,
+        error: outcome.error,
+      });
+    }
+  }
+
+  /** POSTs the notice, signed; answers the outcome, or "stopped" when the deliverer stopped during it. */
+  async #send(claim: Claim): Promise<{ outcome: Outcome; retryAfter: number | null } | "stopped"> {
+    const body = webhookBody(claim.notice);
+    const { timeoutMs } = this.#policy;
+    const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(timeoutMs)]);
+    let res: Response;
+    try {
+      const headers = await signedHeaders(await signingKey(claim.secret), String(claim.notice.id), body, new Date());
+      res = await fetch(claim.url, {
+        method: "POST",
+        headers,
+        body,
+        redirect: "manual",
+        signal,
+        client: this.#client!,
+      });
+    } catch (e) {
+      if (this.#stopping.signal.aborted) return "stopped";
+      const error = signal.aborted
+        ? `no answer within ${timeoutMs} ms`
+        : `cannot reach ${new URL(claim.url).host}: ${whyUnreachable(e as Error)}`;
+      return { outcome: { status: null, error }, retryAfter: null };
+    }
+    const text = await readSome(res, MAX_ERROR_BODY);
+    if (this.#stopping.signal.aborted) return "stopped";
+    if (res.status >= 200 && res.status <= 299) {
+      return { outcome: { status: res.status, error: null }, retryAfter: null };
+    }
+    const error = res.status >= 300 && res.status <= 399
+      ? `HTTP ${res.status}: redirects are not followed; point the webhook at the URL that answers`
+      : `HTTP ${res.status}${text ? `: ${text}` : ""}`;
+    return {
+      outcome: { status: res.status, error },
+      retryAfter: retryAfterMs(res.headers.get("retry-after"), new Date()),
+    };
+  }
+
+  #idle(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, POLL_MS);
+      this.#wake = done;
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    }).finally(() => this.#wake = null);
+  }
+}
+
+/** Why a request got no answer, from `fetch`'s error ("fetch failed") and its cause (the connection's). */
+function whyUnreachable(e: Error): string {
+  const cause = e.cause instanceof Error ? e.cause.message : null;
+  return (cause ?? e.message).replace(/^error sending request for url \([^)]*\): /, "");
+}
+
+/** The start of a response's body as text (at most `max` characters, whitespace collapsed); the rest is dropped. */
+async function readSome(res: Response, max: number): Promise<string> {
+  if (!res.body) return "";
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  try {
+    while (text.length < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+  } catch {
+    // a body cut short: what came is enough
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return text.replace(/\s+/g, " ").trim().slice(0, max);
+}
