@@ -157,6 +157,8 @@ function connect() {
     poll = undefined;
   });
   stream.addEventListener("update", (e) => onSnapshot(/** @type {Snapshot} */ (JSON.parse(e.data))));
+  // A plugin pushed something out (a fraud alert): the view showing it renders again.
+  stream.addEventListener("notice", changed);
   stream.addEventListener("error", () => {
     connection.textContent = "reconnecting… (polling every 5 s)";
     poll ??= setInterval(() => context.api("/api/plugins").then(changed, () => {}), 5000);

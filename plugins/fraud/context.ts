@@ -1,7 +1,6 @@
 /** What the fraud plugin keeps of the events, and the context a purchase is judged in. */
 import { atMs, type Env, type Event, fold, key } from "@runtime/sdk";
-import type { Context, Rule } from "./rules.ts";
-import { longestWindow } from "./rules.ts";
+import type { Context } from "./rules.ts";
 
 type Db = Env["db"];
 
@@ -76,23 +75,21 @@ export async function record(db: Db, batch: Event[]): Promise<void> {
  * The store's amount at each percentile, from the histogram (the upper edge of the bucket reaching it), without
  * `excluded` (the purchase being judged, stored already: an outlier must not raise the bar it is measured against).
  */
-export function percentiles(rows: { bucket: number; n: number }[], excluded?: number): (p: number) => number {
+export function percentiles(
+  rows: { bucket: number; n: number }[],
+  excluded?: number,
+): ((p: number) => number) & { samples: number } {
   const own = excluded === undefined ? null : bucketOf(excluded);
   const counts = rows.map((r) => ({ bucket: r.bucket, n: r.bucket === own ? r.n - 1 : r.n }));
   const total = counts.reduce((s, r) => s + r.n, 0);
-  return (p) => {
+  return Object.assign((p: number) => {
     let seen = 0;
     for (const r of counts) {
       seen += r.n;
       if (seen > 0 && seen >= p * total) return Math.exp((r.bucket + 1) * BASE) - 1;
     }
     return Infinity;
-  };
-}
-
-/** The histogram of the store's amounts, by bucket. */
-export async function storeAmounts(db: Db): Promise<{ bucket: number; n: number }[]> {
-  return await db.query<{ bucket: number; n: number }>("select bucket, n from amounts order by bucket");
+  }, { samples: total });
 }
 
 /** A purchase to judge: stored already, or a candidate (not stored, judged as if it came now). */
@@ -117,26 +114,19 @@ type StoredContext = [
 ];
 
 /**
- * The context of each probe, from what is stored up to its time: the store's amounts (`amounts`, or read) without the
- * probe's own when it is stored.
- * It comes back as one JSON text: the host hands over one value rather than a row of arrays per probe.
+ * SQL answering the contexts of the probes given as arrays `$1`..`$5` (event ids, user ids, times, countries,
+ * devices) as one JSON text of {@linkcode StoredContext} rows, the host handing over one value rather than a row of
+ * arrays per probe. `users` is the user ids' expression (a candidate's id resolved to its person, say) and `window`
+ * the seconds of recent purchases to read.
  */
-export async function contexts(
-  db: Db,
-  probes: Probe[],
-  rules: Rule[],
-  amounts?: { bucket: number; n: number }[],
-): Promise<Context[]> {
-  if (probes.length === 0) return [];
-  const store = amounts ?? await storeAmounts(db);
+export function contextsSql(users: string, window: string): string {
   // First sightings in epoch ms (a driver's Date read back through Date.parse would drop the milliseconds).
   const seenMs = (at: string) => `(select (extract(epoch from first_seen) * 1000)::int8 ${at})`;
-  const [{ rows: text }] = await db.query<{ rows: string }>(
-    `select coalesce(json_agg(json_build_array(h.amounts, r.ts, r.amounts,
+  return `select coalesce(json_agg(json_build_array(h.amounts, r.ts, r.amounts,
        ${seenMs("from places where user_id = p.user_id and kind = 'country' and value = p.country")},
        ${seenMs("from places where user_id = p.user_id and kind = 'device' and value = p.device")},
-       ${seenMs("from accounts where user_id = p.user_id")}) order by p.i), '[]')::text as rows
-     from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[])
+       ${seenMs("from accounts where user_id = p.user_id")}) order by p.i), '[]')::text
+     from unnest($1::text[], ${users}, $3::timestamptz[], $4::text[], $5::text[])
        with ordinality as p(event_id, user_id, ts, country, device, i)
      left join lateral (
        select array_agg(amount::float8) as amounts from (
@@ -146,18 +136,27 @@ export async function contexts(
      left join lateral (
        select array_agg((extract(epoch from h.ts) * 1000)::int8 order by h.ts) as ts,
          array_agg(h.amount::float8 order by h.ts) as amounts
-       from purchases h where h.user_id = p.user_id and h.ts >= p.ts - $6::int8 * interval '1 second'
+       from purchases h where h.user_id = p.user_id and h.ts >= p.ts - (${window}) * interval '1 second'
          and (h.ts, h.event_id) <= (p.ts, p.event_id)
-     ) r on true`,
-    [
-      probes.map((p) => p.event_id),
-      probes.map((p) => p.user_id),
-      probes.map((p) => p.ts),
-      probes.map((p) => p.country),
-      probes.map((p) => p.device),
-      longestWindow(rules),
-    ],
-  );
+     ) r on true`;
+}
+
+/** The parameters `$1`..`$5` of {@linkcode contextsSql} for `probes`. */
+export function contextsParams(probes: Probe[]): unknown[] {
+  return [
+    probes.map((p) => p.event_id),
+    probes.map((p) => p.user_id),
+    probes.map((p) => p.ts),
+    probes.map((p) => p.country),
+    probes.map((p) => p.device),
+  ];
+}
+
+/**
+ * The context of each probe from what {@linkcode contextsSql} answered: the store's amounts (`store`) without the
+ * probe's own when it is stored.
+ */
+export function readContexts(text: string, probes: Probe[], store: { bucket: number; n: number }[]): Context[] {
   const rows = (JSON.parse(text) as StoredContext[]).map((
     [history, recent_ts, recent_amounts, country_seen, device_seen, account_seen],
   ) => ({ history, recent_ts, recent_amounts, country_seen, device_seen, account_seen }));
@@ -167,6 +166,7 @@ export async function contexts(
     const recent = (r.recent_ts ?? []).map((t, k) => ({ ts: t, amount: r.recent_amounts![k] }));
     // A candidate is not stored: it counts among its own recent purchases, and whatever is unseen is new now.
     if (!p.stored) recent.push({ ts, amount: p.amount });
+    const storeAt = percentiles(store, p.stored ? p.amount : undefined);
     const seen = (at: number | null, value: string | null) =>
       value === null ? null : at === null ? ts : Math.min(ts, at);
     return {
@@ -177,7 +177,8 @@ export async function contexts(
       countrySeen: seen(r.country_seen, p.country),
       deviceSeen: seen(r.device_seen, p.device),
       accountSeen: r.account_seen === null ? ts : Math.min(ts, r.account_seen),
-      storeAt: percentiles(store, p.stored ? p.amount : undefined),
+      storeAt,
+      storeSamples: storeAt.samples,
     };
   });
 }

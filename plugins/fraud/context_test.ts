@@ -38,7 +38,7 @@ Deno.test("a purchase is judged against first sightings to the millisecond", asy
   assert.ok(control.reasons.some((r) => fired.test(r)), JSON.stringify(control));
 });
 
-Deno.test("a young store's outsized order is judged against the others, not against itself", async () => {
+Deno.test("a young store's outsized first order is judged against the others, not against itself", async () => {
   await using db = await pluginDatabase(new URL("./", import.meta.url));
   const order = (i: number, amount: number): Event => ({
     event_id: `o${i}`,
@@ -57,7 +57,46 @@ Deno.test("a young store's outsized order is judged against the others, not agai
     "select score, flagged, reasons from fraud.purchases where event_id = 'o7'",
   );
   assert.equal(big.flagged, true, JSON.stringify(big));
-  assert.ok(big.reasons.some((r) => r.startsWith("amount_far_above_store: amount 500")), JSON.stringify(big));
+  // Seven orders are too few for the store's percentiles (min_samples 10), not for its median. The median is read from
+  // 5%-wide log buckets: 20 lies in the bucket [1.05^62 − 1, 1.05^63 − 1), whose upper edge is 20.62.
+  assert.deepEqual(big.reasons, [
+    "new_account_outlier: first purchase of 500.00, 24.2× the store's median 20.62, on an account first seen 0 min ago",
+  ]);
   const [small] = await db.query<{ score: number }>("select score from fraud.purchases where event_id = 'o6'");
   assert.equal(Number(small.score), 0);
+});
+
+Deno.test("a grown store's outsized order is judged against its percentiles without itself", async () => {
+  await using db = await pluginDatabase(new URL("./", import.meta.url));
+  const order = (i: number, amount: number, user = `buyer-${i}`): Event => ({
+    event_id: `o${i}`,
+    type: "purchase",
+    user_id: user,
+    timestamp: new Date(Date.parse("2026-03-01T10:00:00Z") + i * 60_000).toISOString(),
+    properties: { amount },
+  });
+  // Twelve orders of 20 from accounts seen for weeks; then one of them orders 500.
+  await db.exec("begin");
+  await plugin.queue!(
+    Array.from(
+      { length: 12 },
+      (_, i) => ({ ...order(100 + i, 1), type: "page_view", timestamp: "2026-02-01T00:00:00Z" }),
+    ),
+    db.env,
+  );
+  await db.exec("commit");
+  for (
+    const batch of [Array.from({ length: 12 }, (_, i) => order(i, 20, `buyer-${100 + i}`)), [
+      order(12, 500, "buyer-100"),
+    ]]
+  ) {
+    await db.exec("begin");
+    await plugin.queue!(batch, db.env);
+    await db.exec("commit");
+  }
+  const [big] = await db.query<{ flagged: boolean; reasons: string[] }>(
+    "select flagged, reasons from fraud.purchases where event_id = 'o12'",
+  );
+  assert.equal(big.flagged, true, JSON.stringify(big));
+  assert.ok(big.reasons.some((r) => r.startsWith("amount_far_above_store: amount 500.00")), JSON.stringify(big));
 });

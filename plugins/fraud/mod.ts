@@ -2,10 +2,10 @@
  * `fraud`: which purchases look like fraud. Each purchase is judged as it arrives by rules that are data
  * (editable and versioned at run time): amount against the user's own history and the store's, velocity, a
  * new country and device, card testing. Their points add up to a decision; flagged purchases become alerts
- * with their reasons, in the batch's transaction.
+ * with their reasons, in the batch's transaction, and are pushed out as `alert` notices committed with it.
  * @module
  */
-import { merge, personOf } from "./merge.ts";
+import { merge } from "./merge.ts";
 import { Hono } from "hono";
 import {
   answerHttpError,
@@ -34,15 +34,16 @@ import {
   ThresholdSet,
   Trained,
 } from "./api.ts";
-import { contexts, type Probe, record } from "./context.ts";
-import { evaluate, Rule } from "./rules.ts";
-import { FEATURES, featuresOf, predict, type TreeNode } from "./model.ts";
+import { type Probe, record } from "./context.ts";
+import { judge, probeOf, type Ruleset as Rules } from "./judge.ts";
+import { Rule } from "./rules.ts";
+import { FEATURES } from "./model.ts";
 import { trainModel } from "./training.ts";
 
 type Db = Env["db"];
 
 /** The enabled and disabled rules, the threshold, and the ruleset's version. */
-async function ruleset(db: Db): Promise<{ rules: Rule[]; threshold: number; version: number }> {
+async function ruleset(db: Db): Promise<Rules> {
   const [rules, [s]] = await Promise.all([
     db.query<Rule>("select rule_id, kind, params, points, enabled from rules order by rule_id"),
     db.query<{ threshold: number; version: number }>("select threshold, version from settings"),
@@ -50,61 +51,11 @@ async function ruleset(db: Db): Promise<{ rules: Rule[]; threshold: number; vers
   return { rules, threshold: s.threshold, version: s.version };
 }
 
-/** The ruleset, the enabled learned model (if any) and the store's amounts: what every decision reads. */
-type Setup = Awaited<ReturnType<typeof ruleset>> & {
-  model: { version: number; model: TreeNode } | null;
-  amounts: { bucket: number; n: number }[];
-};
-
-/** Everything {@linkcode Setup} holds, in one statement answering one JSON text. */
-async function setup(db: Db): Promise<Setup> {
-  const [{ setup }] = await db.query<{ setup: string }>(
-    `select json_build_object(
-       'rules', (select coalesce(json_agg(json_build_object('rule_id', rule_id, 'kind', kind, 'params', params,
-                   'points', points, 'enabled', enabled) order by rule_id), '[]') from rules),
-       'threshold', s.threshold,
-       'version', s.version,
-       'model', (select json_build_object('version', version, 'model', model) from models where enabled limit 1),
-       'amounts', (select coalesce(json_agg(json_build_object('bucket', bucket, 'n', n) order by bucket), '[]')
-                   from amounts)
-     )::text as setup
-     from settings s`,
-  );
-  return JSON.parse(setup);
-}
-
-/**
- * Judges probes. The learned model (when enabled) sees what the other rules made of the purchase, and speaks
- * through the `model` rule, so every alert comes from rules with reasons.
- */
-async function judge(db: Db, probes: Probe[]) {
-  const set = await setup(db);
-  const ctx = await contexts(db, probes, set.rules, set.amounts);
-  const results = ctx.map((c) => {
-    const base = evaluate(set.rules.filter((r) => r.kind !== "model"), c);
-    const features = featuresOf(c, base.score);
-    const learned = set.model && { version: set.model.version, ...predict(set.model.model, features) };
-    const { score, reasons } = learned ? evaluate(set.rules, { ...c, learned }) : base;
-    return { score, reasons, features, p: learned?.p ?? null, flagged: score >= set.threshold };
-  });
-  return { set, results };
-}
-
-const probeOf = (e: Event, stored: boolean): Probe => ({
-  event_id: e.event_id,
-  user_id: e.user_id,
-  ts: e.timestamp,
-  amount: e.properties.amount ?? 0,
-  country: e.properties.country ?? null,
-  device: e.properties.device ?? null,
-  stored,
-});
-
 async function queue(batch: Event[], env: Env): Promise<void> {
   await record(env.db, batch);
   const purchases = batch.filter((e) => e.type === "purchase");
   if (purchases.length === 0) return;
-  const { set, results } = await judge(env.db, purchases.map((e) => probeOf(e, true)));
+  const { set, results } = await judge(env.db, purchases.map(probeOf));
   const flagged = (i: number) => results[i].flagged;
   const alerts = purchases.map((e, i) => ({ e, r: results[i] })).filter((_, i) => flagged(i));
   // The decisions and the alerts in one statement; reasons and features go as one JSON array each, which the
@@ -140,6 +91,19 @@ async function queue(batch: Event[], env: Env): Promise<void> {
     ],
   );
   if (alerts.length > 0) env.metrics.increment("alerts", alerts.length);
+  // Pushed out with the batch's commit: to /api/stream, and to the webhooks operators subscribed to fraud's `alert`.
+  for (const { e, r } of alerts) {
+    env.notify("alert", {
+      alert_id: `alert-${e.event_id}`,
+      event_id: e.event_id,
+      user_id: e.user_id,
+      score: r.score,
+      reasons: r.reasons,
+      amount: e.properties.amount ?? 0,
+      event_time: e.timestamp,
+      ruleset: set.version,
+    });
+  }
 }
 
 const app = new Hono<{ Bindings: Env }>();
@@ -179,7 +143,7 @@ app.post(
     const e = await parseBody(c.req.raw, Candidate);
     const probe: Probe = {
       event_id: e.event_id ?? "",
-      user_id: await personOf(c.env.db, e.user_id),
+      user_id: e.user_id, // resolved to its person when judged
       ts: timeParam(e.timestamp, "timestamp") ?? "",
       amount: e.properties.amount,
       country: e.properties.country ?? null,

@@ -18,8 +18,10 @@ export interface Context {
   deviceSeen: number | null;
   /** The user's first event. */
   accountSeen: number;
-  /** The store's purchase amount at a percentile (0..1). */
+  /** The store's purchase amount at a percentile (0..1), without the purchase being judged. */
   storeAt: (percentile: number) => number;
+  /** How many purchases the store's percentiles are taken over. */
+  storeSamples: number;
   /** The enabled learned model's view of the purchase, when one is enabled. */
   learned?: { version: number; p: number; path: string[] } | null;
 }
@@ -33,11 +35,19 @@ const PARAMS = {
   amount_vs_store: z.strictObject({
     percentile: z.number().min(0.5).max(0.9999),
     multiple: z.number().min(0.1).max(100),
+    /** Below this many other purchases the store's percentiles say too little: the rule waits (cold start). */
+    min_samples: z.int().min(1).max(100_000).default(10),
+    /** An amount at or below this never fires, whatever the store (absolute floor). */
+    min_amount: z.number().min(0).default(0),
+    /** An amount above this always fires, however young the store (absolute ceiling). */
+    max_amount: z.number().min(0).optional(),
   }),
   velocity: z.strictObject({
     window_s: z.int().min(1).max(86_400),
     max_count: z.int().min(1).max(1000),
     max_sum: z.number().min(0).optional(),
+    /** Count only purchases at or above the store's amount at this percentile (orders that are large for it). */
+    min_percentile: z.number().min(0).max(0.9999).optional(),
   }),
   new_country_device: z.strictObject({
     recent_h: z.number().min(0).max(720),
@@ -46,6 +56,18 @@ const PARAMS = {
     match: z.enum(["both", "either", "one"]).default("both"),
   }),
   model: z.strictObject({ min_probability: z.number().min(0).max(1) }),
+  new_account: z.strictObject({
+    /** The account's first event was at most this many hours before the purchase. */
+    max_account_h: z.number().min(0).max(720),
+    /** The user had at most this many purchases before (0: the first purchase). */
+    max_purchases: z.int().min(0).max(1000).default(0),
+    /** And the amount is above this multiple of the store's median (a robust statistic, without the purchase). */
+    min_median_multiple: z.number().min(0).max(10_000).default(0),
+    /** Below this many other purchases the store's median says too little: the rule waits. */
+    min_samples: z.int().min(1).max(100_000).default(5),
+    /** Above this many, the store is no longer young: its percentiles judge amounts (amount_vs_store). */
+    max_samples: z.int().min(1).max(100_000).optional(),
+  }),
   card_testing: z.strictObject({
     window_s: z.int().min(1).max(86_400),
     max_amount: z.number().min(0),
@@ -108,6 +130,10 @@ export function check(rule: Rule, c: Context): string | null {
     }
     case "amount_vs_store": {
       const p = PARAMS.amount_vs_store.parse(rule.params);
+      if (p.max_amount !== undefined && c.amount > p.max_amount) {
+        return `amount ${money(c.amount)} is above the absolute bound ${money(p.max_amount)}`;
+      }
+      if (c.amount <= p.min_amount || c.storeSamples < p.min_samples) return null;
       const limit = p.multiple * c.storeAt(p.percentile);
       if (c.amount <= limit) return null;
       const where = `${(p.percentile * 100).toFixed(1)}th percentile`;
@@ -117,12 +143,17 @@ export function check(rule: Rule, c: Context): string | null {
     }
     case "velocity": {
       const p = PARAMS.velocity.parse(rule.params);
-      const inWindow = c.recent.filter((r) => r.ts > c.ts - p.window_s * 1000);
+      const floor = p.min_percentile === undefined ? null : c.storeAt(p.min_percentile);
+      const inWindow = c.recent.filter((r) => r.ts > c.ts - p.window_s * 1000 && (floor === null || r.amount >= floor));
       const sum = inWindow.reduce((s, r) => s + r.amount, 0);
       if (inWindow.length > p.max_count) {
-        return `${inWindow.length} purchases within ${p.window_s} s (more than ${p.max_count})`;
+        const what = floor === null
+          ? "purchases"
+          : `purchases of at least ${money(floor)} (the store's ${(p.min_percentile! * 100).toFixed(0)}th percentile)`;
+        return `${inWindow.length} ${what} within ${p.window_s} s (more than ${p.max_count})`;
       }
-      if (p.max_sum !== undefined && sum > p.max_sum) {
+      // A single order is the amount rules' business: spending velocity needs two or more.
+      if (p.max_sum !== undefined && sum > p.max_sum && inWindow.length > 1) {
         return `${money(sum)} spent within ${p.window_s} s (more than ${money(p.max_sum)})`;
       }
       return null;
@@ -143,6 +174,21 @@ export function check(rule: Rule, c: Context): string | null {
       const m = c.learned;
       if (!m || m.p < p.min_probability) return null;
       return `fraud probability ${m.p.toFixed(2)} from learned model v${m.version} (${m.path.join(", ")})`;
+    }
+    case "new_account": {
+      const p = PARAMS.new_account.parse(rule.params);
+      const hours = (c.ts - c.accountSeen) / 3_600_000;
+      if (hours > p.max_account_h || c.history.length > p.max_purchases) return null;
+      const which = c.history.length === 0 ? "first purchase" : `purchase ${c.history.length + 1}`;
+      const age = hours < 1 ? `${Math.round(hours * 60)} min` : `${hours.toFixed(1)} h`;
+      if (p.min_median_multiple === 0) return `${which} on an account first seen ${age} ago`;
+      const median = c.storeAt(0.5);
+      const young = c.storeSamples >= p.min_samples && c.storeSamples <= (p.max_samples ?? Infinity);
+      if (!young || c.amount <= p.min_median_multiple * median) return null;
+      const times = (c.amount / median).toFixed(1);
+      return `${which} of ${money(c.amount)}, ${times}× the store's median ${
+        money(median)
+      }, on an account first seen ${age} ago`;
     }
     case "card_testing": {
       const p = PARAMS.card_testing.parse(rule.params);

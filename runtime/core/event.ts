@@ -52,7 +52,7 @@ export function inYearRange(time: string | number): boolean {
 export const MAX_DEPTH = 32;
 
 /** Whether `value` nests arrays and objects deeper than `max` (checked without recursion). */
-function nestsDeeperThan(value: unknown, max: number): boolean {
+export function nestsDeeperThan(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;
@@ -223,7 +223,7 @@ export function validateEvent(raw: unknown): Validated {
   if (!everyString(raw, isStorable)) {
     // U+FEFF is valid Unicode, but embedded PGlite drops it from the start of a text value it reads back, so an
     // event_id starting with one would escape de-duplication there (and keys would not round-trip).
-    return everyString(raw, (s) => s.isWellFormed() && !s.includes("\0"))
+    return storableStrings(raw)
       ? { ok: false, error: "strings must not contain U+FEFF (a byte order mark)" }
       : { ok: false, error: "strings must be well-formed Unicode without NUL characters" };
   }
@@ -261,14 +261,24 @@ function isStorable(s: string): boolean {
   return s.isWellFormed() && !s.includes("\0") && !s.includes("\ufeff");
 }
 
-/** Whether every string (keys too) in `value` passes `ok`. */
+/** Whether every string (keys too) in `value` passes `ok` (checked without recursion). */
 function everyString(value: unknown, ok: (s: string) => boolean): boolean {
-  if (typeof value === "string") return ok(value);
-  if (Array.isArray(value)) return value.every((v) => everyString(v, ok));
-  if (value !== null && typeof value === "object") {
-    return Object.entries(value).every(([k, v]) => ok(k) && everyString(v, ok));
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string" && !ok(v)) return false;
+    if (v === null || typeof v !== "object") continue;
+    for (const [k, x] of Object.entries(v)) {
+      if (!ok(k)) return false;
+      stack.push(x);
+    }
   }
   return true;
+}
+
+/** Whether every string (keys too) in a JSON value is well-formed Unicode without NUL: what Postgres can store. */
+export function storableStrings(value: unknown): boolean {
+  return everyString(value, (s) => s.isWellFormed() && !s.includes("\0"));
 }
 
 /**

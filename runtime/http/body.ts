@@ -6,6 +6,7 @@
  */
 import type { ZodType } from "zod";
 import { HttpError } from "./errors.ts";
+import { storableStrings } from "../core/event.ts";
 
 /** The content codings a body may arrive in (`Content-Encoding`), as the streams that decode them. */
 const DECODERS: Record<string, () => DecompressionStream> = {
@@ -88,20 +89,4 @@ export async function parseBody<T>(request: Request, schema: ZodType<T>, maxByte
     throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
   }
   return parsed.data;
-}
-
-/** Whether every string (keys too) in a parsed JSON value is well-formed Unicode without NUL (checked without recursion). */
-function storableStrings(value: unknown): boolean {
-  const ok = (s: string) => s.isWellFormed() && !s.includes("\0");
-  const stack = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === "string" && !ok(v)) return false;
-    if (v === null || typeof v !== "object") continue;
-    for (const [k, x] of Object.entries(v)) {
-      if (!ok(k)) return false;
-      stack.push(x);
-    }
-  }
-  return true;
 }

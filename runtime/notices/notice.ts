@@ -3,6 +3,7 @@
  * it for the plugin's sake (a clear error at the call), and the host checks again whatever arrives on the wire,
  * since the sandbox is the plugin's to forge.
  */
+import { MAX_DEPTH, nestsDeeperThan, storableStrings } from "../core/event.ts";
 
 /** A notice's channel: a lower-case letter, then up to 31 of a-z, 0-9 and `_`. */
 export const NOTICE_CHANNEL = /^[a-z][a-z0-9_]{0,31}$/;
@@ -12,9 +13,6 @@ export const MAX_NOTICE_BYTES = 16 * 1024;
 
 /** The most notices one call (a batch, or one scheduled run) may emit. */
 export const MAX_NOTICES_PER_CALL = 1000;
-
-/** The deepest nesting of arrays and objects in a payload. */
-const MAX_DEPTH = 32;
 
 /** A notice as emitted: the plugin that emitted it is the host's to know, never the notice's to say. */
 export interface Notice {
@@ -45,7 +43,7 @@ export function noticeProblem(channel: unknown, payload: unknown): string | null
   if (bytes > MAX_NOTICE_BYTES) {
     return `notify: the payload is ${bytes} bytes serialized, over the ${MAX_NOTICE_BYTES} byte limit`;
   }
-  if (!everyString(payload, (s) => s.isWellFormed() && !s.includes("\0"))) {
+  if (!storableStrings(payload)) {
     return "notify: the payload's strings must be well-formed Unicode without NUL characters";
   }
   return null;
@@ -85,31 +83,4 @@ function shown(value: unknown): string {
     return String(value);
   }
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
-}
-
-/** Whether `value` nests arrays and objects deeper than `max` (checked without recursion). */
-function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== "object") continue;
-    if (depth >= max) return true;
-    for (const child of Object.values(v)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
-
-/** Whether every string (keys too) in `value` passes `ok` (checked without recursion). */
-function everyString(value: unknown, ok: (s: string) => boolean): boolean {
-  const stack = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === "string" && !ok(v)) return false;
-    if (v === null || typeof v !== "object") continue;
-    for (const [k, x] of Object.entries(v)) {
-      if (!ok(k)) return false;
-      stack.push(x);
-    }
-  }
-  return true;
 }

@@ -15,7 +15,7 @@ Deno.test({
         "tools/bench/main.ts",
         ...args,
         "--only",
-        "embedded,naive,latency,backlog",
+        "embedded,naive,latency,score,backlog",
         "--out",
         out,
       ],
@@ -32,10 +32,17 @@ Deno.test({
       "throughput embedded",
       "naive embedded",
       "latency embedded @ 400/s",
+      "fraud score embedded @ 200/s",
+      "fraud score embedded @ 200/s, ingesting 1000 events/s",
       "ingest only (host, no plugins) embedded",
       "backlog catch-up embedded",
     ]);
-    for (const r of report.results) assert.ok(r.eventsPerSecond > 0, `${r.scenario}: ${r.eventsPerSecond} events/s`);
+    const [idle, busy] = report.results.filter((r: { scenario: string }) => r.scenario.startsWith("fraud score"));
+    for (const r of report.results.filter((r: { scenario: string }) => !r.scenario.startsWith("fraud score"))) {
+      assert.ok(r.eventsPerSecond > 0, `${r.scenario}: ${r.eventsPerSecond} events/s`);
+    }
+    // Every scoring request answered (else the run throws), and timed.
+    for (const r of [idle, busy]) assert.ok(r.details.requests === 300 && r.details.p99Ms >= r.details.p50Ms);
     const throughput = report.results[0];
     assert.equal(throughput.events, 3000);
     assert.deepEqual(Object.keys(throughput.details.plugins).sort(), ["churn", "fraud", "funnel", "stats"]);

@@ -3,7 +3,8 @@
  * Prints a table and writes the figures as JSON (default `test-results/bench.json`).
  *
  *   deno run -A tools/bench/main.ts [--events 100000] [--backlog 1000000] [--seconds 10]
- *     [--rates 1000,5000,20000] [--naive 5000] [--only embedded,postgres,kafka,latency,backlog,naive] [--out FILE]
+ *     [--rates 1000,5000,20000] [--naive 5000] [--score-rate 200]
+ *     [--only embedded,postgres,kafka,latency,score,backlog,naive] [--out FILE]
  *
  * Server-Postgres scenarios need `TEST_DATABASE_URL` (a superuser URL: each scenario creates its own database);
  * the Kafka scenario needs librdkafka's mock cluster (gcc and librdkafka-dev). Missing ones are skipped, and
@@ -13,7 +14,8 @@
 import { parseArgs } from "node:util";
 import { mockClusterAvailable } from "../../tests/support/kafka_mock_cluster.ts";
 import { BACKENDS } from "../../tests/support/harness.ts";
-import { backlog, kafkaThroughput, latency, naive, type Row, throughput } from "./scenarios.ts";
+import { backlog, freshEnv, kafkaThroughput, latency, naive, type Row, throughput } from "./scenarios.ts";
+import { fraudScore } from "./fraud_score.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -22,7 +24,8 @@ const { values: flags } = parseArgs({
     seconds: { type: "string", default: "10" },
     rates: { type: "string", default: "1000,5000,20000" },
     naive: { type: "string", default: "5000" },
-    only: { type: "string", default: "embedded,postgres,kafka,latency,backlog,naive" },
+    "score-rate": { type: "string", default: "200" },
+    only: { type: "string", default: "embedded,postgres,kafka,latency,score,backlog,naive" },
     out: { type: "string", default: "test-results/bench.json" },
   },
 });
@@ -63,6 +66,18 @@ for (const backend of [BACKENDS[0], postgres]) {
   if (backend === null) continue;
   const name = backend.name === "pglite" ? "embedded" : "postgres";
   await run(`latency:${name}`, only.has("latency"), "", () => latency(name, backend, rates, Number(flags.seconds)));
+  const score = {
+    history: 50_000,
+    rate: Number(flags["score-rate"]),
+    seconds: Number(flags.seconds),
+    ingestRate: 1000,
+  };
+  await run(
+    `score:${name}`,
+    only.has("score"),
+    "",
+    async () => fraudScore(name, backend, await freshEnv(backend), score),
+  );
 }
 await run("backlog", only.has("backlog"), "", () => backlog(BACKENDS[0], Number(flags.backlog)));
 

@@ -25,7 +25,7 @@ export interface Row {
 const MB = 1024 * 1024;
 
 /** A fresh database for a runtime process, as environment variables. */
-async function freshEnv(backend: Backend): Promise<Record<string, string>> {
+export async function freshEnv(backend: Backend): Promise<Record<string, string>> {
   const { databaseUrl, dataDir } = await backend.fresh();
   return databaseUrl ? { DATABASE_URL: databaseUrl, DATA_DIR: dataDir } : { DATA_DIR: dataDir };
 }
