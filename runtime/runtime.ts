@@ -14,7 +14,7 @@ import { processMetrics, progressMetrics, timedStore } from "./observability/obs
 import { PluginHost, type RetryPolicy } from "./plugin/mod.ts";
 import { createApp, type RuntimeParts } from "./http/app.ts";
 import { migrateHost, openStore, type Store } from "./store/mod.ts";
-import { NoticeFeed } from "./notices/mod.ts";
+import { NoticeFeed, NoticeRetention } from "./notices/mod.ts";
 import { WebhookDeliverer, type WebhookPolicy } from "./webhooks/mod.ts";
 
 /** Sources pause while the slowest plugin is this far behind the log (events). */
@@ -33,6 +33,8 @@ export interface RuntimeOptions {
   watchPlugins?: boolean;
   ingestKeys?: string[];
   apiTokens?: string[];
+  /** Tokens that may manage webhooks (and read, as API tokens do). */
+  adminTokens?: string[];
   /** Requests per second per key on /v1 and /api (0 or absent: no limit). */
   rateLimit?: number;
   corsOrigins?: string[];
@@ -56,7 +58,10 @@ export interface Runtime extends RuntimeParts {
   app: Hono;
   /** Ends open streams (`/api/stream`), so that an HTTP server serving {@linkcode app} can shut down. */
   closeStreams(): void;
-  /** Stops the webhook deliveries, the source, the plugins, then closes the store if the runtime opened it. */
+  /**
+   * Stops the webhook deliveries, the source, the plugins, the notices' feed and retention, then closes the store if
+   * the runtime opened it.
+   */
   stop(): Promise<void>;
 }
 
@@ -134,11 +139,14 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   }
   const parts = { store, eventLog, sink, source, plugins, metrics, logger, money, notices, webhooks };
   webhooks.start();
+  const retention = new NoticeRetention({ store, logger, metrics });
+  retention.start();
   const closing = new AbortController();
   const app = createApp({
     ...parts,
     ingestKeys: opts.ingestKeys ?? [],
     apiTokens: opts.apiTokens ?? [],
+    adminTokens: opts.adminTokens ?? [],
     rateLimit: opts.rateLimit ?? 0,
     corsOrigins: opts.corsOrigins ?? [],
     closing: closing.signal,
@@ -154,6 +162,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       await producer?.stop();
       await plugins.stop();
       await notices.stop();
+      await retention.stop();
       if (ownsStore) await store.close();
     },
   };

@@ -26,6 +26,8 @@ const EnvSchema = z.object({
   PLUGINS_WATCH: z.enum(["true", "false"], { error: "must be true or false" }).default("false"),
   INGEST_KEYS: list.optional(),
   API_TOKENS: list.optional(),
+  ADMIN_TOKENS: list.optional(),
+  WEBHOOK_ALLOW_HOSTS: list.optional(),
   RATE_LIMIT: z.coerce.number({ error: "must be a number of requests per second" })
     .min(0, "must be ≥ 0 requests per second").max(1_000_000, "must be ≤ 1000000 requests per second").default(0),
   CORS_ORIGINS: list.optional(),
@@ -55,6 +57,8 @@ export interface Config {
   watchPlugins: boolean;
   ingestKeys: string[];
   apiTokens: string[];
+  /** Tokens for what reaches past reading: managing webhooks (`/api/webhooks`). They pass as API tokens too. */
+  adminTokens: string[];
   /** Requests per second allowed per key (or per client address without keys) on /v1 and /api; 0 = no limit. */
   rateLimit: number;
   /** Origins allowed to call /v1 and /api from a browser ("*" for any); none by default. */
@@ -63,7 +67,7 @@ export interface Config {
   money: Money;
   logLevel: "debug" | "info" | "warn" | "error";
   /** How webhook deliveries are retried: the first wait (ms, doubling after each failure) and the attempts in all. */
-  webhooks: { retryBaseMs: number; maxAttempts: number };
+  webhooks: { retryBaseMs: number; maxAttempts: number; allowHosts: string[] };
   /** Raw per-plugin settings (`PLUGIN_<NAME>` holding JSON), validated by each plugin's own schema. */
   pluginSettings: Record<string, unknown>;
 }
@@ -146,11 +150,16 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     watchPlugins: e.PLUGINS_WATCH === "true",
     ingestKeys: e.INGEST_KEYS ?? [],
     apiTokens: e.API_TOKENS ?? [],
+    adminTokens: e.ADMIN_TOKENS ?? [],
     rateLimit: e.RATE_LIMIT,
     corsOrigins: e.CORS_ORIGINS ?? [],
     money: { base: e.BASE_CURRENCY, rates },
     logLevel: e.LOG_LEVEL,
-    webhooks: { retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, maxAttempts: e.WEBHOOK_MAX_ATTEMPTS },
+    webhooks: {
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      allowHosts: (e.WEBHOOK_ALLOW_HOSTS ?? []).map((h) => h.toLowerCase()),
+    },
     pluginSettings: pluginSettings(env),
   };
 }

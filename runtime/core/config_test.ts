@@ -13,20 +13,28 @@ Deno.test("loadConfig() resolves the documented defaults for fully embedded mode
     watchPlugins: false,
     ingestKeys: [],
     apiTokens: [],
+    adminTokens: [],
     rateLimit: 0,
     corsOrigins: [],
     money: { base: "EUR", rates: {} },
     logLevel: "info",
-    webhooks: { retryBaseMs: 5000, maxAttempts: 15 },
+    webhooks: { retryBaseMs: 5000, maxAttempts: 15, allowHosts: [] },
     pluginSettings: {},
   });
 });
 
-Deno.test("loadConfig() reads WEBHOOK_RETRY_BASE_MS and WEBHOOK_MAX_ATTEMPTS, and refuses bad ones in one line", () => {
-  assert.deepEqual(loadConfig({ WEBHOOK_RETRY_BASE_MS: "20", WEBHOOK_MAX_ATTEMPTS: "3" }).webhooks, {
+Deno.test("loadConfig() reads the webhook settings and ADMIN_TOKENS, and refuses bad ones in one line", () => {
+  const env = {
+    WEBHOOK_RETRY_BASE_MS: "20",
+    WEBHOOK_MAX_ATTEMPTS: "3",
+    WEBHOOK_ALLOW_HOSTS: "Hooks.Internal, 10.0.0.7",
+  };
+  assert.deepEqual(loadConfig(env).webhooks, {
     retryBaseMs: 20,
     maxAttempts: 3,
+    allowHosts: ["hooks.internal", "10.0.0.7"],
   });
+  assert.deepEqual(loadConfig({ ADMIN_TOKENS: "a-token, another" }).adminTokens, ["a-token", "another"]);
   const cases: [Record<string, string>, string][] = [
     [
       { WEBHOOK_RETRY_BASE_MS: "soon" },

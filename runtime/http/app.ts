@@ -54,7 +54,13 @@ export function createApp(ctx: ServerContext): Hono {
           kind: "an ingest key",
           keyInRequest: segmentKeyInRequest,
         })
-        : requireSecret({ secrets: ctx.apiTokens, others: ctx.ingestKeys, what: "/api", kind: "an API token" }),
+        : requireSecret({
+          // Admin tokens read too; without API tokens reading is open, whatever the admin tokens.
+          secrets: ctx.apiTokens.length > 0 ? [...ctx.apiTokens, ...ctx.adminTokens] : [],
+          others: ctx.ingestKeys,
+          what: "/api",
+          kind: "an API token",
+        }),
     );
     if (ctx.rateLimit > 0) app.use(prefix, rateLimit(ctx.rateLimit, limiter));
   }

@@ -36,6 +36,8 @@ export interface RuntimeParts {
 export interface ServerContext extends RuntimeParts {
   ingestKeys: string[];
   apiTokens: string[];
+  /** Tokens that may manage webhooks; they pass as API tokens too. */
+  adminTokens: string[];
   /** Requests per second per key on /v1 and /api; 0 for no limit. */
   rateLimit: number;
   /** Origins allowed to call /v1 and /api from a browser. */

@@ -14,6 +14,15 @@ export const MAX_NOTICE_BYTES = 16 * 1024;
 /** The most notices one call (a batch, or one scheduled run) may emit. */
 export const MAX_NOTICES_PER_CALL = 1000;
 
+/**
+ * The most payload bytes (UTF-8 JSON) a plugin's notices may take in one {@linkcode NOTICE_BUDGET_WINDOW_MS}, counted
+ * by the host as it stores them (see `budget.ts`). One call may emit no more, as its notices are stored together.
+ */
+export const NOTICE_BUDGET_BYTES = 4 * 1024 * 1024;
+
+/** The window of {@linkcode NOTICE_BUDGET_BYTES} (ms). */
+export const NOTICE_BUDGET_WINDOW_MS = 60_000;
+
 /** A notice as emitted: the plugin that emitted it is the host's to know, never the notice's to say. */
 export interface Notice {
   /** What kind of notice it is, the plugin's to name: {@linkcode NOTICE_CHANNEL}. */
@@ -32,6 +41,15 @@ export interface StoredNotice extends Notice {
 
 /** Why `channel` and `payload` (a parsed JSON value) are not a notice, or null when they are. */
 export function noticeProblem(channel: unknown, payload: unknown): string | null {
+  const checked = checkNotice(channel, payload);
+  return typeof checked === "string" ? checked : null;
+}
+
+/**
+ * The payload's size (bytes of UTF-8 JSON) when `channel` and `payload` (a parsed JSON value) are a notice, else why
+ * they are not.
+ */
+export function checkNotice(channel: unknown, payload: unknown): number | string {
   if (typeof channel !== "string" || !NOTICE_CHANNEL.test(channel)) {
     return `notify: the channel must match ${NOTICE_CHANNEL.source}, got ${shown(channel)}`;
   }
@@ -46,16 +64,28 @@ export function noticeProblem(channel: unknown, payload: unknown): string | null
   if (!storableStrings(payload)) {
     return "notify: the payload's strings must be well-formed Unicode without NUL characters";
   }
+  return bytes;
+}
+
+/** Why one call may not emit `count` notices of `bytes` in all (those emitted so far and the next), or null. */
+export function callProblem(count: number, bytes: number): string | null {
+  if (count > MAX_NOTICES_PER_CALL) return `notify: over ${MAX_NOTICES_PER_CALL} notices in one call`;
+  if (bytes > NOTICE_BUDGET_BYTES) {
+    return `notify: over ${NOTICE_BUDGET_BYTES} bytes of notices in one call, the plugin's notice budget per minute`;
+  }
   return null;
 }
 
 /**
  * The notices of one call, as the host takes them from the wire: each checked, at most
- * {@linkcode MAX_NOTICES_PER_CALL}. The first problem is kept in `error` and fails the call; nothing after it is kept.
+ * {@linkcode MAX_NOTICES_PER_CALL} and {@linkcode NOTICE_BUDGET_BYTES} in all. The first problem is kept in `error`
+ * and fails the call; nothing after it is kept (or even read: a flood costs the host no more than the budget's worth).
  */
 export class NoticeBatch {
   /** The notices taken, in the order emitted. */
   readonly notices: Notice[] = [];
+  /** Their payloads' bytes in all. */
+  bytes = 0;
   /** The first problem, which fails the call. */
   error: string | null = null;
 
@@ -63,13 +93,13 @@ export class NoticeBatch {
   add(message: unknown): Notice | null {
     if (this.error !== null) return null;
     const { channel, payload } = (message ?? {}) as Record<string, unknown>;
-    const problem = this.notices.length >= MAX_NOTICES_PER_CALL
-      ? `notify: over ${MAX_NOTICES_PER_CALL} notices in one call`
-      : noticeProblem(channel, payload);
+    const bytes = checkNotice(channel, payload);
+    const problem = typeof bytes === "string" ? bytes : callProblem(this.notices.length + 1, this.bytes + bytes);
     if (problem !== null) {
       this.error = problem;
       return null;
     }
+    this.bytes += bytes as number;
     const notice = { channel: channel as string, payload: payload as Record<string, unknown> };
     this.notices.push(notice);
     return notice;

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { MAX_NOTICE_BYTES, MAX_NOTICES_PER_CALL, NoticeBatch, noticeProblem } from "./notice.ts";
+import {
+  callProblem,
+  checkNotice,
+  MAX_NOTICE_BYTES,
+  MAX_NOTICES_PER_CALL,
+  NOTICE_BUDGET_BYTES,
+  NoticeBatch,
+  noticeProblem,
+} from "./notice.ts";
 
 Deno.test("noticeProblem() takes a channel of the rule and a JSON object of at most 16 KiB", () => {
   assert.equal(noticeProblem("alert", { alert_id: "a1", reasons: ["velocity"] }), null);
@@ -70,4 +78,19 @@ Deno.test("NoticeBatch takes at most 1,000 notices; the first bad message fails 
   assert.equal(forged.add({ channel: "ok", payload: {} }), null, "nothing after the first problem");
   assert.deepEqual(forged.notices, [{ channel: "ok", payload: {} }]);
   assert.match(forged.error!, /got 'Bad'$/);
+});
+
+Deno.test("NoticeBatch takes at most 4 MiB of notices from one call, the budget per minute; the call fails past it", () => {
+  const batch = new NoticeBatch();
+  const payload = { x: "a".repeat(16_000) }; // 16,008 bytes serialized
+  assert.equal(checkNotice("c", payload), 16_008);
+  for (let i = 0; i < 262; i++) assert.ok(batch.add({ channel: "c", payload }));
+  assert.deepEqual([batch.bytes, batch.error], [262 * 16_008, null]); // 208 bytes short of the budget
+  assert.equal(batch.add({ channel: "c", payload }), null);
+  assert.equal(batch.error, "notify: over 4194304 bytes of notices in one call, the plugin's notice budget per minute");
+  assert.equal(batch.add({ channel: "c", payload: { small: 1 } }), null, "nothing after the first problem");
+  assert.deepEqual([batch.notices.length, batch.bytes], [262, 262 * 16_008]);
+  assert.equal(NOTICE_BUDGET_BYTES, 4 * 1024 * 1024);
+  assert.equal(callProblem(1000, NOTICE_BUDGET_BYTES), null);
+  assert.equal(callProblem(1001, 10), "notify: over 1000 notices in one call");
 });

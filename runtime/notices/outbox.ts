@@ -1,10 +1,13 @@
 /**
- * The transactional outbox: a call's notices go into `host.notices` in the transaction that holds the call's writes
- * (a batch's, with its checkpoint), as the host, so a notice exists exactly when its batch committed. In the same
- * statement, each notice gets a delivery row per enabled webhook subscribed to its plugin and channel.
+ * The transactional outbox: a call's notices go into `host.notices` together, in the transaction that holds the call's
+ * writes (a batch's, with its checkpoint) or in one of their own (a scheduled run's), as the host, so a notice exists
+ * exactly when its call succeeded. First they are charged to the plugin's quota and budget (see `budget.ts`); in the
+ * same statement as the insert, each notice gets a delivery row per enabled webhook subscribed to its plugin and
+ * channel.
  */
 import type { Sql } from "../store/mod.ts";
-import { type Notice, NoticeBatch } from "./notice.ts";
+import { chargeNotices, type NoticeQuota } from "./budget.ts";
+import type { Notice } from "./notice.ts";
 
 /**
  * Held from the notices' insert to the commit: their ids are then committed in increasing order, so a reader that
@@ -12,9 +15,16 @@ import { type Notice, NoticeBatch } from "./notice.ts";
  */
 const NOTICES_LOCK = 727004;
 
-/** Inserts `notices` of `plugin` in `tx`, with their webhook deliveries; answers how many it stored. */
-export async function storeNotices(tx: Sql, plugin: string, notices: Notice[]): Promise<number> {
+/**
+ * Inserts `notices` of `plugin` in `tx`, with their webhook deliveries; answers how many it stored. Throws
+ * `NoticesRefused` (see `budget.ts`) when the plugin is over its `quota`, or they are over its budget.
+ */
+export async function storeNotices(tx: Sql, plugin: string, notices: Notice[], quota?: NoticeQuota): Promise<number> {
   if (notices.length === 0) return 0;
+  const payloads = notices.map((n) => JSON.stringify(n.payload));
+  const encoder = new TextEncoder();
+  const bytes = payloads.reduce((sum, p) => sum + encoder.encode(p).length, 0);
+  await chargeNotices(tx, plugin, bytes, quota); // before the lock: refused notices hold up no other plugin's
   await tx.query(`select pg_catalog.pg_advisory_xact_lock(${NOTICES_LOCK})`);
   await tx.query(
     `with stored as (
@@ -25,41 +35,7 @@ export async function storeNotices(tx: Sql, plugin: string, notices: Notice[]): 
      )
      insert into host.webhook_deliveries (webhook, notice_id)
      select w.name, s.id from stored s join host.webhooks w on w.plugin = $1 and w.channel = s.channel and w.enabled`,
-    [plugin, notices.map((n) => n.channel), notices.map((n) => JSON.stringify(n.payload))],
+    [plugin, notices.map((n) => n.channel), payloads],
   );
   return notices.length;
-}
-
-/**
- * Notices stored one by one as they come, each in its own transaction of `store` (scheduled work, whose statements
- * commit on their own too): `onNotice` takes the sandbox's messages; `settle` waits until each taken one is stored,
- * then throws the first problem, if any, which fails the call. Those stored before it stay.
- */
-export function storeAtOnce(
-  store: { transaction<R>(fn: (tx: Sql) => Promise<R>): Promise<R> },
-  plugin: string,
-  stored: (count: number) => void,
-): { onNotice: (message: unknown) => void; settle: () => Promise<void> } {
-  const batch = new NoticeBatch();
-  let storing = Promise.resolve();
-  let failure: Error | null = null; // kept, not thrown: the chain never rejects unhandled
-  return {
-    onNotice(message) {
-      const notice = batch.add(message);
-      if (notice === null) return;
-      storing = storing.then(async () => {
-        if (failure !== null) return;
-        try {
-          stored(await store.transaction((tx) => storeNotices(tx, plugin, [notice])));
-        } catch (e) {
-          failure = e as Error;
-        }
-      });
-    },
-    async settle() {
-      await storing;
-      if (failure !== null) throw failure;
-      if (batch.error !== null) throw new Error(batch.error);
-    },
-  };
 }

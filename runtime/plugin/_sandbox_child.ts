@@ -4,7 +4,7 @@
  * denied from its first instruction, so there is nothing for the plugin's code to keep or tamper with.
  */
 import { describedRoutes, openApiPaths } from "../http/openapi.ts";
-import { MAX_NOTICES_PER_CALL, noticeProblem } from "../notices/notice.ts";
+import { callProblem, checkNotice, MAX_NOTICES_PER_CALL } from "../notices/notice.ts";
 import type { Env, FetchHandler, PluginDefinition } from "../sdk/mod.ts";
 import { splitBatch } from "./merges.ts";
 import { type ChildMessage, type HostMessage, type Manifest, messageWriter, readMessages } from "./protocol.ts";
@@ -47,9 +47,10 @@ function hasNonFinite(value: unknown): boolean {
   return Array.isArray(value) && value.some(hasNonFinite);
 }
 
-/** What a call that may notify has notified: how many notices, and the first bad one, which fails the call. */
+/** What a call that may notify has notified: how many notices, their bytes, and the first bad one (fails the call). */
 interface Notified {
   count: number;
+  bytes: number;
   error: string | null;
 }
 
@@ -64,7 +65,7 @@ function notifier(call: number, notified: Notified | null): Env["notify"] {
       throw new Error("env.notify works in queue, merge and scheduled only: a request or a transform notifies nothing");
     }
     let problem: string | null = null;
-    let value: unknown = payload; // not an object: noticeProblem says so
+    let value: unknown = payload; // not an object: checkNotice says so
     if (notified.count >= MAX_NOTICES_PER_CALL) problem = `notify: over ${MAX_NOTICES_PER_CALL} notices in one call`;
     else if (payload !== null && typeof payload === "object") {
       try {
@@ -76,12 +77,14 @@ function notifier(call: number, notified: Notified | null): Env["notify"] {
         problem = `notify: the payload cannot be sent as JSON: ${(e as Error).message}`;
       }
     }
-    problem ??= noticeProblem(channel, value);
+    const bytes = problem ?? checkNotice(channel, value);
+    problem = typeof bytes === "string" ? bytes : callProblem(notified.count + 1, notified.bytes + bytes);
     if (problem !== null) {
       notified.error ??= problem;
       throw new TypeError(problem);
     }
     notified.count++;
+    notified.bytes += bytes as number;
     void send({ kind: "notice", call, channel, payload: value as Record<string, unknown> });
   };
 }
@@ -150,7 +153,7 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
       return manifest;
     }
     case "queue": {
-      const notified: Notified = { count: 0, error: null };
+      const notified: Notified = { count: 0, bytes: 0, error: null };
       const env = envFor(msg.id, msg.watermark, notified);
       const { merges, events } = splitBatch(msg.batch);
       if (merges.length > 0) await plugin.merge?.(merges, env);
@@ -164,7 +167,7 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
       return { status: response.status, headers: [...response.headers], body: await response.text() };
     }
     case "scheduled": {
-      const notified: Notified = { count: 0, error: null };
+      const notified: Notified = { count: 0, bytes: 0, error: null };
       await plugin.scheduled!.run(envFor(msg.id, msg.watermark, notified));
       if (notified.error !== null) throw new Error(notified.error);
       return null;

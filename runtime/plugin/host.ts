@@ -30,9 +30,9 @@ export interface PluginInfo {
   panels: Panel[];
   /** Why it is not running, when it is not. */
   error: string | null;
-  /** The size of its schema's tables and indexes, last measured, and its quota. */
+  /** The size of its schema's tables and indexes and of its stored notices, last measured. */
   storage_bytes: number;
-  /** The quota of its schema, in bytes. */
+  /** Its storage quota (schema and stored notices), in bytes. */
   storage_limit_bytes: number;
 }
 
@@ -78,7 +78,8 @@ export class PluginHost {
           r.lag,
         );
         const labels = { plugin: r.name };
-        opts.metrics.set("plugin_storage_bytes", "Size of each plugin's tables and indexes", labels, r.storageBytes);
+        const help = "Size of each plugin's tables and indexes, and of its stored notices";
+        opts.metrics.set("plugin_storage_bytes", help, labels, r.storageBytes);
         opts.metrics.set("plugin_storage_limit_bytes", "Each plugin's storage quota", labels, r.storageLimitBytes);
         for (const s of STATUSES) {
           opts.metrics.set(

@@ -6,7 +6,7 @@ import { HttpError } from "../http/errors.ts";
 import { readTextBody } from "../http/body.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
-import { NoticeBatch, storeAtOnce, storeNotices } from "../notices/mod.ts";
+import { NoticeBatch, type NoticeQuota, NoticesRefused, storeNotices } from "../notices/mod.ts";
 import { isConnectionLost, type Sql, type Store } from "../store/mod.ts";
 import type { PluginSource } from "./discover.ts";
 import type { Manifest, WireResponse } from "./protocol.ts";
@@ -26,8 +26,12 @@ const PRIVATE_HEADERS = new Set(["authorization", "cookie", "proxy-authorization
 
 const MIB = 1024 * 1024;
 
-/** The size of a schema: its tables and materialized views with their indexes and TOAST, and its sequences. */
-const STORAGE = `select coalesce(sum(pg_catalog.pg_total_relation_size(c.oid)), 0)::int8 as bytes
+/**
+ * A plugin's storage: its schema (tables and materialized views with their indexes and TOAST, and its sequences), and
+ * its stored notices (their total, kept in `host.notice_usage`: one row, however many notices).
+ */
+const STORAGE = `select coalesce(sum(pg_catalog.pg_total_relation_size(c.oid)), 0)::int8 as schema,
+    coalesce((select u.bytes from host.notice_usage u where u.plugin = $2), 0)::int8 as notices
   from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
   where n.nspname = $1 and c.relkind in ('r', 'm', 'S')`;
 
@@ -83,13 +87,18 @@ export class PluginRunner {
   failed = 0;
   checkpoint = 0;
   lastError: string | null = null;
-  /** The size of the plugin's schema, last measured (after each batch, and each call that ran SQL). */
+  /**
+   * The size of the plugin's schema and its stored notices, last measured (after each batch, and each call that ran
+   * SQL or notified).
+   */
   storageBytes = 0;
   readonly #source: PluginSource;
   readonly #ctx: RunnerContext;
   readonly #logger: Logger;
   readonly #supervisor: Supervisor;
   #placement: Placement | null = null;
+  /** The size of the plugin's schema alone, last measured. */
+  #schemaBytes = 0;
   #overQuota = false;
   #consecutiveFailures = 0;
   #deadLettersInRow = 0;
@@ -120,7 +129,7 @@ export class PluginRunner {
     return this.#supervisor.manifest;
   }
 
-  /** The plugin's storage quota (bytes): past it, its writes are refused. */
+  /** The plugin's storage quota (bytes), for its schema and its stored notices: past it, its writes are refused. */
   get storageLimitBytes(): number {
     return this.#supervisor.limits.storageMb * MIB;
   }
@@ -304,19 +313,27 @@ export class PluginRunner {
   }
 
   /**
-   * Measures the plugin's schema against its quota. Past it, the plugin is degraded: its batches wait and its own
-   * statements run read-only, until it is back under (its tables were trimmed, or its quota raised and it reloaded).
+   * Measures the plugin's schema and stored notices against its quota. Past it, the plugin is degraded: its batches
+   * wait, its own statements run read-only and its notices are refused, until it is back under (its tables were
+   * trimmed, its old notices deleted, or its quota raised and it reloaded).
    */
   async #measureStorage(): Promise<void> {
-    const [{ bytes }] = await this.#ctx.store.query<{ bytes: number }>(STORAGE, [this.#placement!.schema]);
+    const [{ schema, notices }] = await this.#ctx.store.query<{ schema: number; notices: number }>(STORAGE, [
+      this.#placement!.schema,
+      this.name,
+    ]);
+    const bytes = schema + notices;
+    this.#schemaBytes = schema;
     this.storageBytes = bytes;
     const over = bytes > this.storageLimitBytes;
     if (over) {
       const mib = (n: number) => (n / MIB).toFixed(1);
-      this.lastError = `storage quota exceeded: ${mib(bytes)} MiB used of ${mib(this.storageLimitBytes)} MiB; ` +
-        "its writes are refused until it is under";
+      this.lastError = `storage quota exceeded: ${mib(bytes)} MiB used of ${mib(this.storageLimitBytes)} MiB, ` +
+        `${mib(notices)} MiB of it notices; its writes and notices are refused until it is under`;
       this.status = "degraded";
-      if (!this.#overQuota) this.#logger.error("plugin over its storage quota: writes refused", { bytes });
+      if (!this.#overQuota) {
+        this.#logger.error("plugin over its storage quota: writes and notices refused", { bytes, notices });
+      }
     } else if (this.#overQuota) {
       this.status = "running";
       this.lastError = null;
@@ -325,7 +342,10 @@ export class PluginRunner {
     this.#overQuota = over;
   }
 
-  /** Runs the plugin's scheduled work every period while it is loaded; a failed run is logged, not fatal. */
+  /**
+   * Runs the plugin's scheduled work every period while it is loaded; a failed run is logged, not fatal. Its statements
+   * commit on their own; its notices are stored together when it succeeds, in one transaction.
+   */
   async #schedule(everyMs: number): Promise<void> {
     while (!this.#stopping.signal.aborted) {
       await sleep(everyMs, this.#stopping.signal);
@@ -335,14 +355,16 @@ export class PluginRunner {
         const sandbox = await this.#supervisor.sandbox();
         const { timeoutMs } = this.#supervisor.limits;
         const { onSql, ran } = this.#sqlOnItsOwn(timeoutMs);
-        // Its notices are stored as they come, each on its own, as its statements commit.
-        const notices = storeAtOnce(this.#ctx.store, this.name, (n) => this.#noticed(n));
+        const notices = new NoticeBatch();
         const call = { op: "scheduled", watermark: this.#ctx.eventLog.watermark } as const;
         try {
-          await sandbox.call(call, { timeoutMs, onSql, onNotice: notices.onNotice })
-            .finally(() => ran() ? this.#measureStorage().catch(() => {}) : undefined);
+          await sandbox.call(call, { timeoutMs, onSql, onNotice: (message) => notices.add(message) });
+          if (notices.error !== null) throw new PluginError(this.name, notices.error);
+          this.#noticed(
+            await this.#ctx.store.transaction((tx) => storeNotices(tx, this.name, notices.notices, this.#quota())),
+          );
         } finally {
-          await notices.settle(); // every notice taken is stored (or has failed) before the run counts as done
+          if (ran() || notices.notices.length > 0) await this.#measureStorage().catch(() => {});
         }
         this.#ctx.metrics.observe(
           "plugin_scheduled_seconds",
@@ -408,6 +430,14 @@ export class PluginRunner {
     // The sandbox was stopped for another call (a request past its time limit): not this batch's fault.
     if (e instanceof PluginError && e.collateral) return;
     const error = (e as Error).message;
+    if (e instanceof NoticesRefused && e.retryInMs !== null) {
+      // Over its quota or its notice budget: the batch waits (as over quota), it is not failing.
+      if (this.lastError !== error) this.#logger.warn("batch waits: its notices are refused", { error });
+      this.status = "degraded";
+      this.lastError = error;
+      await this.#measureStorage().catch((e) => this.#logger.warn("cannot measure storage", { error: e.message }));
+      return await sleep(Math.max(e.retryInMs, this.#ctx.retry.pollMs), this.#stopping.signal);
+    }
     if (isConnectionLost(e) || !await this.#storeHealthy()) {
       this.#logger.error("database unavailable; will retry", { error });
       return await sleep(this.#backoff(1), this.#stopping.signal);
@@ -504,7 +534,12 @@ export class PluginRunner {
       throw e;
     }
     await scope.close();
-    return await storeNotices(tx, this.name, notices.notices);
+    return await storeNotices(tx, this.name, notices.notices, this.#quota());
+  }
+
+  /** The plugin's quota as its notices are charged against it. */
+  #quota(): NoticeQuota {
+    return { limitBytes: this.storageLimitBytes, schemaBytes: this.#schemaBytes };
   }
 
   /** `count` notices of the plugin's were committed. */

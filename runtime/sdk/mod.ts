@@ -55,12 +55,13 @@ export interface Env<C = unknown> {
   metrics: Metrics;
   /**
    * Emits a notice on `channel` (`[a-z][a-z0-9_]{0,31}`) with `payload`, a JSON object of at most 16 KiB serialized;
-   * at most 1,000 per call. The host stores it under the plugin's name: in `queue` and `merge`, in the batch's
-   * transaction, so it exists exactly when the batch committed (a batch that fails and is retried notifies once); in
-   * `scheduled`, at once, in a transaction of its own (as each statement there commits on its own). Committed notices
-   * go to `/api/stream` (event `notice`) and to the webhooks operators subscribed to the plugin's channel; the plugin
-   * has no say in where. A bad notice throws here, and fails the call even if caught. In `fetch` it throws: a request
-   * notifies nothing.
+   * at most 1,000 and 4 MiB per call. The host stores a call's notices together under the plugin's name: in `queue`
+   * and `merge`, in the batch's transaction, so they exist exactly when the batch committed (a batch that fails and is
+   * retried notifies once); in `scheduled`, when the run succeeds, in one transaction. Stored notices count against
+   * the plugin's storage quota, and at most 4 MiB of them per minute: past either, the host refuses them (a batch
+   * waits, a scheduled run fails). Committed notices go to `/api/stream` (event `notice`) and to the webhooks operators
+   * subscribed to the plugin's channel; the plugin has no say in where. A bad notice throws here, and fails the call
+   * even if caught. In `fetch` it throws: a request notifies nothing.
    */
   notify(channel: string, payload: Record<string, unknown>): void;
   /** The latest event time committed (UTC ISO-8601), null before any event. */
@@ -110,7 +111,7 @@ export interface Limits {
   memoryMb: number;
   /** Most events handed to one `queue` call. */
   batchSize: number;
-  /** Storage quota of the plugin's schema, tables and indexes (MiB): past it, its writes are refused. */
+  /** Storage quota of the plugin's schema and its stored notices (MiB): past it, its writes and notices are refused. */
   storageMb: number;
 }
 
@@ -140,7 +141,7 @@ export function clampLimits(requested: Partial<Limits>): Limits {
 export interface Scheduled<C = unknown> {
   /** How often (ms, 1000..2^31 − 1) the host runs it; the first run comes one period after the plugin loads. */
   everyMs: number;
-  /** Runs outside any batch: each statement commits on its own, as in `fetch`, and each notice is stored at once. */
+  /** Runs outside any batch: each statement commits on its own, as in `fetch`; its notices together, if it succeeds. */
   run: (env: Env<C>) => Promise<void>;
 }
 

@@ -71,7 +71,7 @@ export async function harden(sql: Sql): Promise<string[]> {
 /**
  * Makes the current database ready for a least-privileged runtime user `role`, as a superuser: the role (login,
  * CREATEROLE, nothing more; created if missing, with `password` when given), owning the database, PUBLIC hardened,
- * and the host's lock function and `plpgsql` (for its one trigger function) granted back to it. Answers the statements it ran, passwords masked.
+ * and the host's lock function and `plpgsql` (for its trigger functions) granted back to it. Answers the statements it ran, passwords masked.
  */
 export async function setUpLeastPrivilege(sql: Sql, role: string, password?: string): Promise<string[]> {
   if (!await isSuperuser(sql)) throw new Error("setting up the database needs a superuser's connection");
@@ -94,7 +94,7 @@ export async function setUpLeastPrivilege(sql: Sql, role: string, password?: str
   await run(`alter database ${quoteIdent(db)} owner to ${name}`);
   for (const revoke of await openPrivileges(sql)) await run(revoke);
   await run(`grant execute on function ${HOST_LOCK} to ${name}`);
-  // For the host's own trigger function (store/schema.ts); plugin roles are not members of the runtime's role.
+  // For the host's own trigger functions (store/schema.ts); plugin roles are not members of the runtime's role.
   await run(`grant usage on language plpgsql to ${name}`);
   done[0] = done[0].replace("…", exists ? "alter" : "create");
   return done;

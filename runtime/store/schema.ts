@@ -10,7 +10,10 @@ import type { Store } from "./store.ts";
  * - `migrations`: which of each plugin's migration files were applied.
  * - `identities`: each id linked to a person (`person` is another id), and each id known to have signed in (`known`),
  *   which is never linked away (see `core/identity.ts`).
- * - `notices`: what plugins notified, each committed with the batch that made it (see `notices/outbox.ts`).
+ * - `notices`: what plugins notified, each committed with the call that made it (see `notices/outbox.ts`), with the
+ *   size of its payload as JSON text (`bytes`); kept for a retention period (see `notices/retention.ts`).
+ * - `notice_usage`: per plugin, the bytes of its stored notices (which count against its storage quota), kept by the
+ *   triggers on `notices` whoever inserts or deletes, and its spending of its notice budget (see `notices/budget.ts`).
  * - `webhooks`: where operators send a plugin's notices of one channel, with the secret that signs them; and
  *   `webhook_deliveries`, one per notice and webhook, with its attempts (see `webhooks/`).
  * A plugin's work runs inside a host transaction that writes one of the last three (its checkpoint, the dead letter it
@@ -73,6 +76,39 @@ create table if not exists host.notices (
   payload    jsonb not null,
   created_at timestamptz not null default now()
 );
+alter table host.notices add column if not exists
+  bytes int not null generated always as (pg_catalog.octet_length(payload::text)) stored;
+create index if not exists notices_by_time on host.notices (created_at, id);
+do $$ begin
+  if pg_catalog.to_regclass('host.notice_usage') is null then
+    create table host.notice_usage (
+      plugin       text primary key,
+      bytes        bigint not null default 0,
+      window_start timestamptz not null default now(),
+      window_bytes bigint not null default 0
+    );
+    -- Notices stored before they were counted (an older host): counted now, once.
+    insert into host.notice_usage (plugin, bytes) select plugin, sum(bytes) from host.notices group by plugin;
+  end if;
+end $$;
+create or replace function host.count_notices() returns trigger language plpgsql
+  set search_path = pg_catalog as $$
+begin
+  insert into host.notice_usage as u (plugin, bytes) select plugin, sum(bytes) from added group by plugin
+    on conflict (plugin) do update set bytes = u.bytes + excluded.bytes;
+  return null;
+end $$;
+create or replace function host.uncount_notices() returns trigger language plpgsql
+  set search_path = pg_catalog as $$
+begin
+  update host.notice_usage u set bytes = u.bytes - r.bytes
+    from (select plugin, sum(bytes) as bytes from removed group by plugin) r where u.plugin = r.plugin;
+  return null;
+end $$;
+create or replace trigger notices_counted after insert on host.notices
+  referencing new table as added for each statement execute function host.count_notices();
+create or replace trigger notices_uncounted after delete on host.notices
+  referencing old table as removed for each statement execute function host.uncount_notices();
 create table if not exists host.webhooks (
   name       text primary key,
   url        text not null,
@@ -100,6 +136,8 @@ create table if not exists host.webhook_deliveries (
 );
 create index if not exists webhook_deliveries_due on host.webhook_deliveries (next_attempt_at)
   where status in ('pending', 'retrying');
+-- Retention looks up a notice's deliveries, and deletes them with it.
+create index if not exists webhook_deliveries_by_notice on host.webhook_deliveries (notice_id);
 create table if not exists host.migrations (
   plugin     text not null,
   name       text not null,

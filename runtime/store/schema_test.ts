@@ -21,6 +21,7 @@ testEachBackend(
         "events",
         "identities",
         "migrations",
+        "notice_usage",
         "notices",
         "plugins",
         "source_offsets",
@@ -63,6 +64,30 @@ testEachBackend(
           error,
         );
       }
+    } finally {
+      await store.close();
+    }
+  },
+);
+
+testEachBackend(
+  "migrateHost() counts the notices of an older database, once, then keeps the count",
+  async (backend) => {
+    const store = await backend.open();
+    try {
+      await migrateHost(store);
+      // As this version found it: notices stored, neither sized nor counted.
+      await store.exec(`drop table host.notice_usage; alter table host.notices drop column bytes;
+      drop function host.count_notices() cascade; drop function host.uncount_notices() cascade;
+      insert into host.notices (plugin, channel, payload) values ('a', 'c', '{"n": 1}'), ('a', 'c', '{"n": 22}'),
+        ('b', 'c', '{}')`);
+      await migrateHost(store);
+      await migrateHost(store);
+      const usage = () => store.query("select plugin, bytes from host.notice_usage order by plugin");
+      assert.deepEqual(await usage(), [{ plugin: "a", bytes: 8 + 9 }, { plugin: "b", bytes: 2 }]);
+      await store.exec(`insert into host.notices (plugin, channel, payload) values ('b', 'c', '{"n": 1}');
+      delete from host.notices where payload = '{"n": 22}'`);
+      assert.deepEqual(await usage(), [{ plugin: "a", bytes: 8 }, { plugin: "b", bytes: 10 }]);
     } finally {
       await store.close();
     }

@@ -14,10 +14,17 @@ export interface WebhookPolicy {
   maxAttempts: number;
   /** The longest an attempt may take, answer included (ms). */
   timeoutMs: number;
+  /** Hosts delivered to although not public (`WEBHOOK_ALLOW_HOSTS`): by name, or by address as the URL writes it. */
+  allowHosts: string[];
 }
 
 /** The default {@linkcode WebhookPolicy}. */
-export const DEFAULT_WEBHOOK_POLICY: WebhookPolicy = { retryBaseMs: 5000, maxAttempts: 15, timeoutMs: 10_000 };
+export const DEFAULT_WEBHOOK_POLICY: WebhookPolicy = {
+  retryBaseMs: 5000,
+  maxAttempts: 15,
+  timeoutMs: 10_000,
+  allowHosts: [],
+};
 
 /**
  * The wait after the `attempts`-th failed attempt (ms): `retryBaseMs × 2^(attempts − 1)`, capped at a day, of which a

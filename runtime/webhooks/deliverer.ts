@@ -18,13 +18,14 @@ import {
   releaseClaim,
 } from "./deliveries.ts";
 import { signedHeaders, signingKey, webhookBody } from "./signing.ts";
+import { refusedTarget } from "./targets.ts";
 
 /** Attempts in flight at once, per process. */
 const CONCURRENCY = 16;
 /** How often the loop looks for due deliveries when not woken (ms). */
 const POLL_MS = 250;
-/** How much of a failed answer's body the log keeps (characters). */
-const MAX_ERROR_BODY = 200;
+/** Attempts in flight at once for one webhook, per process: a slow receiver does not hold up the others. */
+const PER_WEBHOOK = 4;
 
 /** What the deliverer needs. */
 export interface DelivererOptions {
@@ -42,6 +43,8 @@ export class WebhookDeliverer {
   readonly #policy: WebhookPolicy;
   readonly #stopping = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
+  /** Attempts in flight per webhook. */
+  readonly #busy = new Map<string, number>();
   #client: Deno.HttpClient | null = null;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
@@ -82,7 +85,7 @@ export class WebhookDeliverer {
       let claimed: Claim[] = [];
       if (free > 0) {
         try {
-          claimed = await claimDue(this.#store, free, leaseMs);
+          claimed = await claimDue(this.#store, free, leaseMs, { perWebhook: PER_WEBHOOK, busy: this.#busy });
           if (this.#failing) this.#logger.info("webhook deliveries resumed");
           this.#failing = false;
         } catch (e) {
@@ -91,10 +94,14 @@ export class WebhookDeliverer {
         }
       }
       for (const claim of claimed) {
+        this.#busy.set(claim.webhook, (this.#busy.get(claim.webhook) ?? 0) + 1);
         const attempt: Promise<void> = this.#attempt(claim)
           .catch((e) => this.#logger.error("webhook delivery not recorded", { error: (e as Error).message }))
           .finally(() => {
             this.#inFlight.delete(attempt);
+            const left = this.#busy.get(claim.webhook)! - 1;
+            if (left > 0) this.#busy.set(claim.webhook, left);
+            else this.#busy.delete(claim.webhook);
             this.wake(); // a free slot
           });
         this.#inFlight.add(attempt);
@@ -147,6 +154,8 @@ export class WebhookDeliverer {
     const body = webhookBody(claim.notice);
     const { timeoutMs } = this.#policy;
     const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(timeoutMs)]);
+    const refused = await refusedTarget(new URL(claim.url), this.#policy.allowHosts);
+    if (refused !== null) return { outcome: { status: null, error: `refused: ${refused}` }, retryAfter: null };
     let res: Response;
     try {
       const headers = await signedHeaders(await signingKey(claim.secret), String(claim.notice.id), body, new Date());
@@ -162,17 +171,18 @@ export class WebhookDeliverer {
       if (this.#stopping.signal.aborted) return "stopped";
       const error = signal.aborted
         ? `no answer within ${timeoutMs} ms`
-        : `cannot reach ${new URL(claim.url).host}: ${whyUnreachable(e as Error)}`;
+        : `cannot reach ${new URL(claim.url).host}: ${whyUnreachable(e as Error, claim.url)}`;
       return { outcome: { status: null, error }, retryAfter: null };
     }
-    const text = await readSome(res, MAX_ERROR_BODY);
+    // The answer's body is not kept: the delivery log is read over the API, and must not carry what a receiver says.
+    await res.body?.cancel();
     if (this.#stopping.signal.aborted) return "stopped";
     if (res.status >= 200 && res.status <= 299) {
       return { outcome: { status: res.status, error: null }, retryAfter: null };
     }
     const error = res.status >= 300 && res.status <= 399
       ? `HTTP ${res.status}: redirects are not followed; point the webhook at the URL that answers`
-      : `HTTP ${res.status}${text ? `: ${text}` : ""}`;
+      : `HTTP ${res.status}`;
     return {
       outcome: { status: res.status, error },
       retryAfter: retryAfterMs(res.headers.get("retry-after"), new Date()),
@@ -191,27 +201,12 @@ export class WebhookDeliverer {
   }
 }
 
-/** Why a request got no answer, from `fetch`'s error ("fetch failed") and its cause (the connection's). */
-function whyUnreachable(e: Error): string {
+/**
+ * Why a request got no answer, from `fetch`'s error ("fetch failed") and its cause (the connection's), without the
+ * URL, whose query may hold the receiver's token.
+ */
+function whyUnreachable(e: Error, url: string): string {
   const cause = e.cause instanceof Error ? e.cause.message : null;
-  return (cause ?? e.message).replace(/^error sending request for url \([^)]*\): /, "");
-}
-
-/** The start of a response's body as text (at most `max` characters, whitespace collapsed); the rest is dropped. */
-async function readSome(res: Response, max: number): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  try {
-    while (text.length < max) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += value;
-    }
-  } catch {
-    // a body cut short: what came is enough
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  return text.replace(/\s+/g, " ").trim().slice(0, max);
+  return (cause ?? e.message).replaceAll(url, "<url>").replace(/^error sending request for url \(<url>\): /, "")
+    .replace(/https?:\/\/\S*/g, "<url>");
 }

@@ -26,7 +26,14 @@ async function database(webhooks: Record<string, string>): Promise<Store> {
 }
 
 function deliverer(store: Store, policy: Partial<WebhookPolicy>): WebhookDeliverer {
-  return new WebhookDeliverer({ store, logger: createLogger("error"), metrics: new MetricsRegistry(), policy });
+  // The receivers are local: allowed by name, as WEBHOOK_ALLOW_HOSTS would.
+  const allowed = { allowHosts: ["127.0.0.1"], ...policy };
+  return new WebhookDeliverer({
+    store,
+    logger: createLogger("error"),
+    metrics: new MetricsRegistry(),
+    policy: allowed,
+  });
 }
 
 /** A receiver on a free local port answering with `answer`, counting its requests. */
@@ -90,7 +97,7 @@ Deno.test({
       d.start();
       await waitFor("the attempt recorded", async () => (await log(store))[0].status === "retrying");
       const [row] = await log(store);
-      assert.deepEqual([row.status, row.last_status, row.last_error], ["retrying", 429, "HTTP 429: slow down"]);
+      assert.deepEqual([row.status, row.last_status, row.last_error], ["retrying", 429, "HTTP 429"]);
       assert.ok(row.wait_ms! > 110_000 && row.wait_ms! <= 120_000, `${row.wait_ms}`);
       assert.equal(busy.hits(), 1);
     } finally {
@@ -145,6 +152,68 @@ Deno.test({
       for (const d of both) await d.stop();
       await store.close();
       await hook.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "WebhookDeliverer refuses a receiver that is not at a public address unless it is allowed by name",
+  ...options,
+  async fn() {
+    const inside = serve(() => new Response("AccessKeyId=AKIAINTERNAL", { status: 403 }));
+    const store = await database({ inside: inside.url });
+    const d = new WebhookDeliverer({
+      store,
+      logger: createLogger("error"),
+      metrics: new MetricsRegistry(),
+      policy: { retryBaseMs: 60_000, maxAttempts: 5 }, // no WEBHOOK_ALLOW_HOSTS
+    });
+    try {
+      d.start();
+      await waitFor("the attempt recorded", async () => (await log(store))[0].status === "retrying");
+      const [row] = await log(store);
+      assert.deepEqual([row.last_status, row.last_error], [
+        null,
+        "refused: 127.0.0.1 is not a public address (allow it in WEBHOOK_ALLOW_HOSTS)",
+      ]);
+      assert.equal(inside.hits(), 0, "nothing was sent");
+    } finally {
+      await d.stop();
+      await store.close();
+      await inside.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "WebhookDeliverer: a receiver that never answers does not hold up another webhook's deliveries",
+  ...options,
+  async fn() {
+    const waiting: (() => void)[] = [];
+    // Answers only once the test is over.
+    const stuck = serve(() => new Promise<Response>((resolve) => waiting.push(() => resolve(new Response("late")))));
+    const good = serve(() => new Response(null, { status: 204 }));
+    const store = await database({});
+    for (const [name, url, channel] of [["stuck", stuck.url, "flood"], ["good", good.url, "ping"]]) {
+      await store.query(
+        "insert into host.webhooks (name, url, secret, plugin, channel) values ($1, $2, $3, 'demo', $4)",
+        [name, url, SECRET, channel],
+      );
+    }
+    // Forty notices for the stuck receiver, older than the good one's: oldest first, they would take every slot.
+    const flood = Array.from({ length: 40 }, (_, n) => ({ channel: "flood", payload: { n } }));
+    await store.transaction((tx) => storeNotices(tx, "demo", flood));
+    await store.transaction((tx) => storeNotices(tx, "demo", [{ channel: "ping", payload: { n: 41 } }]));
+    const d = deliverer(store, { retryBaseMs: 60_000, maxAttempts: 5, timeoutMs: 5_000 });
+    try {
+      d.start();
+      await waitFor("the good receiver's delivery", () => good.hits() === 1, 2_000); // well before any timeout
+      assert.equal(stuck.hits(), 4, "the stuck receiver has its four slots, no more");
+    } finally {
+      await d.stop();
+      for (const release of waiting) release();
+      await store.close();
+      await Promise.all([stuck.close(), good.close()]);
     }
   },
 });

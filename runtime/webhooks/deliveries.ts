@@ -34,15 +34,28 @@ export interface Outcome {
 }
 
 /** Claims up to `limit` due deliveries of enabled webhooks for one attempt each, leased for `leaseMs`. */
-export async function claimDue(store: Pick<Store, "query">, limit: number, leaseMs: number): Promise<Claim[]> {
+export async function claimDue(
+  store: Pick<Store, "query">,
+  limit: number,
+  leaseMs: number,
+  fair: { perWebhook: number; busy: ReadonlyMap<string, number> } = { perWebhook: limit, busy: new Map() },
+): Promise<Claim[]> {
   const lease = crypto.randomUUID();
   const rows = await store.query<
     Omit<Claim, "notice" | "lease"> & { id: number; plugin: string; channel: string; payload: never; at: Date }
   >(
-    `with due as (
-       select d.webhook, d.notice_id from host.webhook_deliveries d join host.webhooks w on w.name = d.webhook
+    `with ranked as (
+       -- Fair: each webhook's oldest due deliveries, as many as its free slots; none waits behind another's backlog.
+       select d.webhook, d.notice_id, d.next_attempt_at,
+         row_number() over (partition by d.webhook order by d.next_attempt_at, d.notice_id) as k
+       from host.webhook_deliveries d join host.webhooks w on w.name = d.webhook
        where d.status in ('pending', 'retrying') and d.next_attempt_at <= now() and w.enabled
-       order by d.next_attempt_at, d.notice_id limit $1
+     ), due as (
+       select d.webhook, d.notice_id from host.webhook_deliveries d
+       join ranked r on r.webhook = d.webhook and r.notice_id = d.notice_id
+       left join unnest($4::text[], $5::int4[]) as b(webhook, busy) on b.webhook = d.webhook
+       where r.k <= $6 - coalesce(b.busy, 0)
+       order by r.next_attempt_at, d.notice_id limit $1
        for update of d skip locked
      )
      update host.webhook_deliveries d
@@ -50,7 +63,7 @@ export async function claimDue(store: Pick<Store, "query">, limit: number, lease
      from due, host.webhooks w, host.notices n
      where d.webhook = due.webhook and d.notice_id = due.notice_id and w.name = d.webhook and n.id = d.notice_id
      returning d.webhook, d.attempts, w.url, w.secret, n.id, n.plugin, n.channel, n.payload, n.created_at as at`,
-    [limit, lease, leaseMs],
+    [limit, lease, leaseMs, [...fair.busy.keys()], [...fair.busy.values()], fair.perWebhook],
   );
   return rows.map((r) => ({
     webhook: r.webhook,
