@@ -470,7 +470,7 @@ testEachBackend(
   },
 );
 
-testEachBackend("scheduled work's notices are stored at once, each in its own transaction", async (backend) => {
+testEachBackend("scheduled work's notices reach the stream once its run succeeds", async (backend) => {
   const pluginSettings = { notifier: { tick: true } };
   await withRuntime(backend, { pluginsDir: await notifierFolder(), pluginSettings }, async (rt) => {
     const res = await rt.app.request("/api/stream");

@@ -104,7 +104,9 @@ export const PluginList = z.strictObject({
     subscribes: z.union([z.array(z.string()), z.literal("*")]),
     panels: z.array(Panel),
     error: z.string().nullable(),
-    storage_bytes: z.number().int().describe("the size of the plugin's tables and indexes, last measured"),
+    storage_bytes: z.number().int().describe(
+      "the size of the plugin's tables and indexes and its stored notices, last measured",
+    ),
     storage_limit_bytes: z.number().int().describe("its storage quota: past it, its writes are refused"),
   })),
   log: z.strictObject({
