@@ -7,6 +7,7 @@
 import type { Logger } from "../observability/logger.ts";
 import type { Store } from "../store/mod.ts";
 import type { StoredNotice } from "./notice.ts";
+import { Nap } from "../core/nap.ts";
 
 /** How often the feed reads the table while it has subscribers (ms), unless woken sooner. */
 const POLL_MS = 250;
@@ -22,7 +23,7 @@ export class NoticeFeed {
   readonly #subscriptions = new Set<NoticeSubscription>();
   #cursor = 0;
   #loop: Promise<void> | null = null;
-  #wake: (() => void) | null = null;
+  readonly #nap = new Nap();
   #stopped = false;
   #failing = false;
 
@@ -56,13 +57,13 @@ export class NoticeFeed {
 
   /** Reads now: a notice was committed in this process. */
   wake(): void {
-    this.#wake?.();
+    this.#nap.wake();
   }
 
   /** Stops reading; subscriptions get nothing more. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#wake?.();
+    this.#nap.wake();
     await this.#loop;
   }
 
@@ -99,14 +100,7 @@ export class NoticeFeed {
   }
 
   #sleep(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, POLL_MS);
-      this.#wake = done;
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-    }).finally(() => this.#wake = null);
+    return this.#nap.for(POLL_MS);
   }
 }
 

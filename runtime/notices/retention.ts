@@ -7,6 +7,7 @@
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
 import type { Store } from "../store/mod.ts";
+import { sleep } from "../core/nap.ts";
 
 /** How long a notice is kept (ms): 7 days, while no delivery of it is pending or retrying. */
 export const NOTICE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -94,17 +95,4 @@ export class NoticeRetention {
       await sleep(PRUNE_EVERY_MS, signal);
     }
   }
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

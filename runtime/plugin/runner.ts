@@ -14,6 +14,7 @@ import { type Placement, provision } from "./provision.ts";
 import { PluginError, type Sandbox, type SqlHandler } from "./sandbox.ts";
 import { PluginScope, runAlone } from "./scope.ts";
 import { Supervisor } from "./supervisor.ts";
+import { sleep } from "../core/nap.ts";
 
 /** The largest request body passed to a plugin's routes. */
 const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -674,17 +675,4 @@ class CheckpointMoved extends Error {}
 
 function json(status: number, body: unknown): Response {
   return Response.json(body, { status });
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

@@ -18,6 +18,7 @@ import {
   releaseClaim,
 } from "./deliveries.ts";
 import { signedHeaders, signingKey, webhookBody } from "./signing.ts";
+import { Nap } from "../core/nap.ts";
 import { refusedTarget } from "./targets.ts";
 
 /** Attempts in flight at once, per process. */
@@ -47,7 +48,7 @@ export class WebhookDeliverer {
   readonly #busy = new Map<string, number>();
   #client: Deno.HttpClient | null = null;
   #loop: Promise<void> | null = null;
-  #wake: (() => void) | null = null;
+  readonly #nap = new Nap();
   #failing = false;
 
   constructor(opts: DelivererOptions) {
@@ -65,13 +66,13 @@ export class WebhookDeliverer {
 
   /** Looks for due deliveries now: a notice was committed, or a dead one put back. */
   wake(): void {
-    this.#wake?.();
+    this.#nap.wake();
   }
 
   /** Stops the loop; attempts in flight are cut short and given back (due again at once, not counted). */
   async stop(): Promise<void> {
     this.#stopping.abort();
-    this.#wake?.();
+    this.#nap.wake();
     await this.#loop;
     await Promise.all(this.#inFlight);
     this.#client?.close();
@@ -190,14 +191,7 @@ export class WebhookDeliverer {
   }
 
   #idle(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, POLL_MS);
-      this.#wake = done;
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-    }).finally(() => this.#wake = null);
+    return this.#nap.for(POLL_MS);
   }
 }
 
