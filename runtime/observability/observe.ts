@@ -35,7 +35,7 @@ export function timedStore(store: Store, metrics: MetricsRegistry): Store {
   }
   const wrap = (sql: Sql): Sql => ({
     query: (text, params, opts) => timed("query", () => sql.query(text, params, opts)),
-    exec: (text) => timed("exec", () => sql.exec(text)),
+    exec: (text, opts) => timed("exec", () => sql.exec(text, opts)),
   });
   return {
     kind: store.kind,

@@ -12,7 +12,7 @@ import type { PluginSource } from "./discover.ts";
 import type { Manifest, WireResponse } from "./protocol.ts";
 import { type Placement, provision } from "./provision.ts";
 import { PluginError, type Sandbox, type SqlHandler } from "./sandbox.ts";
-import { PluginScope, runAlone } from "./scope.ts";
+import { PluginScope, runAlone, ScopeStates } from "./scope.ts";
 import { Supervisor } from "./supervisor.ts";
 import { sleep } from "../core/nap.ts";
 
@@ -109,6 +109,8 @@ export class PluginRunner {
   #loop: Promise<void> | null = null;
   #unsubscribe: (() => void) | null = null;
   readonly #replays: Replay[] = [];
+  /** The session's state in the plugin's scope, learned on the first entry (see `scope.ts`). */
+  readonly #states = new ScopeStates();
 
   constructor(source: PluginSource, ctx: RunnerContext) {
     this.name = source.name;
@@ -277,7 +279,7 @@ export class PluginRunner {
     try {
       const sandbox = await this.#supervisor.sandbox();
       const { timeoutMs } = this.#supervisor.limits;
-      const { onSql, ran } = this.#sqlOnItsOwn(timeoutMs);
+      const { onSql, wrote } = this.#sqlOnItsOwn(timeoutMs);
       const res = await sandbox.call({
         op: "fetch",
         request: {
@@ -288,7 +290,7 @@ export class PluginRunner {
         },
         watermark: this.#ctx.eventLog.watermark,
       }, { timeoutMs, onSql }) as WireResponse;
-      if (ran()) await this.#measureStorage().catch(() => {});
+      if (wrote()) await this.#measureStorage().catch(() => {});
       return toResponse(this.name, res);
     } catch (e) {
       if (!(e instanceof PluginError)) throw e;
@@ -299,17 +301,24 @@ export class PluginRunner {
 
   /**
    * SQL outside a batch (requests, scheduled work): each statement in its own transaction, as the plugin, read-only
-   * while it is over its storage quota; `ran` tells whether any statement was sent.
+   * while it is over its storage quota; `wrote` tells whether any statement wrote, or failed (rows it wrote before
+   * failing are rolled back, but their space stays taken until a vacuum).
    */
-  #sqlOnItsOwn(timeoutMs: number): { onSql: SqlHandler; ran: () => boolean } {
-    const opts = { timeoutMs, readOnly: this.#overQuota, tripwire: this.#ctx.sqlTripwire };
-    let statements = 0;
+  #sqlOnItsOwn(timeoutMs: number): { onSql: SqlHandler; wrote: () => boolean } {
+    const opts = { timeoutMs, readOnly: this.#overQuota, tripwire: this.#ctx.sqlTripwire, states: this.#states };
+    let wrote = false;
     return {
-      onSql: (text, params) => {
-        statements++;
-        return runAlone(this.#ctx.store, this.#placement!, opts, text, params);
+      onSql: async (text, params) => {
+        try {
+          const result = await runAlone(this.#ctx.store, this.#placement!, opts, text, params);
+          wrote ||= result.wrote;
+          return result.rows;
+        } catch (e) {
+          wrote = true;
+          throw e;
+        }
       },
-      ran: () => statements > 0,
+      wrote: () => wrote,
     };
   }
 
@@ -355,7 +364,7 @@ export class PluginRunner {
       try {
         const sandbox = await this.#supervisor.sandbox();
         const { timeoutMs } = this.#supervisor.limits;
-        const { onSql, ran } = this.#sqlOnItsOwn(timeoutMs);
+        const { onSql, wrote } = this.#sqlOnItsOwn(timeoutMs);
         const notices = new NoticeBatch();
         const call = { op: "scheduled", watermark: this.#ctx.eventLog.watermark } as const;
         try {
@@ -365,7 +374,7 @@ export class PluginRunner {
             await this.#ctx.store.transaction((tx) => storeNotices(tx, this.name, notices.notices, this.#quota())),
           );
         } finally {
-          if (ran() || notices.notices.length > 0) await this.#measureStorage().catch(() => {});
+          if (wrote() || notices.notices.length > 0) await this.#measureStorage().catch(() => {});
         }
         this.#ctx.metrics.observe(
           "plugin_scheduled_seconds",
@@ -521,7 +530,8 @@ export class PluginRunner {
    */
   async #queueIn(tx: Sql, sandbox: Sandbox, events: string[], watermark: string | null): Promise<number> {
     const { timeoutMs } = this.#supervisor.limits;
-    const scope = await PluginScope.enter(tx, this.#placement!, { timeoutMs, tripwire: this.#ctx.sqlTripwire });
+    const opts = { timeoutMs, tripwire: this.#ctx.sqlTripwire, states: this.#states };
+    const scope = await PluginScope.enter(tx, this.#placement!, opts);
     const notices = new NoticeBatch();
     try {
       await sandbox.queue(events, watermark, {

@@ -28,18 +28,45 @@ export interface ScopeOptions {
   readOnly?: boolean;
   /** Check each statement's text with the SQL guard first (default true): clear messages, not the wall. */
   tripwire?: boolean;
+  /** Where the session's state after entry is remembered, so that later entries need not read it. */
+  states?: ScopeStates;
 }
 
 /** A plugin's statement left its scope: its call fails and the transaction is rolled back. */
 export class ScopeViolation extends Error {}
 
-/** What the check after each statement reads; every name is qualified, so no object of the plugin's stands in. */
+/**
+ * What the check after each statement reads; every name is qualified, so no object of the plugin's stands in. `wrote`
+ * is not part of the scope: a transaction is given an id by its first write, so it tells whether anything was written.
+ */
 const STATE = `select current_user as "user", session_user as "session",
   pg_catalog.current_setting('search_path') as "path", pg_catalog.current_setting('statement_timeout') as "timeout",
   pg_catalog.current_setting('transaction_read_only') as "readOnly",
-  pg_catalog.current_setting('analytics.scope', true) as "marker"`;
+  pg_catalog.current_setting('analytics.scope', true) as "marker",
+  pg_catalog.pg_current_xact_id_if_assigned() is not null as "wrote"`;
 
 type State = Record<"user" | "session" | "path" | "timeout" | "readOnly" | "marker", string | null>;
+
+/**
+ * The session as a plugin's scope leaves it, but for its marker, by the scope's options: read on the first entry and
+ * expected on the next ones, which then need no read of their own (the check after the plugin's first statement
+ * compares the session with it all the same). Kept by whoever enters scopes for one plugin.
+ */
+export class ScopeStates {
+  readonly #known = new Map<string, Omit<State, "marker">>();
+
+  /** The state recorded for `key`, with `marker` as its marker; undefined before the first entry. */
+  get(key: string, marker: string): State | undefined {
+    const known = this.#known.get(key);
+    return known && { ...known, marker };
+  }
+
+  /** Records the state read on an entry with `key`. */
+  set(key: string, state: State): void {
+    const { marker: _, ...rest } = state;
+    this.#known.set(key, rest);
+  }
+}
 
 /** Quotes an identifier for SQL text. */
 export function ident(name: string): string {
@@ -55,6 +82,7 @@ export class PluginScope {
   #tail: Promise<unknown> = Promise.resolve();
   #violation: ScopeViolation | null = null;
   #closed = false;
+  #wrote = false;
 
   private constructor(tx: Sql, timeoutMs: number, tripwire: boolean, expected: State) {
     this.#tx = tx;
@@ -63,21 +91,37 @@ export class PluginScope {
     this.#expected = expected;
   }
 
-  /** Switches `tx` to the plugin: its role, search path, timeout and marker, all local to the transaction. */
+  /**
+   * Switches `tx` to the plugin: its role, search path, timeout and marker, all local to the transaction. The session
+   * is read after (unless `opts.states` knows what it will be) to learn what the check after each statement expects.
+   */
   static async enter(tx: Sql, placement: Placement, opts: ScopeOptions): Promise<PluginScope> {
     const marker = crypto.randomUUID().replaceAll("-", "");
+    const timeoutMs = Math.max(1, Math.round(opts.timeoutMs));
     await tx.exec([
       `set local analytics.scope = '${marker}'`,
       `set local search_path = ${ident(placement.schema)}, pg_catalog, pg_temp`,
-      `set local statement_timeout = ${Math.max(1, Math.round(opts.timeoutMs))}`,
+      `set local statement_timeout = ${timeoutMs}`,
       ...(opts.readOnly ? ["set local transaction_read_only = on"] : []),
       `set local role ${ident(placement.role)}`,
     ].join("; "));
-    const [state] = await tx.query<State>(STATE);
-    if (state.user !== placement.role || state.marker !== marker) {
-      throw new Error(`could not switch to the role ${placement.role}: the session is ${state.user}`);
+    const key = `${placement.role}\n${placement.schema}\n${timeoutMs}\n${opts.readOnly === true}`;
+    let state = opts.states?.get(key, marker);
+    if (!state) {
+      const [read] = await tx.query<State & { wrote: boolean }>(STATE);
+      const { wrote: _, ...session } = read;
+      if (session.user !== placement.role || session.marker !== marker) {
+        throw new Error(`could not switch to the role ${placement.role}: the session is ${session.user}`);
+      }
+      opts.states?.set(key, session);
+      state = session;
     }
     return new PluginScope(tx, opts.timeoutMs, opts.tripwire ?? true, state);
+  }
+
+  /** Whether a statement of the plugin's wrote in this transaction (as far as the statements checked so far tell). */
+  get wrote(): boolean {
+    return this.#wrote;
   }
 
   /** Runs one statement of the plugin's, after the ones before it, and checks the session after it. */
@@ -106,14 +150,15 @@ export class PluginScope {
   }
 
   async #check(afterError: boolean): Promise<void> {
-    let state: State | undefined;
+    let state: (State & { wrote: boolean }) | undefined;
     try {
-      [state] = await this.#tx.query<State>(STATE);
+      [state] = await this.#tx.query<State & { wrote: boolean }>(STATE);
     } catch (e) {
       // After a failed statement the transaction refuses every statement until it ends: the scope is intact.
       if (afterError && /current transaction is aborted/.test((e as Error).message)) return;
       throw this.#violate(`the session cannot be checked after its statement: ${(e as Error).message}`);
     }
+    if (state?.wrote) this.#wrote = true;
     const changed = (Object.keys(this.#expected) as (keyof State)[]).filter((k) => state?.[k] !== this.#expected[k]);
     if (changed.length > 0) {
       const what = changed.includes("marker") ? "the host's transaction" : changed.join(", ");
@@ -147,24 +192,28 @@ export class PluginScope {
     // The plugin's deferred checks (constraints, exclusion rechecks that evaluate its index expressions) run now, as
     // its role and within its time, not at the host's COMMIT as the host. The marker is cleared first so that the
     // host's own deferred trigger (store/schema.ts) lets this transaction commit.
-    await this.#tx.exec("set local analytics.scope = ''");
-    await this.#tx.query("set constraints all immediate", [], { timeoutMs: this.#timeoutMs });
-    await this.#tx.exec("close all; unlisten *; reset all; reset role");
+    await this.#tx.exec(
+      "set local analytics.scope = ''; set constraints all immediate; close all; unlisten *; reset all; reset role",
+      { timeoutMs: this.#timeoutMs },
+    );
   }
 }
 
-/** Runs one statement of a plugin's on its own, in its own transaction of `store`, within the plugin's scope. */
+/**
+ * Runs one statement of a plugin's on its own, in its own transaction of `store`, within the plugin's scope; answers
+ * its rows and whether it wrote.
+ */
 export function runAlone<T extends Row>(
   store: { transaction<R>(fn: (tx: Sql) => Promise<R>): Promise<R> },
   placement: Placement,
   opts: ScopeOptions,
   text: string,
   params: unknown[],
-): Promise<T[]> {
+): Promise<{ rows: T[]; wrote: boolean }> {
   return store.transaction(async (tx) => {
     const scope = await PluginScope.enter(tx, placement, opts);
     const rows = await scope.run<T>(text, params);
     await scope.close();
-    return rows;
+    return { rows, wrote: scope.wrote };
   });
 }

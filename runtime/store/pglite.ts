@@ -122,8 +122,8 @@ export async function openPglite(dataDir: string): Promise<Store> {
     async query<T extends Row>(text: string, params: unknown[] = [], opts?: { timeoutMs?: number }) {
       return await db.call({ op: "query", text, params }, opts?.timeoutMs) as T[];
     },
-    async exec(text: string) {
-      await db.call({ op: "exec", text });
+    async exec(text: string, opts?: { timeoutMs?: number }) {
+      await db.call({ op: "exec", text }, opts?.timeoutMs);
     },
   };
   // One session: a transaction (or a statement outside one) has it to itself until it ends.
@@ -136,7 +136,7 @@ export async function openPglite(dataDir: string): Promise<Store> {
   return {
     kind: "pglite",
     query: (text, params, opts) => exclusive(() => sql.query(text, params, opts)),
-    exec: (text) => exclusive(() => sql.exec(text)),
+    exec: (text, opts) => exclusive(() => sql.exec(text, opts)),
     transaction: (fn) =>
       exclusive(async () => {
         let ended = false;
@@ -146,7 +146,7 @@ export async function openPglite(dataDir: string): Promise<Store> {
         };
         const tx: Sql = {
           query: (text, params, opts) => (open(), sql.query(text, params, opts)),
-          exec: (text) => (open(), sql.exec(text)),
+          exec: (text, opts) => (open(), sql.exec(text, opts)),
         };
         try {
           await sql.exec("begin");

@@ -209,7 +209,7 @@ class Lanes {
     };
     const tx: Sql = {
       query: (text, params, opts) => send((sql) => sql.query(text, params, opts)),
-      exec: (text) => send((sql) => sql.exec(text)),
+      exec: (text, opts) => send((sql) => sql.exec(text, opts)),
     };
     try {
       await tx.exec("begin");

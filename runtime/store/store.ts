@@ -8,8 +8,8 @@ export interface Sql {
    * longer (a plugin's: a server enforces its `statement_timeout`; embedded PGlite is stopped and opened again).
    */
   query<T extends Row = Row>(text: string, params?: unknown[], opts?: { timeoutMs?: number }): Promise<T[]>;
-  /** Runs a script of statements without parameters. */
-  exec(text: string): Promise<void>;
+  /** Runs a script of statements without parameters; `timeoutMs` as for {@linkcode query}. */
+  exec(text: string, opts?: { timeoutMs?: number }): Promise<void>;
 }
 
 /** The runtime's database: PGlite embedded, or a PostgreSQL server. The SQL is the same. */
