@@ -40,7 +40,7 @@ export function timedStore(store: Store, metrics: MetricsRegistry): Store {
   return {
     kind: store.kind,
     ...wrap(store),
-    transaction: (fn) => timed("transaction", () => store.transaction((tx) => fn(wrap(tx)))),
+    transaction: (fn, opts) => timed("transaction", () => store.transaction((tx) => fn(wrap(tx)), opts)),
     close: () => store.close(),
   };
 }

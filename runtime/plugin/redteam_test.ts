@@ -588,8 +588,9 @@ Deno.test({
         await ingest(rt, views(1));
         const answer = await attack;
         const body = await answer.json();
-        if (answer.status === 200) assert.match(body.results[0].error, /statement timeout|restarted/, statement);
-        else assert.match(body.error, /exceeded the 5000 ms time limit/, statement);
+        const said = `${statement}: ${answer.status} ${JSON.stringify(body)}`;
+        if (answer.status === 200) assert.match(body.results[0].error, /statement timeout|restarted/, said);
+        else assert.match(body.error, /exceeded the 5000 ms time limit/, said);
         await assertIntact(rt, statement);
       }
     });

@@ -11,7 +11,7 @@
  *   rolled back, which undoes what it set, before any other statement runs.
  * The SQL text guard (`sql_guard.ts`) runs first, as a tripwire that gives a clear message, not as the wall.
  */
-import type { Row, Sql } from "../store/mod.ts";
+import type { Row, Sql, TransactionOptions } from "../store/mod.ts";
 import { checkStatement } from "./sql_guard.ts";
 
 /** A plugin's place in the database: its role and its schema (named after the plugin). */
@@ -31,6 +31,23 @@ export interface ScopeOptions {
   /** Where the session's state after entry is remembered, so that later entries need not read it. */
   states?: ScopeStates;
 }
+
+/** The statements that switch a transaction to a plugin's scope, with what identifies them. */
+export interface ScopeEntry {
+  text: string;
+  /** The marker they set, unique to the transaction. */
+  marker: string;
+  /** The options that decide the session's state, as {@linkcode ScopeStates} keys it. */
+  key: string;
+}
+
+/**
+ * Ends a plugin's part of a transaction (see {@linkcode PluginScope.close}): the marker cleared (the host's deferred
+ * trigger in `store/schema.ts` lets the transaction commit), the plugin's deferred checks run as its role and within
+ * its time, then whatever a statement may leave in the session cleared.
+ */
+const EXIT =
+  "set local analytics.scope = ''; set constraints all immediate; close all; unlisten *; reset all; reset role";
 
 /** A plugin's statement left its scope: its call fails and the transaction is rolled back. */
 export class ScopeViolation extends Error {}
@@ -96,24 +113,35 @@ export class PluginScope {
    * is read after (unless `opts.states` knows what it will be) to learn what the check after each statement expects.
    */
   static async enter(tx: Sql, placement: Placement, opts: ScopeOptions): Promise<PluginScope> {
+    const entry = PluginScope.entry(placement, opts);
+    await tx.exec(entry.text);
+    return await PluginScope.entered(tx, placement, opts, entry);
+  }
+
+  /** The statements that switch a transaction to the plugin (see {@linkcode enter}), to send with its BEGIN. */
+  static entry(placement: Placement, opts: ScopeOptions): ScopeEntry {
     const marker = crypto.randomUUID().replaceAll("-", "");
     const timeoutMs = Math.max(1, Math.round(opts.timeoutMs));
-    await tx.exec([
+    const text = [
       `set local analytics.scope = '${marker}'`,
       `set local search_path = ${ident(placement.schema)}, pg_catalog, pg_temp`,
       `set local statement_timeout = ${timeoutMs}`,
       ...(opts.readOnly ? ["set local transaction_read_only = on"] : []),
       `set local role ${ident(placement.role)}`,
-    ].join("; "));
-    const key = `${placement.role}\n${placement.schema}\n${timeoutMs}\n${opts.readOnly === true}`;
-    let state = opts.states?.get(key, marker);
+    ].join("; ");
+    return { text, marker, key: `${placement.role}\n${placement.schema}\n${timeoutMs}\n${opts.readOnly === true}` };
+  }
+
+  /** The scope of `tx`, switched already by `entry`'s statements. */
+  static async entered(tx: Sql, placement: Placement, opts: ScopeOptions, entry: ScopeEntry): Promise<PluginScope> {
+    let state = opts.states?.get(entry.key, entry.marker);
     if (!state) {
       const [read] = await tx.query<State & { wrote: boolean }>(STATE);
       const { wrote: _, ...session } = read;
-      if (session.user !== placement.role || session.marker !== marker) {
+      if (session.user !== placement.role || session.marker !== entry.marker) {
         throw new Error(`could not switch to the role ${placement.role}: the session is ${session.user}`);
       }
-      opts.states?.set(key, session);
+      opts.states?.set(entry.key, session);
       state = session;
     }
     return new PluginScope(tx, opts.timeoutMs, opts.tripwire ?? true, state);
@@ -180,22 +208,26 @@ export class PluginScope {
   }
 
   /**
-   * Ends the plugin's part of the transaction, which is the host's again after: waits for its statements to settle
-   * and refuses any later one, throws the violation if one left the scope, runs its deferred checks, then clears what a statement may leave in the session (cursors held open,
-   * listeners, settings), so that nothing of it outlives the transaction on a shared connection. (A prepared
-   * statement may stay: it runs with the privileges of whoever executes it.)
+   * Ends the plugin's part of the transaction, which is the host's again after: {@linkcode settle}, then
+   * {@linkcode EXIT}. The plugin's deferred checks (constraints, exclusion rechecks that evaluate its index
+   * expressions) run then, as its role and within its time, not at the host's COMMIT as the host; what a statement may
+   * leave in the session (cursors held open, listeners, settings) is cleared, so nothing of it outlives the
+   * transaction on a shared connection. (A prepared statement may stay: it runs with the privileges of whoever
+   * executes it.)
    */
   async close(): Promise<void> {
+    await this.settle();
+    await this.#tx.exec(EXIT, { timeoutMs: this.#timeoutMs });
+  }
+
+  /**
+   * Waits for the plugin's statements to settle and refuses any later one, and throws the violation if one left the
+   * scope: {@linkcode close} without {@linkcode EXIT}, for a caller that sends it with its COMMIT.
+   */
+  async settle(): Promise<void> {
     this.#closed = true;
     await this.#tail;
     if (this.#violation) throw this.#violation;
-    // The plugin's deferred checks (constraints, exclusion rechecks that evaluate its index expressions) run now, as
-    // its role and within its time, not at the host's COMMIT as the host. The marker is cleared first so that the
-    // host's own deferred trigger (store/schema.ts) lets this transaction commit.
-    await this.#tx.exec(
-      "set local analytics.scope = ''; set constraints all immediate; close all; unlisten *; reset all; reset role",
-      { timeoutMs: this.#timeoutMs },
-    );
   }
 }
 
@@ -204,16 +236,19 @@ export class PluginScope {
  * its rows and whether it wrote.
  */
 export function runAlone<T extends Row>(
-  store: { transaction<R>(fn: (tx: Sql) => Promise<R>): Promise<R> },
+  store: { transaction<R>(fn: (tx: Sql) => Promise<R>, opts?: TransactionOptions): Promise<R> },
   placement: Placement,
   opts: ScopeOptions,
   text: string,
   params: unknown[],
 ): Promise<{ rows: T[]; wrote: boolean }> {
+  // Switched with the BEGIN, cleared with the COMMIT: with a known state, three round trips in all.
+  const entry = PluginScope.entry(placement, opts);
+  const ends = { afterBegin: entry.text, beforeCommit: EXIT, endTimeoutMs: opts.timeoutMs };
   return store.transaction(async (tx) => {
-    const scope = await PluginScope.enter(tx, placement, opts);
+    const scope = await PluginScope.entered(tx, placement, opts, entry);
     const rows = await scope.run<T>(text, params);
-    await scope.close();
+    await scope.settle();
     return { rows, wrote: scope.wrote };
-  });
+  }, ends);
 }

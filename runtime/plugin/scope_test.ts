@@ -19,7 +19,7 @@ function recording(store: Store, sent: string[]): Store {
     query: (text, params, opts) => (sent.push(text), sql.query(text, params, opts)),
     exec: (text, opts) => (sent.push(text), sql.exec(text, opts)),
   });
-  return { ...store, ...wrap(store), transaction: (fn) => store.transaction((tx) => fn(wrap(tx))) };
+  return { ...store, ...wrap(store), transaction: (fn, opts) => store.transaction((tx) => fn(wrap(tx)), opts) };
 }
 
 testEachBackend("runAlone() tells whether its statement wrote: a read did not, an insert did", async (backend) => {

@@ -6,7 +6,7 @@ import { openPglite } from "./pglite.ts";
 import { isConnectionLost, openPostgres } from "./postgres.ts";
 import type { Store } from "./store.ts";
 
-export type { Row, Sql, Store } from "./store.ts";
+export type { Row, Sql, Store, TransactionOptions } from "./store.ts";
 export { migrateHost } from "./schema.ts";
 export { isConnectionLost, openPglite, openPostgres };
 

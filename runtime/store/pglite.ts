@@ -137,7 +137,7 @@ export async function openPglite(dataDir: string): Promise<Store> {
     kind: "pglite",
     query: (text, params, opts) => exclusive(() => sql.query(text, params, opts)),
     exec: (text, opts) => exclusive(() => sql.exec(text, opts)),
-    transaction: (fn) =>
+    transaction: (fn, opts) =>
       exclusive(async () => {
         let ended = false;
         // A `tx` kept past its transaction must not reach the next one.
@@ -149,15 +149,16 @@ export async function openPglite(dataDir: string): Promise<Store> {
           exec: (text, opts) => (open(), sql.exec(text, opts)),
         };
         try {
-          await sql.exec("begin");
           let result;
           try {
+            await sql.exec(opts?.afterBegin ? `begin; ${opts.afterBegin}` : "begin");
             result = await fn(tx);
+            const end = opts?.beforeCommit ? `${opts.beforeCommit}; commit` : "commit";
+            await sql.exec(end, { timeoutMs: opts?.endTimeoutMs });
           } catch (e) {
             await sql.exec("rollback").catch(() => {});
             throw e;
           }
-          await sql.exec("commit");
           return result;
         } finally {
           ended = true;

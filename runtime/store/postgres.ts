@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import postgres from "postgres";
-import type { Row, Sql, Store } from "./store.ts";
+import type { Row, Sql, Store, TransactionOptions } from "./store.ts";
 
 const asNumber = (x: string) => Number(x);
 const asText = (x: string) => x;
@@ -45,7 +45,7 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<St
   return {
     kind: "postgres",
     ...wrap(pg),
-    transaction: (fn) => lanes.transaction(fn),
+    transaction: (fn, opts) => lanes.transaction(fn, opts),
     close: async () => {
       await Promise.all([pg.end({ timeout: 5 }), lanes.close()]);
     },
@@ -199,7 +199,7 @@ class Lanes {
 
   constructor(readonly url: string, readonly max: number) {}
 
-  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Sql) => Promise<T>, opts?: TransactionOptions): Promise<T> {
     const lane = await this.#take();
     let ended = false;
     const send = <R>(run: (sql: Sql) => Promise<R>): Promise<R> => {
@@ -212,9 +212,9 @@ class Lanes {
       exec: (text, opts) => send((sql) => sql.exec(text, opts)),
     };
     try {
-      await tx.exec("begin");
+      await tx.exec(opts?.afterBegin ? `begin; ${opts.afterBegin}` : "begin");
       const result = await fn(tx);
-      await tx.exec("commit");
+      await tx.exec(opts?.beforeCommit ? `${opts.beforeCommit}; commit` : "commit");
       return result;
     } catch (e) {
       // A lost connection's transaction ended on the server. Otherwise roll back (outside a transaction, as after a

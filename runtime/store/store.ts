@@ -12,12 +12,23 @@ export interface Sql {
   exec(text: string, opts?: { timeoutMs?: number }): Promise<void>;
 }
 
+/**
+ * Statements sent in the same round trip as a transaction's BEGIN and COMMIT: a script without parameters run right
+ * after BEGIN (before `fn`), and one run right before COMMIT (after `fn` resolved), within `endTimeoutMs` (as for
+ * {@linkcode Sql.query}'s `timeoutMs`).
+ */
+export interface TransactionOptions {
+  afterBegin?: string;
+  beforeCommit?: string;
+  endTimeoutMs?: number;
+}
+
 /** The runtime's database: PGlite embedded, or a PostgreSQL server. The SQL is the same. */
 export interface Store extends Sql {
   /** Which database it is: embedded PGlite or a PostgreSQL server. */
   readonly kind: "pglite" | "postgres";
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Sql) => Promise<T>, opts?: TransactionOptions): Promise<T>;
   /** Closes its connections (or the embedded database); nothing runs after. */
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ Deno.test({
   async fn() {
     const out = `${await tempDir("bench-")}/bench.json`;
     const args = ["--events", "3000", "--backlog", "2000", "--naive", "300", "--seconds", "1.5", "--rates", "400"];
+    args.push("--score-history", "2000");
     const run = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",

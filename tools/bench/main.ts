@@ -3,7 +3,7 @@
  * Prints a table and writes the figures as JSON (default `test-results/bench.json`).
  *
  *   deno run -A tools/bench/main.ts [--events 100000] [--backlog 1000000] [--seconds 10]
- *     [--rates 1000,5000,20000] [--naive 5000] [--score-rate 200]
+ *     [--rates 1000,5000,20000] [--naive 5000] [--score-rate 200] [--score-history 50000]
  *     [--only embedded,postgres,kafka,latency,score,backlog,naive] [--out FILE]
  *
  * Server-Postgres scenarios need `TEST_DATABASE_URL` (a superuser URL: each scenario creates its own database);
@@ -25,6 +25,7 @@ const { values: flags } = parseArgs({
     rates: { type: "string", default: "1000,5000,20000" },
     naive: { type: "string", default: "5000" },
     "score-rate": { type: "string", default: "200" },
+    "score-history": { type: "string", default: "50000" },
     only: { type: "string", default: "embedded,postgres,kafka,latency,score,backlog,naive" },
     out: { type: "string", default: "test-results/bench.json" },
   },
@@ -67,7 +68,7 @@ for (const backend of [BACKENDS[0], postgres]) {
   const name = backend.name === "pglite" ? "embedded" : "postgres";
   await run(`latency:${name}`, only.has("latency"), "", () => latency(name, backend, rates, Number(flags.seconds)));
   const score = {
-    history: 50_000,
+    history: Number(flags["score-history"]),
     rate: Number(flags["score-rate"]),
     seconds: Number(flags.seconds),
     ingestRate: 1000,

@@ -10,6 +10,7 @@ import { type Backend, tempDir, waitFor } from "../../tests/support/harness.ts";
 import { batches, paced, postAll } from "./load.ts";
 import { consumeNaively, prepareNaive } from "./naive.ts";
 import { batchCosts, BenchRuntime, round } from "./process.ts";
+import { describeWrites, rowWrites } from "./writes.ts";
 
 /** One line of the report. */
 export interface Row {
@@ -40,26 +41,31 @@ function describeCosts(costs: ReturnType<typeof batchCosts>): string {
 
 /** Posts `events` as fast as the runtime takes them; the clock stops when every plugin has committed them all. */
 export async function throughput(name: string, backend: Backend, events: number): Promise<Row> {
-  const rt = await BenchRuntime.start(await freshEnv(backend));
+  const env = await freshEnv(backend);
+  const rt = await BenchRuntime.start(env);
+  let measured;
   try {
     rt.sampleRss();
     const started = performance.now();
     await postAll(rt.url, events);
     const ingestSeconds = (performance.now() - started) / 1000;
     const seconds = (await rt.committed(events) - started) / 1000;
-    const plugins = batchCosts(await rt.metrics());
-    return row(
-      `throughput ${name}`,
-      events,
-      seconds,
-      `ingest ${Math.round(events / ingestSeconds)}/s; peak RSS ${Math.round(rt.peakRss / MB)} MB; ${
-        describeCosts(plugins)
-      }`,
-      { ingestSeconds: round(ingestSeconds), peakRssBytes: rt.peakRss, plugins },
-    );
+    measured = { ingestSeconds, seconds, plugins: batchCosts(await rt.metrics()) };
   } finally {
     await rt.stop();
   }
+  const { ingestSeconds, seconds, plugins } = measured;
+  // On a server, the row writes per event, by schema: read once the runtime's sessions ended and reported them.
+  const writes = env.DATABASE_URL ? await rowWrites(env.DATABASE_URL, events) : null;
+  return row(
+    `throughput ${name}`,
+    events,
+    seconds,
+    `ingest ${Math.round(events / ingestSeconds)}/s; peak RSS ${Math.round(rt.peakRss / MB)} MB; ${
+      describeCosts(plugins)
+    }${writes ? `; ${describeWrites(writes)}` : ""}`,
+    { ingestSeconds: round(ingestSeconds), peakRssBytes: rt.peakRss, plugins, writes },
+  );
 }
 
 /**
