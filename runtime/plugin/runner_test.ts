@@ -227,3 +227,31 @@ Deno.test({
     });
   },
 });
+
+Deno.test("a plugin far under its quota has its storage measured every few seconds, not after each batch", async () => {
+  const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+  const inner = await BACKENDS[0].open();
+  let measures = 0;
+  const counted = (text: string) => void (text.includes("pg_total_relation_size") && measures++);
+  const store = {
+    ...inner,
+    query: <T extends Record<string, unknown>>(text: string, params?: unknown[], opts?: { timeoutMs?: number }) => (
+      counted(text), inner.query<T>(text, params, opts)
+    ),
+  };
+  const rt = await startTestRuntime(BACKENDS[0], { pluginsDir, store });
+  try {
+    await waitForCatchUp(rt);
+    const before = measures;
+    // Ten batches, one after the other, within a second or two.
+    for (let i = 0; i < 10; i++) {
+      await postJson(rt, "/v1/events", [event(`m${i}`)]);
+      await waitForCatchUp(rt);
+    }
+    assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, { page_view: 10 });
+    assert.ok(measures - before <= 1, `${measures - before} measurements for 10 batches`);
+  } finally {
+    await rt.stop();
+    await inner.close();
+  }
+});
