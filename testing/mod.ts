@@ -20,9 +20,9 @@ import type { PluginInfo } from "../runtime/plugin/host.ts";
 import type { Status } from "../runtime/plugin/runner.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { PluginDefinition } from "../runtime/sdk/mod.ts";
-import type { Row, Sql, Store } from "../runtime/store/mod.ts";
+import type { Row, Sql, Store, TransactionOptions } from "../runtime/store/mod.ts";
 
-export type { PluginInfo, Row, Sql, Status, Store };
+export type { PluginInfo, Row, Sql, Status, Store, TransactionOptions };
 import {
   BACKENDS,
   copyPlugin,
