@@ -18,8 +18,11 @@ export interface Sql {
  * {@linkcode Sql.query}'s `timeoutMs`).
  */
 export interface TransactionOptions {
+  /** Statements run right after BEGIN, in its round trip. */
   afterBegin?: string;
+  /** Statements run right before COMMIT, in its round trip, once `fn` resolved. */
   beforeCommit?: string;
+  /** The longest `beforeCommit` and COMMIT may take together (ms). */
   endTimeoutMs?: number;
 }
 
