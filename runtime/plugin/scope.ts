@@ -64,6 +64,9 @@ const STATE = `select current_user as "user", session_user as "session",
 
 type State = Record<"user" | "session" | "path" | "timeout" | "readOnly" | "marker", string | null>;
 
+/** What {@linkcode STATE} reads: the scope's state, and whether the transaction wrote. */
+type Checked = State & { wrote: boolean };
+
 /**
  * The session as a plugin's scope leaves it, but for its marker, by the scope's options: read on the first entry and
  * expected on the next ones, which then need no read of their own (the check after the plugin's first statement
@@ -136,7 +139,7 @@ export class PluginScope {
   static async entered(tx: Sql, placement: Placement, opts: ScopeOptions, entry: ScopeEntry): Promise<PluginScope> {
     let state = opts.states?.get(entry.key, entry.marker);
     if (!state) {
-      const [read] = await tx.query<State & { wrote: boolean }>(STATE);
+      const [read] = await tx.query<Checked>(STATE);
       const { wrote: _, ...session } = read;
       if (session.user !== placement.role || session.marker !== entry.marker) {
         throw new Error(`could not switch to the role ${placement.role}: the session is ${session.user}`);
@@ -178,9 +181,9 @@ export class PluginScope {
   }
 
   async #check(afterError: boolean): Promise<void> {
-    let state: (State & { wrote: boolean }) | undefined;
+    let state: Checked | undefined;
     try {
-      [state] = await this.#tx.query<State & { wrote: boolean }>(STATE);
+      [state] = await this.#tx.query<Checked>(STATE);
     } catch (e) {
       // After a failed statement the transaction refuses every statement until it ends: the scope is intact.
       if (afterError && /current transaction is aborted/.test((e as Error).message)) return;

@@ -3,7 +3,7 @@
  * each event costs the database in rows inserted, updated and deleted.
  * @module
  */
-import postgres from "postgres";
+import { openPostgres } from "../../runtime/store/mod.ts";
 
 /** One schema's row writes per event, with its tables that write the most. */
 export interface SchemaWrites {
@@ -17,14 +17,15 @@ export interface SchemaWrites {
  * a server session reports its counters when it ends (or when idle for a while), so they are complete only then.
  */
 export async function rowWrites(databaseUrl: string, events: number): Promise<SchemaWrites[]> {
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  const store = await openPostgres(databaseUrl, 1);
   try {
-    const rows = await sql<{ schema: string; table: string; writes: string }[]>`
-      select schemaname as schema, relname as table, (n_tup_ins + n_tup_upd + n_tup_del)::text as writes
-      from pg_catalog.pg_stat_user_tables order by schemaname, relname`;
+    const rows = await store.query<{ schema: string; table: string; writes: number }>(
+      `select schemaname as schema, relname as table, n_tup_ins + n_tup_upd + n_tup_del as writes
+       from pg_catalog.pg_stat_user_tables order by schemaname, relname`,
+    );
     const bySchema = new Map<string, SchemaWrites>();
     for (const r of rows) {
-      const perEvent = Number(r.writes) / events;
+      const perEvent = r.writes / events;
       if (perEvent === 0) continue;
       const s = bySchema.get(r.schema) ?? { schema: r.schema, perEvent: 0, tables: [] };
       s.perEvent += perEvent;
@@ -35,7 +36,7 @@ export async function rowWrites(databaseUrl: string, events: number): Promise<Sc
       .map((s) => ({ ...s, perEvent: round2(s.perEvent), tables: s.tables.sort((a, b) => b.perEvent - a.perEvent) }))
       .sort((a, b) => b.perEvent - a.perEvent);
   } finally {
-    await sql.end();
+    await store.close();
   }
 }
 
