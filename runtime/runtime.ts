@@ -11,7 +11,7 @@ import { createKafka, KafkaSink, KafkaSource } from "./sources/kafka/mod.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { MetricsRegistry } from "./observability/metrics.ts";
 import { processMetrics, progressMetrics, timedStore } from "./observability/observe.ts";
-import { PluginHost, type RetryPolicy } from "./plugin/mod.ts";
+import { Members, PluginHost, type RetryPolicy } from "./plugin/mod.ts";
 import { createApp, type RuntimeParts } from "./http/app.ts";
 import { migrateHost, openStore, type Store } from "./store/mod.ts";
 import { NoticeFeed, NoticeRetention } from "./notices/mod.ts";
@@ -80,6 +80,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   }
   const eventLog = new EventLog(store, metrics);
   await eventLog.open();
+  // On a server database, other processes may run the same plugins: they split the log's partitions between them.
+  const members = store.kind === "postgres" ? new Members(store, logger) : null;
   const notices = new NoticeFeed(store, logger);
   const webhooks = new WebhookDeliverer({ store, logger, metrics, policy: opts.webhooks });
   const plugins = new PluginHost({
@@ -91,11 +93,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     settings: opts.pluginSettings,
     retry: opts.retry,
     sqlTripwire: opts.sqlTripwire,
+    ownership: members ?? undefined,
     notified: () => {
       notices.wake();
       webhooks.wake();
     },
   });
+  await members?.start(() => plugins.running());
   await plugins.start();
   if (opts.watchPlugins) plugins.watch();
   processMetrics(metrics, { store: store.kind, source: opts.kafka ? "kafka" : "http" });
@@ -109,6 +113,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     for (const [topic, name] of opts.kafka.transforms) {
       if (!plugins.transform(name)) {
         await plugins.stop();
+        await members?.stop();
         if (ownsStore) await store.close();
         throw new Error(
           `Cannot start: KAFKA_TRANSFORMS sends topic ${topic} through plugin ${name}, which is not loaded with a transform`,
@@ -161,6 +166,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       await source?.stop();
       await producer?.stop();
       await plugins.stop();
+      await members?.stop();
       await notices.stop();
       await retention.stop();
       if (ownsStore) await store.close();

@@ -244,4 +244,6 @@ export default definePlugin({
   scheduled: { everyMs: 10_000, run: retrainIfDue },
   limits: { timeoutMs: 60_000 },
   panels: [{ title: "Users at risk of churning", route: "/at-risk?limit=10", kind: "table" }],
+  // Scores are as of the store's clock, which every batch reads and moves, and a new day rescores every user.
+  partitioned: false,
 });

@@ -298,4 +298,6 @@ export default definePlugin({
   merge,
   fetch: app,
   panels: [{ title: "Fraud alerts", route: "/alerts?limit=20", kind: "table" }],
+  // A purchase is judged against the store's amounts, which runners of other users' partitions would be writing.
+  partitioned: false,
 });

@@ -25,6 +25,8 @@ export interface DeadLetter {
 export interface LoggedEvent {
   position: number;
   type: string;
+  /** The user it is logged under (its person): the key of its log partition (`partitions.ts`). */
+  userId: string;
   /** Event time, UTC ISO-8601 with milliseconds (as validated events carry it). */
   timestamp: string;
   /** The whole event as JSON text. */
@@ -153,14 +155,17 @@ export class EventLog {
       cached.push(e);
     }
     if (cached.length > 0 && cached.length === upTo - after) return cached;
-    const rows = await this.#store.query<{ position: number; type: string; ts: Date | string; json: string }>(
-      `select position, type, ts, body::text as json from host.events
+    const rows = await this.#store.query<
+      { position: number; type: string; user_id: string; ts: Date | string; json: string }
+    >(
+      `select position, type, user_id, ts, body::text as json from host.events
        where position > $1 and position <= $2 order by position`,
       [after, after + limit],
     );
     const read = rows.map((r) => ({
       position: r.position,
       type: r.type,
+      userId: r.user_id,
       timestamp: new Date(r.ts).toISOString(),
       json: r.json,
     }));
@@ -231,7 +236,13 @@ export class EventLog {
       if (this.#watermark === null || e.timestamp > this.#watermark) this.#watermark = e.timestamp;
     }
     this.#remember(
-      entries.map((e, i) => ({ position: head + 1 + i, type: e.type, timestamp: e.timestamp, json: json[i] })),
+      entries.map((e, i) => ({
+        position: head + 1 + i,
+        type: e.type,
+        userId: e.user_id,
+        timestamp: e.timestamp,
+        json: json[i],
+      })),
     );
     group.forEach((p, i) => p.resolve(results[i]));
     if (entries.length > 0) { for (const fn of this.#listeners) fn(); }

@@ -11,6 +11,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { type Event, MAX_DEPTH } from "../core/event.ts";
+import { partitionOf } from "../core/partitions.ts";
 import type { LoggedEvent } from "../core/event_log.ts";
 import { parseBody } from "./body.ts";
 import { MAX_BATCH, validateItems } from "../core/ingest.ts";
@@ -246,11 +247,15 @@ async function replayIngest(
 async function replayToPlugin(ctx: RuntimeParts, letter: Letter, plugin: string, result: ReplayResult) {
   const eventId = (letter.payload as { event_id?: unknown } | null)?.event_id;
   const [found] = typeof eventId !== "string" ? [] : await ctx.store.query<
-    { position: number; type: string; ts: Date | string; json: string }
-  >("select position, type, ts, body::text as json from host.events where event_id = $1", [eventId]);
+    { position: number; type: string; user_id: string; ts: Date | string; json: string }
+  >("select position, type, user_id, ts, body::text as json from host.events where event_id = $1", [eventId]);
   if (!found) return result.failed.push({ id: letter.id, error: `event '${eventId}' is not in the log` });
   // Under its person: the event's id may have been merged into one since it was logged.
-  const row: LoggedEvent = await resolveLogged(ctx.store, { ...found, timestamp: new Date(found.ts).toISOString() });
+  const row: LoggedEvent = await resolveLogged(ctx.store, {
+    ...found,
+    userId: found.user_id,
+    timestamp: new Date(found.ts).toISOString(),
+  });
   let outcome = "replayed" as "replayed" | "already replayed" | "not reached";
   const claim = async (tx: Sql) => {
     const marked = await tx.query(
@@ -258,10 +263,11 @@ async function replayToPlugin(ctx: RuntimeParts, letter: Letter, plugin: string,
       [letter.id],
     );
     if (marked.length === 0) return (outcome = "already replayed", false);
-    // Locked until commit: the plugin's own batches cannot move past the event meanwhile.
+    // The checkpoint of the event's partition, locked until commit: the plugin's own batches cannot move past the
+    // event meanwhile.
     const [checkpoint] = await tx.query<{ position: number }>(
-      "select position from host.checkpoints where plugin = $1 and source = 'log' for update",
-      [plugin],
+      "select position from host.checkpoints where plugin = $1 and source = 'log' and part = $2 for update",
+      [plugin, partitionOf(row.userId)],
     );
     if (!checkpoint || checkpoint.position < row.position) return (outcome = "not reached", false);
     return true;

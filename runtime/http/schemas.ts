@@ -100,7 +100,13 @@ export const PluginList = z.strictObject({
     processed: z.number().int(),
     failed: z.number().int(),
     lag: z.number().int().describe("events accepted but not yet committed by the plugin"),
-    checkpoint: z.number().int().describe("the last log position whose effects the plugin committed"),
+    checkpoint: z.number().int().describe(
+      "the last log position up to which the plugin committed every log partition's events",
+    ),
+    partitions: z.array(z.number().int()).describe(
+      "the log partitions (0..15, by user) this process runs of the plugin; the other processes on its database " +
+        "run the rest",
+    ),
     subscribes: z.union([z.array(z.string()), z.literal("*")]),
     panels: z.array(Panel),
     error: z.string().nullable(),

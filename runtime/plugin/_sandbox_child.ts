@@ -149,6 +149,7 @@ async function handle(msg: Extract<HostMessage, { kind: "call" }>): Promise<unkn
           ? openApiPaths(describedRoutes(plugin.fetch), `/api/${plugin.name}`, plugin.name)
           : null,
         scheduleMs: plugin.scheduled?.everyMs ?? null,
+        partitioned: plugin.partitioned ?? true,
       };
       return manifest;
     }

@@ -6,6 +6,7 @@ import type { Panel } from "../sdk/mod.ts";
 import type { Sql, Store } from "../store/mod.ts";
 import { discoverPlugin, discoverPlugins, type DiscoveryProblem, type PluginSource } from "./discover.ts";
 import { DEFAULT_RETRY, PluginRunner, type RetryPolicy, type Status } from "./runner.ts";
+import type { Ownership } from "./members.ts";
 import { QUIET_MS, watchPluginFolders } from "./watch.ts";
 
 /** One plugin as `/api/plugins` lists it. */
@@ -22,8 +23,10 @@ export interface PluginInfo {
   failed: number;
   /** Events accepted but not yet committed by it. */
   lag: number;
-  /** The last log position whose effects the plugin committed. */
+  /** The last log position up to which the plugin committed every log partition's events. */
   checkpoint: number;
+  /** The log partitions this process runs of the plugin (`core/partitions.ts`). */
+  partitions: number[];
   /** The event types it is handed, or "*" for all. */
   subscribes: string[] | "*";
   /** What the dashboard shows of it. */
@@ -50,6 +53,8 @@ export interface PluginHostOptions {
   sqlTripwire?: boolean;
   /** Called after a plugin's notices were committed in this process. */
   notified?: () => void;
+  /** Which log partitions of each plugin this process runs (default: all, alone on its database). */
+  ownership?: Ownership;
 }
 
 const STATUSES: Status[] = ["starting", "running", "degraded", "disabled", "failed"];
@@ -114,6 +119,7 @@ export class PluginHost {
       settings: this.#opts.settings?.[source.name] ?? {},
       sqlTripwire: this.#opts.sqlTripwire,
       notified: this.#opts.notified,
+      ownership: this.#opts.ownership,
     });
   }
 
@@ -127,6 +133,7 @@ export class PluginHost {
       failed: 0,
       lag: 0,
       checkpoint: 0,
+      partitions: [],
       subscribes: [],
       panels: [],
       error: p.error,
@@ -212,6 +219,13 @@ export class PluginHost {
     return lag;
   }
 
+  /** The plugins this process runs: loaded, and neither disabled nor failed. */
+  running(): string[] {
+    return [...this.#runners.values()].filter((r) => r.status === "running" || r.status === "degraded").map((r) =>
+      r.name
+    );
+  }
+
   /** Every plugin with its status and counters. */
   list(): PluginInfo[] {
     const infos = [...this.#runners.values()].map((r): PluginInfo => ({
@@ -222,6 +236,7 @@ export class PluginHost {
       failed: r.failed,
       lag: r.lag,
       checkpoint: r.checkpoint,
+      partitions: r.status === "running" || r.status === "degraded" ? [...r.partitions] : [],
       subscribes: r.manifest?.subscribes ?? [],
       panels: r.manifest?.panels ?? [],
       error: r.lastError,

@@ -38,6 +38,8 @@ export interface Manifest {
   api: Record<string, unknown> | null;
   /** How often its scheduled work runs (ms), or null without any. */
   scheduleMs: number | null;
+  /** Its batches may run on several runners at once, each on its own users (the SDK's `partitioned`). */
+  partitioned: boolean;
 }
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
@@ -71,6 +73,7 @@ export function parseManifest(name: string, value: unknown): Manifest {
     hasFetch: z.boolean(),
     api: z.record(z.string().max(1000), z.partialRecord(z.enum(METHODS), operation)).nullable(),
     scheduleMs: z.number().int().min(1000).max(2 ** 31 - 1).nullable(),
+    partitioned: z.boolean(),
   });
   const parsed = schema.safeParse(value);
   if (!parsed.success) {

@@ -1,3 +1,4 @@
+import { ALL_PARTITIONS } from "../core/partitions.ts";
 import type { Store } from "../store/mod.ts";
 import type { PluginSource } from "./discover.ts";
 import { ident, type Placement, PluginScope } from "./scope.ts";
@@ -65,8 +66,9 @@ export async function provision(
       [source.name, version, role],
     );
     await tx.query(
-      "insert into host.checkpoints (plugin, source, position) values ($1, 'log', 0) on conflict do nothing",
-      [source.name],
+      `insert into host.checkpoints (plugin, source, part, position)
+       select $1, 'log', part, 0 from unnest($2::int[]) as part on conflict do nothing`,
+      [source.name, ALL_PARTITIONS],
     );
     return { role, schema };
   });

@@ -474,6 +474,7 @@ Deno.test({
         hasFetch: false,
         api: null,
         scheduleMs: null,
+        partitioned: true,
         ...forged,
       };
       const reply = JSON.stringify({ kind: "reply", id: 1, ok: true, result: manifest });

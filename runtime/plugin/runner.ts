@@ -15,6 +15,8 @@ import { PluginError, type Sandbox, type SqlHandler } from "./sandbox.ts";
 import { PluginScope, runAlone, ScopeStates } from "./scope.ts";
 import { Supervisor } from "./supervisor.ts";
 import { sleep } from "../core/nap.ts";
+import { LOG_PARTITIONS, partitionOf } from "../core/partitions.ts";
+import { ALONE, type Ownership } from "./members.ts";
 
 /** The largest request body passed to a plugin's routes. */
 const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -42,7 +44,12 @@ const STORAGE = `select coalesce(sum(pg_catalog.pg_total_relation_size(c.oid)), 
   from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
   where n.nspname = $1 and c.relkind in ('r', 'm', 'S')`;
 
-/** A plugin's state as `/api/plugins` shows it. */
+/** How long a batch waits for another runner to pass the events a merge must come after (ms). */
+const MERGE_WAIT_MS = 50;
+
+/** SQLSTATEs of a statement that lost to a concurrent transaction: deadlock detected, serialization failure. */
+const CONFLICTS = new Set(["40P01", "40001"]);
+
 /** A plugin's state, as `/api/plugins` shows it. */
 export type Status = "starting" | "running" | "degraded" | "disabled" | "failed";
 
@@ -80,6 +87,8 @@ export interface RunnerContext {
   sqlTripwire?: boolean;
   /** Called after notices of the plugin's were committed in this process (their readers look at once). */
   notified?: () => void;
+  /** Which log partitions this process runs (default: all of them, alone on its database). */
+  ownership?: Ownership;
 }
 
 /**
@@ -92,7 +101,6 @@ export class PluginRunner {
   status: Status = "starting";
   processed = 0;
   failed = 0;
-  checkpoint = 0;
   lastError: string | null = null;
   /**
    * The size of the plugin's schema and its stored notices, last measured (after each batch, and each call that ran
@@ -117,6 +125,14 @@ export class PluginRunner {
   #loop: Promise<void> | null = null;
   #unsubscribe: (() => void) | null = null;
   readonly #replays: Replay[] = [];
+  /** Per log partition, the last position whose events the plugin committed (owned ones exact, others as last read). */
+  readonly #checkpoints = new Map<number, number>();
+  /** The partitions this process runs, as of membership `#generation`. */
+  #owned: readonly number[] = [];
+  #generation = -1;
+  /** When the checkpoints of the partitions other processes run were last read (`performance.now()`). */
+  #othersReadAt = -Infinity;
+  readonly #ownership: Ownership;
   /** The session's state in the plugin's scope, learned on the first entry (see `scope.ts`). */
   readonly #states = new ScopeStates();
 
@@ -125,6 +141,7 @@ export class PluginRunner {
     this.#source = source;
     this.#ctx = ctx;
     this.#logger = ctx.logger.with({ plugin: source.name });
+    this.#ownership = ctx.ownership ?? ALONE;
     this.#supervisor = new Supervisor({
       name: source.name,
       modPath: source.modPath,
@@ -145,7 +162,20 @@ export class PluginRunner {
     return this.#supervisor.limits.storageMb * MIB;
   }
 
-  /** Events in the log that this plugin has not committed yet. */
+  /**
+   * The last log position up to which the plugin committed every partition: the lowest partition checkpoint (those
+   * other processes run, as this one last read them).
+   */
+  get checkpoint(): number {
+    return this.#checkpoints.size === 0 ? 0 : Math.min(...this.#checkpoints.values());
+  }
+
+  /** The log partitions this process runs of the plugin. */
+  get partitions(): readonly number[] {
+    return this.#owned;
+  }
+
+  /** Events in the log past {@linkcode checkpoint}: not yet committed by the plugin, at most. */
   get lag(): number {
     return Math.max(0, this.#ctx.eventLog.head - this.checkpoint);
   }
@@ -158,7 +188,7 @@ export class PluginRunner {
         timeoutMs: this.#supervisor.limits.timeoutMs,
         tripwire: this.#ctx.sqlTripwire,
       });
-      await this.#loadCheckpoint();
+      await this.#loadCheckpoints();
       await this.#measureStorage();
     } catch (e) {
       this.status = "failed";
@@ -168,7 +198,12 @@ export class PluginRunner {
       return;
     }
     if (!this.#overQuota) this.status = "running";
-    this.#unsubscribe = this.#ctx.eventLog.onAppend(() => this.#wake?.());
+    const appended = this.#ctx.eventLog.onAppend(() => this.#wake?.());
+    const rebalanced = this.#ownership.onChange(() => this.#wake?.());
+    this.#unsubscribe = () => {
+      appended();
+      rebalanced();
+    };
     const everyMs = this.manifest!.scheduleMs;
     const schedule = everyMs ? this.#schedule(everyMs) : Promise.resolve();
     this.#loop = Promise.all([this.#run(), schedule]).then(() => {});
@@ -406,8 +441,8 @@ export class PluginRunner {
       } catch (e) {
         if (this.#stopping.signal.aborted) return;
         if (e instanceof CheckpointMoved) {
-          // Another runtime on the same database committed this range: take its checkpoint and go on.
-          await this.#loadCheckpoint().catch((e) =>
+          // Another runtime on the same database committed this range: take its checkpoints and go on.
+          await this.#loadCheckpoints().catch((e) =>
             this.#logger.error("cannot reload checkpoint", { error: e.message })
           );
           continue;
@@ -426,19 +461,25 @@ export class PluginRunner {
       if (this.#overQuota) return await sleep(this.#ctx.retry.pollMs, this.#stopping.signal);
     }
     if (this.#replays.length > 0) return await this.#replayNext();
-    if (this.checkpoint >= this.#ctx.eventLog.head) return await this.#idle();
-    const size = this.checkpoint < state.isolateUntil ? 1 : this.#supervisor.limits.batchSize;
-    const rows = fitChars(await this.#ctx.eventLog.read(this.checkpoint, size), MAX_BATCH_CHARS);
-    if (rows.length === 0) return await this.#idle();
+    if (this.#ownership.generation !== this.#generation) await this.#loadCheckpoints();
+    else if (this.#owned.length < LOG_PARTITIONS && performance.now() - this.#othersReadAt >= this.#ctx.retry.pollMs) {
+      await this.#readOthers();
+    }
+    if (this.#owned.length === 0) return await this.#idle();
+    const from = this.#from();
+    if (from >= this.#ctx.eventLog.head) return await this.#idle();
+    const batch = await this.#take(from, from < state.isolateUntil ? 1 : this.#supervisor.limits.batchSize);
+    if (batch === "empty") return await this.#idle();
+    if (batch === "waiting") return await sleep(MERGE_WAIT_MS, this.#stopping.signal);
     try {
-      await this.#commit(rows);
+      await this.#commit(batch);
       this.#supervisor.succeeded();
       state.attempts = 0;
       this.#consecutiveFailures = 0;
       this.#deadLettersInRow = 0;
       this.status = "running";
     } catch (e) {
-      return await this.#failed(e, rows, state);
+      return await this.#failed(e, batch, state);
     }
     if (this.#storageDue()) {
       await this.#measureStorage().catch((e) => this.#logger.warn("cannot measure storage", { error: e.message }));
@@ -456,11 +497,84 @@ export class PluginRunner {
       this.storageBytes >= STORAGE_CLOSE * this.storageLimitBytes;
   }
 
+  /**
+   * The next batch after `from` (the lowest checkpoint of the partitions this process runs): up to `size` events of
+   * those partitions that their checkpoints have not passed, in log order, and the range they cover, which ends
+   * before a merge whose `from` another runner has not passed yet. "empty" when the log holds nothing after `from`,
+   * "waiting" when such a merge is next.
+   */
+  async #take(from: number, size: number): Promise<Batch | "empty" | "waiting"> {
+    const owned = new Set(this.#owned);
+    const spread = LOG_PARTITIONS / owned.size; // positions read per event taken, about
+    const read = await this.#ctx.eventLog.read(from, Math.ceil(size * spread));
+    if (read.length === 0) return "empty";
+    const rows: LoggedEvent[] = [];
+    let upTo = from;
+    let chars = 0;
+    let watermark = this.#watermark;
+    for (const row of read) {
+      const part = partitionOf(row.userId);
+      if (owned.has(part) && row.position > this.#checkpoints.get(part)!) {
+        chars += row.json.length + 1;
+        if (rows.length === size || (chars > MAX_BATCH_CHARS && rows.length > 0)) break;
+        if (row.type === MERGE_TYPE && !await this.#mergeMayRun(row, owned)) break;
+        rows.push(row);
+      }
+      upTo = row.position;
+      if (watermark === null || row.timestamp > watermark) watermark = row.timestamp;
+    }
+    if (upTo === from) return "waiting";
+    const moving = this.#owned.filter((p) => this.#checkpoints.get(p)! < upTo);
+    return { rows, upTo, watermark, moving, froms: moving.map((p) => this.#checkpoints.get(p)!) };
+  }
+
+  /**
+   * Whether a merge entry may run now: every event of its `from`, which came before it in the log, is committed.
+   * They are in the partition of `from`; when another process runs that one, the merge waits for its checkpoint.
+   * A runner waiting at position x waits on one that has not passed x − 1, which waits (if at all) at a lower
+   * position: no cycle.
+   */
+  async #mergeMayRun(row: LoggedEvent, owned: Set<number>): Promise<boolean> {
+    const { properties } = JSON.parse(row.json) as { properties: { from: string } };
+    const part = partitionOf(properties.from);
+    if (owned.has(part) || this.#checkpoints.get(part)! >= row.position - 1) return true;
+    const [cp] = await this.#ctx.store.query<{ position: number }>(
+      "select position from host.checkpoints where plugin = $1 and source = 'log' and part = $2",
+      [this.name, part],
+    );
+    this.#checkpoints.set(part, cp.position);
+    return cp.position >= row.position - 1;
+  }
+
+  /** Reads the checkpoints of the partitions other processes run, for {@linkcode checkpoint} and `lag`. */
+  async #readOthers(): Promise<void> {
+    const owned = new Set(this.#owned);
+    const rows = await this.#ctx.store.query<{ part: number; position: number }>(
+      "select part, position from host.checkpoints where plugin = $1 and source = 'log'",
+      [this.name],
+    );
+    for (const r of rows) if (!owned.has(r.part)) this.#checkpoints.set(r.part, r.position);
+    this.#othersReadAt = performance.now();
+  }
+
+  /** The lowest checkpoint of the partitions this process runs. */
+  #from(): number {
+    return Math.min(...this.#owned.map((p) => this.#checkpoints.get(p)!));
+  }
+
   /** A batch failed: retried with backoff, then event by event, then dead-lettered; the plugin disabled at last. */
-  async #failed(e: unknown, rows: LoggedEvent[], state: { attempts: number; isolateUntil: number }): Promise<void> {
+  async #failed(e: unknown, batch: Batch, state: { attempts: number; isolateUntil: number }): Promise<void> {
     if (this.#stopping.signal.aborted || e instanceof CheckpointMoved) throw e;
+    const { rows } = batch;
     // The sandbox was stopped for another call (a request past its time limit): not this batch's fault.
     if (e instanceof PluginError && e.collateral) return;
+    if (e instanceof Conflict) {
+      // It lost a deadlock or serialization race to another runner of the plugin: not the batch's fault either.
+      this.#ctx.metrics.inc("plugin_batch_conflicts_total", "Plugin batches rolled back by a conflict", {
+        plugin: this.name,
+      });
+      return await sleep(MERGE_WAIT_MS * (1 + Math.random()), this.#stopping.signal);
+    }
     const error = (e as Error).message;
     if (e instanceof NoticesRefused && e.retryInMs !== null) {
       // Over its quota or its notice budget: the batch waits (as over quota), it is not failing.
@@ -485,7 +599,7 @@ export class PluginRunner {
       state.attempts = 0;
       if (rows.length > 1) state.isolateUntil = rows[rows.length - 1].position;
       else {
-        await this.#deadLetter(rows[0], error);
+        await this.#deadLetter(batch, error);
         this.#consecutiveFailures = 0;
         if (++this.#deadLettersInRow >= this.#ctx.retry.disableAfter) {
           // Failing every event, not a few bad ones: stop before the whole log lands in the dead letters.
@@ -501,34 +615,35 @@ export class PluginRunner {
     await sleep(this.#backoff(this.#consecutiveFailures), this.#stopping.signal);
   }
 
-  async #loadCheckpoint(): Promise<void> {
-    const [row] = await this.#ctx.store.query<{ position: number }>(
-      "select position from host.checkpoints where plugin = $1 and source = 'log'",
+  /** Reads the plugin's checkpoints and which partitions this process runs; resumes after the lowest of these. */
+  async #loadCheckpoints(): Promise<void> {
+    const generation = this.#ownership.generation;
+    const rows = await this.#ctx.store.query<{ part: number; position: number }>(
+      "select part, position from host.checkpoints where plugin = $1 and source = 'log'",
       [this.name],
     );
-    this.checkpoint = row.position;
-    this.#watermark = await this.#ctx.eventLog.watermarkAt(this.checkpoint);
+    for (const r of rows) this.#checkpoints.set(r.part, r.position);
+    this.#othersReadAt = performance.now();
+    this.#owned = this.#ownership.owned(this.name, this.manifest!.partitioned);
+    this.#generation = generation;
+    this.#watermark = this.#owned.length === 0 ? null : await this.#ctx.eventLog.watermarkAt(this.#from());
   }
 
-  async #commit(rows: LoggedEvent[]): Promise<void> {
+  async #commit(batch: Batch): Promise<void> {
     const started = performance.now();
-    const upTo = rows[rows.length - 1].position;
-    const taken = rows.filter((r) => this.#takes(r.type));
-    const batch = taken.map(positioned);
-    let watermark = this.#watermark;
-    for (const r of rows) if (watermark === null || r.timestamp > watermark) watermark = r.timestamp;
-    const needsPlugin = batch.length > 0 && (this.manifest!.hasQueue || this.manifest!.hasMerge);
+    const taken = batch.rows.filter((r) => this.#takes(r.type));
+    const events = taken.map(positioned);
+    const needsPlugin = events.length > 0 && (this.manifest!.hasQueue || this.manifest!.hasMerge);
     // Started before the transaction: with PGlite, an open transaction holds the whole database.
     const sandbox = needsPlugin ? await this.#supervisor.sandbox() : null;
     let notices = 0;
     await this.#ctx.store.transaction(async (tx) => {
-      // The checkpoint first: its deferred trigger fails any COMMIT the plugin sends (see store/schema.ts).
-      await this.#saveCheckpoint(tx, rows[0].position - 1, upTo);
-      if (sandbox) notices = await this.#queueIn(tx, sandbox, batch, watermark);
+      // The checkpoints first: their deferred trigger fails any COMMIT the plugin sends (see store/schema.ts).
+      await this.#saveCheckpoints(tx, batch);
+      if (sandbox) notices = await this.#queueIn(tx, sandbox, events, batch.watermark);
     });
     this.#noticed(notices);
-    this.checkpoint = upTo;
-    this.#watermark = watermark;
+    this.#passed(batch);
     this.#counted(taken.filter((r) => r.type !== MERGE_TYPE).length);
     this.#ctx.metrics.observe(
       "plugin_batch_seconds",
@@ -536,6 +651,12 @@ export class PluginRunner {
       { plugin: this.name },
       (performance.now() - started) / 1000,
     );
+  }
+
+  /** `batch` committed: its partitions' checkpoints are at its end. */
+  #passed(batch: Batch): void {
+    for (const p of batch.moving) this.#checkpoints.set(p, batch.upTo);
+    this.#watermark = batch.watermark;
   }
 
   /** Whether the plugin takes log entries of `type`: events it subscribes to, and merges when it handles them. */
@@ -555,15 +676,22 @@ export class PluginRunner {
     const opts = { timeoutMs, tripwire: this.#ctx.sqlTripwire, states: this.#states };
     const scope = await PluginScope.enter(tx, this.#placement!, opts);
     const notices = new NoticeBatch();
+    let conflict = null as Error | null;
+    const onSql: SqlHandler = async (text, params) => {
+      try {
+        return await scope.run(text, params);
+      } catch (e) {
+        if (CONFLICTS.has((e as { code?: string }).code!)) conflict ??= e as Error;
+        throw e;
+      }
+    };
     try {
-      await sandbox.queue(events, watermark, {
-        timeoutMs,
-        onSql: (text, params) => scope.run(text, params),
-        onNotice: (message) => notices.add(message),
-      });
+      await sandbox.queue(events, watermark, { timeoutMs, onSql, onNotice: (message) => notices.add(message) });
       if (notices.error !== null) throw new PluginError(this.name, notices.error);
     } catch (e) {
       await scope.abandon();
+      // However the plugin took its statement's failure, the transaction is lost to a concurrent one: try again.
+      if (conflict !== null) throw new Conflict(`plugin ${this.name}: ${conflict.message}`);
       throw e;
     }
     await scope.close();
@@ -592,26 +720,33 @@ export class PluginRunner {
     );
   }
 
-  async #deadLetter(row: LoggedEvent, reason: string): Promise<void> {
-    const event = JSON.parse(row.json) as { event_id: string };
+  /** Dead-letters the one event of `batch` for this plugin, and moves its checkpoints past it. */
+  async #deadLetter(batch: Batch, reason: string): Promise<void> {
+    const event = JSON.parse(batch.rows[0].json) as { event_id: string };
     await this.#ctx.store.transaction(async (tx) => {
       await insertDeadLetters(tx, [{ stage: `plugin:${this.name}`, reason, payload: event }]);
-      await this.#saveCheckpoint(tx, row.position - 1, row.position);
+      await this.#saveCheckpoints(tx, batch);
     });
-    this.checkpoint = row.position;
-    if (this.#watermark === null || row.timestamp > this.#watermark) this.#watermark = row.timestamp;
+    this.#passed(batch);
     this.#ctx.metrics.inc("dead_letters_total", "Items sent to the dead letters", { stage: `plugin:${this.name}` });
     this.#logger.warn("event dead-lettered", { event_id: event.event_id, reason });
   }
 
-  /** Moves the checkpoint from `from` to `to`, or throws {@linkcode CheckpointMoved} if it is no longer at `from`. */
-  async #saveCheckpoint(tx: Pick<Store, "query">, from: number, to: number): Promise<void> {
+  /**
+   * Moves the checkpoints of `batch.moving` from `batch.froms` to `batch.upTo`, or throws {@linkcode CheckpointMoved} if
+   * any of them is no longer where this runner read it: another runner committed it meanwhile.
+   */
+  async #saveCheckpoints(tx: Pick<Store, "query">, batch: Batch): Promise<void> {
     const moved = await tx.query(
-      `update host.checkpoints set position = $3, updated_at = now()
-       where plugin = $1 and source = 'log' and position = $2 returning position`,
-      [this.name, from, to],
+      `update host.checkpoints c set position = $2, updated_at = now()
+       from unnest($3::int[], $4::int8[]) as e(part, position)
+       where c.plugin = $1 and c.source = 'log' and c.part = e.part and c.position = e.position
+       returning c.part`,
+      [this.name, batch.upTo, batch.moving, batch.froms],
     );
-    if (moved.length === 0) throw new CheckpointMoved(`plugin ${this.name}: checkpoint is no longer at ${from}`);
+    if (moved.length !== batch.moving.length) {
+      throw new CheckpointMoved(`plugin ${this.name}: a checkpoint is no longer where it was read`);
+    }
   }
 
   async #storeHealthy(): Promise<boolean> {
@@ -684,16 +819,6 @@ function positioned(row: LoggedEvent): string {
   return `{"position":${row.position},${row.json.slice(1)}`;
 }
 
-/** The longest prefix of `rows` (at least one) whose JSON fits in `maxChars`. */
-function fitChars(rows: LoggedEvent[], maxChars: number): LoggedEvent[] {
-  let chars = 0;
-  for (let i = 0; i < rows.length; i++) {
-    chars += rows[i].json.length + 1;
-    if (chars > maxChars && i > 0) return rows.slice(0, i);
-  }
-  return rows;
-}
-
 /** A replay waiting for its turn between batches. */
 interface Replay {
   row: LoggedEvent;
@@ -702,8 +827,24 @@ interface Replay {
   reject: (e: Error) => void;
 }
 
+/**
+ * A batch: the events of the partitions a runner takes after their checkpoints, up to `upTo`, and the checkpoints it
+ * moves there (`moving`, from `froms`).
+ */
+interface Batch {
+  rows: LoggedEvent[];
+  upTo: number;
+  /** The latest event time up to `upTo`, in every partition. */
+  watermark: string | null;
+  moving: number[];
+  froms: number[];
+}
+
 /** The checkpoint was moved by someone else (another runtime on the same database). */
 class CheckpointMoved extends Error {}
+
+/** A plugin's statement lost a deadlock or serialization race to another transaction: the batch is tried again. */
+class Conflict extends Error {}
 
 function json(status: number, body: unknown): Response {
   return Response.json(body, { status });

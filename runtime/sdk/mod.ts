@@ -186,6 +186,16 @@ export interface PluginDefinition<C = unknown> {
   panels?: readonly Panel[];
   /** The limits the plugin asks for; the host clamps each to {@linkcode LIMIT_RANGE}. */
   limits?: Partial<Limits>;
+  /**
+   * Whether its batches may run on several runners at once (default true). The log is split by user into partitions
+   * (`LOG_PARTITIONS`), which the runtime processes on one database share: each of the plugin's batches holds events
+   * of some partitions only, but every event of a user, in log order, and a merge only after every event of its
+   * `from`. So state kept per user is exact as it is; state shared between users stays exact when it is written by
+   * commutative upserts (`on conflict … set n = n + excluded.n`), best sorted by key, since another runner may update
+   * the same rows at the same time. Set it to false when `queue` decides from state across users that other runners
+   * are writing (fraud judges a purchase against the store's percentiles): one runner then takes the whole log.
+   */
+  partitioned?: boolean;
 }
 
 export { PLUGIN_NAME, pluginNameProblem } from "../plugin/names.ts";
@@ -200,6 +210,9 @@ export function definePlugin<C = unknown>(definition: PluginDefinition<C>): Plug
   }
   if (subscribes !== "*" && !Array.isArray(subscribes)) {
     throw new TypeError(`plugin ${name}: subscribes must be an array of event types or "*"`);
+  }
+  if (definition.partitioned !== undefined && typeof definition.partitioned !== "boolean") {
+    throw new TypeError(`plugin ${name}: partitioned must be true or false`);
   }
   const { scheduled } = definition;
   // Timers longer than 2^31 − 1 ms fire at once, so the period is bounded (about 24 days).

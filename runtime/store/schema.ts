@@ -1,3 +1,4 @@
+import { LOG_PARTITIONS } from "../core/partitions.ts";
 import { harden, HOST_LOCK, isSuperuser } from "./hardening.ts";
 import type { Store } from "./store.ts";
 
@@ -6,7 +7,10 @@ import type { Store } from "./store.ts";
  * - `events`: the durable log; `position` is dense and increasing, assigned under one lock at commit.
  * - `dead_letters`: every rejected item, by stage (`ingest` or `plugin:<name>`); `replayed_at` once replayed.
  * - `plugins`: the registry of loaded plugins and their roles.
- * - `checkpoints`: per plugin and source, the last position whose effects that plugin committed.
+ * - `checkpoints`: per plugin, source and log partition (`core/partitions.ts`), the last position up to which that
+ *   plugin committed the effects of the partition's events.
+ * - `members`: per runtime process on this database and plugin it runs, its last heartbeat: the processes running a
+ *   plugin share its log partitions (`plugin/members.ts`).
  * - `migrations`: which of each plugin's migration files were applied.
  * - `identities`: each id linked to a person (`person` is another id), and each id known to have signed in (`known`),
  *   which is never linked away (see `core/identity.ts`).
@@ -54,6 +58,25 @@ create table if not exists host.checkpoints (
   position   bigint not null,
   updated_at timestamptz not null default now(),
   primary key (plugin, source)
+);
+alter table host.checkpoints add column if not exists part smallint not null default 0;
+do $$ begin
+  if not exists (select 1 from pg_catalog.pg_index i
+                 join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+                 where i.indrelid = 'host.checkpoints'::pg_catalog.regclass and i.indisprimary and a.attname = 'part') then
+    alter table host.checkpoints drop constraint checkpoints_pkey, add primary key (plugin, source, part);
+  end if;
+end $$;
+-- A checkpoint kept before the log was partitioned (part 0 only) holds for every partition.
+insert into host.checkpoints (plugin, source, part, position)
+  select c.plugin, c.source, p, c.position from host.checkpoints c, generate_series(1, ${LOG_PARTITIONS - 1}) p
+  where c.part = 0
+  on conflict do nothing;
+create table if not exists host.members (
+  member  text not null,
+  plugin  text not null,
+  seen_at timestamptz not null default now(),
+  primary key (member, plugin)
 );
 create table if not exists host.source_offsets (
   topic      text not null,

@@ -20,6 +20,7 @@ testEachBackend(
         "dead_letters",
         "events",
         "identities",
+        "members",
         "migrations",
         "notice_usage",
         "notices",

@@ -22,14 +22,19 @@ export function* batches(count: number, size = BATCH, seed = 42): Generator<Even
   for (let sent = 0; sent < count; sent += size) yield sim.take(Math.min(size, count - sent));
 }
 
-/** Posts `count` events with `concurrency` requests in flight; answers how many were accepted. */
-export async function postAll(url: string, count: number, concurrency = 4): Promise<number> {
+/**
+ * Posts `count` events with `concurrency` requests in flight, to `url` or spread over several runtimes' `url`s; answers
+ * how many were accepted.
+ */
+export async function postAll(url: string | string[], count: number, concurrency = 4): Promise<number> {
+  const urls = [url].flat();
   const source = batches(count);
   let accepted = 0;
-  const worker = async () => {
-    for (let next = source.next(); !next.done; next = source.next()) accepted += await post(url, next.value);
+  const worker = async (i: number) => {
+    const to = urls[i % urls.length];
+    for (let next = source.next(); !next.done; next = source.next()) accepted += await post(to, next.value);
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  await Promise.all(Array.from({ length: concurrency }, (_, i) => worker(i)));
   return accepted;
 }
 

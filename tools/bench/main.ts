@@ -4,7 +4,7 @@
  *
  *   deno run -A tools/bench/main.ts [--events 100000] [--backlog 1000000] [--seconds 10]
  *     [--rates 1000,5000,20000] [--naive 5000] [--score-rate 200] [--score-history 50000]
- *     [--only embedded,postgres,kafka,latency,score,backlog,naive] [--out FILE]
+ *     [--processes 1,2,4] [--only embedded,postgres,kafka,latency,score,backlog,naive,scale] [--out FILE]
  *
  * Server-Postgres scenarios need `TEST_DATABASE_URL` (a superuser URL: each scenario creates its own database);
  * the Kafka scenario needs librdkafka's mock cluster (gcc and librdkafka-dev). Missing ones are skipped, and
@@ -16,6 +16,7 @@ import { mockClusterAvailable } from "../../tests/support/kafka_mock_cluster.ts"
 import { BACKENDS } from "../../tests/support/harness.ts";
 import { backlog, freshEnv, kafkaThroughput, latency, naive, type Row, throughput } from "./scenarios.ts";
 import { fraudScore } from "./fraud_score.ts";
+import { scaleOut } from "./scale.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -26,7 +27,8 @@ const { values: flags } = parseArgs({
     naive: { type: "string", default: "5000" },
     "score-rate": { type: "string", default: "200" },
     "score-history": { type: "string", default: "50000" },
-    only: { type: "string", default: "embedded,postgres,kafka,latency,score,backlog,naive" },
+    processes: { type: "string", default: "1,2,4" },
+    only: { type: "string", default: "embedded,postgres,kafka,latency,score,backlog,naive,scale" },
     out: { type: "string", default: "test-results/bench.json" },
   },
 });
@@ -81,6 +83,12 @@ for (const backend of [BACKENDS[0], postgres]) {
   );
 }
 await run("backlog", only.has("backlog"), "", () => backlog(BACKENDS[0], Number(flags.backlog)));
+await run(
+  "scale",
+  only.has("scale") && postgres !== null,
+  noPg,
+  () => scaleOut(postgres!, events, flags.processes.split(",").map(Number)),
+);
 
 const ratio = (ours: string, base: string) => {
   const a = rows.find((r) => r.scenario === ours)?.eventsPerSecond;

@@ -10,6 +10,8 @@ interface PluginProgress {
   name: string;
   status: string;
   checkpoint: number;
+  /** The log partitions this process runs of it. */
+  partitions: number[];
 }
 
 /** A started runtime process and what the benchmarks ask of it. */
@@ -31,6 +33,11 @@ export class BenchRuntime {
 
   get url(): string {
     return this.#process.url;
+  }
+
+  /** The runtime's process id. */
+  get pid(): number {
+    return this.#process.child.pid;
   }
 
   /** The lowest checkpoint of the running plugins (what every plugin has committed) and the log's head. */
@@ -80,9 +87,12 @@ export class BenchRuntime {
 
 /** Resident memory of a process and its children (bytes), from `/proc`; 0 where it cannot be read. */
 export function treeRss(pid: number): number {
-  let total = rss(pid);
-  for (const child of children(pid)) total += treeRss(child);
-  return total;
+  return treePids(pid).reduce((total, p) => total + rss(p), 0);
+}
+
+/** A process and its descendants, from `/proc`. */
+export function treePids(pid: number): number[] {
+  return [pid, ...children(pid).flatMap(treePids)];
 }
 
 function rss(pid: number): number {

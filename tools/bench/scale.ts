@@ -1,0 +1,117 @@
+/**
+ * Scale-out on one machine: 1, 2 and 4 runtime processes on one PostgreSQL database, sharing the plugins' log
+ * partitions. Each run posts the same events to the processes in turn, and measures the time until every plugin
+ * committed them all and the CPU time spent meanwhile by every process involved (the runtimes, their plugins'
+ * sandboxes, and PostgreSQL's), from `/proc`.
+ * @module
+ */
+import { type Backend, waitFor } from "../../tests/support/harness.ts";
+import { LOG_PARTITIONS } from "../../runtime/core/partitions.ts";
+import { openPostgres } from "../../runtime/store/mod.ts";
+import { postAll } from "./load.ts";
+import { BenchRuntime, round, treePids } from "./process.ts";
+import { freshEnv, type Row } from "./scenarios.ts";
+
+const TICKS = 100; // USER_HZ: the unit of /proc's CPU times on Linux
+
+/** Runs the scenario with each count of `processes`; one row per count. */
+export async function scaleOut(backend: Backend, events: number, processes: number[]): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const n of processes) rows.push(await scaleRun(backend, events, n));
+  return rows;
+}
+
+async function scaleRun(backend: Backend, events: number, n: number): Promise<Row> {
+  const env = await freshEnv(backend);
+  const runtimes = await Promise.all(Array.from({ length: n }, () => BenchRuntime.start(env)));
+  const store = await openPostgres(env.DATABASE_URL, 1);
+  let measured;
+  try {
+    await split(runtimes);
+    const before = cpu(runtimes);
+    const started = performance.now();
+    await postAll(runtimes.map((rt) => rt.url), events, 4 * n);
+    const ingestSeconds = (performance.now() - started) / 1000;
+    for (;;) {
+      const [{ committed }] = await store.query<{ committed: number }>(
+        "select coalesce(min(position), 0)::int8 as committed from host.checkpoints",
+      );
+      if (committed >= events) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const after = cpu(runtimes);
+    measured = {
+      seconds,
+      ingestSeconds,
+      runtimes: after.runtimes - before.runtimes,
+      postgres: after.postgres - before.postgres,
+    };
+  } finally {
+    await store.close();
+    await Promise.all(runtimes.map((rt) => rt.stop()));
+  }
+  const per100k = (s: number) => round(s * 100_000 / events);
+  const { seconds, ingestSeconds } = measured;
+  const cpuRuntimes = per100k(measured.runtimes);
+  const cpuPostgres = per100k(measured.postgres);
+  return {
+    scenario: `scale-out postgres, ${n} process${n === 1 ? "" : "es"}`,
+    events,
+    seconds: round(seconds),
+    eventsPerSecond: Math.round(events / seconds),
+    summary: `CPU per 100k events ${round(cpuRuntimes + cpuPostgres)} s (runtimes and sandboxes ${cpuRuntimes}, ` +
+      `PostgreSQL ${cpuPostgres}); ingest ${Math.round(events / ingestSeconds)}/s`,
+    details: {
+      processes: n,
+      ingestSeconds: round(ingestSeconds),
+      cpuPer100k: { runtimes: cpuRuntimes, postgres: cpuPostgres },
+    },
+  };
+}
+
+/** Waits until the runtimes run disjoint shares of every plugin's partitions, which cover the log, each a share. */
+async function split(runtimes: BenchRuntime[]): Promise<void> {
+  await waitFor(`${runtimes.length} runtimes to split the plugins' partitions`, async () => {
+    const shares = new Map<string, number[][]>();
+    for (const rt of runtimes) {
+      for (const p of (await rt.progress()).plugins) shares.set(p.name, [...shares.get(p.name) ?? [], p.partitions]);
+    }
+    return [...shares.values()].every((s) =>
+      s.length === runtimes.length && s.flat().length === LOG_PARTITIONS && new Set(s.flat()).size === LOG_PARTITIONS
+    );
+  }, 30_000);
+}
+
+/** CPU seconds so far of the runtimes' process trees, and of every PostgreSQL process (with those it reaped). */
+function cpu(runtimes: BenchRuntime[]): { runtimes: number; postgres: number } {
+  let own = 0;
+  for (const rt of runtimes) for (const pid of treePids(rt.pid)) own += cpuOf(pid, false);
+  let postgres = 0;
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const pid = Number(entry.name);
+    if (commOf(pid) === "postgres") postgres += cpuOf(pid, true);
+  }
+  return { runtimes: own / TICKS, postgres: postgres / TICKS };
+}
+
+/** A process's CPU time in ticks: user and system, and with `reaped` its waited-for children's too. */
+function cpuOf(pid: number, reaped: boolean): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // after "pid (comm) ": state is field 3
+    const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
+    return utime + stime + (reaped ? cutime + cstime : 0);
+  } catch {
+    return 0; // it ended between the listing and the read
+  }
+}
+
+function commOf(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
+  } catch {
+    return "";
+  }
+}
