@@ -11,6 +11,7 @@
  */
 import { type Event, toStorable } from "./event.ts";
 import { resolveIdentities } from "./identity.ts";
+import { LOG_PARTITIONS, partitionOf } from "./partitions.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
 import type { Sql, Store } from "../store/mod.ts";
 
@@ -27,11 +28,16 @@ export interface LoggedEvent {
   type: string;
   /** The user it is logged under (its person): the key of its log partition (`partitions.ts`). */
   userId: string;
+  /** Its log partition. */
+  part: number;
   /** Event time, UTC ISO-8601 with milliseconds (as validated events carry it). */
   timestamp: string;
   /** The whole event as JSON text. */
   json: string;
 }
+
+/** A log entry as a reader of some partitions gets it: the JSON of the others' entries is left out (null). */
+export type LogEntry = Omit<LoggedEvent, "json"> & { json: string | null };
 
 /** How many of the latest logged events are kept in memory for readers. */
 export const RECENT_EVENTS = 50_000;
@@ -78,8 +84,11 @@ export class EventLog {
   #listeners = new Set<() => void>();
   #head = 0;
   #watermark: string | null = null;
-  /** Recently appended or read events by position; the oldest inserted go first. */
-  readonly #recent = new Map<number, LoggedEvent>();
+  /**
+   * Recently appended or read entries by position, the oldest inserted first; an entry read without its JSON (by a
+   * reader of other partitions) serves readers that do not need it.
+   */
+  readonly #recent = new Map<number, LogEntry>();
 
   constructor(store: Store, metrics: MetricsRegistry) {
     this.#store = store;
@@ -145,37 +154,52 @@ export class EventLog {
     });
   }
 
-  /** Reads up to `limit` events after position `after`, in order: from memory when all of them are there. */
-  async read(after: number, limit: number): Promise<LoggedEvent[]> {
+  /**
+   * Reads up to `limit` log entries after position `after`, in order: from memory as far as they are there. With
+   * `parts`, only the entries of those partitions need their JSON: the others' is read as null, which saves reading
+   * the whole log in every process that runs a share of it.
+   */
+  read(after: number, limit: number): Promise<LoggedEvent[]>;
+  read(after: number, limit: number, parts: ReadonlySet<number>): Promise<LogEntry[]>;
+  async read(after: number, limit: number, parts?: ReadonlySet<number>): Promise<LogEntry[]> {
     const upTo = Math.min(after + limit, this.#head);
-    const cached: LoggedEvent[] = [];
+    const cached: LogEntry[] = [];
     for (let p = after + 1; p <= upTo; p++) {
       const e = this.#recent.get(p);
-      if (e === undefined) break;
+      if (e === undefined || (e.json === null && (parts === undefined || parts.has(e.part)))) break;
       cached.push(e);
     }
     if (cached.length > 0 && cached.length === upTo - after) return cached;
+    const from = after + cached.length; // the entries before it were in memory
+    const some = parts !== undefined && parts.size < LOG_PARTITIONS;
     const rows = await this.#store.query<
-      { position: number; type: string; user_id: string; ts: Date | string; json: string }
+      { position: number; type: string; user_id: string; part: number | null; ts: Date | string; json: string | null }
     >(
-      `select position, type, user_id, ts, body::text as json from host.events
-       where position > $1 and position <= $2 order by position`,
-      [after, after + limit],
+      `select position, type, user_id, part, ts,
+         case when $3::int2[] is null or part is null or part = any($3::int2[]) then body::text end as json
+       from host.events where position > $1 and position <= $2 order by position`,
+      [from, after + limit, some ? [...parts] : null],
     );
     const read = rows.map((r) => ({
       position: r.position,
       type: r.type,
       userId: r.user_id,
+      part: r.part ?? partitionOf(r.user_id), // logged before the log was partitioned
       timestamp: new Date(r.ts).toISOString(),
       json: r.json,
     }));
     this.#remember(read);
-    return read;
+    return cached.length === 0 ? read : [...cached, ...read];
   }
 
-  /** Keeps `events` in memory for the next readers, forgetting the oldest kept beyond {@linkcode RECENT_EVENTS}. */
-  #remember(events: LoggedEvent[]): void {
-    for (const e of events) this.#recent.set(e.position, e);
+  /**
+   * Keeps `events` in memory for the next readers (an entry with its JSON is not replaced by one without), forgetting
+   * the oldest kept beyond {@linkcode RECENT_EVENTS}.
+   */
+  #remember(events: LogEntry[]): void {
+    for (const e of events) {
+      if (e.json !== null || this.#recent.get(e.position)?.json == null) this.#recent.set(e.position, e);
+    }
     let excess = this.#recent.size - RECENT_EVENTS;
     for (const position of this.#recent.keys()) {
       if (excess-- <= 0) break;
@@ -211,7 +235,7 @@ export class EventLog {
 
   async #commitGroup(group: Pending[]): Promise<void> {
     const started = performance.now();
-    const { results, head, fresh, entries, merges, json } = await this.#store.transaction((tx) =>
+    const { results, head, fresh, entries, merges, json, parts } = await this.#store.transaction((tx) =>
       this.#commit(tx, group)
     );
     const m = this.#metrics;
@@ -240,6 +264,7 @@ export class EventLog {
         position: head + 1 + i,
         type: e.type,
         userId: e.user_id,
+        part: parts[i],
         timestamp: e.timestamp,
         json: json[i],
       })),
@@ -251,9 +276,15 @@ export class EventLog {
   async #commit(
     tx: Sql,
     group: Pending[],
-  ): Promise<
-    { results: AppendResult[]; head: number; fresh: number; entries: Event[]; merges: number; json: string[] }
-  > {
+  ): Promise<{
+    results: AppendResult[];
+    head: number;
+    fresh: number;
+    entries: Event[];
+    merges: number;
+    json: string[];
+    parts: number[];
+  }> {
     await tx.query(`select pg_advisory_xact_lock(${APPEND_LOCK})`);
     const ids = group.flatMap((p) => p.events.map((e) => e.event_id));
     const known = new Set(
@@ -281,19 +312,21 @@ export class EventLog {
       ? await resolveIdentities(tx, fresh, head)
       : { entries: [], merges: 0 };
     const json = entries.map((e) => JSON.stringify(e));
+    const parts = entries.map((e) => partitionOf(e.user_id));
     if (entries.length > 0) {
       // One JSON array rather than a text[] of JSON: Postgres parses it faster than an array literal.
       await tx.query(
-        `insert into host.events (position, event_id, type, user_id, ts, body)
-         select $1::bigint + n, e->>'event_id', e->>'type', e->>'user_id', (e->>'timestamp')::timestamptz, e
+        `insert into host.events (position, event_id, type, user_id, part, ts, body)
+         select $1::bigint + n, e->>'event_id', e->>'type', e->>'user_id', ($3::int2[])[n],
+           (e->>'timestamp')::timestamptz, e
          from jsonb_array_elements($2::jsonb) with ordinality as x(e, n)`,
-        [head, `[${json.join(",")}]`],
+        [head, `[${json.join(",")}]`, parts],
       );
     }
     const letters = group.flatMap((p) => p.deadLetters);
     if (letters.length > 0) await insertDeadLetters(tx, letters);
     for (const { source } of group) if (source) await moveOffset(tx, source);
-    return { results, head, fresh: fresh.length, entries, merges, json };
+    return { results, head, fresh: fresh.length, entries, merges, json, parts };
   }
 }
 

@@ -247,13 +247,14 @@ async function replayIngest(
 async function replayToPlugin(ctx: RuntimeParts, letter: Letter, plugin: string, result: ReplayResult) {
   const eventId = (letter.payload as { event_id?: unknown } | null)?.event_id;
   const [found] = typeof eventId !== "string" ? [] : await ctx.store.query<
-    { position: number; type: string; user_id: string; ts: Date | string; json: string }
-  >("select position, type, user_id, ts, body::text as json from host.events where event_id = $1", [eventId]);
+    { position: number; type: string; user_id: string; part: number | null; ts: Date | string; json: string }
+  >("select position, type, user_id, part, ts, body::text as json from host.events where event_id = $1", [eventId]);
   if (!found) return result.failed.push({ id: letter.id, error: `event '${eventId}' is not in the log` });
   // Under its person: the event's id may have been merged into one since it was logged.
   const row: LoggedEvent = await resolveLogged(ctx.store, {
     ...found,
     userId: found.user_id,
+    part: found.part ?? partitionOf(found.user_id),
     timestamp: new Date(found.ts).toISOString(),
   });
   let outcome = "replayed" as "replayed" | "already replayed" | "not reached";
@@ -267,7 +268,7 @@ async function replayToPlugin(ctx: RuntimeParts, letter: Letter, plugin: string,
     // event meanwhile.
     const [checkpoint] = await tx.query<{ position: number }>(
       "select position from host.checkpoints where plugin = $1 and source = 'log' and part = $2 for update",
-      [plugin, partitionOf(row.userId)],
+      [plugin, row.part],
     );
     if (!checkpoint || checkpoint.position < row.position) return (outcome = "not reached", false);
     return true;

@@ -470,7 +470,7 @@ export class PluginRunner {
     if (from >= this.#ctx.eventLog.head) return await this.#idle();
     const batch = await this.#take(from, from < state.isolateUntil ? 1 : this.#supervisor.limits.batchSize);
     if (batch === "empty") return await this.#idle();
-    if (batch === "waiting") return await sleep(MERGE_WAIT_MS, this.#stopping.signal);
+    if (typeof batch === "number") return await this.#awaitPartition(batch);
     try {
       await this.#commit(batch);
       this.#supervisor.succeeded();
@@ -500,50 +500,71 @@ export class PluginRunner {
   /**
    * The next batch after `from` (the lowest checkpoint of the partitions this process runs): up to `size` events of
    * those partitions that their checkpoints have not passed, in log order, and the range they cover, which ends
-   * before a merge whose `from` another runner has not passed yet. "empty" when the log holds nothing after `from`,
-   * "waiting" when such a merge is next.
+   * before a merge whose `from` another runner has not passed yet. "empty" when the log holds nothing after `from`;
+   * when such a merge is next, the partition it waits for.
    */
-  async #take(from: number, size: number): Promise<Batch | "empty" | "waiting"> {
+  async #take(from: number, size: number): Promise<Batch | "empty" | number> {
     const owned = new Set(this.#owned);
     const spread = LOG_PARTITIONS / owned.size; // positions read per event taken, about
-    const read = await this.#ctx.eventLog.read(from, Math.ceil(size * spread));
+    const read = await this.#ctx.eventLog.read(from, Math.ceil(size * spread), owned);
     if (read.length === 0) return "empty";
     const rows: LoggedEvent[] = [];
     let upTo = from;
     let chars = 0;
     let watermark = this.#watermark;
-    for (const row of read) {
-      const part = partitionOf(row.userId);
-      if (owned.has(part) && row.position > this.#checkpoints.get(part)!) {
+    let waitsFor = -1;
+    for (const entry of read) {
+      if (owned.has(entry.part) && entry.position > this.#checkpoints.get(entry.part)!) {
+        const row = entry as LoggedEvent; // its partition's: read with its JSON
         chars += row.json.length + 1;
         if (rows.length === size || (chars > MAX_BATCH_CHARS && rows.length > 0)) break;
-        if (row.type === MERGE_TYPE && !await this.#mergeMayRun(row, owned)) break;
+        if (row.type === MERGE_TYPE && (waitsFor = await this.#mergeWaitsFor(row, owned)) >= 0) break;
         rows.push(row);
       }
-      upTo = row.position;
-      if (watermark === null || row.timestamp > watermark) watermark = row.timestamp;
+      upTo = entry.position;
+      if (watermark === null || entry.timestamp > watermark) watermark = entry.timestamp;
     }
-    if (upTo === from) return "waiting";
+    if (upTo === from) return waitsFor;
     const moving = this.#owned.filter((p) => this.#checkpoints.get(p)! < upTo);
     return { rows, upTo, watermark, moving, froms: moving.map((p) => this.#checkpoints.get(p)!) };
   }
 
   /**
-   * Whether a merge entry may run now: every event of its `from`, which came before it in the log, is committed.
-   * They are in the partition of `from`; when another process runs that one, the merge waits for its checkpoint.
-   * A runner waiting at position x waits on one that has not passed x − 1, which waits (if at all) at a lower
-   * position: no cycle.
+   * Whether a merge entry must wait, and for which partition (-1: it may run now). It may run once every event of its
+   * `from`, which came before it in the log, is committed. They are in the partition of `from`; when another process
+   * runs that one, the merge waits for its checkpoint. A runner waiting at position x waits on one that has not
+   * passed x − 1, which waits (if at all) at a lower position: no cycle.
    */
-  async #mergeMayRun(row: LoggedEvent, owned: Set<number>): Promise<boolean> {
+  async #mergeWaitsFor(row: LoggedEvent, owned: Set<number>): Promise<number> {
     const { properties } = JSON.parse(row.json) as { properties: { from: string } };
     const part = partitionOf(properties.from);
-    if (owned.has(part) || this.#checkpoints.get(part)! >= row.position - 1) return true;
+    if (owned.has(part) || this.#checkpoints.get(part)! >= row.position - 1) return -1;
+    await this.#readCheckpoint(part);
+    return this.#checkpoints.get(part)! >= row.position - 1 ? -1 : part;
+  }
+
+  /** Reads partition `part`'s checkpoint, which another process moves. */
+  async #readCheckpoint(part: number): Promise<void> {
     const [cp] = await this.#ctx.store.query<{ position: number }>(
       "select position from host.checkpoints where plugin = $1 and source = 'log' and part = $2",
       [this.name, part],
     );
     this.#checkpoints.set(part, cp.position);
-    return cp.position >= row.position - 1;
+  }
+
+  /**
+   * Waits while another process's partition `part` has not moved: a merge waits for it. Reads only its checkpoint
+   * meanwhile, not the log; returns when it moved, this process's partitions changed, a replay came, or the runner stops.
+   */
+  async #awaitPartition(part: number): Promise<void> {
+    const at = this.#checkpoints.get(part);
+    while (
+      !this.#stopping.signal.aborted && this.#ownership.generation === this.#generation && this.#replays.length === 0
+    ) {
+      await sleep(MERGE_WAIT_MS, this.#stopping.signal);
+      await this.#readCheckpoint(part);
+      if (this.#checkpoints.get(part) !== at) return;
+    }
   }
 
   /** Reads the checkpoints of the partitions other processes run, for {@linkcode checkpoint} and `lag`. */

@@ -36,6 +36,8 @@ create table if not exists host.events (
   received_at timestamptz not null default now(),
   body        jsonb not null
 );
+-- The log partition of the user (core/partitions.ts); null for events logged before the log was partitioned.
+alter table host.events add column if not exists part smallint;
 create table if not exists host.dead_letters (
   id         bigserial primary key,
   stage      text not null,
