@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { REPO, tempDir } from "../../tests/support/harness.ts";
+import { BACKENDS, REPO, tempDir } from "../../tests/support/harness.ts";
 
 Deno.test({
   name: "deno task bench runs its scenarios at a small scale and writes the table and the JSON report",
@@ -53,5 +53,35 @@ Deno.test({
     assert.ok(report.ratios.embeddedVsNaive > 0);
     assert.match(stdout, /^\| throughput embedded +\| 3000 +\|/m);
     assert.match(stdout, /^embedded: [\d.]+× the naive consumer$/m);
+  },
+});
+
+Deno.test({
+  name: "deno task bench --only scale runs 1 and 2 processes on one database, with the plugins and without",
+  ignore: !BACKENDS[1].enabled,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const out = `${await tempDir("bench-")}/scale.json`;
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "tools/bench/main.ts", "--events", "2000", "--processes", "1,2", "--only", "scale"]
+        .concat(["--out", out]),
+      cwd: REPO,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(run.success, `bench failed:\n${new TextDecoder().decode(run.stderr)}`);
+    const { results } = JSON.parse(await Deno.readTextFile(out));
+    assert.deepEqual(results.map((r: { scenario: string }) => r.scenario), [
+      "scale-out postgres, 1 process",
+      "scale-out postgres, 2 processes",
+      "scale-out postgres, host only, 1 process",
+      "scale-out postgres, host only, 2 processes",
+    ]);
+    for (const r of results) {
+      assert.equal(r.events, 2000);
+      // CPU time was read from /proc for the runtimes' trees and for PostgreSQL's processes.
+      assert.ok(r.details.cpuPer100k.runtimes > 0 && r.details.cpuPer100k.postgres > 0, JSON.stringify(r.details));
+    }
   },
 });

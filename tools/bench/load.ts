@@ -23,12 +23,12 @@ export function* batches(count: number, size = BATCH, seed = 42): Generator<Even
 }
 
 /**
- * Posts `count` events with `concurrency` requests in flight, to `url` or spread over several runtimes' `url`s; answers
- * how many were accepted.
+ * Posts `count` events (simulated with `seed`) with `concurrency` requests in flight, to `url` or spread over several
+ * runtimes' `url`s; answers how many were accepted.
  */
-export async function postAll(url: string | string[], count: number, concurrency = 4): Promise<number> {
+export async function postAll(url: string | string[], count: number, concurrency = 4, seed = 42): Promise<number> {
   const urls = [url].flat();
-  const source = batches(count);
+  const source = batches(count, BATCH, seed);
   let accepted = 0;
   const worker = async (i: number) => {
     const to = urls[i % urls.length];

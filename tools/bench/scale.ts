@@ -1,11 +1,13 @@
 /**
  * Scale-out on one machine: 1, 2 and 4 runtime processes on one PostgreSQL database, sharing the plugins' log
- * partitions. Each run posts the same events to the processes in turn, and measures the time until every plugin
+ * partitions. Each run warms the processes up (a fifth as many events, committed first: every process and sandbox has
+ * compiled its hot code), then posts the events to the processes in turn, and measures the time until every plugin
  * committed them all and the CPU time spent meanwhile by every process involved (the runtimes, their plugins'
- * sandboxes, and PostgreSQL's), from `/proc`.
+ * sandboxes, and PostgreSQL's), from `/proc`. Then the same with no plugin (the host alone, the log's appends), whose
+ * one lock per commit is what saturates first as processes are added.
  * @module
  */
-import { type Backend, waitFor } from "../../tests/support/harness.ts";
+import { type Backend, tempDir, waitFor } from "../../tests/support/harness.ts";
 import { LOG_PARTITIONS } from "../../runtime/core/partitions.ts";
 import { openPostgres } from "../../runtime/store/mod.ts";
 import { postAll } from "./load.ts";
@@ -14,31 +16,42 @@ import { freshEnv, type Row } from "./scenarios.ts";
 
 const TICKS = 100; // USER_HZ: the unit of /proc's CPU times on Linux
 
-/** Runs the scenario with each count of `processes`; one row per count. */
+/** Runs the scenario with each count of `processes`, with the four plugins and then with none; one row per run. */
 export async function scaleOut(backend: Backend, events: number, processes: number[]): Promise<Row[]> {
   const rows: Row[] = [];
-  for (const n of processes) rows.push(await scaleRun(backend, events, n));
+  for (const n of processes) rows.push(await scaleRun(backend, events, n, true));
+  for (const n of processes) rows.push(await scaleRun(backend, events, n, false));
   return rows;
 }
 
-async function scaleRun(backend: Backend, events: number, n: number): Promise<Row> {
+async function scaleRun(backend: Backend, events: number, n: number, plugins: boolean): Promise<Row> {
   const env = await freshEnv(backend);
+  if (!plugins) env.PLUGINS_DIR = await tempDir("no-plugins-");
   const runtimes = await Promise.all(Array.from({ length: n }, () => BenchRuntime.start(env)));
   const store = await openPostgres(env.DATABASE_URL, 1);
   let measured;
   try {
     await split(runtimes);
+    const urls = runtimes.map((rt) => rt.url);
+    const committed = async (position: number) => {
+      for (;;) {
+        const [row] = await store.query<{ committed: number }>(
+          plugins
+            ? "select coalesce(min(position), 0)::int8 as committed from host.checkpoints"
+            : "select coalesce(max(position), 0)::int8 as committed from host.events",
+        );
+        if (row.committed >= position) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const warmUp = Math.ceil(events / 5);
+    await postAll(urls, warmUp, 4 * n, 7);
+    await committed(warmUp);
     const before = cpu(runtimes);
     const started = performance.now();
-    await postAll(runtimes.map((rt) => rt.url), events, 4 * n);
+    await postAll(urls, events, 4 * n);
     const ingestSeconds = (performance.now() - started) / 1000;
-    for (;;) {
-      const [{ committed }] = await store.query<{ committed: number }>(
-        "select coalesce(min(position), 0)::int8 as committed from host.checkpoints",
-      );
-      if (committed >= events) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await committed(warmUp + events);
     const seconds = (performance.now() - started) / 1000;
     const after = cpu(runtimes);
     measured = {
@@ -56,7 +69,7 @@ async function scaleRun(backend: Backend, events: number, n: number): Promise<Ro
   const cpuRuntimes = per100k(measured.runtimes);
   const cpuPostgres = per100k(measured.postgres);
   return {
-    scenario: `scale-out postgres, ${n} process${n === 1 ? "" : "es"}`,
+    scenario: `scale-out postgres${plugins ? "" : ", host only"}, ${n} process${n === 1 ? "" : "es"}`,
     events,
     seconds: round(seconds),
     eventsPerSecond: Math.round(events / seconds),
