@@ -4,11 +4,22 @@
  */
 import assert from "node:assert/strict";
 import { expectedOverview } from "./oracles/stats.ts";
-import { ALL_PARTITIONS } from "../runtime/core/partitions.ts";
+import { ALL_PARTITIONS, partitionOf } from "../runtime/core/partitions.ts";
 import type { Event } from "../runtime/core/event.ts";
 import { rng, Simulator } from "../runtime/sources/simulator/mod.ts";
 import { openPostgres } from "../runtime/store/mod.ts";
-import { BACKENDS, pluginsFolder, REPO, type RuntimeProcess, spawnRuntime, waitFor } from "./support/harness.ts";
+import {
+  BACKENDS,
+  getJson,
+  pageView,
+  pluginsFolder,
+  postJson,
+  REPO,
+  type RuntimeProcess,
+  spawnRuntime,
+  startTestRuntime,
+  waitFor,
+} from "./support/harness.ts";
 
 const POSTGRES = BACKENDS[1];
 
@@ -116,3 +127,39 @@ for (const processes of [1, 2, 4]) {
     },
   });
 }
+
+Deno.test({
+  name: "[postgres] batches of two processes that deadlock on shared rows are tried again, not counted as failures",
+  ignore: !POSTGRES.enabled,
+  async fn() {
+    // Two runtimes on one database, each running one of two partitions' users: "left" and "right" (the fixture takes
+    // the shared rows in opposite orders for them).
+    assert.notEqual(partitionOf("left") % 2, partitionOf("right") % 2, "the two users fall to different runtimes");
+    const pluginsDir = await pluginsFolder([{ name: "deadlocker" }]);
+    const store = await POSTGRES.open();
+    const [a, b] = [
+      await startTestRuntime(POSTGRES, { pluginsDir, store }),
+      await startTestRuntime(POSTGRES, { pluginsDir, store }),
+    ];
+    try {
+      await waitFor(
+        "the runtimes to split the partitions",
+        () => [a, b].every((rt) => rt.plugins.list()[0].partitions.length === 8),
+      );
+      await Promise.all([
+        postJson(a, "/v1/events", [pageView("l1", { user_id: "left" })]),
+        postJson(b, "/v1/events", [pageView("r1", { user_id: "right" })]),
+      ]);
+      await waitFor("both batches to commit", () => [a, b].every((rt) => rt.plugins.list()[0].lag === 0), 30_000);
+      assert.deepEqual((await getJson(a, "/api/deadlocker")).body, [{ k: "a", n: 2 }, { k: "b", n: 2 }]);
+      const conflicts = [a, b].map((rt) => rt.metrics.value("plugin_batch_conflicts_total", { plugin: "deadlocker" }));
+      assert.equal(conflicts.reduce((x, y) => x + y, 0), 1, "PostgreSQL broke the deadlock by rolling one batch back");
+      const infos = [a, b].map((rt) => rt.plugins.list()[0]);
+      assert.deepEqual(infos.map((i) => [i.status, i.failed, i.processed]), [["running", 0, 1], ["running", 0, 1]]);
+    } finally {
+      await a.stop();
+      await b.stop();
+      await store.close();
+    }
+  },
+});
