@@ -266,11 +266,11 @@ async function replayToPlugin(ctx: RuntimeParts, letter: Letter, plugin: string,
     if (marked.length === 0) return (outcome = "already replayed", false);
     // The checkpoint of the event's partition, locked until commit: the plugin's own batches cannot move past the
     // event meanwhile.
-    const [checkpoint] = await tx.query<{ position: number }>(
-      "select position from host.checkpoints where plugin = $1 and source = 'log' and part = $2 for update",
+    const [checkpoint] = await tx.query<{ committed: number }>(
+      "select committed from host.checkpoints where plugin = $1 and source = 'log' and part = $2 for update",
       [plugin, row.part],
     );
-    if (!checkpoint || checkpoint.position < row.position) return (outcome = "not reached", false);
+    if (!checkpoint || checkpoint.committed < row.position) return (outcome = "not reached", false);
     return true;
   };
   const running = ctx.plugins.replay(plugin, row, claim);

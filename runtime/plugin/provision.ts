@@ -66,7 +66,7 @@ export async function provision(
       [source.name, version, role],
     );
     await tx.query(
-      `insert into host.checkpoints (plugin, source, part, position)
+      `insert into host.checkpoints (plugin, source, part, committed)
        select $1, 'log', part, 0 from unnest($2::int[]) as part on conflict do nothing`,
       [source.name, ALL_PARTITIONS],
     );

@@ -29,7 +29,7 @@ const ATTACK_BACKENDS: Backend[] = [...BACKENDS, LEAST_PRIVILEGE];
 /** What the intruder is after, tried after each attack: every one must fail. */
 const PROBES = [
   "select count(*) from host.events",
-  "update host.checkpoints set position = 0",
+  "update host.checkpoints set committed = 0",
   "select * from counter.counts",
   "insert into counter.counts (type, n) values ('forged', 1)",
 ];
@@ -233,7 +233,7 @@ for (const backend of ATTACK_BACKENDS) {
           "commit, then the host's tables": [
             "insert into notes (id) values (100)",
             "commit",
-            "update host.checkpoints set position = 0 where plugin = 'counter'",
+            "update host.checkpoints set committed = 0 where plugin = 'counter'",
             "insert into counter.counts (type, n) values ('forged', 1)",
             "reset role",
             "select pg_catalog.pg_advisory_lock(727001)",
@@ -243,7 +243,7 @@ for (const backend of ATTACK_BACKENDS) {
             "create table if not exists twice (x int unique deferrable initially deferred)",
             "insert into twice (x) values (1), (1)",
             "commit",
-            "update host.checkpoints set position = 0 where plugin = 'counter'",
+            "update host.checkpoints set committed = 0 where plugin = 'counter'",
             "select count(*) from host.events",
           ],
           // The host's trigger must not resolve its operators through the plugin's schema.

@@ -50,6 +50,9 @@ const MERGE_WAIT_MS = 50;
 /** SQLSTATEs of a statement that lost to a concurrent transaction: deadlock detected, serialization failure. */
 const CONFLICTS = new Set(["40P01", "40001"]);
 
+/** Conflicts in a row after which a batch counts as failing, not as unlucky. */
+const MAX_CONFLICTS = 10;
+
 /** A plugin's state, as `/api/plugins` shows it. */
 export type Status = "starting" | "running" | "degraded" | "disabled" | "failed";
 
@@ -434,7 +437,7 @@ export class PluginRunner {
   }
 
   async #run(): Promise<void> {
-    const state = { attempts: 0, isolateUntil: 0 }; // while checkpoint < isolateUntil, events go one at a time
+    const state: RetryState = { attempts: 0, isolateUntil: 0, failedAt: -1, conflicts: 0 };
     while (!this.#stopping.signal.aborted && this.status !== "disabled") {
       try {
         await this.#step(state);
@@ -455,7 +458,7 @@ export class PluginRunner {
   }
 
   /** Takes the next batch through the plugin (or a replay first), or waits when there is none. */
-  async #step(state: { attempts: number; isolateUntil: number }): Promise<void> {
+  async #step(state: RetryState): Promise<void> {
     if (this.#overQuota) {
       await this.#measureStorage();
       if (this.#overQuota) return await sleep(this.#ctx.retry.pollMs, this.#stopping.signal);
@@ -471,10 +474,11 @@ export class PluginRunner {
     const batch = await this.#take(from, from < state.isolateUntil ? 1 : this.#supervisor.limits.batchSize);
     if (batch === "empty") return await this.#idle();
     if (typeof batch === "number") return await this.#awaitPartition(batch);
+    if (batch.from !== state.failedAt) state.attempts = state.conflicts = 0; // not where the last batch failed
     try {
       await this.#commit(batch);
       this.#supervisor.succeeded();
-      state.attempts = 0;
+      state.attempts = state.conflicts = 0;
       this.#consecutiveFailures = 0;
       this.#deadLettersInRow = 0;
       this.status = "running";
@@ -518,7 +522,11 @@ export class PluginRunner {
         const row = entry as LoggedEvent; // its partition's: read with its JSON
         chars += row.json.length + 1;
         if (rows.length === size || (chars > MAX_BATCH_CHARS && rows.length > 0)) break;
-        if (row.type === MERGE_TYPE && (waitsFor = await this.#mergeWaitsFor(row, owned)) >= 0) break;
+        if (
+          row.type === MERGE_TYPE && this.#takes(row.type) && (waitsFor = await this.#mergeWaitsFor(row, owned)) >= 0
+        ) {
+          break;
+        }
         rows.push(row);
       }
       upTo = entry.position;
@@ -526,7 +534,7 @@ export class PluginRunner {
     }
     if (upTo === from) return waitsFor;
     const moving = this.#owned.filter((p) => this.#checkpoints.get(p)! < upTo);
-    return { rows, upTo, watermark, moving, froms: moving.map((p) => this.#checkpoints.get(p)!) };
+    return { from, rows, upTo, watermark, moving, froms: moving.map((p) => this.#checkpoints.get(p)!) };
   }
 
   /**
@@ -545,11 +553,11 @@ export class PluginRunner {
 
   /** Reads partition `part`'s checkpoint, which another process moves. */
   async #readCheckpoint(part: number): Promise<void> {
-    const [cp] = await this.#ctx.store.query<{ position: number }>(
-      "select position from host.checkpoints where plugin = $1 and source = 'log' and part = $2",
+    const [cp] = await this.#ctx.store.query<{ committed: number }>(
+      "select committed from host.checkpoints where plugin = $1 and source = 'log' and part = $2",
       [this.name, part],
     );
-    this.#checkpoints.set(part, cp.position);
+    this.#checkpoints.set(part, cp.committed);
   }
 
   /**
@@ -570,11 +578,11 @@ export class PluginRunner {
   /** Reads the checkpoints of the partitions other processes run, for {@linkcode checkpoint} and `lag`. */
   async #readOthers(): Promise<void> {
     const owned = new Set(this.#owned);
-    const rows = await this.#ctx.store.query<{ part: number; position: number }>(
-      "select part, position from host.checkpoints where plugin = $1 and source = 'log'",
+    const rows = await this.#ctx.store.query<{ part: number; committed: number }>(
+      "select part, committed from host.checkpoints where plugin = $1 and source = 'log'",
       [this.name],
     );
-    for (const r of rows) if (!owned.has(r.part)) this.#checkpoints.set(r.part, r.position);
+    for (const r of rows) if (!owned.has(r.part)) this.#checkpoints.set(r.part, r.committed);
     this.#othersReadAt = performance.now();
   }
 
@@ -584,13 +592,17 @@ export class PluginRunner {
   }
 
   /** A batch failed: retried with backoff, then event by event, then dead-lettered; the plugin disabled at last. */
-  async #failed(e: unknown, batch: Batch, state: { attempts: number; isolateUntil: number }): Promise<void> {
+  async #failed(e: unknown, batch: Batch, state: RetryState): Promise<void> {
     if (this.#stopping.signal.aborted || e instanceof CheckpointMoved) throw e;
     const { rows } = batch;
     // The sandbox was stopped for another call (a request past its time limit): not this batch's fault.
     if (e instanceof PluginError && e.collateral) return;
-    if (e instanceof Conflict) {
+    state.failedAt = batch.from;
+    if (
+      (e instanceof Conflict || CONFLICTS.has((e as { code?: string }).code!)) && ++state.conflicts <= MAX_CONFLICTS
+    ) {
       // It lost a deadlock or serialization race to another runner of the plugin: not the batch's fault either.
+      // (Past MAX_CONFLICTS in a row it is counted as failing: a plugin can raise these codes itself.)
       this.#ctx.metrics.inc("plugin_batch_conflicts_total", "Plugin batches rolled back by a conflict", {
         plugin: this.name,
       });
@@ -616,7 +628,7 @@ export class PluginRunner {
     this.status = "degraded";
     this.#ctx.metrics.inc("plugin_batch_failures_total", "Failed plugin batches", { plugin: this.name });
     this.#logger.warn("batch failed", { error, events: rows.length, attempt: state.attempts });
-    if (state.attempts >= this.#ctx.retry.attempts) {
+    if (state.attempts >= this.#ctx.retry.attempts && rows.length > 0) { // none: only checkpoints moved, retried
       state.attempts = 0;
       if (rows.length > 1) state.isolateUntil = rows[rows.length - 1].position;
       else {
@@ -639,15 +651,24 @@ export class PluginRunner {
   /** Reads the plugin's checkpoints and which partitions this process runs; resumes after the lowest of these. */
   async #loadCheckpoints(): Promise<void> {
     const generation = this.#ownership.generation;
-    const rows = await this.#ctx.store.query<{ part: number; position: number }>(
-      "select part, position from host.checkpoints where plugin = $1 and source = 'log'",
+    const rows = await this.#ctx.store.query<{ part: number; committed: number; watermark: Date | string | null }>(
+      "select part, committed, watermark from host.checkpoints where plugin = $1 and source = 'log'",
       [this.name],
     );
-    for (const r of rows) this.#checkpoints.set(r.part, r.position);
+    for (const r of rows) this.#checkpoints.set(r.part, r.committed);
     this.#othersReadAt = performance.now();
     this.#owned = this.#ownership.owned(this.name, this.manifest!.partitioned);
     this.#generation = generation;
-    this.#watermark = this.#owned.length === 0 ? null : await this.#ctx.eventLog.watermarkAt(this.#from());
+    if (this.#owned.length === 0) return void (this.#watermark = null);
+    // The watermark stored with the lowest checkpoint is the one to resume with; a checkpoint saved by an older
+    // version has none, and the log tells (a scan up to it).
+    const from = this.#from();
+    const stored = rows.find((r) => r.committed === from && this.#owned.includes(r.part))?.watermark ?? null;
+    this.#watermark = stored !== null
+      ? new Date(stored).toISOString()
+      : from === 0
+      ? null
+      : await this.#ctx.eventLog.watermarkAt(from);
   }
 
   async #commit(batch: Batch): Promise<void> {
@@ -709,13 +730,14 @@ export class PluginRunner {
     try {
       await sandbox.queue(events, watermark, { timeoutMs, onSql, onNotice: (message) => notices.add(message) });
       if (notices.error !== null) throw new PluginError(this.name, notices.error);
+      await scope.close();
     } catch (e) {
       await scope.abandon();
-      // However the plugin took its statement's failure, the transaction is lost to a concurrent one: try again.
+      // However the plugin took its statement's failure (caught, it leaves the transaction aborted), the transaction
+      // was lost to a concurrent one: try again.
       if (conflict !== null) throw new Conflict(`plugin ${this.name}: ${conflict.message}`);
       throw e;
     }
-    await scope.close();
     return await storeNotices(tx, this.name, notices.notices, this.#quota());
   }
 
@@ -759,11 +781,11 @@ export class PluginRunner {
    */
   async #saveCheckpoints(tx: Pick<Store, "query">, batch: Batch): Promise<void> {
     const moved = await tx.query(
-      `update host.checkpoints c set position = $2, updated_at = now()
-       from unnest($3::int[], $4::int8[]) as e(part, position)
-       where c.plugin = $1 and c.source = 'log' and c.part = e.part and c.position = e.position
+      `update host.checkpoints c set committed = $2, watermark = $5, updated_at = now()
+       from unnest($3::int[], $4::int8[]) as e(part, committed)
+       where c.plugin = $1 and c.source = 'log' and c.part = e.part and c.committed = e.committed
        returning c.part`,
-      [this.name, batch.upTo, batch.moving, batch.froms],
+      [this.name, batch.upTo, batch.moving, batch.froms, batch.watermark],
     );
     if (moved.length !== batch.moving.length) {
       throw new CheckpointMoved(`plugin ${this.name}: a checkpoint is no longer where it was read`);
@@ -853,12 +875,26 @@ interface Replay {
  * moves there (`moving`, from `froms`).
  */
 interface Batch {
+  /** The lowest checkpoint of the runner's partitions when it was taken. */
+  from: number;
   rows: LoggedEvent[];
   upTo: number;
   /** The latest event time up to `upTo`, in every partition. */
   watermark: string | null;
   moving: number[];
   froms: number[];
+}
+
+/** Where the retries of failed batches stand. */
+interface RetryState {
+  /** Failed tries of the batch taken after `failedAt`. */
+  attempts: number;
+  /** While the checkpoints are below it, events go one at a time (a batch failed: find the event that fails). */
+  isolateUntil: number;
+  /** Where the last failed batch was taken from (its {@linkcode Batch.from}). */
+  failedAt: number;
+  /** Conflicts in a row of the batch taken after `failedAt`. */
+  conflicts: number;
 }
 
 /** The checkpoint was moved by someone else (another runtime on the same database). */

@@ -134,10 +134,10 @@ testEachBackend("two runtimes on one database split the work and never count an 
       await postJson(i % 2 ? a : b, "/v1/events", batch);
     }
     await waitFor("both runtimes to see the whole log", async () => {
-      const [{ position }] = await store.query<{ position: number }>(
-        "select position from host.checkpoints where plugin = 'counter'",
+      const [{ committed }] = await store.query<{ committed: number }>(
+        "select min(committed)::int8 as committed from host.checkpoints where plugin = 'counter'",
       );
-      return position === 1000;
+      return committed === 1000;
     });
     assert.deepEqual((await getJson(a, "/api/counter/counts")).body.counts, { page_view: 1000 });
     assert.deepEqual((await getJson(b, "/api/counter/counts")).body.counts, { page_view: 1000 });

@@ -8,7 +8,7 @@ import type { Store } from "./store.ts";
  * - `dead_letters`: every rejected item, by stage (`ingest` or `plugin:<name>`); `replayed_at` once replayed.
  * - `plugins`: the registry of loaded plugins and their roles.
  * - `checkpoints`: per plugin, source and log partition (`core/partitions.ts`), the last position up to which that
- *   plugin committed the effects of the partition's events.
+ *   plugin committed the effects of the partition's events (`committed`), and the watermark there.
  * - `members`: per runtime process on this database and plugin it runs, its last heartbeat: the processes running a
  *   plugin share its log partitions (`plugin/members.ts`).
  * - `migrations`: which of each plugin's migration files were applied.
@@ -62,6 +62,16 @@ create table if not exists host.checkpoints (
   primary key (plugin, source)
 );
 alter table host.checkpoints add column if not exists part smallint not null default 0;
+-- Renamed when checkpoints became per partition: a process of an older version, which would take one partition's
+-- checkpoint for the whole log, fails on it rather than run events twice.
+do $$ begin
+  if exists (select 1 from information_schema.columns
+             where table_schema = 'host' and table_name = 'checkpoints' and column_name = 'position') then
+    alter table host.checkpoints rename column position to committed;
+  end if;
+end $$;
+-- The watermark at the checkpoint (the latest event time up to it, in every partition): where a runner resumes.
+alter table host.checkpoints add column if not exists watermark timestamptz;
 do $$ begin
   if not exists (select 1 from pg_catalog.pg_index i
                  join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
@@ -70,8 +80,10 @@ do $$ begin
   end if;
 end $$;
 -- A checkpoint kept before the log was partitioned (part 0 only) holds for every partition.
-insert into host.checkpoints (plugin, source, part, position)
-  select c.plugin, c.source, p, c.position from host.checkpoints c, generate_series(1, ${LOG_PARTITIONS - 1}) p
+insert into host.checkpoints (plugin, source, part, committed, watermark)
+  select c.plugin, c.source, p, c.committed, c.watermark from host.checkpoints c, generate_series(1, ${
+  LOG_PARTITIONS - 1
+}) p
   where c.part = 0
   on conflict do nothing;
 create table if not exists host.members (

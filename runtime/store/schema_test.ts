@@ -139,3 +139,35 @@ Deno.test({
     }
   },
 });
+
+testEachBackend(
+  "migrateHost() gives a checkpoint kept before partitions to every partition, renamed so older processes stop",
+  async (backend) => {
+    const store = await backend.open();
+    try {
+      // The table as the previous version made it, with a plugin 42 events in.
+      await store.exec(`create schema host;
+        create table host.checkpoints (plugin text not null, source text not null, position bigint not null,
+          updated_at timestamptz not null default now(), primary key (plugin, source));
+        insert into host.checkpoints (plugin, source, position) values ('stats', 'log', 42)`);
+      for (let run = 0; run < 2; run++) { // and again at the next start: nothing changes
+        await migrateHost(store);
+        const rows = await store.query<{ part: number; committed: number; watermark: string | null }>(
+          "select part, committed, watermark from host.checkpoints where plugin = 'stats' order by part",
+        );
+        assert.deepEqual(rows, Array.from({ length: 16 }, (_, part) => ({ part, committed: 42, watermark: null })));
+      }
+      // What a process of the previous version runs now fails, rather than take one partition's for the whole log.
+      await assert.rejects(
+        store.query("select position from host.checkpoints where plugin = 'stats' and source = 'log'"),
+        /column "position" does not exist/,
+      );
+      await assert.rejects(
+        store.query("insert into host.checkpoints (plugin, source, part, committed) values ('stats', 'log', 3, 0)"),
+        /duplicate key/,
+      );
+    } finally {
+      await store.close();
+    }
+  },
+);

@@ -155,7 +155,7 @@ testEachBackend(
 
     // Replay from scratch: empty the events and sessions (funnels are settings, kept), rewind, start again.
     await store.exec("truncate funnel.events, funnel.sessions");
-    await store.exec("update host.checkpoints set position = 0 where plugin = 'funnel'");
+    await store.exec("update host.checkpoints set committed = 0 where plugin = 'funnel'");
     const replay = await startTestRuntime(backend, { pluginsDir, store });
     try {
       await assertMatchesLog(replay, ranges, users);

@@ -141,7 +141,7 @@ testEachBackend(
       "truncate stats.minute_counts, stats.user_hours, stats.users, stats.sessions, stats.product_counts, " +
         "stats.purchases, stats.purchase_items, stats.product_minutes, stats.video_views",
     );
-    await store.exec("update host.checkpoints set position = 0 where plugin = 'stats'");
+    await store.exec("update host.checkpoints set committed = 0 where plugin = 'stats'");
     const replay = await startTestRuntime(backend, { pluginsDir, store });
     try {
       await assertMatchesLog(replay, ranges, users);

@@ -37,7 +37,7 @@ async function scaleRun(backend: Backend, events: number, n: number, plugins: bo
       for (;;) {
         const [row] = await store.query<{ committed: number }>(
           plugins
-            ? "select coalesce(min(position), 0)::int8 as committed from host.checkpoints"
+            ? "select coalesce(min(committed), 0)::int8 as committed from host.checkpoints"
             : "select coalesce(max(position), 0)::int8 as committed from host.events",
         );
         if (row.committed >= position) return;
