@@ -3,6 +3,7 @@
  * sharing no code with the plugin.
  */
 import { logByPerson } from "./persons.ts";
+import assert from "node:assert/strict";
 import type { Sql } from "../../runtime/store/mod.ts";
 
 /** The offline truth: sessions recomputed from the raw log with window functions, not the plugin's code. */
@@ -248,4 +249,19 @@ export async function expectedVideos(sql: Sql, limit: number) {
       ).length,
     })),
   }));
+}
+
+/**
+ * After crashes: every acknowledged event (by id) is in the log, and `overview` (what `/api/stats/overview` answered)
+ * equals its recomputation from the log, counting each logged event once.
+ */
+export async function assertOverviewExact(sql: Sql, acked: Set<string>, overview: { events: number }): Promise<void> {
+  const logged = new Set(
+    (await sql.query<{ event_id: string }>("select event_id from host.events where type <> '$merge'"))
+      .map((r) => r.event_id),
+  );
+  const lost = [...acked].filter((id) => !logged.has(id));
+  assert.deepEqual(lost, [], `${lost.length} acknowledged events lost`);
+  assert.deepEqual(overview, await expectedOverview(sql, null, null));
+  assert.equal(overview.events, logged.size);
 }
