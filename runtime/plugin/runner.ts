@@ -578,12 +578,20 @@ export class PluginRunner {
   /** Reads the checkpoints of the partitions other processes run, for {@linkcode checkpoint} and `lag`. */
   async #readOthers(): Promise<void> {
     const owned = new Set(this.#owned);
-    const rows = await this.#ctx.store.query<{ part: number; committed: number }>(
-      "select part, committed from host.checkpoints where plugin = $1 and source = 'log'",
+    await this.#readCheckpoints((part) => !owned.has(part));
+  }
+
+  /** Reads every partition's checkpoint (and the watermark there), keeping in memory those of the partitions `keep`s. */
+  async #readCheckpoints(
+    keep: (part: number) => boolean,
+  ): Promise<{ part: number; committed: number; watermark: Date | string | null }[]> {
+    const rows = await this.#ctx.store.query<{ part: number; committed: number; watermark: Date | string | null }>(
+      "select part, committed, watermark from host.checkpoints where plugin = $1 and source = 'log'",
       [this.name],
     );
-    for (const r of rows) if (!owned.has(r.part)) this.#checkpoints.set(r.part, r.committed);
+    for (const r of rows) if (keep(r.part)) this.#checkpoints.set(r.part, r.committed);
     this.#othersReadAt = performance.now();
+    return rows;
   }
 
   /** The lowest checkpoint of the partitions this process runs. */
@@ -651,12 +659,7 @@ export class PluginRunner {
   /** Reads the plugin's checkpoints and which partitions this process runs; resumes after the lowest of these. */
   async #loadCheckpoints(): Promise<void> {
     const generation = this.#ownership.generation;
-    const rows = await this.#ctx.store.query<{ part: number; committed: number; watermark: Date | string | null }>(
-      "select part, committed, watermark from host.checkpoints where plugin = $1 and source = 'log'",
-      [this.name],
-    );
-    for (const r of rows) this.#checkpoints.set(r.part, r.committed);
-    this.#othersReadAt = performance.now();
+    const rows = await this.#readCheckpoints(() => true);
     this.#owned = this.#ownership.owned(this.name, this.manifest!.partitioned);
     this.#generation = generation;
     if (this.#owned.length === 0) return void (this.#watermark = null);
