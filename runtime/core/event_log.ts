@@ -11,7 +11,7 @@
  */
 import { type Event, toStorable } from "./event.ts";
 import { resolveIdentities } from "./identity.ts";
-import { LOG_PARTITIONS, partitionOf } from "./partitions.ts";
+import { ALL_PARTITIONS, LOG_PARTITIONS, partitionOf } from "./partitions.ts";
 import type { MetricsRegistry } from "../observability/metrics.ts";
 import type { Sql, Store } from "../store/mod.ts";
 
@@ -36,8 +36,22 @@ export interface LoggedEvent {
   json: string;
 }
 
-/** A log entry as a reader of some partitions gets it: the JSON of the others' entries is left out (null). */
-export type LogEntry = Omit<LoggedEvent, "json"> & { json: string | null };
+/** What a reader of some partitions gets from the log: their entries in a range, and the time of all of it. */
+export interface LogSlice {
+  /** The entries of the partitions read, in log order. */
+  entries: LoggedEvent[];
+  /** For each entry, the latest event time of the entries before it in the range, in every partition (null: none). */
+  before: (string | null)[];
+  /** The last position looked at: the range's end, or where it started when there was nothing after it. */
+  upTo: number;
+  /** The latest event time of every entry in the range, in every partition (null: none). */
+  latest: string | null;
+}
+
+/** The later of two event times (UTC ISO-8601 strings, which order as text); null is earlier than any. */
+export function later(a: string | null, b: string | null): string | null {
+  return a === null || (b !== null && b > a) ? b : a;
+}
 
 /** How many of the latest logged events are kept in memory for readers. */
 export const RECENT_EVENTS = 50_000;
@@ -66,6 +80,37 @@ export interface AppendResult {
 }
 
 const APPEND_LOCK = 727002;
+const EVERY_PARTITION: ReadonlySet<number> = new Set(ALL_PARTITIONS);
+
+/** A row of `host.events` as readers select it. */
+type LogRow = {
+  position: number;
+  type: string;
+  user_id: string;
+  part: number | null;
+  ts: Date | string;
+  json: string | null;
+};
+
+/** The entries of a range that are in memory, and their positions (an `int8multirange`'s text; null: none). */
+interface Held {
+  entries: Map<number, LoggedEvent>;
+  ranges: string | null;
+}
+
+/** Part of a {@linkcode LogSlice} read from the database, and how many of its entries' JSON came from there. */
+type FromDatabase = LogSlice & { fromDatabase: number };
+
+function entryOf(r: LogRow, json: string): LoggedEvent {
+  return {
+    position: r.position,
+    type: r.type,
+    userId: r.user_id,
+    part: r.part ?? partitionOf(r.user_id), // logged before the log was partitioned
+    timestamp: new Date(r.ts).toISOString(),
+    json,
+  };
+}
 
 interface Pending {
   events: Event[];
@@ -84,11 +129,8 @@ export class EventLog {
   #listeners = new Set<() => void>();
   #head = 0;
   #watermark: string | null = null;
-  /**
-   * Recently appended or read entries by position, the oldest inserted first; an entry read without its JSON (by a
-   * reader of other partitions) serves readers that do not need it.
-   */
-  readonly #recent = new Map<number, LogEntry>();
+  /** Recently appended or read entries by position, the oldest inserted first. */
+  readonly #recent = new Map<number, LoggedEvent>();
 
   constructor(store: Store, metrics: MetricsRegistry) {
     this.#store = store;
@@ -155,51 +197,131 @@ export class EventLog {
   }
 
   /**
-   * Reads up to `limit` log entries after position `after`, in order: from memory as far as they are there. With
-   * `parts`, only the entries of those partitions need their JSON: the others' is read as null, which saves reading
-   * the whole log in every process that runs a share of it.
+   * Reads the entries of partitions `parts` (all by default) after position `after`, in order, looking at up to `limit`
+   * positions: from memory as far as they are there, then from the database, which sends only those partitions' rows
+   * (without the JSON of those in memory) and, for each, the latest event time before it. A process that runs a share
+   * of the partitions reads no more than its share, however many processes append.
    */
-  read(after: number, limit: number): Promise<LoggedEvent[]>;
-  read(after: number, limit: number, parts: ReadonlySet<number>): Promise<LogEntry[]>;
-  async read(after: number, limit: number, parts?: ReadonlySet<number>): Promise<LogEntry[]> {
-    const upTo = Math.min(after + limit, this.#head);
-    const cached: LogEntry[] = [];
-    for (let p = after + 1; p <= upTo; p++) {
+  async read(after: number, limit: number, parts: ReadonlySet<number> = EVERY_PARTITION): Promise<LogSlice> {
+    const end = Math.min(after + limit, this.#head);
+    const slice: LogSlice = { entries: [], before: [], upTo: after, latest: null };
+    for (let p = after + 1; p <= end; p++) {
       const e = this.#recent.get(p);
-      if (e === undefined || (e.json === null && (parts === undefined || parts.has(e.part)))) break;
-      cached.push(e);
+      if (e === undefined) break;
+      if (parts.has(e.part)) {
+        slice.entries.push(e);
+        slice.before.push(slice.latest);
+      }
+      slice.latest = later(slice.latest, e.timestamp);
+      slice.upTo = p;
     }
-    if (cached.length > 0 && cached.length === upTo - after) return cached;
-    const from = after + cached.length; // the entries before it were in memory
-    const some = parts !== undefined && parts.size < LOG_PARTITIONS;
-    const rows = await this.#store.query<
-      { position: number; type: string; user_id: string; part: number | null; ts: Date | string; json: string | null }
-    >(
-      `select position, type, user_id, part, ts,
-         case when $3::int2[] is null or part is null or part = any($3::int2[]) then body::text end as json
-       from host.events where position > $1 and position <= $2 order by position`,
-      [from, after + limit, some ? [...parts] : null],
-    );
-    const read = rows.map((r) => ({
-      position: r.position,
-      type: r.type,
-      userId: r.user_id,
-      part: r.part ?? partitionOf(r.user_id), // logged before the log was partitioned
-      timestamp: new Date(r.ts).toISOString(),
-      json: r.json,
-    }));
-    this.#remember(read);
-    return cached.length === 0 ? read : [...cached, ...read];
+    if (slice.upTo === end) {
+      this.#counted("memory", slice.entries.length);
+      return slice;
+    }
+    const held = this.#held(slice.upTo, end);
+    const rest = parts.size === LOG_PARTITIONS
+      ? await this.#readEvery(slice.upTo, end, held)
+      : await this.#readSome(slice.upTo, end, parts, held);
+    rest.entries.forEach((e, i) => {
+      slice.entries.push(e);
+      slice.before.push(later(slice.latest, rest.before[i]));
+    });
+    this.#counted("memory", slice.entries.length - rest.fromDatabase);
+    this.#counted("database", rest.fromDatabase);
+    slice.upTo = rest.upTo;
+    slice.latest = later(slice.latest, rest.latest);
+    return slice;
+  }
+
+  #counted(from: "memory" | "database", entries: number): void {
+    if (entries === 0) return;
+    this.#metrics.inc("log_entries_read_total", "Log entries handed to plugin runners, by where their JSON was read", {
+      from,
+    }, entries);
   }
 
   /**
-   * Keeps `events` in memory for the next readers (an entry with its JSON is not replaced by one without), forgetting
-   * the oldest kept beyond {@linkcode RECENT_EVENTS}.
+   * The entries in (`after`, `end`] that are in memory, and their positions as a multirange for the database, which
+   * leaves out their JSON: with several processes appending, a range interleaves this one's appends with the others'.
    */
-  #remember(events: LogEntry[]): void {
-    for (const e of events) {
-      if (e.json !== null || this.#recent.get(e.position)?.json == null) this.#recent.set(e.position, e);
+  #held(after: number, end: number): Held {
+    const entries = new Map<number, LoggedEvent>();
+    const ranges: string[] = [];
+    let start = -1;
+    for (let p = after + 1; p <= end + 1; p++) {
+      const e = p <= end ? this.#recent.get(p) : undefined;
+      if (e !== undefined) {
+        entries.set(p, e);
+        if (start < 0) start = p;
+      } else if (start >= 0) {
+        ranges.push(`[${start},${p})`);
+        start = -1;
+      }
     }
+    return { entries, ranges: ranges.length === 0 ? null : `{${ranges.join(",")}}` };
+  }
+
+  /** Every entry in (`after`, `end`], kept in memory for the next readers. */
+  async #readEvery(after: number, end: number, held: Held): Promise<FromDatabase> {
+    const rows = await this.#store.query<LogRow>(
+      `select position, type, user_id, part, ts,
+         case when not coalesce($3::int8multirange @> position, false) then body::text end as json
+       from host.events where position > $1 and position <= $2 order by position`,
+      [after, end, held.ranges],
+    );
+    const slice: FromDatabase = { entries: [], before: [], upTo: after, latest: null, fromDatabase: 0 };
+    for (const r of rows) {
+      if (r.json !== null) slice.fromDatabase++;
+      const e = held.entries.get(r.position) ?? entryOf(r, r.json!);
+      slice.entries.push(e);
+      slice.before.push(slice.latest);
+      slice.latest = later(slice.latest, e.timestamp);
+      slice.upTo = e.position;
+    }
+    this.#remember(slice.entries);
+    return slice;
+  }
+
+  /**
+   * The entries of `parts` in (`after`, `end`]. The database computes the event times over every partition's rows and
+   * sends only these partitions' (and the last row's, for the latest time): reading another process's appends costs
+   * what reading one's own share costs. Not kept in memory: they are not every entry of a range.
+   */
+  async #readSome(after: number, end: number, parts: ReadonlySet<number>, held: Held): Promise<FromDatabase> {
+    const rows = await this.#store.query<LogRow & { before: Date | string | null }>(
+      `select w.position, e.type, e.user_id, w.part, w.ts, w.before,
+         case when (w.part is null or w.part = any($3::int2[])) and not coalesce($4::int8multirange @> w.position, false)
+           then e.body::text end as json
+       from (select position, part, ts,
+               max(ts) over (order by position rows between unbounded preceding and 1 preceding) as before
+             from host.events where position > $1 and position <= $2) w
+       join host.events e on e.position = w.position and e.position > $1 and e.position <= $2
+       where w.part is null or w.part = any($3::int2[]) or w.position = $2
+       order by w.position`,
+      [after, end, [...parts], held.ranges],
+    );
+    const slice: FromDatabase = { entries: [], before: [], upTo: after, latest: null, fromDatabase: 0 };
+    for (const r of rows) {
+      const before = r.before === null ? null : new Date(r.before).toISOString();
+      const e = held.entries.get(r.position) ?? entryOf(r, r.json ?? "");
+      // A row logged before the log was partitioned is sent whatever its partition: computed now.
+      if ((r.json !== null || held.entries.has(r.position)) && parts.has(e.part)) {
+        if (r.json !== null) slice.fromDatabase++;
+        slice.entries.push(e);
+        slice.before.push(before);
+      }
+      slice.latest = later(before, e.timestamp);
+      slice.upTo = e.position;
+    }
+    return slice;
+  }
+
+  /**
+   * Keeps `events` in memory for the next readers, forgetting the oldest kept beyond {@linkcode RECENT_EVENTS}.
+   */
+  #remember(events: LoggedEvent[]): void {
+    for (const e of events) this.#recent.set(e.position, e);
     let excess = this.#recent.size - RECENT_EVENTS;
     for (const position of this.#recent.keys()) {
       if (excess-- <= 0) break;

@@ -45,7 +45,7 @@ testEachBackend(
       assert.deepEqual(rows.map((r) => r.event_id).sort(), ["a", "b", "c", "d"]);
       assert.equal(log.head, 4);
       assert.ok(wakes >= 1);
-      assert.deepEqual((await log.read(1, 2)).map((r) => r.position), [2, 3]);
+      assert.deepEqual((await log.read(1, 2)).entries.map((r) => r.position), [2, 3]);
       assert.equal((await store.query("select count(*)::int8 as n from host.dead_letters"))[0].n, 1);
     } finally {
       await store.close();
@@ -54,7 +54,7 @@ testEachBackend(
 );
 
 testEachBackend(
-  "EventLog.read() with partitions leaves out the JSON of other partitions' entries, and serves from memory what it can",
+  "EventLog.read() of some partitions sends only their entries, with the event times of all, and serves memory first",
   async (backend) => {
     const store = await backend.open();
     try {
@@ -67,37 +67,51 @@ testEachBackend(
         const part = partitionOf(`user-${i}`);
         if (part < 3 && !users.has(part)) users.set(part, `user-${i}`);
       }
-      const events = [0, 1, 2, 0, 1].map((part, i) => ({ ...event(`e${i}`), user_id: users.get(part)! }));
+      // The entries of partition 1 carry the latest times: a reader of 0 and 2 must still see them pass.
+      const times = ["01:00", "05:00", "02:00", "03:00", "09:00"].map((t) => `2026-05-01T${t}:00.000Z`);
+      const events = [0, 1, 2, 0, 1].map((part, i) => ({ ...event(`e${i}`, times[i]), user_id: users.get(part)! }));
       await writer.append(events);
       const [{ parts }] = await store.query<{ parts: number[] }>(
         "select array_agg(part order by position) as parts from host.events",
       );
       assert.deepEqual(parts, [0, 1, 2, 0, 1], "each entry is logged with its user's partition");
 
-      const reader = new EventLog(store, new MetricsRegistry()); // another process: nothing in memory
+      const metrics = new MetricsRegistry();
+      const reader = new EventLog(store, metrics); // another process: nothing in memory
       await reader.open();
       const mine = await reader.read(0, 10, new Set([0, 2]));
-      assert.deepEqual(mine.map((e) => [e.position, e.part, e.json === null]), [
-        [1, 0, false],
-        [2, 1, true],
-        [3, 2, false],
-        [4, 0, false],
-        [5, 1, true],
+      assert.deepEqual(mine.entries.map((e) => [e.position, e.part, JSON.parse(e.json).event_id]), [
+        [1, 0, "e0"],
+        [3, 2, "e2"],
+        [4, 0, "e3"],
       ]);
-      assert.equal(JSON.parse(mine[2].json!).event_id, "e2");
-      // Kept in memory: read again for the same partitions, from the database it would fail.
+      assert.deepEqual(mine.before, [null, times[1], times[1]]);
+      assert.equal(mine.upTo, 5);
+      assert.equal(mine.latest, times[4]);
+      const middle = await reader.read(1, 2, new Set([0])); // positions 2 and 3: none of partition 0
+      assert.deepEqual([middle.entries, middle.upTo, middle.latest], [[], 3, times[1]]);
+      assert.deepEqual(await reader.read(5, 10, new Set([0])), { entries: [], before: [], upTo: 5, latest: null });
+
+      // Appends of this process and another's interleave: the database sends only the JSON this one does not hold.
+      await reader.append([{ ...event("e5", times[0]), user_id: users.get(0)! }]); // position 6, kept in memory
+      await writer.append([{ ...event("e6", times[0]), user_id: users.get(0)! }]); // position 7
+      await reader.refresh();
+      const interleaved = await reader.read(0, 10, new Set([0]));
+      assert.deepEqual(interleaved.entries.map((e) => JSON.parse(e.json).event_id), ["e0", "e3", "e5", "e6"]);
+      const read = (from: string) => metrics.value("log_entries_read_total", { from });
+      assert.deepEqual([read("memory"), read("database")], [1, 3 + 3]); // e5; e0, e3, e6 (and e0, e2, e3 above)
+
+      // A reader of every partition reads every entry, and keeps them in memory for the next readers: the table gone,
+      // they are still served.
+      assert.deepEqual((await reader.read(0, 10)).entries.map((e) => e.position), [1, 2, 3, 4, 5, 6, 7]);
       await store.exec("alter table host.events rename to gone");
-      assert.deepEqual((await reader.read(0, 10, new Set([0]))).map((e) => e.position), [1, 2, 3, 4, 5]);
-      // A reader that needs partition 1's JSON cannot be served entries read without it.
-      await assert.rejects(reader.read(0, 10), /gone|does not exist/);
-      await store.exec("alter table host.gone rename to events");
-      assert.deepEqual((await reader.read(0, 10)).map((e) => JSON.parse(e.json).event_id), [
-        "e0",
-        "e1",
-        "e2",
-        "e3",
-        "e4",
+      const again = await reader.read(0, 10, new Set([1]));
+      assert.deepEqual([again.entries.map((e) => e.position), again.before, again.latest], [
+        [2, 5],
+        [times[0], times[1]],
+        times[4],
       ]);
+      await store.exec("alter table host.gone rename to events");
     } finally {
       await store.close();
     }

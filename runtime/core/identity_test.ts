@@ -87,7 +87,7 @@ testEachBackend("the log resolves linked ids to their person and logs a merge af
     assert.deepEqual((await logged()).slice(16), [["e14", "u3", "guest-7"], ["e15", "u1", "a1"]]);
 
     // An event logged before its id was linked (a dead letter replayed now) is read back under the person.
-    const [first] = await log.read(0, 1);
+    const [first] = (await log.read(0, 1)).entries;
     assert.deepEqual(JSON.parse((await resolveLogged(store, first)).json), {
       event_id: "e1",
       type: "page_view",
@@ -95,7 +95,7 @@ testEachBackend("the log resolves linked ids to their person and logs a merge af
       timestamp: first.timestamp,
       properties: { original_user_id: "a1" },
     });
-    const [unlinked] = await log.read(4, 1); // e3, of u1: nothing to resolve
+    const [unlinked] = (await log.read(4, 1)).entries; // e3, of u1: nothing to resolve
     assert.equal(await resolveLogged(store, unlinked), unlinked);
   } finally {
     await store.close();

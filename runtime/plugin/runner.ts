@@ -1,4 +1,4 @@
-import type { EventLog, LoggedEvent } from "../core/event_log.ts";
+import { type EventLog, later, type LoggedEvent } from "../core/event_log.ts";
 import { insertDeadLetters } from "../core/event_log.ts";
 import { MERGE_TYPE } from "../core/identity.ts";
 import { parseResults, type TransformResult } from "../core/transform.ts";
@@ -510,31 +510,35 @@ export class PluginRunner {
   async #take(from: number, size: number): Promise<Batch | "empty" | number> {
     const owned = new Set(this.#owned);
     const spread = LOG_PARTITIONS / owned.size; // positions read per event taken, about
-    const read = await this.#ctx.eventLog.read(from, Math.ceil(size * spread), owned);
-    if (read.length === 0) return "empty";
+    const slice = await this.#ctx.eventLog.read(from, Math.ceil(size * spread), owned);
+    if (slice.upTo === from) return "empty";
     const rows: LoggedEvent[] = [];
-    let upTo = from;
+    let { upTo, latest } = slice;
     let chars = 0;
-    let watermark = this.#watermark;
     let waitsFor = -1;
-    for (const entry of read) {
-      if (owned.has(entry.part) && entry.position > this.#checkpoints.get(entry.part)!) {
-        const row = entry as LoggedEvent; // its partition's: read with its JSON
-        chars += row.json.length + 1;
-        if (rows.length === size || (chars > MAX_BATCH_CHARS && rows.length > 0)) break;
-        if (
-          row.type === MERGE_TYPE && this.#takes(row.type) && (waitsFor = await this.#mergeWaitsFor(row, owned)) >= 0
-        ) {
-          break;
-        }
-        rows.push(row);
+    for (const [i, row] of slice.entries.entries()) {
+      if (row.position <= this.#checkpoints.get(row.part)!) continue; // committed already, by its partition's runner
+      chars += row.json.length + 1;
+      if (
+        rows.length === size || (chars > MAX_BATCH_CHARS && rows.length > 0) ||
+        (row.type === MERGE_TYPE && this.#takes(row.type) && (waitsFor = await this.#mergeWaitsFor(row, owned)) >= 0)
+      ) {
+        upTo = row.position - 1;
+        latest = slice.before[i];
+        break;
       }
-      upTo = entry.position;
-      if (watermark === null || entry.timestamp > watermark) watermark = entry.timestamp;
+      rows.push(row);
     }
     if (upTo === from) return waitsFor;
     const moving = this.#owned.filter((p) => this.#checkpoints.get(p)! < upTo);
-    return { from, rows, upTo, watermark, moving, froms: moving.map((p) => this.#checkpoints.get(p)!) };
+    return {
+      from,
+      rows,
+      upTo,
+      watermark: later(this.#watermark, latest),
+      moving,
+      froms: moving.map((p) => this.#checkpoints.get(p)!),
+    };
   }
 
   /**

@@ -80,8 +80,13 @@ Deno.test({
     ]);
     for (const r of results) {
       assert.equal(r.events, 2000);
-      // CPU time was read from /proc for the runtimes' trees and for PostgreSQL's processes.
-      assert.ok(r.details.cpuPer100k.runtimes > 0 && r.details.cpuPer100k.postgres > 0, JSON.stringify(r.details));
+      // CPU time was read from /proc for the runtimes, their sandboxes (none with no plugin) and PostgreSQL's processes.
+      const { runtimes, sandboxes, postgres } = r.details.cpuPer100k;
+      assert.ok(runtimes > 0 && postgres > 0, JSON.stringify(r.details));
+      assert.equal(sandboxes > 0, !r.scenario.includes("host only"), JSON.stringify(r.details));
     }
+    // With two processes, each one's runners read the other's appends from the database; with none, nobody reads.
+    assert.ok(results[1].details.logEntriesReadFromDatabasePer100k > 0, JSON.stringify(results[1].details));
+    assert.equal(results[3].details.logEntriesReadFromDatabasePer100k, 0);
   },
 });

@@ -136,3 +136,27 @@ export function batchCosts(
 export function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
+
+/** USER_HZ: the unit of `/proc`'s CPU times on Linux. */
+export const TICKS = 100;
+
+/** A process's CPU time in ticks: user and system, and with `reaped` its waited-for children's too. */
+export function cpuOf(pid: number, reaped: boolean): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // after "pid (comm) ": state is field 3
+    const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
+    return utime + stime + (reaped ? cutime + cstime : 0);
+  } catch {
+    return 0; // it ended between the listing and the read
+  }
+}
+
+/** A process's command name (`/proc/<pid>/comm`); empty when it is gone. */
+export function commOf(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
+  } catch {
+    return "";
+  }
+}

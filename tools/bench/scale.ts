@@ -3,7 +3,8 @@
  * partitions. Each run warms the processes up (a fifth as many events, committed first: every process and sandbox has
  * compiled its hot code), then posts the events to the processes in turn, and measures the time until every plugin
  * committed them all and the CPU time spent meanwhile by every process involved (the runtimes, their plugins'
- * sandboxes, and PostgreSQL's), from `/proc`. Then the same with no plugin (the host alone, the log's appends), whose
+ * sandboxes, and PostgreSQL's), from `/proc`, and the log entries the runners read from the database rather than
+ * from memory. Then the same with no plugin (the host alone, the log's appends), whose
  * one lock per commit is what saturates first as processes are added.
  * @module
  */
@@ -11,10 +12,8 @@ import { type Backend, tempDir, waitFor } from "../../tests/support/harness.ts";
 import { LOG_PARTITIONS } from "../../runtime/core/partitions.ts";
 import { openPostgres } from "../../runtime/store/mod.ts";
 import { postAll } from "./load.ts";
-import { BenchRuntime, round, treePids } from "./process.ts";
+import { BenchRuntime, commOf, cpuOf, round, TICKS, treePids } from "./process.ts";
 import { freshEnv, type Row } from "./scenarios.ts";
-
-const TICKS = 100; // USER_HZ: the unit of /proc's CPU times on Linux
 
 /** Runs the scenario with each count of `processes`, with the four plugins and then with none; one row per run. */
 export async function scaleOut(backend: Backend, events: number, processes: number[]): Promise<Row[]> {
@@ -48,6 +47,7 @@ async function scaleRun(backend: Backend, events: number, n: number, plugins: bo
     await postAll(urls, warmUp, 4 * n, 7);
     await committed(warmUp);
     const before = cpu(runtimes);
+    const readBefore = await readFromDatabase(runtimes);
     const started = performance.now();
     await postAll(urls, events, 4 * n);
     const ingestSeconds = (performance.now() - started) / 1000;
@@ -58,7 +58,9 @@ async function scaleRun(backend: Backend, events: number, n: number, plugins: bo
       seconds,
       ingestSeconds,
       runtimes: after.runtimes - before.runtimes,
+      sandboxes: after.sandboxes - before.sandboxes,
       postgres: after.postgres - before.postgres,
+      readFromDatabase: await readFromDatabase(runtimes) - readBefore,
     };
   } finally {
     await store.close();
@@ -67,18 +69,22 @@ async function scaleRun(backend: Backend, events: number, n: number, plugins: bo
   const per100k = (s: number) => round(s * 100_000 / events);
   const { seconds, ingestSeconds } = measured;
   const cpuRuntimes = per100k(measured.runtimes);
+  const cpuSandboxes = per100k(measured.sandboxes);
   const cpuPostgres = per100k(measured.postgres);
+  const read = Math.round(measured.readFromDatabase * 100_000 / events);
   return {
     scenario: `scale-out postgres${plugins ? "" : ", host only"}, ${n} process${n === 1 ? "" : "es"}`,
     events,
     seconds: round(seconds),
     eventsPerSecond: Math.round(events / seconds),
-    summary: `CPU per 100k events ${round(cpuRuntimes + cpuPostgres)} s (runtimes and sandboxes ${cpuRuntimes}, ` +
-      `PostgreSQL ${cpuPostgres}); ingest ${Math.round(events / ingestSeconds)}/s`,
+    summary: `CPU per 100k events ${round(cpuRuntimes + cpuSandboxes + cpuPostgres)} s (runtimes ${cpuRuntimes}, ` +
+      `sandboxes ${cpuSandboxes}, PostgreSQL ${cpuPostgres}); ingest ${Math.round(events / ingestSeconds)}/s; ` +
+      `${read} log entries per 100k read from the database`,
     details: {
       processes: n,
       ingestSeconds: round(ingestSeconds),
-      cpuPer100k: { runtimes: cpuRuntimes, postgres: cpuPostgres },
+      cpuPer100k: { runtimes: cpuRuntimes, sandboxes: cpuSandboxes, postgres: cpuPostgres },
+      logEntriesReadFromDatabasePer100k: read,
     },
   };
 }
@@ -96,35 +102,42 @@ async function split(runtimes: BenchRuntime[]): Promise<void> {
   }, 30_000);
 }
 
-/** CPU seconds so far of the runtimes' process trees, and of every PostgreSQL process (with those it reaped). */
-function cpu(runtimes: BenchRuntime[]): { runtimes: number; postgres: number } {
+/**
+ * CPU seconds so far of the runtimes' process trees, their plugins' sandboxes apart (processes run from a `data:`
+ * module, `confine.ts`), and of every PostgreSQL process (with those it reaped).
+ */
+function cpu(runtimes: BenchRuntime[]): { runtimes: number; sandboxes: number; postgres: number } {
   let own = 0;
-  for (const rt of runtimes) for (const pid of treePids(rt.pid)) own += cpuOf(pid, false);
+  let sandboxes = 0;
+  for (const rt of runtimes) {
+    for (const pid of treePids(rt.pid)) {
+      if (isSandbox(pid)) sandboxes += cpuOf(pid, false);
+      else own += cpuOf(pid, false);
+    }
+  }
   let postgres = 0;
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     const pid = Number(entry.name);
     if (commOf(pid) === "postgres") postgres += cpuOf(pid, true);
   }
-  return { runtimes: own / TICKS, postgres: postgres / TICKS };
+  return { runtimes: own / TICKS, sandboxes: sandboxes / TICKS, postgres: postgres / TICKS };
 }
 
-/** A process's CPU time in ticks: user and system, and with `reaped` its waited-for children's too. */
-function cpuOf(pid: number, reaped: boolean): number {
+function isSandbox(pid: number): boolean {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // after "pid (comm) ": state is field 3
-    const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
-    return utime + stime + (reaped ? cutime + cstime : 0);
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes("\0data:application/typescript,");
   } catch {
-    return 0; // it ended between the listing and the read
+    return false;
   }
 }
 
-function commOf(pid: number): string {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
-  } catch {
-    return "";
+/** Log entries the runtimes' plugin runners read so far from the database (not from memory), from `/metrics`. */
+async function readFromDatabase(runtimes: BenchRuntime[]): Promise<number> {
+  let total = 0;
+  for (const rt of runtimes) {
+    const metrics = await (await fetch(`${rt.url}/metrics`)).text();
+    total += Number(/^log_entries_read_total\{from="database"\} (\S+)$/m.exec(metrics)?.[1] ?? 0);
   }
+  return total;
 }
