@@ -126,6 +126,8 @@ Deno.test({
       group: `g-${crypto.randomUUID().slice(0, 8)}`,
       idempotent: false, // the mock cluster cannot give a producer id
       sessionTimeoutMs: 6000,
+      fetchMinBytes: 65_536,
+      fetchMaxWaitMs: 100,
       transforms: new Map(),
     };
     const rt = await startTestRuntime(BACKENDS[0], { pluginsDir: await pluginsFolder([{ name: "counter" }]), kafka });

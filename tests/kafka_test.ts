@@ -33,6 +33,8 @@ function kafkaConfig(bootstrap: string): KafkaConfig {
     group: `g-${crypto.randomUUID().slice(0, 8)}`,
     idempotent: false,
     sessionTimeoutMs: 6000,
+    fetchMinBytes: 65_536,
+    fetchMaxWaitMs: 100,
     transforms: new Map(),
   };
 }

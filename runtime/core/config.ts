@@ -5,6 +5,8 @@
 import { z } from "zod";
 import { type Money, parseRates } from "./money.ts";
 
+/** A fetch's minimum stays below what one fetch may return (kafkajs' `maxBytes`, 10 MB), by a wide margin. */
+const MAX_FETCH_MIN_BYTES = 1_048_576;
 const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x !== ""));
 
 const EnvSchema = z.object({
@@ -20,6 +22,10 @@ const EnvSchema = z.object({
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number({ error: "must be a number of milliseconds" }).int()
     .min(1000, "must be ≥ 1000 ms").max(300_000, "must be ≤ 300000 ms").default(10_000),
   KAFKA_IDEMPOTENT: z.enum(["true", "false"], { error: "must be true or false" }).default("true"),
+  KAFKA_FETCH_MIN_BYTES: z.coerce.number({ error: "must be a number of bytes" }).int()
+    .min(1, "must be ≥ 1 byte").max(MAX_FETCH_MIN_BYTES, `must be ≤ ${MAX_FETCH_MIN_BYTES} bytes`).default(65_536),
+  KAFKA_FETCH_MAX_WAIT_MS: z.coerce.number({ error: "must be a number of milliseconds" }).int()
+    .min(0, "must be ≥ 0 ms").max(10_000, "must be ≤ 10000 ms").default(100),
   SIMULATE: z.coerce.number({ error: "must be a number of events per second" })
     .min(0, "must be ≥ 0 events per second").max(100_000, "must be ≤ 100000 events per second").optional(),
   PLUGINS_DIR: z.string().min(1, "must be a directory path").default("./plugins"),
@@ -81,6 +87,12 @@ export interface KafkaConfig {
   idempotent: boolean;
   /** How long the group waits for a silent member before handing its partitions to the others. */
   sessionTimeoutMs: number;
+  /**
+   * A fetch is answered once this much is there to read, or after `fetchMaxWaitMs`: under a steady stream, fewer and
+   * larger batches (each is one append); when idle, one request per `fetchMaxWaitMs`.
+   */
+  fetchMinBytes: number;
+  fetchMaxWaitMs: number;
   /** Topics whose messages go through a plugin's transform first: topic → plugin. */
   transforms: Map<string, string>;
 }
@@ -124,6 +136,8 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     group: e.KAFKA_GROUP,
     idempotent: e.KAFKA_IDEMPOTENT === "true",
     sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+    fetchMinBytes: e.KAFKA_FETCH_MIN_BYTES,
+    fetchMaxWaitMs: e.KAFKA_FETCH_MAX_WAIT_MS,
     transforms: parseTransforms(e.KAFKA_TRANSFORMS ?? [], e.KAFKA_TOPICS),
   };
   if (kafka && kafka.brokers.some((b) => !/^[^\s:/]+:\d{1,5}$/.test(b))) {

@@ -107,8 +107,12 @@ Deno.test("loadConfig() makes Kafka the source when KAFKA_BROKERS is set", () =>
     group: "analytics-runtime",
     idempotent: true,
     sessionTimeoutMs: 10_000,
+    fetchMinBytes: 65_536,
+    fetchMaxWaitMs: 100,
     transforms: new Map(),
   });
+  const fetch = loadConfig({ KAFKA_BROKERS: "k:1", KAFKA_FETCH_MIN_BYTES: "1", KAFKA_FETCH_MAX_WAIT_MS: "500" }).kafka;
+  assert.deepEqual([fetch?.fetchMinBytes, fetch?.fetchMaxWaitMs], [1, 500]);
   assert.equal(c.simulate, 0); // not fully embedded
   assert.equal(loadConfig({ KAFKA_BROKERS: "k:1", KAFKA_IDEMPOTENT: "false" }).kafka?.idempotent, false);
   const orders = { KAFKA_BROKERS: "k:1", KAFKA_TOPICS: "events,orders", KAFKA_TRANSFORMS: "orders=shop_orders" };
@@ -131,6 +135,15 @@ Deno.test("loadConfig() refuses bad input with one line naming the variable, the
     [{ DATABASE_URL: "mysql://x" }, "Cannot start: DATABASE_URL must be a postgres:// URL, got 'mysql://x'"],
     [{ SIMULATE: "-1" }, "Cannot start: SIMULATE must be ≥ 0 events per second, got '-1'"],
     [{ LOG_LEVEL: "loud" }, "Cannot start: LOG_LEVEL must be debug, info, warn or error, got 'loud'"],
+    [{ KAFKA_FETCH_MIN_BYTES: "0" }, "Cannot start: KAFKA_FETCH_MIN_BYTES must be ≥ 1 byte, got '0'"],
+    [
+      { KAFKA_FETCH_MIN_BYTES: "2097152" },
+      "Cannot start: KAFKA_FETCH_MIN_BYTES must be ≤ 1048576 bytes, got '2097152'",
+    ],
+    [
+      { KAFKA_FETCH_MAX_WAIT_MS: "soon" },
+      "Cannot start: KAFKA_FETCH_MAX_WAIT_MS must be a number of milliseconds, got 'soon'",
+    ],
     [
       { KAFKA_BROKERS: "k:1", KAFKA_TRANSFORMS: "orders" },
       "Cannot start: KAFKA_TRANSFORMS must be a comma list of topic=plugin, got 'orders'",

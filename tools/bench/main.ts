@@ -4,7 +4,7 @@
  *
  *   deno run -A tools/bench/main.ts [--events 100000] [--backlog 1000000] [--seconds 10]
  *     [--rates 1000,5000,20000] [--naive 5000] [--score-rate 200] [--score-history 50000]
- *     [--processes 1,2,4] [--only embedded,postgres,kafka,latency,score,backlog,naive,scale] [--out FILE]
+ *     [--processes 1,2,4] [--only embedded,postgres,kafka,kafka-live,latency,score,backlog,naive,scale] [--out FILE]
  *
  * Server-Postgres scenarios need `TEST_DATABASE_URL` (a superuser URL: each scenario creates its own database);
  * the Kafka scenario needs librdkafka's mock cluster (gcc and librdkafka-dev). Missing ones are skipped, and
@@ -14,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { mockClusterAvailable } from "../../tests/support/kafka_mock_cluster.ts";
 import { BACKENDS } from "../../tests/support/harness.ts";
+import { kafkaLive } from "./kafka_live.ts";
 import { backlog, freshEnv, kafkaThroughput, latency, naive, type Row, throughput } from "./scenarios.ts";
 import { fraudScore } from "./fraud_score.ts";
 import { scaleOut } from "./scale.ts";
@@ -28,7 +29,7 @@ const { values: flags } = parseArgs({
     "score-rate": { type: "string", default: "200" },
     "score-history": { type: "string", default: "50000" },
     processes: { type: "string", default: "1,2,4" },
-    only: { type: "string", default: "embedded,postgres,kafka,latency,score,backlog,naive,scale" },
+    only: { type: "string", default: "embedded,postgres,kafka,kafka-live,latency,score,backlog,naive,scale" },
     out: { type: "string", default: "test-results/bench.json" },
   },
 });
@@ -64,6 +65,12 @@ await run(
   only.has("kafka") && kafka,
   `${noPg}, or the mock cluster cannot be built`,
   () => kafkaThroughput(postgres!, events),
+);
+await run(
+  "kafka-live",
+  only.has("kafka-live") && kafka,
+  `${noPg}, or the mock cluster cannot be built`,
+  () => kafkaLive(postgres!, 5_000, Number(flags.seconds)), // the rate of the latency target
 );
 for (const backend of [BACKENDS[0], postgres]) {
   if (backend === null) continue;

@@ -114,6 +114,8 @@ export class KafkaSource {
     const consumer = this.#opts.kafka.consumer({
       groupId: config.group,
       maxBytesPerPartition: MAX_BODY_BYTES,
+      minBytes: config.fetchMinBytes,
+      maxWaitTimeInMs: config.fetchMaxWaitMs,
       sessionTimeout: config.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(config.sessionTimeoutMs / 5)),
       // A rebalance waits this long for members to rejoin: as long as a silent member may stay silent.
