@@ -8,6 +8,7 @@ import { ALL_PARTITIONS, partitionOf } from "../runtime/core/partitions.ts";
 import type { Event } from "../runtime/core/event.ts";
 import { rng, Simulator } from "../runtime/sources/simulator/mod.ts";
 import { openPostgres } from "../runtime/store/mod.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import {
   BACKENDS,
   getJson,
@@ -152,6 +153,40 @@ Deno.test({
     } finally {
       await a.stop();
       await b.stop();
+      await store.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "[postgres] a plugin's scheduled work runs on one process of two, and on the other once the first stops",
+  ignore: !POSTGRES.enabled,
+  async fn() {
+    const pluginsDir = await pluginsFolder([{ name: "ticker" }]);
+    const store = await POSTGRES.open();
+    const runtimes = [
+      await startTestRuntime(POSTGRES, { pluginsDir, store }),
+      await startTestRuntime(POSTGRES, { pluginsDir, store }),
+    ];
+    // Runs that succeeded (a histogram's count) and runs that failed (the ticker's first one does).
+    const runs = (rt: Runtime) =>
+      Number(/^plugin_scheduled_seconds_count\{plugin="ticker"\} (\S+)$/m.exec(rt.metrics.render())?.[1] ?? 0) +
+      rt.metrics.value("plugin_scheduled_failures_total", { plugin: "ticker" });
+    try {
+      await waitFor(
+        "the runtimes to split the partitions",
+        () => runtimes.every((rt) => rt.plugins.list()[0].partitions.length === 8),
+      );
+      const first = runtimes.find((rt) => rt.plugins.list()[0].partitions.includes(0))!;
+      const other = runtimes.find((rt) => rt !== first)!;
+      const before = [runs(first), runs(other)];
+      await waitFor("three runs", () => runs(first) >= before[0] + 3, 10_000);
+      assert.equal(runs(other), before[1], "the process without partition 0 ran none");
+      await first.stop();
+      runtimes.splice(runtimes.indexOf(first), 1);
+      await waitFor("the other process to run it", () => runs(other) > before[1], 15_000);
+    } finally {
+      for (const rt of runtimes) await rt.stop();
       await store.close();
     }
   },

@@ -400,13 +400,16 @@ export class PluginRunner {
   }
 
   /**
-   * Runs the plugin's scheduled work every period while it is loaded; a failed run is logged, not fatal. Its statements
-   * commit on their own; its notices are stored together when it succeeds, in one transaction.
+   * Runs the plugin's scheduled work every period while it is loaded, on one process of those sharing the database; a
+   * failed run is logged, not fatal. Its statements commit on their own; its notices are stored together when it
+   * succeeds, in one transaction.
    */
   async #schedule(everyMs: number): Promise<void> {
     while (!this.#stopping.signal.aborted) {
       await sleep(everyMs, this.#stopping.signal);
       if (this.#stopping.signal.aborted || (this.status !== "running" && this.status !== "degraded")) continue;
+      // With several processes on one database, one runs it: the one that runs the plugin's partition 0.
+      if (!this.#ownership.owned(this.name, this.manifest!.partitioned).includes(0)) continue;
       const started = performance.now();
       try {
         const sandbox = await this.#supervisor.sandbox();
