@@ -146,6 +146,13 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
   if (kafka && kafka.topics.length === 0) {
     throw new ConfigError("Cannot start: KAFKA_TOPICS must name at least one topic");
   }
+  // kafkajs heartbeats between fetches: an idle fetch that waits near the session timeout gets the process evicted.
+  if (kafka && kafka.fetchMaxWaitMs * 3 > kafka.sessionTimeoutMs) {
+    throw new ConfigError(
+      `Cannot start: KAFKA_FETCH_MAX_WAIT_MS must be at most a third of KAFKA_SESSION_TIMEOUT_MS ` +
+        `(${Math.floor(kafka.sessionTimeoutMs / 3)} ms), got '${kafka.fetchMaxWaitMs}'`,
+    );
+  }
   let rates: Record<string, number>;
   try {
     rates = parseRates(e.CURRENCY_RATES ?? "", e.BASE_CURRENCY);

@@ -113,6 +113,16 @@ Deno.test("loadConfig() makes Kafka the source when KAFKA_BROKERS is set", () =>
   });
   const fetch = loadConfig({ KAFKA_BROKERS: "k:1", KAFKA_FETCH_MIN_BYTES: "1", KAFKA_FETCH_MAX_WAIT_MS: "500" }).kafka;
   assert.deepEqual([fetch?.fetchMinBytes, fetch?.fetchMaxWaitMs], [1, 500]);
+  // An idle fetch may wait a third of the session timeout at most: kafkajs heartbeats between fetches.
+  assert.throws(
+    () => loadConfig({ KAFKA_BROKERS: "k:1", KAFKA_FETCH_MAX_WAIT_MS: "5000" }),
+    {
+      message:
+        "Cannot start: KAFKA_FETCH_MAX_WAIT_MS must be at most a third of KAFKA_SESSION_TIMEOUT_MS (3333 ms), got '5000'",
+    },
+  );
+  const kafkajs = { KAFKA_BROKERS: "k:1", KAFKA_FETCH_MAX_WAIT_MS: "5000", KAFKA_SESSION_TIMEOUT_MS: "30000" };
+  assert.equal(loadConfig(kafkajs).kafka?.fetchMaxWaitMs, 5000);
   assert.equal(c.simulate, 0); // not fully embedded
   assert.equal(loadConfig({ KAFKA_BROKERS: "k:1", KAFKA_IDEMPOTENT: "false" }).kafka?.idempotent, false);
   const orders = { KAFKA_BROKERS: "k:1", KAFKA_TOPICS: "events,orders", KAFKA_TRANSFORMS: "orders=shop_orders" };

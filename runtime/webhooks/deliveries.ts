@@ -61,9 +61,10 @@ export async function claimDue(
        select d.webhook, d.notice_id from host.webhook_deliveries d
        join ranked r on r.webhook = d.webhook and r.notice_id = d.notice_id
        left join unnest($4::text[], $5::int4[]) as b(webhook, busy) on b.webhook = d.webhook
-       -- Due again here, on the row locked: another process may have claimed it (and committed) since this
+       -- Due and unchanged here, on the row locked: another process may have claimed it (and committed) since this
        -- statement's snapshot ranked it, and the lock rechecks only the conditions on the locked row.
        where r.k <= $6 - coalesce(b.busy, 0) and d.status in ('pending', 'retrying') and d.next_attempt_at <= now()
+         and d.next_attempt_at = r.next_attempt_at
        order by r.next_attempt_at, d.notice_id limit $1
        for update of d skip locked
      )

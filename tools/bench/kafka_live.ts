@@ -65,11 +65,15 @@ async function liveRun(
     const pending: { upTo: number; sentAt: number; measured: boolean }[] = [];
     const latencies: number[] = [];
     let producing = true;
+    // Events logged (not merge entries, which the log's head counts too), against events sent by each tick. With several
+    // partitions a later tick's events can be logged before an earlier one's, so this errs on the fast side by up to
+    // the spread between partitions.
+    const logged = async () => Number(/^events_accepted_total (\S+)$/m.exec(await rt.metrics())?.[1] ?? 0);
     const poller = (async () => {
       while (producing || pending.length > 0) {
-        const { head } = await rt.progress();
+        const count = await logged();
         const now = performance.now();
-        while (pending.length > 0 && pending[0].upTo <= head) {
+        while (pending.length > 0 && pending[0].upTo <= count) {
           const p = pending.shift()!;
           if (p.measured) latencies.push(now - p.sentAt);
         }
@@ -79,18 +83,24 @@ async function liveRun(
     let sent = 0;
     let before = { cpu: 0, appends: 0 };
     const started = performance.now();
-    const source = batches(perTick * ticks, perTick, rate);
-    for (let tick = 0, next = source.next(); !next.done; tick++, next = source.next()) {
-      const wait = started + tick * TICK_MS - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      if (tick === warm) before = await usage(rt);
-      const sentAt = performance.now();
-      await producer.send({ topic, messages: next.value.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })) });
-      sent += next.value.length;
-      pending.push({ upTo: sent, sentAt, measured: tick >= warm });
+    const source = batches(perTick * ticks, perTick);
+    try {
+      for (let tick = 0, next = source.next(); !next.done; tick++, next = source.next()) {
+        const wait = started + tick * TICK_MS - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (tick === warm) before = await usage(rt);
+        const sentAt = performance.now();
+        await producer.send({ topic, messages: next.value.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })) });
+        sent += next.value.length;
+        pending.push({ upTo: sent, sentAt, measured: tick >= warm });
+      }
+    } catch (e) {
+      pending.length = 0; // nothing more to wait for: the poller stops
+      throw e;
+    } finally {
+      producing = false;
+      await poller;
     }
-    producing = false;
-    await poller;
     const after = await usage(rt);
     const events = perTick * (ticks - warm);
     const per100k = (x: number) => round(x * 100_000 / events);
