@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { expectedOverview } from "./oracles/stats.ts";
-import type { KafkaConfig } from "../runtime/core/config.ts";
+import { type KafkaConfig, loadConfig } from "../runtime/core/config.ts";
+import { EventLog } from "../runtime/core/event_log.ts";
+import { createLogger } from "../runtime/observability/logger.ts";
+import { MetricsRegistry } from "../runtime/observability/metrics.ts";
+import { KafkaSource } from "../runtime/sources/kafka/mod.ts";
+import { migrateHost, openPglite } from "../runtime/store/mod.ts";
 import type { Event } from "../runtime/core/event.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { rng, Simulator } from "../runtime/sources/simulator/mod.ts";
@@ -335,5 +340,52 @@ Deno.test({
         "Cannot start: KAFKA_TRANSFORMS sends topic user-events through plugin counter, which is not loaded with a transform",
       ),
     );
+  },
+});
+
+Deno.test({
+  name:
+    "the consumer's fetches wait KAFKA_FETCH_MAX_WAIT_MS on an idle topic, as the broker is asked (not kafkajs' 5 s)",
+  ignore: !ENABLED,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startMockCluster(1, { [TOPIC]: 2 });
+    const store = await openPglite("memory://");
+    // librdkafka's mock holds a fetch that finds no data for its whole MaxWait: kafkajs' own timing of each fetch
+    // tells the wait the consumer asked for.
+    const kafka = client(cluster.bootstrap);
+    const consumer = kafka.consumer.bind(kafka);
+    const fetches: number[] = [];
+    kafka.consumer = (options) => {
+      const c = consumer(options);
+      c.on(c.events.FETCH, (e) => fetches.push(e.payload.duration));
+      return c;
+    };
+    const metrics = new MetricsRegistry();
+    let source: KafkaSource | undefined;
+    try {
+      await migrateHost(store);
+      const eventLog = new EventLog(store, metrics);
+      await eventLog.open();
+      source = new KafkaSource({
+        kafka,
+        config: { ...kafkaConfig(cluster.bootstrap), fetchMaxWaitMs: 300 },
+        eventLog,
+        metrics,
+        logger: createLogger("error"),
+        money: loadConfig({}).money,
+        paused: () => false,
+      });
+      await source.start();
+      await waitFor("five fetches of the idle topic", () => fetches.length >= 5, 20_000);
+      const sorted = [...fetches].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)];
+      assert.ok(median >= 250 && median < 2_500, `fetches took ${fetches.join(", ")} ms`);
+    } finally {
+      await source?.stop();
+      await store.close();
+      await cluster.stop();
+    }
   },
 });
