@@ -14,7 +14,7 @@ import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { startMockCluster } from "../../tests/support/kafka_mock_cluster.ts";
 import { type Backend, tempDir } from "../../tests/support/harness.ts";
 import { batches } from "./load.ts";
-import { BenchRuntime, cpuOf, round, TICKS, treePids } from "./process.ts";
+import { BenchRuntime, cpuOf, round, seriesValue, TICKS, treePids } from "./process.ts";
 import { freshEnv, type Row } from "./scenarios.ts";
 
 const TICK_MS = 50;
@@ -70,7 +70,7 @@ async function liveRun(
     // Events logged (not merge entries, which the log's head counts too), against events sent by each tick. With several
     // partitions a later tick's events can be logged before an earlier one's, so this errs on the fast side by up to
     // the spread between partitions.
-    const logged = async () => Number(/^events_accepted_total (\S+)$/m.exec(await rt.metrics())?.[1] ?? 0);
+    const logged = async () => seriesValue(await rt.metrics(), "events_accepted_total");
     const poller = (async () => {
       while (producing || pending.length > 0) {
         const count = await logged();
@@ -129,6 +129,6 @@ async function liveRun(
 /** The runtime's CPU seconds so far, and its appends to the log (from `/metrics`). */
 async function usage(rt: BenchRuntime): Promise<{ cpu: number; appends: number }> {
   const metrics = await rt.metrics();
-  const appends = Number(/^db_commit_seconds_count\{op="append"\} (\S+)$/m.exec(metrics)?.[1] ?? 0);
+  const appends = seriesValue(metrics, 'db_commit_seconds_count{op="append"}');
   return { cpu: treePids(rt.pid).reduce((s, pid) => s + cpuOf(pid, false), 0) / TICKS, appends };
 }

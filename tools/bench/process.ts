@@ -113,12 +113,17 @@ function children(pid: number): number[] {
   }
 }
 
+/** The value of one series (`name{labels}` as `/metrics` writes it) in a `/metrics` text; 0 when absent. */
+export function seriesValue(metrics: string, series: string): number {
+  const line = metrics.split("\n").find((l) => l.startsWith(`${series} `));
+  return Number(line?.slice(series.length + 1) ?? 0);
+}
+
 /** Per plugin, the mean batch cost (ms) and cost per event (µs), from `/metrics`. */
 export function batchCosts(
   metrics: string,
 ): Record<string, { batches: number; msPerBatch: number; usPerEvent: number }> {
-  const value = (name: string, plugin: string) =>
-    Number(new RegExp(`^${name}\\{plugin="${plugin}"\\} (\\S+)$`, "m").exec(metrics)?.[1] ?? 0);
+  const value = (name: string, plugin: string) => seriesValue(metrics, `${name}{plugin="${plugin}"}`);
   const plugins = [...metrics.matchAll(/^plugin_batch_seconds_count\{plugin="([^"]+)"\}/gm)].map((m) => m[1]);
   return Object.fromEntries(plugins.map((p) => {
     const batches = value("plugin_batch_seconds_count", p);

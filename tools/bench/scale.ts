@@ -12,7 +12,7 @@ import { type Backend, tempDir, waitFor } from "../../tests/support/harness.ts";
 import { LOG_PARTITIONS } from "../../runtime/core/partitions.ts";
 import { openPostgres } from "../../runtime/store/mod.ts";
 import { postAll } from "./load.ts";
-import { BenchRuntime, commOf, cpuOf, round, TICKS, treePids } from "./process.ts";
+import { BenchRuntime, commOf, cpuOf, round, seriesValue, TICKS, treePids } from "./process.ts";
 import { freshEnv, type Row } from "./scenarios.ts";
 
 /** Runs the scenario with each count of `processes`, with the four plugins and then with none; one row per run. */
@@ -136,8 +136,7 @@ function isSandbox(pid: number): boolean {
 async function readFromDatabase(runtimes: BenchRuntime[]): Promise<number> {
   let total = 0;
   for (const rt of runtimes) {
-    const metrics = await (await fetch(`${rt.url}/metrics`)).text();
-    total += Number(/^log_entries_read_total\{from="database"\} (\S+)$/m.exec(metrics)?.[1] ?? 0);
+    total += seriesValue(await rt.metrics(), 'log_entries_read_total{from="database"}');
   }
   return total;
 }
