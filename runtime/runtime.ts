@@ -42,6 +42,8 @@ export interface RuntimeOptions {
   money?: Money;
   pluginSettings?: Record<string, unknown>;
   retry?: Partial<RetryPolicy>;
+  /** How long a plugin's runner gathers events for its next batch (ms; `PLUGINS_BATCH_WAIT_MS`, default 250). */
+  batchWaitMs?: number;
   /** How webhook deliveries are retried (`WEBHOOK_RETRY_BASE_MS`, `WEBHOOK_MAX_ATTEMPTS`). */
   webhooks?: Partial<WebhookPolicy>;
   /** Sources pause while the slowest plugin lags the log by more than this (default {@linkcode MAX_LAG}). */
@@ -92,6 +94,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     pluginsDir: opts.pluginsDir,
     settings: opts.pluginSettings,
     retry: opts.retry,
+    batchWaitMs: opts.batchWaitMs,
     sqlTripwire: opts.sqlTripwire,
     ownership: members ?? undefined,
     notified: () => {

@@ -29,6 +29,8 @@ const EnvSchema = z.object({
   SIMULATE: z.coerce.number({ error: "must be a number of events per second" })
     .min(0, "must be ≥ 0 events per second").max(100_000, "must be ≤ 100000 events per second").optional(),
   PLUGINS_DIR: z.string().min(1, "must be a directory path").default("./plugins"),
+  PLUGINS_BATCH_WAIT_MS: z.coerce.number({ error: "must be a number of milliseconds" }).int()
+    .min(0, "must be ≥ 0 ms").max(10_000, "must be ≤ 10000 ms").default(250),
   PLUGINS_WATCH: z.enum(["true", "false"], { error: "must be true or false" }).default("false"),
   INGEST_KEYS: list.optional(),
   API_TOKENS: list.optional(),
@@ -61,6 +63,8 @@ export interface Config {
   pluginsDir: string;
   /** Development: reload a plugin when its folder changes. */
   watchPlugins: boolean;
+  /** How long a plugin's runner gathers events for its next batch after it took one, unless a full batch is there. */
+  batchWaitMs: number;
   ingestKeys: string[];
   apiTokens: string[];
   /** Tokens for what reaches past reading: managing webhooks (`/api/webhooks`). They pass as API tokens too. */
@@ -169,6 +173,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     simulate: e.SIMULATE ?? (embedded ? DEFAULT_SIMULATE_RATE : 0),
     pluginsDir: e.PLUGINS_DIR,
     watchPlugins: e.PLUGINS_WATCH === "true",
+    batchWaitMs: e.PLUGINS_BATCH_WAIT_MS,
     ingestKeys: e.INGEST_KEYS ?? [],
     apiTokens: e.API_TOKENS ?? [],
     adminTokens: e.ADMIN_TOKENS ?? [],

@@ -11,6 +11,7 @@ Deno.test("loadConfig() resolves the documented defaults for fully embedded mode
     simulate: DEFAULT_SIMULATE_RATE,
     pluginsDir: "./plugins",
     watchPlugins: false,
+    batchWaitMs: 250,
     ingestKeys: [],
     apiTokens: [],
     adminTokens: [],
@@ -134,6 +135,14 @@ Deno.test("loadConfig() turns hot reload on with PLUGINS_WATCH=true (deno task d
   assert.equal(loadConfig({ PLUGINS_WATCH: "false" }).watchPlugins, false);
 });
 
+Deno.test("loadConfig() reads how long plugins gather a batch (PLUGINS_BATCH_WAIT_MS), 250 ms unless set", () => {
+  assert.equal(loadConfig({}).batchWaitMs, 250);
+  assert.equal(loadConfig({ PLUGINS_BATCH_WAIT_MS: "0" }).batchWaitMs, 0);
+  assert.equal(loadConfig({ PLUGINS_BATCH_WAIT_MS: "1000" }).batchWaitMs, 1000);
+  // Not a plugin's settings, though it starts like PLUGIN_<NAME>.
+  assert.deepEqual(loadConfig({ PLUGINS_BATCH_WAIT_MS: "10" }).pluginSettings, {});
+});
+
 Deno.test("loadConfig() reads PLUGIN_<NAME> JSON settings for each plugin", () => {
   assert.deepEqual(loadConfig({ PLUGIN_CHURN: '{"days":14}' }).pluginSettings, { churn: { days: 14 } });
 });
@@ -171,6 +180,11 @@ Deno.test("loadConfig() refuses bad input with one line naming the variable, the
       "Cannot start: KAFKA_IDEMPOTENT must be true or false, got 'yes'",
     ],
     [{ PLUGINS_WATCH: "1" }, "Cannot start: PLUGINS_WATCH must be true or false, got '1'"],
+    [{ PLUGINS_BATCH_WAIT_MS: "-1" }, "Cannot start: PLUGINS_BATCH_WAIT_MS must be ≥ 0 ms, got '-1'"],
+    [
+      { PLUGINS_BATCH_WAIT_MS: "soon" },
+      "Cannot start: PLUGINS_BATCH_WAIT_MS must be a number of milliseconds, got 'soon'",
+    ],
     [
       { PLUGIN_STATS: "{" },
       "Cannot start: PLUGIN_STATS must be a JSON object of plugin settings, got text that is not JSON",

@@ -55,6 +55,8 @@ export interface PluginHostOptions {
   notified?: () => void;
   /** Which log partitions of each plugin this process runs (default: all, alone on its database). */
   ownership?: Ownership;
+  /** How long a runner gathers events for its next batch after it took one (ms; 0 takes what is there at once). */
+  batchWaitMs?: number;
 }
 
 const STATUSES: Status[] = ["starting", "running", "degraded", "disabled", "failed"];
@@ -120,6 +122,7 @@ export class PluginHost {
       sqlTripwire: this.#opts.sqlTripwire,
       notified: this.#opts.notified,
       ownership: this.#opts.ownership,
+      batchWaitMs: this.#opts.batchWaitMs,
     });
   }
 

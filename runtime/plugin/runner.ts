@@ -53,6 +53,12 @@ const CONFLICTS = new Set(["40P01", "40001"]);
 /** Conflicts in a row after which a batch counts as failing, not as unlucky. */
 const MAX_CONFLICTS = 10;
 
+/**
+ * How long a runner gathers events for its next batch after it took one (ms), unless a full batch is there: under a
+ * steady stream, each batch's fixed costs are shared by more events (`docs/performance.md`, "Gathering batches").
+ */
+export const DEFAULT_BATCH_WAIT_MS = 250;
+
 /** A plugin's state, as `/api/plugins` shows it. */
 export type Status = "starting" | "running" | "degraded" | "disabled" | "failed";
 
@@ -92,6 +98,11 @@ export interface RunnerContext {
   notified?: () => void;
   /** Which log partitions this process runs (default: all of them, alone on its database). */
   ownership?: Ownership;
+  /**
+   * How long a runner gathers events for its next batch after it took one (ms; default
+   * {@linkcode DEFAULT_BATCH_WAIT_MS}; 0 takes what is there at once).
+   */
+  batchWaitMs?: number;
 }
 
 /**
@@ -125,6 +136,8 @@ export class PluginRunner {
   #watermark: string | null = null;
   readonly #stopping = new AbortController();
   #wake: (() => void) | null = null;
+  /** When the last batch was taken (`performance.now()`). */
+  #takenAt = -Infinity;
   #loop: Promise<void> | null = null;
   #unsubscribe: (() => void) | null = null;
   readonly #replays: Replay[] = [];
@@ -474,9 +487,13 @@ export class PluginRunner {
     if (this.#owned.length === 0) return await this.#idle();
     const from = this.#from();
     if (from >= this.#ctx.eventLog.head) return await this.#idle();
-    const batch = await this.#take(from, from < state.isolateUntil ? 1 : this.#supervisor.limits.batchSize);
+    const size = from < state.isolateUntil ? 1 : this.#supervisor.limits.batchSize;
+    const gather = this.#gatherFor(from, size);
+    if (gather > 0) return await this.#idle(gather, false);
+    const batch = await this.#take(from, size);
     if (batch === "empty") return await this.#idle();
     if (typeof batch === "number") return await this.#awaitPartition(batch);
+    this.#takenAt = performance.now();
     if (batch.from !== state.failedAt) state.attempts = state.conflicts = 0; // not where the last batch failed
     try {
       await this.#commit(batch);
@@ -811,12 +828,27 @@ export class PluginRunner {
     }
   }
 
-  #idle(): Promise<void> {
+  /**
+   * How long to gather events (ms) before taking a batch after `from`, so that a runner keeping up with a steady stream
+   * takes fewer, larger batches, each with its transaction, statements and messages: a batch is taken at once when
+   * `size` events may be there, or when the last one was taken at least the batch wait ago. An event waits at most
+   * that long, and the first after a quiet spell not at all.
+   */
+  #gatherFor(from: number, size: number): number {
+    const waitMs = this.#ctx.batchWaitMs ?? DEFAULT_BATCH_WAIT_MS;
+    if (waitMs === 0 || size === 1) return 0;
+    const spread = LOG_PARTITIONS / this.#owned.length;
+    if (this.#ctx.eventLog.head - from >= size * spread) return 0;
+    return Math.max(0, this.#takenAt + waitMs - performance.now());
+  }
+
+  /** Waits until woken, or `ms` passed (then looks at the log when `refresh`: another runtime may have appended). */
+  #idle(ms = this.#ctx.retry.pollMs, refresh = true): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        // Not woken: another runtime may have appended to a shared database.
+        if (!refresh) return done();
         this.#ctx.eventLog.refresh().catch(() => {}).finally(done);
-      }, this.#ctx.retry.pollMs);
+      }, ms);
       function done() {
         clearTimeout(timer);
         resolve();

@@ -13,6 +13,7 @@ import {
   waitForCatchUp,
   withRuntime,
 } from "../../tests/support/harness.ts";
+import type { Runtime } from "../runtime.ts";
 
 const event = (id: string, properties: Record<string, unknown> = {}, timestamp = "2026-03-01T10:00:00Z") => ({
   event_id: id,
@@ -254,4 +255,45 @@ Deno.test("a plugin far under its quota has its storage measured every few secon
     await rt.stop();
     await inner.close();
   }
+});
+
+/** The batches `plugin` committed so far, from `/metrics`. */
+async function batchesOf(rt: Runtime, plugin: string): Promise<number> {
+  const text = await (await rt.app.request("/metrics")).text();
+  return Number(new RegExp(`^plugin_batch_seconds_count\\{plugin="${plugin}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+}
+
+Deno.test("a runner keeping up with a trickle gathers it for the batch wait; the first event after a quiet spell waits not", async () => {
+  const pluginsDir = await pluginsFolder([{ name: "counter" }]);
+  await withRuntime(BACKENDS[0], { pluginsDir, batchWaitMs: 3000 }, async (rt) => {
+    const before = await batchesOf(rt, "counter");
+    const started = performance.now();
+    await postJson(rt, "/v1/events", [event("t0")]);
+    await waitForCatchUp(rt);
+    const first = performance.now() - started;
+    assert.ok(first < 1500, `the first event took ${Math.round(first)} ms`);
+    // Five more, 50 ms apart, within the wait that follows the first batch: one batch.
+    for (let i = 1; i <= 5; i++) {
+      await postJson(rt, "/v1/events", [event(`t${i}`)]);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await waitForCatchUp(rt);
+    assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, { page_view: 6 });
+    assert.equal(await batchesOf(rt, "counter") - before, 2);
+  });
+});
+
+Deno.test("a runner takes full batches without waiting: a backlog is not slowed by the batch wait", async () => {
+  const pluginsDir = await pluginsFolder([{ name: "slow" }]); // 10 events per batch
+  await withRuntime(BACKENDS[0], { pluginsDir, batchWaitMs: 5000 }, async (rt) => {
+    await postJson(rt, "/v1/events", [event("f0")]);
+    await waitForCatchUp(rt);
+    const started = performance.now();
+    await postJson(rt, "/v1/events", Array.from({ length: 40 }, (_, i) => event(`f${i + 1}`)));
+    await waitForCatchUp(rt);
+    const took = performance.now() - started;
+    // Four full batches back to back; waiting between them would take 20 s.
+    assert.ok(took < 4000, `40 events in full batches took ${Math.round(took)} ms`);
+    assert.equal(await batchesOf(rt, "slow"), 5);
+  });
 });

@@ -38,6 +38,22 @@ export async function postAll(url: string | string[], count: number, concurrency
   return accepted;
 }
 
+/**
+ * Posts `count` events at `rate` per second, one request every `tickMs` whether or not earlier ones were answered (as
+ * independent clients do), to the `urls` in turn; answers how many were accepted.
+ */
+export async function postPaced(urls: string[], count: number, rate: number, tickMs = 50, seed = 42): Promise<number> {
+  const source = batches(count, Math.max(1, Math.round(rate * tickMs / 1000)), seed);
+  const started = performance.now();
+  const requests: Promise<number>[] = [];
+  for (let next = source.next(); !next.done; next = source.next()) {
+    const wait = started + requests.length * tickMs - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    requests.push(post(urls[requests.length % urls.length], next.value));
+  }
+  return (await Promise.all(requests)).reduce((a, b) => a + b, 0);
+}
+
 async function post(url: string, events: Event[]): Promise<number> {
   const res = await fetch(`${url}/v1/events`, {
     method: "POST",

@@ -4,7 +4,7 @@
  *
  *   deno run -A tools/bench/main.ts [--events 100000] [--backlog 1000000] [--seconds 10]
  *     [--rates 1000,5000,20000] [--naive 5000] [--score-rate 200] [--score-history 50000]
- *     [--processes 1,2,4] [--only embedded,postgres,kafka,kafka-live,latency,score,backlog,naive,scale] [--out FILE]
+ *     [--processes 1,2,4] [--scale-rate 3000] [--only embedded,postgres,kafka,kafka-live,latency,score,backlog,naive,scale] [--out FILE]
  *
  * Server-Postgres scenarios need `TEST_DATABASE_URL` (a superuser URL: each scenario creates its own database);
  * the Kafka scenario needs librdkafka's mock cluster (gcc and librdkafka-dev). Missing ones are skipped, and
@@ -29,6 +29,7 @@ const { values: flags } = parseArgs({
     "score-rate": { type: "string", default: "200" },
     "score-history": { type: "string", default: "50000" },
     processes: { type: "string", default: "1,2,4" },
+    "scale-rate": { type: "string", default: "3000" },
     only: { type: "string", default: "embedded,postgres,kafka,kafka-live,latency,score,backlog,naive,scale" },
     out: { type: "string", default: "test-results/bench.json" },
   },
@@ -94,7 +95,7 @@ await run(
   "scale",
   only.has("scale") && postgres !== null,
   noPg,
-  () => scaleOut(postgres!, events, flags.processes.split(",").map(Number)),
+  () => scaleOut(postgres!, events, flags.processes.split(",").map(Number), Number(flags["scale-rate"])),
 );
 
 const ratio = (ours: string, base: string) => {

@@ -4,26 +4,39 @@
  * compiled its hot code), then posts the events to the processes in turn, and measures the time until every plugin
  * committed them all and the CPU time spent meanwhile by every process involved (the runtimes, their plugins'
  * sandboxes, and PostgreSQL's), from `/proc`, and the log entries the runners read from the database rather than
- * from memory. Then the same with no plugin (the host alone, the log's appends), whose
- * one lock per commit is what saturates first as processes are added.
+ * from memory. The events are posted as fast as the processes take them, then again at a fixed rate that every count
+ * of processes keeps up with: there the same work is done in the same time, so the CPU that grows with the count is
+ * what each process adds, not the contention of more processes than cores. Then the same with no plugin (the host
+ * alone, the log's appends), whose one lock per commit is what saturates first as processes are added.
  * @module
  */
 import { type Backend, tempDir, waitFor } from "../../tests/support/harness.ts";
 import { LOG_PARTITIONS } from "../../runtime/core/partitions.ts";
 import { openPostgres } from "../../runtime/store/mod.ts";
-import { postAll } from "./load.ts";
+import { postAll, postPaced } from "./load.ts";
 import { BenchRuntime, commOf, cpuOf, round, seriesValue, TICKS, treePids } from "./process.ts";
 import { freshEnv, type Row } from "./scenarios.ts";
 
-/** Runs the scenario with each count of `processes`, with the four plugins and then with none; one row per run. */
-export async function scaleOut(backend: Backend, events: number, processes: number[]): Promise<Row[]> {
+/**
+ * Runs the scenario with each count of `processes`: with the four plugins, posting as fast as they take it; with them,
+ * posting `rate` events per second (every count does the same work in the same time, so what grows is what each
+ * process adds); and with no plugin. One row per run.
+ */
+export async function scaleOut(backend: Backend, events: number, processes: number[], rate: number): Promise<Row[]> {
   const rows: Row[] = [];
-  for (const n of processes) rows.push(await scaleRun(backend, events, n, true));
-  for (const n of processes) rows.push(await scaleRun(backend, events, n, false));
+  for (const n of processes) rows.push(await scaleRun(backend, events, n, true, null));
+  for (const n of processes) rows.push(await scaleRun(backend, events, n, true, rate));
+  for (const n of processes) rows.push(await scaleRun(backend, events, n, false, null));
   return rows;
 }
 
-async function scaleRun(backend: Backend, events: number, n: number, plugins: boolean): Promise<Row> {
+async function scaleRun(
+  backend: Backend,
+  events: number,
+  n: number,
+  plugins: boolean,
+  rate: number | null,
+): Promise<Row> {
   const env = await freshEnv(backend);
   if (!plugins) env.PLUGINS_DIR = await tempDir("no-plugins-");
   const runtimes = await Promise.all(Array.from({ length: n }, () => BenchRuntime.start(env)));
@@ -49,7 +62,7 @@ async function scaleRun(backend: Backend, events: number, n: number, plugins: bo
     const before = cpu(runtimes);
     const readBefore = await readFromDatabase(runtimes);
     const started = performance.now();
-    await postAll(urls, events, 4 * n);
+    await (rate === null ? postAll(urls, events, 4 * n) : postPaced(urls, events, rate));
     const ingestSeconds = (performance.now() - started) / 1000;
     await committed(warmUp + events);
     const seconds = (performance.now() - started) / 1000;
@@ -73,7 +86,9 @@ async function scaleRun(backend: Backend, events: number, n: number, plugins: bo
   const cpuPostgres = per100k(measured.postgres);
   const read = Math.round(measured.readFromDatabase * 100_000 / events);
   return {
-    scenario: `scale-out postgres${plugins ? "" : ", host only"}, ${n} process${n === 1 ? "" : "es"}`,
+    scenario: `scale-out postgres${plugins ? "" : ", host only"}${rate === null ? "" : ` at ${rate}/s`}, ${n} process${
+      n === 1 ? "" : "es"
+    }`,
     events,
     seconds: round(seconds),
     eventsPerSecond: Math.round(events / seconds),
@@ -82,6 +97,7 @@ async function scaleRun(backend: Backend, events: number, n: number, plugins: bo
       `${read} log entries per 100k read from the database`,
     details: {
       processes: n,
+      rate,
       ingestSeconds: round(ingestSeconds),
       cpuPer100k: { runtimes: cpuRuntimes, sandboxes: cpuSandboxes, postgres: cpuPostgres },
       logEntriesReadFromDatabasePer100k: read,
