@@ -29,7 +29,8 @@ const EnvSchema = z.object({
   SIMULATE: z.coerce.number({ error: "must be a number of events per second" })
     .min(0, "must be ≥ 0 events per second").max(100_000, "must be ≤ 100000 events per second").optional(),
   PLUGINS_DIR: z.string().min(1, "must be a directory path").default("./plugins"),
-  PLUGINS_BATCH_WAIT_MS: z.coerce.number({ error: "must be a number of milliseconds" }).int()
+  PLUGINS_BATCH_WAIT_MS: z.coerce.number({ error: "must be a number of milliseconds" })
+    .int("must be a whole number of milliseconds")
     .min(0, "must be ≥ 0 ms").max(10_000, "must be ≤ 10000 ms").default(250),
   PLUGINS_WATCH: z.enum(["true", "false"], { error: "must be true or false" }).default("false"),
   INGEST_KEYS: list.optional(),

@@ -139,7 +139,7 @@ Deno.test("loadConfig() reads how long plugins gather a batch (PLUGINS_BATCH_WAI
   assert.equal(loadConfig({}).batchWaitMs, 250);
   assert.equal(loadConfig({ PLUGINS_BATCH_WAIT_MS: "0" }).batchWaitMs, 0);
   assert.equal(loadConfig({ PLUGINS_BATCH_WAIT_MS: "1000" }).batchWaitMs, 1000);
-  // Not a plugin's settings, though it starts like PLUGIN_<NAME>.
+  // One plugin setting is PLUGIN_<NAME>; PLUGINS_ names the runtime's own.
   assert.deepEqual(loadConfig({ PLUGINS_BATCH_WAIT_MS: "10" }).pluginSettings, {});
 });
 
@@ -181,6 +181,11 @@ Deno.test("loadConfig() refuses bad input with one line naming the variable, the
     ],
     [{ PLUGINS_WATCH: "1" }, "Cannot start: PLUGINS_WATCH must be true or false, got '1'"],
     [{ PLUGINS_BATCH_WAIT_MS: "-1" }, "Cannot start: PLUGINS_BATCH_WAIT_MS must be ≥ 0 ms, got '-1'"],
+    [{ PLUGINS_BATCH_WAIT_MS: "10001" }, "Cannot start: PLUGINS_BATCH_WAIT_MS must be ≤ 10000 ms, got '10001'"],
+    [
+      { PLUGINS_BATCH_WAIT_MS: "2.5" },
+      "Cannot start: PLUGINS_BATCH_WAIT_MS must be a whole number of milliseconds, got '2.5'",
+    ],
     [
       { PLUGINS_BATCH_WAIT_MS: "soon" },
       "Cannot start: PLUGINS_BATCH_WAIT_MS must be a number of milliseconds, got 'soon'",

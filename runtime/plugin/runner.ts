@@ -488,8 +488,9 @@ export class PluginRunner {
     const from = this.#from();
     if (from >= this.#ctx.eventLog.head) return await this.#idle();
     const size = from < state.isolateUntil ? 1 : this.#supervisor.limits.batchSize;
-    const gather = this.#gatherFor(from, size);
-    if (gather > 0) return await this.#idle(gather, false);
+    // A batch tried again after a failure does not wait: its retry has its own backoff.
+    const gather = from === state.failedAt ? 0 : this.#gatherFor(from, size);
+    if (gather > 0) return await this.#idle(gather, this.#owned.length < LOG_PARTITIONS);
     const batch = await this.#take(from, size);
     if (batch === "empty") return await this.#idle();
     if (typeof batch === "number") return await this.#awaitPartition(batch);
@@ -830,9 +831,10 @@ export class PluginRunner {
 
   /**
    * How long to gather events (ms) before taking a batch after `from`, so that a runner keeping up with a steady stream
-   * takes fewer, larger batches, each with its transaction, statements and messages: a batch is taken at once when
-   * `size` events may be there, or when the last one was taken at least the batch wait ago. An event waits at most
-   * that long, and the first after a quiet spell not at all.
+   * takes fewer, larger batches, each with its transaction, statements and messages. A batch is taken at once when the
+   * log may hold `size` events of this process's partitions past `from` (assuming the partitions fill evenly), or when
+   * the last batch was taken at least the batch wait ago. So an event waits for the wait or the batch in flight,
+   * whichever is longer, and the first after a quiet spell waits for neither.
    */
   #gatherFor(from: number, size: number): number {
     const waitMs = this.#ctx.batchWaitMs ?? DEFAULT_BATCH_WAIT_MS;
@@ -842,7 +844,10 @@ export class PluginRunner {
     return Math.max(0, this.#takenAt + waitMs - performance.now());
   }
 
-  /** Waits until woken, or `ms` passed (then looks at the log when `refresh`: another runtime may have appended). */
+  /**
+   * Waits until woken, or `ms` passed; then, when `refresh`, reads the log's head: other runtimes on the database append
+   * without waking this one.
+   */
   #idle(ms = this.#ctx.retry.pollMs, refresh = true): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {

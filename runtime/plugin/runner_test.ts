@@ -263,23 +263,36 @@ async function batchesOf(rt: Runtime, plugin: string): Promise<number> {
   return Number(new RegExp(`^plugin_batch_seconds_count\\{plugin="${plugin}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
 }
 
-Deno.test("a runner keeping up with a trickle gathers it for the batch wait; the first event after a quiet spell waits not", async () => {
+Deno.test("a runner keeping up with a trickle gathers it for the batch wait; an event after a quiet spell waits not", async () => {
   const pluginsDir = await pluginsFolder([{ name: "counter" }]);
   await withRuntime(BACKENDS[0], { pluginsDir, batchWaitMs: 3000 }, async (rt) => {
     const before = await batchesOf(rt, "counter");
-    const started = performance.now();
-    await postJson(rt, "/v1/events", [event("t0")]);
-    await waitForCatchUp(rt);
-    const first = performance.now() - started;
+    const taken = async (ids: string[]) => {
+      const started = performance.now();
+      await postJson(rt, "/v1/events", ids.map((id) => event(id)));
+      await waitForCatchUp(rt);
+      return performance.now() - started;
+    };
+    const first = await taken(["t0"]);
     assert.ok(first < 1500, `the first event took ${Math.round(first)} ms`);
-    // Five more, 50 ms apart, within the wait that follows the first batch: one batch.
-    for (let i = 1; i <= 5; i++) {
+    // Ten more, 200 ms apart, within the wait that follows the first batch: one batch, once that wait is over (not a
+    // wait from the last of them).
+    const started = performance.now();
+    for (let i = 1; i <= 10; i++) {
       await postJson(rt, "/v1/events", [event(`t${i}`)]);
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 200));
     }
     await waitForCatchUp(rt);
-    assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, { page_view: 6 });
+    const gathered = performance.now() - started;
+    // The wait runs from when the first batch was taken, at most `first` before the trickle started.
+    assert.ok(gathered > 2900 - first && gathered < 4500, `the trickle was committed after ${Math.round(gathered)} ms`);
     assert.equal(await batchesOf(rt, "counter") - before, 2);
+    // After a quiet spell longer than the wait, an event is taken at once again.
+    await new Promise((r) => setTimeout(r, 3100));
+    const after = await taken(["t11"]);
+    assert.ok(after < 1500, `the event after a quiet spell took ${Math.round(after)} ms`);
+    assert.deepEqual((await getJson(rt, "/api/counter/counts")).body.counts, { page_view: 12 });
+    assert.equal(await batchesOf(rt, "counter") - before, 3);
   });
 });
 

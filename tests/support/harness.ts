@@ -132,7 +132,7 @@ export async function withRuntime(
 }
 
 /**
- * Starts a runtime on `backend` with fast retries and quiet logs. Without `store` it gets a fresh one,
+ * Starts a runtime on `backend` with fast retries, no batch wait and quiet logs. Without `store` it gets a fresh one,
  * closed when it stops; an explicit `store: undefined` opens the one named by `dataDir` / `databaseUrl`.
  */
 export async function startTestRuntime(
@@ -144,6 +144,9 @@ export async function startTestRuntime(
     dataDir: "memory://",
     logger: createLogger(Deno.env.get("TEST_LOG") === "1" ? "debug" : "error"),
     retry: { backoffMs: 20, maxBackoffMs: 200, pollMs: 100 },
+    // Batches taken as soon as events are there: tests wait for one commit after another. The runtime's default wait
+    // runs in the tests of processes started with `deno task start`, and the tests of the wait set their own.
+    batchWaitMs: 0,
     ...opts,
     store: fresh ?? opts.store,
   });

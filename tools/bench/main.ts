@@ -37,6 +37,11 @@ const { values: flags } = parseArgs({
 const only = new Set(flags.only.split(","));
 const events = Number(flags.events);
 const rates = flags.rates.split(",").map(Number);
+const scaleRate = Number(flags["scale-rate"]);
+if (!(scaleRate >= 1)) {
+  console.error(`--scale-rate must be a number of events per second ≥ 1, got '${flags["scale-rate"]}'`);
+  Deno.exit(2);
+}
 const postgres = Deno.env.get("TEST_DATABASE_URL") ? BACKENDS[1] : null;
 const kafka = postgres !== null && await mockClusterAvailable();
 
@@ -95,7 +100,7 @@ await run(
   "scale",
   only.has("scale") && postgres !== null,
   noPg,
-  () => scaleOut(postgres!, events, flags.processes.split(",").map(Number), Number(flags["scale-rate"])),
+  () => scaleOut(postgres!, events, flags.processes.split(",").map(Number), scaleRate),
 );
 
 const ratio = (ours: string, base: string) => {
