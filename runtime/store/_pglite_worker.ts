@@ -8,7 +8,11 @@ import { PGlite, types } from "@electric-sql/pglite";
 
 /** What the runtime asks of the worker. */
 export type WorkerRequest =
-  | { id: number; op: "open"; dataDir: string | null; startParams: string[] }
+  /**
+   * Opens the database. In memory, from `template` when given (a dumped data directory, rather than initdb), and
+   * answering its own freshly initialized data directory, dumped, when `dump` is set.
+   */
+  | { id: number; op: "open"; dataDir: string | null; startParams: string[]; template?: Uint8Array; dump?: boolean }
   | { id: number; op: "query"; text: string; params: unknown[] }
   | { id: number; op: "exec"; text: string }
   | { id: number; op: "close" };
@@ -23,9 +27,15 @@ let db: PGlite | null = null;
 
 async function handle(request: WorkerRequest): Promise<unknown> {
   switch (request.op) {
-    case "open":
-      db = await PGlite.create(request.dataDir ?? undefined, { parsers, startParams: request.startParams });
-      return null;
+    case "open": {
+      const loadDataDir = request.template ? new Blob([request.template as Uint8Array<ArrayBuffer>]) : undefined;
+      db = await PGlite.create(request.dataDir ?? undefined, {
+        parsers,
+        startParams: request.startParams,
+        loadDataDir,
+      });
+      return request.dump ? new Uint8Array(await (await db.dumpDataDir("none")).arrayBuffer()) : null;
+    }
     case "query":
       return (await db!.query(request.text, request.params)).rows;
     case "exec":

@@ -14,6 +14,13 @@ const WORKER = new URL("./_pglite_worker.ts", import.meta.url).href;
 /** A request to the worker, before it is given an id. */
 type Request = WorkerRequest extends infer R ? R extends unknown ? Omit<R, "id"> : never : never;
 
+/**
+ * A freshly initialized data directory, dumped by the first in-memory database this process opens: the next ones load
+ * it instead of running initdb, which takes seconds in WASM against about one to load (tests and the plugin test kit
+ * open many). Null when that first open failed: the next ones run initdb.
+ */
+let memoryTemplate: Promise<Uint8Array | null> | undefined;
+
 /** A statement of a plugin's that ran past its time limit: the database was stopped and opened again. */
 export class StatementTimeout extends Error {
   /** PostgreSQL's code for a cancelled statement, as a server's `statement_timeout` answers. */
@@ -59,7 +66,20 @@ class PgliteWorker {
       e.preventDefault();
       this.#restart(`the embedded database's worker failed: ${e.message}`);
     };
-    this.#ready = this.#send(worker, { op: "open", dataDir: this.#dataDir, startParams: START_PARAMS }).then(() => {});
+    this.#ready = this.#open(worker);
+  }
+
+  async #open(worker: Worker): Promise<void> {
+    const open = { op: "open", dataDir: this.#dataDir, startParams: START_PARAMS } as const;
+    if (this.#dataDir !== null) {
+      await this.#send(worker, open);
+    } else if (memoryTemplate === undefined) {
+      const dumped = this.#send(worker, { ...open, dump: true }) as Promise<Uint8Array>;
+      memoryTemplate = dumped.catch(() => null);
+      await dumped;
+    } else {
+      await this.#send(worker, { ...open, template: await memoryTemplate ?? undefined });
+    }
   }
 
   #send(worker: Worker, request: Request): Promise<unknown> {

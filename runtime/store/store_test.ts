@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { BACKENDS, freshDatabase, testEachBackend, waitFor } from "../../tests/support/harness.ts";
 import { arrayLiteral, isConnectionLost, openPostgres, parseArray } from "./postgres.ts";
+import { openPglite } from "./pglite.ts";
 import type { Sql, Store } from "./store.ts";
 
 Deno.test("arrayLiteral() quotes, escapes and nests", () => {
@@ -171,4 +172,27 @@ serverTest("a transaction whose connection is lost fails without sending more; t
   await within10s("the next transaction", store.transaction((tx) => tx.query("insert into public.t values (3)")));
   const rows = await store.query<{ x: number }>("select x from public.t order by x");
   assert.deepEqual(rows.map((r) => r.x), [3]);
+});
+
+Deno.test("in-memory databases opened at once, or after another was written to, each start empty", async () => {
+  // The first one opened in a process is dumped before anything runs on it; the others start from that dump.
+  const [a, b] = await Promise.all([openPglite("memory://"), openPglite("memory://")]);
+  try {
+    await a.exec("create table written (x int); insert into written values (1)");
+    const c = await openPglite("memory://");
+    try {
+      for (const store of [b, c]) {
+        const [row] = await store.query<{ n: number }>(
+          "select count(*)::int as n from pg_catalog.pg_class where relname = 'written'",
+        );
+        assert.equal(row.n, 0);
+        await store.exec("create table written (x int)"); // its own, not the other's
+      }
+      assert.deepEqual(await a.query("select x from written"), [{ x: 1 }]);
+    } finally {
+      await c.close();
+    }
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
 });
