@@ -28,7 +28,12 @@ let db: PGlite | null = null;
 async function handle(request: WorkerRequest): Promise<unknown> {
   switch (request.op) {
     case "open": {
-      const loadDataDir = request.template ? new Blob([request.template as Uint8Array<ArrayBuffer>]) : undefined;
+      // PGlite reads the dump through `arrayBuffer()` alone. A Blob would be kept by Deno's process-wide blob store after
+      // this worker ends (about 40 MB per open, never freed), so it gets the bytes it asks for, not a Blob.
+      const template = request.template;
+      const loadDataDir = template
+        ? { type: "application/x-tar", arrayBuffer: () => Promise.resolve(template.buffer) } as unknown as Blob
+        : undefined;
       db = await PGlite.create(request.dataDir ?? undefined, {
         parsers,
         startParams: request.startParams,
