@@ -49,7 +49,7 @@ export class MetricsRegistry {
     this.#collectors.push(fn);
   }
 
-  /** The current value of a counter or gauge series (0 when absent). */
+  /** The current value of a counter or gauge series, or a histogram's count (0 when absent). */
   value(name: string, labels: Labels = {}): number {
     return this.#families.get(name)?.series.get(key(labels))?.value ?? 0;
   }

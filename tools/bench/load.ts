@@ -44,14 +44,24 @@ export async function postAll(url: string | string[], count: number, concurrency
  */
 export async function postPaced(urls: string[], count: number, rate: number, tickMs = 50, seed = 42): Promise<number> {
   const source = batches(count, Math.max(1, Math.round(rate * tickMs / 1000)), seed);
+  const accepted = await everyTick(source, tickMs, (events, i) => post(urls[i % urls.length], events));
+  return accepted.reduce((a, b) => a + b, 0);
+}
+
+/** Calls `send` with each of `source`'s batches, one every `tickMs`, not waiting for the answers; answers them all. */
+async function everyTick<T>(
+  source: Iterable<Event[]>,
+  tickMs: number,
+  send: (events: Event[], i: number) => Promise<T>,
+): Promise<T[]> {
   const started = performance.now();
-  const requests: Promise<number>[] = [];
-  for (let next = source.next(); !next.done; next = source.next()) {
+  const requests: Promise<T>[] = [];
+  for (const events of source) {
     const wait = started + requests.length * tickMs - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    requests.push(post(urls[requests.length % urls.length], next.value));
+    requests.push(send(events, requests.length));
   }
-  return (await Promise.all(requests)).reduce((a, b) => a + b, 0);
+  return await Promise.all(requests);
 }
 
 async function post(url: string, events: Event[]): Promise<number> {
@@ -107,15 +117,11 @@ export async function paced(
     }
   })();
   const started = performance.now();
-  const requests: Promise<void>[] = [];
-  for (let next = source.next(); !next.done; next = source.next()) {
-    const wait = started + requests.length * tickMs - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const requests = await everyTick(source, tickMs, (events) => {
     const sentAt = performance.now();
-    sent += next.value.length;
-    requests.push(post(rt.url, next.value).then(() => void pending.push({ upTo: sent, sentAt })));
-  }
-  await Promise.all(requests);
+    sent += events.length;
+    return post(rt.url, events).then(() => void pending.push({ upTo: sent, sentAt }));
+  });
   const elapsed = (performance.now() - started) / 1000;
   sending = false;
   const keptUp = await Promise.race([
