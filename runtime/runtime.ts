@@ -16,6 +16,7 @@ import { createApp, type RuntimeParts } from "./http/app.ts";
 import { migrateHost, openStore, type Store } from "./store/mod.ts";
 import { NoticeFeed, NoticeRetention } from "./notices/mod.ts";
 import { WebhookDeliverer, type WebhookPolicy } from "./webhooks/mod.ts";
+import { DeadLetterRetrier, DEFAULT_RETRY_POLICY, type RetryPolicy as LetterRetryPolicy } from "./dead_letters/mod.ts";
 
 /** Sources pause while the slowest plugin is this far behind the log (events). */
 export const MAX_LAG = 50_000;
@@ -46,6 +47,8 @@ export interface RuntimeOptions {
   batchWaitMs?: number;
   /** How webhook deliveries are retried (`WEBHOOK_RETRY_BASE_MS`, `WEBHOOK_MAX_ATTEMPTS`). */
   webhooks?: Partial<WebhookPolicy>;
+  /** How dead letters are retried (`DEAD_LETTER_RETRIES`, `DEAD_LETTER_RETRY_BASE_MS`). */
+  deadLetters?: Partial<LetterRetryPolicy>;
   /** Sources pause while the slowest plugin lags the log by more than this (default {@linkcode MAX_LAG}). */
   maxLag?: number;
   logger?: Logger;
@@ -61,7 +64,8 @@ export interface Runtime extends RuntimeParts {
   /** Ends open streams (`/api/stream`), so that an HTTP server serving {@linkcode app} can shut down. */
   closeStreams(): void;
   /**
-   * Stops the webhook deliveries, the source, the plugins, the notices' feed and retention, then closes the store if
+   * Stops the webhook deliveries, the dead letters' retries, the source, the plugins, the notices' feed and retention,
+   * then closes the store if
    * the runtime opened it.
    */
   stop(): Promise<void>;
@@ -145,8 +149,14 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     });
     await source.start();
   }
-  const parts = { store, eventLog, sink, source, plugins, metrics, logger, money, notices, webhooks };
+  const deadLetters = new DeadLetterRetrier({
+    parts: { store, eventLog, sink, plugins, metrics, money, webhooks },
+    logger,
+    policy: { ...DEFAULT_RETRY_POLICY, ...opts.deadLetters },
+  });
+  const parts = { store, eventLog, sink, source, plugins, metrics, logger, money, notices, webhooks, deadLetters };
   webhooks.start();
+  deadLetters.start();
   const retention = new NoticeRetention({ store, logger, metrics });
   retention.start();
   const closing = new AbortController();
@@ -166,6 +176,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     async stop() {
       closing.abort();
       await webhooks.stop(); // attempts in flight are given back, due again at the next start
+      await deadLetters.stop(); // before what it replays through
       await source?.stop();
       await producer?.stop();
       await plugins.stop();

@@ -91,6 +91,35 @@ Deno.test({
         await page.screenshot({ path: new URL("funnel-dark.png", SHOTS).pathname, fullPage: true });
         await page.emulateMedia({ colorScheme: "light" });
 
+        // Dead letters by state, the state kept in the hash: the API's counts, and a letter's retries and last error.
+        const refused = await postJson(rt, "/v1/events", [
+          { ...events[1], event_id: "nul\u0000" }, // stored altered: no retry of it can succeed
+          { ...events[2], event_id: "bad-time", timestamp: "yesterday" },
+        ]);
+        assert.equal(refused.body.rejected.length, 2);
+        await postJson(rt, "/api/dead-letters/replay", { stage: "ingest" });
+        assert.deepEqual((await getJson(rt, "/api/dead-letters")).body.by_state, {
+          pending: 0,
+          retrying: 1,
+          dead: 1,
+          resolved: 0,
+        });
+        await open(page, base, "pipeline/dead");
+        const letters = page.locator("section[aria-label='Dead letters']");
+        await letters.locator("a[aria-current='page']").waitFor();
+        assert.equal(await letters.locator("a[aria-current='page']").textContent(), "dead (1)");
+        assert.equal(await letters.locator("a[data-state='all']").textContent(), "all (2)");
+        const dead = await letters.locator("tbody tr").allTextContents();
+        assert.equal(dead.length, 1);
+        assert.match(dead[0], /ingestdead1.*give a corrected payload/);
+        await page.screenshot({ path: new URL("pipeline-dead.png", SHOTS).pathname, fullPage: true });
+        await letters.locator("a[data-state='retrying']").click();
+        await page.waitForSelector("section[aria-label='Dead letters'] a[data-state='retrying'][aria-current='page']");
+        const retrying = await page.locator("section[aria-label='Dead letters'] tbody tr").allTextContents();
+        assert.equal(retrying.length, 1);
+        assert.match(retrying[0], /ingestretrying1.*timestamp: must be ISO-8601/);
+        assert.equal(page.url(), `${base}/#/pipeline/retrying`);
+
         // A dropped-in plugin's panel appears, from its declaration alone.
         await open(page, base, "plugins");
         const panel = page.locator('section[data-plugin="counter"]');

@@ -50,6 +50,12 @@ const EnvSchema = z.object({
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number({ error: "must be a number of attempts 1..100" })
     .int("must be a whole number of attempts 1..100").min(1, "must be 1..100 attempts")
     .max(100, "must be 1..100 attempts").default(15),
+  DEAD_LETTER_RETRIES: z.coerce.number({ error: "must be a number of retries 0..100" })
+    .int("must be a whole number of retries 0..100").min(0, "must be 0..100 retries")
+    .max(100, "must be 0..100 retries").default(5),
+  DEAD_LETTER_RETRY_BASE_MS: z.coerce.number({ error: "must be a number of milliseconds 1000..86400000" })
+    .int("must be a whole number of milliseconds 1000..86400000").min(1000, "must be 1000..86400000 ms")
+    .max(86_400_000, "must be 1000..86400000 ms").default(60_000),
 });
 
 /** The fully resolved configuration the runtime runs with. */
@@ -79,6 +85,8 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error";
   /** How webhook deliveries are retried: the first wait (ms, doubling after each failure) and the attempts in all. */
   webhooks: { retryBaseMs: number; maxAttempts: number; allowHosts: string[] };
+  /** How dead letters are retried: the retries before a letter is dead, and the first wait (ms, fourfold after each). */
+  deadLetters: { retries: number; baseMs: number };
   /** Raw per-plugin settings (`PLUGIN_<NAME>` holding JSON), validated by each plugin's own schema. */
   pluginSettings: Record<string, unknown>;
 }
@@ -187,6 +195,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
       maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
       allowHosts: (e.WEBHOOK_ALLOW_HOSTS ?? []).map((h) => h.toLowerCase()),
     },
+    deadLetters: { retries: e.DEAD_LETTER_RETRIES, baseMs: e.DEAD_LETTER_RETRY_BASE_MS },
     pluginSettings: pluginSettings(env),
   };
 }

@@ -20,6 +20,7 @@ Deno.test("loadConfig() resolves the documented defaults for fully embedded mode
     money: { base: "EUR", rates: {} },
     logLevel: "info",
     webhooks: { retryBaseMs: 5000, maxAttempts: 15, allowHosts: [] },
+    deadLetters: { retries: 5, baseMs: 60_000 },
     pluginSettings: {},
   });
 });
@@ -141,6 +142,29 @@ Deno.test("loadConfig() reads how long plugins gather a batch (PLUGINS_BATCH_WAI
   assert.equal(loadConfig({ PLUGINS_BATCH_WAIT_MS: "1000" }).batchWaitMs, 1000);
   // One plugin setting is PLUGIN_<NAME>; PLUGINS_ names the runtime's own.
   assert.deepEqual(loadConfig({ PLUGINS_BATCH_WAIT_MS: "10" }).pluginSettings, {});
+});
+
+Deno.test("loadConfig() reads how dead letters are retried, and refuses bad settings in one line", () => {
+  assert.deepEqual(loadConfig({ DEAD_LETTER_RETRIES: "0", DEAD_LETTER_RETRY_BASE_MS: "1000" }).deadLetters, {
+    retries: 0,
+    baseMs: 1000,
+  });
+  const cases: [Record<string, string>, string][] = [
+    [{ DEAD_LETTER_RETRIES: "-1" }, "Cannot start: DEAD_LETTER_RETRIES must be 0..100 retries, got '-1'"],
+    [
+      { DEAD_LETTER_RETRIES: "2.5" },
+      "Cannot start: DEAD_LETTER_RETRIES must be a whole number of retries 0..100, got '2.5'",
+    ],
+    [
+      { DEAD_LETTER_RETRY_BASE_MS: "999" },
+      "Cannot start: DEAD_LETTER_RETRY_BASE_MS must be 1000..86400000 ms, got '999'",
+    ],
+    [
+      { DEAD_LETTER_RETRY_BASE_MS: "hourly" },
+      "Cannot start: DEAD_LETTER_RETRY_BASE_MS must be a number of milliseconds 1000..86400000, got 'hourly'",
+    ],
+  ];
+  for (const [env, message] of cases) assert.throws(() => loadConfig(env), new ConfigError(message));
 });
 
 Deno.test("loadConfig() reads PLUGIN_<NAME> JSON settings for each plugin", () => {

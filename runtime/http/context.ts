@@ -3,6 +3,7 @@
  * @module
  */
 import type { EventLog } from "../core/event_log.ts";
+import type { DeadLetterRetrier } from "../dead_letters/mod.ts";
 import type { Sink } from "../core/ingest.ts";
 import type { Money } from "../core/money.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -30,6 +31,8 @@ export interface RuntimeParts {
   notices: NoticeFeed;
   /** The loop delivering notices to webhooks. */
   webhooks: WebhookDeliverer;
+  /** Replays dead letters, and retries those due. */
+  deadLetters: DeadLetterRetrier;
 }
 
 /** Everything the routes read from. */

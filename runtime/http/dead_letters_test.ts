@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { letterItems } from "./dead_letters.ts";
 import type { Runtime } from "../runtime.ts";
 import {
   getJson,
@@ -45,13 +44,22 @@ testEachBackend(
         assert.deepEqual(asSent.body.failed.map((f: Json) => f.error), [
           "timestamp: must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z",
         ]);
-        assert.equal((await getJson(rt, "/api/dead-letters?state=pending")).body.total, 2);
+        // Each failed replay is a retry of its letter: now retrying, with the error, due again in a minute.
+        const retrying = (await getJson(rt, "/api/dead-letters?state=retrying")).body;
+        assert.equal(retrying.total, 2);
+        assert.deepEqual(retrying.by_state, { pending: 0, retrying: 2, dead: 0, resolved: 0 });
+        assert.deepEqual(retrying.items.map((l: Json) => [l.stage, l.retries, l.last_error]), [
+          ["plugin:picky", 1, "plugin picky: cannot take bad1"],
+          ["ingest", 1, "timestamp: must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z"],
+        ]);
+        const wait = Date.parse(retrying.items[0].next_retry_at) - Date.parse(retrying.items[0].last_retry_at);
+        assert.ok(Math.abs(wait - 60_000) < 1000, `first retry a minute after the failed one, got ${wait} ms`);
       });
 
       // The fix deployed: the same database, and picky now takes bad events.
       const fixed = { pluginsDir, store, pluginSettings: { picky: { takeBad: true } } };
       await withRuntime(backend, fixed, async (rt) => {
-        const pending = (await getJson(rt, "/api/dead-letters?state=pending")).body.items;
+        const pending = (await getJson(rt, "/api/dead-letters?state=retrying")).body.items;
         const plugin = pending.find((l: Json) => l.stage === "plugin:picky");
         const ingest = pending.find((l: Json) => l.stage === "ingest");
         // Two replays of one letter at once: one runs the event through picky, the other finds it done.
@@ -81,10 +89,14 @@ testEachBackend(
         });
         await waitForCatchUp(rt);
         assert.deepEqual((await getJson(rt, "/api/picky/seen")).body, { bad1: 1, e1: 1, e2: 1, late: 1 });
-        assert.equal((await getJson(rt, "/api/dead-letters?state=pending")).body.total, 0);
-        const done = (await getJson(rt, "/api/dead-letters?state=replayed")).body;
-        assert.equal(done.total, 2);
+        const done = (await getJson(rt, "/api/dead-letters?state=resolved")).body;
+        assert.deepEqual(done.by_state, { pending: 0, retrying: 0, dead: 0, resolved: 2 });
+        assert.deepEqual(done.items.map((l: Json) => [l.state, l.retries, l.next_retry_at]), [
+          ["resolved", 2, null],
+          ["resolved", 2, null],
+        ]);
         assert.ok(done.items.every((l: Json) => typeof l.replayed_at === "string"));
+        assert.equal((await getJson(rt, "/api/dead-letters?state=replayed")).body.total, 2); // the older name
         assert.equal(rt.metrics.value("dead_letters_replayed_total", { stage: "plugin:picky" }), 1);
         assert.equal(rt.metrics.value("dead_letters_replayed_total", { stage: "ingest" }), 1);
 
@@ -114,6 +126,13 @@ testEachBackend(
         "the payload was stored with NUL, broken Unicode or deep nesting replaced: give a corrected payload",
       ]);
       assert.equal(rt.eventLog.head, 0);
+      // No retry of them as stored can succeed: dead at once, not retried on a backoff.
+      assert.deepEqual((await getJson(rt, "/api/dead-letters")).body.by_state, {
+        pending: 0,
+        retrying: 0,
+        dead: 3,
+        resolved: 0,
+      });
       const [first] = asStored.body.failed;
       const corrected = await replay(rt, { ids: [first.id], payloads: { [first.id]: pageView("nul") } });
       assert.deepEqual(corrected.body.replayed, 1);
@@ -122,18 +141,83 @@ testEachBackend(
   },
 );
 
-Deno.test("letterItems() finds the item of an HTTP letter and the events of a Kafka message's letter", () => {
-  const kafka = { topic: "t", partition: 0, offset: 7 };
-  assert.deepEqual(letterItems({ reason: "user_id: is required", payload: { event_id: "a" } }), [{ event_id: "a" }]);
-  assert.deepEqual(letterItems({ reason: "t/0@7: user_id: is required", payload: { kafka, item: { a: 1 } } }), [
-    { a: 1 },
-  ]);
-  assert.deepEqual(letterItems({ reason: "t/0@7: message is not JSON: x", payload: { kafka, value: '[{"a":1},2]' } }), [
-    { a: 1 },
-    2,
-  ]);
-  assert.deepEqual(letterItems({ reason: "t/0@7: message is not JSON: x", payload: { kafka, value: "{x" } }), ["{x"]);
-  assert.equal(letterItems({ reason: "t/0@7: empty message", payload: { kafka, value: null } }), null);
-  // Without a Kafka reason, an item that happens to look like one is taken as it is.
-  assert.deepEqual(letterItems({ reason: "unknown field", payload: { kafka: 1, item: 2 } }), [{ kafka: 1, item: 2 }]);
-});
+testEachBackend(
+  "dead letters are retried on a backoff until resolved or dead: a purchase in a currency without a rate is taken once one is configured",
+  async (backend) => {
+    const store = await backend.open();
+    const pluginsDir = await pluginsFolder([]);
+    const purchase = (id: string) => ({
+      event_id: id,
+      type: "purchase",
+      user_id: "u1",
+      timestamp: "2026-03-01T10:00:00Z",
+      properties: { amount: 10, currency: "USD" },
+    });
+    const letters = async (rt: Runtime, query = "limit=10") => (await getJson(rt, `/api/dead-letters?${query}`)).body;
+    const byId = async (rt: Runtime): Promise<Map<string, Json>> =>
+      new Map((await letters(rt)).items.map((l: Json) => [l.payload.event_id, l]));
+    try {
+      // No automatic retries: letters stay pending until replayed; a failed replay then makes one dead.
+      await withRuntime(backend, { pluginsDir, store, deadLetters: { retries: 0 } }, async (rt) => {
+        const posted = await postJson(rt, "/v1/events", [purchase("p1"), purchase("p2"), purchase("p3")]);
+        assert.equal(posted.body.rejected.length, 3);
+        const listed = await letters(rt);
+        assert.deepEqual(listed.by_state, { pending: 3, retrying: 0, dead: 0, resolved: 0 });
+        assert.ok(
+          listed.items.every((l: Json) => l.retries === 0 && l.next_retry_at === null && l.last_error === null),
+        );
+        const p3 = (await byId(rt)).get("p3");
+        assert.deepEqual((await replay(rt, { ids: [p3.id] })).body.replayed, 0);
+        const dead = (await byId(rt)).get("p3");
+        assert.deepEqual([dead.state, dead.retries], ["dead", 1]);
+        assert.match(dead.last_error, /USD/);
+      });
+
+      // Retries every 200 ms, then 800 ms …: p1 and p2 fail again and again, p3 is dead and left alone.
+      const policy = { retries: 5, baseMs: 200 };
+      await withRuntime(backend, { pluginsDir, store, deadLetters: policy }, async (rt) => {
+        await waitFor("p1 and p2 retried twice", async () => {
+          const seen = await byId(rt);
+          return ["p1", "p2"].every((id) => (seen.get(id)).retries >= 2);
+        });
+        const seen = await byId(rt);
+        for (const id of ["p1", "p2"]) {
+          const l = seen.get(id);
+          assert.equal(l.state, "retrying");
+          assert.match(l.last_error, /USD/);
+          assert.ok(Date.parse(l.next_retry_at) > Date.parse(l.last_retry_at));
+        }
+        assert.deepEqual([(seen.get("p3")).state, (seen.get("p3")).retries], ["dead", 1]);
+        assert.ok(rt.metrics.value("dead_letters_retried_total", {}) >= 4);
+        assert.equal(rt.eventLog.head, 0);
+      });
+
+      // The rate configured: the next retries take p1 and p2 without anyone replaying them; p3 waits for a replay.
+      const money = { base: "EUR", rates: { USD: 0.5 } };
+      await withRuntime(backend, { pluginsDir, store, deadLetters: policy, money }, async (rt) => {
+        await waitFor("p1 and p2 resolved by the retrier", async () => {
+          return (await letters(rt, "state=resolved")).total === 2;
+        }, 30_000);
+        assert.equal(rt.eventLog.head, 2);
+        assert.equal((await byId(rt)).get("p3").state, "dead");
+        const p3 = (await byId(rt)).get("p3");
+        assert.equal((await replay(rt, { ids: [p3.id] })).body.replayed, 1);
+        const [{ amount }] = await store.query<{ amount: number }>(
+          "select (body->'properties'->>'amount')::float8 as amount from host.events where event_id = 'p3'",
+        );
+        assert.equal(amount, 5);
+        const final = await letters(rt);
+        assert.deepEqual(final.by_state, { pending: 0, retrying: 0, dead: 0, resolved: 3 });
+        assert.equal((final.items.find((l: Json) => l.payload.event_id === "p3")).retries, 2);
+        // The filters: a stage, a time range and a page.
+        assert.equal((await letters(rt, "stage=plugin:x")).total, 0);
+        assert.equal((await letters(rt, "from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z")).total, 0);
+        const page = await letters(rt, `limit=1&before=${final.items[0].id}`);
+        assert.deepEqual([page.total, page.items.length, page.items[0].id], [3, 1, final.items[1].id]);
+        assert.equal((await getJson(rt, "/api/dead-letters?from=yesterday")).status, 400);
+      });
+    } finally {
+      await store.close();
+    }
+  },
+);

@@ -4,7 +4,8 @@
  * @module
  */
 import { z } from "zod";
-import { EventSchema } from "../core/event.ts";
+import { EventSchema, inYearRange, MAX_YEAR, MIN_YEAR } from "../core/event.ts";
+import { LETTER_STATES } from "../dead_letters/mod.ts";
 import { MAX_BATCH } from "../core/ingest.ts";
 import { NOTICE_CHANNEL } from "../notices/mod.ts";
 import { PLUGIN_NAME } from "../plugin/names.ts";
@@ -133,24 +134,51 @@ export const PluginList = z.strictObject({
   ]),
 });
 
+/** An ISO-8601 time in a query, as UTC ISO. */
+const QueryTime = z.string().refine((raw) => inYearRange(Date.parse(raw)), {
+  error: `must be an ISO-8601 timestamp within the years ${MIN_YEAR} to ${MAX_YEAR}`,
+}).transform((raw) => new Date(Date.parse(raw)).toISOString());
+
+/** A dead letter's state (`runtime/dead_letters/lifecycle.ts`). */
+const LetterState = z.enum(LETTER_STATES);
+
 /** `GET /api/dead-letters`. */
 export const DeadLetterQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe("how many letters, 1..1000 (default 100)"),
   stage: z.string().min(1).max(80).optional().describe(
     "'ingest', 'transform:<plugin>', 'plugin:<plugin>' or 'webhook:<webhook>'",
   ),
-  state: z.enum(["pending", "replayed"]).optional().describe("pending (not replayed yet) or replayed"),
+  state: z.enum([...LETTER_STATES, "replayed"]).optional().describe(
+    "pending (not retried yet), retrying (failed, due again at next_retry_at), dead (its retries spent, or it cannot " +
+      "succeed as stored: replay it by id, corrected), or resolved ('replayed' is the same)",
+  ),
+  from: QueryTime.optional().describe("letters stored at or after this time"),
+  to: QueryTime.optional().describe("letters stored before this time"),
+  before: z.coerce.number().int().min(1).optional().describe(
+    "letters with a lower id: the last id of a page, for the next",
+  ),
 });
 
 export const DeadLetterList = z.strictObject({
-  total: z.number().int(),
+  total: z.number().int().describe("letters that match the filters"),
+  by_state: z.strictObject({
+    pending: z.number().int(),
+    retrying: z.number().int(),
+    dead: z.number().int(),
+    resolved: z.number().int(),
+  }).describe("letters in each state, of the stage and time filters"),
   items: z.array(z.strictObject({
     id: z.number().int(),
     stage: z.string(),
-    reason: z.string(),
+    state: LetterState,
+    retries: z.number().int().describe("replays of it so far, automatic or not"),
+    reason: z.string().describe("why it was refused in the first place"),
+    last_error: z.string().nullable().describe("why its last retry failed"),
     payload: z.unknown().describe("the item as received, or the event as logged"),
     created_at: z.string(),
-    replayed_at: z.string().nullable(),
+    last_retry_at: z.string().nullable(),
+    next_retry_at: z.string().nullable().describe("when the retrier takes it next, while pending or retrying"),
+    replayed_at: z.string().nullable().describe("when it was resolved"),
   })),
 });
 

@@ -5,7 +5,8 @@ import type { Store } from "./store.ts";
 /**
  * The host's own tables, in schema `host`, which no plugin role can reach.
  * - `events`: the durable log; `position` is dense and increasing, assigned under one lock at commit.
- * - `dead_letters`: every rejected item, by stage (`ingest` or `plugin:<name>`); `replayed_at` once replayed.
+ * - `dead_letters`: every rejected item, by stage (`ingest`, `transform:<plugin>`, `plugin:<name>`, `webhook:<name>`),
+ *   with its state (pending, retrying, dead, resolved), its retries and their last error; `replayed_at` once resolved.
  * - `plugins`: the registry of loaded plugins and their roles.
  * - `checkpoints`: per plugin, source and log partition (`core/partitions.ts`), the last position up to which that
  *   plugin committed the effects of the partition's events (`committed`), and the watermark there.
@@ -48,6 +49,26 @@ create table if not exists host.dead_letters (
 create index if not exists dead_letters_stage on host.dead_letters (stage, id);
 alter table host.dead_letters add column if not exists replayed_at timestamptz;
 create index if not exists dead_letters_pending on host.dead_letters (stage, id) where replayed_at is null;
+-- The letters' lifecycle (dead_letters/lifecycle.ts), added with a backfill: a letter replayed before is resolved.
+do $$ begin
+  if not exists (select 1 from information_schema.columns
+                 where table_schema = 'host' and table_name = 'dead_letters' and column_name = 'state') then
+    alter table host.dead_letters
+      add column state text not null default 'pending'
+        check (state in ('pending', 'retrying', 'dead', 'resolved')),
+      add column retries integer not null default 0,
+      add column last_error text,
+      add column last_retry_at timestamptz,
+      add column next_retry_at timestamptz;
+    update host.dead_letters set state = 'resolved' where replayed_at is not null;
+    -- The update's deferred checks (only_the_host_commits) run now, not at commit: no index can be made on a table
+    -- with checks pending. Only for the rest of this migration's transaction.
+    set constraints all immediate;
+  end if;
+end $$;
+create index if not exists dead_letters_state on host.dead_letters (state, id);
+create index if not exists dead_letters_new on host.dead_letters (created_at) where state = 'pending';
+create index if not exists dead_letters_due on host.dead_letters (next_retry_at) where state = 'retrying';
 create table if not exists host.plugins (
   name       text primary key,
   version    text not null,

@@ -1,7 +1,8 @@
 // @ts-check
 /// <reference lib="dom" />
 /**
- * The "Pipeline" view: events per second, each plugin's status, lag and storage, and the latest dead letters.
+ * The "Pipeline" view: events per second, each plugin's status, lag and storage, and the latest dead letters, with
+ * how many are in each state; the state shown is in the hash (`#/pipeline/<state>`), so a filtered view can be shared.
  * @module
  */
 import { h } from "../dom.js";
@@ -11,19 +12,32 @@ import { mib, note, section, table, tiles, time } from "../widgets.js";
 /** @import { DashboardState, ViewContext } from "../app.js" */
 
 /**
- * `GET /api/dead-letters`.
- * @typedef {{ total: number, items: { created_at: string, stage: string, reason: string }[] }} DeadLetterList
+ * A dead letter, as `GET /api/dead-letters` lists it.
+ * @typedef {{
+ *   id: number, created_at: string, stage: string, state: string, retries: number, reason: string,
+ *   last_error: string | null, next_retry_at: string | null
+ * }} DeadLetter
  */
 
 /**
- * The pipeline's numbers, its plugins and its dead letters.
+ * `GET /api/dead-letters`.
+ * @typedef {{ total: number, by_state: Record<string, number>, items: DeadLetter[] }} DeadLetterList
+ */
+
+/** The states a dead letter goes through, as the API names them. */
+const STATES = ["pending", "retrying", "dead", "resolved"];
+
+/**
+ * The pipeline's numbers, its plugins and its dead letters (of one state, when `state` names one).
  * @param {ViewContext} ctx
+ * @param {string} [state]
  * @returns {Promise<Node[]>}
  */
-export async function pipelineView(ctx) {
+export async function pipelineView(ctx, state) {
+  const chosen = state !== undefined && STATES.includes(state) ? state : "";
   const [{ plugins, source }, letters] = await Promise.all([
     /** @type {Promise<PluginList>} */ (ctx.api("/api/plugins")),
-    /** @type {Promise<DeadLetterList>} */ (ctx.api("/api/dead-letters?limit=20")),
+    /** @type {Promise<DeadLetterList>} */ (ctx.api(`/api/dead-letters?limit=20${chosen && `&state=${chosen}`}`)),
   ]);
   /** @param {string} s */
   const status = (s) => h("span", { class: `status-${s}` }, s);
@@ -35,10 +49,11 @@ export async function pipelineView(ctx) {
   return [
     section(
       "Pipeline",
-      tiles([["events_per_second", eventsPerSecond(ctx.state)], ["events_in_log", ctx.state.snapshot?.head ?? 0], [
-        "dead_letters",
-        letters.total,
-      ]]),
+      tiles([
+        ["events_per_second", eventsPerSecond(ctx.state)],
+        ["events_in_log", ctx.state.snapshot?.head ?? 0],
+        ["dead_letters_to_resolve", letters.by_state.pending + letters.by_state.retrying + letters.by_state.dead],
+      ]),
       h("p", {}, `Source: ${source.kind}`),
     ),
     section(
@@ -55,13 +70,47 @@ export async function pipelineView(ctx) {
     ),
     section(
       "Dead letters",
-      letters.total === 0 ? note("empty", "No dead letters: nothing was rejected.") : table(
-        "newest first",
-        [["created_at", "when", time], ["stage", "stage"], ["reason", "reason"]],
-        letters.items,
-      ),
+      stateFilter(chosen, letters.by_state),
+      letters.total === 0
+        ? note("empty", chosen ? `No dead letters are ${chosen}.` : "No dead letters: nothing was rejected.")
+        : table(
+          "newest first",
+          [
+            ["created_at", "when", time],
+            ["stage", "stage"],
+            ["state", "state"],
+            ["retries", "retries"],
+            ["reason", "reason"],
+            ["last_error", "last error", (/** @type {string | null} */ e) => e ?? "—"],
+            ["next_retry_at", "next retry", time],
+          ],
+          letters.items,
+        ),
     ),
   ];
+}
+
+/**
+ * Links to the letters of each state, with how many there are; the chosen one marked current.
+ * @param {string} chosen
+ * @param {Record<string, number>} byState
+ * @returns {HTMLElement}
+ */
+function stateFilter(chosen, byState) {
+  const all = Object.values(byState).reduce((a, b) => a + b, 0);
+  /** @type {[string, string, number][]} */
+  const links = [["", "all", all], ...STATES.map((s) => /** @type {[string, string, number]} */ ([s, s, byState[s]]))];
+  return h(
+    "nav",
+    { class: "filters", "aria-label": "Dead letters by state" },
+    links.map(([state, label, n]) =>
+      h("a", {
+        href: state ? `#/pipeline/${state}` : "#/pipeline",
+        "data-state": label,
+        "aria-current": state === chosen ? "page" : undefined,
+      }, `${label} (${n})`)
+    ),
+  );
 }
 
 /**
