@@ -14,7 +14,7 @@ import {
 } from "./support/harness.ts";
 
 const SHOTS = new URL("test-results/dashboard/", REPO);
-const VIEWS = ["live", "funnel", "users", "at-risk", "fraud", "products", "pipeline", "plugins"];
+const VIEWS = ["live", "funnel", "retention", "users", "at-risk", "fraud", "products", "pipeline", "plugins"];
 
 /** Opens a view and waits until it has rendered. */
 async function open(page: Page, base: string, view: string) {
@@ -73,6 +73,25 @@ Deno.test({
         const bars = await page.locator("section[aria-label='Shopping funnel (per session)'] svg text")
           .allTextContents();
         for (const s of steps) assert.ok(bars.some((t) => t.startsWith(s.sessions.toLocaleString("en-US"))), s.step);
+
+        // Retention: the triangle's cells are the API's, the choices go to the hash, and the curves show values on hover.
+        const retention = (await getJson(rt, "/api/stats/retention?periods=4")).body;
+        await open(page, base, "retention/periods=4");
+        const cohort = retention.cohorts.find((c: { users: number }) => c.users > 0);
+        const cells = page.locator(`table.retention tr[data-cohort="${cohort.start}"] td`);
+        await cells.first().waitFor();
+        const shown = await Promise.all((await cells.all()).map((c) => c.getAttribute("data-value")));
+        assert.deepEqual(shown, [cohort.users, ...cohort.retained].map((n) => n === null ? "" : String(n)));
+        assert.ok(await page.locator("figure svg circle.point title").count() > 0);
+        await page.selectOption("#retention-interval", "week");
+        await page.waitForSelector("table.retention caption:text('cohorts by first week')");
+        assert.equal(page.url(), `${base}/#/retention/interval=week&periods=4`);
+        const weekly = (await getJson(rt, "/api/stats/retention?interval=week&periods=4")).body;
+        assert.equal(
+          await page.locator("table.retention tbody tr[data-cohort]").count(),
+          weekly.cohorts.length,
+        );
+        await page.screenshot({ path: new URL("retention-week.png", SHOTS).pathname, fullPage: true });
 
         // A posted event shows up without a reload, pushed over /api/stream.
         await open(page, base, "live");

@@ -38,6 +38,7 @@ const OPERATIONS = [
   "GET /api/stats/overview",
   "GET /api/stats/products",
   "GET /api/stats/products/trending",
+  "GET /api/stats/retention",
   "GET /api/stats/revenue",
   "GET /api/stats/segments",
   "GET /api/stats/sessions",

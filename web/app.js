@@ -13,6 +13,7 @@ import { fraudView } from "./views/fraud.js";
 import { funnelView } from "./views/funnel.js";
 import { liveView } from "./views/live.js";
 import { pipelineView } from "./views/pipeline.js";
+import { retentionView } from "./views/retention.js";
 import { pluginPanelsView } from "./views/plugin_panels.js";
 import { productsView } from "./views/products.js";
 import { usersView } from "./views/users.js";
@@ -50,6 +51,7 @@ import { failure } from "./widgets.js";
 const VIEWS = {
   live: liveView,
   funnel: funnelView,
+  retention: retentionView,
   users: usersView,
   "at-risk": atRiskView,
   fraud: fraudView,

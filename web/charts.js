@@ -50,19 +50,21 @@ function legend(names) {
 }
 
 /**
- * A line chart: `points` are `{ t: ms, values: { series: number } }`, `series` the names to draw.
- * Returns a figure with the chart, its legend and a text summary for screen readers.
+ * A line chart: `points` are `{ t: ms, values: { series: number } }`, `series` the names to draw; a value that is
+ * not a finite number leaves a gap. Each point shows its value on hover. `xLabel` writes a `t` (by default as the UTC
+ * time of day). Returns a figure with the chart and its legend.
  * @param {string} title
  * @param {Point[]} points
  * @param {string[]} series
+ * @param {(t: number) => string} [xLabel]
  * @returns {HTMLElement}
  */
-export function lineChart(title, points, series) {
+export function lineChart(title, points, series, xLabel = (t) => new Date(t).toISOString().slice(11, 16)) {
   const figure = document.createElement("figure");
   figure.style.margin = "0";
   const w = 640, h = 220, left = 64, bottom = 22, top = 8;
   const svg = el("svg", { class: "chart", viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": title });
-  const max = Math.max(1, ...points.flatMap((p) => series.map((s) => p.values[s] ?? 0)));
+  const max = Math.max(1, ...points.flatMap((p) => series.map((s) => p.values[s] ?? 0)).filter(Number.isFinite));
   const t0 = points[0]?.t ?? 0, t1 = points.at(-1)?.t ?? 1;
   /** @param {number} t */
   const x = (t) => left + ((t - t0) / Math.max(1, t1 - t0)) * (w - left - 8);
@@ -73,14 +75,26 @@ export function lineChart(title, points, series) {
     svg.append(el("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end" }, formatNumber(v)));
   }
   if (points.length) {
-    /** @param {number} t */
-    const label = (t) => new Date(t).toISOString().slice(11, 16);
-    svg.append(el("text", { x: left, y: h - 6 }, label(t0)));
-    svg.append(el("text", { x: w - 8, y: h - 6, "text-anchor": "end" }, label(t1)));
+    svg.append(el("text", { x: left, y: h - 6 }, xLabel(t0)));
+    svg.append(el("text", { x: w - 8, y: h - 6, "text-anchor": "end" }, xLabel(t1)));
   }
   series.forEach((s, i) => {
-    const d = points.map((p, k) => `${k ? "L" : "M"}${x(p.t).toFixed(1)},${y(p.values[s] ?? 0).toFixed(1)}`).join("");
-    svg.append(el("path", { d, fill: "none", stroke: COLORS[i % COLORS.length], "stroke-width": 2 }));
+    const color = COLORS[i % COLORS.length];
+    let d = "";
+    let gap = true;
+    for (const p of points) {
+      const v = p.values[s] ?? 0;
+      if (!Number.isFinite(v)) {
+        gap = true;
+        continue;
+      }
+      d += `${gap ? "M" : "L"}${x(p.t).toFixed(1)},${y(v).toFixed(1)}`;
+      gap = false;
+      const dot = el("circle", { class: "point", cx: x(p.t).toFixed(1), cy: y(v).toFixed(1), r: 3, fill: color });
+      dot.append(el("title", {}, `${s}, ${xLabel(p.t)}: ${formatNumber(v)}`));
+      svg.append(dot);
+    }
+    svg.append(el("path", { d, fill: "none", stroke: color, "stroke-width": 2 }));
   });
   figure.append(svg, legend(series));
   return figure;

@@ -165,3 +165,37 @@ export const User = z.strictObject({
   engagement_score: z.number().int().min(0).max(100),
   segment: Segment.describe("RFM tier"),
 });
+
+/** An event type, as events carry it. */
+const eventType = (what: string) =>
+  z.string().regex(/^[a-z][a-z0-9_.]{0,63}$/, "must be an event type, [a-z][a-z0-9_.]{0,63}").optional().describe(what);
+
+/** `GET /retention` query. */
+export const RetentionQuery = z.object({
+  interval: z.enum(["day", "week"]).default("day").describe("cohorts and periods by UTC day, or by week from Monday"),
+  periods: z.coerce.number().int().min(1).max(90).default(7).describe("periods after the first, 1..90 (default 7)"),
+  start_event: eventType("cohorts by the first event of this type (default: by the first event of any type)"),
+  return_event: eventType("a user came back in a period with an event of this type (default: of any type)"),
+  from: time("the first cohort: the period holding this time (default: `periods` periods before the last)"),
+  to: time("the last cohort: the period holding the instant before this time (default: the watermark's)"),
+});
+
+/** `GET /retention`. */
+export const Retention = z.strictObject({
+  interval: z.enum(["day", "week"]),
+  start_event: z.string().nullable(),
+  return_event: z.string().nullable(),
+  periods: count,
+  as_of: instant.nullable().describe("the watermark: periods after it have no answer yet"),
+  cohorts: z.array(z.strictObject({
+    start: z.string().describe("the cohort's first day, YYYY-MM-DD (a Monday for weeks)"),
+    users: count.describe("users whose first (start_event) event was in this period"),
+    retained: z.array(count.nullable()).describe(
+      "per period from the cohort's (0: the cohort itself), its users who came back in it; null before it began",
+    ),
+    rates: z.array(z.number().min(0).max(1).nullable()).describe("retained / users, to 4 decimals"),
+  })),
+  average: z.array(z.number().min(0).max(1).nullable()).describe(
+    "per period, retained / users over the cohorts that reached it",
+  ),
+});

@@ -4,6 +4,8 @@ import plugin from "./mod.ts";
 
 /** A time inside the events sent, and one that is no time. */
 const TIME: QueryEdges = { good: ["2026-02-01T08:30:00Z"], bad: ["yesterday"] };
+/** An event type, and what is none. */
+const TYPE: QueryEdges = { good: ["purchase"], bad: ["Page View"] };
 
 testEachBackend("every stats route answers what its OpenAPI description says", async (backend) => {
   await using h = await testPlugin(new URL("./", import.meta.url), { backend });
@@ -27,10 +29,13 @@ testEachBackend("every stats route answers what its OpenAPI description says", a
     "GET /videos": ["/videos?limit=1000"],
     "GET /sessions": ["/sessions"],
     "GET /users/:user_id": [`/users/${busiest.user_id}`, `/users/${events[0].user_id}`],
+    "GET /retention": ["/retention", "/retention?interval=week&periods=3&start_event=page_view&return_event=purchase"],
   };
   const unknown: Record<string, string> = { "GET /users/:user_id": "/users/nobody" };
 
-  const routes = routeChecker(plugin, h.runtime.app, { queryEdges: { from: TIME, to: TIME } });
+  const routes = routeChecker(plugin, h.runtime.app, {
+    queryEdges: { from: TIME, to: TIME, start_event: TYPE, return_event: TYPE },
+  });
   for (const [route, paths] of Object.entries(calls)) {
     for (const path of paths) await routes.call(route, path);
     // Each documented query parameter takes the values its description names and refuses the others.

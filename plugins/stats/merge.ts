@@ -3,9 +3,10 @@
  * has, exactly as if the events had carried the person's id from the start.
  */
 import { type Env, type Merge, movedSessions } from "@runtime/sdk";
+import { MERGE_DAYS } from "./retention.ts";
 import { mergeInferred, saveSessions, type Session } from "./sessions.ts";
 
-/** Moves each merge's user totals, active minutes, purchases, video views and sessions to its `into`. */
+/** Moves each merge's user totals, active minutes and days, purchases, video views and sessions to its `into`. */
 export async function merge(merges: Merge[], env: Env): Promise<void> {
   const from = merges.map((m) => m.from);
   const into = merges.map((m) => m.into);
@@ -27,6 +28,7 @@ export async function merge(merges: Merge[], env: Env): Promise<void> {
        select hour, into_id, bit_or(minutes) from hours_gone group by hour, into_id
        on conflict (hour, user_id) do update set minutes = user_hours.minutes | excluded.minutes
      ),
+     ${MERGE_DAYS},
      videos_gone as (delete from video_views v using m where v.user_id = m.from_id returning m.into_id, v.*),
      videos_moved as (
        insert into video_views (video_id, user_id, session_key, plays, max_position, duration, completed)

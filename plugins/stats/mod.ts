@@ -7,6 +7,8 @@ import { Hono } from "hono";
 import { answerHttpError, definePlugin, describeRoute, type Env, HttpError } from "@runtime/sdk";
 import * as api from "./api.ts";
 import { merge } from "./merge.ts";
+import { ratio, round } from "./numbers.ts";
+import { retentionRoutes } from "./retention.ts";
 import { queue } from "./queue.ts";
 import { userRoutes } from "./users.ts";
 
@@ -92,17 +94,6 @@ app.get(
     });
   },
 );
-
-/** `x` rounded to `digits` decimals. */
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
-
-/** `a / b` to 4 decimals; 0 when `b` is 0. */
-function ratio(a: number, b: number): number {
-  return b === 0 ? 0 : round(a / b, 4);
-}
 
 /** The most buckets one time series answers. */
 const MAX_BUCKETS = 10_000;
@@ -331,6 +322,7 @@ app.get(
 );
 
 userRoutes(app);
+retentionRoutes(app);
 
 export default definePlugin({
   name: "stats",

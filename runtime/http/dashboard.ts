@@ -22,6 +22,7 @@ const FILES: Record<string, string> = {
   "widgets.js": "text/javascript; charset=utf-8",
   "views/live.js": "text/javascript; charset=utf-8",
   "views/funnel.js": "text/javascript; charset=utf-8",
+  "views/retention.js": "text/javascript; charset=utf-8",
   "views/users.js": "text/javascript; charset=utf-8",
   "views/at_risk.js": "text/javascript; charset=utf-8",
   "views/fraud.js": "text/javascript; charset=utf-8",

@@ -1,0 +1,151 @@
+/**
+ * Retention, in event time: users grouped into cohorts by the UTC day or week (from Monday) of their first event, or
+ * of their first event of a chosen type; for each later day or week, how many of a cohort came back (had any event,
+ * or one of a chosen type). Kept per user and day (`user_days`, the types they had) and per user and type (`user_firsts`,
+ * their first day), so a late event moves its user to an earlier cohort, and the answers equal a recomputation from
+ * the raw events.
+ * @module
+ */
+import type { Hono } from "hono";
+import { describeRoute, type Env, type Event, fold, HttpError, key } from "@runtime/sdk";
+import * as api from "./api.ts";
+import { ratio } from "./numbers.ts";
+
+type Db = Env["db"];
+
+const DAY_MS = 86_400_000;
+
+/** The UTC day holding an instant (ms), in days since 1970-01-01. */
+const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
+
+/** Records the types each user had on each day, and each user's first day overall ('') and per type. */
+export async function recordDays(db: Db, batch: Event[]): Promise<void> {
+  const rows = fold(
+    batch,
+    (e) => key(e.user_id, dayOf(Date.parse(e.timestamp)), e.type),
+    (e) => ({ user: e.user_id, day: dayOf(Date.parse(e.timestamp)), type: e.type }),
+    () => {},
+  );
+  if (rows.length === 0) return;
+  await db.query(
+    `with r as (select * from unnest($1::text[], $2::int4[], $3::text[]) as r(user_id, day, type)),
+     days as (
+       insert into user_days (user_id, day, types)
+       select user_id, date '1970-01-01' + day, array_agg(type order by type) from r group by user_id, day
+       on conflict (user_id, day) do update
+         set types = array(select distinct t from unnest(user_days.types || excluded.types) as t order by t)
+         where not excluded.types <@ user_days.types
+     )
+     insert into user_firsts (type, user_id, day)
+     select type, user_id, date '1970-01-01' + min(day)
+     from (select type, user_id, day from r union all select '', user_id, day from r) f
+     group by type, user_id
+     on conflict (type, user_id) do update set day = excluded.day where excluded.day < user_firsts.day`,
+    [rows.map((r) => r.user), rows.map((r) => r.day), rows.map((r) => r.type)],
+  );
+}
+
+/** Moves the merged ids' days and first days to the person: their types united, the earliest first day kept. */
+export const MERGE_DAYS = `
+  days_gone as (delete from user_days d using m where d.user_id = m.from_id returning m.into_id, d.day, d.types),
+  days_moved as (
+    insert into user_days (user_id, day, types)
+    select into_id, day, array(select distinct t from unnest(array_agg(types)) as t order by t)
+    from days_gone group by into_id, day
+    on conflict (user_id, day) do update
+      set types = array(select distinct t from unnest(user_days.types || excluded.types) as t order by t)
+  ),
+  firsts_gone as (delete from user_firsts f using m where f.user_id = m.from_id returning m.into_id, f.type, f.day),
+  firsts_moved as (
+    insert into user_firsts (type, user_id, day)
+    select type, into_id, min(day) from firsts_gone group by type, into_id
+    on conflict (type, user_id) do update set day = least(user_firsts.day, excluded.day)
+  )`;
+
+/** The most cohorts one answer holds. */
+const MAX_COHORTS = 400;
+
+/** The start (days since 1970-01-01) of the day or the week (from Monday) holding `day`. */
+function periodStart(day: number, step: 1 | 7): number {
+  return step === 1 ? day : day - ((day + 3) % 7); // 1970-01-01 was a Thursday
+}
+
+/** Adds `/retention` to `app`. */
+export function retentionRoutes(app: Hono<{ Bindings: Env }>): void {
+  app.get(
+    "/retention",
+    describeRoute({
+      summary: "Retention: cohorts by first day or week, and how many came back in each later one",
+      query: api.RetentionQuery,
+      response: api.Retention,
+      errors: [400],
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      const step = q.interval === "week" ? 7 : 1;
+      const watermark = c.env.watermark === null ? null : dayOf(Date.parse(c.env.watermark));
+      const answer = { interval: q.interval, start_event: q.start_event ?? null, return_event: q.return_event ?? null };
+      if (watermark === null && q.to === undefined) {
+        return c.json({ ...answer, periods: q.periods, as_of: null, cohorts: [], average: [] }); // no event yet
+      }
+      // By default, the cohorts of the last periods up to the watermark's: a triangle.
+      const to = q.to === undefined
+        ? periodStart(watermark!, step) + step
+        : periodStart(dayOf(Date.parse(q.to) - 1), step) + step;
+      const from = q.from === undefined ? to - step * (q.periods + 1) : periodStart(dayOf(Date.parse(q.from)), step);
+      if (to <= from) throw new HttpError(400, "from must be before to");
+      if ((to - from) / step > MAX_COHORTS) {
+        throw new HttpError(400, `at most ${MAX_COHORTS} cohorts: narrow from..to or use a wider interval`);
+      }
+      const rows = await c.env.db.query<{ first: number; k: number; users: number }>(
+        `with cohort as (
+           select user_id, (case when $4::int = 7 then date_trunc('week', day)::date else day end) as first
+           from user_firsts
+           where type = $1 and day >= date '1970-01-01' + $2::int and day < date '1970-01-01' + $3::int
+         ), back as (
+           select c.first, ((case when $4::int = 7 then date_trunc('week', d.day)::date else d.day end) - c.first)
+             / $4::int as k, count(distinct c.user_id)::int8 as users
+           from cohort c join user_days d on d.user_id = c.user_id
+             and d.day >= c.first + $4::int and d.day < c.first + $4::int * ($5::int + 1)
+             and ($6::text is null or $6::text = any(d.types))
+           group by 1, 2
+         )
+         select (first - date '1970-01-01') as first, 0 as k, count(*)::int8 as users from cohort group by 1
+         union all
+         select (first - date '1970-01-01'), k, users from back`,
+        [q.start_event ?? "", from, to, step, q.periods, q.return_event ?? null],
+      );
+      const counts = new Map(rows.map((r) => [`${r.first}/${r.k}`, r.users]));
+      const cohorts: { start: string; users: number; retained: (number | null)[]; rates: (number | null)[] }[] = [];
+      for (let start = from; start < to; start += step) {
+        const users = counts.get(`${start}/0`) ?? 0;
+        // A period that has not begun by the watermark has no answer yet.
+        const retained = Array.from(
+          { length: q.periods + 1 },
+          (_, k) => watermark !== null && start + k * step <= watermark ? counts.get(`${start}/${k}`) ?? 0 : null,
+        );
+        cohorts.push({
+          start: isoDay(start),
+          users,
+          retained,
+          rates: retained.map((n) => n === null ? null : ratio(n, users)),
+        });
+      }
+      const average = Array.from({ length: q.periods + 1 }, (_, k) => {
+        const seen = cohorts.filter((c) => c.retained[k] !== null);
+        const users = seen.reduce((sum, c) => sum + c.users, 0);
+        return seen.length === 0 ? null : ratio(seen.reduce((sum, c) => sum + c.retained[k]!, 0), users);
+      });
+      return c.json({
+        ...answer,
+        periods: q.periods,
+        as_of: c.env.watermark,
+        cohorts,
+        average,
+      });
+    },
+  );
+}
+
+/** A day (since 1970-01-01) as `YYYY-MM-DD`. */
+const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { testEachBackend, testPlugin } from "@runtime/testing";
+
+/** An event of `user` on March `day` 2026 (a Monday is the 2nd) at `hour` UTC. */
+const at = (id: string, type: string, user: string, day: number, hour = 10, properties: object = {}) => ({
+  event_id: id,
+  type,
+  user_id: user,
+  timestamp: `2026-03-${String(day).padStart(2, "0")}T${String(hour).padStart(2, "0")}:00:00Z`,
+  properties,
+});
+
+testEachBackend(
+  "GET /retention counts each cohort's users back per day or week, under late and duplicate events and identity links",
+  async (backend) => {
+    await using h = await testPlugin(new URL("./", import.meta.url), { backend });
+    await h.send([
+      at("a1", "page_view", "a", 2),
+      at("a2", "page_view", "a", 3),
+      at("a3", "purchase", "a", 5, 10, { amount: 20, currency: "EUR" }),
+      at("b1", "page_view", "b", 3),
+      at("c1", "page_view", "c", 4),
+      at("c1", "page_view", "c", 4), // a duplicate
+      at("d1", "page_view", "anon-d", 2),
+    ]);
+    // b's first visit arrives late: b moves to the cohort of the 2nd. d signs in on the 6th: anon-d's history is d's.
+    await h.send([at("b0", "page_view", "b", 2, 23), at("d2", "identify", "d", 6, 12, { anonymous_id: "anon-d" })]);
+
+    const daily = (await h.get("/retention?periods=4")).body;
+    assert.equal(daily.as_of, "2026-03-06T12:00:00.000Z");
+    assert.deepEqual(daily.cohorts, [
+      { start: "2026-03-02", users: 3, retained: [3, 2, 0, 1, 1], rates: [1, 0.6667, 0, 0.3333, 0.3333] },
+      { start: "2026-03-03", users: 0, retained: [0, 0, 0, 0, null], rates: [0, 0, 0, 0, null] },
+      { start: "2026-03-04", users: 1, retained: [1, 0, 0, null, null], rates: [1, 0, 0, null, null] },
+      { start: "2026-03-05", users: 0, retained: [0, 0, null, null, null], rates: [0, 0, null, null, null] },
+      { start: "2026-03-06", users: 0, retained: [0, null, null, null, null], rates: [0, null, null, null, null] },
+    ]);
+    assert.deepEqual(daily.average, [1, 0.5, 0, 0.3333, 0.3333]);
+
+    // Back with a purchase; cohorts by the first purchase; an explicit range.
+    const purchases = (await h.get("/retention?periods=4&return_event=purchase&from=2026-03-02&to=2026-03-03"))
+      .body;
+    assert.deepEqual(purchases.cohorts.map((c: { retained: number[] }) => c.retained), [[3, 0, 0, 1, 0]]);
+    const buyers = (await h.get("/retention?periods=1&start_event=purchase&from=2026-03-05T08:00:00Z&to=2026-03-06"))
+      .body;
+    assert.deepEqual(buyers.cohorts, [{ start: "2026-03-05", users: 1, retained: [1, 0], rates: [1, 0] }]);
+
+    // Weeks from Monday: one cohort of all four, whose next week has not begun.
+    const weekly = (await h.get("/retention?interval=week&periods=1")).body;
+    assert.deepEqual(weekly.cohorts, [
+      { start: "2026-02-23", users: 0, retained: [0, 0], rates: [0, 0] },
+      { start: "2026-03-02", users: 4, retained: [4, null], rates: [1, null] },
+    ]);
+
+    assert.equal((await h.get("/retention?from=2026-03-05&to=2026-03-01")).status, 400);
+    assert.equal((await h.get("/retention?interval=day&from=2025-01-01&to=2026-03-01")).status, 400);
+    assert.equal((await h.get("/retention?start_event=Page%20View")).status, 400);
+  },
+);
