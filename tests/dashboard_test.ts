@@ -113,7 +113,7 @@ Deno.test({
         // Dead letters by state, the state kept in the hash: the API's counts, and a letter's retries and last error.
         const refused = await postJson(rt, "/v1/events", [
           { ...events[1], event_id: "nul\u0000" }, // stored altered: no retry of it can succeed
-          { ...events[2], event_id: "bad-time", timestamp: "yesterday" },
+          { ...events[2], event_id: "in-dollars", type: "purchase", properties: { amount: 5, currency: "USD" } },
         ]);
         assert.equal(refused.body.rejected.length, 2);
         await postJson(rt, "/api/dead-letters/replay", { stage: "ingest" });
@@ -136,7 +136,7 @@ Deno.test({
         await page.waitForSelector("section[aria-label='Dead letters'] a[data-state='retrying'][aria-current='page']");
         const retrying = await page.locator("section[aria-label='Dead letters'] tbody tr").allTextContents();
         assert.equal(retrying.length, 1);
-        assert.match(retrying[0], /ingestretrying1.*timestamp: must be ISO-8601/);
+        assert.match(retrying[0], /ingestretrying1.*no rate for USD/);
         assert.equal(page.url(), `${base}/#/pipeline/retrying`);
 
         // A dropped-in plugin's panel appears, from its declaration alone.

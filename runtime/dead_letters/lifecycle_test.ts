@@ -26,32 +26,48 @@ async function rows(store: Store, ids: number[]): Promise<Row[]> {
 }
 
 testEachBackend(
-  "claimDue() claims letters due for a retry once, not a webhook's, not dead or resolved ones, nor new ones",
+  "claimDue() claims letters due for a retry once: of ingest and transforms, not dead, resolved or new ones",
   async (backend) => {
     const store = await backend.open();
     try {
       await migrateHost(store);
       const policy = { retries: 5, baseMs: 60_000 };
-      const [ingest, plugin, transform] = await letters(
+      const [ingest, , transform] = await letters(
         store,
         ["ingest", "plugin:p", "transform:t", "webhook:w"],
         120_000,
       );
       await letters(store, ["ingest"], 1_000); // stored a second ago: its first retry is in a minute
-      const [dead, resolved, retryingDue, retryingLater] = await letters(store, Array(4).fill("ingest"), 120_000);
+      const [dead, resolved, retryingDue, retryingLater, older] = await letters(
+        store,
+        Array(5).fill("ingest"),
+        120_000,
+      );
       await store.query("update host.dead_letters set state = 'dead', retries = 5 where id = $1", [dead]);
       await store.query("update host.dead_letters set state = 'resolved', replayed_at = now() where id = $1", [
         resolved,
       ]);
+      // Resolved by a process of the version before, which sets only replayed_at.
+      await store.query("update host.dead_letters set replayed_at = now() where id = $1", [older]);
       await store.query(
         `update host.dead_letters set state = 'retrying', retries = 1,
            next_retry_at = now() + case when id = $1 then interval '-1 second' else interval '1 hour' end
          where id = any($2::int8[])`,
         [retryingDue, [retryingDue, retryingLater]],
       );
-      assert.deepEqual(await claimDue(store, policy, 100), [ingest, plugin, transform, retryingDue]);
+      assert.deepEqual(await claimDue(store, policy, 100), [ingest, transform, retryingDue]);
       // Claimed: another process's retrier does not take them while this one retries them.
       assert.deepEqual(await claimDue(store, policy, 100), []);
+
+      // Two processes at once: letters one is claiming (locked) are skipped by the other, not waited for or taken.
+      if (backend.name === "postgres") {
+        const [a, b] = await letters(store, ["ingest", "ingest"], 120_000);
+        await store.transaction(async (tx) => {
+          await tx.query("select id from host.dead_letters where id = $1 for update", [a]);
+          assert.deepEqual(await claimDue(store, policy, 100), [b]);
+        });
+        assert.deepEqual(await claimDue(store, policy, 100), [a]);
+      }
     } finally {
       await store.close();
     }
@@ -59,27 +75,33 @@ testEachBackend(
 );
 
 testEachBackend(
-  "recordFailures() makes a letter retrying with a fourfold backoff, dead once its retries are spent or when final",
+  "recordFailures() makes a letter retrying with a fourfold backoff, dead once its retries are spent, final or not retried",
   async (backend) => {
     const store = await backend.open();
     try {
       await migrateHost(store);
       const policy = { retries: 3, baseMs: 60_000 };
-      const [a, b, c, done] = await letters(store, Array(4).fill("ingest"), 0);
+      const [a, b, c, done, older] = await letters(store, Array(5).fill("ingest"), 0);
+      const [plugin, webhook] = await letters(store, ["plugin:p", "webhook:w"], 0);
       await store.query("update host.dead_letters set state = 'resolved', replayed_at = now() where id = $1", [done]);
+      await store.query("update host.dead_letters set replayed_at = now() where id = $1", [older]); // an older process
       const fail = (ids: number[], final = false) =>
         recordFailures(store, ids.map((id) => ({ id, error: `failed ${id}`, final })), policy);
-      await fail([a, b, done]);
+      await fail([a, b, done, older, plugin, webhook]);
       await fail([c], true);
-      assert.deepEqual(await rows(store, [a, b, c, done]), [
-        { id: a, state: "retrying", retries: 1, last_error: `failed ${a}`, wait_s: 60 },
-        { id: b, state: "retrying", retries: 1, last_error: `failed ${b}`, wait_s: 60 },
+      assert.deepEqual(await rows(store, [a, b, c, done, older, plugin, webhook]), [
+        { id: a, state: "retrying", retries: 1, last_error: `failed ${a}`, wait_s: 240 },
+        { id: b, state: "retrying", retries: 1, last_error: `failed ${b}`, wait_s: 240 },
         { id: c, state: "dead", retries: 1, last_error: `failed ${c}`, wait_s: null },
         { id: done, state: "resolved", retries: 0, last_error: null, wait_s: null },
+        { id: older, state: "pending", retries: 0, last_error: null, wait_s: null },
+        // Not of a stage the retrier takes: an operator replays them.
+        { id: plugin, state: "dead", retries: 1, last_error: `failed ${plugin}`, wait_s: null },
+        { id: webhook, state: "dead", retries: 1, last_error: `failed ${webhook}`, wait_s: null },
       ]);
       await fail([a]);
       assert.deepEqual(await rows(store, [a]), [
-        { id: a, state: "retrying", retries: 2, last_error: `failed ${a}`, wait_s: 240 },
+        { id: a, state: "retrying", retries: 2, last_error: `failed ${a}`, wait_s: 960 },
       ]);
       await fail([a]);
       assert.deepEqual(await rows(store, [a]), [{

@@ -12,6 +12,7 @@ export {
   type LetterState,
   recordFailures,
   RESOLVE,
+  RETRIED_STAGES,
   type RetryPolicy,
 } from "./lifecycle.ts";
 export { type Letter, letterItems, type ReplayParts, ReplayRequest, type ReplayResult } from "./replay.ts";

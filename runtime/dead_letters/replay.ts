@@ -8,7 +8,8 @@
  * @module
  */
 import { z } from "zod";
-import { type Event, MAX_DEPTH } from "../core/event.ts";
+import { type Event, MAX_DEPTH, validateEvent } from "../core/event.ts";
+import { fromFlatShape } from "../core/shapes.ts";
 import { partitionOf } from "../core/partitions.ts";
 import type { EventLog, LoggedEvent } from "../core/event_log.ts";
 import { MAX_BATCH, type Sink, validateItems } from "../core/ingest.ts";
@@ -90,8 +91,11 @@ export async function replay(
       run.retries.push({ id, error, final });
     },
   };
-  await replayLetters(ctx, request, run);
-  await recordFailures(ctx.store, run.retries, policy);
+  try {
+    await replayLetters(ctx, request, run);
+  } finally {
+    await recordFailures(ctx.store, run.retries, policy); // what failed before a fault still counts
+  }
   return result;
 }
 
@@ -99,13 +103,13 @@ async function replayLetters(ctx: ReplayParts, request: z.infer<typeof ReplayReq
   const { result } = run;
   const letters = request.ids
     ? await ctx.store.query<Letter & { replayed: boolean }>(
-      `select id, stage, reason, payload, state = 'resolved' as replayed from host.dead_letters
+      `select id, stage, reason, payload, replayed_at is not null as replayed from host.dead_letters
        where id = any($1::int8[]) order by id`,
       [request.ids],
     )
     : await ctx.store.query<Letter & { replayed: boolean }>(
       `select id, stage, reason, payload, false as replayed from host.dead_letters
-       where stage = $1 and state <> 'resolved' and id > $2 order by id limit $3`,
+       where stage = $1 and replayed_at is null and id > $2 order by id limit $3`,
       [request.stage, request.after, request.limit],
     );
   for (const id of request.ids ?? []) {
@@ -158,7 +162,13 @@ async function replayTransformed(
       run.failed(letter.id, `no plugin named '${plugin}' with a transform is loaded`);
       continue;
     }
-    const out = await transformItems(transform, [item], ctx.money);
+    let out;
+    try {
+      out = await transformItems(transform, [item], ctx.money);
+    } catch (e) {
+      run.failed(letter.id, (e as Error).message); // the plugin is not running now: it may be later
+      continue;
+    }
     if (out.rejected.length > 0) {
       run.failed(letter.id, out.rejected[0].error);
       continue;
@@ -174,7 +184,7 @@ async function replayTransformed(
 async function settle(ctx: ReplayParts, ids: number[], events: Event[], stage: string, { result }: Run) {
   await ctx.sink(events, []);
   const marked = await ctx.store.query(
-    `update host.dead_letters set ${RESOLVE} where id = any($1::int8[]) and state <> 'resolved' returning id`,
+    `update host.dead_letters set ${RESOLVE} where id = any($1::int8[]) and replayed_at is null returning id`,
     [ids],
   );
   ctx.metrics.inc("dead_letters_replayed_total", "Dead letters replayed", { stage }, marked.length);
@@ -229,7 +239,9 @@ async function replayIngest(
     const { valid, rejected } = validateItems(items, ctx.money);
     if (rejected.length > 0) {
       const { index, error } = rejected[0];
-      run.failed(letter.id, items.length > 1 ? `item ${index}: ${error}` : error);
+      // Refused as an event, the item will always be; refused for its money, a rate configured later takes it.
+      const final = !validateEvent(fromFlatShape(items[index])).ok;
+      run.failed(letter.id, items.length > 1 ? `item ${index}: ${error}` : error, final);
       continue;
     }
     if (batch.events.length + valid.length > MAX_BATCH) await flush();
@@ -256,7 +268,7 @@ async function replayToPlugin(ctx: ReplayParts, letter: Letter, plugin: string, 
   let outcome = "replayed" as "replayed" | "already replayed" | "not reached";
   const claim = async (tx: Sql) => {
     const marked = await tx.query(
-      `update host.dead_letters set ${RESOLVE} where id = $1 and state <> 'resolved' returning id`,
+      `update host.dead_letters set ${RESOLVE} where id = $1 and replayed_at is null returning id`,
       [letter.id],
     );
     if (marked.length === 0) return (outcome = "already replayed", false);
@@ -298,7 +310,7 @@ async function replayToWebhook(ctx: ReplayParts, letter: Letter, webhook: string
   try {
     const marked = await ctx.store.transaction(async (tx) => {
       const marked = await tx.query(
-        `update host.dead_letters set ${RESOLVE} where id = $1 and state <> 'resolved' returning id`,
+        `update host.dead_letters set ${RESOLVE} where id = $1 and replayed_at is null returning id`,
         [letter.id],
       );
       if (marked.length === 0) return false;

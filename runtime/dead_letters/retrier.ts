@@ -1,7 +1,7 @@
 /**
  * The dead letters' retrier: the one way letters are replayed, by an operator (`POST /api/dead-letters/replay`) or by
- * its loop, which retries each letter that is due (`lifecycle.ts`) until it is resolved or dead. Most letters fail
- * again until their cause is fixed (a currency's rate configured, a plugin's bug mended, a transform deployed), and
+ * its loop, which retries each letter of ingest or of a transform that is due (`lifecycle.ts`) until it is resolved or
+ * dead. Such letters fail again until their cause is fixed (a currency's rate configured, a transform deployed), and
  * then the next retry takes them without anyone replaying them.
  * @module
  */

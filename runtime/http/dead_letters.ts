@@ -5,10 +5,13 @@
  */
 import type { Hono } from "hono";
 import { parseBody } from "./body.ts";
-import { ReplayRequest } from "../dead_letters/mod.ts";
+import { type LetterState, ReplayRequest, RETRIED_STAGES } from "../dead_letters/mod.ts";
 import { DeadLetterList, DeadLetterQuery, ReplayAnswer } from "./schemas.ts";
 import { describeRoute } from "./openapi.ts";
 import type { RuntimeParts } from "./context.ts";
+
+/** SQL: a letter's state; one that a process of the version before resolved has only its `replayed_at` set. */
+const STATE = "case when replayed_at is not null then 'resolved' else state end";
 
 /** Adds the dead-letter routes to `app`. */
 export function mountDeadLetters(app: Hono, ctx: RuntimeParts): void {
@@ -25,29 +28,36 @@ export function mountDeadLetters(app: Hono, ctx: RuntimeParts): void {
     if (stage) where.push(`stage = $${params.push(stage)}`);
     if (from) where.push(`created_at >= $${params.push(from)}::timestamptz`);
     if (to) where.push(`created_at < $${params.push(to)}::timestamptz`);
-    const shared = where.length; // the counts by state are of these filters, whatever the state asked for
-    if (state) where.push(`state = $${params.push(state === "replayed" ? "resolved" : state)}`);
-    const listed = [...where];
-    if (before) listed.push(`id < $${params.push(before)}`);
+    const counted = where.length; // the counts by state are of these filters, whatever the state asked for
+    if (state === "resolved" || state === "replayed") where.push("replayed_at is not null");
+    else if (state === "unresolved") where.push("replayed_at is null");
+    else if (state) where.push(`state = $${params.push(state)} and replayed_at is null`);
+    if (before) where.push(`id < $${params.push(before)}`);
     const clause = (w: string[]) => w.length ? `where ${w.join(" and ")}` : "";
-    const [items, [{ total }], byState] = await Promise.all([
+    const { retries, baseMs } = ctx.deadLetters.policy;
+    const [items, byState] = await Promise.all([
       ctx.store.query(
-        `select id, stage, state, retries, reason, last_error, payload, created_at, last_retry_at, next_retry_at,
+        `select id, stage, ${STATE} as state, retries, reason, last_error, payload, created_at, last_retry_at,
+           coalesce(next_retry_at, case when state = 'pending' and ${RETRIED_STAGES} and $${params.length + 2}::int > 0
+             and replayed_at is null then created_at + $${params.length + 3}::float8 * interval '1 millisecond' end)
+             as next_retry_at,
            replayed_at
-         from host.dead_letters ${clause(listed)} order by id desc limit $${params.length + 1}`,
-        [...params, limit],
+         from host.dead_letters ${clause(where)} order by id desc limit $${params.length + 1}`,
+        [...params, limit, retries, baseMs],
       ),
-      ctx.store.query<{ total: number }>(
-        `select count(*)::int8 as total from host.dead_letters ${clause(where)}`,
-        params.slice(0, where.length),
-      ),
-      ctx.store.query<{ state: string; n: number }>(
-        `select state, count(*)::int8 as n from host.dead_letters ${clause(where.slice(0, shared))} group by state`,
-        params.slice(0, shared),
+      ctx.store.query<{ state: LetterState; n: number }>(
+        `select ${STATE} as state, count(*)::int8 as n from host.dead_letters ${clause(where.slice(0, counted))}
+         group by 1`,
+        params.slice(0, counted),
       ),
     ]);
     const by_state = { pending: 0, retrying: 0, dead: 0, resolved: 0 };
-    for (const { state, n } of byState) by_state[state as keyof typeof by_state] = n;
+    for (const { state, n } of byState) by_state[state] = n;
+    const total = state === undefined
+      ? by_state.pending + by_state.retrying + by_state.dead + by_state.resolved
+      : state === "unresolved"
+      ? by_state.pending + by_state.retrying + by_state.dead
+      : by_state[state === "replayed" ? "resolved" : state];
     return c.json({ total, by_state, items });
   });
 

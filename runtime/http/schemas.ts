@@ -4,9 +4,10 @@
  * @module
  */
 import { z } from "zod";
-import { EventSchema, inYearRange, MAX_YEAR, MIN_YEAR } from "../core/event.ts";
+import { EventSchema } from "../core/event.ts";
 import { LETTER_STATES } from "../dead_letters/mod.ts";
 import { MAX_BATCH } from "../core/ingest.ts";
+import { queryTime } from "./openapi.ts";
 import { NOTICE_CHANNEL } from "../notices/mod.ts";
 import { PLUGIN_NAME } from "../plugin/names.ts";
 import { SECRET_RULE, secretBytes } from "../webhooks/mod.ts";
@@ -134,11 +135,6 @@ export const PluginList = z.strictObject({
   ]),
 });
 
-/** An ISO-8601 time in a query, as UTC ISO. */
-const QueryTime = z.string().refine((raw) => inYearRange(Date.parse(raw)), {
-  error: `must be an ISO-8601 timestamp within the years ${MIN_YEAR} to ${MAX_YEAR}`,
-}).transform((raw) => new Date(Date.parse(raw)).toISOString());
-
 /** A dead letter's state (`runtime/dead_letters/lifecycle.ts`). */
 const LetterState = z.enum(LETTER_STATES);
 
@@ -148,12 +144,12 @@ export const DeadLetterQuery = z.object({
   stage: z.string().min(1).max(80).optional().describe(
     "'ingest', 'transform:<plugin>', 'plugin:<plugin>' or 'webhook:<webhook>'",
   ),
-  state: z.enum([...LETTER_STATES, "replayed"]).optional().describe(
-    "pending (not retried yet), retrying (failed, due again at next_retry_at), dead (its retries spent, or it cannot " +
-      "succeed as stored: replay it by id, corrected), or resolved ('replayed' is the same)",
+  state: z.enum([...LETTER_STATES, "unresolved", "replayed"]).optional().describe(
+    "pending (not retried yet), retrying (failed, due again at next_retry_at), dead (waits for an operator's replay), " +
+      "resolved ('replayed' is the same), or unresolved (any but resolved)",
   ),
-  from: QueryTime.optional().describe("letters stored at or after this time"),
-  to: QueryTime.optional().describe("letters stored before this time"),
+  from: queryTime("letters stored at or after this time"),
+  to: queryTime("letters stored before this time"),
   before: z.coerce.number().int().min(1).optional().describe(
     "letters with a lower id: the last id of a page, for the next",
   ),

@@ -67,7 +67,8 @@ do $$ begin
   end if;
 end $$;
 create index if not exists dead_letters_state on host.dead_letters (state, id);
-create index if not exists dead_letters_new on host.dead_letters (created_at) where state = 'pending';
+create index if not exists dead_letters_new on host.dead_letters (created_at)
+  where state = 'pending' and (stage = 'ingest' or stage like 'transform:%');
 create index if not exists dead_letters_due on host.dead_letters (next_retry_at) where state = 'retrying';
 create table if not exists host.plugins (
   name       text primary key,
