@@ -14,7 +14,21 @@ import {
 } from "./support/harness.ts";
 
 const SHOTS = new URL("test-results/dashboard/", REPO);
-const VIEWS = ["live", "funnel", "retention", "users", "at-risk", "fraud", "products", "pipeline", "plugins"];
+const VIEWS = [
+  "live",
+  "funnel",
+  "retention",
+  "users",
+  "audience/segments",
+  "audience/devices",
+  "audience/sessions",
+  "audience/videos",
+  "at-risk",
+  "fraud",
+  "products",
+  "pipeline",
+  "plugins",
+];
 
 /** Opens a view and waits until it has rendered. */
 async function open(page: Page, base: string, view: string) {
@@ -35,6 +49,8 @@ Deno.test({
     await withRuntime(BACKENDS[0], { pluginsDir }, async (rt) => {
       const events = new Simulator({ seed: 8, users: 200, start: new Date("2026-02-01T10:00:00Z") }).take(2000);
       for (let i = 0; i < events.length; i += 1000) await postJson(rt, "/v1/events", events.slice(i, i + 1000));
+      // A visit the day before: all time is more than the last hour.
+      await postJson(rt, "/v1/events", [{ ...events[0], event_id: "yesterday-1", timestamp: "2026-01-31T10:00:00Z" }]);
       await waitForCatchUp(rt);
       const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, rt.app.fetch);
       const base = `http://127.0.0.1:${server.addr.port}`;
@@ -68,6 +84,56 @@ Deno.test({
           const shown = await page.getAttribute(`.tile[data-key="${key}"] .value`, "data-value");
           assert.equal(Number(shown), overview[key], key);
         }
+        // The last hour's tiles: the hour of event time up to the watermark's minute.
+        const minute = Math.floor(Date.parse(rt.eventLog.watermark!) / 60_000) * 60_000;
+        const hourRange = `from=${new Date(minute - 59 * 60_000).toISOString()}&to=${
+          new Date(minute + 60_000).toISOString()
+        }`;
+        const lastHour = (await getJson(rt, `/api/stats/overview?${hourRange}`)).body;
+        assert.ok(lastHour.events > 0 && lastHour.events < overview.events, "the last hour is a part of all time");
+        await page.waitForSelector('.tile[data-key="last_hour_events"]');
+        for (const key of ["events", "users", "sessions", "purchases", "revenue"]) {
+          const shown = await page.getAttribute(`.tile[data-key="last_hour_${key}"] .value`, "data-value");
+          assert.equal(Number(shown), lastHour[key], `last hour's ${key}`);
+        }
+
+        // Audience: each page's table is the API's, and each bar tells its value on hover.
+        await open(page, base, "audience/segments");
+        const segments = (await getJson(rt, "/api/stats/segments")).body.segments;
+        const segmentRows = await page.locator("section[aria-label='Users per RFM segment'] tbody tr")
+          .allTextContents();
+        const users = segments.reduce((sum: number, s: { users: number }) => sum + s.users, 0);
+        assert.deepEqual(
+          segmentRows,
+          segments.map((s: { segment: string; users: number }) =>
+            `${s.segment}${s.users.toLocaleString("en-US")}${(s.users / users * 100).toFixed(1)}%`
+          ),
+        );
+        assert.match(await page.locator("svg rect title").first().textContent() ?? "", /^champion: [\d,]+ \(/);
+        await open(page, base, "audience/devices");
+        const devices = (await getJson(rt, "/api/stats/revenue?by=device")).body.rows;
+        assert.equal(await page.locator("section[aria-label='Revenue by device'] tbody tr").count(), devices.length);
+        await open(page, base, "audience/videos");
+        const videos = (await getJson(rt, "/api/stats/videos?limit=20")).body.videos;
+        assert.ok(videos.length > 0);
+        assert.equal(
+          await page.locator("section[aria-label='Videos, most played first'] tbody tr td[data-key='video_id']").first()
+            .textContent(),
+          videos[0].video_id,
+        );
+        await open(page, base, "audience/sessions");
+        const sessions = (await getJson(rt, "/api/stats/sessions")).body;
+        const lengths = await page.locator("section[aria-label='Session length'] tbody td[data-key='sessions']")
+          .allTextContents();
+        assert.deepEqual(
+          lengths,
+          sessions.duration_s.map((b: { sessions: number }) => b.sessions.toLocaleString("en-US")),
+        );
+        assert.equal(
+          await page.locator("nav[aria-label='Audience pages'] a[aria-current='page']").textContent(),
+          "Sessions",
+        );
+
         const steps = (await getJson(rt, "/api/funnel/summary")).body.steps;
         await open(page, base, "funnel");
         const bars = await page.locator("section[aria-label='Shopping funnel (per session)'] svg text")

@@ -12,6 +12,7 @@ import { atRiskView } from "./views/at_risk.js";
 import { fraudView } from "./views/fraud.js";
 import { funnelView } from "./views/funnel.js";
 import { liveView } from "./views/live.js";
+import { audienceView } from "./views/audience.js";
 import { pipelineView } from "./views/pipeline.js";
 import { retentionView } from "./views/retention.js";
 import { pluginPanelsView } from "./views/plugin_panels.js";
@@ -53,6 +54,7 @@ const VIEWS = {
   funnel: funnelView,
   retention: retentionView,
   users: usersView,
+  audience: audienceView,
   "at-risk": atRiskView,
   fraud: fraudView,
   products: productsView,

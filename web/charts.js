@@ -101,7 +101,7 @@ export function lineChart(title, points, series, xLabel = (t) => new Date(t).toI
 }
 
 /**
- * A horizontal bar chart of `rows` (`{ label, value, note? }`), with the values as text beside the bars.
+ * A horizontal bar chart of `rows` (`{ label, value, note? }`), with the values as text beside the bars and on hover.
  * @param {string} title
  * @param {Bar[]} rows
  * @returns {SVGElement}
@@ -114,14 +114,16 @@ export function barChart(title, rows) {
   rows.forEach((r, i) => {
     const y = i * rowH + 2;
     svg.append(el("text", { x: left - 8, y: y + 17, "text-anchor": "end" }, String(r.label).slice(0, 22)));
-    svg.append(el("rect", {
+    const bar = el("rect", {
       x: left,
       y: y + 3,
       width: Math.max(1, (r.value / max) * (w - left - right)),
       height: rowH - 8,
       fill: COLORS[0],
       rx: 3,
-    }));
+    });
+    bar.append(el("title", {}, `${r.label}: ${formatNumber(r.value)}${r.note ? ` (${r.note})` : ""}`));
+    svg.append(bar);
     const note = r.note ? `  ${r.note}` : "";
     svg.append(el("text", { x: w - right + 6, y: y + 17 }, `${formatNumber(r.value)}${note}`));
   });

@@ -193,9 +193,11 @@ export const Retention = z.strictObject({
     retained: z.array(count.nullable()).describe(
       "per period from the cohort's (0: the cohort itself), its users who came back in it; null before it began",
     ),
-    rates: z.array(z.number().min(0).max(1).nullable()).describe("retained / users, to 4 decimals"),
+    rates: z.array(z.number().min(0).max(1).nullable()).describe(
+      "retained / users, to 4 decimals; null before the period began, or for a cohort without users",
+    ),
   })),
   average: z.array(z.number().min(0).max(1).nullable()).describe(
-    "per period, retained / users over the cohorts that reached it",
+    "per period, retained / users over the cohorts that reached it; null when they have no users",
   ),
 });

@@ -128,13 +128,13 @@ export function retentionRoutes(app: Hono<{ Bindings: Env }>): void {
           start: isoDay(start),
           users,
           retained,
-          rates: retained.map((n) => n === null ? null : ratio(n, users)),
+          rates: retained.map((n) => n === null || users === 0 ? null : ratio(n, users)),
         });
       }
       const average = Array.from({ length: q.periods + 1 }, (_, k) => {
         const seen = cohorts.filter((c) => c.retained[k] !== null);
         const users = seen.reduce((sum, c) => sum + c.users, 0);
-        return seen.length === 0 ? null : ratio(seen.reduce((sum, c) => sum + c.retained[k]!, 0), users);
+        return users === 0 ? null : ratio(seen.reduce((sum, c) => sum + c.retained[k]!, 0), users);
       });
       return c.json({
         ...answer,

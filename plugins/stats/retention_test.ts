@@ -30,10 +30,10 @@ testEachBackend(
     assert.equal(daily.as_of, "2026-03-06T12:00:00.000Z");
     assert.deepEqual(daily.cohorts, [
       { start: "2026-03-02", users: 3, retained: [3, 2, 0, 1, 1], rates: [1, 0.6667, 0, 0.3333, 0.3333] },
-      { start: "2026-03-03", users: 0, retained: [0, 0, 0, 0, null], rates: [0, 0, 0, 0, null] },
+      { start: "2026-03-03", users: 0, retained: [0, 0, 0, 0, null], rates: [null, null, null, null, null] },
       { start: "2026-03-04", users: 1, retained: [1, 0, 0, null, null], rates: [1, 0, 0, null, null] },
-      { start: "2026-03-05", users: 0, retained: [0, 0, null, null, null], rates: [0, 0, null, null, null] },
-      { start: "2026-03-06", users: 0, retained: [0, null, null, null, null], rates: [0, null, null, null, null] },
+      { start: "2026-03-05", users: 0, retained: [0, 0, null, null, null], rates: [null, null, null, null, null] },
+      { start: "2026-03-06", users: 0, retained: [0, null, null, null, null], rates: [null, null, null, null, null] },
     ]);
     assert.deepEqual(daily.average, [1, 0.5, 0, 0.3333, 0.3333]);
 
@@ -48,7 +48,7 @@ testEachBackend(
     // Weeks from Monday: one cohort of all four, whose next week has not begun.
     const weekly = (await h.get("/retention?interval=week&periods=1")).body;
     assert.deepEqual(weekly.cohorts, [
-      { start: "2026-02-23", users: 0, retained: [0, 0], rates: [0, 0] },
+      { start: "2026-02-23", users: 0, retained: [0, 0], rates: [null, null] },
       { start: "2026-03-02", users: 4, retained: [4, null], rates: [1, null] },
     ]);
 

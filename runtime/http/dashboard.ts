@@ -24,6 +24,7 @@ const FILES: Record<string, string> = {
   "views/funnel.js": "text/javascript; charset=utf-8",
   "views/retention.js": "text/javascript; charset=utf-8",
   "views/users.js": "text/javascript; charset=utf-8",
+  "views/audience.js": "text/javascript; charset=utf-8",
   "views/at_risk.js": "text/javascript; charset=utf-8",
   "views/fraud.js": "text/javascript; charset=utf-8",
   "views/products.js": "text/javascript; charset=utf-8",

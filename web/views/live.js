@@ -1,7 +1,8 @@
 // @ts-check
 /// <reference lib="dom" />
 /**
- * The "Live" view: the headline numbers, and events and revenue per minute over the last hour of event time.
+ * The "Live" view: the headline numbers of the last hour of event time and of all time, and events and revenue per
+ * minute over the last hour.
  * @module
  */
 import { lineChart } from "../charts.js";
@@ -29,7 +30,8 @@ import { note, pct, section, tiles } from "../widgets.js";
  */
 
 /**
- * The KPIs, then (once the stream has said where event time stands) the last hour per minute.
+ * The KPIs of the last hour of event time (once the stream has said where event time stands) and of all time, then
+ * the last hour per minute.
  * @param {ViewContext} ctx
  * @returns {Promise<Node[]>}
  */
@@ -38,25 +40,31 @@ export async function liveView(ctx) {
   if (o.events === 0) {
     return [note("empty", "No events yet.", "Send some with POST /v1/events, or run: deno task simulate --rate 200")];
   }
+  /**
+   * @param {Overview} x
+   * @param {string} prefix
+   * @returns {import("../widgets.js").Tile[]}
+   */
+  const kpis = (x, prefix) => [
+    [`${prefix}events`, x.events],
+    [`${prefix}users`, x.users],
+    [`${prefix}sessions`, x.sessions],
+    [`${prefix}purchases`, x.purchases],
+    [`${prefix}revenue`, x.revenue],
+    [`${prefix}conversion_rate`, x.conversion_rate, pct(x.conversion_rate)],
+    [`${prefix}cart_abandonment_rate`, x.cart_abandonment_rate, pct(x.cart_abandonment_rate)],
+    [`${prefix}aov`, x.aov],
+  ];
   /** @type {Node[]} */
-  const out = [section(
-    "Live KPIs",
-    tiles([
-      ["events", o.events],
-      ["users", o.users],
-      ["sessions", o.sessions],
-      ["purchases", o.purchases],
-      ["revenue", o.revenue],
-      ["conversion_rate", o.conversion_rate, pct(o.conversion_rate)],
-      ["cart_abandonment_rate", o.cart_abandonment_rate, pct(o.cart_abandonment_rate)],
-      ["aov", o.aov],
-    ]),
-  )];
-  const wm = ctx.state.snapshot?.watermark;
-  if (wm) {
-    const to = Math.floor(Date.parse(wm) / 60_000) * 60_000 + 60_000;
-    const q = `bucket=minute&from=${new Date(to - 60 * 60_000).toISOString()}&to=${new Date(to).toISOString()}`;
-    const { buckets } = /** @type {Timeseries} */ (await ctx.api(`/api/stats/timeseries?${q}`));
+  const out = [];
+  const range = lastHour(ctx.state.snapshot?.watermark);
+  if (range) {
+    const hour = /** @type {Overview} */ (await ctx.api(`/api/stats/overview?${range}`));
+    out.push(section("Last hour of event time", tiles(kpis(hour, "last_hour_"))));
+  }
+  out.push(section("All time", tiles(kpis(o, ""))));
+  if (range) {
+    const { buckets } = /** @type {Timeseries} */ (await ctx.api(`/api/stats/timeseries?bucket=minute&${range}`));
     /** @type {Record<string, number>} */
     const totals = {};
     for (const b of buckets) for (const [t, n] of Object.entries(b.by_type)) totals[t] = (totals[t] ?? 0) + n;
@@ -70,4 +78,15 @@ export async function liveView(ctx) {
     ));
   }
   return out;
+}
+
+/**
+ * The query of the hour of event time up to the watermark's minute, included; null before the stream said where it is.
+ * @param {string | null | undefined} watermark
+ * @returns {string | null}
+ */
+export function lastHour(watermark) {
+  if (!watermark) return null;
+  const to = Math.floor(Date.parse(watermark) / 60_000) * 60_000 + 60_000;
+  return `from=${new Date(to - 60 * 60_000).toISOString()}&to=${new Date(to).toISOString()}`;
 }

@@ -1,0 +1,136 @@
+// @ts-check
+/// <reference lib="dom" />
+/**
+ * The "Audience" view, one page at a time (`#/audience/<page>`): users per RFM segment, revenue by device, the
+ * distributions of session length and pages per session, and the videos watched. Each chart has its table beside it.
+ * @module
+ */
+import { barChart } from "../charts.js";
+import { h } from "../dom.js";
+import { note, pct, section, table } from "../widgets.js";
+
+/** @import { ViewContext } from "../app.js" */
+
+/** `GET /api/stats/segments`. @typedef {{ segments: { segment: string, users: number }[] }} Segments */
+/** `GET /api/stats/revenue`. @typedef {{ rows: { key: string, revenue: number, purchases: number, users: number }[] }} Revenue */
+/** A histogram bucket of `GET /api/stats/sessions`. @typedef {{ from: number, to: number | null, sessions: number }} Bucket */
+/** `GET /api/stats/sessions`. @typedef {{ duration_s: Bucket[], pages: Bucket[] }} Sessions */
+/**
+ * `GET /api/stats/videos`.
+ * @typedef {{ videos: { video_id: string, plays: number, views: number, completions: number, completion_rate: number,
+ *   watch_time_s: number }[] }} Videos
+ */
+
+/** The pages, by their name in the hash, with their titles. */
+const PAGES = { segments: "Segments", devices: "Devices", sessions: "Sessions", videos: "Videos" };
+
+/**
+ * The page `arg` names (segments by default), under links to the others.
+ * @param {ViewContext} ctx
+ * @param {string} [arg]
+ * @returns {Promise<Node[]>}
+ */
+export async function audienceView(ctx, arg) {
+  const page = arg !== undefined && Object.hasOwn(PAGES, arg) ? /** @type {keyof typeof PAGES} */ (arg) : "segments";
+  const tabs = h(
+    "nav",
+    { class: "filters", "aria-label": "Audience pages" },
+    Object.entries(PAGES).map(([name, title]) =>
+      h("a", { href: `#/audience/${name}`, "aria-current": name === page ? "page" : undefined }, title)
+    ),
+  );
+  return [tabs, ...await PAGE_VIEWS[page](ctx)];
+}
+
+/** @type {Record<keyof typeof PAGES, (ctx: ViewContext) => Promise<Node[]>>} */
+const PAGE_VIEWS = {
+  async segments(ctx) {
+    const { segments } = /** @type {Segments} */ (await ctx.api("/api/stats/segments"));
+    const all = segments.reduce((sum, s) => sum + s.users, 0);
+    if (all === 0) return [note("empty", "No users yet.")];
+    const rows = segments.map((s) => ({ ...s, share: s.users / all }));
+    return [section(
+      "Users per RFM segment",
+      barChart("users per segment", rows.map((s) => ({ label: s.segment, value: s.users, note: pct(s.share) }))),
+      table("recency, frequency and monetary tiers, best first", [
+        ["segment", "segment"],
+        ["users", "users"],
+        ["share", "share", pct],
+      ], rows),
+    )];
+  },
+
+  async devices(ctx) {
+    const { rows } = /** @type {Revenue} */ (await ctx.api("/api/stats/revenue?by=device"));
+    if (rows.length === 0) return [note("empty", "No purchases yet.")];
+    return [section(
+      "Revenue by device",
+      barChart(
+        "revenue by device",
+        rows.map((r) => ({ label: r.key, value: r.revenue, note: `${r.purchases} orders` })),
+      ),
+      table("by the device of the purchase", [
+        ["key", "device"],
+        ["revenue", "revenue"],
+        ["purchases", "purchases"],
+        ["users", "buyers"],
+      ], rows),
+    )];
+  },
+
+  async sessions(ctx) {
+    const s = /** @type {Sessions} */ (await ctx.api("/api/stats/sessions"));
+    if (s.duration_s.every((b) => b.sessions === 0)) return [note("empty", "No sessions yet.")];
+    /**
+     * @param {Bucket[]} buckets
+     * @param {string} unit
+     */
+    const labelled = (buckets, unit) =>
+      buckets.map((b) => ({
+        ...b,
+        range: b.to === null
+          ? `${b.from}+ ${unit}`
+          : b.to - b.from === 1
+          ? `${b.from} ${unit}`
+          : `${b.from}–${b.to - 1} ${unit}`,
+      }));
+    const durations = labelled(s.duration_s, "s");
+    const pages = labelled(s.pages, "pages");
+    return [
+      section(
+        "Session length",
+        barChart("sessions by length", durations.map((b) => ({ label: b.range, value: b.sessions }))),
+        table(
+          "sessions by seconds from first to last event",
+          [["range", "length"], ["sessions", "sessions"]],
+          durations,
+        ),
+      ),
+      section(
+        "Pages per session",
+        barChart("sessions by pages", pages.map((b) => ({ label: b.range, value: b.sessions }))),
+        table("sessions by page views", [["range", "pages"], ["sessions", "sessions"]], pages),
+      ),
+    ];
+  },
+
+  async videos(ctx) {
+    const { videos } = /** @type {Videos} */ (await ctx.api("/api/stats/videos?limit=20"));
+    if (videos.length === 0) return [note("empty", "No videos played yet.")];
+    return [section(
+      "Videos, most played first",
+      barChart(
+        "completion rate per video",
+        videos.map((v) => ({ label: v.video_id, value: v.completion_rate, note: pct(v.completion_rate) })),
+      ),
+      table("plays, views and completions", [
+        ["video_id", "video"],
+        ["plays", "plays"],
+        ["views", "views"],
+        ["completions", "completions"],
+        ["completion_rate", "completion", pct],
+        ["watch_time_s", "watch time (s)"],
+      ], videos),
+    )];
+  },
+};
