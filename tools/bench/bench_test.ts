@@ -8,7 +8,7 @@ Deno.test({
   async fn() {
     const out = `${await tempDir("bench-")}/bench.json`;
     const args = ["--events", "3000", "--backlog", "2000", "--naive", "300", "--seconds", "1.5", "--rates", "400"];
-    args.push("--score-history", "2000");
+    args.push("--score-history", "2000", "--query-events", "3000");
     const run = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -16,7 +16,7 @@ Deno.test({
         "tools/bench/main.ts",
         ...args,
         "--only",
-        "embedded,naive,latency,score,backlog",
+        "embedded,naive,latency,score,backlog,queries",
         "--out",
         out,
       ],
@@ -37,9 +37,17 @@ Deno.test({
       "fraud score embedded @ 200/s, ingesting 1000 events/s",
       "ingest only (host, no plugins) embedded",
       "backlog catch-up embedded",
+      "query embedded: retention, last 8 days",
+      "query embedded: retention, 60 days by day, 30 periods",
+      "query embedded: retention, 60 days by week",
+      "query embedded: retention back with a purchase, 14 days",
+      "query embedded: retention from the first purchase, by week",
     ]);
+    const asked = report.results.filter((r: { scenario: string }) => r.scenario.startsWith("query"));
+    for (const r of asked) assert.ok(r.events === 3000 && r.details.p95Ms >= r.details.p50Ms, r.scenario);
     const [idle, busy] = report.results.filter((r: { scenario: string }) => r.scenario.startsWith("fraud score"));
-    for (const r of report.results.filter((r: { scenario: string }) => !r.scenario.startsWith("fraud score"))) {
+    const timed = (r: { scenario: string }) => !r.scenario.startsWith("fraud score") && !r.scenario.startsWith("query");
+    for (const r of report.results.filter(timed)) {
       assert.ok(r.eventsPerSecond > 0, `${r.scenario}: ${r.eventsPerSecond} events/s`);
     }
     // Every scoring request answered (else the run throws), and timed.

@@ -4,7 +4,8 @@
  *
  *   deno run -A tools/bench/main.ts [--events 100000] [--backlog 1000000] [--seconds 10]
  *     [--rates 1000,5000,20000] [--naive 5000] [--score-rate 200] [--score-history 50000]
- *     [--processes 1,2,4] [--scale-rate 3000] [--only embedded,postgres,kafka,kafka-live,latency,score,backlog,naive,scale] [--out FILE]
+ *     [--processes 1,2,4] [--scale-rate 3000] [--query-events 1000000]
+ *     [--only embedded,postgres,kafka,kafka-live,latency,score,backlog,naive,scale,queries] [--out FILE]
  *
  * Server-Postgres scenarios need `TEST_DATABASE_URL` (a superuser URL: each scenario creates its own database);
  * the Kafka scenario needs librdkafka's mock cluster (gcc and librdkafka-dev). Missing ones are skipped, and
@@ -17,6 +18,7 @@ import { BACKENDS } from "../../tests/support/harness.ts";
 import { kafkaLive } from "./kafka_live.ts";
 import { backlog, freshEnv, kafkaThroughput, latency, naive, type Row, throughput } from "./scenarios.ts";
 import { fraudScore } from "./fraud_score.ts";
+import { queries } from "./queries.ts";
 import { scaleOut } from "./scale.ts";
 
 const { values: flags } = parseArgs({
@@ -30,7 +32,8 @@ const { values: flags } = parseArgs({
     "score-history": { type: "string", default: "50000" },
     processes: { type: "string", default: "1,2,4" },
     "scale-rate": { type: "string", default: "3000" },
-    only: { type: "string", default: "embedded,postgres,kafka,kafka-live,latency,score,backlog,naive,scale" },
+    "query-events": { type: "string", default: "1000000" },
+    only: { type: "string", default: "embedded,postgres,kafka,kafka-live,latency,score,backlog,naive,scale,queries" },
     out: { type: "string", default: "test-results/bench.json" },
   },
 });
@@ -96,6 +99,11 @@ for (const backend of [BACKENDS[0], postgres]) {
   );
 }
 await run("backlog", only.has("backlog"), "", () => backlog(BACKENDS[0], Number(flags.backlog)));
+for (const backend of [BACKENDS[0], postgres]) {
+  if (backend === null) continue;
+  const name = backend.name === "pglite" ? "embedded" : "postgres";
+  await run(`queries:${name}`, only.has("queries"), "", () => queries(name, backend, Number(flags["query-events"])));
+}
 await run(
   "scale",
   only.has("scale") && postgres !== null,

@@ -1,0 +1,92 @@
+/**
+ * The analytics queries people run on a long history: a runtime with stats alone takes `events` of simulated history
+ * (users joining, returning and leaving over 60 days: `simulateHistory`, made and posted 2,000 users at a time so that
+ * memory stays flat), then each query is asked {@linkcode REPEATS} times, one at a time, and timed from request to
+ * answer. A query's row gives its median and 95th percentile.
+ * @module
+ */
+import type { Event } from "../../runtime/core/event.ts";
+import { simulateHistory } from "../../runtime/sources/simulator/history.ts";
+import { type Backend, pluginsFolder, REPO } from "../../tests/support/harness.ts";
+import { BenchRuntime, round } from "./process.ts";
+import { freshEnv, type Row } from "./scenarios.ts";
+
+/** How many times each query is asked. */
+const REPEATS = 20;
+
+/** The history's first day, and how many days it spans. */
+const START = "2026-01-01";
+const DAYS = 60;
+
+/** The queries, by name: stats' routes with what they are asked. */
+const QUERIES: Record<string, string> = {
+  "retention, last 8 days": "/api/stats/retention",
+  "retention, 60 days by day, 30 periods": `/api/stats/retention?periods=30&from=${START}&to=2026-03-02`,
+  "retention, 60 days by week": `/api/stats/retention?interval=week&periods=8&from=${START}&to=2026-03-02`,
+  "retention back with a purchase, 14 days": "/api/stats/retention?periods=14&return_event=purchase",
+  "retention from the first purchase, by week": "/api/stats/retention?interval=week&periods=6&start_event=purchase",
+};
+
+/** Loads about `events` events of history into a fresh database, then times each of {@linkcode QUERIES}. */
+export async function queries(name: string, backend: Backend, events: number): Promise<Row[]> {
+  const env = await freshEnv(backend);
+  env.PLUGINS_DIR = await pluginsFolder([{ name: "stats", from: new URL("plugins/", REPO) }]);
+  const rt = await BenchRuntime.start(env);
+  const rows: Row[] = [];
+  try {
+    const started = performance.now();
+    let sent = 0;
+    for (let chunk = 0; sent < events; chunk++) {
+      const { events: history } = simulateHistory({
+        seed: chunk + 1,
+        users: 2_000,
+        start: new Date(`${START}T00:00:00Z`),
+        days: DAYS,
+        userPrefix: `c${chunk}-`,
+      });
+      sent += await post(rt.url, history.slice(0, events - sent));
+    }
+    await rt.committed((await rt.progress()).head); // duplicates in the history are logged once
+    const loadSeconds = (performance.now() - started) / 1000;
+    for (const [query, path] of Object.entries(QUERIES)) {
+      const ms: number[] = [];
+      for (let i = 0; i < REPEATS; i++) {
+        const t = performance.now();
+        const res = await fetch(`${rt.url}${path}`);
+        if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+        await res.body?.cancel();
+        ms.push(performance.now() - t);
+      }
+      ms.sort((a, b) => a - b);
+      const p50 = ms[Math.floor(REPEATS / 2)];
+      const p95 = ms[Math.ceil(REPEATS * 0.95) - 1];
+      rows.push({
+        scenario: `query ${name}: ${query}`,
+        events: sent,
+        seconds: round(loadSeconds),
+        eventsPerSecond: null,
+        summary: `p50 ${Math.round(p50)} ms, p95 ${Math.round(p95)} ms (${REPEATS} asks, one at a time)`,
+        details: { path, p50Ms: round(p50), p95Ms: round(p95), loadSeconds: round(loadSeconds) },
+      });
+    }
+  } finally {
+    await rt.stop();
+  }
+  return rows;
+}
+
+/** Posts `events` in requests of 1,000, four at a time; answers how many were accepted. */
+async function post(url: string, events: Event[]): Promise<number> {
+  let next = 0;
+  let accepted = 0;
+  const worker = async () => {
+    while (next < events.length) {
+      const batch = events.slice(next, next += 1000);
+      const res = await fetch(`${url}/v1/events`, { method: "POST", body: JSON.stringify(batch) });
+      if (!res.ok) throw new Error(`POST /v1/events: ${res.status} ${await res.text()}`);
+      accepted += (await res.json()).accepted;
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  return accepted;
+}
