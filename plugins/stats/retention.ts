@@ -65,6 +65,32 @@ export const MERGE_DAYS = `
 /** The most cohorts one answer holds. */
 const MAX_COHORTS = 400;
 
+/**
+ * SQL: per cohort (its first day, as days since 1970-01-01) its users (k = 0), and per later period k how many came
+ * back. $1 the start type ('' for any), $2..$3 the cohorts' days, $4 the period in days (1 or 7), $5 the periods, $6
+ * the return type (null for any). Days are counted as integers, and periods found by integer arithmetic (weeks from
+ * Monday, as {@linkcode periodStart}): no date or time zone function runs per row. A user has one row per day, so by
+ * day a hit is one user; by week, a user may have several days in a period, and the caller counts them once
+ * (`select distinct`, substituted for `from hits`).
+ */
+const RETENTION_SQL = `
+  with c as (
+    select user_id, d0 - (case when $4::int = 7 then (d0 + 3) % 7 else 0 end) as first
+    from (select user_id, day - date '1970-01-01' as d0 from user_firsts
+          where type = $1 and day >= date '1970-01-01' + $2::int and day < date '1970-01-01' + $3::int) f
+  ), hits as (
+    select c.first, c.user_id, (d.n - (case when $4::int = 7 then (d.n + 3) % 7 else 0 end) - c.first) / $4::int as k
+    from c join lateral (
+      select day - date '1970-01-01' as n from user_days d
+      where d.user_id = c.user_id and d.day >= date '1970-01-01' + c.first + $4::int
+        and d.day < date '1970-01-01' + c.first + $4::int * ($5::int + 1)
+        and ($6::text is null or $6::text = any(d.types))
+    ) d on true
+  )
+  select first, 0 as k, count(*)::int8 as users from c group by 1
+  union all
+  select first, k, count(*)::int8 from hits group by 1, 2`;
+
 /** The start (days since 1970-01-01) of the day or the week (from Monday) holding `day`. */
 function periodStart(day: number, step: 1 | 7): number {
   return step === 1 ? day : day - ((day + 3) % 7); // 1970-01-01 was a Thursday
@@ -98,21 +124,9 @@ export function retentionRoutes(app: Hono<{ Bindings: Env }>): void {
         throw new HttpError(400, `at most ${MAX_COHORTS} cohorts: narrow from..to or use a wider interval`);
       }
       const rows = await c.env.db.query<{ first: number; k: number; users: number }>(
-        `with cohort as (
-           select user_id, (case when $4::int = 7 then date_trunc('week', day)::date else day end) as first
-           from user_firsts
-           where type = $1 and day >= date '1970-01-01' + $2::int and day < date '1970-01-01' + $3::int
-         ), back as (
-           select c.first, ((case when $4::int = 7 then date_trunc('week', d.day)::date else d.day end) - c.first)
-             / $4::int as k, count(distinct c.user_id)::int8 as users
-           from cohort c join user_days d on d.user_id = c.user_id
-             and d.day >= c.first + $4::int and d.day < c.first + $4::int * ($5::int + 1)
-             and ($6::text is null or $6::text = any(d.types))
-           group by 1, 2
-         )
-         select (first - date '1970-01-01') as first, 0 as k, count(*)::int8 as users from cohort group by 1
-         union all
-         select (first - date '1970-01-01'), k, users from back`,
+        step === 7
+          ? RETENTION_SQL.replace("from hits", "from (select distinct first, user_id, k from hits) h")
+          : RETENTION_SQL,
         [q.start_event ?? "", from, to, step, q.periods, q.return_event ?? null],
       );
       const counts = new Map(rows.map((r) => [`${r.first}/${r.k}`, r.users]));

@@ -4,7 +4,7 @@
  *
  *   deno run -A tools/bench/main.ts [--events 100000] [--backlog 1000000] [--seconds 10]
  *     [--rates 1000,5000,20000] [--naive 5000] [--score-rate 200] [--score-history 50000]
- *     [--processes 1,2,4] [--scale-rate 3000] [--query-events 1000000]
+ *     [--processes 1,2,4] [--scale-rate 3000] [--query-events 1000000] [--query-events-postgres 10000000]
  *     [--only embedded,postgres,kafka,kafka-live,latency,score,backlog,naive,scale,queries] [--out FILE]
  *
  * Server-Postgres scenarios need `TEST_DATABASE_URL` (a superuser URL: each scenario creates its own database);
@@ -33,6 +33,7 @@ const { values: flags } = parseArgs({
     processes: { type: "string", default: "1,2,4" },
     "scale-rate": { type: "string", default: "3000" },
     "query-events": { type: "string", default: "1000000" },
+    "query-events-postgres": { type: "string", default: "10000000" },
     only: { type: "string", default: "embedded,postgres,kafka,kafka-live,latency,score,backlog,naive,scale,queries" },
     out: { type: "string", default: "test-results/bench.json" },
   },
@@ -102,7 +103,8 @@ await run("backlog", only.has("backlog"), "", () => backlog(BACKENDS[0], Number(
 for (const backend of [BACKENDS[0], postgres]) {
   if (backend === null) continue;
   const name = backend.name === "pglite" ? "embedded" : "postgres";
-  await run(`queries:${name}`, only.has("queries"), "", () => queries(name, backend, Number(flags["query-events"])));
+  const history = Number(flags[backend.name === "pglite" ? "query-events" : "query-events-postgres"]);
+  await run(`queries:${name}`, only.has("queries"), "", () => queries(name, backend, history));
 }
 await run(
   "scale",
