@@ -18,6 +18,54 @@ const DAY_MS = 86_400_000;
 /** The UTC day holding an instant (ms), in days since 1970-01-01. */
 const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
 
+/** SQL: the first day (a date) of the week, from Monday, holding the date `d`. */
+const week = (d: string) => `(${d} - (${d} - date '1970-01-01' + 3) % 7)`;
+
+/**
+ * SQL: what a batch's (user, day) pairs ($1, $2: days since 1970-01-01) change in `cohort_days` and `cohort_weeks`,
+ * read from `user_days` and `user_firsts` before the batch updates them. A user counts once at (first day, d) for each
+ * day d they were active on, and once at (first week, w) per week. A day (or week) new for its user adds one under
+ * their first day; a user whose first day moves earlier (a late event) takes what they had counted back from the old
+ * first day and counts it under the new one.
+ */
+const COHORTS_SQL = `
+  with r as (
+    select distinct user_id, date '1970-01-01' + day as day from unnest($1::text[], $2::int4[]) as r(user_id, day)
+  ), st as (
+    select b.user_id, f.day as old_first, least(f.day, b.day) as new_first
+    from (select user_id, min(day) as day from r group by user_id) b
+    left join user_firsts f on f.type = '' and f.user_id = b.user_id
+  ), moved as (
+    select d.user_id, d.day, st.old_first, st.new_first from user_days d join st on st.user_id = d.user_id
+    where st.new_first < st.old_first
+  ), fresh as (
+    select r.user_id, r.day, st.new_first from r join st on st.user_id = r.user_id
+    where not exists (select from user_days d where d.user_id = r.user_id and d.day = r.day)
+  ), fresh_weeks as (
+    select distinct r.user_id, ${week("r.day")} as week, st.new_first from r join st on st.user_id = r.user_id
+    where not exists (
+      select from user_days d where d.user_id = r.user_id and d.day >= ${week("r.day")} and d.day < ${
+  week("r.day")
+} + 7)
+  ), moved_weeks as (
+    select distinct user_id, ${week("day")} as week, old_first, new_first from moved
+  ), day_delta as (
+    select old_first as first, day, -1 as n from moved
+    union all select new_first, day, 1 from moved
+    union all select new_first, day, 1 from fresh
+  ), week_delta as (
+    select ${week("old_first")} as first, week, -1 as n from moved_weeks
+    union all select ${week("new_first")}, week, 1 from moved_weeks
+    union all select ${week("new_first")}, week, 1 from fresh_weeks
+  ), days_counted as (
+    insert into cohort_days (first, day, users)
+    select first, day, sum(n) from day_delta group by first, day having sum(n) <> 0
+    on conflict (first, day) do update set users = cohort_days.users + excluded.users
+  )
+  insert into cohort_weeks (first, week, users)
+  select first, week, sum(n) from week_delta group by first, week having sum(n) <> 0
+  on conflict (first, week) do update set users = cohort_weeks.users + excluded.users`;
+
 /** Records the types each user had on each day, and each user's first day overall ('') and per type. */
 export async function recordDays(db: Db, batch: Event[]): Promise<void> {
   const rows = fold(
@@ -27,6 +75,8 @@ export async function recordDays(db: Db, batch: Event[]): Promise<void> {
     () => {},
   );
   if (rows.length === 0) return;
+  // Before the days and first days are updated: the counts by cohort are told what changes.
+  await db.query(COHORTS_SQL, [rows.map((r) => r.user), rows.map((r) => r.day)]);
   await db.query(
     `with r as (select * from unnest($1::text[], $2::int4[], $3::text[]) as r(user_id, day, type)),
      days as (
@@ -45,8 +95,40 @@ export async function recordDays(db: Db, batch: Event[]): Promise<void> {
   );
 }
 
-/** Moves the merged ids' days and first days to the person: their types united, the earliest first day kept. */
+/**
+ * Moves the merged ids' days and first days to the person (their types united, the earliest first day kept), and in
+ * the counts by cohort, takes back what the ids and the person counted and counts the person as merged. For a
+ * statement with \`m (from_id, into_id)\`; every part reads the tables as they were before it.
+ */
 export const MERGE_DAYS = `
+  merged_ids as (select from_id as id, into_id as person from m union select into_id, into_id from m),
+  firsts_before as (
+    select i.person, i.id, f.day as first from merged_ids i join user_firsts f on f.type = '' and f.user_id = i.id
+  ),
+  days_before as (select i.person, i.id, d.day from merged_ids i join user_days d on d.user_id = i.id),
+  first_after as (select person, min(first) as first from firsts_before group by person),
+  cohort_day_delta as (
+    select f.first, d.day, -1 as n from days_before d join firsts_before f on f.id = d.id
+    union all
+    select a.first, d.day, 1 from (select distinct person, day from days_before) d join first_after a using (person)
+  ),
+  cohort_week_delta as (
+    select ${week("f.first")} as first, w.week, -1 as n
+    from (select distinct id, ${week("day")} as week from days_before) w join firsts_before f on f.id = w.id
+    union all
+    select ${week("a.first")}, w.week, 1
+    from (select distinct person, ${week("day")} as week from days_before) w join first_after a using (person)
+  ),
+  cohort_days_merged as (
+    insert into cohort_days (first, day, users)
+    select first, day, sum(n) from cohort_day_delta group by first, day having sum(n) <> 0
+    on conflict (first, day) do update set users = cohort_days.users + excluded.users
+  ),
+  cohort_weeks_merged as (
+    insert into cohort_weeks (first, week, users)
+    select first, week, sum(n) from cohort_week_delta group by first, week having sum(n) <> 0
+    on conflict (first, week) do update set users = cohort_weeks.users + excluded.users
+  ),
   days_gone as (delete from user_days d using m where d.user_id = m.from_id returning m.into_id, d.day, d.types),
   days_moved as (
     insert into user_days (user_id, day, types)
@@ -123,12 +205,25 @@ export function retentionRoutes(app: Hono<{ Bindings: Env }>): void {
       if ((to - from) / step > MAX_COHORTS) {
         throw new HttpError(400, `at most ${MAX_COHORTS} cohorts: narrow from..to or use a wider interval`);
       }
-      const rows = await c.env.db.query<{ first: number; k: number; users: number }>(
-        step === 7
-          ? RETENTION_SQL.replace("from hits", "from (select distinct first, user_id, k from hits) h")
-          : RETENTION_SQL,
-        [q.start_event ?? "", from, to, step, q.periods, q.return_event ?? null],
-      );
+      type Count = { first: number; k: number; users: number };
+      // Any event to any event: read from the counts by cohort. Else from each cohort user's days.
+      const rows = q.start_event === undefined && q.return_event === undefined
+        ? await c.env.db.query<Count>(
+          step === 7
+            ? `select first - date '1970-01-01' as first, (week - first) / 7 as k, users from cohort_weeks
+               where first >= date '1970-01-01' + $1::int and first < date '1970-01-01' + $2::int
+                 and week < first + 7 * ($3::int + 1)`
+            : `select first - date '1970-01-01' as first, day - first as k, users from cohort_days
+               where first >= date '1970-01-01' + $1::int and first < date '1970-01-01' + $2::int
+                 and day < first + ($3::int + 1)`,
+          [from, to, q.periods],
+        )
+        : await c.env.db.query<Count>(
+          step === 7
+            ? RETENTION_SQL.replace("from hits", "from (select distinct first, user_id, k from hits) h")
+            : RETENTION_SQL,
+          [q.start_event ?? "", from, to, step, q.periods, q.return_event ?? null],
+        );
       const counts = new Map(rows.map((r) => [`${r.first}/${r.k}`, r.users]));
       const cohorts: { start: string; users: number; retained: (number | null)[]; rates: (number | null)[] }[] = [];
       for (let start = from; start < to; start += step) {

@@ -265,3 +265,30 @@ export async function assertOverviewExact(sql: Sql, acked: Set<string>, overview
   assert.deepEqual(overview, await expectedOverview(sql, null, null));
   assert.equal(overview.events, logged.size);
 }
+
+/**
+ * `/retention` recomputed from the raw log, for any event back after any event: per cohort (UTC day, or week from
+ * Monday, of each person's first event), as `[start, users, retained…]` for periods 0..`periods`, every period counted
+ * (whether it began by the watermark is the route's to say).
+ */
+export async function expectedRetention(sql: Sql, interval: "day" | "week", periods: number) {
+  const events = await logByPerson(sql);
+  const period = interval === "day"
+    ? "(ts at time zone 'UTC')::date"
+    : "date_trunc('week', ts at time zone 'UTC')::date";
+  const step = interval === "day" ? 1 : 7;
+  const rows = await sql.query<{ start: string; k: number; users: number }>(
+    `with p as (select distinct user_id, ${period} as p from ${events}),
+     f as (select user_id, min(p) as first from p group by user_id)
+     select f.first::text as start, (p.p - f.first) / ${step} as k, count(*)::int8 as users
+     from f join p using (user_id) where p.p - f.first <= ${step * periods}
+     group by 1, 2 order by 1, 2`,
+  );
+  const cohorts = new Map<string, number[]>();
+  for (const r of rows) {
+    const retained = cohorts.get(r.start) ?? Array(periods + 1).fill(0);
+    retained[r.k] = r.users;
+    cohorts.set(r.start, retained);
+  }
+  return [...cohorts].map(([start, retained]) => [start, ...retained]);
+}

@@ -4,6 +4,7 @@ import { rng, Simulator } from "../../runtime/sources/simulator/mod.ts";
 import {
   expectedOverview,
   expectedProducts,
+  expectedRetention,
   expectedRevenue,
   expectedSessionDistributions,
   expectedTimeseries,
@@ -62,6 +63,15 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
     await expectedTrending(rt.store, 5),
   );
   assert.deepEqual((await getJson(rt, "/api/stats/sessions")).body, await expectedSessionDistributions(rt.store));
+  for (const interval of ["day", "week"] as const) {
+    const q = `interval=${interval}&periods=4&from=2026-01-20T00:00:00Z&to=2026-02-20T00:00:00Z`;
+    const { cohorts } = (await getJson(rt, `/api/stats/retention?${q}`)).body;
+    const shown = cohorts.filter((c: { users: number }) => c.users > 0)
+      .map((c: { start: string; retained: (number | null)[] }) => [c.start, ...c.retained.map((n) => n ?? 0)]);
+    const expected = await expectedRetention(rt.store, interval, 4);
+    assert.ok(expected.some((c) => c.slice(2).some((n) => n !== 0)), `${interval}: some users came back`);
+    assert.deepEqual(shown, expected, `retention by ${interval}`);
+  }
   const videos = (await getJson(rt, "/api/stats/videos?limit=50")).body.videos;
   assert.ok(videos.length > 0 && videos.some((v: { completions: number }) => v.completions > 0));
   assert.deepEqual(videos, await expectedVideos(rt.store, 50));
@@ -112,6 +122,23 @@ testEachBackend(
       const persons = await finalPersons(store);
       assert.ok(persons.size > 30, `${persons.size} ids linked`);
       assert.equal(rt.eventLog.head, 6000 + persons.size);
+      // Some come back two days later; some events of others arrive from the day before, late: their first day moves.
+      const day = 86_400_000;
+      const later = events.filter((_, i) => i % 7 === 0).map((e) => ({
+        ...e,
+        event_id: `${e.event_id}-back`,
+        timestamp: new Date(Date.parse(e.timestamp) + 2 * day).toISOString(),
+      }));
+      const earlier = events.filter((_, i) => i % 11 === 3).map((e) => ({
+        ...e,
+        event_id: `${e.event_id}-before`,
+        timestamp: new Date(Date.parse(e.timestamp) - day).toISOString(),
+      }));
+      for (const wave of [later, earlier]) {
+        for (let i = 0; i < wave.length; i += 500) {
+          assert.deepEqual((await postJson(rt, "/v1/events", wave.slice(i, i + 500))).body.rejected, []);
+        }
+      }
       const [first, middle, last] = [events[0], events[3000], events[5999]].map((e) => e.timestamp);
       ranges.push([first, middle], [middle, null], [middle, last]);
       // The busiest users, and some with a single event.
@@ -139,7 +166,8 @@ testEachBackend(
     // Replay from scratch: empty the plugin's tables, rewind its checkpoint, start again.
     await store.exec(
       "truncate stats.minute_counts, stats.user_hours, stats.users, stats.sessions, stats.product_counts, " +
-        "stats.purchases, stats.purchase_items, stats.product_minutes, stats.video_views",
+        "stats.purchases, stats.purchase_items, stats.product_minutes, stats.video_views, stats.user_days, " +
+        "stats.user_firsts, stats.cohort_days, stats.cohort_weeks",
     );
     await store.exec("update host.checkpoints set committed = 0 where plugin = 'stats'");
     const replay = await startTestRuntime(backend, { pluginsDir, store });
