@@ -32,7 +32,10 @@ export async function postAll(url: string | string[], count: number, concurrency
   let accepted = 0;
   const worker = async (i: number) => {
     const to = urls[i % urls.length];
-    for (let next = source.next(); !next.done; next = source.next()) accepted += await post(to, next.value);
+    for (let next = source.next(); !next.done; next = source.next()) {
+      const n = await post(to, next.value); // not `accepted += await …`: that adds to the value before the wait
+      accepted += n;
+    }
   };
   await Promise.all(Array.from({ length: concurrency }, (_, i) => worker(i)));
   return accepted;

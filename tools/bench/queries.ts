@@ -46,7 +46,8 @@ export async function queries(name: string, backend: Backend, events: number): P
       });
       sent += await post(rt.url, history.slice(0, events - sent));
     }
-    await rt.committed((await rt.progress()).head); // duplicates in the history are logged once
+    const { head } = await rt.progress(); // duplicates in the history are logged once
+    await rt.committed(head);
     const loadSeconds = (performance.now() - started) / 1000;
     for (const [query, path] of Object.entries(QUERIES)) {
       const ms: number[] = [];
@@ -62,7 +63,7 @@ export async function queries(name: string, backend: Backend, events: number): P
       const p95 = ms[Math.ceil(REPEATS * 0.95) - 1];
       rows.push({
         scenario: `query ${name}: ${query}`,
-        events: sent,
+        events: head,
         seconds: round(loadSeconds),
         eventsPerSecond: null,
         summary: `p50 ${Math.round(p50)} ms, p95 ${Math.round(p95)} ms (${REPEATS} asks, one at a time)`,
@@ -84,7 +85,8 @@ async function post(url: string, events: Event[]): Promise<number> {
       const batch = events.slice(next, next += 1000);
       const res = await fetch(`${url}/v1/events`, { method: "POST", body: JSON.stringify(batch) });
       if (!res.ok) throw new Error(`POST /v1/events: ${res.status} ${await res.text()}`);
-      accepted += (await res.json()).accepted;
+      const { accepted: n } = await res.json(); // not `accepted += await …`: that adds to the value before the wait
+      accepted += n;
     }
   };
   await Promise.all(Array.from({ length: 4 }, worker));
