@@ -233,3 +233,48 @@ testEachBackend(
     }
   },
 );
+
+testEachBackend(
+  "GET /api/dead-letters meets hostile query values with a 400 naming the field, or a literal filter; letters intact",
+  async (backend) => {
+    await withRuntime(backend, { pluginsDir: await pluginsFolder([]) }, async (rt) => {
+      const bad = { event_id: "x1", type: "Bad Type", user_id: "u1", timestamp: "2026-03-01T10:00:00Z" };
+      assert.equal((await postJson(rt, "/v1/events", [bad, pageView("ok1")])).body.accepted, 1);
+      const before = (await getJson(rt, "/api/dead-letters")).body;
+      assert.equal(before.total, 1);
+      const cases: [query: string, status: number, answer: RegExp | number][] = [
+        ["state=pending'%20or%20'1'='1", 400, /^state: Invalid option/],
+        ["state=constructor", 400, /^state: Invalid option/],
+        ["stage=ingest'%20or%20'1'='1", 200, 0], // a stage named so: none
+        ["stage=ingest%3B%20delete%20from%20host.dead_letters", 200, 0],
+        ["stage=%F0%9F%92%A9", 200, 0],
+        ["stage=x%00y", 400, /NUL character/],
+        ["stage=%C3%28", 400, /not valid percent-encoded UTF-8/],
+        [`stage=${"a".repeat(81)}`, 400, /^stage: Too big/],
+        ["limit=-1", 400, /^limit: Too small/],
+        ["limit=1.5", 400, /^limit: Invalid input: expected int/],
+        ["limit=abc", 400, /^limit: Invalid input/],
+        ["limit=99999999999999999999", 400, /^limit: Too big/],
+        ["before=0", 400, /^before: Too small/],
+        ["before=9223372036854775808", 400, /^before: Too big/], // past int8: refused before the database sees it
+        ["before=1e400", 400, /^before: Invalid input/],
+        ["before=NaN", 400, /^before: Invalid input/],
+        ["from=9999-12-31T00:00:00Z", 400, /^from: must be an ISO-8601 time within the years 1000 to 8999/],
+        ["to=2026-13-45", 400, /^to: must be an ISO-8601 time/],
+        ["from=2026-01-01T00:00:00%2B99:00", 400, /^from: must be an ISO-8601 time/],
+        ["from=%00", 400, /NUL character/],
+        ["limit=1e3&state=pending&state=dead", 200, 1],
+      ];
+      for (const [query, status, answer] of cases) {
+        const res = await getJson(rt, `/api/dead-letters?${query}`);
+        assert.equal(res.status, status, `${query}: ${JSON.stringify(res.body)}`);
+        if (typeof answer === "number") assert.equal(res.body.total, answer, query);
+        else assert.match(res.body.error, answer, query);
+      }
+      // Nothing moved: the letter as it was, the event stored, the service up.
+      assert.deepEqual((await getJson(rt, "/api/dead-letters")).body, before);
+      assert.equal((await rt.store.query("select count(*)::int8 as n from host.events"))[0].n, 1);
+      assert.equal((await rt.app.request("/readyz")).status, 200);
+    });
+  },
+);
