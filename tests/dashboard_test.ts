@@ -18,6 +18,7 @@ const VIEWS = [
   "live",
   "funnel",
   "retention",
+  "paths",
   "users",
   "audience/segments",
   "audience/devices",
@@ -110,6 +111,42 @@ Deno.test({
           ),
         );
         assert.match(await page.locator("svg rect title").first().textContent() ?? "", /^champion: [\d,]+ \(/);
+        // The people behind a segment: its count links to them, a page at a time, each linking to the user's view.
+        const biggest = segments.toSorted((a: { users: number }, b: { users: number }) => b.users - a.users)[0];
+        await page.click(`section[aria-label='Users per RFM segment'] tbody tr:has-text('${biggest.segment}') a`);
+        await page.waitForSelector("#view[data-view='people'] p.total");
+        assert.equal(Number(await page.getAttribute("p.total", "data-value")), biggest.users);
+        const listed = (await getJson(rt, `/api/stats/segments/${biggest.segment}/users`)).body;
+        const shownUsers = await page.locator("#view tbody td[data-key='user_id'] a").allTextContents();
+        assert.deepEqual(shownUsers, listed.users.map((u: { user_id: string }) => u.user_id));
+        // Ten at a time (the hash holds the API's query), the next page is a link away.
+        const tenQuery = new URLSearchParams({ of: "segment", segment: biggest.segment, limit: "10" });
+        await page.goto(`${base}/#/people/${encodeURIComponent(tenQuery.toString())}`);
+        await page.waitForSelector("#view nav.pages a[rel='next']");
+        const ten = (await getJson(rt, `/api/stats/segments/${biggest.segment}/users?limit=10`)).body;
+        await page.click("#view nav.pages a[rel='next']");
+        await page.waitForSelector("#view nav.pages a[rel='first']");
+        const second =
+          (await getJson(rt, `/api/stats/segments/${biggest.segment}/users?limit=10&after=${ten.next}`)).body;
+        assert.deepEqual(
+          await page.locator("#view tbody td[data-key='user_id'] a").allTextContents(),
+          second.users.map((u: { user_id: string }) => u.user_id),
+        );
+        await page.screenshot({ path: new URL("people-segment.png", SHOTS).pathname, fullPage: true });
+        await page.locator("#view tbody td[data-key='user_id'] a").first().click();
+        await page.waitForSelector("#view[data-view='users']");
+        assert.equal(page.url(), `${base}/#/users/${second.users[0].user_id}`);
+        // At risk, 50 at a time.
+        const atRisk = (await getJson(rt, "/api/churn/at-risk?limit=50&min_score=0&offset=50")).body;
+        assert.ok(atRisk.users.length > 0, "a second page of users at risk");
+        await open(page, base, "at-risk");
+        assert.equal(Number(await page.getAttribute("p.total", "data-value")), atRisk.total);
+        await page.click("#view nav.pages a[rel='next']");
+        await page.waitForSelector("#view nav.pages a[rel='first']");
+        assert.equal(
+          await page.locator("#view tbody td[data-key='user_id'] a").first().textContent(),
+          atRisk.users[0].user_id,
+        );
         await open(page, base, "audience/devices");
         const devices = (await getJson(rt, "/api/stats/revenue?by=device")).body.rows;
         assert.equal(await page.locator("section[aria-label='Revenue by device'] tbody tr").count(), devices.length);
@@ -139,6 +176,14 @@ Deno.test({
         const bars = await page.locator("section[aria-label='Shopping funnel (per session)'] svg text")
           .allTextContents();
         for (const s of steps) assert.ok(bars.some((t) => t.startsWith(s.sessions.toLocaleString("en-US"))), s.step);
+        // Each step links to its users: those whose sessions stopped just before checkout.
+        const stopped = (await getJson(rt, "/api/funnel/summary/users?step=checkout&outcome=dropped")).body;
+        await page.click(
+          "section[aria-label='Shopping funnel (per session)'] tr:has-text('checkout') a:text('who stopped before')",
+        );
+        await page.waitForSelector("#view[data-view='people'] p.total");
+        assert.equal(Number(await page.getAttribute("p.total", "data-value")), stopped.total);
+        assert.match(await page.locator("#view h2").textContent() ?? "", /sessions that stopped before checkout/);
 
         // Retention: the triangle's cells are the API's, the choices go to the hash, and the curves show values on hover.
         const retention = (await getJson(rt, "/api/stats/retention?periods=4")).body;
@@ -158,6 +203,35 @@ Deno.test({
           weekly.cohorts.length,
         );
         await page.screenshot({ path: new URL("retention-week.png", SHOTS).pathname, fullPage: true });
+        // A cell links to its users: the cohort's, back in that week.
+        const week = weekly.cohorts.find((c: { users: number }) => c.users > 0);
+        await page.click(`table.retention tr[data-cohort="${week.start}"] td:nth-of-type(2) a`);
+        await page.waitForSelector("#view[data-view='people'] p.total");
+        assert.equal(Number(await page.getAttribute("p.total", "data-value")), week.users);
+        assert.match(await page.locator("#view h2").textContent() ?? "", new RegExp(`in the week of ${week.start}`));
+
+        // Paths: the flow's steps and bands are the API's, with counts on hover; the table behind it too.
+        const paths = (await getJson(rt, "/api/funnel/paths?event=product_view&depth=2&width=5&top=20")).body;
+        await open(page, base, "paths/depth=2");
+        await page.locator("svg.flow g[data-step]").first().waitFor();
+        const flow = await page.locator("svg.flow g[data-step]").evaluateAll((gs) =>
+          gs.map((g) => [g.getAttribute("data-step"), g.querySelector("title")?.textContent])
+        );
+        assert.deepEqual(
+          flow,
+          paths.nodes.map((n: { level: number; step: string; sessions: number; drop_off: number }) => [
+            `${n.level} ${n.step}`,
+            `${n.step}: ${n.sessions.toLocaleString("en-US")}, ${n.drop_off.toLocaleString("en-US")} ended here`,
+          ]),
+        );
+        assert.equal(await page.locator("svg.flow path.band title").count(), paths.links.length);
+        const levels = await page.locator("#view table").first().locator('tbody td[data-key="sessions"]')
+          .allTextContents();
+        assert.deepEqual(levels, paths.nodes.map((n: { sessions: number }) => n.sessions.toLocaleString("en-US")));
+        await page.selectOption("#paths-direction", "previous");
+        await page.waitForSelector("table caption:text('the most frequent paths before product_view')");
+        assert.equal(page.url(), `${base}/#/paths/${encodeURIComponent("direction=previous&depth=2")}`);
+        await page.screenshot({ path: new URL("paths-previous.png", SHOTS).pathname, fullPage: true });
 
         // A posted event shows up without a reload, pushed over /api/stream.
         await open(page, base, "live");

@@ -13,6 +13,8 @@ import { fraudView } from "./views/fraud.js";
 import { funnelView } from "./views/funnel.js";
 import { liveView } from "./views/live.js";
 import { audienceView } from "./views/audience.js";
+import { pathsView } from "./views/paths.js";
+import { peopleView } from "./views/people.js";
 import { pipelineView } from "./views/pipeline.js";
 import { retentionView } from "./views/retention.js";
 import { pluginPanelsView } from "./views/plugin_panels.js";
@@ -53,6 +55,8 @@ const VIEWS = {
   live: liveView,
   funnel: funnelView,
   retention: retentionView,
+  paths: pathsView,
+  people: peopleView,
   users: usersView,
   audience: audienceView,
   "at-risk": atRiskView,

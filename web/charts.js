@@ -1,7 +1,7 @@
 // @ts-check
 /// <reference lib="dom" />
 /**
- * Small SVG charts: a line chart of time series and a horizontal bar chart. No library, no network.
+ * Small SVG charts: a line chart of time series, a horizontal bar chart and a flow chart. No library, no network.
  * @module
  */
 
@@ -127,6 +127,82 @@ export function barChart(title, rows) {
     const note = r.note ? `  ${r.note}` : "";
     svg.append(el("text", { x: w - right + 6, y: y + 17 }, `${formatNumber(r.value)}${note}`));
   });
+  return svg;
+}
+
+/**
+ * A step of a flow: its column (`level`), its name and how many went through it.
+ * @typedef {{ level: number, step: string, sessions: number, drop_off: number }} FlowNode
+ */
+
+/**
+ * What went from a step at `level - 1` to one at `level`.
+ * @typedef {{ level: number, from: string, to: string, sessions: number }} FlowLink
+ */
+
+/**
+ * A flow (Sankey-style) chart: a column per level, each step a bar as tall as its count, and bands between columns as
+ * wide as what went from one step to the next. `reverse` draws level 0 on the right (paths leading to it). Every bar
+ * and band shows its count on hover; the steps' `data-step` is `<level> <step>`.
+ * @param {string} title
+ * @param {FlowNode[]} nodes in drawing order within each level
+ * @param {FlowLink[]} links
+ * @param {boolean} [reverse]
+ * @returns {SVGElement}
+ */
+export function flowChart(title, nodes, links, reverse = false) {
+  const levels = Math.max(0, ...nodes.map((n) => n.level)) + 1;
+  const colW = 160, barW = 12, gap = 10, h = 320, top = 6;
+  const w = Math.max(640, levels * colW);
+  const svg = el("svg", { class: "chart flow", viewBox: `0 0 ${w} ${h + top * 2}`, role: "img", "aria-label": title });
+  const total = Math.max(1, ...nodes.filter((n) => n.level === 0).map((n) => n.sessions));
+  const most = Math.max(1, ...Array.from({ length: levels }, (_, l) => nodes.filter((n) => n.level === l).length));
+  const scale = (h - gap * (most - 1)) / total;
+  /** @param {number} level */
+  const x = (level) =>
+    reverse ? w - barW - 130 - level * ((w - barW - 130) / Math.max(1, levels - 1)) : 2 +
+      level * ((w - barW - 130) / Math.max(1, levels - 1));
+  /** Where each node's bar starts, and how much of it its bands in and out have taken. */
+  const place = new Map();
+  for (let level = 0; level < levels; level++) {
+    let y = top;
+    for (const n of nodes.filter((n) => n.level === level)) {
+      const height = Math.max(1, n.sessions * scale);
+      place.set(`${level} ${n.step}`, { y, height, in: 0, out: 0 });
+      y += height + gap;
+    }
+  }
+  for (const l of links) {
+    const a = place.get(`${l.level - 1} ${l.from}`), b = place.get(`${l.level} ${l.to}`);
+    if (!a || !b) continue;
+    const band = Math.max(1, l.sessions * scale);
+    const [x0, x1] = reverse ? [x(l.level - 1), x(l.level) + barW] : [x(l.level - 1) + barW, x(l.level)];
+    const [y0, y1] = [a.y + a.out, b.y + b.in];
+    a.out += band;
+    b.in += band;
+    const mid = (x0 + x1) / 2;
+    const d = `M${x0},${y0}C${mid},${y0} ${mid},${y1} ${x1},${y1}L${x1},${y1 + band}` +
+      `C${mid},${y1 + band} ${mid},${y0 + band} ${x0},${y0 + band}Z`;
+    const path = el("path", { class: "band", d, fill: COLORS[0], "fill-opacity": 0.25 });
+    path.append(el("title", {}, `${l.from} → ${l.to}: ${formatNumber(l.sessions)}`));
+    svg.append(path);
+  }
+  for (const n of nodes) {
+    const p = place.get(`${n.level} ${n.step}`);
+    const g = el("g", { "data-step": `${n.level} ${n.step}` });
+    const bar = el("rect", {
+      x: x(n.level),
+      y: p.y,
+      width: barW,
+      height: p.height,
+      fill: COLORS[n.level % COLORS.length],
+    });
+    bar.append(el("title", {}, `${n.step}: ${formatNumber(n.sessions)}, ${formatNumber(n.drop_off)} ended here`));
+    const label = el("text", { x: x(n.level) + barW + 4, y: p.y + Math.min(p.height / 2, 10) + 4 });
+    label.textContent = `${n.step.slice(0, 16)} ${formatNumber(n.sessions)}`;
+    g.append(bar, label);
+    svg.append(g);
+  }
   return svg;
 }
 

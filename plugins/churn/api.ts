@@ -48,6 +48,8 @@ export type Metrics = z.infer<typeof Metrics>;
 export const AtRiskQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(50).describe("most users answered, 1..1000 (default 50)"),
   min_score: z.coerce.number().min(0).max(1).default(0.5).describe("lowest score answered, 0..1 (default 0.5)"),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0)
+    .describe("users to skip, for the next page: the previous page's `next_offset` (default 0)"),
 });
 
 /** `GET /at-risk`: the active users most likely to churn, highest score first. */
@@ -55,7 +57,9 @@ export const AtRisk = z.strictObject({
   model_version: Version,
   kind: Scorer,
   as_of: Time.nullable().describe("the end of the dense history (its latest event); null before any event"),
+  total: z.number().int().min(0).describe("users scoring min_score or more, on every page"),
   users: z.array(z.strictObject({ user_id: z.string(), score: Score, reasons: Reasons })),
+  next_offset: z.number().int().min(1).nullable().describe("the `offset` of the next page; null on the last"),
 });
 
 /** `GET /users/:user_id`'s path. */

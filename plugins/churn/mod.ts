@@ -93,13 +93,24 @@ app.get(
   "/at-risk",
   describeRoute({ summary: "Users most likely to churn", query: AtRiskQuery, response: AtRisk, errors: [400] }),
   async (c) => {
-    const { limit, min_score: minScore } = c.req.valid("query");
+    const { limit, min_score: minScore, offset } = c.req.valid("query");
     const scorer = await liveScorer(c.env.db, c.env.config.horizonDays);
-    const users = await c.env.db.query(
-      `select user_id, score, reasons from scores where score >= $1 order by score desc, user_id limit $2`,
-      [minScore, limit],
+    const rows = await c.env.db.query<{ total: number; user_id: string | null; score: number; reasons: string[] }>(
+      `with total as (select count(*)::int8 as total from scores where score >= $1)
+       select t.total, p.* from total t left join lateral (
+         select user_id, score, reasons from scores where score >= $1 order by score desc, user_id limit $2 offset $3
+       ) p on true`,
+      [minScore, limit, offset],
     );
-    return c.json({ model_version: scorer.version, kind: scorer.kind, as_of: await clockOf(c.env.db), users });
+    const users = rows.filter((r) => r.user_id !== null).map(({ total: _, ...u }) => u);
+    return c.json({
+      model_version: scorer.version,
+      kind: scorer.kind,
+      as_of: await clockOf(c.env.db),
+      total: rows[0].total,
+      users,
+      next_offset: offset + users.length < rows[0].total ? offset + users.length : null,
+    });
   },
 );
 

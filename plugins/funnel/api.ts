@@ -4,8 +4,10 @@
  */
 import { queryTime } from "@runtime/sdk";
 import { z } from "zod";
-import { PROPERTY, ResolvedStep } from "./definitions.ts";
+import { EVENT_TYPE, PROPERTY, ResolvedStep } from "./definitions.ts";
 import { ORDERS } from "./match.ts";
+import { DIRECTIONS, OTHER } from "./paths.ts";
+import { MAX_DEPTH } from "./walks.ts";
 import { DEFAULT_STEPS } from "./sessions.ts";
 
 const count = z.number().int().min(0);
@@ -146,3 +148,95 @@ export const Report = z.strictObject({
     })),
   }).optional().describe("with `breakdown` only"),
 });
+
+/** `GET /paths` query. */
+export const PathsQuery = z.object({
+  event: z.string().regex(EVENT_TYPE, "must be an event type such as search").describe("the event paths start from"),
+  direction: z.enum(DIRECTIONS).default("next")
+    .describe("next: the steps after the event; previous: the steps before it, nearest first (default next)"),
+  depth: limit(3, 1, MAX_DEPTH, "how many steps from the event"),
+  width: limit(5, 1, 12, `the most frequent steps kept at each level; the rest are '${OTHER}'`),
+  top: limit(10, 0, 100, "how many of the most frequent whole paths to list"),
+  from: time("sessions starting at or after this time"),
+  to: time("sessions starting before this time"),
+});
+
+const step = z.string().describe(`an event type, or '${OTHER}' for the steps outside a level's most frequent`);
+
+/** `GET /paths`: where sessions went after (or came from before) their first time doing an event. */
+export const Paths = z.strictObject({
+  event: z.string(),
+  direction: z.enum(DIRECTIONS),
+  depth: z.number().int().min(1),
+  from: instant.nullable().describe("the range asked for, null when open"),
+  to: instant.nullable(),
+  sessions: count.describe("sessions starting in the range that did the event; each counts once, from its first time"),
+  nodes: z.array(z.strictObject({
+    level: z.number().int().min(0).describe("steps from the event; 0 is the event itself"),
+    step,
+    sessions: count,
+    share: rate.describe("of the sessions with the event"),
+    drop_off: count.describe("sessions with no step after this one (next: the session ended) or before it (previous)"),
+  })).describe("by level, then most sessions first, '(other)' last"),
+  links: z.array(z.strictObject({
+    level: z.number().int().min(1).describe("the level of `to`"),
+    from: step,
+    to: step,
+    sessions: count,
+  })),
+  top_paths: z.array(z.strictObject({
+    steps: z.array(z.string()).describe(
+      "from the event on (previous: back from it); fewer than depth when the session ended",
+    ),
+    sessions: count,
+  })).describe("the most frequent whole paths, unbucketed"),
+});
+
+/** Whose list: those who did a step, or those who did the one before and not it. */
+export const OUTCOMES = ["reached", "dropped"] as const;
+
+/** A page: a cursor from the previous page's `next`, and how many. */
+const PageQuery = z.object({
+  limit: limit(50, 1, 1000, "how many users"),
+  after: z.string().min(1).max(128).optional().describe("the previous page's `next`: users after this user_id"),
+});
+
+/** `GET /definitions/:name/users` query. */
+export const FunnelUsersQuery = PageQuery.extend({
+  step: z.coerce.number().int().min(1).max(8).describe("the step, 1 for the first"),
+  outcome: z.enum(OUTCOMES).default("dropped")
+    .describe("reached: users whose best attempt did the step; dropped: did the step before and not it (default)"),
+  from: ReportQuery.shape.from,
+  to: ReportQuery.shape.to,
+});
+
+/** A page of users behind a number, by user_id. */
+const pageOf = (user: z.ZodObject) =>
+  z.strictObject({
+    total: count.describe("users behind the number, on every page"),
+    users: z.array(user).describe("by user_id"),
+    next: z.string().nullable().describe("pass as `after` for the next page; null on the last"),
+  });
+
+/** `GET /definitions/:name/users`: a page of the users behind a step of a custom funnel. */
+export const FunnelUsers = pageOf(z.strictObject({
+  user_id: z.string(),
+  entered_at: instant.describe("the first step of their best attempt"),
+  furthest_step: z.number().int().min(1).describe("how far their best attempt went"),
+  last_step_at: instant.describe("when they did it"),
+}));
+
+/** `GET /summary/users` query. */
+export const SummaryUsersQuery = PageQuery.extend({
+  step: DefaultStep.describe("a step of the default funnel"),
+  outcome: FunnelUsersQuery.shape.outcome,
+  from: SummaryQuery.shape.from,
+  to: SummaryQuery.shape.to,
+});
+
+/** `GET /summary/users`: a page of the users with a session behind a step of the default funnel. */
+export const SummaryUsers = pageOf(z.strictObject({
+  user_id: z.string(),
+  sessions: count.describe("their sessions in the range behind the number"),
+  last_session_at: instant.describe("the latest of those sessions' start"),
+}));

@@ -1,11 +1,24 @@
 import assert from "node:assert/strict";
-import { type QueryEdges, routeChecker, Simulator, testEachBackend, testPlugin } from "@runtime/testing";
+import {
+  type QueryEdges,
+  type RouteChecker,
+  routeChecker,
+  Simulator,
+  testEachBackend,
+  testPlugin,
+} from "@runtime/testing";
 import plugin from "./mod.ts";
 
 /** A time inside the events sent, and one that is no time. */
 const TIME: QueryEdges = { good: ["2026-02-01T08:30:00Z"], bad: ["yesterday"] };
 /** A property name to break a report down by, and one that is no name. */
 const PROPERTY: QueryEdges = { good: ["country"], bad: ["not a name"] };
+
+/** An event type paths start from, and one that is no event type. */
+const EVENT: QueryEdges = { good: ["product_view"], bad: ["Product View"] };
+
+/** A page's cursor (a user_id), and one longer than any. */
+const AFTER: QueryEdges = { good: ["m"], bad: ["x".repeat(129)] };
 
 /** A request to one of the plugin's routes: its path under `/api/funnel` with the query, and a JSON body. */
 type Call = { path: string; body?: unknown };
@@ -37,6 +50,14 @@ testEachBackend("every funnel route answers what its OpenAPI description says", 
   const calls: Record<string, Call[]> = {
     "GET /summary": [{ path: "/summary" }, { path: `/summary?${range}` }],
     "GET /hot-leads": [{ path: "/hot-leads?limit=1000&hours=24" }],
+    "GET /summary/users": [
+      { path: "/summary/users?step=add_to_cart&outcome=reached&limit=2" },
+      { path: `/summary/users?step=purchase&${range}` },
+    ],
+    "GET /paths": [
+      { path: "/paths?event=product_view&depth=6&width=2&top=100" },
+      { path: `/paths?event=purchase&direction=previous&${range}` },
+    ],
     "GET /users/:user_id/sessions": [explicit, inferred].map((u) => ({ path: `/users/${u}/sessions?limit=200` })),
     "POST /definitions": [{ path: "/definitions", body: FUNNEL }],
     "GET /definitions": [{ path: "/definitions" }],
@@ -44,6 +65,10 @@ testEachBackend("every funnel route answers what its OpenAPI description says", 
     "GET /definitions/:name/report": [
       { path: `/definitions/${FUNNEL.name}/report?${report}` },
       { path: `/definitions/${FUNNEL.name}/report?${report}&${range}` },
+    ],
+    "GET /definitions/:name/users": [
+      { path: `/definitions/${FUNNEL.name}/users?step=2&limit=2` },
+      { path: `/definitions/${FUNNEL.name}/users?step=3&outcome=reached&${range}` },
     ],
     "POST /report": [`/report?${report}`, `/report?${report}&${range}`].map((path) => ({ path, body: FUNNEL })),
     // Deleting goes last: the routes before it read the funnel it deletes.
@@ -54,18 +79,39 @@ testEachBackend("every funnel route answers what its OpenAPI description says", 
     "GET /definitions/:name": { path: "/definitions/nope" },
     "DELETE /definitions/:name": { path: "/definitions/nope" },
     "GET /definitions/:name/report": { path: "/definitions/nope/report" },
+    "GET /definitions/:name/users": { path: "/definitions/nope/users?step=1" },
   };
   /** A one-step funnel, which the routes taking a funnel refuse. */
   const oneStep = { name: "x", steps: ["page_view"] };
 
-  const routes = routeChecker(plugin, h.runtime.app, { queryEdges: { from: TIME, to: TIME, breakdown: PROPERTY } });
+  const routes = routeChecker(plugin, h.runtime.app, {
+    queryEdges: { from: TIME, to: TIME, breakdown: PROPERTY, event: EVENT, after: AFTER },
+  });
   for (const [route, cs] of Object.entries(calls)) {
     for (const c of cs) await routes.call(route, c.path, c.body);
-    // Each documented query parameter takes the values its description names and refuses the others.
-    await routes.probeQuery(route, cs[0].path, cs[0].body);
+    // Each documented query parameter takes the values its description names and refuses the others; a funnel's
+    // steps are its own, so its users' route is probed below.
+    if (route !== "GET /definitions/:name/users") await routes.probeQuery(route, cs[0].path, cs[0].body);
+    else await probeFunnelUsers(routes);
     if (cs[0].body !== undefined) await routes.expect(route, cs[0].path, 400, oneStep);
     if (unknown[route]) await routes.expect(route, unknown[route].path, 404);
   }
   routes.assertCovered();
   routes.assertErrorsAnswered();
 });
+
+/** Probes the query of `GET /definitions/:name/users` on {@linkcode FUNNEL}, whose steps are 1..3. */
+async function probeFunnelUsers(routes: RouteChecker) {
+  const users = `/definitions/${FUNNEL.name}/users`;
+  for (
+    const [query, status] of [["step=1&outcome=reached", 200], ["step=3", 200], ["step=0", 400], ["step=4", 400], [
+      "step=x",
+      400,
+    ]]
+  ) {
+    await routes.expect("GET /definitions/:name/users", `${users}?${query}`, status as number);
+  }
+  for (const [query, status] of [["outcome=nope", 400], ["limit=0", 400], ["limit=1000", 200], ["after=m", 200]]) {
+    await routes.expect("GET /definitions/:name/users", `${users}?step=2&${query}`, status as number);
+  }
+}

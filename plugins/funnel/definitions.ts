@@ -5,7 +5,8 @@ import { ORDERS } from "./match.ts";
 
 type Db = Env["db"];
 
-const EVENT_TYPE = /^[a-z][a-z0-9_.]{0,63}$/;
+/** What an event type looks like. */
+export const EVENT_TYPE = /^[a-z][a-z0-9_.]{0,63}$/;
 /** Property names a step filter or a breakdown may use. */
 export const PROPERTY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 /** The default conversion window: 14 days. */

@@ -1,17 +1,19 @@
 /**
  * `funnel`: the default shopping funnel per session, cart abandonment and hot leads, custom funnels
- * created over the API, and a per-session view. Events are kept slim in the plugin's schema; sessions are
+ * created over the API, paths from or to an event, and a per-session view. Events are kept slim in the plugin's schema; sessions are
  * recomputed per batch, custom funnels evaluated when asked for, so every answer is exact under
  * duplicates, late events and replays.
  * @module
  */
 import { Hono } from "hono";
 import type { z } from "zod";
-import { answerHttpError, definePlugin, describeRoute, type Env, type Event, parseBody } from "@runtime/sdk";
+import { answerHttpError, definePlugin, describeRoute, type Env, type Event, HttpError, parseBody } from "@runtime/sdk";
 import * as api from "./api.ts";
 import { Definition, deleteDefinition, loadDefinitions, saveDefinition } from "./definitions.ts";
 import { leads } from "./leads.ts";
 import { merge } from "./merge.ts";
+import { paths } from "./paths.ts";
+import { funnelUsers, summaryUsers } from "./people.ts";
 import { ratio, report } from "./report.ts";
 import { DEFAULT_STEPS, sessionsOf } from "./sessions.ts";
 import { writeBatch } from "./write.ts";
@@ -76,6 +78,22 @@ app.get(
 );
 
 app.get(
+  "/summary/users",
+  describeRoute({
+    summary: "The users behind a step of the default funnel, a page at a time",
+    description: "Users with a session starting in the range that reached the step (`reached`), or reached the step " +
+      "before it and stopped there (`dropped`).",
+    query: api.SummaryUsersQuery,
+    response: api.SummaryUsers,
+    errors: [400],
+  }),
+  async (c) => {
+    const { from = null, to = null, after = null, ...q } = c.req.valid("query");
+    return c.json(await summaryUsers(c.env.db, { ...q, from, to, after }));
+  },
+);
+
+app.get(
   "/hot-leads",
   describeRoute({
     summary: "Users who recently abandoned a cart, most likely to buy first",
@@ -86,6 +104,22 @@ app.get(
   async (c) => {
     const { limit, hours } = c.req.valid("query");
     return c.json(await leads(c.env.db, c.env.watermark, hours, limit));
+  },
+);
+
+app.get(
+  "/paths",
+  describeRoute({
+    summary: "Paths: the steps sessions took after (or before) their first time doing an event, level by level",
+    description: "A step is an event type; a run of one type counts once. Each level keeps its `width` most " +
+      "frequent steps and groups the rest as '(other)'. `drop_off` counts the sessions that ended at a step.",
+    query: api.PathsQuery,
+    response: api.Paths,
+    errors: [400],
+  }),
+  async (c) => {
+    const { from = null, to = null, ...q } = c.req.valid("query");
+    return c.json(await paths(c.env.db, { ...q, from, to }));
   },
 );
 
@@ -201,6 +235,29 @@ app.get(
   },
 );
 
+app.get(
+  "/definitions/:name/users",
+  describeRoute({
+    summary: "The users behind a step of a custom funnel: who reached it, or who dropped before it",
+    params: api.NameParams,
+    query: api.FunnelUsersQuery,
+    response: api.FunnelUsers,
+    errors: [400, 404],
+  }),
+  async (c) => {
+    const { from = null, to = null, after = null, ...q } = c.req.valid("query");
+    const [d] = await loadDefinitions(c.env.db, c.req.param("name"));
+    if (!d) return c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
+    if (q.step > d.steps.length) {
+      throw new HttpError(400, `step: funnel '${d.name}' has ${d.steps.length} steps, got ${q.step}`);
+    }
+    if (q.step === 1 && q.outcome === "dropped") {
+      throw new HttpError(400, "step: no one drops before the first step; ask for step 2 or later, or outcome=reached");
+    }
+    return c.json(await funnelUsers(c.env.db, d, { ...q, from, to, after }));
+  },
+);
+
 /** An unsaved funnel's report: the definition in the body, the query as for a saved one. */
 app.post(
   "/report",
@@ -224,6 +281,9 @@ export default definePlugin({
   queue,
   merge,
   fetch: app,
+  // It keeps a copy of every event: about 420 bytes per event with its sessions and walks at 10 million
+  // (docs/performance.md), so 16 GiB holds some 40 million events.
+  limits: { storageMb: 16384 },
   panels: [
     { title: "Shopping funnel (per session)", route: "/summary", kind: "bar" },
     { title: "Hot leads", route: "/hot-leads?limit=10", kind: "table" },

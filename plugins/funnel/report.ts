@@ -29,13 +29,13 @@ export const ratio = (a: number, b: number) => b === 0 ? 0 : Math.round((a / b) 
 
 /**
  * The SQL for one page of users who entered the funnel: their events (sorted by time, then event_id) as
- * times in ms and step masks, and the breakdown property of each.
+ * times in ms and step masks, the breakdown property of each, and whether the user's id sorts after $7 (null: no).
  */
 function pageSql(d: Definition): { text: string; stepParams: unknown[] } {
   const stepParams: unknown[] = [];
   const terms = d.steps.map((s, i) => {
     stepParams.push(s.type, JSON.stringify(s.where));
-    const [t, w] = [7 + 2 * i, 8 + 2 * i];
+    const [t, w] = [8 + 2 * i, 9 + 2 * i];
     return `((type = $${t} and properties @> $${w}::jsonb)::int << ${i})`;
   });
   const mask = terms.join(" | ");
@@ -47,7 +47,7 @@ function pageSql(d: Definition): { text: string; stepParams: unknown[] } {
         and ($1::timestamptz is null or ts >= $1) and ($2::timestamptz is null or ts < $2)
       order by user_id limit ${PAGE_USERS}
     )
-    select e.user_id,
+    select e.user_id, coalesce(e.user_id > $7::text, false) as past,
       array_agg((extract(epoch from e.ts) * 1000)::int8 order by e.ts, e.position, e.event_id) as ts,
       array_agg(${mask} order by e.ts, e.position, e.event_id) as masks,
       array_agg(e.properties->>$4::text order by e.ts, e.position, e.event_id) as keys
@@ -58,40 +58,69 @@ function pageSql(d: Definition): { text: string; stepParams: unknown[] } {
   return { text, stepParams };
 }
 
-/** Evaluates funnel `d` over every user who entered it in the range. */
-export async function report(db: Db, d: Definition, q: ReportQuery) {
+/** A user who entered a funnel, with their best attempt. */
+export interface Entrant {
+  user_id: string;
+  /** Whether the id sorts after the `past` cursor, in the database's order. */
+  past: boolean;
+  /** When each step of the best attempt was done (ms), in order: its length is the furthest step. */
+  times: number[];
+  /** The breakdown property on the event that started the best attempt, or null. */
+  key: string | null;
+}
+
+/**
+ * Every user who entered funnel `d` in the range, by user_id, with their best attempt and whether their id sorts after
+ * `past` (a cursor, compared in the database); read {@linkcode PAGE_USERS} users at a time.
+ */
+export async function* entrants(
+  db: Db,
+  d: Definition,
+  q: Pick<ReportQuery, "from" | "to" | "breakdown">,
+  past: string | null = null,
+): AsyncGenerator<Entrant> {
+  let after = "";
   const rules: Rules = { steps: d.steps.length, order: d.order, windowMs: d.window_seconds * 1000 };
   const until = q.to === null ? Infinity : Date.parse(q.to);
   const { text, stepParams } = pageSql(d);
   const entryTypes = d.order === "any" ? d.steps.map((s) => s.type) : [d.steps[0].type];
   // In strict order every event counts ($6 null), since any event between two steps ends the attempt.
   const allTypes = d.order === "strict" ? null : [...new Set(d.steps.map((s) => s.type))];
-  const reached = new Array<number>(rules.steps).fill(0);
-  const waits = d.steps.map((): number[] => []);
-  const dropped = d.steps.map((): string[] => []);
-  const breakdown = new Map<string, number[]>();
-  let after = "";
   for (;;) {
-    const page = await db.query<{ user_id: string; ts: number[]; masks: number[]; keys: (string | null)[] }>(
+    const page = await db.query<
+      { user_id: string; past: boolean; ts: number[]; masks: number[]; keys: (string | null)[] }
+    >(
       text,
-      [q.from, q.to, after, q.breakdown, entryTypes, allTypes, ...stepParams],
+      [q.from, q.to, after, q.breakdown, entryTypes, allTypes, past, ...stepParams],
     );
     for (const u of page) {
       const best = bestAttempt(u, rules, until);
-      if (best === null) continue; // Its entering events fall in the range but not its own order's entry.
-      const n = best.times.length;
-      for (let k = 0; k < n; k++) reached[k]++;
-      for (let k = 1; k < n; k++) waits[k].push((best.times[k] - best.times[k - 1]) / 1000);
-      if (n < rules.steps && dropped[n].length < q.droppedLimit) dropped[n].push(u.user_id);
-      if (q.breakdown !== null) {
-        const key = u.keys[best.start] ?? "unknown";
-        const row = breakdown.get(key) ?? new Array<number>(rules.steps).fill(0);
-        for (let k = 0; k < n; k++) row[k]++;
-        breakdown.set(key, row);
-      }
+      // Its entering events fall in the range but not its own order's entry.
+      if (best !== null) yield { user_id: u.user_id, past: u.past, times: best.times, key: u.keys[best.start] };
     }
-    if (page.length < PAGE_USERS) break;
+    if (page.length < PAGE_USERS) return;
     after = page[page.length - 1].user_id;
+  }
+}
+
+/** Evaluates funnel `d` over every user who entered it in the range. */
+export async function report(db: Db, d: Definition, q: ReportQuery) {
+  const last = d.steps.length - 1;
+  const reached = new Array<number>(last + 1).fill(0);
+  const waits = d.steps.map((): number[] => []);
+  const dropped = d.steps.map((): string[] => []);
+  const breakdown = new Map<string, number[]>();
+  for await (const u of entrants(db, d, q)) {
+    const n = u.times.length;
+    for (let i = 0; i < n; i++) reached[i]++;
+    for (let i = 1; i < n; i++) waits[i].push((u.times[i] - u.times[i - 1]) / 1000);
+    if (n <= last && dropped[n].length < q.droppedLimit) dropped[n].push(u.user_id);
+    if (q.breakdown !== null) {
+      const key = u.key ?? "unknown";
+      const row = breakdown.get(key) ?? new Array<number>(last + 1).fill(0);
+      for (let i = 0; i < n; i++) row[i]++;
+      breakdown.set(key, row);
+    }
   }
   const steps = d.steps.map((s, k) => {
     const wait = median(waits[k]);
@@ -119,7 +148,7 @@ export async function report(db: Db, d: Definition, q: ReportQuery) {
     from: q.from,
     to: q.to,
     users: reached[0],
-    conversion_rate: ratio(reached[rules.steps - 1], reached[0]),
+    conversion_rate: ratio(reached[last], reached[0]),
     steps,
     ...(q.breakdown === null ? {} : { breakdown: { by: q.breakdown, rows } }),
   };

@@ -30,6 +30,33 @@ export interface SessionRow {
   cart_value: number;
   country: string | null;
   device: string | null;
+  /** The session's event types in order, a run of one type counted once: what paths are drawn from. */
+  path: string[];
+}
+
+/** A session as paths count it: its user (the person), when it started (ms) and its path. */
+export interface SessionPath {
+  user_id: string;
+  started_at: number;
+  path: string[];
+}
+
+/** The sessions a batch recomputed, and the stored ones they replace (their paths are counted out). */
+export interface Recomputed {
+  rows: SessionRow[];
+  replaced: SessionPath[];
+}
+
+/** SQL: a stored session (`s`) as a JSON array of its user, its start in ms and its path. */
+export const SESSION_PATH_JSON = `json_build_array(s.user_id, (extract(epoch from s.started_at) * 1000)::int8, s.path)`;
+
+/** Sessions' paths from a JSON array of {@linkcode SESSION_PATH_JSON} arrays. */
+export function parseSessionPaths(json: string): SessionPath[] {
+  return (JSON.parse(json) as [string, number, string[]][]).map(([user_id, started_at, path]) => ({
+    user_id,
+    started_at,
+    path,
+  }));
 }
 
 /** Bit mask of the default steps an event type matches. */
@@ -53,6 +80,7 @@ function summarize(user: string, key: string, events: Stored[]): SessionRow {
     cart_value: Math.round(events.reduce((sum, e) => sum + e.value, 0) * 100) / 100,
     country: events.find((e) => e.country !== null)?.country ?? null,
     device: events.find((e) => e.device !== null)?.device ?? null,
+    path: events.map((e) => e.type).filter((t, i, types) => i === 0 || t !== types[i - 1]),
   };
 }
 
@@ -72,7 +100,7 @@ export function splitByInactivity<T extends { ts: number }>(events: T[]): T[][] 
  * (call it before storing the batch's) and the batch's own. The inferred sessions it rebuilds are deleted;
  * `writeBatch` stores the answer.
  */
-export function sessionsOf(db: Db, batch: Event[]): Promise<SessionRow[]> {
+export function sessionsOf(db: Db, batch: Event[]): Promise<Recomputed> {
   const events = batch.map(storedOf);
   return sessionsAround(db, events, events);
 }
@@ -81,7 +109,7 @@ export function sessionsOf(db: Db, batch: Event[]): Promise<SessionRow[]> {
  * Recomputes every session the `touched` events belong to or join, from the stored events and the `fresh` ones (not
  * stored yet): the batch's, or, after a merge, none (the moved events are stored under their person already).
  */
-export async function sessionsAround(db: Db, touched: Stored[], fresh: Stored[]): Promise<SessionRow[]> {
+export async function sessionsAround(db: Db, touched: Stored[], fresh: Stored[]): Promise<Recomputed> {
   const explicitKey = (e: Stored) => JSON.stringify([e.user_id, e.session_id]);
   const explicit = groupBy(touched.filter((e) => e.session_id !== null), explicitKey);
   const inferred = groupBy(touched.filter((e) => e.session_id === null), (e) => e.user_id);
@@ -90,9 +118,10 @@ export async function sessionsAround(db: Db, touched: Stored[], fresh: Stored[])
   for (const g of [...explicit.values(), ...inferred.values()]) g.length = 0; // each group holds what is read
   for (const e of fresh) (e.session_id === null ? inferred.get(e.user_id) : explicit.get(explicitKey(e)))!.push(e);
   // One statement for what is stored: the explicit sessions' events, and the inferred sessions the new events
-  // fall in or next to (deleted, to be rebuilt over their whole span) with the events of those spans. The
-  // lateral probes with offset 0 keep the planner from scanning the events table instead of its index.
-  const [stored] = await db.query<{ explicit: string; inferred: string }>(
+  // fall in or next to (deleted, to be rebuilt over their whole span) with the events of those spans; and the
+  // stored sessions these replace. The lateral probes with offset 0 keep the planner from scanning the events table
+  // instead of its index.
+  const [stored] = await db.query<{ explicit: string; inferred: string; replaced: string }>(
     `with b as (
        select * from unnest($3::text[], $4::int8[], $5::int8[]) as b(user_id, lo, hi)
      ), old as (
@@ -100,7 +129,7 @@ export async function sessionsAround(db: Db, touched: Stored[], fresh: Stored[])
        where s.user_id = b.user_id and s.session_key like 'a:%'
          and s.ended_at > ${atMs("b.lo")} - $6::int8 * interval '1 millisecond'
          and s.started_at < ${atMs("b.hi")} + $6::int8 * interval '1 millisecond'
-       returning s.user_id, s.started_at, s.ended_at
+       returning s.user_id, s.started_at, s.ended_at, s.path
      ), spans as (
        select b.user_id, least(${atMs("b.lo")}, min(old.started_at)) as lo,
          greatest(${atMs("b.hi")}, max(old.ended_at)) as hi
@@ -116,7 +145,15 @@ export async function sessionsAround(db: Db, touched: Stored[], fresh: Stored[])
         from spans b cross join lateral (
           select * from events where user_id = b.user_id and session_id is null and ts between b.lo and b.hi offset 0
         ) e
-       ) as inferred`,
+       ) as inferred,
+       (select coalesce(json_agg(${SESSION_PATH_JSON}), '[]')::text
+        from (
+          select old.user_id, old.started_at, old.path from old
+          union all
+          select s.user_id, s.started_at, s.path from unnest($1::text[], $2::text[]) as p(user_id, session_id)
+            join sessions s on s.user_id = p.user_id and s.session_key = 's:' || p.session_id
+        ) s
+       ) as replaced`,
     [
       pairs.map((e) => e.user_id),
       pairs.map((e) => e.session_id),
@@ -134,7 +171,7 @@ export async function sessionsAround(db: Db, touched: Stored[], fresh: Stored[])
   for (const g of inferred.values()) {
     for (const s of splitByInactivity(g)) rows.push(summarize(s[0].user_id, `a:${s[0].ts}`, s));
   }
-  return rows;
+  return { rows, replaced: parseSessionPaths(stored.replaced) };
 }
 
 /** Groups items by key, in the order keys first appear. */

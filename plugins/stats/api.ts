@@ -152,14 +152,19 @@ export const Sessions = z.strictObject({
 /** `GET /users/:user_id` path. */
 export const UserParams = z.object({ user_id: z.string().describe("the events' user_id") });
 
-/** `GET /users/:user_id`. */
-export const User = z.strictObject({
+/** A user's totals, as `/users/:user_id` and the pages of users give them. */
+const PersonFields = {
   user_id: z.string(),
   events: count,
   purchases: count,
   spent: money.describe("sum of purchase amounts"),
   first_seen: instant,
   last_seen: instant,
+};
+
+/** `GET /users/:user_id`. */
+export const User = z.strictObject({
+  ...PersonFields,
   sessions: count,
   avg_session_seconds: z.number().min(0).describe("to 0.1 s"),
   engagement_score: z.number().int().min(0).max(100),
@@ -200,4 +205,40 @@ export const Retention = z.strictObject({
   average: z.array(z.number().min(0).max(1).nullable()).describe(
     "per period, retained / users over the cohorts that reached it; null when they have no users",
   ),
+});
+
+/** A page of users: a cursor from the previous page's `next`, and how many. */
+const PageQuery = z.object({
+  limit: limit(50, 1000, "how many users"),
+  after: z.string().min(1).max(128).optional().describe("the previous page's `next`: users after this user_id"),
+});
+
+/** `GET /segments/:segment/users` path. */
+export const SegmentParams = z.object({ segment: Segment.describe("an RFM tier") });
+
+/** `GET /segments/:segment/users` query. */
+export const SegmentUsersQuery = PageQuery;
+
+/** `GET /retention/users` query: a cell of the retention table. */
+export const RetentionUsersQuery = PageQuery.extend({
+  interval: RetentionQuery.shape.interval,
+  start_event: RetentionQuery.shape.start_event,
+  return_event: RetentionQuery.shape.return_event,
+  cohort: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date, YYYY-MM-DD")
+    .refine((d) => !Number.isNaN(Date.parse(d)) && new Date(d).toISOString().startsWith(d), "must be a real date")
+    .refine((d) => d >= "1000" && d < "9000", "must be within the years 1000 to 8999")
+    .describe("the cohort's first day, as `/retention` gives it (a Monday for weeks)"),
+  period: z.coerce.number().int().min(0).max(90).default(0)
+    .describe("0: the cohort's users; k: those of them who came back in the k-th period after (default 0)"),
+});
+
+const Person = z.strictObject(PersonFields);
+/** A user as the pages of users list them. */
+export type Person = z.infer<typeof Person>;
+
+/** A page of users behind a number, by user_id, each with their totals. */
+export const People = z.strictObject({
+  total: count.describe("users behind the number, on every page"),
+  users: z.array(Person).describe("by user_id"),
+  next: z.string().nullable().describe("pass as `after` for the next page; null on the last"),
 });

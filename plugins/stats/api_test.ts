@@ -6,6 +6,10 @@ import plugin from "./mod.ts";
 const TIME: QueryEdges = { good: ["2026-02-01T08:30:00Z"], bad: ["yesterday"] };
 /** An event type, and what is none. */
 const TYPE: QueryEdges = { good: ["purchase"], bad: ["Page View"] };
+/** A page's cursor (a user_id), and one longer than any. */
+const AFTER: QueryEdges = { good: ["m"], bad: ["x".repeat(129)] };
+/** A cohort's first day, and what is none. */
+const COHORT: QueryEdges = { good: ["2026-02-01"], bad: ["Feb 1", "2026-02-30"] };
 
 testEachBackend("every stats route answers what its OpenAPI description says", async (backend) => {
   await using h = await testPlugin(new URL("./", import.meta.url), { backend });
@@ -30,11 +34,21 @@ testEachBackend("every stats route answers what its OpenAPI description says", a
     "GET /sessions": ["/sessions"],
     "GET /users/:user_id": [`/users/${busiest.user_id}`, `/users/${events[0].user_id}`],
     "GET /retention": ["/retention", "/retention?interval=week&periods=3&start_event=page_view&return_event=purchase"],
+    "GET /segments/:segment/users": ["/segments/lost/users?limit=2", "/segments/champion/users?limit=1000"],
+    "GET /retention/users": [
+      "/retention/users?cohort=2026-01-26",
+      "/retention/users?interval=week&cohort=2026-01-26&limit=2",
+      "/retention/users?interval=week&cohort=2026-01-26&start_event=page_view&return_event=purchase",
+    ],
+  };
+  const bad: Record<string, string> = {
+    "GET /segments/:segment/users": "/segments/vip/users",
+    "GET /retention/users": "/retention/users?interval=week&cohort=2026-02-01",
   };
   const unknown: Record<string, string> = { "GET /users/:user_id": "/users/nobody" };
 
   const routes = routeChecker(plugin, h.runtime.app, {
-    queryEdges: { from: TIME, to: TIME, start_event: TYPE, return_event: TYPE },
+    queryEdges: { from: TIME, to: TIME, start_event: TYPE, return_event: TYPE, after: AFTER, cohort: COHORT },
   });
   for (const [route, paths] of Object.entries(calls)) {
     for (const path of paths) await routes.call(route, path);
@@ -42,6 +56,7 @@ testEachBackend("every stats route answers what its OpenAPI description says", a
     await routes.probeQuery(route, paths[0]);
   }
   for (const [route, path] of Object.entries(unknown)) await routes.expect(route, path, 404);
+  for (const [route, path] of Object.entries(bad)) await routes.expect(route, path, 400);
   routes.assertCovered();
   routes.assertErrorsAnswered();
 });

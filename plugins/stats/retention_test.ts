@@ -52,6 +52,48 @@ testEachBackend(
       { start: "2026-03-02", users: 4, retained: [4, null], rates: [1, null] },
     ]);
 
+    // The people behind the cells: the cohort of the 2nd is a, b and d, of whom a and b came back on the 3rd.
+    const ids = async (query: string) => {
+      const res = await h.get(`/retention/users?${query}`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return [res.body.total, res.body.users.map((u: { user_id: string }) => u.user_id), res.body.next];
+    };
+    assert.deepEqual(await ids("cohort=2026-03-02"), [3, ["a", "b", "d"], null]);
+    assert.deepEqual(await ids("cohort=2026-03-02&period=1"), [2, ["a", "b"], null]);
+    assert.deepEqual(await ids("cohort=2026-03-02&period=2"), [0, [], null]);
+    assert.deepEqual(await ids("cohort=2026-03-02&period=3&return_event=purchase"), [1, ["a"], null]);
+    assert.deepEqual(await ids("cohort=2026-03-02&period=4"), [1, ["d"], null]);
+    assert.deepEqual(await ids("cohort=2026-03-05&start_event=purchase"), [1, ["a"], null]);
+    assert.deepEqual(await ids("cohort=2026-03-02&interval=week"), [4, ["a", "b", "c", "d"], null]);
+    // A page at a time: `next` is the cursor, `total` the whole cell's.
+    assert.deepEqual(await ids("cohort=2026-03-02&interval=week&limit=3"), [4, ["a", "b", "c"], "c"]);
+    assert.deepEqual(await ids("cohort=2026-03-02&interval=week&limit=3&after=c"), [4, ["d"], null]);
+    const [a] = (await h.get("/retention/users?cohort=2026-03-02&limit=1")).body.users;
+    assert.deepEqual(a, {
+      user_id: "a",
+      events: 3,
+      purchases: 1,
+      spent: (await h.get("/users/a")).body.spent,
+      first_seen: "2026-03-02T10:00:00.000Z",
+      last_seen: "2026-03-05T10:00:00.000Z",
+    });
+    for (
+      const [query, message] of [
+        ["cohort=2026-03-03&interval=week", /cohort: must be a Monday when interval is week/],
+        ["cohort=2026-02-30", /cohort: must be a real date/],
+        ["cohort=March", /cohort: must be a date/],
+        ["cohort=0000-01-01", /cohort: must be within the years 1000 to 8999/],
+        ["cohort=0000-01-03&interval=week", /cohort: must be within the years 1000 to 8999/],
+        ["", /cohort/],
+        ["cohort=2026-03-02&period=91", /period/],
+        ["cohort=2026-03-02&limit=0", /limit/],
+      ] as const
+    ) {
+      const res = await h.get(`/retention/users?${query}`);
+      assert.equal(res.status, 400, query);
+      assert.match(res.body.error, message, query);
+    }
+
     assert.equal((await h.get("/retention?from=2026-03-05&to=2026-03-01")).status, 400);
     assert.equal((await h.get("/retention?interval=day&from=2025-01-01&to=2026-03-01")).status, 400);
     assert.equal((await h.get("/retention?start_event=Page%20View")).status, 400);

@@ -7,7 +7,7 @@ import { describeRoute, type Env } from "@runtime/sdk";
 import * as api from "./api.ts";
 
 /** RFM over all users: each of recency, frequency and monetary scored 1–5 by quintile (ties share a score). */
-const RFM_SQL = `
+export const RFM_SQL = `
   select user_id,
     least(5, 1 + floor(5 * percent_rank() over (order by last_seen))) +
     least(5, 1 + floor(5 * percent_rank() over (order by purchases))) +
@@ -38,17 +38,7 @@ export function userRoutes(app: Hono<{ Bindings: Env }>): void {
       errors: [404],
     }),
     async (c) => {
-      const [user] = await c.env.db.query<{
-        user_id: string;
-        events: number;
-        purchases: number;
-        spent: number;
-        first_seen: string;
-        last_seen: string;
-        sessions: number;
-        avg_session_seconds: number;
-        rfm: number;
-      }>(
+      const [user] = await c.env.db.query<api.Person & { sessions: number; avg_session_seconds: number; rfm: number }>(
         `with rfm as (${RFM_SQL})
     select u.user_id, u.events, u.purchases, u.spent, u.first_seen, u.last_seen,
       (select count(*) from sessions s where s.user_id = u.user_id)::int8 as sessions,
@@ -87,11 +77,16 @@ function engagementScore(
   );
 }
 
+/** Each RFM tier's range of the sum of recency, frequency and monetary quintile scores (3..15), both ends in. */
+export const SEGMENT_SCORES: Record<typeof api.SEGMENTS[number], [number, number]> = {
+  champion: [13, 15],
+  loyal: [10, 12],
+  potential: [7, 9],
+  at_risk: [5, 6],
+  lost: [3, 4],
+};
+
 /** RFM tier from the sum of recency, frequency and monetary quintile scores (3..15). */
 function segment(score: number): string {
-  if (score >= 13) return "champion";
-  if (score >= 10) return "loyal";
-  if (score >= 7) return "potential";
-  if (score >= 5) return "at_risk";
-  return "lost";
+  return api.SEGMENTS.find((s) => score >= SEGMENT_SCORES[s][0] && score <= SEGMENT_SCORES[s][1])!;
 }

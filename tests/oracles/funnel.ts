@@ -88,6 +88,17 @@ export async function expectedSummary(sql: Sql, from: string | null, to: string 
   };
 }
 
+/** The users with a session starting in the range whose furthest default step is `k` (1..4) or more, recomputed. */
+export async function expectedSummaryUsers(sql: Sql, k: number, from: string | null, to: string | null) {
+  const events = await logByPerson(sql);
+  const rows = await sql.query<{ user_id: string }>(
+    `select distinct user_id from (${SESSIONS(events)}) s
+     where reached >= $1::int and ($2::timestamptz is null or started_at >= $2) and ($3::timestamptz is null or started_at < $3)`,
+    [k, from, to],
+  );
+  return rows.map((r) => r.user_id).sort();
+}
+
 /** A session as the per-user view shows it, recomputed: its key, span, size, steps and events. */
 export async function expectedSessions(sql: Sql, userId: string) {
   const events = await logByPerson(sql);
@@ -228,9 +239,10 @@ export async function expectedReport(store: Store, f: FunnelSpec, from: string |
     const old = best.get(r.user_id);
     if (!old || times.length > old.times.length) best.set(r.user_id, { times, key: r.key ?? "unknown" });
   }
-  const users = [...best.values()];
+  const users = [...best].map(([user_id, u]) => ({ user_id, ...u }));
   return f.steps.map((_, k) => {
     const at = users.filter((u) => u.times.length > k);
+    const ids = (us: typeof users) => us.map((u) => u.user_id).sort();
     const waits = k === 0 ? [] : at.map((u) => (u.times[k] - u.times[k - 1]) / 1000).sort((a, b) => a - b);
     const mid = waits.length >> 1;
     return {
@@ -239,6 +251,51 @@ export async function expectedReport(store: Store, f: FunnelSpec, from: string |
       by_country: Object.fromEntries(
         [...new Set(at.map((u) => u.key))].sort().map((key) => [key, at.filter((u) => u.key === key).length]),
       ),
+      reached_users: ids(at),
+      dropped_users: k === 0 ? [] : ids(users.filter((u) => u.times.length === k)),
     };
   });
+}
+
+/**
+ * Paths from (`next`) or to (`previous`) an event recomputed: each session's types in log order with runs of one type
+ * kept once, walked `depth` steps from its first time doing `event`. Answers the sessions, each step of each level
+ * (unbucketed) with its sessions and drop-off, and every distinct walk's sessions.
+ */
+export async function expectedPaths(
+  sql: Sql,
+  q: { event: string; direction: "next" | "previous"; depth: number; from: string | null; to: string | null },
+) {
+  const events = await logByPerson(sql);
+  const sessions = await sql.query<{ steps: string[] }>(
+    `with se as (${SESSION_EVENTS(events)}),
+     marked as (
+       select user_id, skey, ts, position, type, min(ts) over (partition by user_id, skey) as started,
+         lag(type) over (partition by user_id, skey order by ts, position) as before
+       from se
+     )
+     select array_agg(type order by ts, position) as steps from marked
+     where before is null or before <> type
+     group by user_id, skey, started
+     having ($1::timestamptz is null or started >= $1) and ($2::timestamptz is null or started < $2)`,
+    [q.from, q.to],
+  );
+  const nodes = new Map<string, { sessions: number; drop_off: number }>();
+  const walks = new Map<string, number>();
+  let total = 0;
+  for (const { steps } of sessions) {
+    const at = steps.indexOf(q.event);
+    if (at < 0) continue;
+    total++;
+    const rest = q.direction === "next" ? steps.slice(at + 1) : steps.slice(0, at).reverse();
+    const walk = rest.slice(0, q.depth);
+    walks.set(walk.join(" "), (walks.get(walk.join(" ")) ?? 0) + 1);
+    [q.event, ...walk].forEach((step, level) => {
+      const node = nodes.get(`${level} ${step}`) ?? { sessions: 0, drop_off: 0 };
+      node.sessions++;
+      if (level === rest.length) node.drop_off++;
+      nodes.set(`${level} ${step}`, node);
+    });
+  }
+  return { sessions: total, nodes, walks };
 }

@@ -292,3 +292,26 @@ export async function expectedRetention(sql: Sql, interval: "day" | "week", peri
   }
   return [...cohorts].map(([start, retained]) => [start, ...retained]);
 }
+
+/**
+ * The users of a retention cell recomputed from the raw log, for any event back after any event: the persons whose first
+ * event was in the period starting `cohort` (YYYY-MM-DD), and for `k` > 0 those of them with an event in the k-th
+ * period after; by user_id.
+ */
+export async function expectedRetentionUsers(sql: Sql, interval: "day" | "week", cohort: string, k: number) {
+  const events = await logByPerson(sql);
+  const period = interval === "day"
+    ? "(ts at time zone 'UTC')::date"
+    : "date_trunc('week', ts at time zone 'UTC')::date";
+  const step = interval === "day" ? 1 : 7;
+  const rows = await sql.query<{ user_id: string }>(
+    `with p as (select distinct user_id, ${period} as p from ${events}),
+     f as (select user_id, min(p) as first from p group by user_id)
+     select f.user_id from f
+     where f.first = $1::date
+       and ($2::int = 0 or exists (select from p where p.user_id = f.user_id and p.p = f.first + $2::int * ${step}))
+     order by f.user_id`,
+    [cohort, k],
+  );
+  return rows.map((r) => r.user_id);
+}

@@ -29,7 +29,9 @@ Deno.test({
         model_version: null,
         kind: "baseline",
         as_of: null,
+        total: 0,
         users: [],
+        next_offset: null,
       });
       assert.equal((await postJson(rt, "/api/churn/train", {})).status, 409);
 
@@ -100,6 +102,19 @@ Deno.test({
       const atRisk = (await getJson(rt, "/api/churn/at-risk?limit=20&min_score=0.3")).body;
       assert.deepEqual([atRisk.kind, atRisk.as_of], ["baseline", latest]);
       assert.ok(atRisk.users.length > 5);
+      // A page at a time: the pages follow each other, and hold the total between them.
+      const [{ n }] = await rt.store.query<{ n: number }>(
+        "select count(*)::int8 as n from churn.scores where score >= 0.3",
+      );
+      const pages: Json[] = [];
+      for (let offset: number | null = 0; offset !== null;) {
+        const page: Json = (await getJson(rt, `/api/churn/at-risk?limit=7&min_score=0.3&offset=${offset}`)).body;
+        assert.equal(page.total, n);
+        pages.push(...page.users);
+        offset = page.next_offset;
+      }
+      assert.equal(pages.length, n);
+      assert.deepEqual(pages.slice(0, 20), atRisk.users);
       const scores = atRisk.users.map((u: Json) => u.score);
       assert.deepEqual(scores, [...scores].sort((a, b) => b - a));
       assert.ok(atRisk.users.every((u: Json) => u.score >= 0.3 && u.score <= 1 && u.reasons.length > 0));

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Runtime } from "../../runtime/runtime.ts";
 import { rng, Simulator } from "../../runtime/sources/simulator/mod.ts";
 import {
+  allPages,
   getJson,
   type Json,
   pluginsFolder,
@@ -14,9 +15,11 @@ import {
 import {
   expectedLeadCandidates,
   expectedLeadScore,
+  expectedPaths,
   expectedReport,
   expectedSessions,
   expectedSummary,
+  expectedSummaryUsers,
   type FunnelSpec,
 } from "../oracles/funnel.ts";
 import { finalPersons, logByPerson } from "../oracles/persons.ts";
@@ -60,6 +63,8 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
     const { status, body } = await getJson(rt, `/api/funnel/summary?${q}`);
     assert.equal(status, 200);
     assert.deepEqual(body, await expectedSummary(rt.store, from, to), `summary ${from}..${to}`);
+    const carted = await allPages(rt, `/api/funnel/summary/users?${q}&step=add_to_cart&outcome=reached`);
+    assert.deepEqual(carted.sort(), await expectedSummaryUsers(rt.store, 2, from, to), `carted ${from}..${to}`);
     for (const f of FUNNELS) {
       const res = await getJson(rt, `/api/funnel/definitions/${f.name}/report?${q}&breakdown=country`);
       assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -74,6 +79,15 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
         })),
         `${f.name} ${from}..${to}`,
       );
+      // The people behind the last step: who reached it, who dropped just before it, a page at a time.
+      const last = f.steps.length;
+      for (const outcome of ["reached", "dropped"] as const) {
+        const listed = await allPages(
+          rt,
+          `/api/funnel/definitions/${f.name}/users?${q}&step=${last}&outcome=${outcome}`,
+        );
+        assert.deepEqual(listed.sort(), expected[last - 1][`${outcome}_users`], `${f.name} ${outcome} ${last}`);
+      }
       for (const [k, s] of report.steps.entries()) {
         assert.equal(s.drop_off, k === 0 ? 0 : report.steps[k - 1].users - s.users);
         const byCountry = Object.fromEntries(
@@ -81,6 +95,32 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
         );
         assert.deepEqual(byCountry, expected[k].by_country, `${f.name} step ${k + 1} by country`);
       }
+    }
+  }
+  // Paths over whole days read the counts kept per day, over other ranges the sessions: both against the log.
+  for (const [from, to] of [...ranges, ["2026-03-01T00:00:00.000Z", "2026-03-02T00:00:00.000Z"]]) {
+    for (const [event, direction] of [["product_view", "next"], ["purchase", "previous"]] as const) {
+      const q = new URLSearchParams({ event, direction, depth: "3", width: "12", top: "100" });
+      if (from) q.set("from", from);
+      if (to) q.set("to", to);
+      const { status, body } = await getJson(rt, `/api/funnel/paths?${q}`);
+      assert.equal(status, 200, JSON.stringify(body));
+      const expected = await expectedPaths(rt.store, { event, direction, depth: 3, from, to });
+      const label = `paths ${direction} ${event} ${from}..${to}`;
+      assert.ok(expected.sessions > 20 && expected.walks.size <= 100, `${label}: a real case, every walk listed`);
+      assert.equal(body.sessions, expected.sessions, label);
+      assert.deepEqual(
+        Object.fromEntries(
+          body.nodes.map((n: Json) => [`${n.level} ${n.step}`, { sessions: n.sessions, drop_off: n.drop_off }]),
+        ),
+        Object.fromEntries(expected.nodes),
+        label,
+      );
+      assert.deepEqual(
+        Object.fromEntries(body.top_paths.map((p: Json) => [p.steps.join(" "), p.sessions])),
+        Object.fromEntries(expected.walks),
+        label,
+      );
     }
   }
   for (const user of users) {
@@ -153,8 +193,8 @@ testEachBackend(
       await rt.stop();
     }
 
-    // Replay from scratch: empty the events and sessions (funnels are settings, kept), rewind, start again.
-    await store.exec("truncate funnel.events, funnel.sessions");
+    // Replay from scratch: empty the events, sessions and walks (funnels are settings, kept), rewind, start again.
+    await store.exec("truncate funnel.events, funnel.sessions, funnel.path_walks");
     await store.exec("update host.checkpoints set committed = 0 where plugin = 'funnel'");
     const replay = await startTestRuntime(backend, { pluginsDir, store });
     try {

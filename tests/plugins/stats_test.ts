@@ -5,6 +5,7 @@ import {
   expectedOverview,
   expectedProducts,
   expectedRetention,
+  expectedRetentionUsers,
   expectedRevenue,
   expectedSessionDistributions,
   expectedTimeseries,
@@ -14,6 +15,7 @@ import {
 } from "../oracles/stats.ts";
 import { finalPersons, logByPerson } from "../oracles/persons.ts";
 import {
+  allPages,
   getJson,
   type Json,
   pluginsFolder,
@@ -71,6 +73,20 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
     const expected = await expectedRetention(rt.store, interval, 4);
     assert.ok(expected.some((c) => c.slice(2).some((n) => n !== 0)), `${interval}: some users came back`);
     assert.deepEqual(shown, expected, `retention by ${interval}`);
+    // The people behind a cell with returns, read a few at a time.
+    const [start, , ...retained] = expected.find((c) => c.slice(2).some((n) => n !== 0))!;
+    const k = 1 + retained.findIndex((n) => n !== 0);
+    for (const period of [0, k]) {
+      const listed = await allPages(
+        rt,
+        `/api/stats/retention/users?interval=${interval}&cohort=${start}&period=${period}`,
+      );
+      assert.deepEqual(
+        listed,
+        await expectedRetentionUsers(rt.store, interval, String(start), period),
+        `${start} ${period}`,
+      );
+    }
   }
   const videos = (await getJson(rt, "/api/stats/videos?limit=50")).body.videos;
   assert.ok(videos.length > 0 && videos.some((v: { completions: number }) => v.completions > 0));
@@ -87,6 +103,17 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
     `select count(distinct user_id)::int8 as n from ${await logByPerson(rt.store)}`,
   );
   assert.equal(segments.reduce((sum: number, s: { users: number }) => sum + s.users, 0), n);
+  // Each segment's users, a page at a time: as many as counted, every person once, each of that segment.
+  const everyone: string[] = [];
+  for (const { segment, users } of segments) {
+    const listed = await allPages(rt, `/api/stats/segments/${segment}/users`);
+    assert.equal(listed.length, users, segment);
+    everyone.push(...listed);
+    for (const user of listed.slice(0, 3)) {
+      assert.equal((await getJson(rt, `/api/stats/users/${user}`)).body.segment, segment, user);
+    }
+  }
+  assert.equal(new Set(everyone).size, n);
   for (const user of users) {
     const { body } = await getJson(rt, `/api/stats/users/${user}`);
     const { engagement_score, segment, ...numbers } = body;

@@ -220,6 +220,26 @@ export async function getJson(rt: Runtime, path: string): Promise<{ status: numb
   return { status: res.status, body: await res.json() };
 }
 
+/**
+ * Every user a paged list of users holds (`{ total, users: [{ user_id }], next }`), read `size` at a time from `path` (a
+ * route with a query); asserts that every page answers 200 with the same `total`, and that the pages hold that many.
+ */
+export async function allPages(rt: Runtime, path: string, size = 7): Promise<string[]> {
+  const ids: string[] = [];
+  let total: number | null = null;
+  for (let after: string | null = ""; after !== null;) {
+    const query = `limit=${size}${after ? `&after=${encodeURIComponent(after)}` : ""}`;
+    const { status, body } = await getJson(rt, `${path}${path.includes("?") ? "&" : "?"}${query}`);
+    assert.equal(status, 200, JSON.stringify(body));
+    total ??= body.total as number;
+    assert.equal(body.total, total, path);
+    ids.push(...body.users.map((u: { user_id: string }) => u.user_id));
+    after = body.next;
+  }
+  assert.equal(ids.length, total, path);
+  return ids;
+}
+
 /** `/metrics` as a map from each series (`name{labels}`, as rendered) to its value. */
 export async function scrape(
   app: { request(path: string): Response | Promise<Response> },

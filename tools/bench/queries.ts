@@ -1,5 +1,5 @@
 /**
- * The analytics queries people run on a long history: a runtime with stats alone takes `events` of simulated history
+ * The analytics queries people run on a long history: a runtime with stats and funnel takes `events` of simulated history
  * (users joining, returning and leaving over 60 days: `simulateHistory`, made and posted 2,000 users at a time so that
  * memory stays flat), then each query is asked {@linkcode REPEATS} times, one at a time, and timed from request to
  * answer. A query's row gives its median and 95th percentile.
@@ -18,19 +18,27 @@ const REPEATS = 20;
 const START = "2026-01-01";
 const DAYS = 60;
 
-/** The queries, by name: stats' routes with what they are asked. */
+/** The queries, by name: stats' and funnel's routes with what they are asked. */
 const QUERIES: Record<string, string> = {
   "retention, last 8 days": "/api/stats/retention",
   "retention, 60 days by day, 30 periods": `/api/stats/retention?periods=30&from=${START}&to=2026-03-02`,
   "retention, 60 days by week": `/api/stats/retention?interval=week&periods=8&from=${START}&to=2026-03-02`,
   "retention back with a purchase, 14 days": "/api/stats/retention?periods=14&return_event=purchase",
   "retention from the first purchase, by week": "/api/stats/retention?interval=week&periods=6&start_event=purchase",
+  "paths after a product view, 4 deep": "/api/funnel/paths?event=product_view&depth=4",
+  "paths before a purchase, 60 days, 6 deep":
+    `/api/funnel/paths?event=purchase&direction=previous&depth=6&from=${START}`,
+  "paths after a search, last 7 days": "/api/funnel/paths?event=search&from=2026-02-23",
+  "paths after a search, from a time of day": "/api/funnel/paths?event=search&from=2026-02-23T12:00:00Z",
+  "paths after a product view, 60 days from a time of day":
+    "/api/funnel/paths?event=product_view&from=2026-01-01T06:00:00Z",
 };
 
 /** Loads about `events` events of history into a fresh database, then times each of {@linkcode QUERIES}. */
 export async function queries(name: string, backend: Backend, events: number): Promise<Row[]> {
   const env = await freshEnv(backend);
-  env.PLUGINS_DIR = await pluginsFolder([{ name: "stats", from: new URL("plugins/", REPO) }]);
+  const plugins = new URL("plugins/", REPO);
+  env.PLUGINS_DIR = await pluginsFolder([{ name: "stats", from: plugins }, { name: "funnel", from: plugins }]);
   const rt = await BenchRuntime.start(env);
   const rows: Row[] = [];
   try {
@@ -49,6 +57,11 @@ export async function queries(name: string, backend: Backend, events: number): P
     const { head } = await rt.progress(); // duplicates in the history are logged once
     await rt.committed(head);
     const loadSeconds = (performance.now() - started) / 1000;
+    // What the history takes in each plugin's schema, against its storage quota.
+    const { plugins } = await (await fetch(`${rt.url}/api/plugins`)).json() as {
+      plugins: { name: string; storage_bytes: number }[];
+    };
+    const storageMb = Object.fromEntries(plugins.map((p) => [p.name, round(p.storage_bytes / 2 ** 20)]));
     for (const [query, path] of Object.entries(QUERIES)) {
       const ms: number[] = [];
       for (let i = 0; i < REPEATS; i++) {
@@ -67,7 +80,7 @@ export async function queries(name: string, backend: Backend, events: number): P
         seconds: round(loadSeconds),
         eventsPerSecond: null,
         summary: `p50 ${Math.round(p50)} ms, p95 ${Math.round(p95)} ms (${REPEATS} asks, one at a time)`,
-        details: { path, p50Ms: round(p50), p95Ms: round(p95), loadSeconds: round(loadSeconds) },
+        details: { path, p50Ms: round(p50), p95Ms: round(p95), loadSeconds: round(loadSeconds), storageMb },
       });
     }
   } finally {

@@ -5,9 +5,10 @@
  * distributions of session length and pages per session, and the videos watched. Each chart has its table beside it.
  * @module
  */
-import { barChart } from "../charts.js";
+import { barChart, formatNumber } from "../charts.js";
 import { h } from "../dom.js";
 import { note, pct, section, table } from "../widgets.js";
+import { peopleHref } from "./people.js";
 
 /** @import { ViewContext } from "../app.js" */
 
@@ -52,9 +53,14 @@ const PAGE_VIEWS = {
     return [section(
       "Users per RFM segment",
       barChart("users per segment", rows.map((s) => ({ label: s.segment, value: s.users, note: pct(s.share) }))),
-      table("recency, frequency and monetary tiers, best first", [
+      table("recency, frequency and monetary tiers, best first (each count links to its users)", [
         ["segment", "segment"],
-        ["users", "users"],
+        [
+          "users",
+          "users",
+          (/** @type {number} */ n, /** @type {{ segment: string }} */ s) =>
+            h("a", { href: peopleHref(new URLSearchParams({ of: "segment", segment: s.segment })) }, formatNumber(n)),
+        ],
         ["share", "share", pct],
       ], rows),
     )];

@@ -4,9 +4,10 @@
  * The "Funnel" view: the default shopping funnel per session, and the users per step of a chosen custom funnel.
  * @module
  */
-import { barChart } from "../charts.js";
+import { barChart, formatNumber } from "../charts.js";
 import { h } from "../dom.js";
-import { note, pct, section, tiles } from "../widgets.js";
+import { note, pct, section, table, tiles } from "../widgets.js";
+import { peopleHref } from "./people.js";
 
 /** @import { ViewContext } from "../app.js" */
 
@@ -27,6 +28,15 @@ import { note, pct, section, tiles } from "../widgets.js";
  * `GET /api/funnel/definitions/:name/report`.
  * @typedef {{ steps: { step: number, type: string, users: number, drop_off: number }[] }} FunnelReport
  */
+
+/**
+ * A link to the users behind a number (the People view), showing `text`.
+ * @param {Record<string, string>} query
+ * @param {string | number} text
+ * @returns {HTMLAnchorElement}
+ */
+const people = (query, text) =>
+  h("a", { href: peopleHref(new URLSearchParams(query)) }, typeof text === "number" ? formatNumber(text) : text);
 
 /**
  * The default funnel, then the custom funnel chosen in its select (kept in `ctx.state.selectedFunnel`).
@@ -54,6 +64,26 @@ export async function funnelView(ctx) {
           ? pct(s.conversion_from_start)
           : `${pct(s.conversion_from_start)} −${summary.steps[k - 1].sessions - s.sessions}`,
       })),
+    ),
+    summary.sessions === 0 ? null : table(
+      "sessions per step, and the users behind them",
+      [
+        ["step", "step"],
+        ["sessions", "sessions"],
+        [
+          "reached",
+          "users",
+          (/** @type {string} */ _, /** @type {{ step: string }} */ s) =>
+            people({ of: "summary", step: s.step, outcome: "reached" }, "who reached it"),
+        ],
+        [
+          "dropped",
+          "",
+          (/** @type {string} */ _, /** @type {{ step: string }} */ s) =>
+            people({ of: "summary", step: s.step, outcome: "dropped" }, "who stopped before"),
+        ],
+      ],
+      summary.steps.map((s) => ({ step: s.step, sessions: s.sessions, reached: "", dropped: "" })),
     ),
   )];
   if (definitions.length === 0) {
@@ -90,6 +120,26 @@ export async function funnelView(ctx) {
         value: s.users,
         note: s.step === 1 ? "" : `−${s.drop_off}`,
       })),
+    ),
+    table(
+      `users per step of ${chosen.name}; each count links to its users`,
+      [
+        ["step", "step"],
+        ["type", "event"],
+        [
+          "users",
+          "users",
+          (/** @type {number} */ n, /** @type {{ step: number }} */ s) =>
+            people({ of: "funnel", name: chosen.name, step: String(s.step), outcome: "reached" }, n),
+        ],
+        [
+          "drop_off",
+          "dropped before it",
+          (/** @type {number} */ n, /** @type {{ step: number }} */ s) =>
+            s.step === 1 ? "—" : people({ of: "funnel", name: chosen.name, step: String(s.step) }, n),
+        ],
+      ],
+      report.steps,
     ),
   ));
   return out;

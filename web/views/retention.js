@@ -9,6 +9,7 @@
 import { lineChart } from "../charts.js";
 import { h } from "../dom.js";
 import { note, pct, section } from "../widgets.js";
+import { peopleHref } from "./people.js";
 
 /** @import { ViewContext } from "../app.js" */
 
@@ -66,7 +67,7 @@ export async function retentionView(ctx, arg) {
         ["average", ...recent.map((c) => c.start)],
         (k) => `${unit} ${k}`,
       ),
-      triangle(r, unit),
+      triangle(r, unit, choice),
     ),
   ];
 }
@@ -117,16 +118,39 @@ function controls(choice, types) {
 }
 
 /**
- * The cohorts by period: users, then the share back in each period, shaded by it; blank before a period began.
+ * The cohorts by period: users, then the share back in each period, shaded by it; blank before a period began. Each
+ * count links to its users.
  * @param {Retention} r
  * @param {string} unit
+ * @param {Record<keyof typeof CHOICES, string>} choice
  * @returns {HTMLDivElement}
  */
-function triangle(r, unit) {
+function triangle(r, unit, choice) {
   const periods = r.average.map((_, k) => k);
-  const cell = (/** @type {number | null} */ rate, /** @type {number | null} */ n) => {
+  /**
+   * The users of a cohort (period 0) or those of them back in period k.
+   * @param {string} cohort
+   * @param {number} k
+   * @param {string} text
+   */
+  const people = (cohort, k, text) => {
+    const q = new URLSearchParams({ of: "retention", interval: choice.interval, cohort, period: String(k) });
+    if (choice.start_event) q.set("start_event", choice.start_event);
+    if (choice.return_event) q.set("return_event", choice.return_event);
+    return h("a", { href: peopleHref(q) }, text);
+  };
+  const cell = (
+    /** @type {string} */ cohort,
+    /** @type {number} */ k,
+    /** @type {number | null} */ rate,
+    /** @type {number | null} */ n,
+  ) => {
     if (rate === null || n === null) return h("td", { class: "num", "data-value": "" }, "");
-    const td = h("td", { class: "num cohort-cell", "data-value": n, title: `${n} users` }, pct(rate));
+    const td = h(
+      "td",
+      { class: "num cohort-cell", "data-value": n, title: `${n} users` },
+      n === 0 ? pct(rate) : people(cohort, k, pct(rate)),
+    );
     td.style.setProperty("--share", String(rate));
     return td;
   };
@@ -156,8 +180,12 @@ function triangle(r, unit) {
             "tr",
             { "data-cohort": c.start },
             h("th", { scope: "row" }, c.start),
-            h("td", { class: "num", "data-value": c.users }, c.users.toLocaleString("en-US")),
-            periods.map((k) => cell(c.rates[k], c.retained[k])),
+            h(
+              "td",
+              { class: "num", "data-value": c.users },
+              c.users === 0 ? "0" : people(c.start, 0, c.users.toLocaleString("en-US")),
+            ),
+            periods.map((k) => cell(c.start, k, c.rates[k], c.retained[k])),
           )
         ),
         h(
