@@ -7,8 +7,9 @@ alter table sessions add column path text[] not null default '{}';
 -- Paths over whole days read these counts rather than every session: per UTC day a session started, each of its walks
 -- from the first time it did an event type, forward or back (`walk` nearest step first), up to 6 steps, and whether it
 -- goes on past them (`more`). Each batch counts out the sessions it replaces and counts in those it makes. `shard` is
--- the log partition of the user whose batch wrote the count: runners own partitions, so they never update the same row
--- (no lock waits between them, no deadlocks); readers add the shards up. A count that falls to 0 stays as a row.
+-- the log partition of the user whose batch wrote the count: runners own partitions, so they do not update the same
+-- row (a dead-letter replay aside); readers add the shards up, and only the sums mean anything. A count that falls to 0
+-- stays as a row.
 create table path_walks (
   event    text not null,
   forward  boolean not null,
