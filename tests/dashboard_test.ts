@@ -121,8 +121,9 @@ Deno.test({
         assert.deepEqual(shownUsers, listed.users.map((u: { user_id: string }) => u.user_id));
         // Ten at a time (the hash holds the API's query), the next page is a link away.
         const tenQuery = new URLSearchParams({ of: "segment", segment: biggest.segment, limit: "10" });
+        await open(page, base, "live"); // another view between, so that the next one is surely the new page's
         await page.goto(`${base}/#/people/${encodeURIComponent(tenQuery.toString())}`);
-        await page.waitForSelector("#view nav.pages a[rel='next']");
+        await page.waitForSelector("#view[data-view='people'] nav.pages a[rel='next']");
         const ten = (await getJson(rt, `/api/stats/segments/${biggest.segment}/users?limit=10`)).body;
         await page.click("#view nav.pages a[rel='next']");
         await page.waitForSelector("#view nav.pages a[rel='first']");
@@ -159,6 +160,8 @@ Deno.test({
           videos[0].video_id,
         );
         await open(page, base, "audience/sessions");
+        // The view's name was already "audience": wait for this page's table, not just the view.
+        await page.waitForSelector("section[aria-label='Session length'] tbody td[data-key='sessions']");
         const sessions = (await getJson(rt, "/api/stats/sessions")).body;
         const lengths = await page.locator("section[aria-label='Session length'] tbody td[data-key='sessions']")
           .allTextContents();

@@ -42,6 +42,11 @@ Deno.test({
       "query embedded: retention, 60 days by week",
       "query embedded: retention back with a purchase, 14 days",
       "query embedded: retention from the first purchase, by week",
+      "query embedded: paths after a product view, 4 deep",
+      "query embedded: paths before a purchase, 60 days, 6 deep",
+      "query embedded: paths after a search, last 7 days",
+      "query embedded: paths after a search, from a time of day",
+      "query embedded: paths after a product view, 60 days from a time of day",
     ]);
     const asked = report.results.filter((r: { scenario: string }) => r.scenario.startsWith("query"));
     for (const r of asked) assert.ok(r.events === 3000 && r.details.p95Ms >= r.details.p50Ms, r.scenario);
