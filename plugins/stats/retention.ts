@@ -152,10 +152,9 @@ const MAX_COHORTS = 400;
  * back. $1 the start type ('' for any), $2..$3 the cohorts' days, $4 the period in days (1 or 7), $5 the periods, $6
  * the return type (null for any). Days are counted as integers, and periods found by integer arithmetic (weeks from
  * Monday, as {@linkcode periodStart}): no date or time zone function runs per row. A user has one row per day, so by
- * day a hit is one user; by week, a user may have several days in a period, and the caller counts them once
- * (`select distinct`, substituted for `from hits`).
+ * day a hit is one user; by week, a user may have several days in a period, counted once (`distinct`).
  */
-const RETENTION_SQL = `
+const retentionSql = (hits: string) => `
   with c as (
     select user_id, d0 - (case when $4::int = 7 then (d0 + 3) % 7 else 0 end) as first
     from (select user_id, day - date '1970-01-01' as d0 from user_firsts
@@ -171,7 +170,10 @@ const RETENTION_SQL = `
   )
   select first, 0 as k, count(*)::int8 as users from c group by 1
   union all
-  select first, k, count(*)::int8 from hits group by 1, 2`;
+  select first, k, count(*)::int8 from ${hits} group by 1, 2`;
+
+/** {@linkcode retentionSql} by day, and by week. */
+const RETENTION_SQL = { 1: retentionSql("hits"), 7: retentionSql("(select distinct first, user_id, k from hits) h") };
 
 /** The start (days since 1970-01-01) of the day or the week (from Monday) holding `day`. */
 function periodStart(day: number, step: 1 | 7): number {
@@ -219,9 +221,7 @@ export function retentionRoutes(app: Hono<{ Bindings: Env }>): void {
           [from, to, q.periods],
         )
         : await c.env.db.query<Count>(
-          step === 7
-            ? RETENTION_SQL.replace("from hits", "from (select distinct first, user_id, k from hits) h")
-            : RETENTION_SQL,
+          RETENTION_SQL[step],
           [q.start_event ?? "", from, to, step, q.periods, q.return_event ?? null],
         );
       const counts = new Map(rows.map((r) => [`${r.first}/${r.k}`, r.users]));
