@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import type { Event } from "../runtime/core/event.ts";
 import { otherWorld } from "./support/other_world.ts";
 import {
+  allPages,
   getJson,
   pluginsFolder,
   postJson,
@@ -56,6 +57,22 @@ function recompute(
   return rows;
 }
 
+/** The users first seen on `day` (YYYY-MM-DD) with a `type` event the day after, by id. */
+function backOn(events: Event[], day: string, type: string): string[] {
+  const seen = new Set<string>();
+  const unique = events.filter((e) => !seen.has(e.event_id) && seen.add(e.event_id));
+  const first = new Map<string, string>();
+  for (const e of unique) {
+    const d = e.timestamp.slice(0, 10);
+    if (!first.has(e.user_id) || d < first.get(e.user_id)!) first.set(e.user_id, d);
+  }
+  const next = new Date(Date.parse(day) + DAY).toISOString().slice(0, 10);
+  const back = new Set(
+    unique.filter((e) => e.type === type && e.timestamp.slice(0, 10) === next).map((e) => e.user_id),
+  );
+  return [...first].filter(([u, d]) => d === day && back.has(u)).map(([u]) => u).sort();
+}
+
 testEachBackend("stats' retention equals a recomputation from the raw events of the other world", async (backend) => {
   const { events } = otherWorld({ seed: 23, users: 160, start: new Date("2026-01-05T00:00:00Z"), days: 40 });
   const pluginsDir = await pluginsFolder([{ name: "stats", from: new URL("plugins/", REPO) }]);
@@ -71,6 +88,13 @@ testEachBackend("stats' retention equals a recomputation from the raw events of 
       ["week", 5, null, null],
       ["week", 4, null, "add_to_cart"],
     ];
+    // The people behind a cell: a cohort's users back the day after, recomputed from the raw events.
+    const cell = recompute(events, 1, 1, "2026-01-05", "2026-02-16", null, "purchase")
+      .find(([, , retained]) => (retained[1] ?? 0) > 0)!;
+    const expected = backOn(events, cell[0], "purchase");
+    assert.equal(expected.length, cell[2][1]);
+    const listed = await allPages(rt, `/api/stats/retention/users?cohort=${cell[0]}&period=1&return_event=purchase`, 2);
+    assert.deepEqual(listed.toSorted(), expected);
     for (const [interval, periods, start, back] of cases) {
       const query = new URLSearchParams({ interval, periods: String(periods), from: "2026-01-05", to: "2026-02-16" });
       if (start) query.set("start_event", start);
