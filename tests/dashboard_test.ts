@@ -31,11 +31,13 @@ const VIEWS = [
   "plugins",
 ];
 
-/** Opens a view and waits until it has rendered. */
+/** Opens a view and waits until it has rendered anew, for this hash. */
 async function open(page: Page, base: string, view: string) {
+  const shown = page.url().startsWith(base) ? await page.locator("#view").getAttribute("data-rendered") : null;
   await page.goto(`${base}/#/${view}`);
   // Selectors only: the page's Content-Security-Policy forbids evaluating strings in it.
-  await page.waitForSelector(`#view[data-view="${view.split("/")[0]}"]`);
+  const fresh = shown === null ? "" : `:not([data-rendered="${shown}"])`;
+  await page.waitForSelector(`#view[data-view="${view.split("/")[0]}"][data-hash="#/${view}"]${fresh}`);
 }
 
 Deno.test({
@@ -64,12 +66,17 @@ Deno.test({
         page.on("pageerror", (e) => errors.push(String(e)));
         await Deno.mkdir(SHOTS, { recursive: true });
 
-        // Every view loads, without a console error, and is kept as a screenshot.
+        // Every view loads, without a console error, and is kept as a screenshot; each of its tables offers its CSV.
+        let tables = 0;
         for (const view of [...VIEWS, `users/${events[0].user_id}`]) {
           await open(page, base, view);
           assert.equal(await page.locator("#view .state.error").count(), 0, `${view} shows an error`);
+          const shown = await page.locator("#view table").count();
+          assert.equal(await page.locator("#view table > caption > button.csv").count(), shown, `${view}: CSV buttons`);
+          tables += shown;
           await page.screenshot({ path: new URL(`${view.replace("/", "-")}.png`, SHOTS).pathname, fullPage: true });
         }
+        assert.ok(tables >= 18, `tables seen: ${tables}`);
         // An unknown user is an empty state, not an error.
         await open(page, base, "users/nobody");
         await page.waitForSelector("#view >> text=Nothing here"); // the same view as before: wait for its new render
@@ -349,6 +356,24 @@ Deno.test({
         await page.waitForSelector('.tile[data-key="events"]');
         assert.equal(await page.getAttribute('.tile[data-key="events"] .value', "data-value"), "300");
         await page.waitForSelector('#connection:text-is("live")');
+
+        // A table's CSV: saved as a file, with the token, every product (the table shows 20), as the API exports it.
+        await open(page, `http://127.0.0.1:${server.addr.port}`, "products");
+        const [download] = await Promise.all([
+          page.waitForEvent("download"),
+          page.click("section[aria-label='Top products by revenue'] caption button.csv"),
+        ]);
+        assert.equal(download.suggestedFilename(), "stats-products.csv");
+        const saved = await Deno.readTextFile(await download.path());
+        const auth = { headers: { authorization: "Bearer read-1" } };
+        const products = await (await rt.app.request("/api/stats/products?limit=1000&sort=revenue", auth)).json();
+        assert.ok(products.products.length > 20, "more products than the table shows");
+        assert.equal(saved.split("\r\n").length, products.products.length + 2); // the header, the rows, the end
+        assert.equal(saved.split("\r\n")[1].split(",")[0], products.products[0].product_id);
+        assert.equal(
+          saved,
+          await (await rt.app.request("/api/stats/products?limit=1000&sort=revenue&format=csv", auth)).text(),
+        );
 
         // The docs page, in a fresh tab without the token, asks for it too, then renders the document.
         const docs = await browser.newPage();

@@ -41,6 +41,37 @@ export async function getJson(path, token) {
 }
 
 /**
+ * Saves the CSV export of `GET path` (`?format=csv`, `table` one of its answer's lists) as a file, with the read
+ * token when there is one; throws {@link ApiError} unless a 2xx.
+ * @param {string} path
+ * @param {string | undefined} table
+ * @param {string | null} token
+ * @returns {Promise<void>}
+ */
+export async function downloadCsv(path, table, token) {
+  const url = new URL(path, location.href);
+  url.searchParams.set("format", "csv");
+  if (table) url.searchParams.set("table", table);
+  /** @type {Record<string, string>} */
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  const res = await fetch(url, { headers });
+  if (!res.ok) {
+    /** @type {{ error?: string } | null} */
+    const body = await res.json().catch(() => null);
+    throw new ApiError(res.status, body?.error ?? res.statusText, path);
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? "export.csv";
+  const href = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = href;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 60_000);
+}
+
+/**
  * What `/api/stream` sends on each `update`: where the log and each plugin stand.
  * @typedef {object} Snapshot
  * @property {number} head the last position written to the log

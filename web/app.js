@@ -100,7 +100,8 @@ async function render() {
   }
   renders.rendering = true;
   renders.lastRender = Date.now();
-  const [name, arg] = location.hash.replace(/^#\//, "").split("/");
+  const hash = location.hash;
+  const [name, arg] = hash.replace(/^#\//, "").split("/");
   const view = Object.hasOwn(VIEWS, name) ? name : "live"; // not "constructor" and the like
   for (const a of document.querySelectorAll("nav a")) {
     a.toggleAttribute("aria-current", a.getAttribute("href") === `#/${view}`);
@@ -115,6 +116,7 @@ async function render() {
     main.replaceChildren(context.failure(e));
   } finally {
     main.dataset.view = view;
+    main.dataset.hash = hash; // what this render showed: the hash may have changed meanwhile
     main.dataset.rendered = String(Date.now());
     renders.rendering = false;
     if (renders.dirty) {

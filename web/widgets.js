@@ -5,8 +5,9 @@
  * formats they show values in.
  * @module
  */
+import { downloadCsv } from "./api.js";
 import { formatNumber } from "./charts.js";
-import { h, tokenForm } from "./dom.js";
+import { h, savedToken, tokenForm } from "./dom.js";
 
 /** @import { Child } from "./dom.js" */
 
@@ -59,14 +60,43 @@ export function tiles(items) {
 }
 
 /**
- * A table: `columns` are `[key, label, format?]`; numbers align right.
+ * Where a table's rows come from: the API route (with the view's query) and which list of its answer; its CSV export
+ * (`?format=csv`) has every row, every field and every page.
+ * @typedef {{ path: string, table?: string }} Source
+ */
+
+/**
+ * A button saving `source` as CSV; a failure shows on the button.
+ * @param {Source} source
+ * @param {string} what the table's caption
+ * @returns {HTMLButtonElement}
+ */
+export function csvButton(source, what) {
+  const button = /** @type {HTMLButtonElement} */ (h(
+    "button",
+    { type: "button", class: "csv", "aria-label": `Download as CSV: ${what}`, "data-path": source.path },
+    "CSV",
+  ));
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    downloadCsv(source.path, source.table, savedToken()).then(
+      () => button.removeAttribute("title"),
+      (e) => button.setAttribute("title", `The export failed: ${e instanceof Error ? e.message : e}`),
+    ).finally(() => button.disabled = false);
+  });
+  return button;
+}
+
+/**
+ * A table: `columns` are `[key, label, format?]`; numbers align right. With a `source`, its caption offers the CSV.
  * @template R
  * @param {string} caption
  * @param {Column<NoInfer<R>>[]} columns
  * @param {R[]} rows
+ * @param {Source} [source]
  * @returns {HTMLDivElement}
  */
-export function table(caption, columns, rows) {
+export function table(caption, columns, rows, source) {
   /**
    * @param {R} row
    * @param {Column<R>} column
@@ -84,7 +114,7 @@ export function table(caption, columns, rows) {
     h(
       "table",
       {},
-      h("caption", {}, caption),
+      h("caption", {}, caption, source ? [" ", csvButton(source, caption)] : []),
       h("thead", {}, h("tr", {}, columns.map(([, label]) => h("th", { scope: "col" }, label)))),
       h("tbody", {}, rows.map((r) => h("tr", {}, columns.map((c) => cell(r, c))))),
     ),

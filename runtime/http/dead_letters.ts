@@ -43,7 +43,7 @@ export function mountDeadLetters(app: Hono, ctx: RuntimeParts): void {
              as next_retry_at,
            replayed_at
          from host.dead_letters ${clause(where)} order by id desc limit $${params.length + 1}`,
-        [...params, limit, retries, baseMs],
+        [...params, limit + 1, retries, baseMs], // one more than the page: whether a next one has any
       ),
       ctx.store.query<{ state: LetterState; n: number }>(
         `select ${STATE} as state, count(*)::int8 as n from host.dead_letters ${clause(where.slice(0, counted))}
@@ -58,7 +58,9 @@ export function mountDeadLetters(app: Hono, ctx: RuntimeParts): void {
       : state === "unresolved"
       ? by_state.pending + by_state.retrying + by_state.dead
       : by_state[state === "replayed" ? "resolved" : state];
-    return c.json({ total, by_state, items });
+    const page = items.slice(0, limit);
+    const next_before = items.length > limit ? Number(page[page.length - 1].id) : null;
+    return c.json({ total, by_state, items: page, next_before });
   });
 
   const replaying = describeRoute({

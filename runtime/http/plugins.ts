@@ -67,9 +67,37 @@ function document(ctx: ServerContext, hostPaths: Record<string, Json>) {
   // Copies: the operations are the cached host paths' and the plugins' manifests'.
   for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
     const security = requirement(path);
-    if (security) doc.paths[path] = Object.fromEntries(Object.entries(item).map(([m, op]) => [m, { ...op, security }]));
+    doc.paths[path] = Object.fromEntries(
+      Object.entries(item).map(([m, op]) => [m, exportable(path, m, { ...op, ...(security ? { security } : {}) })]),
+    );
   }
   return doc;
+}
+
+/** The operation with `format` and `table` (`middleware/csv_export.ts`), when it is a `GET /api/...` answering JSON. */
+function exportable(path: string, method: string, op: Json): Json {
+  const ok = op.responses?.["200"];
+  if (method !== "get" || !path.startsWith("/api/") || !ok?.content?.["application/json"]) return op;
+  const parameters = [
+    ...(op.parameters ?? []),
+    {
+      name: "format",
+      in: "query",
+      required: false,
+      description: "csv: the answer's table as CSV, streamed, every page of a paged list; json (the default): as is",
+      schema: { type: "string", enum: ["json", "csv"] },
+    },
+    {
+      name: "table",
+      in: "query",
+      required: false,
+      description: "with format=csv: which of the answer's lists of objects (default the first)",
+      schema: { type: "string" },
+    },
+  ];
+  const csv = { schema: { type: "string" }, example: "a,b\r\n1,2\r\n" };
+  const responses = { ...op.responses, "200": { ...ok, content: { ...ok.content, "text/csv": csv } } };
+  return { ...op, parameters, responses };
 }
 
 /** A plugin whose `fetch` is a bare function: one catch-all route, not described. */

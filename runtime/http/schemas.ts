@@ -176,6 +176,7 @@ export const DeadLetterList = z.strictObject({
     next_retry_at: z.string().nullable().describe("when the retrier takes it next, while pending or retrying"),
     replayed_at: z.string().nullable().describe("when it was resolved"),
   })),
+  next_before: z.number().int().nullable().describe("pass as `before` for the next page; null on the last"),
 });
 
 /** `POST /api/dead-letters/replay`. */

@@ -48,6 +48,7 @@ export async function atRiskView(ctx, arg) {
           `highest score first, ${offset + 1}–${offset + r.users.length}`,
           [["user_id", "user", userLink], ["score", "score", pct], ["reasons", "why", reasons]],
           r.users,
+          { path: "/api/churn/at-risk?limit=1000&min_score=0" },
         ),
         h(
           "nav",

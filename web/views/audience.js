@@ -53,16 +53,21 @@ const PAGE_VIEWS = {
     return [section(
       "Users per RFM segment",
       barChart("users per segment", rows.map((s) => ({ label: s.segment, value: s.users, note: pct(s.share) }))),
-      table("recency, frequency and monetary tiers, best first (each count links to its users)", [
-        ["segment", "segment"],
+      table(
+        "recency, frequency and monetary tiers, best first (each count links to its users)",
         [
-          "users",
-          "users",
-          (/** @type {number} */ n, /** @type {{ segment: string }} */ s) =>
-            h("a", { href: peopleHref(new URLSearchParams({ of: "segment", segment: s.segment })) }, formatNumber(n)),
+          ["segment", "segment"],
+          [
+            "users",
+            "users",
+            (/** @type {number} */ n, /** @type {{ segment: string }} */ s) =>
+              h("a", { href: peopleHref(new URLSearchParams({ of: "segment", segment: s.segment })) }, formatNumber(n)),
+          ],
+          ["share", "share", pct],
         ],
-        ["share", "share", pct],
-      ], rows),
+        rows,
+        { path: "/api/stats/segments" },
+      ),
     )];
   },
 
@@ -75,12 +80,17 @@ const PAGE_VIEWS = {
         "revenue by device",
         rows.map((r) => ({ label: r.key, value: r.revenue, note: `${r.purchases} orders` })),
       ),
-      table("by the device of the purchase", [
-        ["key", "device"],
-        ["revenue", "revenue"],
-        ["purchases", "purchases"],
-        ["users", "buyers"],
-      ], rows),
+      table(
+        "by the device of the purchase",
+        [
+          ["key", "device"],
+          ["revenue", "revenue"],
+          ["purchases", "purchases"],
+          ["users", "buyers"],
+        ],
+        rows,
+        { path: "/api/stats/revenue?by=device" },
+      ),
     )];
   },
 
@@ -110,12 +120,16 @@ const PAGE_VIEWS = {
           "sessions by seconds from first to last event",
           [["range", "length"], ["sessions", "sessions"]],
           durations,
+          { path: "/api/stats/sessions", table: "duration_s" },
         ),
       ),
       section(
         "Pages per session",
         barChart("sessions by pages", pages.map((b) => ({ label: b.range, value: b.sessions }))),
-        table("sessions by page views", [["range", "pages"], ["sessions", "sessions"]], pages),
+        table("sessions by page views", [["range", "pages"], ["sessions", "sessions"]], pages, {
+          path: "/api/stats/sessions",
+          table: "pages",
+        }),
       ),
     ];
   },
@@ -129,14 +143,19 @@ const PAGE_VIEWS = {
         "completion rate per video",
         videos.map((v) => ({ label: v.video_id, value: v.completion_rate, note: pct(v.completion_rate) })),
       ),
-      table("plays, views and completions", [
-        ["video_id", "video"],
-        ["plays", "plays"],
-        ["views", "views"],
-        ["completions", "completions"],
-        ["completion_rate", "completion", pct],
-        ["watch_time_s", "watch time (s)"],
-      ], videos),
+      table(
+        "plays, views and completions",
+        [
+          ["video_id", "video"],
+          ["plays", "plays"],
+          ["views", "views"],
+          ["completions", "completions"],
+          ["completion_rate", "completion", pct],
+          ["watch_time_s", "watch time (s)"],
+        ],
+        videos,
+        { path: "/api/stats/videos?limit=1000" },
+      ),
     )];
   },
 };

@@ -20,9 +20,14 @@ export async function fraudView(ctx) {
     "Fraud alerts",
     alerts.length === 0
       ? note("empty", "No alerts.", "Purchases that trip the rules appear here within a second.")
-      : table("newest first", [["event_time", "when", time], ["user_id", "user", userLink], ["amount", "amount"], [
-        "score",
-        "score",
-      ], ["reasons", "reasons", reasons]], alerts),
+      : table(
+        "newest first",
+        [["event_time", "when", time], ["user_id", "user", userLink], ["amount", "amount"], [
+          "score",
+          "score",
+        ], ["reasons", "reasons", reasons]],
+        alerts,
+        { path: "/api/fraud/alerts?limit=1000" },
+      ),
   )];
 }

@@ -84,6 +84,7 @@ export async function funnelView(ctx) {
         ],
       ],
       summary.steps.map((s) => ({ step: s.step, sessions: s.sessions, reached: "", dropped: "" })),
+      { path: "/api/funnel/summary" },
     ),
   )];
   if (definitions.length === 0) {
@@ -140,6 +141,7 @@ export async function funnelView(ctx) {
         ],
       ],
       report.steps,
+      { path: `/api/funnel/definitions/${encodeURIComponent(chosen.name)}/report` },
     ),
   ));
   return out;

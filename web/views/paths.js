@@ -52,7 +52,8 @@ export async function pathsView(ctx, arg) {
   /** @type {Record<keyof typeof CHOICES, string>} */
   const choice = { ...CHOICES };
   for (const k of /** @type {(keyof typeof CHOICES)[]} */ (Object.keys(CHOICES))) choice[k] = given.get(k) ?? choice[k];
-  const p = /** @type {Paths} */ (await ctx.api(`/api/funnel/paths?${new URLSearchParams(choice)}&top=20`));
+  const path = `/api/funnel/paths?${new URLSearchParams(choice)}&top=20`;
+  const p = /** @type {Paths} */ (await ctx.api(path));
   const form = controls(choice);
   const way = p.direction === "next" ? "after" : "before";
   if (p.sessions === 0) return [section("Paths", form, note("empty", `No sessions with ${p.event} yet.`))];
@@ -72,6 +73,7 @@ export async function pathsView(ctx, arg) {
           ["drop_off", p.direction === "next" ? "ended there" : "began there"],
         ],
         p.nodes,
+        { path, table: "nodes" },
       ),
       table(
         `the most frequent paths ${way} ${p.event}${p.direction === "previous" ? ", nearest first" : ""}`,
@@ -85,6 +87,7 @@ export async function pathsView(ctx, arg) {
           ["share", "share", pct],
         ],
         p.top_paths.map((t) => ({ ...t, share: t.sessions / p.sessions })),
+        { path, table: "top_paths" },
       ),
     ),
   ];

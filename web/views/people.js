@@ -114,6 +114,12 @@ export async function peopleView(ctx, arg) {
       "by user id; each links to the user's page",
       columns,
       page.users,
+      {
+        path: `${list.route(params)}?${new URLSearchParams([...[...query].filter(([k]) => !PAGING.includes(k)), [
+          "limit",
+          "1000",
+        ]])}`,
+      },
     ),
     h(
       "nav",

@@ -58,15 +58,20 @@ export async function pipelineView(ctx, state) {
     ),
     section(
       "Plugins",
-      table("status, lag and work done", [
-        ["name", "plugin"],
-        ["status", "status", status],
-        ["lag", "lag"],
-        ["processed", "processed"],
-        ["failed", "failed"],
-        ["storage_bytes", "storage", storage],
-        ["error", "last error"],
-      ], plugins),
+      table(
+        "status, lag and work done",
+        [
+          ["name", "plugin"],
+          ["status", "status", status],
+          ["lag", "lag"],
+          ["processed", "processed"],
+          ["failed", "failed"],
+          ["storage_bytes", "storage", storage],
+          ["error", "last error"],
+        ],
+        plugins,
+        { path: "/api/plugins" },
+      ),
     ),
     section(
       "Dead letters",
@@ -85,6 +90,7 @@ export async function pipelineView(ctx, state) {
             ["next_retry_at", "next retry", time],
           ],
           letters.items,
+          { path: `/api/dead-letters?limit=1000${chosen && `&state=${chosen}`}` },
         ),
     ),
   ];

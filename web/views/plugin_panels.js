@@ -32,7 +32,10 @@ export async function pluginPanelsView(ctx) {
   const out = [];
   for (const p of withPanels) {
     for (const panel of p.panels) {
-      const body = await ctx.api(`/api/${p.name}${panel.route}`).then((data) => renderPanel(panel, data), ctx.failure);
+      const body = await ctx.api(`/api/${p.name}${panel.route}`).then(
+        (data) => renderPanel(panel, data, `/api/${p.name}${panel.route}`),
+        ctx.failure,
+      );
       out.push(
         h(
           "section",
@@ -68,9 +71,10 @@ function firstArray(data) {
  * Renders a plugin panel by its kind, from whatever shape its route answers.
  * @param {Panel} panel
  * @param {unknown} data
+ * @param {string} path where `data` came from, for the CSV
  * @returns {HTMLElement | SVGElement}
  */
-function renderPanel(panel, data) {
+function renderPanel(panel, data, path) {
   if (panel.kind === "tiles") {
     const numbers = Object.entries(/** @type {Row} */ (data)).filter(([, v]) => typeof v === "number");
     return tiles(/** @type {Tile[]} */ (numbers));
@@ -96,5 +100,5 @@ function renderPanel(panel, data) {
   }
   /** @param {unknown} v */
   const show = (v) => (v !== null && typeof v === "object" ? JSON.stringify(v) : /** @type {Child} */ (v));
-  return table(panel.title, keys.map((k) => [k, k.replaceAll("_", " "), show]), rows);
+  return table(panel.title, keys.map((k) => [k, k.replaceAll("_", " "), show]), rows, { path });
 }

@@ -42,15 +42,20 @@ export async function productsView(ctx) {
   return [
     section(
       "Top products by revenue",
-      table("20 highest", [
-        ["product_id", "product"],
-        ["category", "category"],
-        ["views", "views"],
-        ["adds_to_cart", "adds"],
-        ["purchases", "purchases"],
-        ["revenue", "revenue"],
-        ["conversion_rate", "conversion", pct],
-      ], products),
+      table(
+        "20 highest",
+        [
+          ["product_id", "product"],
+          ["category", "category"],
+          ["views", "views"],
+          ["adds_to_cart", "adds"],
+          ["purchases", "purchases"],
+          ["revenue", "revenue"],
+          ["conversion_rate", "conversion", pct],
+        ],
+        products,
+        { path: "/api/stats/products?limit=1000&sort=revenue" },
+      ),
     ),
     h(
       "div",

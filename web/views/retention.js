@@ -8,7 +8,7 @@
  */
 import { lineChart } from "../charts.js";
 import { h } from "../dom.js";
-import { note, pct, section } from "../widgets.js";
+import { csvButton, note, pct, section } from "../widgets.js";
 import { peopleHref } from "./people.js";
 
 /** @import { ViewContext } from "../app.js" */
@@ -67,7 +67,7 @@ export async function retentionView(ctx, arg) {
         ["average", ...recent.map((c) => c.start)],
         (k) => `${unit} ${k}`,
       ),
-      triangle(r, unit, choice),
+      triangle(r, unit, choice, `/api/stats/retention?${query}`),
     ),
   ];
 }
@@ -123,9 +123,10 @@ function controls(choice, types) {
  * @param {Retention} r
  * @param {string} unit
  * @param {Record<keyof typeof CHOICES, string>} choice
+ * @param {string} path where `r` came from, for the CSV
  * @returns {HTMLDivElement}
  */
-function triangle(r, unit, choice) {
+function triangle(r, unit, choice, path) {
   const periods = r.average.map((_, k) => k);
   /**
    * The users of a cohort (period 0) or those of them back in period k.
@@ -160,7 +161,12 @@ function triangle(r, unit, choice) {
     h(
       "table",
       { class: "retention" },
-      h("caption", {}, `cohorts by first ${unit}; share back in each ${unit} after (hover for users)`),
+      h(
+        "caption",
+        {},
+        `cohorts by first ${unit}; share back in each ${unit} after (hover for users) `,
+        csvButton({ path, table: "cohorts" }, `cohorts by first ${unit}`),
+      ),
       h(
         "thead",
         {},

@@ -95,22 +95,30 @@ export async function usersView(ctx, id) {
       "Session timeline",
       sessions,
       (s) =>
-        table("newest first", [["started_at", "started", time], ["duration_s", "seconds"], ["events", "events"], [
-          "furthest_step",
-          "furthest step",
-        ]], s.sessions),
+        table(
+          "newest first",
+          [["started_at", "started", time], ["duration_s", "seconds"], ["events", "events"], [
+            "furthest_step",
+            "furthest step",
+          ]],
+          s.sessions,
+          { path: `/api/funnel/users/${u}/sessions?limit=200` },
+        ),
     ),
     part(
       "Fraud alerts",
       alerts,
       (a) =>
-        a.alerts.length === 0
-          ? note("empty", "No alerts for this user.")
-          : table("newest first", [["event_time", "when", time], ["amount", "amount"], ["score", "score"], [
+        a.alerts.length === 0 ? note("empty", "No alerts for this user.") : table(
+          "newest first",
+          [["event_time", "when", time], ["amount", "amount"], ["score", "score"], [
             "reasons",
             "reasons",
             reasons,
-          ]], a.alerts),
+          ]],
+          a.alerts,
+          { path: `/api/fraud/alerts?user_id=${u}&limit=1000` },
+        ),
     ),
   ];
 }
