@@ -168,3 +168,19 @@ async function allPagesWithToken(rt: Runtime, path: string): Promise<string[]> {
   } as unknown as Runtime;
   return await allPages(withToken, path, 5);
 }
+
+Deno.test("a CSV export's later pages pass the runtime's rate limit, and the export waits for them", async () => {
+  const pluginsDir = await pluginsFolder([{ name: "stats", from: new URL("plugins/", REPO) }]);
+  await withRuntime(BACKENDS[0], { pluginsDir, rateLimit: 2 }, async (rt) => {
+    const refused = await postJson(rt, "/v1/events", [{ type: "x" }, { type: "y" }, { type: "z" }, { type: "w" }]);
+    assert.equal(refused.body.rejected.length, 4);
+    await new Promise((r) => setTimeout(r, 1100)); // a full bucket
+    const started = Date.now();
+    const res = await rt.app.request("/api/dead-letters?limit=1&format=csv");
+    const rows = parse(await res.text(), { columns: true }) as { reason: string }[];
+    assert.equal(rows.length, 4);
+    // 2 a second: the export and its first page on one token, the second page on the other, the last two waited for.
+    assert.ok(Date.now() - started >= 900, `${Date.now() - started} ms`);
+    assert.equal((await rt.app.request("/api/dead-letters")).status, 429); // the pages took the bucket
+  });
+});

@@ -1,8 +1,8 @@
 /**
  * The HTTP server's app: each concern a middleware or a group of routes of its own, composed here in the order
  * that matters (metrics first; the URL guard; CORS before the token checks, since a browser's preflight carries no
- * credentials; rate limits after them, so a made-up token cannot buy itself a fresh bucket; CSV exports after those, so an export
- * passes both once; the plugins' catch-all routes last).
+ * credentials; rate limits after them, so a made-up token cannot buy itself a fresh bucket; CSV exports after those,
+ * each of whose pages passes both again; the plugins' catch-all routes last).
  * @module
  */
 import { Hono } from "hono";
@@ -33,7 +33,7 @@ export function createApp(ctx: ServerContext): Hono {
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.use("*", urlGuard());
   const limiter = new RateLimiter(ctx.rateLimit); // one bucket per key across /v1 and /api
-  const exportPages = new WeakSet<Request>(); // the requests an export makes for its pages
+  const counted = new WeakSet<Request>(); // the first page of an export: counted as the export itself
   for (const prefix of ["/v1/*", "/api/*"]) {
     if (ctx.corsOrigins.length > 0) {
       app.use(
@@ -64,9 +64,9 @@ export function createApp(ctx: ServerContext): Hono {
           kind: "an API token",
         }),
     );
-    if (ctx.rateLimit > 0) app.use(prefix, rateLimit(ctx.rateLimit, limiter, exportPages));
+    if (ctx.rateLimit > 0) app.use(prefix, rateLimit(ctx.rateLimit, limiter, counted));
   }
-  app.use("/api/*", csvExport({ dispatch: (r, env) => app.fetch(r, env), made: exportPages, logger: ctx.logger }));
+  app.use("/api/*", csvExport({ dispatch: (r, env) => app.fetch(r, env), counted, logger: ctx.logger }));
   mountIngest(app, ctx);
   mountAnalyticsJs(app);
   mountHealth(app, ctx);

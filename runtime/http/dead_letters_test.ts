@@ -54,6 +54,12 @@ testEachBackend(
           ["ingest", 1, "timestamp: must be ISO-8601 with a UTC offset, like 2026-01-31T12:00:00Z", null],
         ]);
         assert.equal((await getJson(rt, "/api/dead-letters?state=unresolved")).body.total, 2);
+        // A page at a time: next_before names the next page, null on the last.
+        const first = (await getJson(rt, "/api/dead-letters?state=dead&limit=1")).body;
+        assert.deepEqual(first.items.map((l: Json) => l.id), [dead.items[0].id]);
+        assert.equal(first.next_before, dead.items[0].id);
+        const second = (await getJson(rt, `/api/dead-letters?state=dead&limit=1&before=${first.next_before}`)).body;
+        assert.deepEqual([second.items.map((l: Json) => l.id), second.next_before], [[dead.items[1].id], null]);
       });
 
       // The fix deployed: the same database, and picky now takes bad events.

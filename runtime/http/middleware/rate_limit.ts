@@ -11,7 +11,7 @@ import { RateLimiter } from "../../core/rate_limiter.ts";
 
 /**
  * The middleware: 429 with `retry-after` once a key is past `perSecond` requests per second. Requests in `counted`
- * are the host's own, made for one that was counted (the pages of an export).
+ * are the host's own, made for one this middleware counted already (the first page of a CSV export).
  */
 export function rateLimit(
   perSecond: number,
