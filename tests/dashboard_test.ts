@@ -26,6 +26,7 @@ const VIEWS = [
   "audience/videos",
   "at-risk",
   "fraud",
+  "alerts",
   "products",
   "pipeline",
   "plugins",
@@ -33,7 +34,8 @@ const VIEWS = [
 
 /** Opens a view and waits until it has rendered anew, for this hash. */
 async function open(page: Page, base: string, view: string) {
-  const shown = page.url().startsWith(base) ? await page.locator("#view").getAttribute("data-rendered") : null;
+  const onDashboard = page.url().startsWith(`${base}/#`) || page.url() === `${base}/`;
+  const shown = onDashboard ? await page.locator("#view").getAttribute("data-rendered") : null;
   await page.goto(`${base}/#/${view}`);
   // Selectors only: the page's Content-Security-Policy forbids evaluating strings in it.
   const fresh = shown === null ? "" : `:not([data-rendered="${shown}"])`;
@@ -47,9 +49,17 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const plugins = ["stats", "funnel", "churn", "fraud"].map((name) => ({ name, from: new URL("plugins/", REPO) }));
+    const shipped = ["stats", "funnel", "churn", "fraud", "alerts"];
+    const plugins = shipped.map((name) => ({ name, from: new URL("plugins/", REPO) }));
     const pluginsDir = await pluginsFolder([...plugins, { name: "counter", from: FIXTURES }]);
     await withRuntime(BACKENDS[0], { pluginsDir }, async (rt) => {
+      const rule = { kpi: "events", condition: "below", threshold: 100_000, grace_minutes: 0 };
+      const saved = await rt.app.request("/api/alerts/rules/busy-hour", {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(rule),
+      });
+      assert.equal(saved.status, 201);
       const events = new Simulator({ seed: 8, users: 200, start: new Date("2026-02-01T10:00:00Z") }).take(2000);
       for (let i = 0; i < events.length; i += 1000) await postJson(rt, "/v1/events", events.slice(i, i + 1000));
       // A visit the day before: all time is more than the last hour.
@@ -317,6 +327,27 @@ Deno.test({
         const answer = (await overviewOp.locator("pre.answer").textContent())!;
         assert.equal(JSON.parse(answer.slice(answer.indexOf("\n") + 1)).events, overview.events + 1);
         await page.screenshot({ path: new URL("docs.png", SHOTS).pathname, fullPage: false });
+
+        // Alerts: an event past 11:00 closes the 10:00 hour, whose rule fires; the view shows the API's alert, and the
+        // rule's KPI per hour with its threshold.
+        await postJson(rt, "/v1/events", [{
+          ...events[3],
+          event_id: "past-eleven",
+          timestamp: "2026-02-01T11:05:00Z",
+        }]);
+        await waitForCatchUp(rt);
+        const fired = (await getJson(rt, "/api/alerts/fired")).body.alerts;
+        assert.deepEqual(fired.map((a: { alert_id: string }) => a.alert_id), ["busy-hour@2026-02-01T10:00:00.000Z"]);
+        await open(page, base, "alerts");
+        const firedRows = page.locator("section[aria-label='Fired'] tbody tr");
+        assert.equal(await firedRows.count(), 1);
+        assert.equal(
+          await firedRows.first().locator('td[data-key="value"]').textContent(),
+          fired[0].value.toLocaleString("en-US"),
+        );
+        assert.equal(await page.locator("section[aria-label='events per hour'] figure svg").count(), 1);
+        assert.equal(await page.locator("#alerts-rule option").count(), 1);
+        await page.screenshot({ path: new URL("alerts-fired.png", SHOTS).pathname, fullPage: true });
         assert.deepEqual(errors, []);
       } finally {
         await browser?.close();
@@ -369,7 +400,7 @@ Deno.test({
         const products = await (await rt.app.request("/api/stats/products?limit=1000&sort=revenue", auth)).json();
         assert.ok(products.products.length > 20, "more products than the table shows");
         assert.equal(saved.split("\r\n").length, products.products.length + 2); // the header, the rows, the end
-        assert.equal(saved.split("\r\n")[1].split(",")[0], products.products[0].product_id);
+        assert.equal(saved.split("\r\n")[1].split(",")[0], `"${products.products[0].product_id}"`);
         assert.equal(
           saved,
           await (await rt.app.request("/api/stats/products?limit=1000&sort=revenue&format=csv", auth)).text(),

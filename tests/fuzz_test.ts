@@ -19,7 +19,7 @@ const CASES = Number(Deno.env.get("FUZZ_CASES") ?? 6_000);
 const ONLY = Deno.env.get("FUZZ_CASE");
 /** Requests in flight at once: concurrent requests are part of what is fuzzed. */
 const CONCURRENCY = 4;
-const PLUGINS = ["stats", "funnel", "churn", "fraud"];
+const PLUGINS = ["stats", "funnel", "churn", "fraud", "alerts"];
 
 /** Case `i` of a run: its own generator, so one case replays without the others. The first half posts events. */
 function fuzzCase(i: number): FuzzRequest {

@@ -7,10 +7,11 @@ import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { BACKENDS, getJson, type Json, pluginsFolder, REPO, withRuntime } from "./support/harness.ts";
 
-const SHIPPED = ["churn", "fraud", "funnel", "stats"];
+const SHIPPED = ["alerts", "churn", "fraud", "funnel", "stats"];
 
 /** Every operation the runtime answers with the shipped plugins and the `counter` fixture (a bare fetch function). */
 const OPERATIONS = [
+  "DELETE /api/alerts/rules/{name}",
   "DELETE /api/counter/{path}",
   "DELETE /api/fraud/rules/{rule_id}",
   "DELETE /api/funnel/definitions/{name}",
@@ -18,6 +19,9 @@ const OPERATIONS = [
   "GET /",
   "GET /analytics-next/bundles/{file}",
   "GET /analytics.js/v1/{writeKey}/analytics.min.js",
+  "GET /api/alerts/fired",
+  "GET /api/alerts/kpis",
+  "GET /api/alerts/rules",
   "GET /api/churn/at-risk",
   "GET /api/churn/model",
   "GET /api/churn/users/{user_id}",
@@ -86,6 +90,7 @@ const OPERATIONS = [
   "POST /v1/sources/{plugin}",
   "POST /v1/t",
   "POST /v1/track",
+  "PUT /api/alerts/rules/{name}",
   "PUT /api/counter/{path}",
   "PUT /api/fraud/rules/{rule_id}",
   "PUT /api/fraud/threshold",
@@ -111,7 +116,15 @@ Deno.test({
       const result = await new Validator().validate(doc);
       assert.deepEqual(result, { valid: true });
       assert.equal(doc.openapi, "3.1.0");
-      assert.deepEqual(doc.tags.map((t: Json) => t.name), ["host", "churn", "counter", "fraud", "funnel", "stats"]);
+      assert.deepEqual(doc.tags.map((t: Json) => t.name), [
+        "host",
+        "alerts",
+        "churn",
+        "counter",
+        "fraud",
+        "funnel",
+        "stats",
+      ]);
       assert.deepEqual(operations(doc).sort(), OPERATIONS);
 
       // Each operation under its owner's tag, and described by its code (the bare-fetch fixture aside).
@@ -125,6 +138,16 @@ Deno.test({
           assert.notEqual(described.summary, "Not described by its code", `${op} describes itself`);
         }
       }
+
+      // Every GET under /api that answers JSON takes format and table (CSV exports); nothing else does.
+      const names = (op: Json) => (op.parameters ?? []).map((p: Json) => p.name);
+      for (const path of ["/api/stats/products", "/api/dead-letters", "/api/alerts/fired"]) {
+        assert.ok(names(doc.paths[path].get).includes("format"), path);
+        assert.ok(names(doc.paths[path].get).includes("table"), path);
+        assert.ok(doc.paths[path].get.responses["200"].content["text/csv"], path);
+      }
+      assert.ok(!names(doc.paths["/api/stream"].get).includes("format"));
+      assert.ok(!names(doc.paths["/api/funnel/definitions"].post).includes("format"));
 
       // A plugin with a bare fetch function: one undescribed catch-all, which the server does answer.
       assert.equal(doc.paths["/api/counter/{path}"].get.summary, "Not described by its code");

@@ -8,6 +8,7 @@
  */
 import { getJson } from "./api.js";
 import { savedToken } from "./dom.js";
+import { alertsView } from "./views/alerts.js";
 import { atRiskView } from "./views/at_risk.js";
 import { fraudView } from "./views/fraud.js";
 import { funnelView } from "./views/funnel.js";
@@ -61,6 +62,7 @@ const VIEWS = {
   audience: audienceView,
   "at-risk": atRiskView,
   fraud: fraudView,
+  alerts: alertsView,
   products: productsView,
   pipeline: pipelineView,
   plugins: pluginPanelsView,

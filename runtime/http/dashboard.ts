@@ -29,6 +29,7 @@ const FILES: Record<string, string> = {
   "views/audience.js": "text/javascript; charset=utf-8",
   "views/at_risk.js": "text/javascript; charset=utf-8",
   "views/fraud.js": "text/javascript; charset=utf-8",
+  "views/alerts.js": "text/javascript; charset=utf-8",
   "views/products.js": "text/javascript; charset=utf-8",
   "views/pipeline.js": "text/javascript; charset=utf-8",
   "views/plugin_panels.js": "text/javascript; charset=utf-8",

@@ -1,6 +1,6 @@
 /**
  * The requests the fuzz test (`fuzz_test.ts`) makes: bodies for `POST /v1/events`, and requests to every route of
- * the host and of the four plugins, each starting from a valid request and made odd with {@linkcode Fuzz}.
+ * the host and of the shipped plugins, each starting from a valid request and made odd with {@linkcode Fuzz}.
  */
 import { Fuzz, fuzzBody, fuzzHeaders, type FuzzRequest } from "./fuzz.ts";
 
@@ -70,6 +70,13 @@ const PARAM_VALUES = [
   "plugin:stats",
   "pending",
   "replayed",
+  "csv",
+  "json",
+  "CSV",
+  "nodes",
+  "top_paths",
+  "conversion_rate",
+  "events.search",
 ];
 
 /** A route of the API: method, path (`:x` for a parameter), its query parameters and a valid body. */
@@ -90,13 +97,14 @@ const replacement = {
 };
 const rule = { kind: "velocity", params: { window_s: 60, max_count: 5 }, points: 10, enabled: true };
 const definition = { name: "fz", steps: ["page_view", { type: "purchase", where: { country: "US" } }], order: "any" };
+const alertRule = { kpi: "conversion_rate", window: "hour", condition: "falls_by", threshold: 0.3, min_events: 5 };
 const candidate = {
   user_id: "fz1",
   timestamp: "2026-05-02T10:00:00Z",
   properties: { amount: 12.5, country: "US", device: "mobile" },
 };
 
-/** Every route of the host and of the four plugins. */
+/** Every route of the host and of the shipped plugins; some GETs with `format` and `table` (CSV exports). */
 export const ROUTES: RouteSpec[] = [
   { method: "GET", path: "/healthz" },
   { method: "GET", path: "/readyz" },
@@ -104,18 +112,18 @@ export const ROUTES: RouteSpec[] = [
   { method: "GET", path: "/" },
   { method: "GET", path: "/assets/:file" },
   { method: "GET", path: "/api/plugins" },
-  { method: "GET", path: "/api/dead-letters", query: ["limit", "stage", "state"] },
+  { method: "GET", path: "/api/dead-letters", query: ["limit", "stage", "state", "before", "format"] },
   { method: "POST", path: "/api/dead-letters/replay", body: { stage: "ingest", limit: 5 } },
   // A corrected payload for a letter, which ingests it when the letter exists.
   { method: "POST", path: "/api/dead-letters/replay", body: { ids: [1, 2, 3], payloads: { "2": replacement } } },
   { method: "GET", path: "/api/stream", query: ["access_token"] },
-  { method: "GET", path: "/api/stats/overview", query: ["from", "to"] },
+  { method: "GET", path: "/api/stats/overview", query: ["from", "to", "format", "table"] },
   { method: "GET", path: "/api/stats/timeseries", query: ["from", "to", "bucket"] },
   { method: "GET", path: "/api/stats/products", query: ["limit", "sort"] },
   { method: "GET", path: "/api/stats/products/trending", query: ["limit"] },
   { method: "GET", path: "/api/stats/revenue", query: ["by"] },
   { method: "GET", path: "/api/stats/segments" },
-  { method: "GET", path: "/api/stats/segments/:segment/users", query: ["limit", "after"] },
+  { method: "GET", path: "/api/stats/segments/:segment/users", query: ["limit", "after", "format"] },
   {
     method: "GET",
     path: "/api/stats/retention",
@@ -132,7 +140,11 @@ export const ROUTES: RouteSpec[] = [
   { method: "GET", path: "/api/funnel/summary", query: ["from", "to"] },
   { method: "GET", path: "/api/funnel/summary/users", query: ["step", "outcome", "from", "to", "limit", "after"] },
   { method: "GET", path: "/api/funnel/hot-leads", query: ["limit", "hours"] },
-  { method: "GET", path: "/api/funnel/paths", query: ["event", "direction", "depth", "width", "top", "from", "to"] },
+  {
+    method: "GET",
+    path: "/api/funnel/paths",
+    query: ["event", "direction", "depth", "width", "top", "from", "to", "format", "table"],
+  },
   { method: "GET", path: "/api/funnel/users/:user_id/sessions", query: ["limit"] },
   { method: "POST", path: "/api/funnel/definitions", body: definition },
   { method: "GET", path: "/api/funnel/definitions" },
@@ -164,6 +176,11 @@ export const ROUTES: RouteSpec[] = [
   { method: "POST", path: "/api/fraud/labels", body: { labels: [{ event_id: "fz-1", fraud: true }] } },
   { method: "POST", path: "/api/fraud/model/train", weight: 0.2 },
   { method: "GET", path: "/api/fraud/model" },
+  { method: "GET", path: "/api/alerts/rules", query: ["format"] },
+  { method: "PUT", path: "/api/alerts/rules/:name", body: alertRule },
+  { method: "DELETE", path: "/api/alerts/rules/:name" },
+  { method: "GET", path: "/api/alerts/fired", query: ["rule", "limit", "before", "format"] },
+  { method: "GET", path: "/api/alerts/kpis", query: ["kpi", "window", "from", "to", "format"] },
   { method: "GET", path: "/api/:plugin/:anything" },
 ];
 

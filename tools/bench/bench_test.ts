@@ -59,7 +59,7 @@ Deno.test({
     for (const r of [idle, busy]) assert.ok(r.details.requests === 300 && r.details.p99Ms >= r.details.p50Ms);
     const throughput = report.results[0];
     assert.equal(throughput.events, 3000);
-    assert.deepEqual(Object.keys(throughput.details.plugins).sort(), ["churn", "fraud", "funnel", "stats"]);
+    assert.deepEqual(Object.keys(throughput.details.plugins).sort(), ["alerts", "churn", "fraud", "funnel", "stats"]);
     assert.ok(throughput.details.peakRssBytes > 0);
     assert.equal(report.results[2].details.keptUp, true);
     assert.ok(report.results[2].details.p99Ms >= report.results[2].details.p50Ms);
