@@ -25,6 +25,7 @@ const DAY = 24 * HOUR;
 
 interface TestRule {
   name: string;
+  enabled?: boolean;
   kpi: string;
   window: "hour" | "day";
   condition: "above" | "below" | "rises_by" | "falls_by";
@@ -71,17 +72,29 @@ const RULES: TestRule[] = [
     grace_minutes: 0,
   },
   { name: "aov-low", kpi: "aov", window: "day", condition: "below", threshold: 60, min_events: 100, grace_minutes: 60 },
+  // Disabled: it would fire on every hour.
+  {
+    name: "off",
+    enabled: false,
+    kpi: "events",
+    window: "hour",
+    condition: "below",
+    threshold: 1e9,
+    min_events: 0,
+    grace_minutes: 0,
+  },
 ];
 
 /**
- * What each rule fires on, recomputed from the events as delivered: the first of each event_id counts; the latest event
- * time so far is the watermark; a window is judged when the watermark first reaches its end plus the grace, with the
- * events delivered up to then; windows that ended a week or more before the watermark are passed over.
+ * What each rule fires on, recomputed from the events as delivered: the first of each event_id counts; the watermark is
+ * the latest median time of the last 25 events; a window is judged when the watermark first reaches its end plus the
+ * grace, with the events delivered up to then; windows that ended a week or more before the watermark are passed over.
  */
 function expectedAlerts(events: Event[], rules: TestRule[]): string[] {
   const seen = new Set<string>();
   const perHour = new Map<number, Event[]>();
   let watermark = -Infinity;
+  const recent: number[] = [];
   const next = new Map<string, number>();
   const out: string[] = [];
   const measure = (kpi: string, from: number, size: number): { value: number | null; events: number } => {
@@ -108,11 +121,15 @@ function expectedAlerts(events: Event[], rules: TestRule[]): string[] {
     const t = Date.parse(e.timestamp);
     const hour = Math.floor(t / HOUR) * HOUR;
     perHour.set(hour, [...(perHour.get(hour) ?? []), e]);
-    if (t <= watermark) continue;
-    watermark = t;
+    recent.push(t);
+    if (recent.length > 25) recent.shift();
+    const median = [...recent].sort((a, b) => a - b)[Math.floor((recent.length - 1) / 2)];
+    if (median <= watermark) continue;
+    watermark = median;
     for (const r of rules) {
+      if (r.enabled === false) continue;
       const size = r.window === "hour" ? HOUR : DAY;
-      let start = next.get(r.name) ?? Math.floor(t / size) * size;
+      let start = next.get(r.name) ?? Math.floor(watermark / size) * size;
       while (start + size <= watermark - 7 * DAY) start += size;
       for (; start + size + r.grace_minutes * 60_000 <= watermark; start += size) {
         const now = measure(r.kpi, start, size);
@@ -123,10 +140,12 @@ function expectedAlerts(events: Event[], rules: TestRule[]): string[] {
         else {
           const before = measure(r.kpi, start - size, size);
           if (before.value === null || before.value <= 0 || before.events < r.min_events) continue;
-          const change = (now.value - before.value) / before.value;
+          const change = Math.round((now.value - before.value) / before.value * 1e4) / 1e4;
           fires = r.condition === "rises_by" ? change >= r.threshold : change <= -r.threshold;
         }
-        if (fires) out.push(`${r.name}@${new Date(start).toISOString()} ${now.value} ${now.events}`);
+        const previous = r.condition.endsWith("_by") ? measure(r.kpi, start - size, size).value : null;
+        const id = `${r.name}:${r.window}:${new Date(start).toISOString()}`;
+        if (fires) out.push(`${id} ${now.value} ${previous} ${now.events}`);
       }
       next.set(r.name, start);
     }
@@ -160,15 +179,21 @@ testEachBackend(
           const res = await put(`/api/alerts/rules/${name}`, rule);
           assert.equal(res.status, 201, await res.text());
         }
-        for (let i = 0; i < events.length; i += 1000) {
-          assert.deepEqual((await postJson(rt, "/v1/events", events.slice(i, i + 1000))).body.rejected, []);
+        // In batches of up to 1,000 on one backend, of up to 389 on the other: the verdicts must not care.
+        const chunk = backend.name === "postgres" ? 389 : 1000;
+        for (let i = 0; i < events.length; i += chunk) {
+          assert.deepEqual((await postJson(rt, "/v1/events", events.slice(i, i + chunk))).body.rejected, []);
+          if (chunk < 1000) await waitForCatchUp(rt);
         }
         await waitForCatchUp(rt);
 
         const expected = expectedAlerts(events, RULES);
         for (const r of RULES) {
-          const mine = expected.filter((a) => a.startsWith(`${r.name}@`)).length;
-          assert.ok(mine > 0, `${r.name}: fires somewhere (${mine})`);
+          const mine = expected.filter((a) => a.startsWith(`${r.name}:`)).length;
+          assert.ok(
+            r.enabled === false ? mine === 0 : mine > 0,
+            `${r.name}: fires somewhere, unless disabled (${mine})`,
+          );
         }
         const fired: Json[] = [];
         for (let before = "";;) {
@@ -178,10 +203,10 @@ testEachBackend(
           if (body.next_before === null) break;
           before = `&before=${body.next_before}`;
         }
-        assert.deepEqual(fired.map((a) => `${a.alert_id} ${a.value} ${a.events}`).sort(), expected);
+        assert.deepEqual(fired.map((a) => `${a.alert_id} ${a.value} ${a.previous} ${a.events}`).sort(), expected);
         // Not every window fires: the rules tell windows apart.
         const hours = (Date.parse(events.at(-1)!.timestamp) - Date.parse(events[0].timestamp)) / HOUR;
-        assert.ok(expected.filter((a) => a.startsWith("quiet-hour@")).length < hours * 0.9);
+        assert.ok(expected.filter((a) => a.startsWith("quiet-hour:")).length < hours * 0.9);
 
         // The KPI series counts every event, late ones included.
         const day = "2026-05-20T00:00:00.000Z";
@@ -193,15 +218,14 @@ testEachBackend(
         );
         assert.deepEqual(series.points, [{ start: day, value: onDay.length, events: onDay.length }]);
 
-        // Every alert reached the webhook once, signed.
-        await waitFor(
-          "every alert delivered",
-          () => new Set(got.map((g) => g.headers["webhook-id"])).size >= fired.length,
-        );
+        // Every alert reached the webhook exactly once (a receiver answering 204 gets no retry), signed.
+        await waitFor("every alert delivered", () => got.length >= fired.length);
+        await new Promise((r) => setTimeout(r, 300)); // none more
         const delivered = got.map((g) => new Webhook(secret).verify(g.body, g.headers) as Json);
+        assert.equal(new Set(got.map((g) => g.headers["webhook-id"])).size, got.length);
         assert.deepEqual(
-          [...new Set(delivered.map((d) => `${d.type} ${d.data.alert_id} ${d.data.value}`))].sort(),
-          fired.map((a) => `alerts.alert ${a.alert_id} ${a.value}`).sort(),
+          delivered.map((d) => `${d.type} ${d.data.alert_id} ${d.data.value} ${d.data.change}`).sort(),
+          fired.map((a) => `alerts.alert ${a.alert_id} ${a.value} ${a.change}`).sort(),
         );
       });
     } finally {

@@ -128,7 +128,7 @@ Deno.test({
       const { paths } = await (await h.runtime.app.request("/api/openapi.json")).json();
       assert.equal(paths["/api/search_terms/terms"].get.summary, "Search terms with their conversion");
       const params = paths["/api/search_terms/terms"].get.parameters.map((p: { name: string }) => p.name);
-      assert.deepEqual(params, ["limit", "sort"]);
+      assert.deepEqual(params, ["limit", "sort", "format", "table"]); // the last two: the host's CSV export
       assert.equal(paths["/api/search_terms/terms/{term}"].get.summary, "One search term's numbers");
     });
 

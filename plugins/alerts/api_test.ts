@@ -44,9 +44,9 @@ testEachBackend("every alerts route answers what its OpenAPI description says", 
   await routes.probeQuery("GET /kpis", "/kpis");
   await routes.expect("GET /kpis", "/kpis?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", 400); // 1,416 hours
 
-  // Saved again: version 2, judging from the window open at the watermark.
+  // Saved again: a new version, judging from the window open at the watermark.
   const again = await routes.expect("PUT /rules/:name", "/rules/drop", 200, { ...QUIET, threshold: 5 });
-  assert.equal(again.version, 2);
+  assert.ok(again.version > late.version, `${again.version} after ${late.version}`);
   const watermark = Math.max(...events.map((e) => Date.parse(e.timestamp)));
   assert.equal(again.next_window, new Date(Math.floor(watermark / 3_600_000) * 3_600_000).toISOString());
   // Bad rules: each a 400 naming the problem.
@@ -63,8 +63,40 @@ testEachBackend("every alerts route answers what its OpenAPI description says", 
     assert.match(answer.error, problem);
   }
   await routes.expect("PUT /rules/:name", "/rules/Not%20A%20Name", 400, QUIET);
+  // At most 100 rules: with 3 saved, 97 more fit; the 101st is refused, and one saved again still is not new.
+  for (let i = 0; i < 97; i++) await routes.call("PUT /rules/:name", `/rules/more-${i}`, QUIET);
+  const over = await routes.expect("PUT /rules/:name", "/rules/one-too-many", 409, QUIET);
+  assert.equal(over.error, "at most 100 rules: delete one before making 'one-too-many'");
+  await routes.expect("PUT /rules/:name", "/rules/more-0", 200, { ...QUIET, enabled: false });
   await routes.call("DELETE /rules/:name", "/rules/up");
   await routes.expect("DELETE /rules/:name", "/rules/up", 404);
   routes.assertCovered();
   routes.assertErrorsAnswered();
 });
+
+testEachBackend(
+  "a window's revenue is exact through the stored hours: where a batch was cut changes no verdict",
+  async (backend) => {
+    await using h = await testPlugin(new URL("./", import.meta.url), { backend });
+    const rule = { kpi: "revenue", condition: "below", threshold: 0.17, grace_minutes: 0 };
+    assert.equal((await h.request("/rules/cents", { method: "PUT", body: JSON.stringify(rule) })).status, 201);
+    const at = (minute: number) => new Date(Date.parse("2026-03-01T08:00:00Z") + minute * 60_000).toISOString();
+    const purchase = (id: string, amount: number) => ({
+      event_id: id,
+      type: "purchase",
+      user_id: "u1",
+      timestamp: at(10),
+      properties: { amount },
+    });
+    // 0.15 stored, then 0.015 in the next batch: 0.165 exactly, 0.17 to the cent; as floats 0.16499…, 0.16, fires.
+    await h.send([purchase("p1", 0.01), purchase("p2", 0.14)]);
+    await h.send([
+      purchase("p3", 0.015),
+      ...Array.from({ length: 25 }, (_, k) => ({ event_id: `l${k}`, type: "login", user_id: "u2", timestamp: at(70) })),
+    ]);
+    const kpis = (await h.get("/kpis?kpi=revenue&from=2026-03-01T08:00:00Z&to=2026-03-01T09:00:00Z")).body;
+    assert.deepEqual(kpis.points, [{ start: "2026-03-01T08:00:00.000Z", value: 0.17, events: 3 }]);
+    assert.equal((await h.get("/rules")).body.rules[0].next_window, "2026-03-01T09:00:00.000Z"); // 08:00 was judged
+    assert.deepEqual((await h.get("/fired")).body.alerts, []);
+  },
+);

@@ -6,7 +6,7 @@
 import { type Env, HttpError } from "@runtime/sdk";
 import type { z } from "zod";
 import type { KpisQuery } from "./api.ts";
-import { type Counts, eventsOf, kpiValue } from "./kpis.ts";
+import { type CountRow, COUNTS_SQL, countsByStart, emptyCounts, eventsOf, kpiValue, typesRead } from "./kpis.ts";
 import { WINDOWS } from "./rules.ts";
 import { windowOf } from "./judge.ts";
 
@@ -28,23 +28,16 @@ export async function kpiSeries(db: Env["db"], q: z.output<typeof KpisQuery>) {
   if ((last - first) / size + 1 > MAX_POINTS) {
     throw new HttpError(400, `at most ${MAX_POINTS} windows: from and to span ${(last - first) / size + 1}`);
   }
-  const rows = await db.query<{ start: string; type: string; events: number; revenue: number }>(
-    `select to_timestamp(floor(extract(epoch from hour) * 1000 / $3) * $3 / 1000.0) as start, type,
-       sum(events)::int8 as events, sum(revenue) as revenue
-     from hours where hour >= $1 and hour < $2 group by 1, 2`,
-    [new Date(first).toISOString(), new Date(last + size).toISOString(), size],
-  );
-  const windows = new Map<number, Counts>();
-  for (const r of rows) {
-    const start = new Date(r.start).getTime();
-    const c = windows.get(start) ?? { byType: {}, revenue: 0 };
-    c.byType[r.type] = Number(r.events);
-    c.revenue += Number(r.revenue);
-    windows.set(start, c);
-  }
+  const rows = await db.query<CountRow>(COUNTS_SQL, [
+    new Date(first).toISOString(),
+    new Date(last + size - WINDOWS.hour).toISOString(), // the last window's last hour
+    size,
+    typesRead([q.kpi]),
+  ]);
+  const windows = countsByStart(rows);
   const points = [];
   for (let start = first; start <= last; start += size) {
-    const c = windows.get(start) ?? { byType: {}, revenue: 0 };
+    const c = windows.get(start) ?? emptyCounts();
     points.push({ start: new Date(start).toISOString(), value: kpiValue(q.kpi, c), events: eventsOf(c) });
   }
   return { ...base, points };

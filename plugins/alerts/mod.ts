@@ -8,10 +8,13 @@
 import { Hono } from "hono";
 import { answerHttpError, definePlugin, describeRoute, type Env, type Event, HttpError, parseBody } from "@runtime/sdk";
 import * as api from "./api.ts";
-import { type Fired, type Hours, judgeBatch, type Tick } from "./judge.ts";
+import { changeOf, type Fired, judgeBatch, type Tick } from "./judge.ts";
 import { kpiSeries } from "./kpi_series.ts";
 import { deleteRule, loadRules, RULE_NAME, RuleBody, saveRule, type StoredRule, WINDOWS } from "./rules.ts";
-import { hoursToJudge, writeBatch } from "./write.ts";
+import { hoursToJudge, loadClock, writeBatch } from "./write.ts";
+
+/** Most alert notices one batch sends; past them, one `alert_overflow` notice says how many more are in `/fired`. */
+export const MAX_NOTICES = 999;
 
 async function queue(batch: Event[], env: Env): Promise<void> {
   const ticks: Tick[] = batch.map((e) => ({
@@ -19,27 +22,31 @@ async function queue(batch: Event[], env: Env): Promise<void> {
     type: e.type,
     amount: e.type === "purchase" ? e.properties.amount ?? 0 : 0,
   }));
-  const [[state], rules] = await Promise.all([
-    env.db.query<{ watermark: string | null }>("select watermark from state"),
-    loadRules(env.db, true),
-  ]);
-  const before = state.watermark === null ? null : new Date(state.watermark).getTime();
-  const hours: Hours = await hoursToJudge(env.db, rules, before, ticks);
-  const judged = judgeBatch(rules, before, hours, ticks);
+  const [clock, rules] = await Promise.all([loadClock(env.db), loadRules(env.db, true)]);
+  const hours = await hoursToJudge(env.db, rules, clock.watermark ?? null, ticks);
+  const judged = judgeBatch(rules, clock, hours, ticks);
   const fired = await writeBatch(env.db, ticks, rules, judged);
   if (fired.length > 0) env.metrics.increment("fired", fired.length);
   // Pushed out with the batch's commit: to /api/stream, and to the webhooks operators subscribed to `alert`.
-  for (const f of fired) env.notify("alert", notice(f));
+  for (const f of fired.slice(0, MAX_NOTICES)) env.notify("alert", notice(f));
+  if (fired.length > MAX_NOTICES) {
+    const rest = fired.slice(MAX_NOTICES);
+    env.notify("alert_overflow", {
+      alerts: rest.length,
+      first_id: Math.min(...rest.map((f) => f.id)),
+      last_id: Math.max(...rest.map((f) => f.id)),
+      judged_at: new Date(Math.max(...rest.map((f) => f.judged_at))).toISOString(),
+    });
+  }
 }
 
 /** An alert as the routes and the notices give it. */
 export function notice(f: Fired & { id?: number }) {
   const size = WINDOWS[f.window];
   const iso = (ms: number) => new Date(ms).toISOString();
-  const change = f.previous === null ? null : Math.round((f.value - f.previous) / f.previous * 1e4) / 1e4;
   return {
     ...(f.id === undefined ? {} : { id: f.id }),
-    alert_id: `${f.rule}@${iso(f.window_start)}`,
+    alert_id: `${f.rule}:${f.window}:${iso(f.window_start)}`,
     rule: f.rule,
     kpi: f.kpi,
     window: f.window,
@@ -49,7 +56,7 @@ export function notice(f: Fired & { id?: number }) {
     window_end: iso(f.window_start + size),
     value: f.value,
     previous: f.previous,
-    change,
+    change: f.previous === null ? null : changeOf(f.value, f.previous),
     events: f.events,
     judged_at: iso(f.judged_at),
   };
@@ -70,18 +77,18 @@ app.put(
   "/rules/:name",
   describeRoute({
     summary: "Create or replace an alert rule",
-    description:
-      "Answers 201 for a new rule, 200 when it replaces one. A saved rule judges windows from the one open " +
-      "at the watermark on.",
+    description: "Answers 201 for a new rule, 200 when it replaces one, 409 past 100 rules. A saved rule judges " +
+      "windows from the one open at the watermark on.",
     params: api.NameParams,
     body: RuleBody,
     response: api.SavedRule,
     status: 201,
-    errors: [400],
+    errors: [400, 409],
   }),
   async (c) => {
     const name = ruleName(c.req.param("name"));
-    const { rule, created } = await saveRule(c.env.db, name, await parseBody(c.req.raw, RuleBody));
+    const body = await parseBody(c.req.raw, RuleBody);
+    const { rule, created } = await saveRule(c.env.db, name, body, c.env.watermark);
     return c.json(savedRule(rule), created ? 201 : 200);
   },
 );

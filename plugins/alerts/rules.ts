@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import type { Env } from "@runtime/sdk";
+import { type Env, HttpError } from "@runtime/sdk";
 import { KPI, KPI_NAMES } from "./kpis.ts";
 
 type Db = Env["db"];
@@ -43,23 +43,37 @@ export type RuleBody = z.infer<typeof RuleBody>;
 /** A rule with its name. */
 export type Rule = RuleBody & { name: string };
 
-/** A stored rule: its version (counting saves), the next window it judges (ms; null until the first event), its times. */
+/** A stored rule: its version (new at each save), the next window it judges (ms; null until the first event), times. */
 export type StoredRule = Rule & { version: number; next_window: number | null; created_at: string; updated_at: string };
+
+/** Most rules: each is judged at every event that moves the watermark. */
+export const MAX_RULES = 100;
 
 /**
  * Saves rule `name`, replacing one of that name; says whether it was new. It judges windows from the one open at the
- * plugin's watermark on (from the first event's, before any): a rule is not news about the past.
+ * watermark on, the plugin's or the host's (`hostWatermark`), whichever is later: a rule is not news about the past,
+ * even while the plugin catches up on the log. From the first event's window, before any. A 409 past
+ * {@linkcode MAX_RULES}.
  */
-export async function saveRule(db: Db, name: string, rule: RuleBody): Promise<{ rule: StoredRule; created: boolean }> {
+export async function saveRule(
+  db: Db,
+  name: string,
+  rule: RuleBody,
+  hostWatermark: string | null,
+): Promise<{ rule: StoredRule; created: boolean }> {
   const [row] = await db.query<Times & { created: boolean }>(
     `insert into rules (name, definition, next_window, created_at, updated_at)
-     select $1, $2::jsonb, to_timestamp(floor(extract(epoch from watermark) * 1000 / $3) * $3 / 1000.0), now(), now()
+     select $1, $2::jsonb,
+       to_timestamp(floor(extract(epoch from greatest(watermark, $4::timestamptz)) * 1000 / $3) * $3 / 1000.0),
+       now(), now()
      from state
+     where (select count(*) from rules where name <> $1) < $5
      on conflict (name) do update set definition = excluded.definition, next_window = excluded.next_window,
-       version = rules.version + 1, updated_at = excluded.updated_at
-     returning version, next_window, created_at, updated_at, version = 1 as created`,
-    [name, JSON.stringify(rule), WINDOWS[rule.window]],
+       version = nextval('rule_versions'), updated_at = excluded.updated_at
+     returning version, next_window, created_at, updated_at, created_at = updated_at as created`,
+    [name, JSON.stringify(rule), WINDOWS[rule.window], hostWatermark, MAX_RULES],
   );
+  if (!row) throw new HttpError(409, `at most ${MAX_RULES} rules: delete one before making '${name}'`);
   return { rule: stored(name, rule, row), created: row.created };
 }
 

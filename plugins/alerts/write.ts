@@ -1,17 +1,34 @@
 /**
- * The batch's reads and writes: the stored hours judging needs, and then, in the batch's transaction, its counts, the
- * watermark, each rule's next window and what fired.
+ * The batch's reads and writes: the clock and the stored hours judging needs, and then, in the batch's transaction,
+ * its counts, the clock, each rule's next window and what fired.
  * @module
  */
 import { decimalSum, type Env } from "@runtime/sdk";
-import { earliestHour, type Fired, firstClose, type Hours, type Judged, type Tick, windowOf } from "./judge.ts";
+import {
+  type Clock,
+  earliestHour,
+  type Fired,
+  firstClose,
+  type Hours,
+  type Judged,
+  type Tick,
+  windowOf,
+} from "./judge.ts";
+import { type CountRow, COUNTS_SQL, countsByStart, typesRead } from "./kpis.ts";
 import { type StoredRule, WINDOWS } from "./rules.ts";
 
 type Db = Env["db"];
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The plugin's clock, as the last batch left it. */
+export async function loadClock(db: Db): Promise<Clock> {
+  const [s] = await db.query<{ watermark: string | null; recent: number[] }>("select watermark, recent from state");
+  return { watermark: s.watermark === null ? null : new Date(s.watermark).getTime(), recent: s.recent.map(Number) };
+}
 
 /**
- * The stored counts of the hours judging `ticks` may read: none when no window of `rules` can close within the batch,
- * which is most batches.
+ * The stored counts of the hours judging `ticks` may read, each type a rule reads on its own row and the others summed:
+ * none when no window of `rules` can close within the batch, which is most batches.
  */
 export async function hoursToJudge(
   db: Db,
@@ -19,26 +36,20 @@ export async function hoursToJudge(
   watermark: number | null,
   ticks: readonly Tick[],
 ): Promise<Hours> {
-  const hours: Hours = new Map();
-  if (rules.length === 0 || ticks.length === 0) return hours;
+  if (rules.length === 0 || ticks.length === 0) return new Map();
   const from = watermark ?? ticks[0].ms;
-  const latest = ticks.reduce((m, t) => Math.max(m, t.ms), from);
-  if (firstClose(rules, from) > latest) return hours;
-  const rows = await db.query<{ hour: string; type: string; events: number; revenue: number }>(
-    "select hour, type, events, revenue from hours where hour >= $1 and hour <= $2",
-    [new Date(earliestHour(rules, from)).toISOString(), new Date(latest).toISOString()],
-  );
-  for (const r of rows) {
-    const hour = new Date(r.hour).getTime();
-    const c = hours.get(hour) ?? { byType: {}, revenue: 0 };
-    c.byType[r.type] = Number(r.events);
-    c.revenue += Number(r.revenue);
-    hours.set(hour, c);
-  }
-  return hours;
+  const latest = ticks.reduce((m, t) => Math.max(m, t.ms), from); // the watermark cannot pass the latest event
+  if (firstClose(rules, from) > latest) return new Map();
+  const rows = await db.query<CountRow>(COUNTS_SQL, [
+    iso(earliestHour(rules, from)),
+    iso(latest),
+    WINDOWS.hour,
+    typesRead(rules.map((r) => r.kpi)),
+  ]);
+  return countsByStart(rows);
 }
 
-/** Writes the batch's counts, the watermark and the rules' next windows; answers the alerts it stored (new ones). */
+/** Writes the batch's counts, the clock and the rules' next windows; answers the alerts it stored. */
 export async function writeBatch(
   db: Db,
   ticks: readonly Tick[],
@@ -58,51 +69,53 @@ export async function writeBatch(
   await db.query(
     `with counted as (
        insert into hours (hour, type, events, revenue)
-       select to_timestamp(h / 1000.0), t, n, r from unnest($1::float8[], $2::text[], $3::int8[], $4::numeric[]) as u(h, t, n, r)
+       select * from unnest($1::timestamptz[], $2::text[], $3::int8[], $4::numeric[])
        on conflict (hour, type) do update set events = hours.events + excluded.events,
          revenue = hours.revenue + excluded.revenue
      )
-     update state set watermark = greatest(watermark, to_timestamp($5 / 1000.0))`,
+     update state set watermark = $5::timestamptz, recent = $6::float8[]`,
     [
-      rows.map((r) => r.hour),
+      rows.map((r) => iso(r.hour)),
       rows.map((r) => r.type),
       rows.map((r) => r.events),
       rows.map((r) => decimalSum(r.amounts)),
-      judged.watermark,
+      judged.watermark === null ? null : iso(judged.watermark),
+      judged.recent,
     ],
   );
   const moved = rules.filter((r) => judged.next.get(r.name) !== r.next_window);
   if (moved.length === 0 && judged.fired.length === 0) return [];
   const f = judged.fired;
-  const stored = await db.query<{ id: number; rule: string; window_start: string }>(
+  const stored = await db.query<{ id: number; rule: string; window: string; window_start: string }>(
     `with moved as (
-       -- Only a rule not saved again meanwhile: a save resets its next window.
-       update rules set next_window = to_timestamp(m.next / 1000.0)
-       from unnest($1::text[], $2::float8[], $3::int8[]) as m(name, next, version)
+       -- Only a rule not saved again meanwhile: a save gives it a new version and resets its next window.
+       update rules set next_window = m.next
+       from unnest($1::text[], $2::timestamptz[], $3::int8[]) as m(name, next, version)
        where rules.name = m.name and rules.version = m.version
      )
      insert into fired (rule, kpi, "window", condition, threshold, window_start, value, previous, events, judged_at)
      select * from unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::timestamptz[],
        $10::float8[], $11::float8[], $12::int8[], $13::timestamptz[])
-     on conflict (rule, window_start) do nothing
-     returning id, rule, window_start`,
+     on conflict (rule, "window", window_start) do nothing
+     returning id, rule, "window", window_start`,
     [
       moved.map((r) => r.name),
-      moved.map((r) => judged.next.get(r.name)),
+      moved.map((r) => iso(judged.next.get(r.name)!)),
       moved.map((r) => r.version),
       f.map((x) => x.rule),
       f.map((x) => x.kpi),
       f.map((x) => x.window),
       f.map((x) => x.condition),
       f.map((x) => x.threshold),
-      f.map((x) => new Date(x.window_start).toISOString()),
+      f.map((x) => iso(x.window_start)),
       f.map((x) => x.value),
       f.map((x) => x.previous),
       f.map((x) => x.events),
-      f.map((x) => new Date(x.judged_at).toISOString()),
+      f.map((x) => iso(x.judged_at)),
     ],
   );
-  const ids = new Map(stored.map((s) => [`${s.rule} ${new Date(s.window_start).getTime()}`, Number(s.id)]));
-  return f.filter((x) => ids.has(`${x.rule} ${x.window_start}`))
-    .map((x) => ({ ...x, id: ids.get(`${x.rule} ${x.window_start}`)! }));
+  const key = (rule: string, window: string, start: number) => `${rule} ${window} ${start}`;
+  const ids = new Map(stored.map((s) => [key(s.rule, s.window, new Date(s.window_start).getTime()), Number(s.id)]));
+  return f.filter((x) => ids.has(key(x.rule, x.window, x.window_start)))
+    .map((x) => ({ ...x, id: ids.get(key(x.rule, x.window, x.window_start))! }));
 }

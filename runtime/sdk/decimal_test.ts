@@ -9,6 +9,9 @@ Deno.test("decimalSum() adds the numbers' decimal texts exactly", () => {
   assert.equal(decimalSum([19.99, 5, 0.01]), "25.00");
   assert.equal(decimalSum([1e21, 1e-7]), "1000000000000000000000.0000001");
   assert.equal(decimalSum([-0.5, 0.25]), "-0.25");
+  // Decimal texts as PostgreSQL writes a numeric, beside numbers: digits past a double's kept.
+  assert.equal(decimalSum(["123456789012345678.125", 0.01]), "123456789012345678.135");
+  assert.equal(decimalSum(["-0.001", "0.0010", 2]), "2.0000");
 });
 
 Deno.test("decimalSum() equals Postgres's numeric sum of the same numbers", async () => {

@@ -7,21 +7,26 @@ create table hours (
   primary key (hour, type)
 );
 
--- The latest event time the plugin has seen: windows close as it passes them.
-create table state (watermark timestamptz);
-insert into state values (null);
+-- The plugin's clock: the watermark, which windows close as it passes, and the last event times it follows.
+create table state (
+  watermark timestamptz,
+  recent    float8[] not null default '{}'
+);
+insert into state values (null, '{}');
 
--- Rules as data; next_window is the next window each judges (null until the first event); version counts saves.
+-- Rules as data. version is drawn anew at each save (a rule deleted and made again gets another); next_window is the
+-- next window the rule judges (null until the first event).
+create sequence rule_versions;
 create table rules (
   name        text primary key,
   definition  jsonb not null,
-  version     bigint not null default 1,
+  version     bigint not null default nextval('rule_versions'),
   next_window timestamptz,
   created_at  timestamptz not null,
   updated_at  timestamptz not null
 );
 
--- What fired: once per rule and window.
+-- What fired: once per rule, window width and window.
 create table fired (
   id           bigserial primary key,
   rule         text not null,
@@ -34,5 +39,6 @@ create table fired (
   previous     float8,
   events       bigint not null,
   judged_at    timestamptz not null,
-  unique (rule, window_start)
+  unique (rule, "window", window_start)
 );
+create index fired_by_rule on fired (rule, id);
