@@ -1,5 +1,5 @@
 /**
- * `deno task bench`: the runtime end to end, each scenario on a fresh database with the four shipped plugins.
+ * `deno task bench`: the runtime end to end, each scenario on a fresh database with the shipped plugins.
  * Prints a table and writes the figures as JSON (default `test-results/bench.json`).
  *
  *   deno run -A tools/bench/main.ts [--events 100000] [--backlog 1000000] [--seconds 10]
