@@ -39,7 +39,7 @@ async function open(page: Page, base: string, view: string) {
   await page.goto(`${base}/#/${view}`);
   // Selectors only: the page's Content-Security-Policy forbids evaluating strings in it.
   const fresh = shown === null ? "" : `:not([data-rendered="${shown}"])`;
-  await page.waitForSelector(`#view[data-view="${view.split("/")[0]}"][data-hash="#/${view}"]${fresh}`);
+  await page.waitForSelector(`#view[data-view="${view.split(/[/?]/)[0]}"][data-hash="#/${view}"]${fresh}`);
 }
 
 Deno.test({
@@ -102,18 +102,60 @@ Deno.test({
           const shown = await page.getAttribute(`.tile[data-key="${key}"] .value`, "data-value");
           assert.equal(Number(shown), overview[key], key);
         }
-        // The last hour's tiles: the hour of event time up to the watermark's minute.
+        // The range's tiles, by default the hour of event time up to the watermark's minute.
         const minute = Math.floor(Date.parse(rt.eventLog.watermark!) / 60_000) * 60_000;
         const hourRange = `from=${new Date(minute - 59 * 60_000).toISOString()}&to=${
           new Date(minute + 60_000).toISOString()
         }`;
         const lastHour = (await getJson(rt, `/api/stats/overview?${hourRange}`)).body;
         assert.ok(lastHour.events > 0 && lastHour.events < overview.events, "the last hour is a part of all time");
-        await page.waitForSelector('.tile[data-key="last_hour_events"]');
+        await page.waitForSelector('.tile[data-key="range_events"]');
         for (const key of ["events", "users", "sessions", "purchases", "revenue"]) {
-          const shown = await page.getAttribute(`.tile[data-key="last_hour_${key}"] .value`, "data-value");
+          const shown = await page.getAttribute(`.tile[data-key="range_${key}"] .value`, "data-value");
           assert.equal(Number(shown), lastHour[key], `last hour's ${key}`);
         }
+
+        // A range in the URL: 24 hours of event time against the 24 before (which hold the visit of the day before).
+        const iso = (ms: number) => new Date(ms).toISOString();
+        const end = minute + 60_000;
+        const day = `from=${iso(end - 86_400_000)}&to=${iso(end)}`;
+        const dayBefore = `from=${iso(end - 2 * 86_400_000)}&to=${iso(end - 86_400_000)}`;
+        const [now, dayBeforeOverview] = await Promise.all(
+          [day, dayBefore].map(async (q) => (await getJson(rt, `/api/stats/overview?${q}`)).body),
+        );
+        assert.deepEqual([now.events, dayBeforeOverview.events], [overview.events - 1, 1]); // all but yesterday's visit
+        await open(page, base, "live?range=24h&compare=1");
+        assert.equal(
+          Number(await page.getAttribute('.tile[data-key="range_events"] .value', "data-value")),
+          now.events,
+        );
+        const compared = page.locator("section[aria-label='Compared with the period before'] tbody tr");
+        const eventsRow = await compared.first().locator("td").allTextContents();
+        const percent = `+${((now.events - 1) / 1 * 100).toFixed(1)}%`;
+        assert.deepEqual(eventsRow, ["events", now.events.toLocaleString("en-US"), "1", percent]);
+        assert.equal(await compared.count(), 8);
+        // Another preset: the URL says so, and the nav takes the range to the next view.
+        await page.selectOption("#range-preset", "7d");
+        await page.waitForSelector('#view[data-hash="#/live?range=7d&compare=1"]');
+        assert.equal(await page.getAttribute("nav a[href^='#/funnel']", "href"), "#/funnel?range=7d&compare=1");
+        await page.click("nav a[href^='#/funnel']");
+        await page.waitForSelector('#view[data-view="funnel"][data-hash="#/funnel?range=7d&compare=1"]');
+        const lastWeek = `from=${iso(end - 7 * 86_400_000)}&to=${iso(end)}`;
+        const weekSummary = (await getJson(rt, `/api/funnel/summary?${lastWeek}`)).body;
+        assert.equal(
+          Number(await page.getAttribute('.tile[data-key="sessions"] .value', "data-value")),
+          weekSummary.sessions,
+        );
+        const against = page.locator("table:has(caption:text('against the period before')) tbody tr");
+        assert.equal(await against.count(), weekSummary.steps.length);
+        await page.screenshot({ path: new URL("funnel-7d-compare.png", SHOTS).pathname, fullPage: true });
+        // Whole days: the first of February only, which leaves the visit of the day before out.
+        await open(page, base, "funnel?from=2026-02-01&to=2026-02-01");
+        const feb1 = (await getJson(rt, "/api/funnel/summary?from=2026-02-01T00:00:00Z&to=2026-02-02T00:00:00Z")).body;
+        const all = (await getJson(rt, "/api/funnel/summary")).body;
+        assert.ok(feb1.sessions < all.sessions, `${feb1.sessions} of ${all.sessions}`);
+        assert.equal(Number(await page.getAttribute('.tile[data-key="sessions"] .value', "data-value")), feb1.sessions);
+        assert.equal(await page.inputValue("#range-from"), "2026-02-01");
 
         // Audience: each page's table is the API's, and each bar tells its value on hover.
         await open(page, base, "audience/segments");
@@ -260,7 +302,12 @@ Deno.test({
         await page.waitForSelector(`.tile[data-key="events"] .value[data-value="${before + 1}"]`, { timeout: 5000 });
         assert.equal(await page.textContent("#connection"), "live");
 
-        // Keyboard: the views are links reached with Tab and opened with Enter; dark mode keeps its own screenshot.
+        // Keyboard: a view opened puts the focus on it, so Tab reaches its own controls first (the range); the views are
+        // links reached with Tab from the top and opened with Enter; dark mode keeps its own screenshot.
+        await page.keyboard.press("Tab");
+        assert.equal(await page.locator(":focus").getAttribute("id"), "range-preset");
+        await page.reload(); // from the top of the page
+        await page.waitForSelector('#view[data-view="live"] .tile[data-key="events"]');
         await page.keyboard.press("Tab");
         assert.equal(await page.locator(":focus").textContent(), "Live");
         await page.keyboard.press("Tab");
@@ -384,8 +431,9 @@ Deno.test({
         await open(page, `http://127.0.0.1:${server.addr.port}`, "live");
         assert.match(await page.textContent("#view") ?? "", /requires a read token/);
         await page.fill("#api-token", "write-1"); // an ingest key is the wrong kind
+        const asked = await page.locator("#view").getAttribute("data-rendered");
         await page.click("text=Use it");
-        await page.waitForSelector("#api-token");
+        await page.waitForSelector(`#view:not([data-rendered="${asked}"]) #api-token`); // asked again, anew
         await page.fill("#api-token", "read-1");
         await page.click("text=Use it");
         await page.waitForSelector('.tile[data-key="events"]');

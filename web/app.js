@@ -8,6 +8,7 @@
  */
 import { getJson } from "./api.js";
 import { savedToken } from "./dom.js";
+import { RANGE_KEYS, rangeBar, resolveRange } from "./range.js";
 import { alertsView } from "./views/alerts.js";
 import { atRiskView } from "./views/at_risk.js";
 import { fraudView } from "./views/fraud.js";
@@ -24,6 +25,7 @@ import { usersView } from "./views/users.js";
 import { failure } from "./widgets.js";
 
 /** @import { Snapshot } from "./api.js" */
+/** @import { Range } from "./range.js" */
 
 /**
  * What the views share across renders.
@@ -41,12 +43,27 @@ import { failure } from "./widgets.js";
  * @property {(error: unknown) => HTMLElement} failure the state to show for a failed request
  * @property {DashboardState} state
  * @property {() => void} render renders the view again, as after a change of its own controls
+ * @property {Range | null} range the range of event time the hash asks for, in a view that reads one
  */
 
 /**
  * A view: the contents of `#view` for `#/<name>/<arg>`.
  * @typedef {(ctx: ViewContext, arg?: string) => Promise<Node[]>} View
  */
+
+/**
+ * The views that read a range of event time: the range when the hash names none, and whether they compare periods.
+ * Audience's segments and videos are of all time: its devices and sessions read a range.
+ * @type {Record<string, (arg: string | undefined) => { fallback: string, compare: boolean } | null>}
+ */
+const RANGED = {
+  live: () => ({ fallback: "1h", compare: true }),
+  funnel: () => ({ fallback: "all", compare: true }),
+  retention: () => ({ fallback: "all", compare: false }),
+  paths: () => ({ fallback: "all", compare: false }),
+  products: () => ({ fallback: "all", compare: false }),
+  audience: (arg) => arg === "devices" || arg === "sessions" ? { fallback: "all", compare: true } : null,
+};
 
 /**
  * The views by their name in the hash; an unknown name shows `live`.
@@ -92,6 +109,7 @@ const context = {
     }),
   state: { snapshot: null, heads: [], selectedFunnel: "" },
   render,
+  range: null,
 };
 
 /** Renders the view the hash names; one render at a time, again if data changed meanwhile. */
@@ -103,14 +121,29 @@ async function render() {
   renders.rendering = true;
   renders.lastRender = Date.now();
   const hash = location.hash;
-  const [name, arg] = hash.replace(/^#\//, "").split("/");
+  const [route, query = ""] = hash.split("?");
+  const params = new URLSearchParams(query);
+  const [name, arg] = route.replace(/^#\//, "").split("/");
   const view = Object.hasOwn(VIEWS, name) ? name : "live"; // not "constructor" and the like
+  // The nav keeps the range: the next view shows the same time.
+  const kept = new URLSearchParams([...params].filter(([k]) => RANGE_KEYS.includes(k))).toString();
   for (const a of document.querySelectorAll("nav a")) {
-    a.toggleAttribute("aria-current", a.getAttribute("href") === `#/${view}`);
-    if (a.getAttribute("href") === `#/${view}`) a.setAttribute("aria-current", "page");
+    const target = /** @type {string} */ (a.getAttribute("href")).split("?")[0];
+    a.setAttribute("href", kept ? `${target}?${kept}` : target);
+    a.toggleAttribute("aria-current", target === `#/${view}`);
+    if (target === `#/${view}`) a.setAttribute("aria-current", "page");
   }
   try {
-    const nodes = await VIEWS[view](context, arg && decodeURIComponent(arg));
+    const decoded = arg && decodeURIComponent(arg);
+    const ranged = Object.hasOwn(RANGED, view) ? RANGED[view](decoded) : null;
+    context.range = null;
+    if (ranged) {
+      const watermark = context.state.snapshot?.watermark ??
+        (/** @type {{ log: { watermark: string | null } }} */ (await context.api("/api/plugins"))).log.watermark;
+      context.range = resolveRange(params, watermark, ranged.fallback);
+    }
+    const nodes = await VIEWS[view](context, decoded);
+    if (ranged && context.range) nodes.unshift(rangeBar(context.range, route, params, ranged.compare));
     const active = document.activeElement?.id;
     main.replaceChildren(...nodes);
     if (active) document.getElementById(active)?.focus();

@@ -105,6 +105,14 @@ export const Trending = z.strictObject({
 /** `GET /revenue` query. */
 export const RevenueQuery = z.object({
   by: Dimension.default("country").describe("the dimension"),
+  from: time("purchases at or after this time"),
+  to: time("purchases before this time"),
+});
+
+/** `GET /sessions` query. */
+export const SessionsQuery = z.object({
+  from: time("sessions starting at or after this time"),
+  to: time("sessions starting before this time"),
 });
 
 /** `GET /revenue`: largest revenue first; a missing key is 'unknown'. */

@@ -240,17 +240,20 @@ app.get(
     errors: [400],
   }),
   async (c) => {
-    const { by } = c.req.valid("query");
+    const { by, from = null, to = null } = c.req.valid("query");
+    const inRange = "($1::timestamptz is null or b.ts >= $1) and ($2::timestamptz is null or b.ts < $2)";
     const rows = await c.env.db.query(
       by === "category"
         ? `select coalesce(p.category, 'unknown') as key, round(sum(i.price * i.quantity), 2) as revenue,
            count(distinct i.event_id)::int8 as purchases, count(distinct b.user_id)::int8 as users
          from purchase_items i join purchases b using (event_id)
            left join product_counts p on p.product_id = i.product_id
+         where ${inRange}
          group by 1 order by revenue desc, key`
         : `select coalesce(${by}, 'unknown') as key, round(sum(amount), 2) as revenue, count(*)::int8 as purchases,
            count(distinct user_id)::int8 as users
-         from purchases group by 1 order by revenue desc, key`,
+         from purchases b where ${inRange} group by 1 order by revenue desc, key`,
+      [from, to],
     );
     return c.json({ by, rows });
   },
@@ -298,18 +301,26 @@ const PAGE_EDGES = [0, 1, 2, 3, 6, 11];
 
 app.get(
   "/sessions",
-  describeRoute({ summary: "Distributions of session length and pages per session", response: api.Sessions }),
+  describeRoute({
+    summary: "Distributions of session length and pages per session",
+    query: api.SessionsQuery,
+    response: api.Sessions,
+    errors: [400],
+  }),
   async (c) => {
+    const { from = null, to = null } = c.req.valid("query");
+    const inRange = "($2::timestamptz is null or started_at >= $2) and ($3::timestamptz is null or started_at < $3)";
     const [durations, pages] = await Promise.all([
       c.env.db.query<{ bucket: number; sessions: number }>(
         `select width_bucket(extract(epoch from ended_at - started_at)::float8, $1::float8[]) as bucket,
          count(*)::int8 as sessions
-       from sessions group by 1`,
-        [DURATION_EDGES],
+       from sessions where ${inRange} group by 1`,
+        [DURATION_EDGES, from, to],
       ),
       c.env.db.query<{ bucket: number; sessions: number }>(
-        `select width_bucket(pages, $1::int8[]) as bucket, count(*)::int8 as sessions from sessions group by 1`,
-        [PAGE_EDGES],
+        `select width_bucket(pages, $1::int8[]) as bucket, count(*)::int8 as sessions from sessions
+         where ${inRange} group by 1`,
+        [PAGE_EDGES, from, to],
       ),
     ]);
     const histogram = (edges: number[], rows: { bucket: number; sessions: number }[]) =>

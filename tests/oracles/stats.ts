@@ -166,19 +166,28 @@ export async function expectedProducts(sql: Sql) {
   );
 }
 
-/** `/revenue?by=` rows recomputed from the raw log. */
-export async function expectedRevenue(sql: Sql, by: "country" | "category" | "device") {
+/** `/revenue?by=` rows recomputed from the raw log, of the purchases in `[from, to)` (open where null). */
+export async function expectedRevenue(
+  sql: Sql,
+  by: "country" | "category" | "device",
+  from: string | null = null,
+  to: string | null = null,
+) {
   const events = await logByPerson(sql);
+  const inRange = (ts: string) =>
+    `($1::timestamptz is null or ${ts} >= $1) and ($2::timestamptz is null or ${ts} < $2)`;
   return await sql.query(
     by === "category"
       ? `select coalesce(c.category, 'unknown') as key, round(sum(l.revenue), 2) as revenue,
            count(distinct l.event_id)::int8 as purchases, count(distinct l.user_id)::int8 as users
          from (${PURCHASE_LINES(events)}) l left join (${CATEGORIES(events)}) c using (product_id)
+         where l.event_id in (select event_id from ${events} where type = 'purchase' and ${inRange("ts")})
          group by 1 order by revenue desc, key`
       : `select coalesce(body->'properties'->>'${by}', 'unknown') as key,
            round(sum((body->'properties'->>'amount')::numeric), 2) as revenue, count(*)::int8 as purchases,
            count(distinct user_id)::int8 as users
-         from ${events} where type = 'purchase' group by 1 order by revenue desc, key`,
+         from ${events} where type = 'purchase' and ${inRange("ts")} group by 1 order by revenue desc, key`,
+    [from, to],
   );
 }
 
@@ -198,13 +207,14 @@ export async function expectedTrending(sql: Sql, limit: number) {
   return { window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, products };
 }
 
-/** `/sessions` distributions recomputed from the raw log. */
-export async function expectedSessionDistributions(sql: Sql) {
+/** `/sessions` distributions recomputed from the raw log, of the sessions starting in `[from, to)` (open where null). */
+export async function expectedSessionDistributions(sql: Sql, from: string | null = null, to: string | null = null) {
   const events = await logByPerson(sql);
   const sessions = await sql.query<{ seconds: number; pages: number }>(
     `select extract(epoch from ended_at - started_at)::float8 as seconds, pages::int8 as pages from (${
       SESSIONS_SQL(events)
-    }) s`,
+    }) s where ($1::timestamptz is null or started_at >= $1) and ($2::timestamptz is null or started_at < $2)`,
+    [from, to],
   );
   const histogram = (edges: number[], values: number[]) =>
     edges.map((from, i) => ({

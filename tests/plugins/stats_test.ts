@@ -59,12 +59,20 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
   for (const by of ["country", "category", "device"] as const) {
     const { body } = await getJson(rt, `/api/stats/revenue?by=${by}`);
     assert.deepEqual(body, { by, rows: await expectedRevenue(rt.store, by) }, `revenue by ${by}`);
+    // Over a range: the purchases of that time only.
+    const ranged = (await getJson(rt, `/api/stats/revenue?by=${by}&from=${from}&to=${to}`)).body;
+    const within = await expectedRevenue(rt.store, by, from, to);
+    assert.ok(within.length > 0 && JSON.stringify(within) !== JSON.stringify(body.rows), `${by}: a range that differs`);
+    assert.deepEqual(ranged, { by, rows: within }, `revenue by ${by}, ${from}..${to}`);
   }
   assert.deepEqual(
     (await getJson(rt, "/api/stats/products/trending?limit=5")).body,
     await expectedTrending(rt.store, 5),
   );
   assert.deepEqual((await getJson(rt, "/api/stats/sessions")).body, await expectedSessionDistributions(rt.store));
+  const sessionsWithin = await expectedSessionDistributions(rt.store, from, to);
+  assert.notDeepEqual(sessionsWithin, await expectedSessionDistributions(rt.store));
+  assert.deepEqual((await getJson(rt, `/api/stats/sessions?from=${from}&to=${to}`)).body, sessionsWithin);
   for (const interval of ["day", "week"] as const) {
     const q = `interval=${interval}&periods=4&from=2026-01-20T00:00:00Z&to=2026-02-20T00:00:00Z`;
     const { cohorts } = (await getJson(rt, `/api/stats/retention?${q}`)).body;

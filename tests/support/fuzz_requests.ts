@@ -121,7 +121,7 @@ export const ROUTES: RouteSpec[] = [
   { method: "GET", path: "/api/stats/timeseries", query: ["from", "to", "bucket"] },
   { method: "GET", path: "/api/stats/products", query: ["limit", "sort"] },
   { method: "GET", path: "/api/stats/products/trending", query: ["limit"] },
-  { method: "GET", path: "/api/stats/revenue", query: ["by"] },
+  { method: "GET", path: "/api/stats/revenue", query: ["by", "from", "to"] },
   { method: "GET", path: "/api/stats/segments" },
   { method: "GET", path: "/api/stats/segments/:segment/users", query: ["limit", "after", "format"] },
   {
@@ -135,7 +135,7 @@ export const ROUTES: RouteSpec[] = [
     query: ["interval", "start_event", "return_event", "cohort", "period", "limit", "after"],
   },
   { method: "GET", path: "/api/stats/videos", query: ["limit"] },
-  { method: "GET", path: "/api/stats/sessions" },
+  { method: "GET", path: "/api/stats/sessions", query: ["from", "to"] },
   { method: "GET", path: "/api/stats/users/:user_id" },
   { method: "GET", path: "/api/funnel/summary", query: ["from", "to"] },
   { method: "GET", path: "/api/funnel/summary/users", query: ["step", "outcome", "from", "to", "limit", "after"] },

@@ -7,6 +7,7 @@
  */
 import { lineChart } from "../charts.js";
 import { h } from "../dom.js";
+import { keepRange } from "../range.js";
 import { note, section, table, time } from "../widgets.js";
 
 /** @import { ViewContext } from "../app.js" */
@@ -105,7 +106,9 @@ async function kpiSection(ctx, rule, rules) {
     { id: "alerts-rule", "aria-label": "Rule" },
     rules.map((r) => h("option", { value: r.name, selected: r.name === rule.name ? "" : undefined }, r.name)),
   );
-  select.addEventListener("change", () => location.hash = `#/alerts/${new URLSearchParams({ rule: select.value })}`);
+  select.addEventListener("change", () => {
+    location.hash = keepRange(`#/alerts/${new URLSearchParams({ rule: select.value })}`);
+  });
   const level = rule.condition === "above" || rule.condition === "below";
   const names = level ? [rule.kpi, "threshold"] : [rule.kpi];
   const points = series.points.map((p) => ({

@@ -7,6 +7,7 @@
  */
 import { barChart, formatNumber } from "../charts.js";
 import { h } from "../dom.js";
+import { change, rangeQuery } from "../range.js";
 import { note, pct, section, table } from "../widgets.js";
 import { peopleHref } from "./people.js";
 
@@ -72,8 +73,20 @@ const PAGE_VIEWS = {
   },
 
   async devices(ctx) {
-    const { rows } = /** @type {Revenue} */ (await ctx.api("/api/stats/revenue?by=device"));
-    if (rows.length === 0) return [note("empty", "No purchases yet.")];
+    const range = ctx.range ? rangeQuery(ctx.range) : "";
+    const [{ rows }, before] = await Promise.all([
+      /** @type {Promise<Revenue>} */ (ctx.api(`/api/stats/revenue?by=device&${range}`)),
+      ctx.range?.previous
+        ? /** @type {Promise<Revenue>} */ (ctx.api(`/api/stats/revenue?by=device&${rangeQuery(ctx.range.previous)}`))
+        : null,
+    ]);
+    if (rows.length === 0) return [note("empty", "No purchases in this range.")];
+    const previous = new Map((before?.rows ?? []).map((r) => [r.key, r.revenue]));
+    const compared = rows.map((r) => ({
+      ...r,
+      before: previous.get(r.key) ?? 0,
+      change: change(r.revenue, previous.get(r.key) ?? 0),
+    }));
     return [section(
       "Revenue by device",
       barChart(
@@ -87,47 +100,63 @@ const PAGE_VIEWS = {
           ["revenue", "revenue"],
           ["purchases", "purchases"],
           ["users", "buyers"],
+          ...(before
+            ? /** @type {[["before", string], ["change", string]]} */ ([["before", "revenue before"], [
+              "change",
+              "change",
+            ]])
+            : []),
         ],
-        rows,
-        { path: "/api/stats/revenue?by=device" },
+        compared,
+        { path: `/api/stats/revenue?by=device&${range}` },
       ),
     )];
   },
 
   async sessions(ctx) {
-    const s = /** @type {Sessions} */ (await ctx.api("/api/stats/sessions"));
-    if (s.duration_s.every((b) => b.sessions === 0)) return [note("empty", "No sessions yet.")];
+    const range = ctx.range ? rangeQuery(ctx.range) : "";
+    const [s, before] = await Promise.all([
+      /** @type {Promise<Sessions>} */ (ctx.api(`/api/stats/sessions?${range}`)),
+      ctx.range?.previous
+        ? /** @type {Promise<Sessions>} */ (ctx.api(`/api/stats/sessions?${rangeQuery(ctx.range.previous)}`))
+        : null,
+    ]);
+    if (s.duration_s.every((b) => b.sessions === 0)) return [note("empty", "No sessions in this range.")];
     /**
      * @param {Bucket[]} buckets
+     * @param {Bucket[] | undefined} earlier the period before's, when compared
      * @param {string} unit
      */
-    const labelled = (buckets, unit) =>
-      buckets.map((b) => ({
+    const labelled = (buckets, earlier, unit) =>
+      buckets.map((b, k) => ({
         ...b,
+        ...(earlier ? { before: earlier[k].sessions, change: change(b.sessions, earlier[k].sessions) } : {}),
         range: b.to === null
           ? `${b.from}+ ${unit}`
           : b.to - b.from === 1
           ? `${b.from} ${unit}`
           : `${b.from}–${b.to - 1} ${unit}`,
       }));
-    const durations = labelled(s.duration_s, "s");
-    const pages = labelled(s.pages, "pages");
+    const durations = labelled(s.duration_s, before?.duration_s, "s");
+    const pages = labelled(s.pages, before?.pages, "pages");
+    /** @type {([key: "before", label: string] | [key: "change", label: string])[]} */
+    const compared = before ? [["before", "before"], ["change", "change"]] : [];
     return [
       section(
         "Session length",
         barChart("sessions by length", durations.map((b) => ({ label: b.range, value: b.sessions }))),
         table(
           "sessions by seconds from first to last event",
-          [["range", "length"], ["sessions", "sessions"]],
+          [["range", "length"], ["sessions", "sessions"], ...compared],
           durations,
-          { path: "/api/stats/sessions", table: "duration_s" },
+          { path: `/api/stats/sessions?${range}`, table: "duration_s" },
         ),
       ),
       section(
         "Pages per session",
         barChart("sessions by pages", pages.map((b) => ({ label: b.range, value: b.sessions }))),
-        table("sessions by page views", [["range", "pages"], ["sessions", "sessions"]], pages, {
-          path: "/api/stats/sessions",
+        table("sessions by page views", [["range", "pages"], ["sessions", "sessions"], ...compared], pages, {
+          path: `/api/stats/sessions?${range}`,
           table: "pages",
         }),
       ),

@@ -1,11 +1,14 @@
 // @ts-check
 /// <reference lib="dom" />
 /**
- * The "Funnel" view: the default shopping funnel per session, and the users per step of a chosen custom funnel.
+ * The "Funnel" view: the default shopping funnel per session, and the users per step of a chosen custom funnel, over the
+ * range of event time in view (sessions starting in it; users entering the custom funnel in it), the default funnel
+ * compared with the period before if asked.
  * @module
  */
 import { barChart, formatNumber } from "../charts.js";
 import { h } from "../dom.js";
+import { change, rangeQuery } from "../range.js";
 import { note, pct, section, table, tiles } from "../widgets.js";
 import { peopleHref } from "./people.js";
 
@@ -44,10 +47,15 @@ const people = (query, text) =>
  * @returns {Promise<Node[]>}
  */
 export async function funnelView(ctx) {
-  const [summary, { definitions }] = await Promise.all([
-    /** @type {Promise<FunnelSummary>} */ (ctx.api("/api/funnel/summary")),
+  const range = ctx.range ? rangeQuery(ctx.range) : "";
+  const previous = ctx.range?.previous ? rangeQuery(ctx.range.previous) : null;
+  const [summary, { definitions }, before] = await Promise.all([
+    /** @type {Promise<FunnelSummary>} */ (ctx.api(`/api/funnel/summary?${range}`)),
     /** @type {Promise<FunnelDefinitions>} */ (ctx.api("/api/funnel/definitions")),
+    previous === null ? null : /** @type {Promise<FunnelSummary>} */ (ctx.api(`/api/funnel/summary?${previous}`)),
   ]);
+  /** The range's own parameters, for the people behind a step. */
+  const within = Object.fromEntries(new URLSearchParams(range));
   const out = [section(
     "Shopping funnel (per session)",
     tiles([
@@ -74,17 +82,36 @@ export async function funnelView(ctx) {
           "reached",
           "users",
           (/** @type {string} */ _, /** @type {{ step: string }} */ s) =>
-            people({ of: "summary", step: s.step, outcome: "reached" }, "who reached it"),
+            people({ of: "summary", step: s.step, outcome: "reached", ...within }, "who reached it"),
         ],
         [
           "dropped",
           "",
           (/** @type {string} */ _, /** @type {{ step: string }} */ s) =>
-            people({ of: "summary", step: s.step, outcome: "dropped" }, "who stopped before"),
+            people({ of: "summary", step: s.step, outcome: "dropped", ...within }, "who stopped before"),
         ],
       ],
       summary.steps.map((s) => ({ step: s.step, sessions: s.sessions, reached: "", dropped: "" })),
-      { path: "/api/funnel/summary" },
+      { path: `/api/funnel/summary?${range}` },
+    ),
+    before === null || summary.sessions === 0 ? null : table(
+      "against the period before: sessions per step, and conversion from the first step",
+      [
+        ["step", "step"],
+        ["sessions", "sessions"],
+        ["before", "before"],
+        ["change", "change"],
+        ["conversion", "conversion", pct],
+        ["conversion_before", "before", pct],
+      ],
+      summary.steps.map((s, k) => ({
+        step: s.step,
+        sessions: s.sessions,
+        before: before.steps[k].sessions,
+        change: change(s.sessions, before.steps[k].sessions),
+        conversion: s.conversion_from_start,
+        conversion_before: before.steps[k].conversion_from_start,
+      })),
     ),
   )];
   if (definitions.length === 0) {
@@ -109,7 +136,7 @@ export async function funnelView(ctx) {
     ctx.render();
   });
   const report = /** @type {FunnelReport} */ (
-    await ctx.api(`/api/funnel/definitions/${encodeURIComponent(chosen.name)}/report`)
+    await ctx.api(`/api/funnel/definitions/${encodeURIComponent(chosen.name)}/report?${range}`)
   );
   out.push(section(
     "Custom funnels",
@@ -131,17 +158,17 @@ export async function funnelView(ctx) {
           "users",
           "users",
           (/** @type {number} */ n, /** @type {{ step: number }} */ s) =>
-            people({ of: "funnel", name: chosen.name, step: String(s.step), outcome: "reached" }, n),
+            people({ of: "funnel", name: chosen.name, step: String(s.step), outcome: "reached", ...within }, n),
         ],
         [
           "drop_off",
           "dropped before it",
           (/** @type {number} */ n, /** @type {{ step: number }} */ s) =>
-            s.step === 1 ? "—" : people({ of: "funnel", name: chosen.name, step: String(s.step) }, n),
+            s.step === 1 ? "—" : people({ of: "funnel", name: chosen.name, step: String(s.step), ...within }, n),
         ],
       ],
       report.steps,
-      { path: `/api/funnel/definitions/${encodeURIComponent(chosen.name)}/report` },
+      { path: `/api/funnel/definitions/${encodeURIComponent(chosen.name)}/report?${range}` },
     ),
   ));
   return out;

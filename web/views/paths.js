@@ -8,6 +8,7 @@
  */
 import { flowChart } from "../charts.js";
 import { h } from "../dom.js";
+import { keepRange, rangeQuery } from "../range.js";
 import { note, pct, section, table, tiles } from "../widgets.js";
 
 /** @import { ViewContext } from "../app.js" */
@@ -52,7 +53,8 @@ export async function pathsView(ctx, arg) {
   /** @type {Record<keyof typeof CHOICES, string>} */
   const choice = { ...CHOICES };
   for (const k of /** @type {(keyof typeof CHOICES)[]} */ (Object.keys(CHOICES))) choice[k] = given.get(k) ?? choice[k];
-  const path = `/api/funnel/paths?${new URLSearchParams(choice)}&top=20`;
+  const range = ctx.range ? rangeQuery(ctx.range) : "";
+  const path = `/api/funnel/paths?${new URLSearchParams(choice)}&top=20${range && `&${range}`}`;
   const p = /** @type {Paths} */ (await ctx.api(path));
   const form = controls(choice);
   const way = p.direction === "next" ? "after" : "before";
@@ -135,7 +137,7 @@ function controls(choice) {
       if (v !== "" && v !== CHOICES[/** @type {keyof typeof CHOICES} */ (k)]) next.set(k, String(v));
     }
     // Encoded once more: the dashboard decodes the hash before the view reads it as a query.
-    location.hash = `#/paths/${encodeURIComponent(next.toString())}`;
+    location.hash = keepRange(`#/paths/${encodeURIComponent(next.toString())}`);
   });
   form.addEventListener("submit", (e) => e.preventDefault());
   return form;

@@ -1,11 +1,13 @@
 // @ts-check
 /// <reference lib="dom" />
 /**
- * The "Products" view: the top products by revenue, and revenue by country and by category.
+ * The "Products" view: the top products by revenue (of all time), and revenue by country and by category over the range
+ * of event time in view.
  * @module
  */
 import { barChart } from "../charts.js";
 import { h } from "../dom.js";
+import { rangeQuery } from "../range.js";
 import { note, pct, section, table } from "../widgets.js";
 
 /** @import { ViewContext } from "../app.js" */
@@ -33,17 +35,18 @@ import { note, pct, section, table } from "../widgets.js";
  * @returns {Promise<Node[]>}
  */
 export async function productsView(ctx) {
+  const range = ctx.range ? rangeQuery(ctx.range) : "";
   const [{ products }, country, category] = await Promise.all([
     /** @type {Promise<{ products: Product[] }>} */ (ctx.api("/api/stats/products?limit=20&sort=revenue")),
-    /** @type {Promise<Revenue>} */ (ctx.api("/api/stats/revenue?by=country")),
-    /** @type {Promise<Revenue>} */ (ctx.api("/api/stats/revenue?by=category")),
+    /** @type {Promise<Revenue>} */ (ctx.api(`/api/stats/revenue?by=country&${range}`)),
+    /** @type {Promise<Revenue>} */ (ctx.api(`/api/stats/revenue?by=category&${range}`)),
   ]);
   if (products.length === 0) return [note("empty", "No product events yet.")];
   return [
     section(
       "Top products by revenue",
       table(
-        "20 highest",
+        "20 highest, of all time",
         [
           ["product_id", "product"],
           ["category", "category"],
@@ -62,11 +65,17 @@ export async function productsView(ctx) {
       { class: "grid" },
       section(
         "Revenue by country",
-        barChart("revenue by country", country.rows.map((r) => ({ label: r.key, value: r.revenue }))),
+        barChart(
+          `revenue by country, ${ctx.range?.label ?? "all time"}`,
+          country.rows.map((r) => ({ label: r.key, value: r.revenue })),
+        ),
       ),
       section(
         "Revenue by category",
-        barChart("revenue by category", category.rows.map((r) => ({ label: r.key, value: r.revenue }))),
+        barChart(
+          `revenue by category, ${ctx.range?.label ?? "all time"}`,
+          category.rows.map((r) => ({ label: r.key, value: r.revenue })),
+        ),
       ),
     ),
   ];

@@ -8,6 +8,7 @@
  */
 import { lineChart } from "../charts.js";
 import { h } from "../dom.js";
+import { keepRange, rangeQuery } from "../range.js";
 import { csvButton, note, pct, section } from "../widgets.js";
 import { peopleHref } from "./people.js";
 
@@ -39,6 +40,7 @@ export async function retentionView(ctx, arg) {
   const choice = { ...CHOICES };
   for (const k of /** @type {(keyof typeof CHOICES)[]} */ (Object.keys(CHOICES))) choice[k] = given.get(k) ?? choice[k];
   const query = new URLSearchParams(Object.entries(choice).filter(([, v]) => v !== ""));
+  for (const [k, v] of new URLSearchParams(ctx.range ? rangeQuery(ctx.range) : "")) query.set(k, v);
   const [r, overview] = await Promise.all([
     /** @type {Promise<Retention>} */ (ctx.api(`/api/stats/retention?${query}`)),
     /** @type {Promise<{ by_type: Record<string, number> }>} */ (ctx.api("/api/stats/overview")),
@@ -112,7 +114,7 @@ function controls(choice, types) {
         next.set(k, String(v));
       }
     }
-    location.hash = `#/retention/${next}`;
+    location.hash = keepRange(`#/retention/${next}`);
   });
   return form;
 }
