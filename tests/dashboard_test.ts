@@ -156,6 +156,41 @@ Deno.test({
         assert.ok(feb1.sessions < all.sessions, `${feb1.sessions} of ${all.sessions}`);
         assert.equal(Number(await page.getAttribute('.tile[data-key="sessions"] .value', "data-value")), feb1.sessions);
         assert.equal(await page.inputValue("#range-from"), "2026-02-01");
+        // Choosing days from a preset starts from the days of the range in view: the 7 days up to 10:5x on the 1st.
+        await open(page, base, "funnel?range=7d");
+        await page.selectOption("#range-preset", "custom");
+        await page.waitForSelector('#view[data-hash="#/funnel?from=2026-01-25&to=2026-02-01"]');
+        // The other views read the range too: devices (against the day before), retention's cohorts, products' charts.
+        await open(page, base, "audience/devices?range=24h&compare=1");
+        const dayDevices = (await getJson(rt, `/api/stats/revenue?by=device&${day}`)).body.rows;
+        const deviceRows = await page.locator("section[aria-label='Revenue by device'] tbody tr").allTextContents();
+        assert.deepEqual(
+          deviceRows,
+          dayDevices.map((d: { key: string; revenue: number; purchases: number; users: number }) =>
+            `${d.key}${d.revenue.toLocaleString("en-US")}${d.purchases}${d.users}0—`
+          ),
+        );
+        assert.equal(
+          await page.getAttribute("nav.filters a[href^='#/audience/sessions']", "href"),
+          "#/audience/sessions?range=24h&compare=1",
+        );
+        await open(page, base, "retention?from=2026-02-01&to=2026-02-01");
+        await page.locator("table.retention").waitFor();
+        const feb1Cohorts = (await getJson(
+          rt,
+          "/api/stats/retention?periods=7&from=2026-02-01T00:00:00.000Z&to=2026-02-02T00:00:00.000Z",
+        )).body.cohorts;
+        assert.deepEqual(
+          await page.locator("table.retention tbody tr[data-cohort]").evaluateAll((rows) =>
+            rows.map((r) => r.getAttribute("data-cohort"))
+          ),
+          feb1Cohorts.map((c: { start: string }) => c.start),
+        );
+        await open(page, base, "products?from=2026-02-01&to=2026-02-01");
+        assert.equal(
+          await page.getAttribute("section[aria-label='Revenue by country'] svg.chart", "aria-label"),
+          "revenue by country, 2026-02-01",
+        );
 
         // Audience: each page's table is the API's, and each bar tells its value on hover.
         await open(page, base, "audience/segments");

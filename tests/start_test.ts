@@ -21,6 +21,7 @@ Deno.test({
       assert.ok(overview.by_type.page_view > 0 || overview.by_type.login > 0);
       const { plugins } = await (await fetch(`${rt.url}/api/plugins`)).json();
       assert.deepEqual(plugins.map((p: { name: string; status: string }) => [p.name, p.status]), [
+        ["alerts", "running"],
         ["churn", "running"],
         ["fraud", "running"],
         ["funnel", "running"],

@@ -127,28 +127,29 @@ async function render() {
   const view = Object.hasOwn(VIEWS, name) ? name : "live"; // not "constructor" and the like
   // The nav keeps the range: the next view shows the same time.
   const kept = new URLSearchParams([...params].filter(([k]) => RANGE_KEYS.includes(k))).toString();
-  for (const a of document.querySelectorAll("nav a")) {
+  for (const a of document.querySelectorAll("header nav a")) {
     const target = /** @type {string} */ (a.getAttribute("href")).split("?")[0];
     a.setAttribute("href", kept ? `${target}?${kept}` : target);
     a.toggleAttribute("aria-current", target === `#/${view}`);
     if (target === `#/${view}`) a.setAttribute("aria-current", "page");
   }
+  const decoded = arg && decodeURIComponent(arg);
+  const ranged = Object.hasOwn(RANGED, view) ? RANGED[view](decoded) : null;
+  context.range = null;
+  /** The range's controls, above the view or above its failure: a range the API refuses can be changed back. */
+  const bar = () => ranged && context.range ? [rangeBar(context.range, route, params, ranged.compare)] : [];
   try {
-    const decoded = arg && decodeURIComponent(arg);
-    const ranged = Object.hasOwn(RANGED, view) ? RANGED[view](decoded) : null;
-    context.range = null;
     if (ranged) {
       const watermark = context.state.snapshot?.watermark ??
         (/** @type {{ log: { watermark: string | null } }} */ (await context.api("/api/plugins"))).log.watermark;
       context.range = resolveRange(params, watermark, ranged.fallback);
     }
     const nodes = await VIEWS[view](context, decoded);
-    if (ranged && context.range) nodes.unshift(rangeBar(context.range, route, params, ranged.compare));
     const active = document.activeElement?.id;
-    main.replaceChildren(...nodes);
+    main.replaceChildren(...bar(), ...nodes);
     if (active) document.getElementById(active)?.focus();
   } catch (e) {
-    main.replaceChildren(context.failure(e));
+    main.replaceChildren(...bar(), context.failure(e));
   } finally {
     main.dataset.view = view;
     main.dataset.hash = hash; // what this render showed: the hash may have changed meanwhile
@@ -161,17 +162,20 @@ async function render() {
   }
 }
 
-/** Re-renders on changes, at most once a second. */
+/** Re-renders on changes, at most once a second; not while someone is choosing a range (it would undo their typing). */
 function changed() {
-  const wait = 1000 - (Date.now() - renders.lastRender);
+  const wait = choosing() ? 1000 : 1000 - (Date.now() - renders.lastRender);
   if (wait <= 0) render();
   else if (!renders.pending) {
     renders.pending = setTimeout(() => {
       renders.pending = null;
-      render();
+      changed();
     }, wait);
   }
 }
+
+/** Whether the focus is in the range's controls. */
+const choosing = () => document.activeElement?.closest("form.range") != null;
 
 /**
  * Keeps a snapshot from the stream and the log's recent heads, then re-renders.
@@ -211,8 +215,10 @@ function connect() {
 }
 
 addEventListener("hashchange", () => {
+  // A view's own control changed the hash: the focus stays on it; a link moved to another view: the view takes it.
+  const fromControl = document.activeElement?.closest("#view form") ?? null;
   render();
-  main.focus();
+  if (!fromControl) main.focus();
 });
 connect();
 render();

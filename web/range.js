@@ -24,19 +24,31 @@ export const RANGE_KEYS = ["range", "from", "to", "compare"];
 
 const DAY = 86_400_000;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** The days the API takes: its times are of the years 1000 to 8999, and a range ends the day after its last. */
+const FIRST_DAY = "1000-01-01";
+const LAST_DAY = "8999-12-30";
 
 /**
- * A range, resolved: its ends as the API takes them (null when open), what to call it, and the period before it when
- * compared (as long, ending where it begins).
+ * Whether `d` is a real day (not 2026-02-30) the API takes.
+ * @param {string} d
+ * @returns {boolean}
+ */
+const isDay = (d) =>
+  DATE.test(d) && d >= FIRST_DAY && d <= LAST_DAY && new Date(Date.parse(d)).toISOString().slice(0, 10) === d;
+
+/**
+ * A range, resolved: its ends as the API takes them (null when open), what to call it, the period before it when
+ * compared (as long, ending where it begins), and the watermark it was resolved at.
  * @typedef {{
  *   preset: string, from: string | null, to: string | null, label: string, compare: boolean,
- *   previous: { from: string, to: string } | null
+ *   previous: { from: string, to: string } | null, watermark: string | null
  * }} Range
  */
 
 /**
  * The range `params` (the hash's) ask for, relative presets ending at `watermark`'s minute; `fallback` when they ask
- * for none. A relative preset before any event is all time.
+ * for none, or for days that are not a range of real days of the years 1000 to 8999. A relative preset before any event
+ * is all time.
  * @param {URLSearchParams} params
  * @param {string | null | undefined} watermark
  * @param {string} fallback
@@ -44,34 +56,33 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
  */
 export function resolveRange(params, watermark, fallback) {
   const compare = params.get("compare") === "1";
+  const wm = watermark ?? null;
   const from = params.get("from") ?? "";
   const to = params.get("to") ?? "";
-  if (DATE.test(from) && DATE.test(to) && from <= to && !Number.isNaN(Date.parse(from) + Date.parse(to))) {
+  if (isDay(from) && isDay(to) && from <= to) {
     const end = new Date(Date.parse(to) + DAY).toISOString();
-    return withPrevious({
-      preset: "custom",
-      from: `${from}T00:00:00.000Z`,
-      to: end,
-      label: `${from} to ${to}`,
-      compare,
-    });
+    const label = from === to ? from : `${from} to ${to}`;
+    return withPrevious({ preset: "custom", from: `${from}T00:00:00.000Z`, to: end, label, compare, watermark: wm });
   }
   const preset = PRESETS.find(([name]) => name === params.get("range")) ??
     PRESETS.find(([name]) => name === fallback) ?? PRESETS[PRESETS.length - 1];
   const [name, label, span] = preset;
-  if (span === null || !watermark) return { preset: name, from: null, to: null, label, compare, previous: null };
-  const end = Math.floor(Date.parse(watermark) / 60_000) * 60_000 + 60_000;
+  if (span === null || !wm) {
+    return { preset: name, from: null, to: null, label, compare, previous: null, watermark: wm };
+  }
+  const end = Math.floor(Date.parse(wm) / 60_000) * 60_000 + 60_000;
   return withPrevious({
     preset: name,
     from: new Date(end - span).toISOString(),
     to: new Date(end).toISOString(),
     label: `${label} of event time`,
     compare,
+    watermark: wm,
   });
 }
 
 /**
- * `range` with the period before it, when compared.
+ * `range` with the period before it, when compared and when that period is of the years the API takes.
  * @param {Omit<Range, "previous">} range
  * @returns {Range}
  */
@@ -79,7 +90,7 @@ function withPrevious(range) {
   if (!range.compare || !range.from || !range.to) return { ...range, previous: null };
   const span = Date.parse(range.to) - Date.parse(range.from);
   const from = new Date(Date.parse(range.from) - span).toISOString();
-  return { ...range, previous: { from, to: range.from } };
+  return { ...range, previous: from < FIRST_DAY ? null : { from, to: range.from } };
 }
 
 /**
@@ -116,35 +127,45 @@ export function change(now, previous) {
  * @returns {HTMLFormElement}
  */
 export function rangeBar(range, route, params, comparable) {
+  /** The day of `t`, or of `back` ms before it. */
   const day = (/** @type {string | null} */ t, back = 0) =>
     t ? new Date(Date.parse(t) - back).toISOString().slice(0, 10) : "";
-  const preset = h(
+  const preset = /** @type {HTMLSelectElement} */ (h(
     "select",
     { id: "range-preset", name: "range", "aria-label": "Range of event time" },
     [...PRESETS.map(([name, label]) => [name, label]), ["custom", "days…"]].map(([value, label]) =>
       h("option", { value, selected: value === range.preset ? "" : undefined }, label)
     ),
-  );
-  const custom = range.preset === "custom";
-  const from = h("input", {
-    id: "range-from",
-    name: "from",
+  ));
+  /** A day input, shown for days only. */
+  const input = (
+    /** @type {string} */ name,
+    /** @type {string} */ value,
+    /** @type {string} */ label,
+  ) => /** @type {HTMLInputElement} */ (h("input", {
+    id: `range-${name}`,
+    name,
     type: "date",
-    value: day(range.from),
-    hidden: !custom || undefined,
-  });
-  const to = h("input", {
-    id: "range-to",
-    name: "to",
-    type: "date",
-    value: day(range.to, DAY),
-    hidden: !custom || undefined,
-  });
+    value,
+    min: FIRST_DAY,
+    max: LAST_DAY,
+    "aria-label": label,
+    hidden: range.preset === "custom" ? undefined : "",
+  }));
+  // A range's `to` is excluded: its last day is that of the instant before.
+  const from = input("from", day(range.from), "first day (UTC)");
+  const to = input("to", day(range.to, 1), "last day (UTC), included");
   const compare = comparable
     ? h(
       "label",
       {},
-      h("input", { id: "range-compare", name: "compare", type: "checkbox", checked: range.compare ? "" : undefined }),
+      h("input", {
+        id: "range-compare",
+        name: "compare",
+        type: "checkbox",
+        checked: range.compare ? "" : undefined,
+        disabled: range.from === null ? "" : undefined, // all time has no period before
+      }),
       " compare with the period before",
     )
     : null;
@@ -157,27 +178,31 @@ export function rangeBar(range, route, params, comparable) {
     to,
     compare,
   ));
+  form.addEventListener("submit", (ev) => ev.preventDefault());
   form.addEventListener("change", () => {
     const next = new URLSearchParams([...params].filter(([k]) => !RANGE_KEYS.includes(k)));
-    const value = /** @type {HTMLSelectElement} */ (preset).value;
-    if (value === "custom") {
-      // Days: what was shown, or the range so far; a change of preset alone starts from the range in view.
-      const f = /** @type {HTMLInputElement} */ (from).value || day(range.from) ||
-        day(new Date().toISOString(), 7 * DAY);
-      const t = /** @type {HTMLInputElement} */ (to).value || day(range.to, DAY) || day(new Date().toISOString());
+    if (preset.value === "custom") {
+      // Days: those shown, else the range in view's, else the week up to the watermark's day.
+      const anchor = range.watermark ?? new Date().toISOString();
+      const f = from.value || day(range.from) || day(anchor, 6 * DAY);
+      const t = to.value || (range.to ? day(range.to, 1) : day(anchor));
+      if (!isDay(f) || !isDay(t)) return; // a day half typed: wait for the whole of it
       next.set("from", f);
       next.set("to", t < f ? f : t);
-    } else next.set("range", value);
-    const compared = /** @type {HTMLInputElement | null} */ (form.elements.namedItem("compare"))?.checked;
-    if (comparable && compared && value !== "all") next.set("compare", "1"); // all time has no period before
+    } else next.set("range", preset.value);
+    // Compare stays in the hash for the views that compare, even through one that does not.
+    const compared = comparable
+      ? /** @type {HTMLInputElement | null} */ (form.elements.namedItem("compare"))?.checked
+      : params.get("compare") === "1";
+    if (compared && preset.value !== "all") next.set("compare", "1");
     location.hash = `${route}?${next}`;
   });
   return form;
 }
 
 /**
- * `route` (a hash without `?`) with the range parameters of the hash in view: for a view's own controls, which
- * change its choices and keep the range.
+ * `route` (a hash without `?`) with the range parameters of the hash in view: for a view's own links and controls,
+ * which change its choices and keep the range.
  * @param {string} route
  * @returns {string}
  */

@@ -241,7 +241,10 @@ app.get(
   }),
   async (c) => {
     const { by, from = null, to = null } = c.req.valid("query");
-    const inRange = "($1::timestamptz is null or b.ts >= $1) and ($2::timestamptz is null or b.ts < $2)";
+    // Each end in the SQL only when given: a generic plan of "$1 is null or ts >= $1" would not use the index.
+    const params: unknown[] = [];
+    const inRange = [from && `b.ts >= $${params.push(from)}`, to && `b.ts < $${params.push(to)}`]
+      .filter(Boolean).join(" and ") || "true";
     const rows = await c.env.db.query(
       by === "category"
         ? `select coalesce(p.category, 'unknown') as key, round(sum(i.price * i.quantity), 2) as revenue,
@@ -253,7 +256,7 @@ app.get(
         : `select coalesce(${by}, 'unknown') as key, round(sum(amount), 2) as revenue, count(*)::int8 as purchases,
            count(distinct user_id)::int8 as users
          from purchases b where ${inRange} group by 1 order by revenue desc, key`,
-      [from, to],
+      params,
     );
     return c.json({ by, rows });
   },
@@ -309,18 +312,21 @@ app.get(
   }),
   async (c) => {
     const { from = null, to = null } = c.req.valid("query");
-    const inRange = "($2::timestamptz is null or started_at >= $2) and ($3::timestamptz is null or started_at < $3)";
+    // As in /revenue: each end in the SQL only when given; $1 is the buckets' edges.
+    const ends = [from, to].filter((t) => t !== null);
+    const inRange = [from && "started_at >= $2", to && `started_at < $${ends.length + 1}`]
+      .filter(Boolean).join(" and ") || "true";
     const [durations, pages] = await Promise.all([
       c.env.db.query<{ bucket: number; sessions: number }>(
         `select width_bucket(extract(epoch from ended_at - started_at)::float8, $1::float8[]) as bucket,
          count(*)::int8 as sessions
        from sessions where ${inRange} group by 1`,
-        [DURATION_EDGES, from, to],
+        [DURATION_EDGES, ...ends],
       ),
       c.env.db.query<{ bucket: number; sessions: number }>(
         `select width_bucket(pages, $1::int8[]) as bucket, count(*)::int8 as sessions from sessions
          where ${inRange} group by 1`,
-        [PAGE_EDGES, from, to],
+        [PAGE_EDGES, ...ends],
       ),
     ]);
     const histogram = (edges: number[], rows: { bucket: number; sessions: number }[]) =>

@@ -5,6 +5,7 @@
  * (`#/at-risk/offset=50` for the next page).
  * @module
  */
+import { keepRange } from "../range.js";
 import { h } from "../dom.js";
 import { note, pct, reasons, section, table, time, userLink } from "../widgets.js";
 
@@ -40,7 +41,7 @@ export async function atRiskView(ctx, arg) {
     r.users.length === 0
       ? [
         note("empty", "Nobody at risk."),
-        offset > 0 ? h("a", { href: "#/at-risk", rel: "first" }, "First page") : null,
+        offset > 0 ? h("a", { href: keepRange("#/at-risk"), rel: "first" }, "First page") : null,
       ]
       : [
         h("p", { class: "total", "data-value": r.total }, `${r.total.toLocaleString("en-US")} users scored`),
@@ -53,9 +54,9 @@ export async function atRiskView(ctx, arg) {
         h(
           "nav",
           { class: "pages", "aria-label": "Pages" },
-          offset > 0 ? h("a", { href: "#/at-risk", rel: "first" }, "First page") : null,
+          offset > 0 ? h("a", { href: keepRange("#/at-risk"), rel: "first" }, "First page") : null,
           r.next_offset !== null
-            ? h("a", { href: `#/at-risk/offset=${r.next_offset}`, rel: "next" }, "Next page")
+            ? h("a", { href: keepRange(`#/at-risk/offset=${r.next_offset}`), rel: "next" }, "Next page")
             : null,
         ),
       ],

@@ -7,7 +7,7 @@
  */
 import { barChart, formatNumber } from "../charts.js";
 import { h } from "../dom.js";
-import { change, rangeQuery } from "../range.js";
+import { change, keepRange, rangeQuery } from "../range.js";
 import { note, pct, section, table } from "../widgets.js";
 import { peopleHref } from "./people.js";
 
@@ -38,7 +38,7 @@ export async function audienceView(ctx, arg) {
     "nav",
     { class: "filters", "aria-label": "Audience pages" },
     Object.entries(PAGES).map(([name, title]) =>
-      h("a", { href: `#/audience/${name}`, "aria-current": name === page ? "page" : undefined }, title)
+      h("a", { href: keepRange(`#/audience/${name}`), "aria-current": name === page ? "page" : undefined }, title)
     ),
   );
   return [tabs, ...await PAGE_VIEWS[page](ctx)];

@@ -5,6 +5,7 @@
  * how many are in each state; the state shown is in the hash (`#/pipeline/<state>`), so a filtered view can be shared.
  * @module
  */
+import { keepRange } from "../range.js";
 import { h } from "../dom.js";
 import { mib, note, section, table, tiles, time } from "../widgets.js";
 
@@ -111,7 +112,7 @@ function stateFilter(chosen, byState) {
     { class: "filters", "aria-label": "Dead letters by state" },
     links.map(([state, label, n]) =>
       h("a", {
-        href: state ? `#/pipeline/${state}` : "#/pipeline",
+        href: keepRange(state ? `#/pipeline/${state}` : "#/pipeline"),
         "data-state": label,
         "aria-current": state === chosen ? "page" : undefined,
       }, `${label} (${n})`)

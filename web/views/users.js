@@ -5,6 +5,7 @@
  * latest sessions and fraud alerts, each part failing on its own.
  * @module
  */
+import { keepRange } from "../range.js";
 import { h } from "../dom.js";
 import { note, pct, reasons, section, table, tiles, time } from "../widgets.js";
 
@@ -54,7 +55,7 @@ export async function usersView(ctx, id) {
   );
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    location.hash = `#/users/${encodeURIComponent(input.value.trim())}`;
+    location.hash = keepRange(`#/users/${encodeURIComponent(input.value.trim())}`);
   });
   if (!id) {
     return [form, note("empty", "Enter a user id to see their stats, sessions, churn score and fraud alerts.")];
