@@ -8,7 +8,7 @@
  */
 import { getJson } from "./api.js";
 import { savedToken } from "./dom.js";
-import { RANGE_KEYS, rangeBar, resolveRange } from "./range.js";
+import { rangeBar, rangeParams, resolveRange } from "./range.js";
 import { alertsView } from "./views/alerts.js";
 import { atRiskView } from "./views/at_risk.js";
 import { fraudView } from "./views/fraud.js";
@@ -126,7 +126,7 @@ async function render() {
   const [name, arg] = route.replace(/^#\//, "").split("/");
   const view = Object.hasOwn(VIEWS, name) ? name : "live"; // not "constructor" and the like
   // The nav keeps the range: the next view shows the same time.
-  const kept = new URLSearchParams([...params].filter(([k]) => RANGE_KEYS.includes(k))).toString();
+  const kept = rangeParams(params).toString();
   for (const a of document.querySelectorAll("header nav a")) {
     const target = /** @type {string} */ (a.getAttribute("href")).split("?")[0];
     a.setAttribute("href", kept ? `${target}?${kept}` : target);

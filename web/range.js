@@ -20,7 +20,17 @@ export const PRESETS = /** @type {const} */ ([
 ]);
 
 /** The hash's parameters that make a range. */
-export const RANGE_KEYS = ["range", "from", "to", "compare"];
+const RANGE_KEYS = ["range", "from", "to", "compare"];
+
+/**
+ * The parameters of `params` that make a range (`range`), or all the others (`rest`).
+ * @param {URLSearchParams} params
+ * @param {"range" | "rest"} which
+ * @returns {URLSearchParams}
+ */
+export function rangeParams(params, which = "range") {
+  return new URLSearchParams([...params].filter(([k]) => RANGE_KEYS.includes(k) === (which === "range")));
+}
 
 const DAY = 86_400_000;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -180,7 +190,7 @@ export function rangeBar(range, route, params, comparable) {
   ));
   form.addEventListener("submit", (ev) => ev.preventDefault());
   form.addEventListener("change", () => {
-    const next = new URLSearchParams([...params].filter(([k]) => !RANGE_KEYS.includes(k)));
+    const next = rangeParams(params, "rest");
     if (preset.value === "custom") {
       // Days: those shown, else the range in view's, else the week up to the watermark's day.
       const anchor = range.watermark ?? new Date().toISOString();
@@ -207,7 +217,6 @@ export function rangeBar(range, route, params, comparable) {
  * @returns {string}
  */
 export function keepRange(route) {
-  const params = new URLSearchParams(location.hash.split("?")[1] ?? "");
-  const kept = new URLSearchParams([...params].filter(([k]) => RANGE_KEYS.includes(k))).toString();
+  const kept = rangeParams(new URLSearchParams(location.hash.split("?")[1] ?? "")).toString();
   return kept ? `${route}?${kept}` : route;
 }

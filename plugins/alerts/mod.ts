@@ -23,7 +23,7 @@ async function queue(batch: Event[], env: Env): Promise<void> {
     amount: e.type === "purchase" ? e.properties.amount ?? 0 : 0,
   }));
   const [clock, rules] = await Promise.all([loadClock(env.db), loadRules(env.db, true)]);
-  const hours = await hoursToJudge(env.db, rules, clock.watermark ?? null, ticks);
+  const hours = await hoursToJudge(env.db, rules, clock.watermark, ticks);
   const judged = judgeBatch(rules, clock, hours, ticks);
   const fired = await writeBatch(env.db, ticks, rules, judged);
   if (fired.length > 0) env.metrics.increment("fired", fired.length);
