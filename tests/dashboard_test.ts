@@ -134,6 +134,38 @@ Deno.test({
         const percent = `+${((now.events - 1) / 1 * 100).toFixed(1)}%`;
         assert.deepEqual(eventsRow, ["events", now.events.toLocaleString("en-US"), "1", percent]);
         assert.equal(await compared.count(), 8);
+        // Broken down by a property and filtered by another: the table and tiles are the API's, the choices in the URL.
+        await page.selectOption("#slice-by", "country");
+        await page.waitForSelector('#view[data-hash="#/live?range=24h&compare=1&breakdown=country"]');
+        const byCountry = (await getJson(rt, `/api/stats/overview?${day}&breakdown=country`)).body.breakdown.rows;
+        const countryRows = page.locator("section[aria-label='By country'] tbody tr");
+        assert.ok(byCountry.length > 1);
+        assert.equal(await countryRows.count(), byCountry.length);
+        for (const [i, r] of byCountry.entries()) {
+          const [key, events] = await countryRows.nth(i).locator("td").allTextContents();
+          assert.deepEqual([key, events], [r.other ? "other" : r.key ?? "(not set)", r.events.toLocaleString("en-US")]);
+        }
+        await page.waitForSelector("section[aria-label='Events per hour by country'] svg");
+        const device = (await getJson(rt, `/api/stats/overview?${day}&breakdown=device`)).body.breakdown.rows[0].key;
+        await page.fill("#slice-property", "device");
+        await page.selectOption("#slice-op", "eq");
+        await page.fill("#slice-value", device);
+        await page.click("form.slice button[type=submit]");
+        const filteredHash = `#/live?range=24h&compare=1&breakdown=country&where=device%3Aeq%3A${device}`;
+        await page.waitForSelector(`#view[data-hash="${filteredHash}"]`);
+        const onDevice = (await getJson(rt, `/api/stats/overview?${day}&where=device:eq:${device}`)).body;
+        assert.ok(onDevice.events > 0 && onDevice.events < now.events);
+        assert.equal(
+          Number(await page.getAttribute('.tile[data-key="range_events"] .value', "data-value")),
+          onDevice.events,
+        );
+        assert.equal(await page.textContent('.tile[data-key="range_sessions"] .value'), "—"); // sessions are not split
+        assert.equal(await page.textContent(".filters li"), `device is ${device} ×`);
+        await page.screenshot({ path: new URL("live-breakdown.png", SHOTS).pathname, fullPage: true });
+        await page.click(`button[aria-label="Remove filter: device is ${device}"]`);
+        await page.waitForSelector('#view[data-hash="#/live?range=24h&compare=1&breakdown=country"]');
+        await page.selectOption("#slice-by", "");
+        await page.waitForSelector('#view[data-hash="#/live?range=24h&compare=1"]');
         // Another preset: the URL says so, and the nav takes the range to the next view.
         await page.selectOption("#range-preset", "7d");
         await page.waitForSelector('#view[data-hash="#/live?range=7d&compare=1"]');

@@ -44,6 +44,8 @@ import { failure } from "./widgets.js";
  * @property {DashboardState} state
  * @property {() => void} render renders the view again, as after a change of its own controls
  * @property {Range | null} range the range of event time the hash asks for, in a view that reads one
+ * @property {URLSearchParams} params the hash's parameters (after `?`)
+ * @property {string} route the hash without its parameters
  */
 
 /**
@@ -110,6 +112,8 @@ const context = {
   state: { snapshot: null, heads: [], selectedFunnel: "" },
   render,
   range: null,
+  params: new URLSearchParams(),
+  route: "#/",
 };
 
 /** Renders the view the hash names; one render at a time, again if data changed meanwhile. */
@@ -136,6 +140,8 @@ async function render() {
   const decoded = arg && decodeURIComponent(arg);
   const ranged = Object.hasOwn(RANGED, view) ? RANGED[view](decoded) : null;
   context.range = null;
+  context.params = params;
+  context.route = route;
   /** The range's controls, above the view or above its failure: a range the API refuses can be changed back. */
   const bar = () => ranged && context.range ? [rangeBar(context.range, route, params, ranged.compare)] : [];
   try {
@@ -174,8 +180,8 @@ function changed() {
   }
 }
 
-/** Whether the focus is in the range's controls. */
-const choosing = () => document.activeElement?.closest("form.range") != null;
+/** Whether the focus is in the range's or the breakdown's controls. */
+const choosing = () => document.activeElement?.closest("form.range, form.slice") != null;
 
 /**
  * Keeps a snapshot from the stream and the log's recent heads, then re-renders.

@@ -4,6 +4,7 @@
  */
 import { queryTime } from "@runtime/sdk";
 import { z } from "zod";
+import { BreakdownFields } from "./filters.ts";
 
 /** The widths of `/timeseries` buckets (ms). */
 export const BUCKETS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
@@ -34,27 +35,48 @@ export const RangeQuery = z.object({
   to: time("the range's end (excluded)"),
 });
 
-/** `GET /overview`. */
-export const Overview = z.strictObject({
-  from: instant.nullable().describe("the range asked for, null when open"),
-  to: instant.nullable(),
+/** `GET /overview` query. */
+export const OverviewQuery = RangeQuery.extend(BreakdownFields);
+
+/** The KPIs of a set of events that need no sessions: the overview's, and each row's of a breakdown. */
+const Figures = {
   events: count,
   users: count.describe("distinct users with an event in the range"),
-  sessions: count.describe("sessions overlapping the range"),
   purchases: count,
   revenue: cents.describe("sum of purchase amounts, to cents"),
   by_type: z.record(z.string(), count).describe("events per type"),
   conversion_rate: rate.describe("purchases / page views (page_view + product_view)"),
   cart_rate: rate.describe("add_to_cart events / page views"),
   checkout_rate: rate.describe("purchases / add_to_cart events"),
-  cart_abandonment_rate: rate.describe("sessions with a cart and no purchase / sessions with a cart"),
   aov: cents.describe("average order value: revenue / purchases, to cents"),
   revenue_per_user: cents.describe("revenue / users, to cents"),
+};
+
+/** Which row of a breakdown: a value of the property, or every value past the top ones. */
+const BreakdownRow = {
+  key: z.string().nullable().describe("the property's value, as text; null for events without it (or users)"),
+  other: z.boolean().describe("true for the one row of every value past the top `breakdown_limit` (its key null)"),
+};
+
+/** `GET /overview`. */
+export const Overview = z.strictObject({
+  from: instant.nullable().describe("the range asked for, null when open"),
+  to: instant.nullable(),
+  ...Figures,
+  sessions: count.nullable().describe("sessions overlapping the range; null with `where`"),
+  cart_abandonment_rate: rate.nullable()
+    .describe("sessions with a cart and no purchase / sessions with a cart; null with `where`"),
+  breakdown: z.strictObject({
+    by: z.string().describe("the property, as `breakdown` named it"),
+    rows: z.array(z.strictObject({ ...BreakdownRow, ...Figures }))
+      .describe("the top values by events (ties by value), then other when there are more; users may be in several"),
+  }).optional().describe("with `breakdown` only"),
 });
 
 /** `GET /timeseries` query. */
 export const TimeseriesQuery = RangeQuery.extend({
   bucket: Bucket.default("hour").describe("the bucket width; at most 10000 buckets"),
+  ...BreakdownFields,
 });
 
 /** `GET /timeseries`: dense buckets, empty ones with zeros. */
@@ -67,6 +89,17 @@ export const Timeseries = z.strictObject({
     revenue: cents,
     users: count.describe("distinct users in the bucket"),
   })),
+  breakdown: z.strictObject({
+    by: z.string().describe("the property, as `breakdown` named it"),
+    values: z.array(z.strictObject(BreakdownRow)).describe("the rows, by events over the range"),
+    rows: z.array(z.strictObject({
+      start: instant,
+      ...BreakdownRow,
+      events: count,
+      revenue: cents,
+      users: count.describe("distinct users in the bucket with the value"),
+    })).describe("per bucket, a row for each of `values` (zeros included): at most 100000"),
+  }).optional().describe("with `breakdown` only"),
 });
 
 /** `GET /products` query. */
@@ -155,6 +188,14 @@ const Histogram = z.array(z.strictObject({
 export const Sessions = z.strictObject({
   duration_s: Histogram.describe("sessions by seconds from first to last event"),
   pages: Histogram.describe("sessions by page_view and product_view events"),
+});
+
+/** `GET /properties`. */
+export const Properties = z.strictObject({
+  event: z.array(z.strictObject({ name: z.string(), events: count.describe("events that carried it") }))
+    .describe("event properties, the 200 most common first: what `breakdown` and `where` name as they are"),
+  user: z.array(z.strictObject({ name: z.string(), users: count.describe("users who have it") }))
+    .describe("user properties (traits), the 200 most common first: `breakdown` and `where` name them after `user.`"),
 });
 
 /** `GET /users/:user_id` path. */

@@ -10,11 +10,21 @@ const TYPE: QueryEdges = { good: ["purchase"], bad: ["Page View"] };
 const AFTER: QueryEdges = { good: ["m"], bad: ["x".repeat(129)] };
 /** A cohort's first day, and what is none. */
 const COHORT: QueryEdges = { good: ["2026-02-01"], bad: ["Feb 1", "2026-02-30"] };
+/** A property to break down by, and what is none. */
+const BREAKDOWN: QueryEdges = { good: ["country", "user.plan"], bad: ["a b", "user.", "user.a-b"] };
+/** A condition, and what is none. */
+const WHERE: QueryEdges = {
+  good: ["country:eq:DE", "price:gte:10.5", "user.plan:unset", "page:contains:a:b"],
+  bad: ["country", "country:like:x", "price:gt:ten", "country:set:x", "x".repeat(401)],
+};
 
 testEachBackend("every stats route answers what its OpenAPI description says", async (backend) => {
   await using h = await testPlugin(new URL("./", import.meta.url), { backend });
   const sim = new Simulator({ seed: 11, users: 60, start: new Date("2026-02-01T08:00:00Z") });
-  const events = sim.take(2500);
+  // Users' plans and seats, as an identify's traits: user properties to break down by.
+  const events = sim.take(2500).map((e, i) =>
+    i % 50 === 0 ? { ...e, properties: { ...e.properties, traits: { plan: i % 100 ? "pro" : "free", seats: i } } } : e
+  );
   for (let i = 0; i < events.length; i += 1000) {
     const batch = events.slice(i, i + 1000);
     assert.deepEqual((await h.send(batch)).body, { accepted: batch.length, rejected: [] });
@@ -24,8 +34,18 @@ testEachBackend("every stats route answers what its OpenAPI description says", a
   );
   const range = `from=${events[100].timestamp}&to=${events[2000].timestamp}`;
   const calls: Record<string, string[]> = {
-    "GET /overview": ["/overview", `/overview?${range}`],
-    "GET /timeseries": [`/timeseries?bucket=minute&${range}`, "/timeseries?bucket=day"],
+    "GET /overview": [
+      "/overview",
+      `/overview?${range}`,
+      "/overview?breakdown=country&breakdown_limit=2",
+      "/overview?breakdown=user.plan&where=device:eq:mobile&where=user.seats:gt:0",
+    ],
+    "GET /timeseries": [
+      `/timeseries?bucket=minute&${range}`,
+      "/timeseries?bucket=day",
+      `/timeseries?bucket=hour&${range}&breakdown=country&breakdown_limit=3&where=user.plan:set`,
+    ],
+    "GET /properties": ["/properties"],
     "GET /products": ["/products?limit=1000&sort=revenue"],
     "GET /products/trending": ["/products/trending?limit=100"],
     "GET /revenue": ["country", "category", "device"].map((by) => `/revenue?by=${by}`),
@@ -48,7 +68,16 @@ testEachBackend("every stats route answers what its OpenAPI description says", a
   const unknown: Record<string, string> = { "GET /users/:user_id": "/users/nobody" };
 
   const routes = routeChecker(plugin, h.runtime.app, {
-    queryEdges: { from: TIME, to: TIME, start_event: TYPE, return_event: TYPE, after: AFTER, cohort: COHORT },
+    queryEdges: {
+      from: TIME,
+      to: TIME,
+      start_event: TYPE,
+      return_event: TYPE,
+      after: AFTER,
+      cohort: COHORT,
+      breakdown: BREAKDOWN,
+      where: WHERE,
+    },
   });
   for (const [route, paths] of Object.entries(calls)) {
     for (const path of paths) await routes.call(route, path);

@@ -3,10 +3,14 @@
  * has, exactly as if the events had carried the person's id from the start.
  */
 import { type Env, type Merge, movedSessions } from "@runtime/sdk";
+import { mergeFacts } from "./facts.ts";
 import { MERGE_DAYS } from "./retention.ts";
 import { mergeInferred, saveSessions, type Session } from "./sessions.ts";
 
-/** Moves each merge's user totals, active minutes and days, purchases, video views and sessions to its `into`. */
+/**
+ * Moves each merge's user totals, active minutes and days, purchases, video views, sessions, facts and traits to its
+ * `into`.
+ */
 export async function merge(merges: Merge[], env: Env): Promise<void> {
   const from = merges.map((m) => m.from);
   const into = merges.map((m) => m.into);
@@ -70,4 +74,5 @@ export async function merge(merges: Merge[], env: Env): Promise<void> {
   });
   const { explicit, inferred } = movedSessions(gone, part);
   await saveSessions(env.db, explicit, await mergeInferred(env.db, inferred));
+  await mergeFacts(env.db, merges);
 }

@@ -4,10 +4,10 @@
  * @module
  */
 import { Hono } from "hono";
-import { answerHttpError, definePlugin, describeRoute, type Env, HttpError } from "@runtime/sdk";
+import { answerHttpError, definePlugin, describeRoute, type Env } from "@runtime/sdk";
 import * as api from "./api.ts";
 import { merge } from "./merge.ts";
-import { ratio, round } from "./numbers.ts";
+import { overviewRoutes } from "./overview.ts";
 import { peopleRoutes } from "./people.ts";
 import { retentionRoutes } from "./retention.ts";
 import { queue } from "./queue.ts";
@@ -17,161 +17,6 @@ const app = new Hono<{ Bindings: Env }>();
 
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} /api/stats${c.req.path}` }, 404));
 app.onError(answerHttpError);
-
-/**
- * SQL: the `user_hours` rows with an active minute in [the minute of $1, $2), either end open when null.
- * The minutes in range are the row's bits from `lo` (the range's first minute, counted from the row's hour)
- * up to `hi` (the first minute at or after $2); an empty range keeps no bit.
- */
-const ACTIVE_IN_RANGE = `
-  ($1::timestamptz is null or hour >= date_trunc('hour', $1::timestamptz, 'UTC'))
-  and ($2::timestamptz is null or hour < $2::timestamptz)
-  and (minutes & greatest(0,
-    (1::int8 << (case when $2::timestamptz is null then 60
-                 else least(60, ceil(extract(epoch from $2::timestamptz - hour) / 60))::int end))
-    - (1::int8 << (case when $1::timestamptz is null then 0
-                   else greatest(0, extract(epoch from date_trunc('minute', $1::timestamptz, 'UTC') - hour) / 60)::int
-                   end)))) <> 0`;
-
-app.get(
-  "/overview",
-  describeRoute({
-    summary: "KPIs over a range of event time",
-    query: api.RangeQuery,
-    response: api.Overview,
-    errors: [400],
-  }),
-  async (c) => {
-    const { from = null, to = null } = c.req.valid("query");
-    const db = c.env.db;
-    const inRange = `($1::timestamptz is null or minute >= date_trunc('minute', $1::timestamptz, 'UTC'))
-                   and ($2::timestamptz is null or minute < $2::timestamptz)`;
-    const [types, [{ users }], [{ sessions, carted, abandoned }]] = await Promise.all([
-      db.query<{ type: string; events: number; revenue: number }>(
-        `select type, sum(events)::int8 as events, sum(revenue) as revenue from minute_counts where ${inRange} group by type`,
-        [from, to],
-      ),
-      from === null && to === null
-        ? db.query<{ users: number }>("select count(*)::int8 as users from users")
-        : db.query<{ users: number }>(
-          `select count(distinct user_id)::int8 as users from user_hours where ${ACTIVE_IN_RANGE}`,
-          [from, to],
-        ),
-      db.query<{ sessions: number; carted: number; abandoned: number }>(
-        `select count(*)::int8 as sessions, count(*) filter (where has_cart)::int8 as carted,
-         count(*) filter (where has_cart and not has_purchase)::int8 as abandoned
-       from sessions
-       where ($1::timestamptz is null or ended_at >= date_trunc('minute', $1::timestamptz, 'UTC'))
-         and ($2::timestamptz is null or date_trunc('minute', started_at, 'UTC') < $2::timestamptz)`,
-        [from, to],
-      ),
-    ]);
-    const byType: Record<string, number> = {};
-    let events = 0;
-    let revenue = 0;
-    for (const t of types.sort((a, b) => a.type.localeCompare(b.type))) {
-      byType[t.type] = t.events;
-      events += t.events;
-      revenue += t.revenue;
-    }
-    const purchases = byType.purchase ?? 0;
-    const views = (byType.page_view ?? 0) + (byType.product_view ?? 0);
-    const carts = byType.add_to_cart ?? 0;
-    return c.json({
-      from,
-      to,
-      events,
-      users,
-      sessions,
-      purchases,
-      revenue: round(revenue, 2),
-      by_type: byType,
-      conversion_rate: ratio(purchases, views),
-      cart_rate: ratio(carts, views),
-      checkout_rate: ratio(purchases, carts),
-      cart_abandonment_rate: ratio(abandoned, carted),
-      aov: round(purchases ? revenue / purchases : 0, 2),
-      revenue_per_user: round(users ? revenue / users : 0, 2),
-    });
-  },
-);
-
-/** The most buckets one time series answers. */
-const MAX_BUCKETS = 10_000;
-
-app.get(
-  "/timeseries",
-  describeRoute({
-    summary: "Events, revenue and users per minute, hour or day",
-    query: api.TimeseriesQuery,
-    response: api.Timeseries,
-    errors: [400],
-  }),
-  async (c) => {
-    const query = c.req.valid("query");
-    const bucket = query.bucket;
-    const width = api.BUCKETS[bucket];
-    const db = c.env.db;
-    let from = query.from ?? null;
-    let to = query.to ?? null;
-    if (from === null || to === null) {
-      const [span] = await db.query<{ first: string | null; last: string | null }>(
-        "select min(minute) as first, max(minute) as last from minute_counts",
-      );
-      if (span.first === null) return c.json({ bucket, buckets: [] });
-      from ??= new Date(span.first).toISOString();
-      to ??= new Date(Date.parse(span.last!) + 60_000).toISOString();
-    }
-    const first = Math.floor(Date.parse(from) / width) * width;
-    const count = Math.ceil((Date.parse(to) - first) / width);
-    if (count > MAX_BUCKETS) {
-      throw new HttpError(
-        400,
-        `${count} ${bucket} buckets asked, at most ${MAX_BUCKETS}: use a larger bucket or a shorter range`,
-      );
-    }
-    const inRange = `minute >= date_trunc('minute', $1::timestamptz, 'UTC') and minute < $2::timestamptz`;
-    const [types, users] = await Promise.all([
-      db.query<{ start: string; type: string; events: number; revenue: number }>(
-        `select date_trunc($3, minute, 'UTC') as start, type, sum(events)::int8 as events, sum(revenue) as revenue
-       from minute_counts where ${inRange} group by 1, 2`,
-        [from, to, bucket],
-      ),
-      bucket === "minute"
-        ? db.query<{ start: string; users: number }>(
-          `select hour + m * interval '1 minute' as start, count(distinct user_id)::int8 as users
-         from user_hours, generate_series(0, 59) m where ${ACTIVE_IN_RANGE} and minutes & (1::int8 << m) <> 0
-         group by 1`,
-          [from, to],
-        )
-        : db.query<{ start: string; users: number }>(
-          `select date_trunc($3, hour, 'UTC') as start, count(distinct user_id)::int8 as users
-         from user_hours where ${ACTIVE_IN_RANGE} group by 1`,
-          [from, to, bucket],
-        ),
-    ]);
-    const buckets = Array.from({ length: Math.max(0, count) }, (_, i) => ({
-      start: new Date(first + i * width).toISOString(),
-      events: 0,
-      by_type: {} as Record<string, number>,
-      revenue: 0,
-      users: 0,
-    }));
-    const at = (start: string) => buckets[Math.round((Date.parse(start) - first) / width)];
-    for (const t of types.sort((a, b) => a.type.localeCompare(b.type))) {
-      const b = at(t.start);
-      if (!b) continue;
-      b.events += t.events;
-      b.by_type[t.type] = t.events;
-      b.revenue = round(b.revenue + t.revenue, 2);
-    }
-    for (const u of users) {
-      const b = at(u.start);
-      if (b) b.users = u.users;
-    }
-    return c.json({ bucket, buckets });
-  },
-);
 
 app.get(
   "/products",
@@ -339,6 +184,7 @@ app.get(
   },
 );
 
+overviewRoutes(app);
 userRoutes(app);
 retentionRoutes(app);
 peopleRoutes(app);

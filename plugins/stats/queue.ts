@@ -6,6 +6,7 @@
  */
 import { atMs, decimalSum, type Env, type Event, fold, key } from "@runtime/sdk";
 import { hourOf, minuteOf } from "./buckets.ts";
+import { recordFacts } from "./facts.ts";
 import { recordDays } from "./retention.ts";
 import { updateSessions } from "./sessions.ts";
 
@@ -20,6 +21,7 @@ export async function queue(batch: Event[], env: Env): Promise<void> {
   await recordPurchases(env.db, batch.filter((e) => e.type === "purchase"));
   await countVideos(env.db, batch);
   await recordDays(env.db, batch);
+  await recordFacts(env.db, batch);
 }
 
 /** An event and its instant (ms). */

@@ -23,13 +23,20 @@ export const MAX_CELLS = 2_000_000;
 /** Objects nested deeper than this stay one JSON cell. */
 const MAX_DEPTH = 8;
 
-/** The answer's tables: its top-level fields that hold a list of objects (an empty list counts), in its order. */
+/** Whether `v` is a list of objects (an empty list counts). */
+const isList = (v: JsonValue | undefined): boolean => Array.isArray(v) && v.every(isObject);
+
+/**
+ * The answer's tables, in its order: its top-level fields that hold a list of objects, then such lists one level down
+ * (`breakdown.rows`).
+ */
 export function tablesOf(answer: JsonValue): string[] {
   if (!isObject(answer)) return [];
-  return Object.keys(answer).filter((k) => {
+  const nested = Object.keys(answer).flatMap((k) => {
     const v = answer[k];
-    return Array.isArray(v) && v.every(isObject);
+    return isObject(v) ? Object.keys(v).filter((n) => isList(v[n])).map((n) => `${k}.${n}`) : [];
   });
+  return [...Object.keys(answer).filter((k) => isList(answer[k])), ...nested];
 }
 
 /** A table of an answer: its rows, its columns, and its lines. */
@@ -62,7 +69,9 @@ export class Table {
     if (Array.isArray(answer)) return name === null ? answer.filter(isObject) : [];
     if (!isObject(answer)) return [];
     if (name === null) return [answer];
-    const rows = answer[name];
+    const [outer, inner] = Object.hasOwn(answer, name) ? [name, null] : name.split(/\.(.*)/s);
+    const holder = inner === null ? answer : answer[outer];
+    const rows = isObject(holder) ? holder[inner ?? name] : undefined;
     return Array.isArray(rows) ? rows.filter(isObject) : [];
   }
 

@@ -5,6 +5,20 @@ import { csvHeader, type JsonValue, MAX_COLUMNS, Table, tablesOf } from "./csv.t
 /** The whole CSV of a table. */
 const csvOf = (t: Table) => csvHeader(t.columns) + t.rows.map((r) => t.line(r)).join("");
 
+Deno.test("tablesOf() names lists one level down after the top-level ones, and Table.of() reads them", () => {
+  const answer = {
+    events: 5,
+    breakdown: { by: "country", rows: [{ key: "DE", events: 3 }, { key: null, events: 2 }], values: [1] },
+    buckets: [],
+    "a.b": [{ x: 1 }],
+  };
+  assert.deepEqual(tablesOf(answer), ["buckets", "a.b", "breakdown.rows"]);
+  assert.deepEqual(Table.rowsOf(answer, "breakdown.rows"), answer.breakdown.rows);
+  assert.deepEqual(Table.rowsOf(answer, "a.b"), [{ x: 1 }]); // a top-level name with a dot is that list
+  assert.deepEqual(Table.rowsOf(answer, "breakdown.nothing"), []);
+  assert.deepEqual(Table.of(answer, "breakdown.rows", "columns").columns, ["key", "events"]);
+});
+
 Deno.test("tablesOf() names the lists of objects, empty ones too, and not lists of plain values", () => {
   const answer = { interval: "day", cohorts: [{ start: "2026-01-05" }], average: [0.5, null], links: [] };
   assert.deepEqual(tablesOf(answer), ["cohorts", "links"]);

@@ -21,6 +21,7 @@ const FILES: Record<string, string> = {
   "api.js": "text/javascript; charset=utf-8",
   "widgets.js": "text/javascript; charset=utf-8",
   "range.js": "text/javascript; charset=utf-8",
+  "breakdown.js": "text/javascript; charset=utf-8",
   "views/live.js": "text/javascript; charset=utf-8",
   "views/funnel.js": "text/javascript; charset=utf-8",
   "views/retention.js": "text/javascript; charset=utf-8",

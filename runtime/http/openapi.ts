@@ -28,7 +28,8 @@ export interface RouteSpec<Q extends ZodObject = ZodObject> {
   /**
    * The query parameters, as they arrive: strings (use `z.coerce`, or {@linkcode queryTime} for a time). The route
    * validates each request's query with it: a query it refuses is a 400 naming each problem, and the handler reads
-   * the parsed value with `c.req.valid("query")`. An empty value (`?limit=`) counts as absent.
+   * the parsed value with `c.req.valid("query")`. An empty value (`?limit=`) counts as absent. A parameter whose
+   * schema is an array takes every value it is given (`?where=a&where=b`); any other takes its first.
    */
   query?: Q;
   /** The JSON request body. */
@@ -61,22 +62,42 @@ export function describeRoute<Q extends ZodObject = ZodObject<Record<never, neve
   // deno-lint-ignore no-explicit-any
 ): MiddlewareHandler<any, string, ValidQuery<Q>> {
   const query = spec.query;
+  const repeated = query ? arrayParameters(query) : new Set<string>();
   const middleware: MiddlewareHandler = async (c, next) => {
-    if (query) c.req.addValidatedData("query", parseQuery(query, c.req.query()));
+    if (query) c.req.addValidatedData("query", parseQuery(query, c.req.queries() ?? {}, repeated));
     await next();
   };
   specs.set(middleware, spec as RouteSpec);
   return middleware;
 }
 
-/** A request's query parsed by `schema`, empty values taken as absent; 400 naming each problem otherwise. */
-function parseQuery<Q extends ZodObject>(schema: Q, raw: Record<string, string>): z.output<Q> {
-  const given = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== ""));
+/** The names of the query parameters whose schema takes a list. */
+function arrayParameters(query: ZodObject): Set<string> {
+  const properties: Record<string, Json> = jsonSchema(query, "input").properties ?? {};
+  return new Set(Object.entries(properties).filter(([, s]) => s.type === "array").map(([name]) => name));
+}
+
+/**
+ * A request's query parsed by `schema`, empty values taken as absent: every value of a parameter in `repeated`, the
+ * first of any other. 400 naming each problem otherwise.
+ */
+function parseQuery<Q extends ZodObject>(
+  schema: Q,
+  raw: Record<string, string[]>,
+  repeated: Set<string>,
+): z.output<Q> {
+  const given: Record<string, string | string[]> = {};
+  for (const [name, values] of Object.entries(raw)) {
+    const kept = values.filter((v) => v !== "");
+    if (kept.length > 0) given[name] = repeated.has(name) ? kept : kept[0];
+  }
   const parsed = schema.safeParse(given);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => {
     const name = String(i.path[0] ?? "query");
-    return Object.hasOwn(given, name) ? `${name}: ${i.message}, got '${given[name]}'` : `${name}: ${i.message}`;
+    const got = given[name];
+    const shown = Array.isArray(got) ? got[Number(i.path[1] ?? 0)] ?? got.join("&") : got;
+    return Object.hasOwn(given, name) ? `${name}: ${i.message}, got '${shown}'` : `${name}: ${i.message}`;
   });
   throw new HttpError(400, problems.join("; "));
 }

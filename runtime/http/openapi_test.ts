@@ -151,3 +151,19 @@ Deno.test("describeRoute() validates the query with its schema: parsed values fo
     error: "limit: Invalid input: expected int, received number, got '1.5'",
   }]);
 });
+
+Deno.test("describeRoute() gives a list parameter every value it is repeated with, any other its first", async () => {
+  const query = z.object({ tag: z.array(z.string().max(3)).max(2).default([]), sort: z.string().optional() });
+  const app = new Hono().onError(answerHttpError);
+  app.get("/items", describeRoute({ summary: "Items", query }), (c) => c.json(c.req.valid("query")));
+  const answer = async (path: string) => {
+    const res = await app.request(path);
+    return [res.status, await res.json()];
+  };
+  assert.deepEqual(await answer("/items"), [200, { tag: [] }]);
+  assert.deepEqual(await answer("/items?tag=a&tag=&tag=b&sort=x&sort=y"), [200, { tag: ["a", "b"], sort: "x" }]);
+  assert.deepEqual(await answer("/items?tag=a&tag=long"), [400, {
+    error: "tag: Too big: expected string to have <=3 characters, got 'long'",
+  }]);
+  assert.equal((await answer("/items?tag=a&tag=b&tag=c"))[0], 400);
+});

@@ -202,7 +202,7 @@ testEachBackend(
     await store.exec(
       "truncate stats.minute_counts, stats.user_hours, stats.users, stats.sessions, stats.product_counts, " +
         "stats.purchases, stats.purchase_items, stats.product_minutes, stats.video_views, stats.user_days, " +
-        "stats.user_firsts, stats.cohort_days, stats.cohort_weeks",
+        "stats.user_firsts, stats.cohort_days, stats.cohort_weeks, stats.event_facts, stats.user_traits, stats.property_names",
     );
     await store.exec("update host.checkpoints set committed = 0 where plugin = 'stats'");
     const replay = await startTestRuntime(backend, { pluginsDir, store });

@@ -47,6 +47,10 @@ Deno.test({
       "query embedded: paths after a search, last 7 days",
       "query embedded: paths after a search, from a time of day",
       "query embedded: paths after a product view, 60 days from a time of day",
+      "query embedded: overview by country, last 24 hours",
+      "query embedded: overview by device, filtered, last 7 days",
+      "query embedded: events per hour by country, last 7 days",
+      "query embedded: overview by category, 60 days",
     ]);
     const asked = report.results.filter((r: { scenario: string }) => r.scenario.startsWith("query"));
     for (const r of asked) assert.ok(r.events === 3000 && r.details.p95Ms >= r.details.p50Ms, r.scenario);

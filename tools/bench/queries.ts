@@ -32,6 +32,12 @@ const QUERIES: Record<string, string> = {
   "paths after a search, from a time of day": "/api/funnel/paths?event=search&from=2026-02-23T12:00:00Z",
   "paths after a product view, 60 days from a time of day":
     "/api/funnel/paths?event=product_view&from=2026-01-01T06:00:00Z",
+  "overview by country, last 24 hours": "/api/stats/overview?breakdown=country&from=2026-03-01T00:00:00Z",
+  "overview by device, filtered, last 7 days":
+    "/api/stats/overview?breakdown=device&where=country:eq:DE&from=2026-02-23T00:00:00Z",
+  "events per hour by country, last 7 days":
+    "/api/stats/timeseries?bucket=hour&breakdown=country&breakdown_limit=5&from=2026-02-23T00:00:00Z&to=2026-03-02",
+  "overview by category, 60 days": "/api/stats/overview?breakdown=category",
 };
 
 /** Loads about `events` events of history into a fresh database, then times each of {@linkcode QUERIES}. */

@@ -5,6 +5,7 @@
  * all time, compared with the period before if asked, and events and revenue over the range.
  * @module
  */
+import { sliceBar, sliceOf, sliceQuery } from "../breakdown.js";
 import { lineChart } from "../charts.js";
 import { h } from "../dom.js";
 import { change, rangeQuery } from "../range.js";
@@ -17,18 +18,33 @@ import { note, pct, section, table, tiles } from "../widgets.js";
  * @typedef {object} Overview
  * @property {number} events
  * @property {number} users
- * @property {number} sessions
+ * @property {number | null} sessions null when filtered by a property
  * @property {number} purchases
  * @property {number} revenue
  * @property {number} conversion_rate
- * @property {number} cart_abandonment_rate
+ * @property {number | null} cart_abandonment_rate null when filtered by a property
  * @property {number} aov
+ * @property {{ by: string, rows: BreakdownRow[] }} [breakdown]
+ */
+
+/**
+ * A row of a breakdown: a value of the property (null: events without it), or all values past the top ones.
+ * @typedef {{ key: string | null, other: boolean, events: number, users: number, purchases: number, revenue: number,
+ *   conversion_rate: number }} BreakdownRow
  */
 
 /**
  * `GET /api/stats/timeseries`: dense buckets of event time.
- * @typedef {{ buckets: { start: string, events: number, by_type: Record<string, number>, revenue: number }[] }} Timeseries
+ * @typedef {{ buckets: { start: string, events: number, by_type: Record<string, number>, revenue: number }[],
+ *   breakdown?: { rows: { start: string, key: string | null, other: boolean, events: number }[] } }} Timeseries
  */
+
+/**
+ * How a breakdown's row is shown.
+ * @param {{ key: string | null, other: boolean }} r
+ * @returns {string}
+ */
+const valueLabel = (r) => r.other ? "other" : r.key ?? "(not set)";
 
 /** The KPIs the view shows, and how. */
 const KPIS = /** @type {const} */ ([
@@ -59,23 +75,58 @@ export async function liveView(ctx) {
    * @returns {import("../widgets.js").Tile[]}
    */
   const kpis = (x, prefix) =>
-    KPIS.map(([key, format]) => [`${prefix}${key}`, x[key], format ? format(x[key]) : undefined]);
+    KPIS.map(([key, format]) => {
+      const v = x[key];
+      return [`${prefix}${key}`, v ?? NaN, v === null ? "—" : format ? format(v) : undefined];
+    });
   const range = ctx.range && ctx.range.from ? ctx.range : null;
   /** @type {Node[]} */
   const out = [];
+  const slice = sliceOf(ctx.params);
+  const filtered = sliceQuery({ by: null, where: slice.where });
   if (range) {
-    const [now, before] = await Promise.all([
-      /** @type {Promise<Overview>} */ (ctx.api(`/api/stats/overview?${rangeQuery(range)}`)),
+    const path = `/api/stats/overview?${rangeQuery(range)}${sliceQuery(slice)}`;
+    const [now, before, properties] = await Promise.all([
+      /** @type {Promise<Overview>} */ (ctx.api(path)),
       range.previous
-        ? /** @type {Promise<Overview>} */ (ctx.api(`/api/stats/overview?${rangeQuery(range.previous)}`))
+        ? /** @type {Promise<Overview>} */ (ctx.api(`/api/stats/overview?${rangeQuery(range.previous)}${filtered}`))
         : null,
+      /** @type {Promise<import("../breakdown.js").Properties>} */ (ctx.api("/api/stats/properties")),
     ]);
-    out.push(section(`The ${range.label}`, tiles(kpis(now, "range_"))));
+    out.push(sliceBar(slice, properties, ctx.route, ctx.params));
+    const where = slice.where.length ? ", filtered" : "";
+    out.push(section(`The ${range.label}${where}`, tiles(kpis(now, "range_"))));
     if (before) out.push(section("Compared with the period before", comparison(now, before, range.previous)));
+    if (now.breakdown) out.push(breakdownTable(now.breakdown, path));
   }
   out.push(section("All time", tiles(kpis(o, ""))));
-  if (range) out.push(await series(ctx, range));
+  if (range) out.push(await series(ctx, range, slice));
   return out;
+}
+
+/**
+ * A breakdown's rows as a table, with their CSV.
+ * @param {{ by: string, rows: BreakdownRow[] }} breakdown
+ * @param {string} path the route it came from
+ * @returns {HTMLElement}
+ */
+function breakdownTable(breakdown, path) {
+  return section(
+    `By ${breakdown.by}`,
+    table(
+      `the range's events by ${breakdown.by}: the values with the most, then the others together`,
+      [
+        ["key", breakdown.by, (/** @type {unknown} */ _, /** @type {BreakdownRow} */ r) => valueLabel(r)],
+        ["events", "events"],
+        ["users", "users"],
+        ["purchases", "purchases"],
+        ["revenue", "revenue"],
+        ["conversion_rate", "conversion", (/** @type {number} */ v) => pct(v)],
+      ],
+      breakdown.rows,
+      { path, table: "breakdown.rows" },
+    ),
+  );
 }
 
 /**
@@ -86,12 +137,18 @@ export async function liveView(ctx) {
  * @returns {HTMLElement}
  */
 function comparison(now, before, previous) {
-  const rows = KPIS.map(([key, format]) => ({
-    kpi: key.replaceAll("_", " "),
-    now: format ? format(now[key]) : now[key],
-    before: format ? format(before[key]) : before[key],
-    change: change(now[key], before[key]),
-  }));
+  /** A KPI as shown: "—" when null (filtered by a property, a session's figures are). */
+  const shown = (/** @type {number | null} */ v, /** @type {((x: number) => string) | null} */ format) =>
+    v === null ? "—" : format ? format(v) : v;
+  const rows = KPIS.map(([key, format]) => {
+    const [a, b] = [now[key], before[key]];
+    return {
+      kpi: key.replaceAll("_", " "),
+      now: shown(a, format),
+      before: shown(b, format),
+      change: a === null || b === null ? "—" : change(a, b),
+    };
+  });
   return table(
     `the range against ${previous?.from.slice(0, 16).replace("T", " ")} to ${
       previous?.to.slice(0, 16).replace("T", " ")
@@ -106,16 +163,19 @@ function comparison(now, before, previous) {
  * as a series of its own when compared.
  * @param {ViewContext} ctx
  * @param {import("../range.js").Range} range
+ * @param {import("../breakdown.js").Slice} slice
  * @returns {Promise<HTMLElement>}
  */
-async function series(ctx, range) {
+async function series(ctx, range, slice) {
   const span = Date.parse(/** @type {string} */ (range.to)) - Date.parse(/** @type {string} */ (range.from));
   const bucket = span <= 3 * 3_600_000 ? "minute" : span <= 7 * 86_400_000 ? "hour" : "day";
-  const [{ buckets }, earlier] = await Promise.all([
-    /** @type {Promise<Timeseries>} */ (ctx.api(`/api/stats/timeseries?bucket=${bucket}&${rangeQuery(range)}`)),
+  const [{ buckets, breakdown }, earlier] = await Promise.all([
+    /** @type {Promise<Timeseries>} */ (ctx.api(
+      `/api/stats/timeseries?bucket=${bucket}&${rangeQuery(range)}${sliceQuery(slice, 5)}`,
+    )),
     range.previous
       ? /** @type {Promise<Timeseries>} */ (ctx.api(
-        `/api/stats/timeseries?bucket=${bucket}&${rangeQuery(range.previous)}`,
+        `/api/stats/timeseries?bucket=${bucket}&${rangeQuery(range.previous)}${sliceQuery({ ...slice, by: null })}`,
       ))
       : null,
   ]);
@@ -132,9 +192,24 @@ async function series(ctx, range) {
     },
   }));
   const label = bucket === "day" ? (/** @type {number} */ t) => new Date(t).toISOString().slice(5, 10) : undefined;
+  /** @type {Record<string, Record<string, number>>} */
+  const byValue = {};
+  for (const r of breakdown?.rows ?? []) (byValue[r.start] ??= {})[valueLabel(r)] = r.events;
+  const values = [...new Set((breakdown?.rows ?? []).map(valueLabel))];
   return h(
     "div",
     { class: "grid" },
+    breakdown
+      ? section(
+        `Events per ${bucket} by ${slice.by}`,
+        lineChart(
+          `events per ${bucket} by ${slice.by}`,
+          buckets.map((b) => ({ t: Date.parse(b.start), values: byValue[b.start] ?? {} })),
+          values,
+          label,
+        ),
+      )
+      : null,
     section(
       `Events per ${bucket} by type`,
       lineChart(`events per ${bucket}`, points, earlier ? [...types, "events, period before"] : types, label),
