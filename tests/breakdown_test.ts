@@ -31,32 +31,47 @@ testEachBackend(
       const { events } = otherWorld({ seed: 23, users: 120, start: new Date(START), days: 12 });
       await ingestAll(rt, events);
       const users = [...new Set(events.map((e) => e.user_id))].sort();
+      const at = (days: number) => new Date(START + days * DAY);
 
       // User properties from the SDK: a plan and seats for every third user; some change plan later, one identify
       // arrives late with an older time (it changes nothing); anonymous visitors browse, then identify as users.
-      const analytics = new Analytics({ writeKey: "wk", host: `http://127.0.0.1:${server.addr.port}`, flushAt: 50 });
       const failures: unknown[] = [];
-      analytics.on("error", (e) => failures.push(e));
-      const at = (days: number) => new Date(START + days * DAY);
-      users.filter((_, i) => i % 3 === 0).forEach((userId, i) => {
-        const plan = ["free", "pro", "team"][i % 3];
-        analytics.identify({ userId, timestamp: at(1), traits: { plan, seats: i % 7, beta: i % 2 === 0 } });
-        if (i % 4 === 0) analytics.identify({ userId, timestamp: at(6), traits: { plan: "enterprise" } });
-      });
-      analytics.identify({ userId: users[0], timestamp: at(0.5), traits: { plan: "stale" } }); // older than day 1
+      const sdk = () => {
+        const client = new Analytics({ writeKey: "wk", host: `http://127.0.0.1:${server.addr.port}`, flushAt: 50 });
+        client.on("error", (e) => failures.push(e));
+        return client;
+      };
+      // The visitors first, committed before they are linked: what stats keeps under them moves in a merge.
+      const visitors = sdk();
       for (let i = 0; i < 6; i++) {
         const anonymousId = `visitor-${i}`;
+        // Traits given before they are known move to the person they become, unless the person's are newer;
+        // visitors 4 and 5 become the same person, each with an employer (the later one's stays).
+        visitors.identify({ anonymousId, timestamp: at(3 + i * 0.1), traits: { employer: `c${i}`, plan: "visitor" } });
         for (let k = 0; k < 3; k++) {
-          analytics.track({
+          visitors.track({
             anonymousId,
             event: "Product Viewed",
             timestamp: at(3 + i * 0.1 + k * 0.01),
             properties: { product_id: `p-${k}`, category: "Gifts", price: 10 + k, country: "NZ" },
           });
         }
+      }
+      await visitors.closeAndFlush({ timeout: 20_000 });
+      await waitForCatchUp(rt);
+      const analytics = sdk();
+      users.filter((_, i) => i % 3 === 0).forEach((userId, i) => {
+        const plan = ["free", "pro", "team"][i % 3];
+        analytics.identify({ userId, timestamp: at(1), traits: { plan, seats: i % 7, beta: i % 2 === 0 } });
+        if (i % 4 === 0) analytics.identify({ userId, timestamp: at(6), traits: { plan: "enterprise" } });
+      });
+      analytics.identify({ userId: users[0], timestamp: at(0.5), traits: { plan: "stale" } }); // older than day 1
+      // A group's traits are the group's: they change no member's.
+      analytics.group({ userId: users[0], groupId: "acme", timestamp: at(8), traits: { plan: "group-plan" } });
+      for (let i = 0; i < 6; i++) {
         analytics.identify({
-          userId: users[1 + i * 3],
-          anonymousId,
+          userId: users[1 + Math.min(i, 4) * 3],
+          anonymousId: `visitor-${i}`,
           timestamp: at(3.5 + i * 0.1),
           traits: { plan: "trial", seats: 1 },
         });
@@ -82,6 +97,7 @@ testEachBackend(
         { from: null, to: null, where: ["user.beta:eq:true"], by: "user.seats", limit: 4 },
         { from: null, to: null, where: ["user.plan:unset", "price:lte:20"], by: "user.plan", limit: 1 },
         { from, to: null, where: [], by: "page", limit: 5 },
+        { from: null, to: null, where: ["user.employer:set"], by: "user.employer", limit: 10 },
       ];
       const query = (a: BreakdownAsk) =>
         new URLSearchParams([
@@ -110,8 +126,11 @@ testEachBackend(
       assert.deepEqual(trial.breakdown.rows.map((r: { key: string; events: number }) => [r.key, r.events]), [
         ["trial", 18],
       ]);
-      const stale = (await getJson(rt, `/api/stats/overview?where=user.plan:eq:stale`)).body;
-      assert.equal(stale.events, 0);
+      for (const plan of ["stale", "group-plan", "visitor"]) {
+        assert.equal((await getJson(rt, `/api/stats/overview?where=user.plan:eq:${plan}`)).body.events, 0, plan);
+      }
+      const companies = (await getJson(rt, `/api/stats/overview?${query(asks[8])}`)).body.breakdown.rows;
+      assert.deepEqual(companies.map((r: { key: string }) => r.key).sort(), ["c0", "c1", "c2", "c3", "c5"]);
 
       // Per day, broken down, filtered; the buckets are those of the events meeting the conditions.
       for (const ask of [asks[0], asks[1], asks[3]]) {
@@ -144,7 +163,12 @@ testEachBackend(
       // Properties offered to choose from: the world's and the SDK's traits.
       const properties = (await getJson(rt, "/api/stats/properties")).body;
       assert.ok(properties.event.some((p: { name: string }) => p.name === "country"));
-      assert.deepEqual(properties.user.map((p: { name: string }) => p.name).sort(), ["beta", "plan", "seats"]);
+      assert.deepEqual(properties.user.map((p: { name: string }) => p.name).sort(), [
+        "beta",
+        "employer",
+        "plan",
+        "seats",
+      ]);
 
       // What is refused, with what was expected.
       for (

@@ -111,6 +111,14 @@ export function sliceBar(slice, properties, route, params) {
     "aria-label": "Value",
     maxlength: "256",
   }));
+  // Numbers for gt..lte (as the API takes them), no value for set and unset.
+  op.addEventListener("change", () => {
+    const numeric = ["gt", "gte", "lt", "lte"].includes(op.value);
+    if (numeric) value.pattern = "-?\\d{1,15}(\\.\\d{1,6})?";
+    else value.removeAttribute("pattern"); // an empty pattern would match the empty value only
+    value.inputMode = numeric ? "decimal" : "text";
+    value.disabled = op.value === "set" || op.value === "unset";
+  });
   const add = h("button", { type: "submit" }, "Add filter");
   const form = /** @type {HTMLFormElement} */ (h(
     "form",

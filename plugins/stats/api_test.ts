@@ -22,9 +22,15 @@ testEachBackend("every stats route answers what its OpenAPI description says", a
   await using h = await testPlugin(new URL("./", import.meta.url), { backend });
   const sim = new Simulator({ seed: 11, users: 60, start: new Date("2026-02-01T08:00:00Z") });
   // Users' plans and seats, as an identify's traits: user properties to break down by.
-  const events = sim.take(2500).map((e, i) =>
-    i % 50 === 0 ? { ...e, properties: { ...e.properties, traits: { plan: i % 100 ? "pro" : "free", seats: i } } } : e
-  );
+  const simulated = sim.take(2500);
+  const identified = simulated.filter((_, i) => i % 50 === 0).map((e, i) => ({
+    event_id: `identify-${i}`,
+    type: "identify",
+    user_id: e.user_id,
+    timestamp: e.timestamp,
+    properties: { traits: { plan: i % 2 ? "pro" : "free", seats: i } },
+  }));
+  const events = [...simulated, ...identified];
   for (let i = 0; i < events.length; i += 1000) {
     const batch = events.slice(i, i + 1000);
     assert.deepEqual((await h.send(batch)).body, { accepted: batch.length, rejected: [] });

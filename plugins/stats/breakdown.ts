@@ -116,7 +116,7 @@ export async function overviewFacts(db: Db, q: FactsQuery): Promise<Figures & { 
   );
   const byType: Record<string, number> = {};
   const rowTypes = new Map<string, Record<string, number>>();
-  for (const r of grouped.filter((r) => r.level === 0).sort((a, b) => compareBytes(a.type, b.type))) {
+  for (const r of grouped.filter((r) => r.level === 0).sort((a, b) => a.type.localeCompare(b.type))) {
     byType[r.type] = (byType[r.type] ?? 0) + r.events;
     const types = rowTypes.get(rowKey(r)) ?? {};
     types[r.type] = r.events;
@@ -175,7 +175,7 @@ export async function seriesFacts(
   const at = (start: string) => Math.round((Date.parse(start) - first) / width);
   const totals = new Map<string, Row & { events: number }>();
   const cells = new Map<string, SeriesRow>();
-  for (const r of grouped.sort((a, b) => compareBytes(a.type ?? "", b.type ?? ""))) {
+  for (const r of grouped.sort((a, b) => (a.type ?? "").localeCompare(b.type ?? ""))) {
     const b = buckets[at(r.start)];
     if (b === undefined) continue;
     if (r.level === 3) b.by_type[r.type] = r.events;

@@ -1,21 +1,48 @@
 /**
- * What breakdowns and filters read: every event, slim (`event_facts`), each user's latest traits (`user_traits`) and
- * the event property names seen (`property_names`). Written per batch beside the counters, moved on identity merges.
+ * What breakdowns and filters read: every event, slim (`event_facts`: its scalar properties, short text only), each
+ * user's latest traits from `identify` (`user_traits`) and the event property names seen (`property_names`). Written per
+ * batch beside the counters, moved on identity merges.
  */
 import { atMs, type Env, type Event, fold, key, type Merge } from "@runtime/sdk";
 import { PROPERTY } from "./filters.ts";
 
 type Db = Env["db"];
 
-/** The traits an event carries (`properties.traits`, as Segment's identify sends them), with names a filter can use. */
-function traitsOf(e: Event): [string, unknown][] {
-  const traits = e.properties.traits;
-  if (traits === null || typeof traits !== "object" || Array.isArray(traits)) return [];
-  return Object.entries(traits).filter(([name, value]) => PROPERTY.test(name) && value !== undefined);
+/** The longest text value kept: longer ones are left out (a breakdown by a page's full URL is no breakdown). */
+export const MAX_VALUE_LENGTH = 200;
+/** The most properties (or traits) kept of one event, in the order it gives them. */
+export const MAX_KEPT = 32;
+/** The most event property names `property_names` keeps: a sender's made-up names past it are not listed. */
+export const MAX_NAMES = 1000;
+
+/**
+ * What a breakdown or a condition can read of `values`: at most {@linkcode MAX_KEPT} entries with a usable name and a
+ * scalar value (text up to {@linkcode MAX_VALUE_LENGTH} characters, a number or a boolean).
+ */
+function scalars(values: Record<string, unknown>, skip: string[] = []): [string, string | number | boolean][] {
+  const kept: [string, string | number | boolean][] = [];
+  for (const [name, v] of Object.entries(values)) {
+    if (kept.length === MAX_KEPT) break;
+    if (skip.includes(name) || !PROPERTY.test(name)) continue;
+    const short = typeof v === "string" && v.length <= MAX_VALUE_LENGTH;
+    if (short || typeof v === "number" || typeof v === "boolean") kept.push([name, v]);
+  }
+  return kept;
 }
 
-/** Stores the batch's events as facts, each user's newer traits, and the property names seen: one statement. */
+/** An `identify`'s traits (Segment's go to `properties.traits`): a `group`'s are the group's, not the user's. */
+function traitsOf(e: Event): [string, unknown][] {
+  const traits = e.properties.traits;
+  if (e.type !== "identify" || traits === null || typeof traits !== "object" || Array.isArray(traits)) return [];
+  return scalars(traits as Record<string, unknown>);
+}
+
+/**
+ * Stores the batch's events as facts, each user's newer traits, and the property names seen: one statement. Rows that
+ * other runners update too go in key order, so that two batches never wait on each other's locks in a cycle.
+ */
 export async function recordFacts(db: Db, batch: Event[]): Promise<void> {
+  const facts = batch.map((e) => ({ e, kept: scalars(e.properties, ["items", "traits"]) }));
   // The latest value of each user's trait in the batch: by event time, then place in the log.
   const traits = fold(
     batch.flatMap((e) => traitsOf(e).map(([name, value]) => ({ e, name, value, ms: Date.parse(e.timestamp) }))),
@@ -27,11 +54,13 @@ export async function recordFacts(db: Db, batch: Event[]): Promise<void> {
     },
   );
   const names = fold(
-    batch.flatMap((e) => Object.keys(e.properties).filter((n) => n !== "items" && n !== "traits" && PROPERTY.test(n))),
-    (name) => name,
+    facts.flatMap((f) => f.kept.map(([name]) => name)),
+    (n) => n,
     (name) => ({ name, events: 0 }),
     (n) => n.events++,
   );
+  names.sort((a, b) => a.name < b.name ? -1 : 1);
+  traits.sort((a, b) => a.e.user_id < b.e.user_id ? -1 : a.e.user_id > b.e.user_id ? 1 : a.name < b.name ? -1 : 1);
   await db.query(
     `with traits as (
        insert into user_traits (user_id, key, value, ts, position)
@@ -42,7 +71,9 @@ export async function recordFacts(db: Db, batch: Event[]): Promise<void> {
          where (excluded.ts, excluded.position) > (user_traits.ts, user_traits.position)
      ), names as (
        insert into property_names (name, events)
-       select * from unnest($11::text[], $12::int8[])
+       select * from unnest($11::text[], $12::int8[]) as n(name, events)
+       where exists (select from property_names p where p.name = n.name)
+         or (select count(*) from property_names) < $13
        on conflict (name) do update set events = property_names.events + excluded.events
      )
      insert into event_facts (ts, type, user_id, amount, properties)
@@ -54,7 +85,7 @@ export async function recordFacts(db: Db, batch: Event[]): Promise<void> {
       batch.map((e) => e.type),
       batch.map((e) => e.user_id),
       batch.map((e) => e.type === "purchase" ? e.properties.amount ?? 0 : null),
-      JSON.stringify(batch.map(({ properties: { items: _, traits: __, ...rest } }) => rest)),
+      JSON.stringify(facts.map((f) => Object.fromEntries(f.kept))),
       traits.map((t) => t.e.user_id),
       traits.map((t) => t.name),
       JSON.stringify(traits.map((t) => t.value)),
@@ -62,6 +93,7 @@ export async function recordFacts(db: Db, batch: Event[]): Promise<void> {
       traits.map((t) => t.e.position ?? 0),
       names.map((n) => n.name),
       names.map((n) => n.events),
+      MAX_NAMES,
     ],
   );
 }

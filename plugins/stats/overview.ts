@@ -6,7 +6,7 @@
 import type { Hono } from "hono";
 import { describeRoute, type Env, HttpError } from "@runtime/sdk";
 import * as api from "./api.ts";
-import { type FactsQuery, overviewFacts, seriesFacts } from "./breakdown.ts";
+import { type FactsQuery, type Figures, figures, overviewFacts, seriesFacts } from "./breakdown.ts";
 import { parseProperty, propertyText } from "./filters.ts";
 import { ratio, round } from "./numbers.ts";
 
@@ -29,6 +29,32 @@ const ACTIVE_IN_RANGE = `
 const MAX_BUCKETS = 10_000;
 /** The most rows (buckets by values) a broken-down time series answers. */
 const MAX_BREAKDOWN_ROWS = 100_000;
+
+/** The overview's figures from the counters: events and revenue per minute and type, users active per minute. */
+async function countedFigures(db: Env["db"], from: string | null, to: string | null): Promise<Figures> {
+  const inRange = `($1::timestamptz is null or minute >= date_trunc('minute', $1::timestamptz, 'UTC'))
+                   and ($2::timestamptz is null or minute < $2::timestamptz)`;
+  const [types, [{ users }]] = await Promise.all([
+    db.query<{ type: string; events: number; revenue: number }>(
+      `select type, sum(events)::int8 as events, sum(revenue) as revenue from minute_counts where ${inRange}
+       group by type`,
+      [from, to],
+    ),
+    from === null && to === null
+      ? db.query<{ users: number }>("select count(*)::int8 as users from users")
+      : db.query<{ users: number }>(
+        `select count(distinct user_id)::int8 as users from user_hours where ${ACTIVE_IN_RANGE}`,
+        [from, to],
+      ),
+  ]);
+  const byType: Record<string, number> = {};
+  let revenue = 0;
+  for (const t of types.sort((a, b) => a.type.localeCompare(b.type))) {
+    byType[t.type] = t.events;
+    revenue += t.revenue;
+  }
+  return figures(byType, revenue, users);
+}
 
 /** The per-session figures of the overview, over sessions overlapping the range. */
 async function sessionFigures(db: Env["db"], from: string | null, to: string | null) {
@@ -91,73 +117,32 @@ export function overviewRoutes(app: Hono<{ Bindings: Env }>): void {
       const q = c.req.valid("query");
       const { from = null, to = null } = q;
       const db = c.env.db;
-      if (q.breakdown !== undefined || q.where.length > 0) {
-        const facts = factsQuery(q, from, to);
-        const [{ rows, ...totals }, perSession] = await Promise.all([
-          overviewFacts(db, facts),
-          // Sessions are not split by event properties: with conditions, the per-session figures are null.
-          q.where.length === 0 ? sessionFigures(db, from, to) : { sessions: null, cart_abandonment_rate: null },
-        ]);
-        return c.json({
-          from,
-          to,
-          events: totals.events,
-          users: totals.users,
-          sessions: perSession.sessions,
-          purchases: totals.purchases,
-          revenue: totals.revenue,
-          by_type: totals.by_type,
-          conversion_rate: totals.conversion_rate,
-          cart_rate: totals.cart_rate,
-          checkout_rate: totals.checkout_rate,
-          cart_abandonment_rate: perSession.cart_abandonment_rate,
-          aov: totals.aov,
-          revenue_per_user: totals.revenue_per_user,
-          ...(facts.breakdown === null ? {} : { breakdown: { by: propertyText(facts.breakdown), rows } }),
-        });
-      }
-      const inRange = `($1::timestamptz is null or minute >= date_trunc('minute', $1::timestamptz, 'UTC'))
-                   and ($2::timestamptz is null or minute < $2::timestamptz)`;
-      const [types, [{ users }], perSession] = await Promise.all([
-        db.query<{ type: string; events: number; revenue: number }>(
-          `select type, sum(events)::int8 as events, sum(revenue) as revenue from minute_counts where ${inRange}
-           group by type`,
-          [from, to],
-        ),
-        from === null && to === null
-          ? db.query<{ users: number }>("select count(*)::int8 as users from users")
-          : db.query<{ users: number }>(
-            `select count(distinct user_id)::int8 as users from user_hours where ${ACTIVE_IN_RANGE}`,
-            [from, to],
-          ),
-        sessionFigures(db, from, to),
+      const facts = q.breakdown !== undefined || q.where.length > 0 ? factsQuery(q, from, to) : null;
+      const filtered = q.where.length > 0;
+      // Without conditions the figures are the counters', and a breakdown's rows come from the facts beside them.
+      const [sliced, counted, perSession] = await Promise.all([
+        facts === null ? null : overviewFacts(db, facts),
+        filtered ? null : countedFigures(db, from, to),
+        // Sessions are not split by event properties: with conditions, the per-session figures are null.
+        filtered ? { sessions: null, cart_abandonment_rate: null } : sessionFigures(db, from, to),
       ]);
-      const byType: Record<string, number> = {};
-      let events = 0;
-      let revenue = 0;
-      for (const t of types.sort((a, b) => a.type.localeCompare(b.type))) {
-        byType[t.type] = t.events;
-        events += t.events;
-        revenue += t.revenue;
-      }
-      const purchases = byType.purchase ?? 0;
-      const views = (byType.page_view ?? 0) + (byType.product_view ?? 0);
-      const carts = byType.add_to_cart ?? 0;
+      const f = counted ?? sliced!;
       return c.json({
         from,
         to,
-        events,
-        users,
+        events: f.events,
+        users: f.users,
         sessions: perSession.sessions,
-        purchases,
-        revenue: round(revenue, 2),
-        by_type: byType,
-        conversion_rate: ratio(purchases, views),
-        cart_rate: ratio(carts, views),
-        checkout_rate: ratio(purchases, carts),
+        purchases: f.purchases,
+        revenue: f.revenue,
+        by_type: f.by_type,
+        conversion_rate: f.conversion_rate,
+        cart_rate: f.cart_rate,
+        checkout_rate: f.checkout_rate,
         cart_abandonment_rate: perSession.cart_abandonment_rate,
-        aov: round(purchases ? revenue / purchases : 0, 2),
-        revenue_per_user: round(users ? revenue / users : 0, 2),
+        aov: f.aov,
+        revenue_per_user: f.revenue_per_user,
+        ...(facts?.breakdown ? { breakdown: { by: propertyText(facts.breakdown), rows: sliced!.rows } } : {}),
       });
     },
   );

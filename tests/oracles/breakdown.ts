@@ -1,6 +1,7 @@
 /**
  * The offline truth of breakdowns and property filters: the raw log's events under their final person, filtered and
- * grouped here in plain code, with each person's latest traits replayed from the log. Shares no code with stats.
+ * grouped here in plain code, with each person's latest traits replayed from the log's identify events (a group's
+ * traits are the group's). Shares no code with stats.
  */
 import type { Sql } from "../../runtime/store/mod.ts";
 import { logByPerson } from "./persons.ts";
@@ -31,7 +32,7 @@ async function load(sql: Sql) {
   const events: LoggedEvent[] = rows.map((r) => ({ ...r, ms: Date.parse(r.ts) }));
   const traits = new Map<string, Map<string, unknown>>();
   const stamped = rows.map((r, position) => ({ ...r, position, ms: Date.parse(r.ts) }))
-    .filter((r) => typeof r.p.traits === "object" && r.p.traits !== null && !Array.isArray(r.p.traits))
+    .filter((r) => r.type === "identify" && typeof r.p.traits === "object" && r.p.traits !== null)
     .sort((a, b) => a.ms - b.ms || a.position - b.position);
   for (const r of stamped) {
     const mine = traits.get(r.user_id) ?? new Map<string, unknown>();

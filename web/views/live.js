@@ -44,7 +44,7 @@ import { note, pct, section, table, tiles } from "../widgets.js";
  * @param {{ key: string | null, other: boolean }} r
  * @returns {string}
  */
-const valueLabel = (r) => r.other ? "other" : r.key ?? "(not set)";
+const valueLabel = (r) => r.other ? "(other values)" : r.key ?? "(not set)";
 
 /** The KPIs the view shows, and how. */
 const KPIS = /** @type {const} */ ([
@@ -85,22 +85,29 @@ export async function liveView(ctx) {
   const slice = sliceOf(ctx.params);
   const filtered = sliceQuery({ by: null, where: slice.where });
   if (range) {
-    const path = `/api/stats/overview?${rangeQuery(range)}${sliceQuery(slice)}`;
-    const [now, before, properties] = await Promise.all([
-      /** @type {Promise<Overview>} */ (ctx.api(path)),
-      range.previous
-        ? /** @type {Promise<Overview>} */ (ctx.api(`/api/stats/overview?${rangeQuery(range.previous)}${filtered}`))
-        : null,
-      /** @type {Promise<import("../breakdown.js").Properties>} */ (ctx.api("/api/stats/properties")),
-    ]);
+    // The controls first, so that a breakdown or a condition the API refuses can be changed back.
+    const properties = await /** @type {Promise<import("../breakdown.js").Properties>} */ (
+      ctx.api("/api/stats/properties")
+    ).catch(() => ({ event: [], user: [] }));
     out.push(sliceBar(slice, properties, ctx.route, ctx.params));
-    const where = slice.where.length ? ", filtered" : "";
-    out.push(section(`The ${range.label}${where}`, tiles(kpis(now, "range_"))));
-    if (before) out.push(section("Compared with the period before", comparison(now, before, range.previous)));
-    if (now.breakdown) out.push(breakdownTable(now.breakdown, path));
+    const path = `/api/stats/overview?${rangeQuery(range)}${sliceQuery(slice)}`;
+    try {
+      const [now, before] = await Promise.all([
+        /** @type {Promise<Overview>} */ (ctx.api(path)),
+        range.previous
+          ? /** @type {Promise<Overview>} */ (ctx.api(`/api/stats/overview?${rangeQuery(range.previous)}${filtered}`))
+          : null,
+      ]);
+      const where = slice.where.length ? ", filtered" : "";
+      out.push(section(`The ${range.label}${where}`, tiles(kpis(now, "range_"))));
+      if (before) out.push(section("Compared with the period before", comparison(now, before, range.previous)));
+      if (now.breakdown) out.push(breakdownTable(now.breakdown, path));
+    } catch (e) {
+      return [...out, ctx.failure(e)];
+    }
   }
   out.push(section("All time", tiles(kpis(o, ""))));
-  if (range) out.push(await series(ctx, range, slice));
+  if (range) out.push(await series(ctx, range, slice).catch(ctx.failure));
   return out;
 }
 
