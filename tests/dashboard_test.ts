@@ -60,6 +60,13 @@ Deno.test({
         body: JSON.stringify(rule),
       });
       assert.equal(saved.status, 201);
+      const funnel = { name: "view-cart-buy", steps: ["product_view", "add_to_cart", "purchase"] };
+      const defined = await rt.app.request("/api/funnel/definitions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(funnel),
+      });
+      assert.equal(defined.status, 201);
       const events = new Simulator({ seed: 8, users: 200, start: new Date("2026-02-01T10:00:00Z") }).take(2000);
       for (let i = 0; i < events.length; i += 1000) await postJson(rt, "/v1/events", events.slice(i, i + 1000));
       // A visit the day before: all time is more than the last hour.
@@ -177,6 +184,25 @@ Deno.test({
         errors.splice(0, errors.length, ...errors.filter((e) => !badRequests.includes(e)));
         await page.click('button[aria-label="Remove filter: price > ten"]');
         await page.waitForSelector('#view[data-hash="#/live?range=24h"] .tile[data-key="range_events"]');
+        await open(page, base, "live?range=24h&compare=1");
+        // A custom funnel broken down by country, counting desktop events only; its people keep the condition.
+        await open(page, base, "funnel?breakdown=country&where=device%3Aeq%3Adesktop");
+        const sliced =
+          (await getJson(rt, "/api/funnel/definitions/view-cart-buy/report?breakdown=country&where=device:eq:desktop"))
+            .body;
+        const whole = (await getJson(rt, "/api/funnel/definitions/view-cart-buy/report")).body;
+        assert.ok(sliced.users > 0 && sliced.users < whole.users, `${sliced.users} of ${whole.users}`);
+        const funnelRows = page.locator("table:has(caption:text('users of view-cart-buy by country')) tbody tr");
+        assert.equal(await funnelRows.count(), sliced.breakdown.rows.length);
+        for (const [i, r] of sliced.breakdown.rows.entries()) {
+          const [key, entered] = await funnelRows.nth(i).locator("td").allTextContents();
+          assert.deepEqual([key, entered], [r.other ? "(other values)" : r.key ?? "(not set)", String(r.users[0])]);
+        }
+        await page.click(
+          "table:has(caption:text('users per step of view-cart-buy')) tbody tr:nth-child(3) td[data-key='users'] a",
+        );
+        await page.waitForSelector("#view[data-view='people'] p.total");
+        assert.equal(Number(await page.getAttribute("p.total", "data-value")), sliced.steps[2].users);
         await open(page, base, "live?range=24h&compare=1");
         // Another preset: the URL says so, and the nav takes the range to the next view.
         await page.selectOption("#range-preset", "7d");

@@ -2,9 +2,9 @@
  * The schemas of the funnel routes, as `/api/openapi.json` publishes them: what each route takes and, field by
  * field, what it answers. Request bodies are `Definition` itself; `api_test.ts` checks live answers against these.
  */
-import { queryTime } from "@runtime/sdk";
+import { BreakdownFields, queryTime } from "@runtime/sdk";
 import { z } from "zod";
-import { EVENT_TYPE, PROPERTY, ResolvedStep } from "./definitions.ts";
+import { EVENT_TYPE, ResolvedStep } from "./definitions.ts";
 import { ORDERS } from "./match.ts";
 import { DIRECTIONS, OTHER } from "./paths.ts";
 import { MAX_DEPTH } from "./walks.ts";
@@ -114,8 +114,15 @@ export const Definitions = z.strictObject({ definitions: z.array(SavedDefinition
 export const ReportQuery = z.object({
   from: time("users entering the funnel at or after this time"),
   to: time("users entering before this time"),
-  breakdown: z.string().regex(PROPERTY, "must be a property name such as country or device").optional()
-    .describe("a property of the entering event to break the counts down by, such as country"),
+  breakdown: BreakdownFields.breakdown.describe(
+    "break the counts down by this property of the event that entered the funnel (country), or of its user (user.plan)",
+  ),
+  breakdown_limit: BreakdownFields.breakdown_limit,
+  where: BreakdownFields.where.describe(
+    "only events meeting every condition count as steps: `<property>:<op>[:<value>]`, op one of eq, ne (or not " +
+      "set), gt, gte, lt, lte (numbers), contains (any case), set, unset; `user.<trait>` for the user's latest trait; " +
+      "repeat for more (e.g. where=country:eq:DE&where=user.plan:set)",
+  ),
   dropped_limit: limit(20, 0, 1000, "how many users who dropped before each step to list"),
 });
 
@@ -142,7 +149,8 @@ export const Report = z.strictObject({
   breakdown: z.strictObject({
     by: z.string(),
     rows: z.array(z.strictObject({
-      key: z.string().describe("the property's value, or 'unknown'"),
+      key: z.string().nullable().describe("the property's value, or 'unknown'; null for the other row"),
+      other: z.boolean().describe("true for the one row of every value past the top `breakdown_limit`"),
       users: z.array(count).describe("users per step"),
       conversion_rate: rate,
     })),
@@ -208,6 +216,7 @@ export const FunnelUsersQuery = PageQuery.extend({
     .describe("reached: users whose best attempt did the step; dropped: did the step before and not it (default)"),
   from: ReportQuery.shape.from,
   to: ReportQuery.shape.to,
+  where: ReportQuery.shape.where,
 });
 
 /** A page of users behind a number, by user_id. */

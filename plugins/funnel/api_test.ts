@@ -12,7 +12,9 @@ import plugin from "./mod.ts";
 /** A time inside the events sent, and one that is no time. */
 const TIME: QueryEdges = { good: ["2026-02-01T08:30:00Z"], bad: ["yesterday"] };
 /** A property name to break a report down by, and one that is no name. */
-const PROPERTY: QueryEdges = { good: ["country"], bad: ["not a name"] };
+const PROPERTY: QueryEdges = { good: ["country", "user.plan"], bad: ["not a name", "user."] };
+/** A condition events must meet to count as steps, and what is none. */
+const WHERE: QueryEdges = { good: ["device:eq:desktop", "user.plan:unset"], bad: ["device", "price:gt:ten"] };
 
 /** An event type paths start from, and one that is no event type. */
 const EVENT: QueryEdges = { good: ["product_view"], bad: ["Product View"] };
@@ -33,7 +35,16 @@ const FUNNEL = {
 testEachBackend("every funnel route answers what its OpenAPI description says", async (backend) => {
   await using h = await testPlugin(new URL("./", import.meta.url), { backend });
   const sim = new Simulator({ seed: 11, users: 60, start: new Date("2026-02-01T08:00:00Z") });
-  const events = sim.take(2500);
+  // Some users' plans, as identify's traits: a user property to break reports down by.
+  const simulated = sim.take(2500);
+  const plans = simulated.filter((_, i) => i % 40 === 0).map((e, i) => ({
+    event_id: `identify-${i}`,
+    type: "identify",
+    user_id: e.user_id,
+    timestamp: e.timestamp,
+    properties: { traits: { plan: i % 2 ? "pro" : "free" } },
+  }));
+  const events = [...simulated, ...plans];
   for (let i = 0; i < events.length; i += 1000) {
     const batch = events.slice(i, i + 1000);
     assert.deepEqual((await h.send(batch)).body, { accepted: batch.length, rejected: [] });
@@ -65,10 +76,12 @@ testEachBackend("every funnel route answers what its OpenAPI description says", 
     "GET /definitions/:name/report": [
       { path: `/definitions/${FUNNEL.name}/report?${report}` },
       { path: `/definitions/${FUNNEL.name}/report?${report}&${range}` },
+      { path: `/definitions/${FUNNEL.name}/report?breakdown=user.plan&breakdown_limit=1&where=device:ne:tablet` },
     ],
     "GET /definitions/:name/users": [
       { path: `/definitions/${FUNNEL.name}/users?step=2&limit=2` },
       { path: `/definitions/${FUNNEL.name}/users?step=3&outcome=reached&${range}` },
+      { path: `/definitions/${FUNNEL.name}/users?step=2&where=user.plan:set&where=country:ne:DE` },
     ],
     "POST /report": [`/report?${report}`, `/report?${report}&${range}`].map((path) => ({ path, body: FUNNEL })),
     // Deleting goes last: the routes before it read the funnel it deletes.
@@ -85,7 +98,7 @@ testEachBackend("every funnel route answers what its OpenAPI description says", 
   const oneStep = { name: "x", steps: ["page_view"] };
 
   const routes = routeChecker(plugin, h.runtime.app, {
-    queryEdges: { from: TIME, to: TIME, breakdown: PROPERTY, event: EVENT, after: AFTER },
+    queryEdges: { from: TIME, to: TIME, breakdown: PROPERTY, event: EVENT, after: AFTER, where: WHERE },
   });
   for (const [route, cs] of Object.entries(calls)) {
     for (const c of cs) await routes.call(route, c.path, c.body);

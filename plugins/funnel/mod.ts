@@ -7,7 +7,16 @@
  */
 import { Hono } from "hono";
 import type { z } from "zod";
-import { answerHttpError, definePlugin, describeRoute, type Env, type Event, HttpError, parseBody } from "@runtime/sdk";
+import {
+  answerHttpError,
+  definePlugin,
+  describeRoute,
+  type Env,
+  type Event,
+  HttpError,
+  parseBody,
+  parseProperty,
+} from "@runtime/sdk";
 import * as api from "./api.ts";
 import { Definition, deleteDefinition, loadDefinitions, saveDefinition } from "./definitions.ts";
 import { leads } from "./leads.ts";
@@ -213,7 +222,9 @@ function reportOptions(query: z.output<typeof api.ReportQuery>) {
   return {
     from: query.from ?? null,
     to: query.to ?? null,
-    breakdown: query.breakdown ?? null,
+    breakdown: query.breakdown === undefined ? null : parseProperty(query.breakdown),
+    breakdownLimit: query.breakdown_limit,
+    conditions: query.where,
     droppedLimit: query.dropped_limit,
   };
 }
@@ -245,7 +256,7 @@ app.get(
     errors: [400, 404],
   }),
   async (c) => {
-    const { from = null, to = null, after = null, ...q } = c.req.valid("query");
+    const { from = null, to = null, after = null, where, ...q } = c.req.valid("query");
     const [d] = await loadDefinitions(c.env.db, c.req.param("name"));
     if (!d) return c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
     if (q.step > d.steps.length) {
@@ -254,7 +265,7 @@ app.get(
     if (q.step === 1 && q.outcome === "dropped") {
       throw new HttpError(400, "step: no one drops before the first step; ask for step 2 or later, or outcome=reached");
     }
-    return c.json(await funnelUsers(c.env.db, d, { ...q, from, to, after }));
+    return c.json(await funnelUsers(c.env.db, d, { ...q, from, to, after, conditions: where }));
   },
 );
 

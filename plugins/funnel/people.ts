@@ -2,7 +2,7 @@
  * The people behind funnel numbers, a page at a time by user_id: the users who reached a step of a custom funnel or
  * dropped before it, and the users with a session that reached (or stopped just before) a step of the default funnel.
  */
-import type { Env } from "@runtime/sdk";
+import type { Condition, Env } from "@runtime/sdk";
 import type { Definition } from "./definitions.ts";
 import { entrants } from "./report.ts";
 import { DEFAULT_STEPS } from "./sessions.ts";
@@ -25,12 +25,17 @@ export interface PeopleQuery {
  * evaluated once, as for the report: all count in the total, and the page is the first `limit` after `after` (compared
  * in the database, in its order of ids).
  */
-export async function funnelUsers(db: Db, d: Definition, q: PeopleQuery & { step: number }) {
+export async function funnelUsers(
+  db: Db,
+  d: Definition,
+  q: PeopleQuery & { step: number; /** What an event must meet to count as a step. */ conditions: Condition[] },
+) {
   const counts = (n: number) => q.outcome === "reached" ? n >= q.step : n === q.step - 1;
   const users: { user_id: string; entered_at: string; furthest_step: number; last_step_at: string }[] = [];
   let total = 0;
   let more = false;
-  for await (const u of entrants(db, d, { from: q.from, to: q.to, breakdown: null }, q.after ?? "")) {
+  const asked = { from: q.from, to: q.to, breakdown: null, conditions: q.conditions };
+  for await (const u of entrants(db, d, asked, q.after ?? "")) {
     const n = u.times.length;
     if (!counts(n)) continue;
     total++;

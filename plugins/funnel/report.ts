@@ -1,9 +1,9 @@
 /**
  * A custom funnel's report, evaluated over the stored events when asked for: per step the users who got
- * there, conversion, drop-off, median time to convert and who dropped, optionally broken down by a property
- * of the event that entered the funnel.
+ * there, conversion, drop-off, median time to convert and who dropped, optionally counting only the events that meet
+ * property conditions, and broken down by a property of the event that entered the funnel or of its user.
  */
-import type { Env } from "@runtime/sdk";
+import { type Condition, conditionsSql, type Env, type Property, propertyText, valueText } from "@runtime/sdk";
 import type { Definition } from "./definitions.ts";
 import { bestAttempt, median, type Rules } from "./match.ts";
 
@@ -15,8 +15,12 @@ export interface ReportQuery {
   from: string | null;
   /** Entries before this time. */
   to: string | null;
-  /** A property of the entering event to break the counts down by. */
-  breakdown: string | null;
+  /** A property of the entering event, or of its user, to break the counts down by. */
+  breakdown: Property | null;
+  /** How many of the breakdown's values to list, those with the most users; the rest count as other. */
+  breakdownLimit: number;
+  /** What an event must meet to count as any step. */
+  conditions: Condition[];
   /** How many of the users who dropped before each step to list. */
   droppedLimit: number;
 }
@@ -27,35 +31,57 @@ const PAGE_USERS = 2000;
 /** A rate `a / b` to 4 decimals; 0 when `b` is 0. */
 export const ratio = (a: number, b: number) => b === 0 ? 0 : Math.round((a / b) * 1e4) / 1e4;
 
+/** The longest trait text a user property takes (as stats keeps them). */
+const MAX_TRAIT_LENGTH = 200;
+
 /**
- * The SQL for one page of users who entered the funnel: their events (sorted by time, then event_id) as
- * times in ms and step masks, the breakdown property of each, and whether the user's id sorts after $7 (null: no).
+ * The SQL for one page of users who entered the funnel: their events (sorted by time, then event_id) as times in ms and
+ * step masks (0 for an event that does not meet the conditions), the breakdown's value of each, and whether the user's
+ * id sorts after $6 (null: no). A user property is the user's latest scalar value of the trait, from `identify` events.
  */
-function pageSql(d: Definition): { text: string; stepParams: unknown[] } {
-  const stepParams: unknown[] = [];
-  const terms = d.steps.map((s, i) => {
-    stepParams.push(s.type, JSON.stringify(s.where));
-    const [t, w] = [8 + 2 * i, 9 + 2 * i];
-    return `((type = $${t} and properties @> $${w}::jsonb)::int << ${i})`;
-  });
-  const mask = terms.join(" | ");
-  const entry = d.order === "any" ? `(${mask}) <> 0` : `(${terms[0]}) <> 0`;
+function pageSql(d: Definition, q: Pick<ReportQuery, "breakdown" | "conditions">): { text: string; params: unknown[] } {
+  // $1..$6 are the page's own (range, cursor, types, past): the rest follow them.
+  const params: unknown[] = new Array(6);
+  const at = (v: unknown) => `$${params.push(v)}`;
+  const terms = d.steps.map((s, i) =>
+    `((type = ${at(s.type)} and properties @> ${at(JSON.stringify(s.where))}::jsonb)::int << ${i})`
+  );
+  const traits = new Map<string, string>();
+  const read = (p: Property): string => {
+    if (!p.user) return `e.properties -> ${at(p.name)}::text`;
+    if (!traits.has(p.name)) traits.set(p.name, `t${traits.size}`);
+    return `${traits.get(p.name)}.value`;
+  };
+  const cond = conditionsSql(q.conditions, params, read);
+  const key = q.breakdown === null ? "null::text" : valueText(read(q.breakdown));
+  const traitCtes = [...traits].map(([name, alias]) => {
+    const v = `properties -> 'traits' -> ${at(name)}::text`;
+    return `${alias} as (
+      select distinct on (user_id) user_id, ${v} as value from events
+      where type = 'identify' and (jsonb_typeof(${v}) in ('number', 'boolean')
+        or jsonb_typeof(${v}) = 'string' and length(${v} #>> '{}') <= ${MAX_TRAIT_LENGTH})
+      order by user_id, ts desc, position desc nulls last, event_id desc
+    ), `;
+  }).join("");
+  const joins = [...traits.values()].map((alias) => `left join ${alias} on ${alias}.user_id = e.user_id`).join(" ");
+  const mask = `(case when ${cond} then ${terms.join(" | ")} else 0 end)`;
+  const entry = d.order === "any" ? `${mask} <> 0` : `(${cond}) and (${terms[0]}) <> 0`;
   const text = `
-    with entrants as (
-      select distinct user_id from events
-      where type = any($5::text[]) and ${entry} and user_id > $3
+    with ${traitCtes}entrants as (
+      select distinct e.user_id from events e ${joins}
+      where type = any($4::text[]) and ${entry} and e.user_id > $3
         and ($1::timestamptz is null or ts >= $1) and ($2::timestamptz is null or ts < $2)
-      order by user_id limit ${PAGE_USERS}
+      order by e.user_id limit ${PAGE_USERS}
     )
-    select e.user_id, coalesce(e.user_id > $7::text, false) as past,
+    select e.user_id, coalesce(e.user_id > $6::text, false) as past,
       array_agg((extract(epoch from e.ts) * 1000)::int8 order by e.ts, e.position, e.event_id) as ts,
       array_agg(${mask} order by e.ts, e.position, e.event_id) as masks,
-      array_agg(e.properties->>$4::text order by e.ts, e.position, e.event_id) as keys
-    from events e join entrants using (user_id)
-    where ($6::text[] is null or type = any($6::text[])) and ($1::timestamptz is null or e.ts >= $1)
+      array_agg(${key} order by e.ts, e.position, e.event_id) as keys
+    from events e join entrants using (user_id) ${joins}
+    where ($5::text[] is null or type = any($5::text[])) and ($1::timestamptz is null or e.ts >= $1)
       and ($2::timestamptz is null or e.ts <= $2::timestamptz + ${d.window_seconds} * interval '1 second')
     group by e.user_id order by e.user_id`;
-  return { text, stepParams };
+  return { text, params: params.slice(6) };
 }
 
 /** A user who entered a funnel, with their best attempt. */
@@ -76,13 +102,13 @@ export interface Entrant {
 export async function* entrants(
   db: Db,
   d: Definition,
-  q: Pick<ReportQuery, "from" | "to" | "breakdown">,
+  q: Pick<ReportQuery, "from" | "to" | "breakdown" | "conditions">,
   past: string | null = null,
 ): AsyncGenerator<Entrant> {
   let after = "";
   const rules: Rules = { steps: d.steps.length, order: d.order, windowMs: d.window_seconds * 1000 };
   const until = q.to === null ? Infinity : Date.parse(q.to);
-  const { text, stepParams } = pageSql(d);
+  const { text, params } = pageSql(d, q);
   const entryTypes = d.order === "any" ? d.steps.map((s) => s.type) : [d.steps[0].type];
   // In strict order every event counts ($6 null), since any event between two steps ends the attempt.
   const allTypes = d.order === "strict" ? null : [...new Set(d.steps.map((s) => s.type))];
@@ -91,7 +117,7 @@ export async function* entrants(
       { user_id: string; past: boolean; ts: number[]; masks: number[]; keys: (string | null)[] }
     >(
       text,
-      [q.from, q.to, after, q.breakdown, entryTypes, allTypes, past, ...stepParams],
+      [q.from, q.to, after, entryTypes, allTypes, past, ...params],
     );
     for (const u of page) {
       const best = bestAttempt(u, rules, until);
@@ -136,11 +162,21 @@ export async function report(db: Db, d: Definition, q: ReportQuery) {
       dropped_users: dropped[k],
     };
   });
-  const rows = [...breakdown].map(([key, users]) => ({
+  // The values with the most entrants (ties by value), then every other one together.
+  const ranked = [...breakdown].sort(([a, m], [b, n]) => n[0] - m[0] || (a < b ? -1 : 1));
+  const rest = ranked.slice(q.breakdownLimit);
+  const other = rest.length === 0 ? [] : [
+    [
+      null,
+      rest.reduce((sum, [, users]) => sum.map((x, i) => x + users[i]), new Array<number>(last + 1).fill(0)),
+    ] as const,
+  ];
+  const rows = [...ranked.slice(0, q.breakdownLimit), ...other].map(([key, users]) => ({
     key,
+    other: key === null,
     users,
     conversion_rate: ratio(users[users.length - 1], users[0]),
-  })).sort((a, b) => b.users[0] - a.users[0] || (a.key < b.key ? -1 : 1));
+  }));
   return {
     name: d.name,
     order: d.order,
@@ -150,6 +186,6 @@ export async function report(db: Db, d: Definition, q: ReportQuery) {
     users: reached[0],
     conversion_rate: ratio(reached[last], reached[0]),
     steps,
-    ...(q.breakdown === null ? {} : { breakdown: { by: q.breakdown, rows } }),
+    ...(q.breakdown === null ? {} : { breakdown: { by: propertyText(q.breakdown), rows } }),
   };
 }

@@ -126,8 +126,21 @@ testEachBackend("custom funnel reports: order modes, windows, repeated steps, fi
     assert.equal(seq.conversion_rate, 0.5);
     assert.deepEqual(seq.breakdown, {
       by: "country",
-      rows: [{ key: "DE", users: [2, 2, 2], conversion_rate: 1 }, { key: "FR", users: [2, 1, 0], conversion_rate: 0 }],
+      rows: [
+        { key: "DE", other: false, users: [2, 2, 2], conversion_rate: 1 },
+        { key: "FR", other: false, users: [2, 1, 0], conversion_rate: 0 },
+      ],
     });
+    // The top value (ties by value), then the others together; conditions every step's event must meet.
+    const top = await report(h, { steps, window_seconds: 1800 }, "&breakdown=country&breakdown_limit=1");
+    assert.deepEqual(top.breakdown.rows, [
+      { key: "DE", other: false, users: [2, 2, 2], conversion_rate: 1 },
+      { key: null, other: true, users: [2, 1, 0], conversion_rate: 0 },
+    ]);
+    assert.deepEqual(users(await report(h, { steps, window_seconds: 1800 }, "&where=country:eq:FR")), [2, 1, 0]);
+    // b's cart is a toy: with it left out, b stops at the view (all but d have a country).
+    const noToys = await report(h, { steps, window_seconds: 1800 }, "&where=category:ne:toys&where=country:set");
+    assert.deepEqual(users(noToys), [4, 2, 2]);
     assert.deepEqual(users(await report(h, { steps, window_seconds: 7200 })), [4, 4, 2]); // c's cart now counts
     assert.deepEqual(users(await report(h, { steps, order: "strict" })), [4, 3, 1]); // e's search breaks it
     assert.deepEqual(users(await report(h, { steps, order: "any", window_seconds: 1800 })), [5, 3, 3]); // d enters
@@ -143,6 +156,25 @@ testEachBackend("custom funnel reports: order modes, windows, repeated steps, fi
     await h.post("/definitions", { name: "seq", steps, window_seconds: 1800 });
     const saved = (await h.get("/definitions/seq/report?breakdown=country&dropped_limit=100")).body;
     assert.deepEqual({ ...saved, name: "adhoc" }, seq);
+    // User properties: each user's latest plan from identify (a later one wins, a group's is not theirs).
+    await send(h, [
+      ev("a", "identify", -30, { traits: { plan: "free" } }),
+      ev("a", "identify", 30, { traits: { plan: "pro" } }),
+      ev("b", "identify", -20, { traits: { plan: "free" } }),
+      ev("b", "group", 40, { traits: { plan: "enterprise" }, group_id: "g" }),
+    ]);
+    const byPlan = await report(h, { steps, window_seconds: 1800 }, "&breakdown=user.plan");
+    assert.deepEqual(byPlan.breakdown, {
+      by: "user.plan",
+      rows: [
+        { key: "unknown", other: false, users: [2, 1, 1], conversion_rate: 0.5 }, // c and e
+        { key: "free", other: false, users: [1, 1, 0], conversion_rate: 0 }, // b
+        { key: "pro", other: false, users: [1, 1, 1], conversion_rate: 1 }, // a
+      ],
+    });
+    assert.deepEqual(users(await report(h, { steps, window_seconds: 1800 }, "&where=user.plan:set")), [2, 2, 1]);
+    const people = await h.get("/definitions/seq/users?step=3&outcome=reached&where=user.plan:eq:pro");
+    assert.deepEqual(people.body.users.map((u: Json) => u.user_id), ["a"]);
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { queryTime } from "@runtime/sdk";
 import { z } from "zod";
-import { BreakdownFields } from "./filters.ts";
+import { BreakdownFields } from "@runtime/sdk";
 
 /** The widths of `/timeseries` buckets (ms). */
 export const BUCKETS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;

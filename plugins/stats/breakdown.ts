@@ -3,8 +3,8 @@
  * them down by one: the top values by events (ties by value, bytewise), a row for every other value together, and the
  * totals of the events that meet the conditions. One statement each, reading the facts in the range once.
  */
-import type { Env } from "@runtime/sdk";
-import { type Condition, factsSql, type Property } from "./filters.ts";
+import type { Condition, Env, Property } from "@runtime/sdk";
+import { factsSql } from "./filters.ts";
 import { ratio, round } from "./numbers.ts";
 
 type Db = Env["db"];

@@ -4,7 +4,7 @@
  * batch beside the counters, moved on identity merges.
  */
 import { atMs, type Env, type Event, fold, key, type Merge } from "@runtime/sdk";
-import { PROPERTY } from "./filters.ts";
+import { PROPERTY } from "@runtime/sdk";
 
 type Db = Env["db"];
 

@@ -1,86 +1,10 @@
 /**
- * Property conditions and breakdowns, as the query gives them, and the SQL that reads them from `event_facts`.
- *
- * A property is an event's (`country`) or its user's (`user.plan`: the user's latest trait of that name). A condition
- * is `<property>:<op>[:<value>]`; conditions hold together (and). Values compare as the event gives them written as
- * text (`10`, `true`, `DE`), and numerically for `gt`, `gte`, `lt` and `lte`, which only numbers meet.
+ * The SQL of a read of `event_facts` (alias `f`) filtered by property conditions and broken down by a property: an
+ * event's property is in its `properties`, a user's is their `user_traits` row of that name.
  */
-import { z } from "zod";
+import { type Condition, conditionsSql, type Property, valueText } from "@runtime/sdk";
 
-/** Property names a breakdown or a condition may use (a user's trait after `user.`). */
-export const PROPERTY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-/** The operators of a condition. */
-export const OPERATORS = ["eq", "ne", "gt", "gte", "lt", "lte", "contains", "set", "unset"] as const;
-/** The most conditions one query takes. */
-export const MAX_CONDITIONS = 8;
-
-type Operator = (typeof OPERATORS)[number];
-
-/** An event's property, or its user's trait. */
-export interface Property {
-  user: boolean;
-  name: string;
-}
-
-/** One condition, parsed. */
-export interface Condition {
-  property: Property;
-  op: Operator;
-  value: string | null;
-}
-
-const NUMERIC = new Set<Operator>(["gt", "gte", "lt", "lte"]);
-const BARE = new Set<Operator>(["set", "unset"]);
-
-/** Parses `country` or `user.plan`; null when it is neither. */
-export function parseProperty(raw: string): Property | null {
-  const user = raw.startsWith("user.");
-  const name = user ? raw.slice(5) : raw;
-  return PROPERTY.test(name) ? { user, name } : null;
-}
-
-/** A property as the query names it. */
-export const propertyText = (p: Property): string => p.user ? `user.${p.name}` : p.name;
-
-/** Parses one condition; a message saying what was expected otherwise. */
-export function parseCondition(raw: string): Condition | string {
-  const [name, op, ...rest] = raw.split(":");
-  const property = parseProperty(name);
-  if (property === null) return "must start with a property name such as country or user.plan";
-  if (!(OPERATORS as readonly string[]).includes(op)) {
-    return `must be <property>:<op>[:<value>], op one of ${OPERATORS}`;
-  }
-  const operator = op as Operator;
-  const value = rest.length > 0 ? rest.join(":") : null;
-  if (BARE.has(operator)) return value === null ? { property, op: operator, value } : `${op} takes no value`;
-  if (value === null) return `${op} needs a value: ${name}:${op}:<value>`;
-  if (value.length > 256) return "a value has at most 256 characters";
-  if (NUMERIC.has(operator) && !/^-?\d{1,15}(\.\d{1,6})?$/.test(value)) return `${op} compares with a number`;
-  return { property, op: operator, value };
-}
-
-/** The query's `breakdown`, `breakdown_limit` and `where`, as the routes that read them take them. */
-export const BreakdownFields = {
-  breakdown: z.string().max(69).optional()
-    .refine((s) => s === undefined || parseProperty(s) !== null, "must be a property name such as country or user.plan")
-    .describe("break the answer down by this event property, or user property after `user.` (a trait)"),
-  breakdown_limit: z.coerce.number().int().min(1).max(50).default(10)
-    .describe("with `breakdown`: the values with the most events, 1..50 (default 10); the rest count as other"),
-  where: z.array(z.string().max(400)).max(MAX_CONDITIONS, `at most ${MAX_CONDITIONS} conditions`).default([])
-    .superRefine((all, ctx) => {
-      for (const [i, raw] of all.entries()) {
-        const parsed = parseCondition(raw);
-        if (typeof parsed === "string") ctx.addIssue({ code: "custom", path: [i], message: parsed });
-      }
-    })
-    .transform((all) => all.map((raw) => parseCondition(raw) as Condition))
-    .describe(
-      "only events meeting every condition: `<property>:<op>[:<value>]`, op one of eq, ne (or not set), gt, gte, lt, " +
-        "lte (numbers), contains (any case), set, unset; repeat for more (e.g. where=country:eq:DE&where=user.plan:set)",
-    ),
-};
-
-/** The SQL of a filtered read of `event_facts` (alias `f`): its joins, conditions, and the breakdown's value. */
+/** The SQL of a filtered read of `event_facts`: its joins, conditions, and the breakdown's value. */
 export interface FactsSql {
   /** Joins of `user_traits` for the user properties named. */
   joins: string;
@@ -98,7 +22,7 @@ export function factsSql(conditions: Condition[], breakdown: Property | null, pa
   const joins: string[] = [];
   const traits = new Map<string, string>();
   /** The property's value as jsonb (null when absent). */
-  const valueOf = (p: Property): string => {
+  const read = (p: Property): string => {
     if (!p.user) return `f.properties -> $${params.push(p.name)}::text`;
     let alias = traits.get(p.name);
     if (alias === undefined) {
@@ -112,32 +36,7 @@ export function factsSql(conditions: Condition[], breakdown: Property | null, pa
     }
     return `${alias}.value`;
   };
-  const where = conditions.map(({ property, op, value }) => {
-    const v = valueOf(property);
-    const text = `(${v} #>> '{}')`;
-    const given = () => `$${params.push(value)}::text`;
-    const number = `(case when jsonb_typeof(${v}) = 'number' then ${text}::numeric end)`;
-    switch (op) {
-      case "eq":
-        return `${text} = ${given()}`;
-      case "ne":
-        return `${text} is distinct from ${given()}`;
-      case "gt":
-        return `${number} > ${given()}::numeric`;
-      case "gte":
-        return `${number} >= ${given()}::numeric`;
-      case "lt":
-        return `${number} < ${given()}::numeric`;
-      case "lte":
-        return `${number} <= ${given()}::numeric`;
-      case "contains":
-        return `strpos(lower(${text}), lower(${given()})) > 0`;
-      case "set":
-        return `${text} is not null`;
-      case "unset":
-        return `${text} is null`;
-    }
-  });
-  const key = breakdown === null ? "null::text" : `(${valueOf(breakdown)} #>> '{}')`;
-  return { joins: joins.join("\n"), where: where.join(" and ") || "true", key };
+  const where = conditionsSql(conditions, params, read);
+  const key = breakdown === null ? "null::text" : valueText(read(breakdown));
+  return { joins: joins.join("\n"), where, key };
 }

@@ -4,10 +4,10 @@
  * @module
  */
 import type { Hono } from "hono";
-import { describeRoute, type Env, HttpError } from "@runtime/sdk";
+import { describeRoute, type Env, HttpError, parseProperty, propertyText } from "@runtime/sdk";
 import * as api from "./api.ts";
 import { type FactsQuery, type Figures, figures, overviewFacts, seriesFacts } from "./breakdown.ts";
-import { parseProperty, propertyText } from "./filters.ts";
+
 import { ratio, round } from "./numbers.ts";
 
 /**

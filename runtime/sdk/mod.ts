@@ -24,6 +24,20 @@ export { intParam, timeParam } from "../http/query.ts";
 export { type Interval, mergeSessions, type MovedSession, movedSessions, SESSION_GAP_MS } from "./sessions.ts";
 export { atMs, fold, key } from "./fold.ts";
 export { decimalSum } from "./decimal.ts";
+export {
+  BreakdownFields,
+  type Condition,
+  conditionsSql,
+  MAX_CONDITIONS,
+  type Operator,
+  OPERATORS,
+  parseCondition,
+  parseProperty,
+  PROPERTY,
+  type Property,
+  propertyText,
+  valueText,
+} from "./conditions.ts";
 export { LOG_PARTITIONS, partitionOf } from "../core/partitions.ts";
 export { describeRoute, queryTime, type RouteSpec } from "../http/openapi.ts";
 export type { Level, Logger } from "../observability/logger.ts";

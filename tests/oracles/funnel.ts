@@ -172,8 +172,14 @@ export interface FunnelSpec {
  * sequential by joining each step's first later event, strict by event rank, any (for funnels whose steps
  * match disjoint events) by each step's first event in the window.
  */
-function attemptsSql(f: FunnelSpec): string {
-  const match = (alias: string, i: number) => `${alias}.type = $${4 + 2 * i} and ${alias}.p @> $${5 + 2 * i}::jsonb`;
+function attemptsSql(f: FunnelSpec, only: Only[]): string {
+  // An event is a step when it is of the step's type, has its properties and passes every one of `only`.
+  const passes = (alias: string) =>
+    only.map(([name, op, value]) =>
+      `${alias}.p->>'${name}' ${op === "eq" ? "=" : "is distinct from"} '${value.replaceAll("'", "''")}'`
+    ).map((t) => ` and ${t}`).join("");
+  const match = (alias: string, i: number) =>
+    `${alias}.type = $${4 + 2 * i} and ${alias}.p @> $${5 + 2 * i}::jsonb${passes(alias)}`;
   const inRange = `($1::timestamptz is null or a.ts >= $1) and ($2::timestamptz is null or a.ts < $2)`;
   const deadline = `a.ts + $3::float8 * interval '1 second'`;
   const k = f.steps.length;
@@ -210,8 +216,20 @@ function attemptsSql(f: FunnelSpec): string {
     select user_id, start, start_id, key, ${[...Array(k).keys()].map((i) => `t${i}`).join(", ")} from c${k - 1}`;
 }
 
-/** A custom funnel's report recomputed from the raw log: the best attempt per user, then per-step numbers. */
-export async function expectedReport(store: Store, f: FunnelSpec, from: string | null, to: string | null) {
+/** A condition on an event's property: equal to a text, or not (not set counts as not equal). */
+export type Only = [name: string, op: "eq" | "ne", value: string];
+
+/**
+ * A custom funnel's report recomputed from the raw log: the best attempt per user, then per-step numbers; with `only`,
+ * an event is a step only when it meets every condition.
+ */
+export async function expectedReport(
+  store: Store,
+  f: FunnelSpec,
+  from: string | null,
+  to: string | null,
+  only: Only[] = [],
+) {
   const events = await logByPerson(store);
   const rows = await store.transaction(async (tx) => {
     // The raw log ranked per user, indexed, so the joins below stay linear.
@@ -224,7 +242,7 @@ export async function expectedReport(store: Store, f: FunnelSpec, from: string |
       create index on ev (user_id, type, ts);
       analyze ev`);
     return await tx.query<Record<string, string | null> & { user_id: string; start: string; start_id: number }>(
-      `${attemptsSql(f)} order by user_id, start, start_id`,
+      `${attemptsSql(f, only)} order by user_id, start, start_id`,
       [from, to, f.window_seconds, ...f.steps.flatMap((s) => [s.type, JSON.stringify(s.where)])],
     );
   });

@@ -21,6 +21,7 @@ import {
   expectedSummary,
   expectedSummaryUsers,
   type FunnelSpec,
+  type Only,
 } from "../oracles/funnel.ts";
 import { finalPersons, logByPerson } from "../oracles/persons.ts";
 
@@ -87,6 +88,20 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
           `/api/funnel/definitions/${f.name}/users?${q}&step=${last}&outcome=${outcome}`,
         );
         assert.deepEqual(listed.sort(), expected[last - 1][`${outcome}_users`], `${f.name} ${outcome} ${last}`);
+      }
+      // Only the events on a desktop, or not from the US, count as steps.
+      for (const only of [[["device", "eq", "desktop"]], [["country", "ne", "US"]]] as Only[][]) {
+        const where = only.map(([name, op, value]) => `&where=${name}:${op}:${value}`).join("");
+        const path = `/api/funnel/definitions/${f.name}/report?${q}${where}`;
+        const filtered = (await getJson(rt, path)).body;
+        const truth = await expectedReport(rt.store, f, from, to, only);
+        assert.ok(truth[0].users > 0 && truth[0].users < expected[0].users, `${f.name}: ${where} keeps some`);
+        assert.deepEqual(filtered.steps.map((s: Json) => s.users), truth.map((e) => e.users), `${f.name} ${where}`);
+        const reached = await allPages(
+          rt,
+          `/api/funnel/definitions/${f.name}/users?${q}&step=${last}&outcome=reached${where}`,
+        );
+        assert.deepEqual(reached.sort(), truth[last - 1].reached_users, `${f.name} ${where} reached`);
       }
       for (const [k, s] of report.steps.entries()) {
         assert.equal(s.drop_off, k === 0 ? 0 : report.steps[k - 1].users - s.users);

@@ -6,6 +6,7 @@
  * compared with the period before if asked.
  * @module
  */
+import { sliceBar, sliceOf, sliceQuery } from "../breakdown.js";
 import { barChart, formatNumber } from "../charts.js";
 import { h } from "../dom.js";
 import { change, rangeQuery } from "../range.js";
@@ -29,17 +30,23 @@ import { peopleHref } from "./people.js";
 
 /**
  * `GET /api/funnel/definitions/:name/report`.
- * @typedef {{ steps: { step: number, type: string, users: number, drop_off: number }[] }} FunnelReport
+ * @typedef {{ steps: { step: number, type: string, users: number, drop_off: number }[],
+ *   breakdown?: { by: string, rows: { key: string | null, other: boolean, users: number[], conversion_rate: number }[] }
+ * }} FunnelReport
  */
 
 /**
- * A link to the users behind a number (the People view), showing `text`.
+ * A link to the users behind a number (the People view), showing `text`; `where` are the conditions it was counted with.
  * @param {Record<string, string>} query
  * @param {string | number} text
+ * @param {string[]} [where]
  * @returns {HTMLAnchorElement}
  */
-const people = (query, text) =>
-  h("a", { href: peopleHref(new URLSearchParams(query)) }, typeof text === "number" ? formatNumber(text) : text);
+const people = (query, text, where = []) => {
+  const q = new URLSearchParams(query);
+  for (const w of where) q.append("where", w);
+  return h("a", { href: peopleHref(q) }, typeof text === "number" ? formatNumber(text) : text);
+};
 
 /**
  * The default funnel, then the custom funnel chosen in its select (kept in `ctx.state.selectedFunnel`).
@@ -135,12 +142,27 @@ export async function funnelView(ctx) {
     ctx.state.selectedFunnel = select.value;
     ctx.render();
   });
-  const report = /** @type {FunnelReport} */ (
-    await ctx.api(`/api/funnel/definitions/${encodeURIComponent(chosen.name)}/report?${range}`)
-  );
+  // Broken down and filtered by properties as the hash says; the names offered are those stats has seen.
+  const slice = sliceOf(ctx.params);
+  const properties = await /** @type {Promise<import("../breakdown.js").Properties>} */ (
+    ctx.api("/api/stats/properties")
+  ).catch(() => ({ event: [], user: [] }));
+  const path = `/api/funnel/definitions/${encodeURIComponent(chosen.name)}/report?${range}${sliceQuery(slice)}`;
+  /** @type {FunnelReport} */
+  let report;
+  try {
+    report = /** @type {FunnelReport} */ (await ctx.api(path));
+  } catch (e) {
+    return [
+      ...out,
+      section("Custom funnels", select, sliceBar(slice, properties, ctx.route, ctx.params), ctx.failure(e)),
+    ];
+  }
+  const last = report.steps.length - 1;
   out.push(section(
     "Custom funnels",
     select,
+    sliceBar(slice, properties, ctx.route, ctx.params),
     barChart(
       `users per step of ${chosen.name}`,
       report.steps.map((s) => ({
@@ -158,18 +180,42 @@ export async function funnelView(ctx) {
           "users",
           "users",
           (/** @type {number} */ n, /** @type {{ step: number }} */ s) =>
-            people({ of: "funnel", name: chosen.name, step: String(s.step), outcome: "reached", ...within }, n),
+            people(
+              { of: "funnel", name: chosen.name, step: String(s.step), outcome: "reached", ...within },
+              n,
+              slice.where,
+            ),
         ],
         [
           "drop_off",
           "dropped before it",
           (/** @type {number} */ n, /** @type {{ step: number }} */ s) =>
-            s.step === 1 ? "—" : people({ of: "funnel", name: chosen.name, step: String(s.step), ...within }, n),
+            s.step === 1
+              ? "—"
+              : people({ of: "funnel", name: chosen.name, step: String(s.step), ...within }, n, slice.where),
         ],
       ],
       report.steps,
-      { path: `/api/funnel/definitions/${encodeURIComponent(chosen.name)}/report?${range}` },
+      { path },
     ),
+    report.breakdown
+      ? table(
+        `users of ${chosen.name} by ${report.breakdown.by}: the values with the most entering, then the others together`,
+        [
+          [
+            "key",
+            report.breakdown.by,
+            (/** @type {unknown} */ _, /** @type {{ key: string | null, other: boolean }} */ r) =>
+              r.other ? "(other values)" : r.key ?? "(not set)",
+          ],
+          ["users", "entered", (/** @type {number[]} */ u) => formatNumber(u[0])],
+          ["users", "reached the last step", (/** @type {number[]} */ u) => formatNumber(u[last])],
+          ["conversion_rate", "conversion", (/** @type {number} */ v) => pct(v)],
+        ],
+        report.breakdown.rows,
+        { path, table: "breakdown.rows" },
+      )
+      : null,
   ));
   return out;
 }
