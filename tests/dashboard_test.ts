@@ -203,6 +203,10 @@ Deno.test({
         );
         await page.waitForSelector("#view[data-view='people'] p.total");
         assert.equal(Number(await page.getAttribute("p.total", "data-value")), sliced.steps[2].users);
+        assert.match(
+          await page.locator("#view h2").first().textContent() ?? "",
+          /counting events where device is desktop$/,
+        );
         await open(page, base, "live?range=24h&compare=1");
         // Another preset: the URL says so, and the nav takes the range to the next view.
         await page.selectOption("#range-preset", "7d");

@@ -45,6 +45,7 @@ const OPERATIONS = [
   "GET /api/stats/overview",
   "GET /api/stats/products",
   "GET /api/stats/products/trending",
+  "GET /api/stats/properties",
   "GET /api/stats/retention",
   "GET /api/stats/retention/users",
   "GET /api/stats/revenue",

@@ -30,6 +30,28 @@ const OPERATORS = /** @type {const} */ ([
  * @typedef {{ by: string | null, where: string[] }} Slice
  */
 
+/** How long the property names offered are kept before they are asked for again (ms). */
+const NAMES_FOR_MS = 60_000;
+/** @type {{ at: number, names: Promise<Properties> } | null} */
+let offered = null;
+
+/**
+ * The property names to offer (stats' `/api/stats/properties`), asked for at most once a minute: the views render
+ * again on every change of the data, and the names change seldom. None when stats does not answer.
+ * @param {(path: string) => Promise<unknown>} api
+ * @returns {Promise<Properties>}
+ */
+export function propertyNames(api) {
+  if (offered === null || Date.now() - offered.at > NAMES_FOR_MS) {
+    const names = /** @type {Promise<Properties>} */ (api("/api/stats/properties")).catch(() => {
+      offered = null; // not kept: asked for again next time (a token given since, stats loaded since)
+      return { event: [], user: [] };
+    });
+    offered = { at: Date.now(), names };
+  }
+  return offered.names;
+}
+
 /**
  * The slice `params` ask for.
  * @param {URLSearchParams} params

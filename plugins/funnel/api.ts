@@ -117,7 +117,9 @@ export const ReportQuery = z.object({
   breakdown: BreakdownFields.breakdown.describe(
     "break the counts down by this property of the event that entered the funnel (country), or of its user (user.plan)",
   ),
-  breakdown_limit: BreakdownFields.breakdown_limit,
+  breakdown_limit: BreakdownFields.breakdown_limit.describe(
+    "with `breakdown`: the values with the most users entering, 1..50 (default 10); the rest count as other",
+  ),
   where: BreakdownFields.where.describe(
     "only events meeting every condition count as steps: `<property>:<op>[:<value>]`, op one of eq, ne (or not " +
       "set), gt, gte, lt, lte (numbers), contains (any case), set, unset; `user.<trait>` for the user's latest trait; " +
@@ -149,7 +151,7 @@ export const Report = z.strictObject({
   breakdown: z.strictObject({
     by: z.string(),
     rows: z.array(z.strictObject({
-      key: z.string().nullable().describe("the property's value, or 'unknown'; null for the other row"),
+      key: z.string().nullable().describe("the property's value, as text; null without it (or for the other row)"),
       other: z.boolean().describe("true for the one row of every value past the top `breakdown_limit`"),
       users: z.array(count).describe("users per step"),
       conversion_rate: rate,

@@ -3,7 +3,15 @@
  * there, conversion, drop-off, median time to convert and who dropped, optionally counting only the events that meet
  * property conditions, and broken down by a property of the event that entered the funnel or of its user.
  */
-import { type Condition, conditionsSql, type Env, type Property, propertyText, valueText } from "@runtime/sdk";
+import {
+  compareValues,
+  type Condition,
+  conditionsSql,
+  type Env,
+  type Property,
+  propertyText,
+  valueText,
+} from "@runtime/sdk";
 import type { Definition } from "./definitions.ts";
 import { bestAttempt, median, type Rules } from "./match.ts";
 
@@ -31,13 +39,14 @@ const PAGE_USERS = 2000;
 /** A rate `a / b` to 4 decimals; 0 when `b` is 0. */
 export const ratio = (a: number, b: number) => b === 0 ? 0 : Math.round((a / b) * 1e4) / 1e4;
 
-/** The longest trait text a user property takes (as stats keeps them). */
+/** The longest trait text a user property takes, in characters (as stats keeps them). */
 const MAX_TRAIT_LENGTH = 200;
 
 /**
  * The SQL for one page of users who entered the funnel: their events (sorted by time, then event_id) as times in ms and
  * step masks (0 for an event that does not meet the conditions), the breakdown's value of each, and whether the user's
- * id sorts after $6 (null: no). A user property is the user's latest scalar value of the trait, from `identify` events.
+ * id sorts after $6 (null: no). A user property is the user's latest scalar value of the trait from `identify` events,
+ * looked up once per user of the page.
  */
 function pageSql(d: Definition, q: Pick<ReportQuery, "breakdown" | "conditions">): { text: string; params: unknown[] } {
   // $1..$6 are the page's own (range, cursor, types, past): the rest follow them.
@@ -45,39 +54,44 @@ function pageSql(d: Definition, q: Pick<ReportQuery, "breakdown" | "conditions">
   const at = (v: unknown) => `$${params.push(v)}`;
   const terms = d.steps.map((s, i) =>
     `((type = ${at(s.type)} and properties @> ${at(JSON.stringify(s.where))}::jsonb)::int << ${i})`
-  );
-  const traits = new Map<string, string>();
+  ).join(" | ");
+  const traits = new Map<string, string>(); // a trait's name → its column in `people`
   const read = (p: Property): string => {
     if (!p.user) return `e.properties -> ${at(p.name)}::text`;
     if (!traits.has(p.name)) traits.set(p.name, `t${traits.size}`);
-    return `${traits.get(p.name)}.value`;
+    return `p.${traits.get(p.name)}`;
   };
-  const cond = conditionsSql(q.conditions, params, read);
+  // Conditions on the event narrow the users who enter; those on the user are tested with their traits, per event.
+  const onEvent = conditionsSql(q.conditions.filter((c) => !c.property.user), params, read);
+  const onUser = conditionsSql(q.conditions.filter((c) => c.property.user), params, read);
   const key = q.breakdown === null ? "null::text" : valueText(read(q.breakdown));
-  const traitCtes = [...traits].map(([name, alias]) => {
-    const v = `properties -> 'traits' -> ${at(name)}::text`;
-    return `${alias} as (
-      select distinct on (user_id) user_id, ${v} as value from events
-      where type = 'identify' and (jsonb_typeof(${v}) in ('number', 'boolean')
-        or jsonb_typeof(${v}) = 'string' and length(${v} #>> '{}') <= ${MAX_TRAIT_LENGTH})
-      order by user_id, ts desc, position desc nulls last, event_id desc
-    ), `;
-  }).join("");
-  const joins = [...traits.values()].map((alias) => `left join ${alias} on ${alias}.user_id = e.user_id`).join(" ");
-  const mask = `(case when ${cond} then ${terms.join(" | ")} else 0 end)`;
-  const entry = d.order === "any" ? `${mask} <> 0` : `(${cond}) and (${terms[0]}) <> 0`;
+  const lookups = [...traits].map(([name, column]) => {
+    const v = `i.properties -> 'traits' -> ${at(name)}::text`;
+    return `left join lateral (
+        select ${v} as ${column} from events i
+        where i.user_id = u.user_id and i.type = 'identify' and (jsonb_typeof(${v}) in ('number', 'boolean')
+          or jsonb_typeof(${v}) = 'string' and length(${v} #>> '{}') <= ${MAX_TRAIT_LENGTH})
+        order by i.ts desc, i.position desc nulls last, i.event_id desc limit 1
+      ) ${column} on true`;
+  });
+  const columns = [...traits.values()].map((c) => `, ${c}.${c}`).join("");
+  const mask = `(case when ${onEvent} and ${onUser} then ${terms} else 0 end)`;
+  const first = d.steps[0];
+  const entry = d.order === "any"
+    ? `(${onEvent}) and (${terms}) <> 0`
+    : `(${onEvent}) and type = ${at(first.type)} and properties @> ${at(JSON.stringify(first.where))}::jsonb`;
   const text = `
-    with ${traitCtes}entrants as (
-      select distinct e.user_id from events e ${joins}
+    with entrants as (
+      select distinct e.user_id from events e
       where type = any($4::text[]) and ${entry} and e.user_id > $3
         and ($1::timestamptz is null or ts >= $1) and ($2::timestamptz is null or ts < $2)
       order by e.user_id limit ${PAGE_USERS}
-    )
+    ), people as (select u.user_id${columns} from entrants u ${lookups.join(" ")})
     select e.user_id, coalesce(e.user_id > $6::text, false) as past,
       array_agg((extract(epoch from e.ts) * 1000)::int8 order by e.ts, e.position, e.event_id) as ts,
       array_agg(${mask} order by e.ts, e.position, e.event_id) as masks,
       array_agg(${key} order by e.ts, e.position, e.event_id) as keys
-    from events e join entrants using (user_id) ${joins}
+    from events e join people p using (user_id)
     where ($5::text[] is null or type = any($5::text[])) and ($1::timestamptz is null or e.ts >= $1)
       and ($2::timestamptz is null or e.ts <= $2::timestamptz + ${d.window_seconds} * interval '1 second')
     group by e.user_id order by e.user_id`;
@@ -110,7 +124,7 @@ export async function* entrants(
   const until = q.to === null ? Infinity : Date.parse(q.to);
   const { text, params } = pageSql(d, q);
   const entryTypes = d.order === "any" ? d.steps.map((s) => s.type) : [d.steps[0].type];
-  // In strict order every event counts ($6 null), since any event between two steps ends the attempt.
+  // In strict order every event counts ($5 null), since any event between two steps ends the attempt.
   const allTypes = d.order === "strict" ? null : [...new Set(d.steps.map((s) => s.type))];
   for (;;) {
     const page = await db.query<
@@ -135,14 +149,14 @@ export async function report(db: Db, d: Definition, q: ReportQuery) {
   const reached = new Array<number>(last + 1).fill(0);
   const waits = d.steps.map((): number[] => []);
   const dropped = d.steps.map((): string[] => []);
-  const breakdown = new Map<string, number[]>();
+  const breakdown = new Map<string | null, number[]>();
   for await (const u of entrants(db, d, q)) {
     const n = u.times.length;
     for (let i = 0; i < n; i++) reached[i]++;
     for (let i = 1; i < n; i++) waits[i].push((u.times[i] - u.times[i - 1]) / 1000);
     if (n <= last && dropped[n].length < q.droppedLimit) dropped[n].push(u.user_id);
     if (q.breakdown !== null) {
-      const key = u.key ?? "unknown";
+      const key = u.key;
       const row = breakdown.get(key) ?? new Array<number>(last + 1).fill(0);
       for (let i = 0; i < n; i++) row[i]++;
       breakdown.set(key, row);
@@ -163,20 +177,19 @@ export async function report(db: Db, d: Definition, q: ReportQuery) {
     };
   });
   // The values with the most entrants (ties by value), then every other one together.
-  const ranked = [...breakdown].sort(([a, m], [b, n]) => n[0] - m[0] || (a < b ? -1 : 1));
+  const ranked = [...breakdown].sort(([a, m], [b, n]) => n[0] - m[0] || compareValues(a, b));
   const rest = ranked.slice(q.breakdownLimit);
-  const other = rest.length === 0 ? [] : [
-    [
-      null,
-      rest.reduce((sum, [, users]) => sum.map((x, i) => x + users[i]), new Array<number>(last + 1).fill(0)),
-    ] as const,
-  ];
-  const rows = [...ranked.slice(0, q.breakdownLimit), ...other].map(([key, users]) => ({
+  const row = (key: string | null, other: boolean, users: number[]) => ({
     key,
-    other: key === null,
+    other,
     users,
-    conversion_rate: ratio(users[users.length - 1], users[0]),
-  }));
+    conversion_rate: ratio(users[last], users[0]),
+  });
+  const rows = ranked.slice(0, q.breakdownLimit).map(([key, users]) => row(key, false, users));
+  if (rest.length > 0) {
+    const sum = rest.reduce((acc, [, users]) => acc.map((x, i) => x + users[i]), new Array<number>(last + 1).fill(0));
+    rows.push(row(null, true, sum));
+  }
   return {
     name: d.name,
     order: d.order,

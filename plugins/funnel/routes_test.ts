@@ -138,9 +138,19 @@ testEachBackend("custom funnel reports: order modes, windows, repeated steps, fi
       { key: null, other: true, users: [2, 1, 0], conversion_rate: 0 },
     ]);
     assert.deepEqual(users(await report(h, { steps, window_seconds: 1800 }, "&where=country:eq:FR")), [2, 1, 0]);
-    // b's cart is a toy: with it left out, b stops at the view (all but d have a country).
-    const noToys = await report(h, { steps, window_seconds: 1800 }, "&where=category:ne:toys&where=country:set");
+    // b's cart is a toy: with it left out, b stops at the view; with DE only as well, b and c do not enter.
+    const noToys = await report(h, { steps, window_seconds: 1800 }, "&where=category:ne:toys");
     assert.deepEqual(users(noToys), [4, 2, 2]);
+    const deNoToys = await report(h, { steps, window_seconds: 1800 }, "&where=category:ne:toys&where=country:eq:DE");
+    assert.deepEqual(users(deNoToys), [2, 2, 2]);
+    // In strict order an event that does not count still comes between: a's books cart, left out, ends a's attempt.
+    assert.deepEqual(users(await report(h, { steps, order: "strict" }, "&where=category:ne:books")), [4, 2, 0]);
+    // In any order, left-out events are no steps: b's toy cart no longer completes b.
+    assert.deepEqual(users(await report(h, { steps, order: "any", window_seconds: 1800 }, "&where=category:ne:toys")), [
+      5,
+      3,
+      2,
+    ]);
     assert.deepEqual(users(await report(h, { steps, window_seconds: 7200 })), [4, 4, 2]); // c's cart now counts
     assert.deepEqual(users(await report(h, { steps, order: "strict" })), [4, 3, 1]); // e's search breaks it
     assert.deepEqual(users(await report(h, { steps, order: "any", window_seconds: 1800 })), [5, 3, 3]); // d enters
@@ -167,12 +177,18 @@ testEachBackend("custom funnel reports: order modes, windows, repeated steps, fi
     assert.deepEqual(byPlan.breakdown, {
       by: "user.plan",
       rows: [
-        { key: "unknown", other: false, users: [2, 1, 1], conversion_rate: 0.5 }, // c and e
+        { key: null, other: false, users: [2, 1, 1], conversion_rate: 0.5 }, // c and e
         { key: "free", other: false, users: [1, 1, 0], conversion_rate: 0 }, // b
         { key: "pro", other: false, users: [1, 1, 1], conversion_rate: 1 }, // a
       ],
     });
     assert.deepEqual(users(await report(h, { steps, window_seconds: 1800 }, "&where=user.plan:set")), [2, 2, 1]);
+    // The same trait filtered and broken down by; the others together past the first.
+    const paying = await report(h, { steps }, "&where=user.plan:ne:free&breakdown=user.plan&breakdown_limit=1");
+    assert.deepEqual(paying.breakdown.rows, [
+      { key: null, other: false, users: [2, 2, 1], conversion_rate: 0.5 }, // c (cart within 14 days now) and e
+      { key: null, other: true, users: [1, 1, 1], conversion_rate: 1 }, // a, pro
+    ]);
     const people = await h.get("/definitions/seq/users?step=3&outcome=reached&where=user.plan:eq:pro");
     assert.deepEqual(people.body.users.map((u: Json) => u.user_id), ["a"]);
   });

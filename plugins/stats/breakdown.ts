@@ -3,7 +3,7 @@
  * them down by one: the top values by events (ties by value, bytewise), a row for every other value together, and the
  * totals of the events that meet the conditions. One statement each, reading the facts in the range once.
  */
-import type { Condition, Env, Property } from "@runtime/sdk";
+import { compareValues, type Condition, type Env, type Property } from "@runtime/sdk";
 import { factsSql } from "./filters.ts";
 import { ratio, round } from "./numbers.ts";
 
@@ -84,19 +84,9 @@ function facts(q: FactsQuery, params: unknown[], bucket: string | null): string 
     )`;
 }
 
-/** Orders text as Postgres's "C" collation does: by UTF-8 bytes. */
-function compareBytes(a: string, b: string): number {
-  const [x, y] = [new TextEncoder().encode(a), new TextEncoder().encode(b)];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
-  return x.length - y.length;
-}
-
-/** The rows' order: most events first, ties by value bytewise, no value after values, other last. */
+/** The rows' order: most events first, ties by value (bytewise, no value after values), other last. */
 function byEvents<T extends Row & { events: number }>(rows: T[]): T[] {
-  return rows.sort((a, b) =>
-    Number(a.other) - Number(b.other) || b.events - a.events ||
-    (a.key === null ? 1 : 0) - (b.key === null ? 1 : 0) || compareBytes(a.key ?? "", b.key ?? "")
-  );
+  return rows.sort((a, b) => Number(a.other) - Number(b.other) || b.events - a.events || compareValues(a.key, b.key));
 }
 
 /** A row's identity, to group by. */

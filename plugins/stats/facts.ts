@@ -24,7 +24,8 @@ function scalars(values: Record<string, unknown>, skip: string[] = []): [string,
   for (const [name, v] of Object.entries(values)) {
     if (kept.length === MAX_KEPT) break;
     if (skip.includes(name) || !PROPERTY.test(name)) continue;
-    const short = typeof v === "string" && v.length <= MAX_VALUE_LENGTH;
+    // Characters as Postgres's length() counts them (code points), so that funnel's reading of traits agrees.
+    const short = typeof v === "string" && [...v].length <= MAX_VALUE_LENGTH;
     if (short || typeof v === "number" || typeof v === "boolean") kept.push([name, v]);
   }
   return kept;

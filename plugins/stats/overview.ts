@@ -166,7 +166,10 @@ export function overviewRoutes(app: Hono<{ Bindings: Env }>): void {
         const [span] = await db.query<{ first: string | null; last: string | null }>(
           "select min(minute) as first, max(minute) as last from minute_counts",
         );
-        if (span.first === null) return c.json({ bucket, buckets: [] });
+        if (span.first === null) {
+          const by = query.breakdown;
+          return c.json({ bucket, buckets: [], ...(by ? { breakdown: { by, values: [], rows: [] } } : {}) });
+        }
         from ??= new Date(span.first).toISOString();
         to ??= new Date(Date.parse(span.last!) + 60_000).toISOString();
       }

@@ -123,3 +123,14 @@ export function conditionsSql(conditions: Condition[], params: unknown[], read: 
 
 /** SQL: a jsonb value (SQL `v`) as the text conditions compare and breakdowns show; null for JSON null. */
 export const valueText = (v: string): string => `(${v} #>> '{}')`;
+
+/**
+ * Orders a breakdown's values as Postgres's "C" collation does (by their UTF-8 bytes), with null (not set) after every
+ * value: how stats and funnel break ties between values with as many events or users.
+ */
+export function compareValues(a: string | null, b: string | null): number {
+  if (a === null || b === null) return (a === null ? 1 : 0) - (b === null ? 1 : 0);
+  const [x, y] = [new TextEncoder().encode(a), new TextEncoder().encode(b)];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}

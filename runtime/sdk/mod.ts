@@ -26,6 +26,7 @@ export { atMs, fold, key } from "./fold.ts";
 export { decimalSum } from "./decimal.ts";
 export {
   BreakdownFields,
+  compareValues,
   type Condition,
   conditionsSql,
   MAX_CONDITIONS,

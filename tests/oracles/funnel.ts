@@ -246,7 +246,7 @@ export async function expectedReport(
       [from, to, f.window_seconds, ...f.steps.flatMap((s) => [s.type, JSON.stringify(s.where)])],
     );
   });
-  const best = new Map<string, { times: number[]; key: string }>();
+  const best = new Map<string, { times: number[]; key: string | null }>();
   for (const r of rows) {
     // Times come back as Dates: compare them as milliseconds.
     const stamps = f.steps.map((_, i) => r[`t${i}`] === null ? null : new Date(r[`t${i}`]!).getTime());
@@ -255,7 +255,7 @@ export async function expectedReport(
       ? stamps.filter((t) => t !== null).sort((a, b) => a - b)
       : stamps.slice(0, stamps.includes(null) ? stamps.indexOf(null) : stamps.length) as number[];
     const old = best.get(r.user_id);
-    if (!old || times.length > old.times.length) best.set(r.user_id, { times, key: r.key ?? "unknown" });
+    if (!old || times.length > old.times.length) best.set(r.user_id, { times, key: r.key });
   }
   const users = [...best].map(([user_id, u]) => ({ user_id, ...u }));
   return f.steps.map((_, k) => {

@@ -6,7 +6,7 @@
  * compared with the period before if asked.
  * @module
  */
-import { sliceBar, sliceOf, sliceQuery } from "../breakdown.js";
+import { propertyNames, sliceBar, sliceOf, sliceQuery } from "../breakdown.js";
 import { barChart, formatNumber } from "../charts.js";
 import { h } from "../dom.js";
 import { change, rangeQuery } from "../range.js";
@@ -144,9 +144,7 @@ export async function funnelView(ctx) {
   });
   // Broken down and filtered by properties as the hash says; the names offered are those stats has seen.
   const slice = sliceOf(ctx.params);
-  const properties = await /** @type {Promise<import("../breakdown.js").Properties>} */ (
-    ctx.api("/api/stats/properties")
-  ).catch(() => ({ event: [], user: [] }));
+  const properties = await propertyNames(ctx.api);
   const path = `/api/funnel/definitions/${encodeURIComponent(chosen.name)}/report?${range}${sliceQuery(slice)}`;
   /** @type {FunnelReport} */
   let report;

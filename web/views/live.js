@@ -5,7 +5,7 @@
  * all time, compared with the period before if asked, and events and revenue over the range.
  * @module
  */
-import { sliceBar, sliceOf, sliceQuery } from "../breakdown.js";
+import { propertyNames, sliceBar, sliceOf, sliceQuery } from "../breakdown.js";
 import { lineChart } from "../charts.js";
 import { h } from "../dom.js";
 import { change, rangeQuery } from "../range.js";
@@ -86,9 +86,7 @@ export async function liveView(ctx) {
   const filtered = sliceQuery({ by: null, where: slice.where });
   if (range) {
     // The controls first, so that a breakdown or a condition the API refuses can be changed back.
-    const properties = await /** @type {Promise<import("../breakdown.js").Properties>} */ (
-      ctx.api("/api/stats/properties")
-    ).catch(() => ({ event: [], user: [] }));
+    const properties = await propertyNames(ctx.api);
     out.push(sliceBar(slice, properties, ctx.route, ctx.params));
     const path = `/api/stats/overview?${rangeQuery(range)}${sliceQuery(slice)}`;
     try {
@@ -199,9 +197,10 @@ async function series(ctx, range, slice) {
     },
   }));
   const label = bucket === "day" ? (/** @type {number} */ t) => new Date(t).toISOString().slice(5, 10) : undefined;
+  // Values are the senders' text: objects without a prototype, so that a value named __proto__ is a series too.
   /** @type {Record<string, Record<string, number>>} */
-  const byValue = {};
-  for (const r of breakdown?.rows ?? []) (byValue[r.start] ??= {})[valueLabel(r)] = r.events;
+  const byValue = Object.create(null);
+  for (const r of breakdown?.rows ?? []) (byValue[r.start] ??= Object.create(null))[valueLabel(r)] = r.events;
   const values = [...new Set((breakdown?.rows ?? []).map(valueLabel))];
   return h(
     "div",

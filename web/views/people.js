@@ -6,6 +6,7 @@
  * a custom funnel or of the default funnel. The Audience, Retention and Funnel views link here.
  * @module
  */
+import { conditionText } from "../breakdown.js";
 import { h } from "../dom.js";
 import { note, section, table, time, userLink } from "../widgets.js";
 
@@ -47,8 +48,13 @@ const LISTS = {
   },
   funnel: {
     route: (p) => `/api/funnel/definitions/${encodeURIComponent(p.get("name") ?? "")}/users`,
-    title: (p) =>
-      `Funnel ${p.get("name")}: ${p.get("outcome") === "reached" ? "reached" : "dropped before"} step ${p.get("step")}`,
+    title: (p) => {
+      const where = p.getAll("where").map(conditionText).join(" and ");
+      const outcome = p.get("outcome") === "reached" ? "reached" : "dropped before";
+      return `Funnel ${p.get("name")}: ${outcome} step ${p.get("step")}${
+        where ? `, counting events where ${where}` : ""
+      }`;
+    },
     columns: [["furthest_step", "furthest step"], ["entered_at", "entered"], ["last_step_at", "last step"]],
   },
   summary: {
