@@ -199,3 +199,28 @@ testEachBackend(
     }
   },
 );
+
+testEachBackend(
+  "a breakdown or conditions over a range holding more than maxScanEvents events is a 400",
+  async (backend) => {
+    const pluginsDir = await pluginsFolder([{ name: "stats", from: new URL("plugins/", REPO) }]);
+    const pluginSettings = { stats: { maxScanEvents: 500 } };
+    const rt = await startTestRuntime(backend, { pluginsDir, pluginSettings, money: { base: "USD", rates: {} } });
+    try {
+      const { events } = otherWorld({ seed: 5, users: 40, start: new Date(START), days: 4 });
+      await ingestAll(rt, events);
+      const day = "from=2026-03-03T00:00:00Z&to=2026-03-03T06:00:00Z";
+      const inDay = events.filter((e) => e.timestamp >= "2026-03-03T00:00" && e.timestamp < "2026-03-03T06:00").length;
+      assert.ok(events.length > 500 && inDay > 0 && inDay <= 500, `${events.length} events, ${inDay} in the range`);
+      for (const path of ["/overview?breakdown=country", "/timeseries?bucket=day&where=device:eq:ios"]) {
+        const { status, body } = await getJson(rt, `/api/stats${path}`);
+        assert.equal(status, 400, path);
+        assert.match(body.error, /^breakdown and where read each event of the range, which holds \d+: at most 500/);
+        assert.equal((await getJson(rt, `/api/stats${path}&${day}`)).status, 200, `${path} over a shorter range`);
+      }
+      assert.equal((await getJson(rt, "/api/stats/overview")).status, 200); // the counters have no such limit
+    } finally {
+      await rt.stop();
+    }
+  },
+);

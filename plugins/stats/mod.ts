@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { answerHttpError, definePlugin, describeRoute, type Env } from "@runtime/sdk";
 import * as api from "./api.ts";
 import { merge } from "./merge.ts";
-import { overviewRoutes } from "./overview.ts";
+import { Config, overviewRoutes } from "./overview.ts";
 import { peopleRoutes } from "./people.ts";
 import { retentionRoutes } from "./retention.ts";
 import { queue } from "./queue.ts";
@@ -196,8 +196,10 @@ export default definePlugin({
   queue,
   merge,
   fetch: app,
-  // About 126 bytes per event across its tables at 10 million (docs/performance.md): 8 GiB holds some 65 million.
-  limits: { storageMb: 8192 },
+  config: Config,
+  // About 390 bytes per event across its tables with every event's facts (375 MiB at 1 million, embedded; 126 before
+  // them: docs/performance.md): 16 GiB holds some 44 million.
+  limits: { storageMb: 16384 },
   panels: [
     { title: "Overview", route: "/overview", kind: "tiles" },
     { title: "Events per hour", route: "/timeseries?bucket=hour", kind: "timeseries" },

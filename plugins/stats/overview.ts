@@ -4,6 +4,7 @@
  * @module
  */
 import type { Hono } from "hono";
+import { z } from "zod";
 import { describeRoute, type Env, HttpError, parseProperty, propertyText } from "@runtime/sdk";
 import * as api from "./api.ts";
 import { type FactsQuery, type Figures, figures, overviewFacts, seriesFacts } from "./breakdown.ts";
@@ -84,6 +85,39 @@ function factsQuery(
   };
 }
 
+/** stats' settings (`PLUGIN_STATS`), parsed by the host with this schema. */
+export const Config = z.strictObject({
+  /**
+   * The most events a range may hold for a breakdown or conditions, which read each of its events: about 1 to 4 s on
+   * PostgreSQL per million (docs/performance.md), against the plugin's 10 s limit per request.
+   */
+  maxScanEvents: z.int().min(1).max(100_000_000).default(1_000_000),
+});
+
+/**
+ * Refuses, with a 400 saying why, a breakdown or conditions over a range holding more events than `maxScanEvents`
+ * (counted from the per-minute counters): its answer would outlast the request's time limit.
+ */
+async function assertScannable(env: Env, q: FactsQuery): Promise<void> {
+  const { maxScanEvents } = env.config as z.infer<typeof Config>; // validated by the host with Config
+  const params: number[] = [];
+  const inRange = [
+    q.from !== null && `minute >= to_timestamp($${params.push(q.from / 1000)})`,
+    q.to !== null && `minute < to_timestamp($${params.push(q.to / 1000)})`,
+  ].filter(Boolean).join(" and ") || "true";
+  const [{ events }] = await env.db.query<{ events: number }>(
+    `select coalesce(sum(events), 0)::int8 as events from minute_counts where ${inRange}`,
+    params,
+  );
+  if (events > maxScanEvents) {
+    throw new HttpError(
+      400,
+      `breakdown and where read each event of the range, which holds ${events}: at most ${maxScanEvents} ` +
+        "(PLUGIN_STATS maxScanEvents); choose a shorter range",
+    );
+  }
+}
+
 /** The most property names `/properties` lists of each kind. */
 const MAX_PROPERTIES = 200;
 
@@ -118,6 +152,7 @@ export function overviewRoutes(app: Hono<{ Bindings: Env }>): void {
       const { from = null, to = null } = q;
       const db = c.env.db;
       const facts = q.breakdown !== undefined || q.where.length > 0 ? factsQuery(q, from, to) : null;
+      if (facts !== null) await assertScannable(c.env, facts);
       const filtered = q.where.length > 0;
       // Without conditions the figures are the counters', and a breakdown's rows come from the facts beside them.
       const [sliced, counted, perSession] = await Promise.all([
@@ -183,6 +218,7 @@ export function overviewRoutes(app: Hono<{ Bindings: Env }>): void {
       }
       if (query.breakdown !== undefined || query.where.length > 0) {
         const facts = factsQuery(query, from, to);
+        await assertScannable(c.env, facts);
         const rowsAsked = count * (facts.breakdown === null ? 1 : query.breakdown_limit + 1);
         if (rowsAsked > MAX_BREAKDOWN_ROWS) {
           throw new HttpError(
