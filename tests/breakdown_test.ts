@@ -32,6 +32,14 @@ testEachBackend(
       await ingestAll(rt, events);
       const users = [...new Set(events.map((e) => e.user_id))].sort();
       const at = (days: number) => new Date(START + days * DAY);
+      // A custom type named as an object's own properties are.
+      const odd = {
+        type: "constructor",
+        user_id: users[2],
+        timestamp: at(2.5).toISOString(),
+        properties: { country: "US" },
+      };
+      await ingestAll(rt, [{ ...odd, event_id: "odd-1" }, { ...odd, event_id: "odd-2", type: "tostring" }]);
 
       // User properties from the SDK: a plan and seats for every third user; some change plan later, one identify
       // arrives late with an older time (it changes nothing); anonymous visitors browse, then identify as users.

@@ -104,11 +104,12 @@ export async function overviewFacts(db: Db, q: FactsQuery): Promise<Figures & { 
      from g group by grouping sets ((other, k, type), (other, k), ())`,
     params,
   );
-  const byType: Record<string, number> = {};
+  // Per type without a prototype: a custom type may be named `constructor` or `toString`.
+  const byType: Record<string, number> = Object.create(null);
   const rowTypes = new Map<string, Record<string, number>>();
   for (const r of grouped.filter((r) => r.level === 0).sort((a, b) => a.type.localeCompare(b.type))) {
     byType[r.type] = (byType[r.type] ?? 0) + r.events;
-    const types = rowTypes.get(rowKey(r)) ?? {};
+    const types = rowTypes.get(rowKey(r)) ?? Object.create(null);
     types[r.type] = r.events;
     rowTypes.set(rowKey(r), types);
   }

@@ -57,8 +57,9 @@ function bytewise(a: string, b: string): number {
 
 /** The figures of a group of events. */
 function figuresOf(events: LoggedEvent[]) {
-  const byType: Record<string, number> = {};
-  for (const e of events) byType[e.type] = (byType[e.type] ?? 0) + 1;
+  const counts = new Map<string, number>();
+  for (const e of events) counts.set(e.type, (counts.get(e.type) ?? 0) + 1);
+  const byType = Object.fromEntries(counts);
   const purchases = events.filter((e) => e.type === "purchase");
   // Amounts in millionths, summed as integers.
   const micros = purchases.reduce((s, e) => s + Math.round(Number(e.p.amount ?? 0) * 1e6), 0);
