@@ -106,6 +106,7 @@ testEachBackend(
         { from: null, to: null, where: ["user.plan:unset", "price:lte:20"], by: "user.plan", limit: 1 },
         { from, to: null, where: [], by: "page", limit: 5 },
         { from: null, to: null, where: ["user.employer:set"], by: "user.employer", limit: 10 },
+        { from: null, to: null, where: ["country:eq:US"], by: "device", limit: 10 },
       ];
       const query = (a: BreakdownAsk) =>
         new URLSearchParams([
