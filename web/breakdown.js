@@ -76,6 +76,14 @@ export function sliceQuery(slice, limit) {
 }
 
 /**
+ * How a breakdown's row is shown: its value, "(not set)" for events (or users) without one, "(other values)" for the
+ * values past the top ones.
+ * @param {{ key: string | null, other: boolean }} r
+ * @returns {string}
+ */
+export const valueLabel = (r) => r.other ? "(other values)" : r.key ?? "(not set)";
+
+/**
  * A condition as people read it: `device is ios`.
  * @param {string} w
  * @returns {string}

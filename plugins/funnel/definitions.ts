@@ -1,14 +1,12 @@
 /** Custom funnels: their shape, checked at the edge, and their storage. */
 import { z } from "zod";
-import type { Env } from "@runtime/sdk";
+import { type Env, PROPERTY } from "@runtime/sdk";
 import { ORDERS } from "./match.ts";
 
 type Db = Env["db"];
 
 /** What an event type looks like. */
 export const EVENT_TYPE = /^[a-z][a-z0-9_.]{0,63}$/;
-/** Property names a step filter or a breakdown may use. */
-export const PROPERTY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 /** The default conversion window: 14 days. */
 export const DEFAULT_WINDOW_S = 14 * 86_400;
 /** The longest conversion window: 365 days. */

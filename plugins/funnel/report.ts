@@ -8,6 +8,7 @@ import {
   type Condition,
   conditionsSql,
   type Env,
+  MAX_VALUE_LENGTH,
   type Property,
   propertyText,
   valueText,
@@ -39,9 +40,6 @@ const PAGE_USERS = 2000;
 /** A rate `a / b` to 4 decimals; 0 when `b` is 0. */
 export const ratio = (a: number, b: number) => b === 0 ? 0 : Math.round((a / b) * 1e4) / 1e4;
 
-/** The longest trait text a user property takes, in characters (as stats keeps them). */
-const MAX_TRAIT_LENGTH = 200;
-
 /**
  * The SQL for one page of users who entered the funnel: their events (sorted by time, then event_id) as times in ms and
  * step masks (0 for an event that does not meet the conditions), the breakdown's value of each, and whether the user's
@@ -70,7 +68,7 @@ function pageSql(d: Definition, q: Pick<ReportQuery, "breakdown" | "conditions">
     return `left join lateral (
         select ${v} as ${column} from events i
         where i.user_id = u.user_id and i.type = 'identify' and (jsonb_typeof(${v}) in ('number', 'boolean')
-          or jsonb_typeof(${v}) = 'string' and length(${v} #>> '{}') <= ${MAX_TRAIT_LENGTH})
+          or jsonb_typeof(${v}) = 'string' and length(${v} #>> '{}') <= ${MAX_VALUE_LENGTH})
         order by i.ts desc, i.position desc nulls last, i.event_id desc limit 1
       ) ${column} on true`;
   });

@@ -57,15 +57,23 @@ export function figures(byType: Record<string, number>, revenue: number, users: 
 }
 
 /**
+ * SQL: `column` within `q`'s range, each end in the SQL only when given (a generic plan of "$1 is null or …" would not
+ * use the index); pushes the ends (seconds) to `params`.
+ */
+export function inRangeSql(column: string, q: Pick<FactsQuery, "from" | "to">, params: unknown[]): string {
+  return [
+    q.from !== null && `${column} >= to_timestamp($${params.push(q.from / 1000)})`,
+    q.to !== null && `${column} < to_timestamp($${params.push(q.to / 1000)})`,
+  ].filter(Boolean).join(" and ") || "true";
+}
+
+/**
  * SQL: the CTEs `g` (each event in range meeting the conditions, with `start` when `bucket` is given, `k` its row's
  * value and `other`) over `ranked`, the top `limit` values by events. Pushes parameters to `params`.
  */
 function facts(q: FactsQuery, params: unknown[], bucket: string | null): string {
   const sql = factsSql(q.conditions, q.breakdown, params);
-  const range = [
-    q.from !== null && `f.ts >= to_timestamp($${params.push(q.from / 1000)})`,
-    q.to !== null && `f.ts < to_timestamp($${params.push(q.to / 1000)})`,
-  ].filter(Boolean).join(" and ") || "true";
+  const range = inRangeSql("f.ts", q, params);
   const start = bucket === null ? "" : `date_trunc($${params.push(bucket)}::text, f.ts, 'UTC') as start, `;
   return `f as materialized (
       select ${start}f.type, f.user_id, f.amount, ${sql.key} as key

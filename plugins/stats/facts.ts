@@ -4,12 +4,10 @@
  * batch beside the counters, moved on identity merges.
  */
 import { atMs, type Env, type Event, fold, key, type Merge } from "@runtime/sdk";
-import { PROPERTY } from "@runtime/sdk";
+import { MAX_VALUE_LENGTH, PROPERTY } from "@runtime/sdk";
 
 type Db = Env["db"];
 
-/** The longest text value kept: longer ones are left out (a breakdown by a page's full URL is no breakdown). */
-export const MAX_VALUE_LENGTH = 200;
 /** The most properties (or traits) kept of one event, in the order it gives them. */
 export const MAX_KEPT = 32;
 /** The most event property names `property_names` keeps: a sender's made-up names past it are not listed. */

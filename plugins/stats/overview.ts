@@ -7,7 +7,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { describeRoute, type Env, HttpError, parseProperty, propertyText } from "@runtime/sdk";
 import * as api from "./api.ts";
-import { type FactsQuery, type Figures, figures, overviewFacts, seriesFacts } from "./breakdown.ts";
+import { type FactsQuery, type Figures, figures, inRangeSql, overviewFacts, seriesFacts } from "./breakdown.ts";
 
 import { ratio, round } from "./numbers.ts";
 
@@ -100,11 +100,8 @@ export const Config = z.strictObject({
  */
 async function assertScannable(env: Env, q: FactsQuery): Promise<void> {
   const { maxScanEvents } = env.config as z.infer<typeof Config>; // validated by the host with Config
-  const params: number[] = [];
-  const inRange = [
-    q.from !== null && `minute >= to_timestamp($${params.push(q.from / 1000)})`,
-    q.to !== null && `minute < to_timestamp($${params.push(q.to / 1000)})`,
-  ].filter(Boolean).join(" and ") || "true";
+  const params: unknown[] = [];
+  const inRange = inRangeSql("minute", q, params);
   const [{ events }] = await env.db.query<{ events: number }>(
     `select coalesce(sum(events), 0)::int8 as events from minute_counts where ${inRange}`,
     params,

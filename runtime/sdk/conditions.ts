@@ -12,6 +12,11 @@ import { z } from "zod";
 export const PROPERTY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 /** The operators of a condition. */
 export const OPERATORS = ["eq", "ne", "gt", "gte", "lt", "lte", "contains", "set", "unset"] as const;
+/**
+ * The longest text value (in characters, as Postgres's length() counts them) a property or trait keeps for conditions
+ * and breakdowns: longer ones are left out (a breakdown by a page's full URL is no breakdown).
+ */
+export const MAX_VALUE_LENGTH = 200;
 /** The most conditions one query takes. */
 export const MAX_CONDITIONS = 8;
 

@@ -30,6 +30,7 @@ export {
   type Condition,
   conditionsSql,
   MAX_CONDITIONS,
+  MAX_VALUE_LENGTH,
   type Operator,
   OPERATORS,
   parseCondition,

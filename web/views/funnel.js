@@ -6,7 +6,7 @@
  * compared with the period before if asked.
  * @module
  */
-import { propertyNames, sliceBar, sliceOf, sliceQuery } from "../breakdown.js";
+import { propertyNames, sliceBar, sliceOf, sliceQuery, valueLabel } from "../breakdown.js";
 import { barChart, formatNumber } from "../charts.js";
 import { h } from "../dom.js";
 import { change, rangeQuery } from "../range.js";
@@ -203,8 +203,7 @@ export async function funnelView(ctx) {
           [
             "key",
             report.breakdown.by,
-            (/** @type {unknown} */ _, /** @type {{ key: string | null, other: boolean }} */ r) =>
-              r.other ? "(other values)" : r.key ?? "(not set)",
+            (/** @type {unknown} */ _, /** @type {{ key: string | null, other: boolean }} */ r) => valueLabel(r),
           ],
           ["users", "entered", (/** @type {number[]} */ u) => formatNumber(u[0])],
           ["users", "reached the last step", (/** @type {number[]} */ u) => formatNumber(u[last])],

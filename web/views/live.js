@@ -5,7 +5,7 @@
  * all time, compared with the period before if asked, and events and revenue over the range.
  * @module
  */
-import { propertyNames, sliceBar, sliceOf, sliceQuery } from "../breakdown.js";
+import { propertyNames, sliceBar, sliceOf, sliceQuery, valueLabel } from "../breakdown.js";
 import { lineChart } from "../charts.js";
 import { h } from "../dom.js";
 import { change, rangeQuery } from "../range.js";
@@ -38,13 +38,6 @@ import { note, pct, section, table, tiles } from "../widgets.js";
  * @typedef {{ buckets: { start: string, events: number, by_type: Record<string, number>, revenue: number }[],
  *   breakdown?: { rows: { start: string, key: string | null, other: boolean, events: number }[] } }} Timeseries
  */
-
-/**
- * How a breakdown's row is shown.
- * @param {{ key: string | null, other: boolean }} r
- * @returns {string}
- */
-const valueLabel = (r) => r.other ? "(other values)" : r.key ?? "(not set)";
 
 /** The KPIs the view shows, and how. */
 const KPIS = /** @type {const} */ ([
