@@ -265,6 +265,32 @@ Deno.test({
           await page.getAttribute("section[aria-label='Revenue by country'] svg.chart", "aria-label"),
           "revenue by country, 2026-02-01",
         );
+        // Its top products are the range's: the API's, in its order, against the period before when compared.
+        const topOf = async (q: string) =>
+          (await getJson(rt, `/api/stats/products?limit=20&sort=revenue&${q}`)).body.products as {
+            product_id: string;
+            revenue: number;
+          }[];
+        const ids = (products: { product_id: string }[]) => products.map((p) => p.product_id);
+        const topCells = "section[aria-label='Top products by revenue'] tbody td[data-key='product_id']";
+        assert.deepEqual(
+          await page.locator(topCells).allTextContents(),
+          ids(await topOf("from=2026-02-01T00:00:00.000Z&to=2026-02-02T00:00:00.000Z")),
+        );
+        // The day before holds one page view: no product, where all time has many.
+        assert.deepEqual(await topOf("from=2026-01-31T00:00:00.000Z&to=2026-02-01T00:00:00.000Z"), []);
+        await open(page, base, "products?from=2026-01-31&to=2026-01-31");
+        await page.waitForSelector("#view >> text=No product events in this range.");
+        await open(page, base, "products?range=24h&compare=1");
+        await page.waitForSelector("section[aria-label='Top products by revenue'] tbody td[data-key='change']");
+        const dayTop = await topOf(day);
+        assert.deepEqual(await page.locator(topCells).allTextContents(), ids(dayTop));
+        assert.deepEqual(await topOf(dayBefore), []);
+        assert.deepEqual(
+          await page.locator("section[aria-label='Top products by revenue'] tbody td[data-key='before']")
+            .allTextContents(),
+          dayTop.map(() => "0"),
+        );
 
         // Audience: each page's table is the API's, and each bar tells its value on hover.
         await open(page, base, "audience/segments");
@@ -322,10 +348,22 @@ Deno.test({
         await open(page, base, "audience/videos");
         const videos = (await getJson(rt, "/api/stats/videos?limit=20")).body.videos;
         assert.ok(videos.length > 0);
-        assert.equal(
-          await page.locator("section[aria-label='Videos, most played first'] tbody tr td[data-key='video_id']").first()
-            .textContent(),
-          videos[0].video_id,
+        const videoCells = "section[aria-label='Videos, most played first'] tbody tr td[data-key='video_id']";
+        assert.equal(await page.locator(videoCells).first().textContent(), videos[0].video_id);
+        await open(page, base, "audience/videos?from=2026-01-31&to=2026-01-31");
+        await page.waitForSelector("#view >> text=No videos played in this range.");
+        // Over a range, against the period before: the views begun in the last 24 hours, none the day before.
+        await open(page, base, "audience/videos?range=24h&compare=1");
+        await page.waitForSelector("section[aria-label='Videos, most played first'] tbody td[data-key='change']");
+        const dayVideos = (await getJson(rt, `/api/stats/videos?limit=20&${day}`)).body.videos;
+        assert.deepEqual(
+          await page.locator(videoCells).allTextContents(),
+          dayVideos.map((v: { video_id: string }) => v.video_id),
+        );
+        assert.deepEqual(
+          await page.locator("section[aria-label='Videos, most played first'] tbody td[data-key='before']")
+            .allTextContents(),
+          dayVideos.map(() => "0"),
         );
         await open(page, base, "audience/sessions");
         // The view's name was already "audience": wait for this page's table, not just the view.

@@ -55,7 +55,7 @@ import { failure } from "./widgets.js";
 
 /**
  * The views that read a range of event time: the range when the hash names none, and whether they compare periods.
- * Audience's segments and videos are of all time: its devices and sessions read a range.
+ * Audience's segments are of now (each user's latest tier): its devices, sessions and videos read a range.
  * @type {Record<string, (arg: string | undefined) => { fallback: string, compare: boolean } | null>}
  */
 const RANGED = {
@@ -63,8 +63,8 @@ const RANGED = {
   funnel: () => ({ fallback: "all", compare: true }),
   retention: () => ({ fallback: "all", compare: false }),
   paths: () => ({ fallback: "all", compare: false }),
-  products: () => ({ fallback: "all", compare: false }),
-  audience: (arg) => arg === "devices" || arg === "sessions" ? { fallback: "all", compare: true } : null,
+  products: () => ({ fallback: "all", compare: true }),
+  audience: (arg) => ["devices", "sessions", "videos"].includes(arg ?? "") ? { fallback: "all", compare: true } : null,
 };
 
 /**

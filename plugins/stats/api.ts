@@ -103,19 +103,21 @@ export const Timeseries = z.strictObject({
 });
 
 /** `GET /products` query. */
-export const ProductsQuery = z.object({
+export const ProductsQuery = RangeQuery.extend({
   limit: limit(20, 1000, "how many products"),
   sort: z.enum(PRODUCT_SORTS).default("views")
     .describe("the field to sort by, largest first"),
 });
 
-/** `GET /products`. */
+/** `GET /products`: of all time, or of the range's events and purchases (a product with none in it is not listed). */
 export const Products = z.strictObject({
+  from: instant.nullable().describe("the range asked for, null when open"),
+  to: instant.nullable(),
   products: z.array(z.strictObject({
     product_id: z.string(),
     category: z.string().nullable().describe("the latest seen on its views or adds; null when none had one"),
     views: count.describe("product_view events"),
-    adds_to_cart: count,
+    adds_to_cart: count.describe("add_to_cart events"),
     purchases: count.describe("purchases with a line for the product"),
     revenue: cents.describe("sum of price × quantity of its lines, to cents"),
     conversion_rate: rate.describe("purchases / views"),
@@ -162,10 +164,12 @@ export const Segments = z.strictObject({
 });
 
 /** `GET /videos` query. */
-export const VideosQuery = z.object({ limit: limit(20, 1000, "how many videos") });
+export const VideosQuery = RangeQuery.extend({ limit: limit(20, 1000, "how many videos") });
 
-/** `GET /videos`: most played first. */
+/** `GET /videos`: most played first; with a range, of the views whose first event is in it. */
 export const Videos = z.strictObject({
+  from: instant.nullable().describe("the range asked for, null when open"),
+  to: instant.nullable(),
   videos: z.array(z.strictObject({
     video_id: z.string(),
     plays: count.describe("video_play events"),

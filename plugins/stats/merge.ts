@@ -35,14 +35,18 @@ export async function merge(merges: Merge[], env: Env): Promise<void> {
      ${MERGE_DAYS},
      videos_gone as (delete from video_views v using m where v.user_id = m.from_id returning m.into_id, v.*),
      videos_moved as (
-       insert into video_views (video_id, user_id, session_key, plays, max_position, duration, completed)
-       select video_id, into_id, session_key, sum(plays), max(max_position), max(duration), bool_or(completed)
+       insert into video_views (video_id, user_id, session_key, plays, max_position, duration, completed, first_at)
+       select video_id, into_id, session_key, sum(plays), max(max_position), max(duration), bool_or(completed),
+         -- Null (a view from before first_at was kept) when any part's start is unknown.
+         case when bool_and(first_at is not null) then min(first_at) end
        from videos_gone group by video_id, into_id, session_key
        on conflict (video_id, user_id, session_key) do update set
          plays = video_views.plays + excluded.plays,
          max_position = greatest(video_views.max_position, excluded.max_position),
          duration = greatest(video_views.duration, excluded.duration),
-         completed = video_views.completed or excluded.completed
+         completed = video_views.completed or excluded.completed,
+         first_at = case when video_views.first_at is not null and excluded.first_at is not null
+                      then least(video_views.first_at, excluded.first_at) end
      )
      update purchases p set user_id = m.into_id from m where p.user_id = m.from_id`,
     [from, into],

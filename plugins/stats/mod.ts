@@ -9,72 +9,16 @@ import * as api from "./api.ts";
 import { merge } from "./merge.ts";
 import { Config, overviewRoutes } from "./overview.ts";
 import { peopleRoutes } from "./people.ts";
+import { productRoutes } from "./products.ts";
 import { retentionRoutes } from "./retention.ts";
 import { queue } from "./queue.ts";
 import { userRoutes } from "./users.ts";
+import { videoRoutes } from "./videos.ts";
 
 const app = new Hono<{ Bindings: Env }>();
 
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} /api/stats${c.req.path}` }, 404));
 app.onError(answerHttpError);
-
-app.get(
-  "/products",
-  describeRoute({
-    summary: "Products by views, adds to cart, purchases and revenue",
-    query: api.ProductsQuery,
-    response: api.Products,
-    errors: [400],
-  }),
-  async (c) => {
-    const { limit, sort } = c.req.valid("query");
-    const products = await c.env.db.query<Record<string, unknown>>(
-      `with sold as (
-       select product_id, count(distinct event_id)::int8 as purchases, sum(price * quantity) as revenue
-       from purchase_items group by product_id
-     )
-     select coalesce(p.product_id, s.product_id) as product_id, p.category,
-       coalesce(p.views, 0)::int8 as views, coalesce(p.adds, 0)::int8 as adds_to_cart,
-       coalesce(s.purchases, 0)::int8 as purchases, round(coalesce(s.revenue, 0), 2) as revenue,
-       case when coalesce(p.views, 0) = 0 then 0
-            else round(coalesce(s.purchases, 0)::numeric / p.views, 4) end as conversion_rate
-     from product_counts p full join sold s on s.product_id = p.product_id
-     order by ${sort} desc, product_id
-     limit $1`,
-      [limit],
-    );
-    return c.json({ products });
-  },
-);
-
-/** The rolling window of `/products/trending`. */
-const TRENDING_MINUTES = 5;
-
-app.get(
-  "/products/trending",
-  describeRoute({
-    summary: "The most viewed products in the last 5 minutes of event time",
-    query: api.TrendingQuery,
-    response: api.Trending,
-    errors: [400],
-  }),
-  async (c) => {
-    const { limit } = c.req.valid("query");
-    const now = c.env.watermark;
-    if (now === null) return c.json({ window: null, products: [] });
-    // The last 5 whole minutes up to the watermark's minute, in event time: replays answer the same.
-    const to = Math.floor(Date.parse(now) / 60_000) * 60_000 + 60_000;
-    const from = to - TRENDING_MINUTES * 60_000;
-    const products = await c.env.db.query(
-      `select m.product_id, p.category, sum(m.views)::int8 as views
-     from product_minutes m left join product_counts p using (product_id)
-     where m.minute >= $1 and m.minute < $2
-     group by 1, 2 order by views desc, product_id limit $3`,
-      [new Date(from).toISOString(), new Date(to).toISOString(), limit],
-    );
-    return c.json({ window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, products });
-  },
-);
 
 app.get(
   "/revenue",
@@ -104,42 +48,6 @@ app.get(
       params,
     );
     return c.json({ by, rows });
-  },
-);
-
-app.get(
-  "/videos",
-  describeRoute({
-    summary: "Videos by plays, with completion and drop-off",
-    query: api.VideosQuery,
-    response: api.Videos,
-    errors: [400],
-  }),
-  async (c) => {
-    const { limit } = c.req.valid("query");
-    const videos = await c.env.db.query<{ video_id: string }>(
-      `select video_id, sum(plays)::int8 as plays, count(*)::int8 as views,
-       count(*) filter (where completed)::int8 as completions,
-       round(count(*) filter (where completed)::numeric / count(*), 4) as completion_rate,
-       round(sum(max_position), 1) as watch_time_s
-     from video_views group by video_id order by plays desc, video_id limit $1`,
-      [limit],
-    );
-    const drops = await c.env.db.query<{ video_id: string; k: number; views: number }>(
-      `select video_id, least(9, floor(10 * max_position / duration))::int4 as k, count(*)::int8 as views
-     from video_views where not completed and duration > 0 and video_id = any($1::text[]) group by 1, 2`,
-      [videos.map((v) => v.video_id)],
-    );
-    return c.json({
-      videos: videos.map((v) => ({
-        ...v,
-        drop_off: Array.from({ length: 10 }, (_, k) => ({
-          from_pct: k * 10,
-          to_pct: k * 10 + 10,
-          views: drops.find((d) => d.video_id === v.video_id && d.k === k)?.views ?? 0,
-        })),
-      })),
-    });
   },
 );
 
@@ -185,6 +93,8 @@ app.get(
 );
 
 overviewRoutes(app);
+productRoutes(app);
+videoRoutes(app);
 userRoutes(app);
 retentionRoutes(app);
 peopleRoutes(app);

@@ -9,6 +9,7 @@ import { describeRoute, type Env, HttpError, parseProperty, propertyText } from 
 import * as api from "./api.ts";
 import { type FactsQuery, type Figures, figures, inRangeSql, overviewFacts, seriesFacts } from "./breakdown.ts";
 
+import { wholeMinutes } from "./buckets.ts";
 import { ratio, round } from "./numbers.ts";
 
 /**
@@ -77,8 +78,7 @@ function factsQuery(
   to: string | null,
 ): FactsQuery {
   return {
-    from: from === null ? null : Math.floor(Date.parse(from) / 60_000) * 60_000,
-    to: to === null ? null : Math.ceil(Date.parse(to) / 60_000) * 60_000,
+    ...wholeMinutes(from, to),
     conditions: q.where,
     breakdown: q.breakdown === undefined ? null : parseProperty(q.breakdown),
     limit: q.breakdown_limit,

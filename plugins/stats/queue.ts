@@ -119,12 +119,14 @@ async function countProducts(db: Db, batch: Timed[]): Promise<void> {
     ({ e }) => ({ id: e.properties.product_id!, category: e.properties.category ?? null, views: 0, adds: 0 }),
     (p, { e }) => e.type === "product_view" ? p.views++ : p.adds++,
   );
-  const views = fold(
-    touches.filter(({ e }) => e.type === "product_view"),
+  // Per minute, and from them per day (in SQL); sorted, as other runners upsert the same rows.
+  const minutes = fold(
+    touches,
     ({ e, ms }) => key(minuteOf(ms), e.properties.product_id),
-    ({ e, ms }) => ({ minute: minuteOf(ms), id: e.properties.product_id!, views: 0 }),
-    (v) => v.views++,
+    ({ e, ms }) => ({ minute: minuteOf(ms), id: e.properties.product_id!, views: 0, adds: 0 }),
+    (v, { e }) => e.type === "product_view" ? v.views++ : v.adds++,
   );
+  minutes.sort((a, b) => a.minute - b.minute || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   await db.query(
     `with counts as (
        insert into product_counts (product_id, category, views, adds)
@@ -135,24 +137,33 @@ async function countProducts(db: Db, batch: Timed[]): Promise<void> {
          category = coalesce(excluded.category, product_counts.category),
          views = product_counts.views + excluded.views,
          adds = product_counts.adds + excluded.adds
+     ), by_minute as (
+       insert into product_minutes (minute, product_id, views, adds)
+       select to_timestamp(minute), product_id, views, adds
+       from unnest($5::int8[], $6::text[], $7::int4[], $8::int4[]) as v(minute, product_id, views, adds)
+       on conflict (minute, product_id) do update
+         set views = product_minutes.views + excluded.views, adds = product_minutes.adds + excluded.adds
      )
-     insert into product_minutes (minute, product_id, views)
-     select to_timestamp(minute), product_id, views
-     from unnest($5::int8[], $6::text[], $7::int4[]) as v(minute, product_id, views)
-     on conflict (minute, product_id) do update set views = product_minutes.views + excluded.views`,
+     insert into product_days (day, product_id, views, adds)
+     select (to_timestamp(minute) at time zone 'UTC')::date as day, product_id, sum(views), sum(adds)
+     from unnest($5::int8[], $6::text[], $7::int4[], $8::int4[]) as v(minute, product_id, views, adds)
+     group by 1, 2 order by 1, 2
+     on conflict (day, product_id) do update
+       set views = product_days.views + excluded.views, adds = product_days.adds + excluded.adds`,
     [
       products.map((p) => p.id),
       products.map((p) => p.category),
       products.map((p) => p.views),
       products.map((p) => p.adds),
-      views.map((v) => v.minute),
-      views.map((v) => v.id),
-      views.map((v) => v.views),
+      minutes.map((v) => v.minute),
+      minutes.map((v) => v.id),
+      minutes.map((v) => v.views),
+      minutes.map((v) => v.adds),
     ],
   );
 }
 
-/** Every purchase with its lines, as facts: one statement. */
+/** Every purchase with its lines, as facts, and each product's purchases and revenue per day: one statement. */
 async function recordPurchases(db: Db, purchases: Event[]): Promise<void> {
   if (purchases.length === 0) return;
   const lines = purchases.flatMap((e) =>
@@ -162,9 +173,17 @@ async function recordPurchases(db: Db, purchases: Event[]): Promise<void> {
     `with bought as (
        insert into purchases (event_id, user_id, ts, amount, country, device)
        select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::numeric[], $5::text[], $6::text[])
+     ), lines as (
+       insert into purchase_items (event_id, line, product_id, price, quantity)
+       select * from unnest($7::text[], $8::int4[], $9::text[], $10::numeric[], $11::int4[])
+       returning event_id, product_id, price, quantity
      )
-     insert into purchase_items (event_id, line, product_id, price, quantity)
-     select * from unnest($7::text[], $8::int4[], $9::text[], $10::numeric[], $11::int4[])`,
+     insert into product_days (day, product_id, purchases, revenue)
+     select (b.ts at time zone 'UTC')::date as day, l.product_id, count(distinct l.event_id), sum(l.price * l.quantity)
+     from lines l join unnest($1::text[], $3::timestamptz[]) as b(event_id, ts) using (event_id)
+     group by 1, 2 order by 1, 2
+     on conflict (day, product_id) do update
+       set purchases = product_days.purchases + excluded.purchases, revenue = product_days.revenue + excluded.revenue`,
     [
       purchases.map((e) => e.event_id),
       purchases.map((e) => e.user_id),
@@ -196,26 +215,40 @@ async function countVideos(db: Db, batch: Event[]): Promise<void> {
       position: 0,
       duration: null as number | null,
       completed: false,
+      first: Date.parse(e.timestamp),
     }),
     // Maxima of the given numbers are exact in JS: the largest is passed on as it was given.
     (v, e) => {
       if (e.type === "video_play") v.plays++;
       if (e.type === "video_complete") v.completed = true;
+      v.first = Math.min(v.first, Date.parse(e.timestamp));
       v.position = Math.max(v.position, e.properties.position_s ?? 0);
       const d = e.properties.duration_s;
       if (d !== undefined && (v.duration === null || d > v.duration)) v.duration = d;
     },
   );
   if (views.length === 0) return;
-  await db.sql`
-    insert into video_views (video_id, user_id, session_key, plays, max_position, duration, completed)
-    select * from unnest(${views.map((v) => v.video)}::text[], ${views.map((v) => v.user)}::text[],
-                         ${views.map((v) => v.session)}::text[], ${views.map((v) => v.plays)}::int8[],
-                         ${views.map((v) => v.position)}::numeric[], ${views.map((v) => v.duration)}::numeric[],
-                         ${views.map((v) => v.completed)}::boolean[])
-    on conflict (video_id, user_id, session_key) do update set
-      plays = video_views.plays + excluded.plays,
-      max_position = greatest(video_views.max_position, excluded.max_position),
-      duration = greatest(video_views.duration, excluded.duration),
-      completed = video_views.completed or excluded.completed`;
+  await db.query(
+    `insert into video_views (video_id, user_id, session_key, plays, max_position, duration, completed, first_at)
+     select video_id, user_id, session_key, plays, max_position, duration, completed, ${atMs("first_ms")}
+     from unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::numeric[], $6::numeric[], $7::boolean[], $8::int8[])
+       as v(video_id, user_id, session_key, plays, max_position, duration, completed, first_ms)
+     on conflict (video_id, user_id, session_key) do update set
+       plays = video_views.plays + excluded.plays,
+       max_position = greatest(video_views.max_position, excluded.max_position),
+       duration = greatest(video_views.duration, excluded.duration),
+       completed = video_views.completed or excluded.completed,
+       -- A view stored before first_at was kept began at an unknown time: it stays out of ranges.
+       first_at = case when video_views.first_at is not null then least(video_views.first_at, excluded.first_at) end`,
+    [
+      views.map((v) => v.video),
+      views.map((v) => v.user),
+      views.map((v) => v.session),
+      views.map((v) => v.plays),
+      views.map((v) => v.position),
+      views.map((v) => v.duration),
+      views.map((v) => v.completed),
+      views.map((v) => v.first),
+    ],
+  );
 }

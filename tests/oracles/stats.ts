@@ -143,8 +143,13 @@ const CATEGORIES = (events: string) => `
   select body->'properties'->>'product_id' as product_id, max(body->'properties'->>'category') as category
   from ${events} where type in ('product_view', 'add_to_cart') group by 1`;
 
-/** `/products` numbers per product, recomputed from the raw log. */
-export async function expectedProducts(sql: Sql) {
+/** SQL: `ts` in the whole minutes from `$1`'s to `$2`'s (either open when null). */
+const IN_MINUTES = (ts: string) =>
+  `($1::timestamptz is null or ${ts} >= date_trunc('minute', $1::timestamptz))
+   and ($2::timestamptz is null or date_trunc('minute', ${ts}) < $2::timestamptz)`;
+
+/** `/products` numbers per product, recomputed from the raw log: of the events and purchases in a range when given. */
+export async function expectedProducts(sql: Sql, from: string | null = null, to: string | null = null) {
   const events = await logByPerson(sql);
   return await sql.query(
     `with touched as (
@@ -152,10 +157,13 @@ export async function expectedProducts(sql: Sql) {
          count(*) filter (where type = 'product_view')::int8 as views,
          count(*) filter (where type = 'add_to_cart')::int8 as adds
        from ${events} where type in ('product_view', 'add_to_cart') and body->'properties'->>'product_id' is not null
+         and ${IN_MINUTES("ts")}
        group by 1
      ), sold as (
        select product_id, count(distinct event_id)::int8 as purchases, sum(revenue) as revenue
-       from (${PURCHASE_LINES(events)}) l group by 1
+       from (${PURCHASE_LINES(events)}) l
+       where l.event_id in (select event_id from ${events} where type = 'purchase' and ${IN_MINUTES("ts")})
+       group by 1
      )
      select coalesce(t.product_id, s.product_id) as product_id, c.category, coalesce(t.views, 0)::int8 as views,
        coalesce(t.adds, 0)::int8 as adds_to_cart, coalesce(s.purchases, 0)::int8 as purchases,
@@ -163,6 +171,7 @@ export async function expectedProducts(sql: Sql) {
      from touched t full join sold s on s.product_id = t.product_id
        left join (${CATEGORIES(events)}) c on c.product_id = coalesce(t.product_id, s.product_id)
      order by 1`,
+    [from, to],
   );
 }
 
@@ -228,25 +237,30 @@ export async function expectedSessionDistributions(sql: Sql, from: string | null
   };
 }
 
-/** `/videos` recomputed from the raw log (views: a user's plays of a video within one session). */
-export async function expectedVideos(sql: Sql, limit: number) {
+/**
+ * `/videos` recomputed from the raw log (views: a user's plays of a video within one session); with a range, of the
+ * views whose first event is in it.
+ */
+export async function expectedVideos(sql: Sql, limit: number, from: string | null = null, to: string | null = null) {
   const events = await logByPerson(sql);
   const views = `
-    select body->'properties'->>'video_id' as video_id, user_id, coalesce(body->>'session_id', '') as skey,
+    select * from (
+    select body->'properties'->>'video_id' as video_id, user_id, coalesce(body->>'session_id', '') as skey, min(ts) as first,
       count(*) filter (where type = 'video_play') as plays,
       max(coalesce((body->'properties'->>'position_s')::numeric, 0)) as reached,
       max((body->'properties'->>'duration_s')::numeric) as duration, bool_or(type = 'video_complete') as done
     from ${events} where type in ('video_play', 'video_progress', 'video_complete')
       and body->'properties'->>'video_id' is not null
-    group by 1, 2, 3`;
+    group by 1, 2, 3) v where ${IN_MINUTES("first")}`;
   const videos = await sql.query<{ video_id: string }>(
     `select video_id, sum(plays)::int8 as plays, count(*)::int8 as views, count(*) filter (where done)::int8 as completions,
        round(count(*) filter (where done)::numeric / count(*), 4) as completion_rate, round(sum(reached), 1) as watch_time_s
-     from (${views}) v group by 1 order by plays desc, video_id limit $1`,
-    [limit],
+     from (${views}) v group by 1 order by plays desc, video_id limit $3`,
+    [from, to, limit],
   );
   const views2 = await sql.query<{ video_id: string; reached: number; duration: number | null; done: boolean }>(
     `select video_id, reached, duration, done from (${views}) v`,
+    [from, to],
   );
   return videos.map((v) => ({
     ...v,

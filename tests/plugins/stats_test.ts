@@ -28,6 +28,18 @@ import {
 
 const PLUGINS = new URL("plugins/", REPO);
 
+/**
+ * Ranges of `/products` and `/videos` over the history below (2026-01-31 to 2026-02-03): within one day, whole days with
+ * the parts of days around them (and ends inside a minute), and open at either end.
+ */
+const PRODUCT_RANGES: [string | null, string | null][] = [
+  ["2026-02-01T09:00:00.000Z", "2026-02-01T10:30:00.000Z"],
+  ["2026-01-31T09:12:00.000Z", "2026-02-03T08:59:30.000Z"],
+  ["2026-01-31T23:59:40.000Z", "2026-02-02T00:00:00.000Z"],
+  [null, "2026-02-01T09:45:00.000Z"],
+  ["2026-02-02T09:00:00.000Z", null],
+];
+
 async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | null][], users: string[]) {
   await waitForCatchUp(rt);
   for (const [from, to] of ranges) {
@@ -55,6 +67,16 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
   assert.deepEqual(byId(products), byId(await expectedProducts(rt.store) as Json));
   for (const p of products) {
     assert.equal(p.conversion_rate, p.views ? Math.round((p.purchases / p.views) * 1e4) / 1e4 : 0);
+  }
+  // Over ranges: within a day (read per minute), across midnights (whole days and the parts around them), open ends.
+  for (const [a, b] of PRODUCT_RANGES) {
+    const q = new URLSearchParams({ limit: "1000", sort: "views", ...(a ? { from: a } : {}), ...(b ? { to: b } : {}) });
+    const ranged = (await getJson(rt, `/api/stats/products?${q}`)).body;
+    const expected = await expectedProducts(rt.store, a, b) as Json[];
+    assert.ok(expected.length > 0 && JSON.stringify(byId(expected)) !== JSON.stringify(byId(products)), `${a}..${b}`);
+    assert.deepEqual(byId(ranged.products), byId(expected), `products ${a}..${b}`);
+    const videos = (await getJson(rt, `/api/stats/videos?limit=50&${q}`)).body;
+    assert.deepEqual(videos, { from: a, to: b, videos: await expectedVideos(rt.store, 50, a, b) }, `videos ${a}..${b}`);
   }
   for (const by of ["country", "category", "device"] as const) {
     const { body } = await getJson(rt, `/api/stats/revenue?by=${by}`);
@@ -99,6 +121,8 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
   const videos = (await getJson(rt, "/api/stats/videos?limit=50")).body.videos;
   assert.ok(videos.length > 0 && videos.some((v: { completions: number }) => v.completions > 0));
   assert.deepEqual(videos, await expectedVideos(rt.store, 50));
+  const [a, b] = PRODUCT_RANGES[0];
+  assert.notDeepEqual(videos, await expectedVideos(rt.store, 50, a, b), "a range of videos that differs");
   const segments = (await getJson(rt, "/api/stats/segments")).body.segments;
   assert.deepEqual(segments.map((s: { segment: string }) => s.segment), [
     "champion",
@@ -201,7 +225,8 @@ testEachBackend(
     // Replay from scratch: empty the plugin's tables, rewind its checkpoint, start again.
     await store.exec(
       "truncate stats.minute_counts, stats.user_hours, stats.users, stats.sessions, stats.product_counts, " +
-        "stats.purchases, stats.purchase_items, stats.product_minutes, stats.video_views, stats.user_days, " +
+        "stats.purchases, stats.purchase_items, stats.product_minutes, stats.product_days, stats.video_views, " +
+        "stats.user_days, " +
         "stats.user_firsts, stats.cohort_days, stats.cohort_weeks, stats.event_facts, stats.user_traits, stats.property_names",
     );
     await store.exec("update host.checkpoints set committed = 0 where plugin = 'stats'");

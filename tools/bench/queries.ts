@@ -38,6 +38,12 @@ const QUERIES: Record<string, string> = {
   "events per hour by country, last 7 days":
     "/api/stats/timeseries?bucket=hour&breakdown=country&breakdown_limit=5&from=2026-02-23T00:00:00Z&to=2026-03-02",
   "overview by category, 60 days": "/api/stats/overview?breakdown=category",
+  "top products by revenue, last 7 days from a time of day":
+    "/api/stats/products?sort=revenue&from=2026-02-23T12:00:00Z",
+  "top products by views, 60 days from a time of day":
+    "/api/stats/products?from=2026-01-01T06:00:00Z&to=2026-03-01T18:30:00Z",
+  "videos, last 7 days from a time of day": "/api/stats/videos?from=2026-02-23T12:00:00Z",
+  "videos, 60 days": `/api/stats/videos?from=${START}`,
 };
 
 /** Loads about `events` events of history into a fresh database, then times each of {@linkcode QUERIES}. */

@@ -164,8 +164,23 @@ const PAGE_VIEWS = {
   },
 
   async videos(ctx) {
-    const { videos } = /** @type {Videos} */ (await ctx.api("/api/stats/videos?limit=20"));
-    if (videos.length === 0) return [note("empty", "No videos played yet.")];
+    const range = ctx.range ? rangeQuery(ctx.range) : "";
+    const [{ videos }, before] = await Promise.all([
+      /** @type {Promise<Videos>} */ (ctx.api(`/api/stats/videos?limit=20&${range}`)),
+      ctx.range?.previous
+        ? /** @type {Promise<Videos>} */ (ctx.api(`/api/stats/videos?limit=1000&${rangeQuery(ctx.range.previous)}`))
+        : null,
+    ]);
+    if (videos.length === 0) return [note("empty", "No videos played in this range.")];
+    const earlier = new Map((before?.videos ?? []).map((v) => [v.video_id, v.plays]));
+    const rows = videos.map((v) => ({
+      ...v,
+      ...(before
+        ? { before: earlier.get(v.video_id) ?? 0, change: change(v.plays, earlier.get(v.video_id) ?? 0) }
+        : {}),
+    }));
+    /** @type {([key: "before", label: string] | [key: "change", label: string])[]} */
+    const compared = before ? [["before", "plays before"], ["change", "change"]] : [];
     return [section(
       "Videos, most played first",
       barChart(
@@ -181,9 +196,10 @@ const PAGE_VIEWS = {
           ["completions", "completions"],
           ["completion_rate", "completion", pct],
           ["watch_time_s", "watch time (s)"],
+          ...compared,
         ],
-        videos,
-        { path: "/api/stats/videos?limit=1000" },
+        rows,
+        { path: `/api/stats/videos?limit=1000&${range}` },
       ),
     )];
   },

@@ -1,13 +1,13 @@
 // @ts-check
 /// <reference lib="dom" />
 /**
- * The "Products" view: the top products by revenue (of all time), and revenue by country and by category over the range
- * of event time in view.
+ * The "Products" view: the top products by revenue, and revenue by country and by category, over the range of event
+ * time in view; the top products against the period before, when compared.
  * @module
  */
 import { barChart } from "../charts.js";
 import { h } from "../dom.js";
-import { rangeQuery } from "../range.js";
+import { change, rangeQuery } from "../range.js";
 import { note, pct, section, table } from "../widgets.js";
 
 /** @import { ViewContext } from "../app.js" */
@@ -30,23 +30,40 @@ import { note, pct, section, table } from "../widgets.js";
  */
 
 /**
- * The 20 products with the most revenue, then revenue by country and by category side by side.
+ * The 20 products with the most revenue in the range (each against its revenue in the period before, when compared),
+ * then revenue by country and by category side by side.
  * @param {ViewContext} ctx
  * @returns {Promise<Node[]>}
  */
 export async function productsView(ctx) {
   const range = ctx.range ? rangeQuery(ctx.range) : "";
-  const [{ products }, country, category] = await Promise.all([
-    /** @type {Promise<{ products: Product[] }>} */ (ctx.api("/api/stats/products?limit=20&sort=revenue")),
+  const previous = ctx.range?.previous;
+  const [{ products }, before, country, category] = await Promise.all([
+    /** @type {Promise<{ products: Product[] }>} */ (ctx.api(`/api/stats/products?limit=20&sort=revenue&${range}`)),
+    previous
+      // The period before's revenue of every product, not only of its own top 20.
+      ? /** @type {Promise<{ products: Product[] }>} */ (ctx.api(
+        `/api/stats/products?limit=1000&sort=revenue&${rangeQuery(previous)}`,
+      ))
+      : null,
     /** @type {Promise<Revenue>} */ (ctx.api(`/api/stats/revenue?by=country&${range}`)),
     /** @type {Promise<Revenue>} */ (ctx.api(`/api/stats/revenue?by=category&${range}`)),
   ]);
-  if (products.length === 0) return [note("empty", "No product events yet.")];
+  if (products.length === 0) return [note("empty", "No product events in this range.")];
+  const earlier = new Map((before?.products ?? []).map((p) => [p.product_id, p.revenue]));
+  const rows = products.map((p) => ({
+    ...p,
+    ...(before
+      ? { before: earlier.get(p.product_id) ?? 0, change: change(p.revenue, earlier.get(p.product_id) ?? 0) }
+      : {}),
+  }));
+  /** @type {([key: "before", label: string] | [key: "change", label: string])[]} */
+  const compared = before ? [["before", "revenue before"], ["change", "change"]] : [];
   return [
     section(
       "Top products by revenue",
       table(
-        "20 highest, of all time",
+        `20 highest, ${ctx.range?.label ?? "all time"}`,
         [
           ["product_id", "product"],
           ["category", "category"],
@@ -55,9 +72,10 @@ export async function productsView(ctx) {
           ["purchases", "purchases"],
           ["revenue", "revenue"],
           ["conversion_rate", "conversion", pct],
+          ...compared,
         ],
-        products,
-        { path: "/api/stats/products?limit=1000&sort=revenue" },
+        rows,
+        { path: `/api/stats/products?limit=1000&sort=revenue&${range}` },
       ),
     ),
     h(
