@@ -34,9 +34,12 @@ async function binary(): Promise<string> {
     await Deno.stat(path);
     return path;
   } catch {
-    const out = await new Deno.Command("gcc", { args: ["-O1", "-o", `${path}.tmp`, SOURCE, "-lrdkafka"] }).output();
+    // Built aside under this process's own name, then renamed into place: test files run side by side may build it at
+    // once, and each rename puts a whole binary there.
+    const tmp = `${path}.${Deno.pid}.tmp`;
+    const out = await new Deno.Command("gcc", { args: ["-O1", "-o", tmp, SOURCE, "-lrdkafka"] }).output();
     if (!out.success) throw new Error(`cannot build the mock cluster: ${new TextDecoder().decode(out.stderr)}`);
-    await Deno.rename(`${path}.tmp`, path);
+    await Deno.rename(tmp, path);
     return path;
   }
 }

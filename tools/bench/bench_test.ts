@@ -51,6 +51,10 @@ Deno.test({
       "query embedded: overview by device, filtered, last 7 days",
       "query embedded: events per hour by country, last 7 days",
       "query embedded: overview by category, 60 days",
+      "query embedded: top products by revenue, last 7 days from a time of day",
+      "query embedded: top products by views, 60 days from a time of day",
+      "query embedded: videos, last 7 days from a time of day",
+      "query embedded: videos, 60 days",
     ]);
     const asked = report.results.filter((r: { scenario: string }) => r.scenario.startsWith("query"));
     for (const r of asked) assert.ok(r.events === 3000 && r.details.p95Ms >= r.details.p50Ms, r.scenario);
