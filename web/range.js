@@ -128,6 +128,29 @@ export function change(now, previous) {
 }
 
 /**
+ * When compared (`earlier`, the period before's rows, not null): each row with the period before's value (`before`, 0
+ * when it had none) and the change, and the two columns that show them; else the rows as they are and no column.
+ * @template {object} T
+ * @param {T[]} rows
+ * @param {T[] | null} earlier
+ * @param {(row: T) => string | null} keyOf
+ * @param {(row: T) => number} valueOf
+ * @param {string} label the `before` column's heading
+ * @returns {{ rows: (T & { before?: number, change?: string })[], columns: ([key: "before", label: string] | [key: "change", label: string])[] }}
+ */
+export function compared(rows, earlier, keyOf, valueOf, label) {
+  if (earlier === null) return { rows, columns: [] };
+  const before = new Map(earlier.map((r) => [keyOf(r), valueOf(r)]));
+  return {
+    rows: rows.map((r) => {
+      const then = before.get(keyOf(r)) ?? 0;
+      return { ...r, before: then, change: change(valueOf(r), then) };
+    }),
+    columns: [["before", label], ["change", "change"]],
+  };
+}
+
+/**
  * The range's controls: a preset, or days from and to; and, where the view can, compare. A change goes to the hash,
  * beside the view's own choices.
  * @param {Range} range

@@ -100,8 +100,16 @@ function byEvents<T extends Row & { events: number }>(rows: T[]): T[] {
 /** A row's identity, to group by. */
 const rowKey = (r: Row) => JSON.stringify([r.other, r.key]);
 
-/** The overview's figures of the events meeting `q`'s conditions, and per row of its breakdown. */
-export async function overviewFacts(db: Db, q: FactsQuery): Promise<Figures & { rows: (Row & Figures)[] }> {
+/**
+ * The overview's figures of the events meeting `q`'s conditions (unless `totals` is false: the caller has them from the
+ * counters, and counting the range's distinct users once more would cost a sort of all its events), and per row of its
+ * breakdown.
+ */
+export async function overviewFacts(
+  db: Db,
+  q: FactsQuery,
+  totals = true,
+): Promise<Figures & { rows: (Row & Figures)[] }> {
   const params: unknown[] = [];
   const grouped = await db.query<
     Row & { type: string; events: number; revenue: number; users: number; level: number }
@@ -109,7 +117,7 @@ export async function overviewFacts(db: Db, q: FactsQuery): Promise<Figures & { 
     `with ${facts(q, params, null)}
      select k as key, other, type, count(*)::int8 as events, coalesce(sum(amount), 0) as revenue,
        count(distinct user_id)::int8 as users, grouping(other, k, type) as level
-     from g group by grouping sets ((other, k, type), (other, k), ())`,
+     from g group by grouping sets ((other, k, type), (other, k)${totals ? ", ()" : ""})`,
     params,
   );
   // Per type without a prototype: a custom type may be named `constructor` or `toString`.

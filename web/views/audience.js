@@ -7,7 +7,7 @@
  */
 import { barChart, formatNumber } from "../charts.js";
 import { h } from "../dom.js";
-import { change, keepRange, rangeQuery } from "../range.js";
+import { change, compared, keepRange, rangeQuery } from "../range.js";
 import { note, pct, section, table } from "../widgets.js";
 import { peopleHref } from "./people.js";
 
@@ -81,12 +81,7 @@ const PAGE_VIEWS = {
         : null,
     ]);
     if (rows.length === 0) return [note("empty", "No purchases in this range.")];
-    const previous = new Map((before?.rows ?? []).map((r) => [r.key, r.revenue]));
-    const compared = rows.map((r) => ({
-      ...r,
-      before: previous.get(r.key) ?? 0,
-      change: change(r.revenue, previous.get(r.key) ?? 0),
-    }));
+    const shown = compared(rows, before?.rows ?? null, (r) => r.key, (r) => r.revenue, "revenue before");
     return [section(
       "Revenue by device",
       barChart(
@@ -100,14 +95,9 @@ const PAGE_VIEWS = {
           ["revenue", "revenue"],
           ["purchases", "purchases"],
           ["users", "buyers"],
-          ...(before
-            ? /** @type {[["before", string], ["change", string]]} */ ([["before", "revenue before"], [
-              "change",
-              "change",
-            ]])
-            : []),
+          ...shown.columns,
         ],
-        compared,
+        shown.rows,
         { path: `/api/stats/revenue?by=device&${range}` },
       ),
     )];
@@ -172,15 +162,7 @@ const PAGE_VIEWS = {
         : null,
     ]);
     if (videos.length === 0) return [note("empty", "No videos played in this range.")];
-    const earlier = new Map((before?.videos ?? []).map((v) => [v.video_id, v.plays]));
-    const rows = videos.map((v) => ({
-      ...v,
-      ...(before
-        ? { before: earlier.get(v.video_id) ?? 0, change: change(v.plays, earlier.get(v.video_id) ?? 0) }
-        : {}),
-    }));
-    /** @type {([key: "before", label: string] | [key: "change", label: string])[]} */
-    const compared = before ? [["before", "plays before"], ["change", "change"]] : [];
+    const shown = compared(videos, before?.videos ?? null, (v) => v.video_id, (v) => v.plays, "plays before");
     return [section(
       "Videos, most played first",
       barChart(
@@ -196,9 +178,9 @@ const PAGE_VIEWS = {
           ["completions", "completions"],
           ["completion_rate", "completion", pct],
           ["watch_time_s", "watch time (s)"],
-          ...compared,
+          ...shown.columns,
         ],
-        rows,
+        shown.rows,
         { path: `/api/stats/videos?limit=1000&${range}` },
       ),
     )];

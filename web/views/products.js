@@ -7,7 +7,7 @@
  */
 import { barChart } from "../charts.js";
 import { h } from "../dom.js";
-import { change, rangeQuery } from "../range.js";
+import { compared, rangeQuery } from "../range.js";
 import { note, pct, section, table } from "../widgets.js";
 
 /** @import { ViewContext } from "../app.js" */
@@ -50,15 +50,7 @@ export async function productsView(ctx) {
     /** @type {Promise<Revenue>} */ (ctx.api(`/api/stats/revenue?by=category&${range}`)),
   ]);
   if (products.length === 0) return [note("empty", "No product events in this range.")];
-  const earlier = new Map((before?.products ?? []).map((p) => [p.product_id, p.revenue]));
-  const rows = products.map((p) => ({
-    ...p,
-    ...(before
-      ? { before: earlier.get(p.product_id) ?? 0, change: change(p.revenue, earlier.get(p.product_id) ?? 0) }
-      : {}),
-  }));
-  /** @type {([key: "before", label: string] | [key: "change", label: string])[]} */
-  const compared = before ? [["before", "revenue before"], ["change", "change"]] : [];
+  const top = compared(products, before?.products ?? null, (p) => p.product_id, (p) => p.revenue, "revenue before");
   return [
     section(
       "Top products by revenue",
@@ -72,9 +64,9 @@ export async function productsView(ctx) {
           ["purchases", "purchases"],
           ["revenue", "revenue"],
           ["conversion_rate", "conversion", pct],
-          ...compared,
+          ...top.columns,
         ],
-        rows,
+        top.rows,
         { path: `/api/stats/products?limit=1000&sort=revenue&${range}` },
       ),
     ),
