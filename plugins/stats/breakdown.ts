@@ -101,15 +101,15 @@ function byEvents<T extends Row & { events: number }>(rows: T[]): T[] {
 const rowKey = (r: Row) => JSON.stringify([r.other, r.key]);
 
 /**
- * The overview's figures of the events meeting `q`'s conditions (unless `totals` is false: the caller has them from the
- * counters, and counting the range's distinct users once more would cost a sort of all its events), and per row of its
- * breakdown.
+ * The figures per row of `q`'s breakdown, and with `totals` those of all the events meeting its conditions (else null:
+ * the caller has them from the counters, and counting the range's distinct users once more would sort all its events).
  */
 export async function overviewFacts(
   db: Db,
   q: FactsQuery,
-  totals = true,
-): Promise<Figures & { rows: (Row & Figures)[] }> {
+  opts: { totals: boolean },
+): Promise<{ totals: Figures | null; rows: (Row & Figures)[] }> {
+  const totals = opts.totals;
   const params: unknown[] = [];
   const grouped = await db.query<
     Row & { type: string; events: number; revenue: number; users: number; level: number }
@@ -135,7 +135,10 @@ export async function overviewFacts(
     other: r.other,
     ...figures(rowTypes.get(rowKey(r)) ?? {}, Number(r.revenue), r.users),
   }));
-  return { ...figures(byType, Number(total?.revenue ?? 0), total?.users ?? 0), rows: byEvents(rows) };
+  return {
+    totals: totals ? figures(byType, Number(total?.revenue ?? 0), total?.users ?? 0) : null,
+    rows: byEvents(rows),
+  };
 }
 
 /** A bucket of the series: its totals, and its row per value of the breakdown. */

@@ -153,12 +153,12 @@ export function overviewRoutes(app: Hono<{ Bindings: Env }>): void {
       const filtered = q.where.length > 0;
       // Without conditions the figures are the counters', and a breakdown's rows come from the facts beside them.
       const [sliced, counted, perSession] = await Promise.all([
-        facts === null ? null : overviewFacts(db, facts, filtered),
+        facts === null ? null : overviewFacts(db, facts, { totals: filtered }),
         filtered ? null : countedFigures(db, from, to),
         // Sessions are not split by event properties: with conditions, the per-session figures are null.
         filtered ? { sessions: null, cart_abandonment_rate: null } : sessionFigures(db, from, to),
       ]);
-      const f = counted ?? sliced!;
+      const f = counted ?? sliced!.totals!;
       return c.json({
         from,
         to,

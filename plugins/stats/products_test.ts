@@ -73,6 +73,18 @@ testEachBackend(
     const [intro] = (await h.get("/videos?to=2026-03-01T10:30:00Z")).body.videos;
     assert.deepEqual(intro.drop_off[5], { from_pct: 50, to_pct: 60, views: 1 });
 
+    // Views stored before first_at was kept (null here) stay out of ranges: after a later event of theirs, and merged
+    // into a person's view of the same session that has a start.
+    await h.send([at("w7", "video_play", "a7", "2 11:00:00", { video_id: "intro", duration_s: 60 }, "s7")]);
+    await h.runtime.store.query("update stats.video_views set first_at = null where user_id in ('u2', 'a7')");
+    await h.send([
+      at("w3b", "video_progress", "u2", "2 10:30:00", { video_id: "intro", position_s: 20 }, "s2"),
+      at("w8", "video_progress", "u7", "2 11:30:00", { video_id: "intro", position_s: 10 }, "s7"),
+    ]);
+    await h.send([at("i7", "identify", "u7", "2 12:00:00", { anonymous_id: "a7" })]);
+    assert.deepEqual(await videos(""), [["intro", 4, 4]]);
+    assert.deepEqual(await videos("from=2026-03-02T00:00:00Z"), []);
+
     // Trending lists the products viewed in its window: p3, only added to cart in it, is not one.
     assert.deepEqual(
       (await h.get("/products/trending")).body.products.map((p: { product_id: string }) => p.product_id),

@@ -106,12 +106,30 @@ async function count(db: Db, batch: Timed[]): Promise<void> {
   );
 }
 
-/** Product views and adds to cart in total, and views per minute: one statement. */
+/** The purchase lines of a batch that name a product, each with its purchase and the UTC day of it (epoch seconds). */
+function productLines(batch: Timed[]) {
+  return batch.filter(({ e }) => e.type === "purchase").flatMap(({ e, ms }) =>
+    (e.properties.items ?? []).filter((i) => typeof i.product_id === "string").map((i) => ({
+      day: Math.floor(ms / 86_400_000) * 86_400,
+      event: e.event_id,
+      product: i.product_id,
+      price: i.price,
+      quantity: i.quantity,
+    }))
+  );
+}
+
+/**
+ * Product views and adds to cart in total and per minute, and per day with the purchases' lines: one statement, whose
+ * `product_days` rows (shared by every runner) are written once, in key order, so that two batches never wait on each
+ * other's rows in a cycle.
+ */
 async function countProducts(db: Db, batch: Timed[]): Promise<void> {
   const touches = batch.filter(({ e }) =>
     (e.type === "product_view" || e.type === "add_to_cart") && typeof e.properties.product_id === "string"
   );
-  if (touches.length === 0) return;
+  const lines = productLines(batch);
+  if (touches.length === 0 && lines.length === 0) return;
   // One row per product and category: which category wins is left to SQL's max(), as text sorts there.
   const products = fold(
     touches,
@@ -127,12 +145,13 @@ async function countProducts(db: Db, batch: Timed[]): Promise<void> {
     (v, { e }) => e.type === "product_view" ? v.views++ : v.adds++,
   );
   minutes.sort((a, b) => a.minute - b.minute || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  products.sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   await db.query(
     `with counts as (
        insert into product_counts (product_id, category, views, adds)
        select product_id, max(category), sum(views), sum(adds)
        from unnest($1::text[], $2::text[], $3::int4[], $4::int4[]) as t(product_id, category, views, adds)
-       group by product_id
+       group by product_id order by product_id
        on conflict (product_id) do update set
          category = coalesce(excluded.category, product_counts.category),
          views = product_counts.views + excluded.views,
@@ -144,12 +163,23 @@ async function countProducts(db: Db, batch: Timed[]): Promise<void> {
        on conflict (minute, product_id) do update
          set views = product_minutes.views + excluded.views, adds = product_minutes.adds + excluded.adds
      )
-     insert into product_days (day, product_id, views, adds)
-     select (to_timestamp(minute) at time zone 'UTC')::date as day, product_id, sum(views), sum(adds)
-     from unnest($5::int8[], $6::text[], $7::int4[], $8::int4[]) as v(minute, product_id, views, adds)
-     group by 1, 2 order by 1, 2
-     on conflict (day, product_id) do update
-       set views = product_days.views + excluded.views, adds = product_days.adds + excluded.adds`,
+     insert into product_days (day, product_id, views, adds, purchases, revenue)
+     select day, product_id, sum(views), sum(adds), sum(purchases), sum(revenue)
+     from (
+       select (to_timestamp(minute) at time zone 'UTC')::date as day, product_id, views, adds, 0 as purchases,
+         0::numeric as revenue
+       from unnest($5::int8[], $6::text[], $7::int4[], $8::int4[]) as v(minute, product_id, views, adds)
+       union all
+       select (to_timestamp(day) at time zone 'UTC')::date, product_id, 0, 0, count(distinct event_id),
+         sum(price * quantity)
+       from unnest($9::int8[], $10::text[], $11::text[], $12::numeric[], $13::int4[])
+         as l(day, event_id, product_id, price, quantity)
+       group by day, product_id
+     ) d
+     group by day, product_id order by day, product_id
+     on conflict (day, product_id) do update set
+       views = product_days.views + excluded.views, adds = product_days.adds + excluded.adds,
+       purchases = product_days.purchases + excluded.purchases, revenue = product_days.revenue + excluded.revenue`,
     [
       products.map((p) => p.id),
       products.map((p) => p.category),
@@ -159,11 +189,16 @@ async function countProducts(db: Db, batch: Timed[]): Promise<void> {
       minutes.map((v) => v.id),
       minutes.map((v) => v.views),
       minutes.map((v) => v.adds),
+      lines.map((l) => l.day),
+      lines.map((l) => l.event),
+      lines.map((l) => l.product),
+      lines.map((l) => l.price),
+      lines.map((l) => l.quantity),
     ],
   );
 }
 
-/** Every purchase with its lines, as facts, and each product's purchases and revenue per day: one statement. */
+/** Every purchase with its lines, as facts: one statement. */
 async function recordPurchases(db: Db, purchases: Event[]): Promise<void> {
   if (purchases.length === 0) return;
   const lines = purchases.flatMap((e) =>
@@ -173,17 +208,9 @@ async function recordPurchases(db: Db, purchases: Event[]): Promise<void> {
     `with bought as (
        insert into purchases (event_id, user_id, ts, amount, country, device)
        select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::numeric[], $5::text[], $6::text[])
-     ), lines as (
-       insert into purchase_items (event_id, line, product_id, price, quantity)
-       select * from unnest($7::text[], $8::int4[], $9::text[], $10::numeric[], $11::int4[])
-       returning event_id, product_id, price, quantity
      )
-     insert into product_days (day, product_id, purchases, revenue)
-     select (b.ts at time zone 'UTC')::date as day, l.product_id, count(distinct l.event_id), sum(l.price * l.quantity)
-     from lines l join unnest($1::text[], $3::timestamptz[]) as b(event_id, ts) using (event_id)
-     group by 1, 2 order by 1, 2
-     on conflict (day, product_id) do update
-       set purchases = product_days.purchases + excluded.purchases, revenue = product_days.revenue + excluded.revenue`,
+     insert into purchase_items (event_id, line, product_id, price, quantity)
+     select * from unnest($7::text[], $8::int4[], $9::text[], $10::numeric[], $11::int4[])`,
     [
       purchases.map((e) => e.event_id),
       purchases.map((e) => e.user_id),
@@ -215,7 +242,7 @@ async function countVideos(db: Db, batch: Event[]): Promise<void> {
       position: 0,
       duration: null as number | null,
       completed: false,
-      first: Date.parse(e.timestamp),
+      first: Infinity,
     }),
     // Maxima of the given numbers are exact in JS: the largest is passed on as it was given.
     (v, e) => {

@@ -38,7 +38,10 @@ async function binary(): Promise<string> {
     // once, and each rename puts a whole binary there.
     const tmp = `${path}.${Deno.pid}.tmp`;
     const out = await new Deno.Command("gcc", { args: ["-O1", "-o", tmp, SOURCE, "-lrdkafka"] }).output();
-    if (!out.success) throw new Error(`cannot build the mock cluster: ${new TextDecoder().decode(out.stderr)}`);
+    if (!out.success) {
+      await Deno.remove(tmp).catch(() => {}); // gcc may leave a partial output, or none
+      throw new Error(`cannot build the mock cluster: ${new TextDecoder().decode(out.stderr)}`);
+    }
     await Deno.rename(tmp, path);
     return path;
   }

@@ -15,4 +15,4 @@ create table product_days (
 -- Videos over a range: a view is placed at its first event's time. Views stored before this version have none, and
 -- count only when no range is asked.
 alter table video_views add column first_at timestamptz;
-create index video_views_by_time on video_views (first_at);
+create index video_views_by_time on video_views (first_at) where first_at is not null;
