@@ -4,6 +4,7 @@
  * totals of the events that meet the conditions. One statement each, reading the facts in the range once.
  */
 import { compareValues, type Condition, type Env, type Property } from "@runtime/sdk";
+import { inRangeSql } from "./buckets.ts";
 import { factsSql } from "./filters.ts";
 import { ratio, round } from "./numbers.ts";
 
@@ -57,17 +58,6 @@ export function figures(byType: Record<string, number>, revenue: number, users: 
 }
 
 /**
- * SQL: `column` within `q`'s range, each end in the SQL only when given (a generic plan of "$1 is null or …" would not
- * use the index); pushes the ends (seconds) to `params`.
- */
-export function inRangeSql(column: string, q: Pick<FactsQuery, "from" | "to">, params: unknown[]): string {
-  return [
-    q.from !== null && `${column} >= to_timestamp($${params.push(q.from / 1000)})`,
-    q.to !== null && `${column} < to_timestamp($${params.push(q.to / 1000)})`,
-  ].filter(Boolean).join(" and ") || "true";
-}
-
-/**
  * SQL: the CTEs `g` (each event in range meeting the conditions, with `start` when `bucket` is given, `k` its row's
  * value and `other`) over `ranked`, the top `limit` values by events. Pushes parameters to `params`.
  */
@@ -107,9 +97,8 @@ const rowKey = (r: Row) => JSON.stringify([r.other, r.key]);
 export async function overviewFacts(
   db: Db,
   q: FactsQuery,
-  opts: { totals: boolean },
+  { totals }: { totals: boolean },
 ): Promise<{ totals: Figures | null; rows: (Row & Figures)[] }> {
-  const totals = opts.totals;
   const params: unknown[] = [];
   const grouped = await db.query<
     Row & { type: string; events: number; revenue: number; users: number; level: number }

@@ -38,3 +38,14 @@ export function splitDays(span: Span): { days: Span | null; edges: { from: numbe
   if (span.to !== null && last! < span.to) edges.push({ from: last!, to: span.to });
   return { days: { from: first, to: last }, edges };
 }
+
+/**
+ * SQL: `column` within `span`, each end in the SQL only when given (a generic plan of "$1 is null or …" would not
+ * use the index); pushes the ends (seconds) to `params`.
+ */
+export function inRangeSql(column: string, span: Span, params: unknown[]): string {
+  return [
+    span.from !== null && `${column} >= to_timestamp($${params.push(span.from / 1000)})`,
+    span.to !== null && `${column} < to_timestamp($${params.push(span.to / 1000)})`,
+  ].filter(Boolean).join(" and ") || "true";
+}

@@ -7,9 +7,8 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { describeRoute, type Env, HttpError, parseProperty, propertyText } from "@runtime/sdk";
 import * as api from "./api.ts";
-import { type FactsQuery, type Figures, figures, inRangeSql, overviewFacts, seriesFacts } from "./breakdown.ts";
-
-import { wholeMinutes } from "./buckets.ts";
+import { type FactsQuery, type Figures, figures, overviewFacts, seriesFacts } from "./breakdown.ts";
+import { inRangeSql, wholeMinutes } from "./buckets.ts";
 import { ratio, round } from "./numbers.ts";
 
 /**

@@ -7,8 +7,7 @@
 import type { Hono } from "hono";
 import { describeRoute, type Env } from "@runtime/sdk";
 import * as api from "./api.ts";
-import { inRangeSql } from "./breakdown.ts";
-import { type Span, splitDays, wholeMinutes } from "./buckets.ts";
+import { inRangeSql, type Span, splitDays, wholeMinutes } from "./buckets.ts";
 
 /** The rolling window of `/products/trending`. */
 const TRENDING_MINUTES = 5;
@@ -26,8 +25,8 @@ function edgesSql(column: string, edges: Span[], params: unknown[]): string {
   return edges.map((e) => `(${inRangeSql(column, e, params)})`).join(" or ") || "false";
 }
 
-/** The figures of each product over its counts `t` (product_id, views, adds, purchases, revenue). */
-const PRODUCT_FIGURES = `t.product_id, p.category, t.views::int8 as views, t.adds::int8 as adds_to_cart,
+/** The figures of each product over its counts `t` (product_id, category, views, adds, purchases, revenue). */
+const PRODUCT_FIGURES = `t.product_id, t.category, t.views::int8 as views, t.adds::int8 as adds_to_cart,
   t.purchases::int8 as purchases, round(t.revenue, 2) as revenue,
   case when t.views = 0 then 0 else round(t.purchases::numeric / t.views, 4) end as conversion_rate`;
 
@@ -49,12 +48,11 @@ export function productRoutes(app: Hono<{ Bindings: Env }>): void {
              select product_id, count(distinct event_id) as purchases, sum(price * quantity) as revenue
              from purchase_items group by product_id
            ), t as (
-             select coalesce(p.product_id, s.product_id) as product_id, coalesce(p.views, 0) as views,
+             select coalesce(p.product_id, s.product_id) as product_id, p.category, coalesce(p.views, 0) as views,
                coalesce(p.adds, 0) as adds, coalesce(s.purchases, 0) as purchases, coalesce(s.revenue, 0) as revenue
              from product_counts p full join sold s on s.product_id = p.product_id
            )
-           select ${PRODUCT_FIGURES} from t left join product_counts p using (product_id)
-           order by ${sort} desc, product_id limit $1`,
+           select ${PRODUCT_FIGURES} from t order by ${sort} desc, product_id limit $1`,
           [limit],
         );
         return c.json({ from, to, products });
@@ -71,12 +69,11 @@ export function productRoutes(app: Hono<{ Bindings: Env }>): void {
            from purchase_items i join purchases b using (event_id)
            where ${edgesSql("b.ts", edges, params)} group by i.product_id
          ), t as (
-           select product_id, sum(views) as views, sum(adds) as adds, sum(purchases) as purchases,
-             sum(revenue) as revenue
-           from counted group by product_id
+           select c.product_id, p.category, sum(c.views) as views, sum(c.adds) as adds,
+             sum(c.purchases) as purchases, sum(c.revenue) as revenue
+           from counted c left join product_counts p using (product_id) group by c.product_id, p.category
          )
-         select ${PRODUCT_FIGURES} from t left join product_counts p using (product_id)
-         where t.views > 0 or t.adds > 0 or t.purchases > 0
+         select ${PRODUCT_FIGURES} from t where t.views > 0 or t.adds > 0 or t.purchases > 0
          order by ${sort} desc, product_id limit $${params.push(limit)}`,
         params,
       );

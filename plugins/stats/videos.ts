@@ -6,8 +6,7 @@
 import type { Hono } from "hono";
 import { describeRoute, type Env } from "@runtime/sdk";
 import * as api from "./api.ts";
-import { inRangeSql } from "./breakdown.ts";
-import { wholeMinutes } from "./buckets.ts";
+import { inRangeSql, wholeMinutes } from "./buckets.ts";
 
 /** stats' `/videos`. */
 export function videoRoutes(app: Hono<{ Bindings: Env }>): void {
