@@ -85,7 +85,9 @@ testEachBackend("stats' retention equals a recomputation from the raw events of 
     const cases: [interval: "day" | "week", periods: number, start: string | null, back: string | null][] = [
       ["day", 14, null, null],
       ["day", 7, "signup", "purchase"],
+      ["day", 10, "purchase", null],
       ["week", 5, null, null],
+      ["week", 4, "add_to_cart", null],
       ["week", 4, null, "add_to_cart"],
     ];
     // The people behind a cell: a cohort's users back the day after, recomputed from the raw events.

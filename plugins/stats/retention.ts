@@ -21,50 +21,66 @@ const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
 /** SQL: the first day (a date) of the week, from Monday, holding the date `d`. */
 const week = (d: string) => `(${d} - (${d} - date '1970-01-01' + 3) % 7)`;
 
+/** SQL: the week of a batch's (user, day) pair in {@linkcode COHORTS_SQL}. */
+const batchWeek = week("rd.day");
+
 /**
- * SQL: what a batch's (user, day) pairs ($1, $2: days since 1970-01-01) change in `cohort_days` and `cohort_weeks`,
- * read from `user_days` and `user_firsts` before the batch updates them. A user counts once at (first day, d) for each
- * day d they were active on, and once at (first week, w) per week. A day (or week) new for its user adds one under
- * their first day; a user whose first day moves earlier (a late event) takes what they had counted back from the old
- * first day and counts it under the new one.
+ * SQL: what a batch's (user, day, type) rows ($1, $2: days since 1970-01-01, $3; $4 its distinct users) change in
+ * `cohort_days` and
+ * `cohort_weeks`, read from `user_days` and `user_firsts` before the batch updates them. For each start type a user has
+ * done ('' for any), the user counts once at (type, first day, d) for each day d from that first day on that they were
+ * active, and once at (type, first week, w) per week w from the first week on. A day (or week) new for its user adds one
+ * under each start type the user has done by then; a start type whose first day moves earlier (a late event), or that
+ * the user does for the first time, takes back what it had counted under the old first day and counts the user's days
+ * under the new one.
  */
 const COHORTS_SQL = `
   with r as (
-    select distinct user_id, date '1970-01-01' + day as day from unnest($1::text[], $2::int4[]) as r(user_id, day)
+    select distinct user_id, date '1970-01-01' + day as day, type
+    from unnest($1::text[], $2::int4[], $3::text[]) as r(user_id, day, type)
+  ), rd as (
+    select distinct user_id, day from r
+  ), bf as (
+    select user_id, type, min(day) as day from r group by user_id, type
+    union all select user_id, '', min(day) from r group by user_id
+  ), f as (
+    select user_id, type, day from user_firsts where user_id = any($4::text[])
+  ), ud as materialized (
+    select user_id, day from user_days where user_id = any($4::text[])
   ), st as (
-    select b.user_id, f.day as old_first, least(f.day, b.day) as new_first
-    from (select user_id, min(day) as day from r group by user_id) b
-    left join user_firsts f on f.type = '' and f.user_id = b.user_id
+    select coalesce(b.user_id, f.user_id) as user_id, coalesce(b.type, f.type) as type, f.day as old_first,
+      least(f.day, b.day) as new_first
+    from bf b full join f on f.user_id = b.user_id and f.type = b.type
   ), moved as (
-    select d.user_id, d.day, st.old_first, st.new_first from user_days d join st on st.user_id = d.user_id
-    where st.new_first < st.old_first
+    select d.user_id, d.day, st.type, st.old_first, st.new_first from ud d join st on st.user_id = d.user_id
+    where st.old_first is null or st.new_first < st.old_first
   ), fresh as (
-    select r.user_id, r.day, st.new_first from r join st on st.user_id = r.user_id
-    where not exists (select from user_days d where d.user_id = r.user_id and d.day = r.day)
+    select rd.user_id, rd.day, st.type, st.new_first from rd join st on st.user_id = rd.user_id
+    where st.new_first <= rd.day and not exists (select from ud d where d.user_id = rd.user_id and d.day = rd.day)
   ), fresh_weeks as (
-    select distinct r.user_id, ${week("r.day")} as week, st.new_first from r join st on st.user_id = r.user_id
-    where not exists (
-      select from user_days d where d.user_id = r.user_id and d.day >= ${week("r.day")} and d.day < ${
-  week("r.day")
-} + 7)
+    select distinct rd.user_id, ${batchWeek} as week, st.type, st.new_first from rd join st on st.user_id = rd.user_id
+    where ${week("st.new_first")} <= ${batchWeek}
+      and not exists (select from ud d where d.user_id = rd.user_id and d.day >= ${batchWeek} and d.day < ${batchWeek} + 7)
   ), moved_weeks as (
-    select distinct user_id, ${week("day")} as week, old_first, new_first from moved
+    select distinct user_id, ${week("day")} as week, type, old_first, new_first from moved
   ), day_delta as (
-    select old_first as first, day, -1 as n from moved
-    union all select new_first, day, 1 from moved
-    union all select new_first, day, 1 from fresh
+    select type, old_first as first, day, -1 as n from moved where day >= old_first
+    union all select type, new_first, day, 1 from moved where day >= new_first
+    union all select type, new_first, day, 1 from fresh
   ), week_delta as (
-    select ${week("old_first")} as first, week, -1 as n from moved_weeks
-    union all select ${week("new_first")}, week, 1 from moved_weeks
-    union all select ${week("new_first")}, week, 1 from fresh_weeks
+    select type, ${week("old_first")} as first, week, -1 as n from moved_weeks where week >= ${week("old_first")}
+    union all select type, ${week("new_first")}, week, 1 from moved_weeks where week >= ${week("new_first")}
+    union all select type, ${week("new_first")}, week, 1 from fresh_weeks
   ), days_counted as (
-    insert into cohort_days (first, day, users)
-    select first, day, sum(n) from day_delta group by first, day having sum(n) <> 0
-    on conflict (first, day) do update set users = cohort_days.users + excluded.users
+    insert into cohort_days (type, first, day, users)
+    select type, first, day, sum(n) from day_delta group by type, first, day having sum(n) <> 0
+    order by type, first, day
+    on conflict (type, first, day) do update set users = cohort_days.users + excluded.users
   )
-  insert into cohort_weeks (first, week, users)
-  select first, week, sum(n) from week_delta group by first, week having sum(n) <> 0
-  on conflict (first, week) do update set users = cohort_weeks.users + excluded.users`;
+  insert into cohort_weeks (type, first, week, users)
+  select type, first, week, sum(n) from week_delta group by type, first, week having sum(n) <> 0
+  order by type, first, week
+  on conflict (type, first, week) do update set users = cohort_weeks.users + excluded.users`;
 
 /** Records the types each user had on each day, and each user's first day overall ('') and per type. */
 export async function recordDays(db: Db, batch: Event[]): Promise<void> {
@@ -76,7 +92,8 @@ export async function recordDays(db: Db, batch: Event[]): Promise<void> {
   );
   if (rows.length === 0) return;
   // Before the days and first days are updated: the counts by cohort are told what changes.
-  await db.query(COHORTS_SQL, [rows.map((r) => r.user), rows.map((r) => r.day)]);
+  const users = [...new Set(rows.map((r) => r.user))];
+  await db.query(COHORTS_SQL, [rows.map((r) => r.user), rows.map((r) => r.day), rows.map((r) => r.type), users]);
   await db.query(
     `with r as (select * from unnest($1::text[], $2::int4[], $3::text[]) as r(user_id, day, type)),
      days as (
@@ -90,44 +107,50 @@ export async function recordDays(db: Db, batch: Event[]): Promise<void> {
      select type, user_id, date '1970-01-01' + min(day)
      from (select type, user_id, day from r union all select '', user_id, day from r) f
      group by type, user_id
-     on conflict (type, user_id) do update set day = excluded.day where excluded.day < user_firsts.day`,
+     on conflict (user_id, type) do update set day = excluded.day where excluded.day < user_firsts.day`,
     [rows.map((r) => r.user), rows.map((r) => r.day), rows.map((r) => r.type)],
   );
 }
 
 /**
- * Moves the merged ids' days and first days to the person (their types united, the earliest first day kept), and in
- * the counts by cohort, takes back what the ids and the person counted and counts the person as merged. For a
- * statement with \`m (from_id, into_id)\`; every part reads the tables as they were before it.
+ * Moves the merged ids' days and first days to the person (their types united, the earliest first day of each type
+ * kept), and in the counts by cohort, takes back what the ids and the person counted under each start type and counts
+ * the person as merged. For a statement with \`m (from_id, into_id)\`; every part reads the tables as they were before
+ * it.
  */
 export const MERGE_DAYS = `
   merged_ids as (select from_id as id, into_id as person from m union select into_id, into_id from m),
   firsts_before as (
-    select i.person, i.id, f.day as first from merged_ids i join user_firsts f on f.type = '' and f.user_id = i.id
+    select i.person, i.id, f.type, f.day as first from merged_ids i join user_firsts f on f.user_id = i.id
   ),
   days_before as (select i.person, i.id, d.day from merged_ids i join user_days d on d.user_id = i.id),
-  first_after as (select person, min(first) as first from firsts_before group by person),
+  first_after as (select person, type, min(first) as first from firsts_before group by person, type),
   cohort_day_delta as (
-    select f.first, d.day, -1 as n from days_before d join firsts_before f on f.id = d.id
+    select f.type, f.first, d.day, -1 as n from days_before d join firsts_before f on f.id = d.id where d.day >= f.first
     union all
-    select a.first, d.day, 1 from (select distinct person, day from days_before) d join first_after a using (person)
+    select a.type, a.first, d.day, 1 from (select distinct person, day from days_before) d join first_after a using (person)
+    where d.day >= a.first
   ),
   cohort_week_delta as (
-    select ${week("f.first")} as first, w.week, -1 as n
+    select f.type, ${week("f.first")} as first, w.week, -1 as n
     from (select distinct id, ${week("day")} as week from days_before) w join firsts_before f on f.id = w.id
+    where w.week >= ${week("f.first")}
     union all
-    select ${week("a.first")}, w.week, 1
+    select a.type, ${week("a.first")}, w.week, 1
     from (select distinct person, ${week("day")} as week from days_before) w join first_after a using (person)
+    where w.week >= ${week("a.first")}
   ),
   cohort_days_merged as (
-    insert into cohort_days (first, day, users)
-    select first, day, sum(n) from cohort_day_delta group by first, day having sum(n) <> 0
-    on conflict (first, day) do update set users = cohort_days.users + excluded.users
+    insert into cohort_days (type, first, day, users)
+    select type, first, day, sum(n) from cohort_day_delta group by type, first, day having sum(n) <> 0
+    order by type, first, day
+    on conflict (type, first, day) do update set users = cohort_days.users + excluded.users
   ),
   cohort_weeks_merged as (
-    insert into cohort_weeks (first, week, users)
-    select first, week, sum(n) from cohort_week_delta group by first, week having sum(n) <> 0
-    on conflict (first, week) do update set users = cohort_weeks.users + excluded.users
+    insert into cohort_weeks (type, first, week, users)
+    select type, first, week, sum(n) from cohort_week_delta group by type, first, week having sum(n) <> 0
+    order by type, first, week
+    on conflict (type, first, week) do update set users = cohort_weeks.users + excluded.users
   ),
   days_gone as (delete from user_days d using m where d.user_id = m.from_id returning m.into_id, d.day, d.types),
   days_moved as (
@@ -141,7 +164,7 @@ export const MERGE_DAYS = `
   firsts_moved as (
     insert into user_firsts (type, user_id, day)
     select type, into_id, min(day) from firsts_gone group by type, into_id
-    on conflict (type, user_id) do update set day = least(user_firsts.day, excluded.day)
+    on conflict (user_id, type) do update set day = least(user_firsts.day, excluded.day)
   )`;
 
 /** The most cohorts one answer holds. */
@@ -208,17 +231,17 @@ export function retentionRoutes(app: Hono<{ Bindings: Env }>): void {
         throw new HttpError(400, `at most ${MAX_COHORTS} cohorts: narrow from..to or use a wider interval`);
       }
       type Count = { first: number; k: number; users: number };
-      // Any event to any event: read from the counts by cohort. Else from each cohort user's days.
-      const rows = q.start_event === undefined && q.return_event === undefined
+      // Back with any event: read from the counts by cohort. Back with a chosen one: from each cohort user's days.
+      const rows = q.return_event === undefined
         ? await c.env.db.query<Count>(
           step === 7
             ? `select first - date '1970-01-01' as first, (week - first) / 7 as k, users from cohort_weeks
-               where first >= date '1970-01-01' + $1::int and first < date '1970-01-01' + $2::int
+               where type = $4 and first >= date '1970-01-01' + $1::int and first < date '1970-01-01' + $2::int
                  and week < first + 7 * ($3::int + 1)`
             : `select first - date '1970-01-01' as first, day - first as k, users from cohort_days
-               where first >= date '1970-01-01' + $1::int and first < date '1970-01-01' + $2::int
+               where type = $4 and first >= date '1970-01-01' + $1::int and first < date '1970-01-01' + $2::int
                  and day < first + ($3::int + 1)`,
-          [from, to, q.periods],
+          [from, to, q.periods, q.start_event ?? ""],
         )
         : await c.env.db.query<Count>(
           RETENTION_SQL[step],

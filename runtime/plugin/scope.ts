@@ -129,6 +129,9 @@ export class PluginScope {
       `set local analytics.scope = '${marker}'`,
       `set local search_path = ${ident(placement.schema)}, pg_catalog, pg_temp`,
       `set local statement_timeout = ${timeoutMs}`,
+      // A server's JIT compiles a statement whose plan costs past jit_above_cost, which the plugins' batch upserts and
+      // scans reach; compiling took longer than it saved (docs/performance.md, "JIT").
+      "set local jit = off",
       ...(opts.readOnly ? ["set local transaction_read_only = on"] : []),
       `set local role ${ident(placement.role)}`,
     ].join("; ");

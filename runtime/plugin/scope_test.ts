@@ -37,6 +37,22 @@ testEachBackend("runAlone() tells whether its statement wrote: a read did not, a
 });
 
 testEachBackend(
+  "a plugin's statements run without JIT compiling, where the session's default has it on",
+  async (backend) => {
+    const store = await backend.open();
+    try {
+      const placement = await placed(store);
+      const jit = "select pg_catalog.current_setting('jit') as jit";
+      // PostgreSQL's default; PGlite's too, built without it.
+      assert.deepEqual(await store.query(jit), [{ jit: "on" }]);
+      assert.deepEqual((await runAlone(store, placement, { timeoutMs: 5000 }, jit, [])).rows, [{ jit: "off" }]);
+    } finally {
+      await store.close();
+    }
+  },
+);
+
+testEachBackend(
   "entering with known states reads the session once, and still fails a statement that leaves the scope",
   async (backend) => {
     const store = await backend.open();

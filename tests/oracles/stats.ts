@@ -291,11 +291,16 @@ export async function assertOverviewExact(sql: Sql, acked: Set<string>, overview
 }
 
 /**
- * `/retention` recomputed from the raw log, for any event back after any event: per cohort (UTC day, or week from
- * Monday, of each person's first event), as `[start, users, retained…]` for periods 0..`periods`, every period counted
- * (whether it began by the watermark is the route's to say).
+ * `/retention` recomputed from the raw log, back on any event after the first event (of type `start`, when given):
+ * per cohort (UTC day, or week from Monday, of each person's first such event), as `[start, users, retained…]` for
+ * periods 0..`periods`, every period counted (whether it began by the watermark is the route's to say).
  */
-export async function expectedRetention(sql: Sql, interval: "day" | "week", periods: number) {
+export async function expectedRetention(
+  sql: Sql,
+  interval: "day" | "week",
+  periods: number,
+  start: string | null = null,
+) {
   const events = await logByPerson(sql);
   const period = interval === "day"
     ? "(ts at time zone 'UTC')::date"
@@ -303,10 +308,11 @@ export async function expectedRetention(sql: Sql, interval: "day" | "week", peri
   const step = interval === "day" ? 1 : 7;
   const rows = await sql.query<{ start: string; k: number; users: number }>(
     `with p as (select distinct user_id, ${period} as p from ${events}),
-     f as (select user_id, min(p) as first from p group by user_id)
+     f as (select user_id, min(${period}) as first from ${events} where $1::text is null or type = $1 group by user_id)
      select f.first::text as start, (p.p - f.first) / ${step} as k, count(*)::int8 as users
-     from f join p using (user_id) where p.p - f.first <= ${step * periods}
+     from f join p using (user_id) where p.p >= f.first and p.p - f.first <= ${step * periods}
      group by 1, 2 order by 1, 2`,
+    [start],
   );
   const cohorts = new Map<string, number[]>();
   for (const r of rows) {

@@ -97,12 +97,18 @@ async function assertMatchesLog(rt: Runtime, ranges: [string | null, string | nu
   assert.deepEqual((await getJson(rt, `/api/stats/sessions?from=${from}&to=${to}`)).body, sessionsWithin);
   for (const interval of ["day", "week"] as const) {
     const q = `interval=${interval}&periods=4&from=2026-01-20T00:00:00Z&to=2026-02-20T00:00:00Z`;
-    const { cohorts } = (await getJson(rt, `/api/stats/retention?${q}`)).body;
-    const shown = cohorts.filter((c: { users: number }) => c.users > 0)
-      .map((c: { start: string; retained: (number | null)[] }) => [c.start, ...c.retained.map((n) => n ?? 0)]);
+    const shown = async (query: string) =>
+      (await getJson(rt, `/api/stats/retention?${query}`)).body.cohorts
+        .filter((c: { users: number }) => c.users > 0)
+        .map((c: { start: string; retained: (number | null)[] }) => [c.start, ...c.retained.map((n) => n ?? 0)]);
     const expected = await expectedRetention(rt.store, interval, 4);
     assert.ok(expected.some((c) => c.slice(2).some((n) => n !== 0)), `${interval}: some users came back`);
-    assert.deepEqual(shown, expected, `retention by ${interval}`);
+    assert.deepEqual(await shown(q), expected, `retention by ${interval}`);
+    // Cohorts by the first purchase: not everyone's first event, some back later.
+    const buyers = await expectedRetention(rt.store, interval, 4, "purchase");
+    assert.ok(buyers.some((c) => c.slice(2).some((n) => n !== 0)), `${interval}: some buyers came back`);
+    assert.notDeepEqual(buyers, expected);
+    assert.deepEqual(await shown(`${q}&start_event=purchase`), buyers, `retention from a purchase by ${interval}`);
     // The people behind a cell with returns, read a few at a time.
     const [start, , ...retained] = expected.find((c) => c.slice(2).some((n) => n !== 0))!;
     const k = 1 + retained.findIndex((n) => n !== 0);
