@@ -23,7 +23,7 @@ import { leads } from "./leads.ts";
 import { merge } from "./merge.ts";
 import { paths } from "./paths.ts";
 import { funnelUsers, summaryUsers } from "./people.ts";
-import { ratio, report } from "./report.ts";
+import { assertScannable, Config, ratio, report } from "./report.ts";
 import { DEFAULT_STEPS, sessionsOf } from "./sessions.ts";
 import { writeBatch } from "./write.ts";
 
@@ -242,6 +242,7 @@ app.get(
     const q = reportOptions(c.req.valid("query"));
     const [d] = await loadDefinitions(c.env.db, c.req.param("name"));
     if (!d) return c.json({ error: `no funnel named '${c.req.param("name")}'` }, 404);
+    await assertScannable(c.env, d, q);
     return c.json(await report(c.env.db, d, q));
   },
 );
@@ -265,6 +266,7 @@ app.get(
     if (q.step === 1 && q.outcome === "dropped") {
       throw new HttpError(400, "step: no one drops before the first step; ask for step 2 or later, or outcome=reached");
     }
+    await assertScannable(c.env, d, { from, to });
     return c.json(await funnelUsers(c.env.db, d, { ...q, from, to, after, conditions: where }));
   },
 );
@@ -281,7 +283,9 @@ app.post(
   }),
   async (c) => {
     const q = reportOptions(c.req.valid("query"));
-    return c.json(await report(c.env.db, await parseBody(c.req.raw, Definition), q));
+    const d = await parseBody(c.req.raw, Definition);
+    await assertScannable(c.env, d, q);
+    return c.json(await report(c.env.db, d, q));
   },
 );
 
@@ -295,6 +299,7 @@ export default definePlugin({
   // It keeps a copy of every event: about 420 bytes per event with its sessions and walks at 10 million
   // (docs/performance.md), so 16 GiB holds some 40 million events.
   limits: { storageMb: 16384 },
+  config: Config,
   panels: [
     { title: "Shopping funnel (per session)", route: "/summary", kind: "bar" },
     { title: "Hot leads", route: "/hot-leads?limit=10", kind: "table" },

@@ -3,11 +3,13 @@
  * there, conversion, drop-off, median time to convert and who dropped, optionally counting only the events that meet
  * property conditions, and broken down by a property of the event that entered the funnel or of its user.
  */
+import { z } from "zod";
 import {
   compareValues,
   type Condition,
   conditionsSql,
   type Env,
+  HttpError,
   MAX_VALUE_LENGTH,
   type Property,
   propertyText,
@@ -34,25 +36,93 @@ export interface ReportQuery {
   droppedLimit: number;
 }
 
+/** funnel's settings (`PLUGIN_FUNNEL`), parsed by the host with this schema. */
+export const Config = z.strictObject({
+  /**
+   * The most events that may enter a custom funnel in a report's range: a report reads every event of the users who
+   * entered, about 6 to 9 s for the 450,000 product views of 7 days at 10 million events on PostgreSQL, against the
+   * plugin's 10 s limit per request (docs/performance.md).
+   */
+  maxScanEvents: z.int().min(1).max(100_000_000).default(200_000),
+});
+
+/**
+ * Refuses, with a 400 saying why, a report (or its users) of funnel `d` over a range where more than `maxScanEvents`
+ * events may enter it; counts no further than that.
+ */
+export async function assertScannable(env: Env, d: Definition, q: Pick<ReportQuery, "from" | "to">): Promise<void> {
+  const { maxScanEvents } = env.config as z.infer<typeof Config>; // validated by the host with Config
+  const types = entryTypes(d);
+  const [{ events }] = await env.db.query<{ events: number }>(
+    `select count(*)::int8 as events from (
+       select from events where type = any($1::text[])
+         and ($2::timestamptz is null or ts >= $2) and ($3::timestamptz is null or ts < $3)
+       limit $4::int8
+     ) e`,
+    [types, q.from, q.to, maxScanEvents + 1],
+  );
+  if (events > maxScanEvents) {
+    const entering = `more than ${maxScanEvents} ${types.join(" or ")} events fall in this range`;
+    throw new HttpError(
+      400,
+      `a funnel report reads the events of everyone who entered, and ${entering} (PLUGIN_FUNNEL maxScanEvents); ` +
+        "choose a shorter range",
+    );
+  }
+}
+
+/** The event types that may start an attempt at funnel `d`. */
+const entryTypes = (d: Definition) => d.order === "any" ? [...new Set(d.steps.map((s) => s.type))] : [d.steps[0].type];
+
 /** Users evaluated per round trip to the database. */
 const PAGE_USERS = 2000;
 
 /** A rate `a / b` to 4 decimals; 0 when `b` is 0. */
 export const ratio = (a: number, b: number) => b === 0 ? 0 : Math.round((a / b) * 1e4) / 1e4;
 
-/**
- * The SQL for one page of users who entered the funnel: their events (sorted by time, then event_id) as times in ms and
- * step masks (0 for an event that does not meet the conditions), the breakdown's value of each, and whether the user's
- * id sorts after $6 (null: no). A user property is the user's latest scalar value of the trait from `identify` events,
- * looked up once per user of the page.
- */
-function pageSql(d: Definition, q: Pick<ReportQuery, "breakdown" | "conditions">): { text: string; params: unknown[] } {
-  // $1..$6 are the page's own (range, cursor, types, past): the rest follow them.
-  const params: unknown[] = new Array(6);
-  const at = (v: unknown) => `$${params.push(v)}`;
-  const terms = d.steps.map((s, i) =>
+/** SQL: the step mask of an event (bit `i` for step `i + 1`), its parameters placed by `at`. */
+function stepMask(d: Definition, at: (v: unknown) => string): string {
+  return d.steps.map((s, i) =>
     `((type = ${at(s.type)} and properties @> ${at(JSON.stringify(s.where))}::jsonb)::int << ${i})`
   ).join(" | ");
+}
+
+/** SQL: whether an event may start an attempt, given the conditions on the event (`onEvent`). */
+function entrySql(d: Definition, onEvent: string, at: (v: unknown) => string): string {
+  const first = d.steps[0];
+  return d.order === "any"
+    ? `(${onEvent}) and (${stepMask(d, at)}) <> 0`
+    : `(${onEvent}) and type = ${at(first.type)} and properties @> ${at(JSON.stringify(first.where))}::jsonb`;
+}
+
+/**
+ * The SQL listing every user who entered the funnel in the range, by user_id: one pass over the range's events of the
+ * types that may start an attempt. $1..$3: the range and those types; the rest follow.
+ */
+function entrantsSql(d: Definition, q: Pick<ReportQuery, "conditions">): { text: string; params: unknown[] } {
+  const params: unknown[] = new Array(3);
+  const at = (v: unknown) => `$${params.push(v)}`;
+  const onEvent = conditionsSql(q.conditions.filter((c) => !c.property.user), params, (p) => {
+    return `properties -> ${at(p.name)}::text`;
+  });
+  const text = `
+    select distinct user_id from events
+    where type = any($3::text[]) and ${entrySql(d, onEvent, at)}
+      and ($1::timestamptz is null or ts >= $1) and ($2::timestamptz is null or ts < $2)
+    order by user_id`;
+  return { text, params: params.slice(3) };
+}
+
+/**
+ * The SQL for one page of the users who entered the funnel ($3, their ids): their events (sorted by time, then
+ * event_id) as times in ms and step masks (0 for an event that does not meet the conditions), the breakdown's value of
+ * each, and whether the user's id sorts after $5 (null: no). $1..$2 the range, $4 the types read (null: all). A user
+ * property is the user's latest scalar value of the trait from `identify` events, looked up once per user of the page.
+ */
+function pageSql(d: Definition, q: Pick<ReportQuery, "breakdown" | "conditions">): { text: string; params: unknown[] } {
+  // $1..$5 are the page's own (range, ids, types, past): the rest follow them.
+  const params: unknown[] = new Array(5);
+  const at = (v: unknown) => `$${params.push(v)}`;
   const traits = new Map<string, string>(); // a trait's name → its column in `people`
   const read = (p: Property): string => {
     if (!p.user) return `e.properties -> ${at(p.name)}::text`;
@@ -73,27 +143,18 @@ function pageSql(d: Definition, q: Pick<ReportQuery, "breakdown" | "conditions">
       ) ${column} on true`;
   });
   const columns = [...traits.values()].map((c) => `, ${c}.${c}`).join("");
-  const mask = `(case when ${onEvent} and ${onUser} then ${terms} else 0 end)`;
-  const first = d.steps[0];
-  const entry = d.order === "any"
-    ? `(${onEvent}) and (${terms}) <> 0`
-    : `(${onEvent}) and type = ${at(first.type)} and properties @> ${at(JSON.stringify(first.where))}::jsonb`;
+  const mask = `(case when ${onEvent} and ${onUser} then ${stepMask(d, at)} else 0 end)`;
   const text = `
-    with entrants as (
-      select distinct e.user_id from events e
-      where type = any($4::text[]) and ${entry} and e.user_id > $3
-        and ($1::timestamptz is null or ts >= $1) and ($2::timestamptz is null or ts < $2)
-      order by e.user_id limit ${PAGE_USERS}
-    ), people as (select u.user_id${columns} from entrants u ${lookups.join(" ")})
-    select e.user_id, coalesce(e.user_id > $6::text, false) as past,
+    with people as (select u.user_id${columns} from unnest($3::text[]) as u(user_id) ${lookups.join(" ")})
+    select e.user_id, coalesce(e.user_id > $5::text, false) as past,
       array_agg((extract(epoch from e.ts) * 1000)::int8 order by e.ts, e.position, e.event_id) as ts,
       array_agg(${mask} order by e.ts, e.position, e.event_id) as masks,
       array_agg(${key} order by e.ts, e.position, e.event_id) as keys
     from events e join people p using (user_id)
-    where ($5::text[] is null or type = any($5::text[])) and ($1::timestamptz is null or e.ts >= $1)
+    where ($4::text[] is null or type = any($4::text[])) and ($1::timestamptz is null or e.ts >= $1)
       and ($2::timestamptz is null or e.ts <= $2::timestamptz + ${d.window_seconds} * interval '1 second')
     group by e.user_id order by e.user_id`;
-  return { text, params: params.slice(6) };
+  return { text, params: params.slice(5) };
 }
 
 /** A user who entered a funnel, with their best attempt. */
@@ -109,35 +170,36 @@ export interface Entrant {
 
 /**
  * Every user who entered funnel `d` in the range, by user_id, with their best attempt and whether their id sorts after
- * `past` (a cursor, compared in the database); read {@linkcode PAGE_USERS} users at a time.
+ * `past` (a cursor, compared in the database). The entrants are listed in one pass, then their events read
+ * `pageUsers` users at a time.
  */
 export async function* entrants(
   db: Db,
   d: Definition,
   q: Pick<ReportQuery, "from" | "to" | "breakdown" | "conditions">,
   past: string | null = null,
+  pageUsers = PAGE_USERS,
 ): AsyncGenerator<Entrant> {
-  let after = "";
   const rules: Rules = { steps: d.steps.length, order: d.order, windowMs: d.window_seconds * 1000 };
   const until = q.to === null ? Infinity : Date.parse(q.to);
+  const listed = entrantsSql(d, q);
+  const ids = (await db.query<{ user_id: string }>(listed.text, [q.from, q.to, entryTypes(d), ...listed.params]))
+    .map((r) => r.user_id);
   const { text, params } = pageSql(d, q);
-  const entryTypes = d.order === "any" ? d.steps.map((s) => s.type) : [d.steps[0].type];
-  // In strict order every event counts ($5 null), since any event between two steps ends the attempt.
+  // In strict order every event counts (null), since any event between two steps ends the attempt.
   const allTypes = d.order === "strict" ? null : [...new Set(d.steps.map((s) => s.type))];
-  for (;;) {
+  for (let i = 0; i < ids.length; i += pageUsers) {
     const page = await db.query<
       { user_id: string; past: boolean; ts: number[]; masks: number[]; keys: (string | null)[] }
     >(
       text,
-      [q.from, q.to, after, entryTypes, allTypes, past, ...params],
+      [q.from, q.to, ids.slice(i, i + pageUsers), allTypes, past, ...params],
     );
     for (const u of page) {
       const best = bestAttempt(u, rules, until);
       // Its entering events fall in the range but not its own order's entry.
       if (best !== null) yield { user_id: u.user_id, past: u.past, times: best.times, key: u.keys[best.start] };
     }
-    if (page.length < PAGE_USERS) return;
-    after = page[page.length - 1].user_id;
   }
 }
 

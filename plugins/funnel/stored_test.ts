@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Event } from "@runtime/sdk";
 import { pluginDatabase, rng } from "@runtime/testing";
 import funnel from "./mod.ts";
+import { Config } from "./report.ts";
 import { cartValue, sortLikeSql, type Stored } from "./stored.ts";
 
 /** A stored page view of user `u` at `ts`, with its position in the log (none for rows from before positions). */
@@ -74,7 +75,7 @@ Deno.test("a session's steps follow arrival when events share a time, in one bat
   ]];
   for (const batch of batches) {
     await db.exec("begin");
-    await funnel.queue!(batch, db.env);
+    await funnel.queue!(batch, { ...db.env, config: Config.parse({}) });
     await db.exec("commit");
   }
   const [s] = await db.query<{ reached: number; events: number }>("select reached, events from funnel.sessions");
@@ -95,7 +96,7 @@ Deno.test("a session's steps follow (time, event_id) when events share a time ac
   // The view comes first, but the add_to_cart at the same instant sorts before it: no step 2.
   for (const batch of [[e("e2", "page_view")], [e("e1", "add_to_cart")]]) {
     await db.exec("begin");
-    await funnel.queue!(batch, db.env);
+    await funnel.queue!(batch, { ...db.env, config: Config.parse({}) });
     await db.exec("commit");
   }
   const [s] = await db.query<{ reached: number; events: number; cart_value: number }>(

@@ -55,6 +55,10 @@ Deno.test({
       "query embedded: top products by views, 60 days from a time of day",
       "query embedded: videos, last 7 days from a time of day",
       "query embedded: videos, 60 days",
+      "query embedded: funnel report, view to purchase, last 24 hours",
+      "query embedded: funnel report, view to purchase, last 7 days",
+      "query embedded: funnel report by country, filtered by device, last 7 days",
+      "query embedded: funnel report by country, 60 days",
     ]);
     const asked = report.results.filter((r: { scenario: string }) => r.scenario.startsWith("query"));
     for (const r of asked) assert.ok(r.events === 3000 && r.details.p95Ms >= r.details.p50Ms, r.scenario);
