@@ -39,34 +39,36 @@ export interface ReportQuery {
 /** funnel's settings (`PLUGIN_FUNNEL`), parsed by the host with this schema. */
 export const Config = z.strictObject({
   /**
-   * The most events that may enter a custom funnel in a report's range: a report reads every event of the users who
-   * entered, about 6 to 9 s for the 450,000 product views of 7 days at 10 million events on PostgreSQL, against the
-   * plugin's 10 s limit per request (docs/performance.md).
+   * The most events of its steps a custom funnel's report may read in its range (see {@linkcode assertScannable}): it
+   * evaluates every user who entered, which took 6 to 9 s over the last 7 days at 10 million events on PostgreSQL,
+   * against the plugin's 10 s limit per request (docs/performance.md, "Funnel reports").
    */
   maxScanEvents: z.int().min(1).max(100_000_000).default(200_000),
 });
 
 /**
  * Refuses, with a 400 saying why, a report (or its users) of funnel `d` over a range where more than `maxScanEvents`
- * events may enter it; counts no further than that.
+ * events may be read: those of its steps' types (of every type in strict order) from `from` to `to` plus the conversion
+ * window, every user's, whatever the conditions. Counts no further than that.
  */
 export async function assertScannable(env: Env, d: Definition, q: Pick<ReportQuery, "from" | "to">): Promise<void> {
   const { maxScanEvents } = env.config as z.infer<typeof Config>; // validated by the host with Config
-  const types = entryTypes(d);
+  const types = readTypes(d);
   const [{ events }] = await env.db.query<{ events: number }>(
     `select count(*)::int8 as events from (
-       select from events where type = any($1::text[])
-         and ($2::timestamptz is null or ts >= $2) and ($3::timestamptz is null or ts < $3)
-       limit $4::int8
+       select from events where ($1::text[] is null or type = any($1::text[]))
+         and ($2::timestamptz is null or ts >= $2)
+         and ($3::timestamptz is null or ts <= $3::timestamptz + $4::int * interval '1 second')
+       limit $5::int8
      ) e`,
-    [types, q.from, q.to, maxScanEvents + 1],
+    [types, q.from, q.to, d.window_seconds, maxScanEvents + 1],
   );
   if (events > maxScanEvents) {
-    const entering = `more than ${maxScanEvents} ${types.join(" or ")} events fall in this range`;
+    const what = types === null ? "events" : `${types.join(", ")} events`;
     throw new HttpError(
       400,
-      `a funnel report reads the events of everyone who entered, and ${entering} (PLUGIN_FUNNEL maxScanEvents); ` +
-        "choose a shorter range",
+      `a funnel report reads the events of its steps from \`from\` to \`to\` plus the conversion window, and more ` +
+        `than ${maxScanEvents} ${what} fall there (PLUGIN_FUNNEL maxScanEvents); choose a shorter range`,
     );
   }
 }
@@ -74,8 +76,13 @@ export async function assertScannable(env: Env, d: Definition, q: Pick<ReportQue
 /** The event types that may start an attempt at funnel `d`. */
 const entryTypes = (d: Definition) => d.order === "any" ? [...new Set(d.steps.map((s) => s.type))] : [d.steps[0].type];
 
+/** The event types a report of funnel `d` reads; null for all, in strict order (any event between steps ends one). */
+const readTypes = (d: Definition) => d.order === "strict" ? null : [...new Set(d.steps.map((s) => s.type))];
+
 /** Users evaluated per round trip to the database. */
 const PAGE_USERS = 2000;
+/** Entrants listed per round trip: at most 50,000 ids of up to 128 characters, about 7 MiB of JSON. */
+const LIST_USERS = 50_000;
 
 /** A rate `a / b` to 4 decimals; 0 when `b` is 0. */
 export const ratio = (a: number, b: number) => b === 0 ? 0 : Math.round((a / b) * 1e4) / 1e4;
@@ -96,21 +103,22 @@ function entrySql(d: Definition, onEvent: string, at: (v: unknown) => string): s
 }
 
 /**
- * The SQL listing every user who entered the funnel in the range, by user_id: one pass over the range's events of the
- * types that may start an attempt. $1..$3: the range and those types; the rest follow.
+ * The SQL listing the users who entered the funnel in the range, by user_id, from the first after $4 (in the database's
+ * order), at most $5: a pass over the range's events of the types that may start an attempt. $1..$3: the range and
+ * those types; the rest follow.
  */
 function entrantsSql(d: Definition, q: Pick<ReportQuery, "conditions">): { text: string; params: unknown[] } {
-  const params: unknown[] = new Array(3);
+  const params: unknown[] = new Array(5);
   const at = (v: unknown) => `$${params.push(v)}`;
   const onEvent = conditionsSql(q.conditions.filter((c) => !c.property.user), params, (p) => {
     return `properties -> ${at(p.name)}::text`;
   });
   const text = `
     select distinct user_id from events
-    where type = any($3::text[]) and ${entrySql(d, onEvent, at)}
+    where type = any($3::text[]) and ${entrySql(d, onEvent, at)} and user_id > $4::text
       and ($1::timestamptz is null or ts >= $1) and ($2::timestamptz is null or ts < $2)
-    order by user_id`;
-  return { text, params: params.slice(3) };
+    order by user_id limit $5::int`;
+  return { text, params: params.slice(5) };
 }
 
 /**
@@ -170,36 +178,42 @@ export interface Entrant {
 
 /**
  * Every user who entered funnel `d` in the range, by user_id, with their best attempt and whether their id sorts after
- * `past` (a cursor, compared in the database). The entrants are listed in one pass, then their events read
- * `pageUsers` users at a time.
+ * `past` (a cursor, compared in the database). The entrants are listed `listUsers` at a time (a pass over the range's
+ * entering events each, and a list well under the sandbox's 16 MiB per message whatever the ids' length), and their
+ * events read `pageUsers` users at a time.
  */
 export async function* entrants(
   db: Db,
   d: Definition,
   q: Pick<ReportQuery, "from" | "to" | "breakdown" | "conditions">,
   past: string | null = null,
-  pageUsers = PAGE_USERS,
+  { pageUsers = PAGE_USERS, listUsers = LIST_USERS } = {},
 ): AsyncGenerator<Entrant> {
   const rules: Rules = { steps: d.steps.length, order: d.order, windowMs: d.window_seconds * 1000 };
   const until = q.to === null ? Infinity : Date.parse(q.to);
   const listed = entrantsSql(d, q);
-  const ids = (await db.query<{ user_id: string }>(listed.text, [q.from, q.to, entryTypes(d), ...listed.params]))
-    .map((r) => r.user_id);
   const { text, params } = pageSql(d, q);
-  // In strict order every event counts (null), since any event between two steps ends the attempt.
-  const allTypes = d.order === "strict" ? null : [...new Set(d.steps.map((s) => s.type))];
-  for (let i = 0; i < ids.length; i += pageUsers) {
-    const page = await db.query<
-      { user_id: string; past: boolean; ts: number[]; masks: number[]; keys: (string | null)[] }
-    >(
-      text,
-      [q.from, q.to, ids.slice(i, i + pageUsers), allTypes, past, ...params],
-    );
-    for (const u of page) {
-      const best = bestAttempt(u, rules, until);
-      // Its entering events fall in the range but not its own order's entry.
-      if (best !== null) yield { user_id: u.user_id, past: u.past, times: best.times, key: u.keys[best.start] };
+  const types = readTypes(d);
+  for (let after = "";;) {
+    const ids = (await db.query<{ user_id: string }>(
+      listed.text,
+      [q.from, q.to, entryTypes(d), after, listUsers, ...listed.params],
+    )).map((r) => r.user_id);
+    for (let i = 0; i < ids.length; i += pageUsers) {
+      const page = await db.query<
+        { user_id: string; past: boolean; ts: number[]; masks: number[]; keys: (string | null)[] }
+      >(
+        text,
+        [q.from, q.to, ids.slice(i, i + pageUsers), types, past, ...params],
+      );
+      for (const u of page) {
+        const best = bestAttempt(u, rules, until);
+        // Its entering events fall in the range but not its own order's entry.
+        if (best !== null) yield { user_id: u.user_id, past: u.past, times: best.times, key: u.keys[best.start] };
+      }
     }
+    if (ids.length < listUsers) return;
+    after = ids[ids.length - 1];
   }
 }
 

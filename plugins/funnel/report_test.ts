@@ -14,7 +14,7 @@ const ev = (id: string, user: string, type: string, minute: number) => ({
 });
 
 testEachBackend(
-  "entrants() reads a funnel's entrants a page at a time: each once, in id order, the same at any page size",
+  "entrants() lists and reads a funnel's entrants a part at a time: each once, in id order, whatever the sizes",
   async (backend) => {
     await using h = await testPlugin(new URL("./", import.meta.url), { backend });
     const view = (u: string, m: number) => ev(`${u}-v${m}`, u, "product_view", m);
@@ -45,26 +45,29 @@ testEachBackend(
       window_seconds: 3600,
     };
     const q = { from: "2026-05-01T10:00:00Z", to: "2026-05-01T11:00:00Z", breakdown: null, conditions: [] };
-    const read = async (pageUsers: number) => {
+    const read = async (pageUsers: number, listUsers: number) => {
       const seen: [string, number][] = [];
-      for await (const u of entrants(db, d, q, null, pageUsers)) seen.push([u.user_id, u.times.length]);
+      for await (const u of entrants(db, d, q, null, { pageUsers, listUsers })) seen.push([u.user_id, u.times.length]);
       return seen;
     };
     const expected = [["u1", 3], ["u2", 1], ["u3", 2], ["u4", 1], ["u7", 3]];
-    for (const size of [1, 2, 3, 2000]) assert.deepEqual(await read(size), expected, `pages of ${size}`);
+    for (const [page, list] of [[1, 1], [2, 3], [3, 2], [2, 5], [2000, 50_000]]) {
+      assert.deepEqual(await read(page, list), expected, `pages of ${page}, lists of ${list}`);
+    }
   },
 );
 
 testEachBackend(
-  "a report over a range where more than maxScanEvents events may enter the funnel is a 400; a shorter range is not",
+  "a report that would read more than maxScanEvents events of its steps is a 400; a shorter range is not",
   async (backend) => {
-    await using h = await testPlugin(new URL("./", import.meta.url), { backend, settings: { maxScanEvents: 4 } });
-    // Five product views in the hour from 10:00, four of them before 10:20; carts do not enter a funnel that starts
-    // with a view.
-    await h.send([0, 3, 5, 10, 50].map((m) => ev(`v${m}`, `u${m}`, "product_view", m)));
-    await h.send([1, 2, 4, 6, 7, 8].map((m) => ev(`c${m}`, `u${m}`, "add_to_cart", m)));
-    const funnel = { name: "buy", steps: ["product_view", "add_to_cart"] };
+    await using h = await testPlugin(new URL("./", import.meta.url), { backend, settings: { maxScanEvents: 6 } });
+    // Views at 10:00, :03, :05, :40 and :50, carts at :01, :04 and :45, searches at :02 and :06.
+    await h.send([0, 3, 5, 40, 50].map((m) => ev(`v${m}`, `u${m % 10}`, "product_view", m)));
+    await h.send([1, 4, 45].map((m) => ev(`c${m}`, `u${m % 10}`, "add_to_cart", m)));
+    await h.send([2, 6].map((m) => ev(`s${m}`, "u9", "search", m)));
+    const funnel = { name: "buy", steps: ["product_view", "add_to_cart"], window_seconds: 600 };
     assert.equal((await h.post("/definitions", funnel)).status, 201);
+    // From 10:00 to 11:00 plus 10 minutes: 8 views and carts. To 10:20 plus 10 minutes: 5.
     const hour = "from=2026-05-01T10:00:00Z&to=2026-05-01T11:00:00Z";
     const early = "from=2026-05-01T10:00:00Z&to=2026-05-01T10:20:00Z";
     const asks = [
@@ -77,13 +80,17 @@ testEachBackend(
       assert.equal(refused.status, 400);
       assert.match(
         refused.body.error,
-        /more than 4 product_view events fall in this range \(PLUGIN_FUNNEL maxScanEvents\)/,
+        /more than 6 product_view, add_to_cart events fall there \(PLUGIN_FUNNEL maxScanEvents\)/,
       );
       assert.equal((await ask(early)).status, 200);
     }
-    assert.equal((await h.get(`/definitions/buy/report?${early}`)).body.users, 4);
-    // A funnel in any order may be entered by any of its steps: the carts count too.
-    const any = { ...funnel, name: "any", order: "any" };
-    assert.equal((await h.post(`/report?${early}`, any)).status, 400);
+    assert.equal((await h.get(`/definitions/buy/report?${early}`)).body.users, 3);
+    // Without a range, all 8; without a start, from the first event: the 5 to 10:30.
+    assert.equal((await h.get("/definitions/buy/report")).status, 400);
+    assert.equal((await h.get("/definitions/buy/report?to=2026-05-01T10:20:00Z")).status, 200);
+    // In strict order every event between two steps counts: the searches too, 7 to 10:30.
+    const strict = await h.post(`/report?${early}`, { ...funnel, name: "strict", order: "strict" });
+    assert.equal(strict.status, 400);
+    assert.match(strict.body.error, /more than 6 events fall there/);
   },
 );

@@ -26,13 +26,12 @@ const batchWeek = week("rd.day");
 
 /**
  * SQL: what a batch's (user, day, type) rows ($1, $2: days since 1970-01-01, $3; $4 its distinct users) change in
- * `cohort_days` and
- * `cohort_weeks`, read from `user_days` and `user_firsts` before the batch updates them. For each start type a user has
- * done ('' for any), the user counts once at (type, first day, d) for each day d from that first day on that they were
- * active, and once at (type, first week, w) per week w from the first week on. A day (or week) new for its user adds one
- * under each start type the user has done by then; a start type whose first day moves earlier (a late event), or that
- * the user does for the first time, takes back what it had counted under the old first day and counts the user's days
- * under the new one.
+ * `cohort_days` and `cohort_weeks`, read from `user_days` and `user_firsts` before the batch updates them. For each
+ * start type a user has done ('' for any), the user counts once at (type, first day, d) for each day d from that first
+ * day on that they were active, and once at (type, first week, w) per week w from the first week on. A day (or week)
+ * new for its user adds one under each start type the user has done by then; a start type whose first day moves
+ * earlier (a late event), or that the user does for the first time, takes back what it had counted under the old first
+ * day and counts the user's days under the new one. The users' days and first days are read once, by their ids ($4).
  */
 const COHORTS_SQL = `
   with r as (
