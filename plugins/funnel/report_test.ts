@@ -37,7 +37,14 @@ testEachBackend(
       buy("u7", 52),
       ev("u8-s", "u8", "search", 1),
     ]);
-    const db = { query: (text: string, params?: unknown[]) => h.sql(text, params) } as unknown as Env["db"];
+    const lists: number[] = []; // the size of each list of entrants read
+    const db = {
+      query: async (text: string, params?: unknown[]) => {
+        const rows = await h.sql(text, params);
+        if (text.includes("select distinct user_id")) lists.push(rows.length);
+        return rows;
+      },
+    } as unknown as Env["db"];
     const d: Definition = {
       name: "buy",
       steps: ["product_view", "add_to_cart", "purchase"].map((type) => ({ type, where: {} })),
@@ -52,7 +59,10 @@ testEachBackend(
     };
     const expected = [["u1", 3], ["u2", 1], ["u3", 2], ["u4", 1], ["u7", 3]];
     for (const [page, list] of [[1, 1], [2, 3], [3, 2], [2, 5], [2000, 50_000]]) {
+      lists.length = 0;
       assert.deepEqual(await read(page, list), expected, `pages of ${page}, lists of ${list}`);
+      // Lists of at most `list` ids, until one comes short.
+      assert.deepEqual(lists, [...Array(Math.floor(5 / list)).fill(list), 5 % list], `lists of ${list}`);
     }
   },
 );
