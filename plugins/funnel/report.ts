@@ -193,11 +193,12 @@ export async function* entrants(
   const until = q.to === null ? Infinity : Date.parse(q.to);
   const listed = entrantsSql(d, q);
   const { text, params } = pageSql(d, q);
+  const entering = entryTypes(d);
   const types = readTypes(d);
   for (let after = "";;) {
     const ids = (await db.query<{ user_id: string }>(
       listed.text,
-      [q.from, q.to, entryTypes(d), after, listUsers, ...listed.params],
+      [q.from, q.to, entering, after, listUsers, ...listed.params],
     )).map((r) => r.user_id);
     for (let i = 0; i < ids.length; i += pageUsers) {
       const page = await db.query<
